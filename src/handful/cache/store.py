@@ -1,0 +1,122 @@
+"""FeatureCache: embeddings on disk, keyed by (backbone fingerprint, content hash).
+
+Each entry is one small ``.npy`` file written to a temp name and renamed into place, so
+concurrent runs never see a half-written entry and an interrupted run leaves only complete
+ones. A renamed file is still a hit (the key is its content); a changed file or a changed
+backbone (weights, preprocessing, precision) is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..backbones.base import Backbone
+from ..backbones.stream import embed_items
+
+
+def default_cache_dir() -> Path:
+    """``$HANDFUL_CACHE`` or ``~/.cache/handful``."""
+    env = os.environ.get("HANDFUL_CACHE")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "handful"
+
+
+def content_key(item: str, modality: str) -> str:
+    """Hash of a file's bytes (images) or of the whitespace-normalized text."""
+    digest = hashlib.blake2b(digest_size=20)
+    if modality == "image":
+        with open(item, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    else:
+        digest.update(" ".join(str(item).split()).encode("utf-8"))
+    return digest.hexdigest()
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+
+
+class FeatureCache:
+    """Embeddings on disk. ``enabled=False`` computes everything and stores nothing.
+
+    Example:
+        >>> cache = FeatureCache()
+        >>> embeddings, failures = cache.get_or_compute(backbone, paths)
+    """
+
+    def __init__(self, root: str | Path | None = None, enabled: bool = True):
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.enabled = enabled
+        self.stats = CacheStats()
+
+    def _path(self, fingerprint: str, key: str) -> Path:
+        return self.root / "embeddings" / fingerprint / key[:2] / f"{key}.npy"
+
+    def _read(self, path: Path, dim: int) -> np.ndarray | None:
+        try:
+            vector = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        return vector if vector.shape == (dim,) and vector.dtype == np.float32 else None
+
+    def _write(self, path: Path, vector: np.ndarray) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, np.ascontiguousarray(vector, dtype=np.float32), allow_pickle=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get_or_compute(
+        self, backbone: Backbone, items: Sequence[str], batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """Embeddings (n, dim) for ``items`` and ``{index: reason}`` for unusable ones.
+
+        Rows of unusable items are NaN. Only missing entries go through the backbone.
+        """
+        n = len(items)
+        out = np.full((n, backbone.dim), np.nan, dtype=np.float32)
+        failures: dict[int, str] = {}
+        keys: list[str | None] = [None] * n
+        missing: list[int] = []
+        for i, item in enumerate(items):
+            if self.enabled:
+                try:
+                    keys[i] = content_key(item, backbone.modality)
+                except OSError as err:
+                    failures[i] = f"cannot be read ({err.strerror})"
+                    continue
+                cached = self._read(self._path(backbone.fingerprint, keys[i]), backbone.dim)
+                if cached is not None:
+                    out[i] = cached
+                    continue
+            missing.append(i)
+        self.stats.hits += n - len(missing) - len(failures)
+        self.stats.misses += len(missing)
+        if progress and n - len(missing):
+            progress(n - len(missing))
+        if missing:
+            computed, bad = embed_items(backbone, [items[i] for i in missing], batch_size, progress)
+            for j, i in enumerate(missing):
+                if j in bad:
+                    failures[i] = bad[j]
+                    continue
+                out[i] = computed[j]
+                if self.enabled:
+                    self._write(self._path(backbone.fingerprint, keys[i]), computed[j])
+        return out, failures

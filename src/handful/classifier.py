@@ -1,0 +1,213 @@
+"""Classifier: the scikit-learn-style facade over backbone -> cache -> head -> bundle.
+
+Example:
+    >>> from handful import Classifier, load
+    >>> clf = Classifier().fit("photos/")          # photos/cats/*.jpg, photos/dogs/*.jpg
+    >>> clf.save("models/pets")
+    >>> load("models/pets").predict(["new.jpg"])
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .backbones import backbone_modality, create_backbone
+from .backbones.base import Backbone
+from .bundle import load_bundle, save_bundle
+from .cache import FeatureCache
+from .data import Examples, load_examples
+from .errors import DataError, NotFittedError
+from .evaluate import classification_report
+from .heads import create_head
+from .select import search_heads
+
+DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
+Progress = Callable[[int], None]
+
+
+class Classifier:
+    """Few-shot classifier on pretrained embeddings.
+
+    Args:
+        backbone: a registered name, a hub name (``timm:...``), or ``"auto"`` (the default
+            for the data's modality).
+        head: ``logistic``, ``prototype``, ``knn``, ``mlp`` or ``"auto"`` (cross-validated).
+        head_params: parameters for a named head.
+        cache: a FeatureCache, ``None`` for the default on-disk cache, ``False`` for none.
+    """
+
+    def __init__(self, backbone: str = "auto", head: str = "auto", head_params: dict | None = None,
+                 cache: FeatureCache | bool | None = None, batch_size: int = 32,
+                 random_state: int = 0):
+        self.backbone = backbone
+        self.head = head
+        self.head_params = head_params or {}
+        self.cache = cache
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self._backbone: Backbone | None = None
+        self._cache: FeatureCache | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _feature_cache(self) -> FeatureCache:
+        if self._cache is None:
+            if isinstance(self.cache, FeatureCache):
+                self._cache = self.cache
+            else:
+                self._cache = FeatureCache(enabled=self.cache is not False)
+        return self._cache
+
+    def backbone_for(self, modality: str) -> Backbone:
+        """The backbone instance (created once), checked against the data's modality."""
+        name = DEFAULT_BACKBONES[modality] if self.backbone == "auto" else self.backbone
+        if self._backbone is None or self._backbone.name != name.replace("-", "_"):
+            if backbone_modality(name) != modality:
+                raise DataError(f"Backbone '{name}' embeds {backbone_modality(name)}s but the "
+                                f"data holds {modality}s. Choose a {modality} backbone.")
+            self._backbone = create_backbone(name)
+        return self._backbone
+
+    def embed(self, items: Sequence[str], modality: str,
+              progress: Progress | None = None) -> tuple[np.ndarray, dict[int, str]]:
+        """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones."""
+        backbone = self.backbone_for(modality)
+        return self._feature_cache().get_or_compute(backbone, list(items), self.batch_size,
+                                                    progress)
+
+    def embed_examples(self, examples: Examples,
+                       progress: Progress | None = None) -> tuple[np.ndarray, Examples]:
+        """Embeddings of the usable examples, and the examples with failures moved to skipped."""
+        X, failures = self.embed(examples.items, examples.modality, progress)
+        if failures:
+            classes_before = examples.classes
+            keep = [i for i in range(len(examples)) if i not in failures]
+            X, examples = X[keep], examples.without(failures)
+            _check_every_class_left(examples, classes_before)
+        return X, examples
+
+    # -- fit / predict ----------------------------------------------------------------------
+    def fit(self, data: str | Path | Examples, progress: Progress | None = None,
+            **load_kwargs) -> Classifier:
+        """Embed the labeled examples in ``data`` (folder, table or Examples) and fit the head."""
+        examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
+        X, examples = self.embed_examples(examples, progress)
+        return self.fit_embeddings(X, examples)
+
+    def fit_embeddings(self, X: np.ndarray, examples: Examples) -> Classifier:
+        """Fit the head on precomputed embeddings of ``examples``."""
+        y = np.asarray(examples.labels, dtype=object)
+        _warn_small(examples)
+        self.leaderboard_ = None
+        if self.head == "auto":
+            self.leaderboard_ = search_heads(X, y, random_state=self.random_state,
+                                             backbone=self._backbone.name if self._backbone else "")
+            best = self.leaderboard_.best
+            self.head_ = create_head(best["head"], **best["params"])
+        else:
+            self.head_ = create_head(self.head, **self.head_params)
+        self.head_.fit(X, y)
+        self.classes_ = self.head_.classes_
+        self.modality_ = examples.modality
+        self.training_ = examples.summary()
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "head_"):
+            raise NotFittedError("This Classifier is not fitted yet. Call fit(data) first, "
+                                 "or load a saved model with handful.load(path).")
+
+    def predict_proba_items(self, items: Sequence[str], progress: Progress | None = None
+                            ) -> tuple[np.ndarray, list[int], dict[int, str]]:
+        """Probabilities (n_ok, n_classes) for the usable items, their indices, and failures."""
+        self._check_fitted()
+        X, failures = self.embed(items, self.modality_, progress)
+        ok = [i for i in range(len(items)) if i not in failures]
+        proba = self.head_.predict_proba(X[ok]) if ok else np.zeros((0, len(self.classes_)))
+        return proba, ok, failures
+
+    def predict_proba(self, items: Sequence[str]) -> np.ndarray:
+        """Probabilities (n, n_classes) in ``classes_`` order; NaN rows for unusable items."""
+        proba, ok, _ = self.predict_proba_items(items)
+        out = np.full((len(items), len(self.classes_)), np.nan)
+        out[ok] = proba
+        return out
+
+    def predict(self, items: Sequence[str]) -> list[str | None]:
+        """The most probable class of each item (None for an unusable file)."""
+        proba, ok, _ = self.predict_proba_items(items)
+        labels: list[str | None] = [None] * len(items)
+        for row, i in enumerate(ok):
+            labels[i] = str(self.classes_[int(np.argmax(proba[row]))])
+        return labels
+
+    def evaluate(self, data: str | Path | Examples, progress: Progress | None = None,
+                 **load_kwargs) -> dict:
+        """Metrics on labeled ``data``: accuracy (+CI), balanced accuracy, per class, confusion."""
+        self._check_fitted()
+        examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
+        unknown = sorted(set(examples.labels) - {str(c) for c in self.classes_})
+        if unknown:
+            raise DataError(f"Evaluation data {examples.source} has classes {unknown} that the "
+                            f"model does not know ({list(map(str, self.classes_))}).")
+        X, examples = self.embed_examples(examples, progress)
+        y_pred = self.head_.predict(X)
+        report = classification_report(list(examples.labels), list(y_pred),
+                                       [str(c) for c in self.classes_])
+        report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
+        return report
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: str | Path, force: bool = False, metrics: dict | None = None,
+             extra_meta: dict | None = None,
+             extra_files: Callable[[Path], None] | None = None) -> Path:
+        """Write the model directory atomically (temp dir + rename)."""
+        self._check_fitted()
+        backbone = self._backbone
+        meta = {
+            "modality": self.modality_,
+            "backbone": {"name": backbone.name, "fingerprint": backbone.fingerprint,
+                         "info": backbone.info.to_json()},
+            "training": self.training_,
+            "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
+            "metrics": metrics or {},
+            **(extra_meta or {}),
+        }
+        return save_bundle(path, self.head_, meta, force=force, extra=extra_files)
+
+
+def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifier:
+    """Load a model directory written by ``Classifier.save`` / ``handful train``."""
+    head, doc = load_bundle(path)
+    clf = Classifier(backbone=doc["backbone"]["name"], head=doc["head"]["type"],
+                     head_params=doc["head"].get("params", {}), cache=cache)
+    clf.head_, clf.classes_ = head, head.classes_
+    clf.modality_ = doc.get("modality", "image")
+    clf.training_ = doc.get("training", {})
+    clf.leaderboard_ = None
+    clf.model_json_ = doc
+    backbone = clf.backbone_for(clf.modality_)
+    if backbone.fingerprint != doc["backbone"].get("fingerprint"):
+        warnings.warn(f"Model {path} was trained with backbone fingerprint "
+                      f"{doc['backbone'].get('fingerprint')}; this machine gives "
+                      f"{backbone.fingerprint} (different precision or weights). Predictions "
+                      "may differ slightly.", stacklevel=2)
+    return clf
+
+
+def _check_every_class_left(examples: Examples, classes_before: tuple[str, ...]) -> None:
+    lost = [c for c in classes_before if c not in set(examples.labels)]
+    if lost:
+        raise DataError(f"Class '{lost[0]}' in {examples.source} has no usable examples left "
+                        f"({len(examples.skipped)} files skipped: see the report). "
+                        "Add at least 1 readable example per class.")
+
+
+def _warn_small(examples: Examples) -> None:
+    counts = examples.counts()
+    if min(counts.values()) == 1:
+        warnings.warn("Some classes have a single example; accuracy estimates will be rough.",
+                      stacklevel=3)

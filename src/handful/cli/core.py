@@ -1,0 +1,164 @@
+"""``handful train`` and ``handful evaluate``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..classifier import Classifier, load
+from ..data import Examples, load_examples, scan_splits
+from ..data.table import is_table_path
+from ..evaluate import plot_confusion_matrix
+from . import kshot, predict  # noqa: F401  (register their commands)
+from .main import app
+from .options import (
+    BackboneOpt,
+    HeadOpt,
+    JsonOpt,
+    LabelColOpt,
+    NestedOpt,
+    NoCacheOpt,
+    SeedOpt,
+    TextColOpt,
+)
+from .output import Output, pct
+
+
+def load_train_and_eval(data: Path, nested: bool, text_col, label_col) -> tuple[Examples, Examples | None]:
+    """Train examples and, when the folder has val/ or test/, held-out examples."""
+    if data.is_dir():
+        splits = scan_splits(data, nested=nested)
+        return splits["train"], splits.get("val") or splits.get("test")
+    return load_examples(data, text_column=text_col, label_column=label_col), None
+
+
+def embed_with_progress(out: Output, clf: Classifier, examples: Examples, what: str):
+    with out.progress(f"Embedding {what}", len(examples)) as advance:
+        return clf.embed_examples(examples, advance)
+
+
+def print_skipped(out: Output, examples: Examples) -> None:
+    if examples.skipped:
+        out.print(f"[yellow]Skipped {len(examples.skipped)} bad input(s):[/yellow]")
+        for path, reason in examples.skipped[:20]:
+            out.print(f"  {path}: {reason}")
+        if len(examples.skipped) > 20:
+            out.print(f"  ... and {len(examples.skipped) - 20} more (see report.json)")
+
+
+def print_leaderboard(out: Output, leaderboard) -> None:
+    if leaderboard is None:
+        return
+    rows = [[i + 1, r.get("backbone", ""), r["label"], pct(r["mean"]),
+             "-" if r["std"] is None else f"±{100 * r['std']:.1f}"]
+            for i, r in enumerate(leaderboard.rows)]
+    out.table(f"Leaderboard ({leaderboard.scheme})", ["#", "backbone", "head", "CV acc", "spread"],
+              rows)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Folder with a sub-folder per class, or a CSV/TSV.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    backbone: BackboneOpt = "auto",
+    head: HeadOpt = "auto",
+    force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
+    seed: SeedOpt = 0,
+    no_cache: NoCacheOpt = False,
+    nested: NestedOpt = False,
+    text_column: TextColOpt = None,
+    label_column: LabelColOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a classifier on labeled examples and save it as a model directory."""
+    out = Output(as_json)
+    started = time.perf_counter()
+    train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
+    clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
+                     random_state=seed)
+    X, train_ex = embed_with_progress(out, clf, train_ex, "training examples")
+    clf.fit_embeddings(X, train_ex)
+    out.print(f"Classes: {', '.join(f'{c} ({n})' for c, n in train_ex.counts().items())}")
+    print_skipped(out, train_ex)
+    print_leaderboard(out, clf.leaderboard_)
+    metrics = {}
+    if clf.leaderboard_ is not None and clf.leaderboard_.best["mean"] is not None:
+        metrics["cv_accuracy"] = clf.leaderboard_.best["mean"]
+    evaluation = None
+    if eval_ex is not None:
+        evaluation = clf.evaluate(eval_ex)
+        metrics.update(heldout_accuracy=evaluation["accuracy"],
+                       heldout_balanced_accuracy=evaluation["balanced_accuracy"],
+                       heldout_n=evaluation["n"], heldout_source=eval_ex.source)
+    seconds = time.perf_counter() - started
+    report = {"training": train_ex.summary(), "metrics": metrics, "evaluation": evaluation,
+              "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None,
+              "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats)}
+
+    def write_report(tmp: Path) -> None:
+        (tmp / "report.json").write_text(json.dumps(report, indent=2))
+        if evaluation:
+            plot_confusion_matrix(evaluation["confusion_matrix"], evaluation["classes"],
+                                  tmp / "confusion_matrix.png")
+
+    path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_report)
+    head_label = f"{type(clf.head_).__name__} {clf.head_.get_params()}"
+    out.print(f"Head: {head_label}")
+    if "cv_accuracy" in metrics:
+        out.print(f"Cross-validated accuracy: {pct(metrics['cv_accuracy'])}")
+    if evaluation:
+        lo, hi = evaluation["accuracy_ci95"]
+        out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
+                  f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
+    out.print(f"Model saved to {path} ({seconds:.1f} s)")
+    out.result({"model": str(path), "classes": list(map(str, clf.classes_)),
+                "backbone": clf._backbone.name, "head": {"type": type(clf.head_).__name__,
+                "params": clf.head_.get_params()}, "n_train": len(train_ex),
+                "skipped": report["training"]["skipped"], "metrics": metrics,
+                "leaderboard": report["leaderboard"], "seconds": round(seconds, 2)})
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="Model directory.")],
+    data: Annotated[Path, typer.Argument(help="Labeled folder or CSV/TSV to evaluate on.")],
+    report_dir: Annotated[Path | None, typer.Option("--out", help="Where to write report.json "
+                          "and confusion_matrix.png (default: MODEL/evaluations/DATA-NAME).")] = None,
+    nested: NestedOpt = False,
+    text_column: TextColOpt = None,
+    label_column: LabelColOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy, balanced accuracy, per-class precision/recall/F1 and the confusion matrix."""
+    out = Output(as_json)
+    clf = load(model)
+    if data.is_dir():
+        examples = scan_splits(data, nested=nested)
+        examples = examples.get("test") or examples.get("val") or examples["train"]
+    elif is_table_path(data):
+        examples = load_examples(data, text_column=text_column, label_column=label_column)
+    else:
+        examples = load_examples(data)
+    with out.progress("Embedding", len(examples)) as advance:
+        report = clf.evaluate(examples, advance)
+    report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "report.json").write_text(json.dumps(report, indent=2))
+    png = plot_confusion_matrix(report["confusion_matrix"], report["classes"],
+                                report_dir / "confusion_matrix.png")
+    lo, hi = report["accuracy_ci95"]
+    out.print(f"Accuracy {pct(report['accuracy'])} (95% CI {pct(lo)}-{pct(hi)}), balanced "
+              f"{pct(report['balanced_accuracy'])}, n={report['n']}")
+    out.table("Per class", ["class", "precision", "recall", "F1", "support"],
+              [[c, pct(m["precision"]), pct(m["recall"]), pct(m["f1"]), m["support"]]
+               for c, m in report["per_class"].items()])
+    if report["skipped"]:
+        out.print(f"Skipped {len(report['skipped'])} bad input(s): see {report_dir / 'report.json'}")
+    out.print(f"Report: {report_dir / 'report.json'}; confusion matrix: {png}")
+    out.result({k: report[k] for k in ("accuracy", "accuracy_ci95", "balanced_accuracy", "n",
+                                        "per_class", "confusion_matrix", "classes", "skipped")}
+               | {"report": str(report_dir / "report.json")})

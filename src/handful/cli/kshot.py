@@ -1,0 +1,92 @@
+"""``handful kshot``: accuracy at K examples per class, over repeated draws (mean, std, CI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..classifier import Classifier
+from ..data import Examples, load_examples, scan_splits
+from ..errors import DataError
+from ..evaluate.kshot import run_kshot
+from .main import app
+from .options import BackboneOpt, HeadOpt, JsonOpt, LabelColOpt, NoCacheOpt, SeedOpt, TextColOpt
+from .output import Output, pct
+
+
+def parse_shots(text: str) -> list[int]:
+    try:
+        shots = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError as err:
+        raise DataError(f"--shots must be comma-separated integers like 1,5,20. Got '{text}'.") from err
+    if not shots or shots[0] < 1:
+        raise DataError(f"--shots must be integers >= 1. Got '{text}'.")
+    return shots
+
+
+def pool_and_test(pool: Path, test: Path | None, text_col, label_col) -> tuple[Examples, Examples]:
+    if test is None:
+        if not pool.is_dir():
+            raise DataError(f"kshot needs --test TEST unless {pool} has train/ and val/ or test/.")
+        splits = scan_splits(pool)
+        held = splits.get("test") or splits.get("val")
+        if held is None:
+            raise DataError(f"{pool} has no val/ or test/ split; pass --test TEST.")
+        return splits["train"], held
+    kwargs = {} if pool.is_dir() else {"text_column": text_col, "label_column": label_col}
+    test_kwargs = {} if test.is_dir() else {"text_column": text_col, "label_column": label_col}
+    return load_examples(pool, **kwargs), load_examples(test, **test_kwargs)
+
+
+@app.command()
+def kshot(
+    pool: Annotated[Path, typer.Argument(help="Labeled pool to draw K examples per class from.")],
+    test: Annotated[Path | None, typer.Option(help="Labeled test set (fixed).")] = None,
+    shots: Annotated[str, typer.Option(help="K values, comma-separated.")] = "1,5,20",
+    repeats: Annotated[int, typer.Option(help="Draws per K.")] = 10,
+    backbone: BackboneOpt = "auto",
+    head: HeadOpt = "auto",
+    seed: SeedOpt = 0,
+    no_cache: NoCacheOpt = False,
+    text_column: TextColOpt = None,
+    label_column: LabelColOpt = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """For each K and repeat: draw K per class from POOL, fit, score on TEST; mean, std, 95% CI."""
+    out = Output(as_json)
+    k_values = parse_shots(shots)
+    if repeats < 1:
+        raise DataError(f"--repeats must be >= 1. Got {repeats}.")
+    pool_ex, test_ex = pool_and_test(pool, test, text_column, label_column)
+    missing = sorted(set(test_ex.classes) - set(pool_ex.classes))
+    if missing:
+        raise DataError(f"Test classes {missing} do not occur in the pool {pool}.")
+    clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
+                     random_state=seed)
+    with out.progress("Embedding pool", len(pool_ex)) as advance:
+        X_pool, pool_ex = clf.embed_examples(pool_ex, advance)
+    with out.progress("Embedding test", len(test_ex)) as advance:
+        X_test, test_ex = clf.embed_examples(test_ex, advance)
+
+    def fit_predict(X_train, y_train, X_eval):
+        sub = Examples(tuple(str(i) for i in range(len(y_train))), tuple(y_train), pool_ex.modality)
+        return clf.fit_embeddings(X_train, sub).head_.predict(X_eval)
+
+    with out.progress("K-shot runs", len(k_values) * repeats) as advance:
+        result = run_kshot(X_pool, np.asarray(pool_ex.labels, dtype=object), X_test,
+                           np.asarray(test_ex.labels, dtype=object), k_values, repeats,
+                           fit_predict, seed=seed, on_repeat=lambda k, r, s: advance(1))
+    result.update(backbone=clf._backbone.name, head=head, pool=str(pool), test=test_ex.source,
+                  skipped=[{"path": p, "reason": r} for p, r in pool_ex.skipped + test_ex.skipped])
+    out.table(f"K-shot accuracy ({repeats} draws per K, test n={result['n_test']})",
+              ["K", "mean", "std", "95% CI"],
+              [[k, pct(v["mean"]), f"{100 * v['std']:.1f}", f"{pct(v['ci95'][0])}-{pct(v['ci95'][1])}"]
+               for k, v in result["shots"].items()])
+    if out_file:
+        out_file.write_text(json.dumps(result, indent=2))
+    out.result(result)

@@ -1,0 +1,71 @@
+"""Console output: human text to stderr/stdout, one JSON object as the last stdout line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+
+class Output:
+    """Where a command writes: ``--json`` keeps stdout for the final JSON line only."""
+
+    def __init__(self, as_json: bool = False, stdout_taken: bool = False):
+        self.as_json = as_json
+        self.stdout_taken = as_json or stdout_taken
+        self.err = Console(stderr=True, highlight=False)
+        self.out = Console(highlight=False, soft_wrap=True)
+
+    @property
+    def human(self) -> Console:
+        """Console for human-readable text (stderr under --json, so stdout stays clean)."""
+        return self.err if self.stdout_taken else self.out
+
+    def print(self, *args, **kwargs) -> None:
+        self.human.print(*args, **kwargs)
+
+    def table(self, title: str, columns: list[str], rows: list[list]) -> None:
+        table = Table(title=title, title_justify="left")
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*[str(c) for c in row])
+        self.human.print(table)
+
+    def result(self, payload: dict) -> None:
+        """Print the final JSON object (only with --json)."""
+        if self.as_json:
+            sys.stdout.write(json.dumps(payload, default=_default) + "\n")
+            sys.stdout.flush()
+
+    @contextmanager
+    def progress(self, description: str, total: int):
+        """A Rich progress bar on stderr; silent with --json or when stderr is not a TTY.
+
+        Yields a callback ``advance(n)``.
+        """
+        if self.stdout_taken or not self.err.is_terminal or total == 0:
+            yield lambda n: None
+            return
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=self.err, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.advance(task, n)
+
+
+def _default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"

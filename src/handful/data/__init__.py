@@ -1,0 +1,48 @@
+"""Data loading: image folders and text tables into Examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import DataError, DataNotFoundError
+from .examples import Examples
+from .folder import has_splits, list_images, scan_folder, scan_splits
+from .images import ImageDecodeError, load_image
+from .table import is_table_path, read_table
+
+__all__ = [
+    "Examples", "ImageDecodeError", "has_splits", "list_images", "load_examples", "load_image",
+    "read_table", "scan_folder", "scan_splits", "is_table_path",
+]
+
+
+def load_examples(
+    source: str | Path,
+    nested: bool = False,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> Examples:
+    """Examples from an image folder (class per sub-folder) or a CSV/TSV of texts.
+
+    For a folder with ``train/`` inside, this returns the train split.
+    """
+    path = Path(source)
+    if not path.exists():
+        raise DataNotFoundError(
+            f"Data '{path}' does not exist. Give a folder with one sub-folder per class, "
+            "or a CSV/TSV file of texts and labels."
+        )
+    if path.is_dir():
+        return scan_splits(path, nested=nested)["train"]
+    if is_table_path(path):
+        examples = read_table(path, text_column, label_column)
+        if len(examples.classes) < 2:
+            raise DataError(
+                f"Text table '{path}' has {len(examples.classes)} label(s) "
+                f"{list(examples.classes)}; at least 2 classes are needed."
+            )
+        return examples
+    raise DataError(
+        f"Data '{path}' is a file with extension '{path.suffix}'; expected a folder of class "
+        "sub-folders or a .csv/.tsv table."
+    )

@@ -1,0 +1,51 @@
+"""The HandfulError family: every error raised for user input.
+
+Each class also subclasses the builtin a caller would naturally catch, as scikit-learn's
+``NotFittedError(ValueError, AttributeError)`` does.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+
+class HandfulError(Exception):
+    """Base class of every error handful raises for user input."""
+
+
+class DataError(HandfulError, ValueError):
+    """The data given (a folder, a file, a table) cannot be used as it is."""
+
+
+class DataNotFoundError(HandfulError, FileNotFoundError):
+    """A path the user named does not exist."""
+
+
+class UnknownNameError(HandfulError, KeyError):
+    """A registry name (backbone, head, preset) that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class BundleError(HandfulError, ValueError):
+    """A model directory that is missing, foreign, damaged or needs something not installed."""
+
+
+class BackboneUnavailableError(HandfulError, RuntimeError):
+    """A backbone that needs a package or network access that is not available here."""
+
+
+class NotFittedError(HandfulError, _SklearnNotFittedError):
+    """A model used before it was fitted."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return " Did you mean 'x'?" for the closest of ``choices``, or an empty string."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

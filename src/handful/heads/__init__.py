@@ -1,0 +1,38 @@
+"""Heads: scikit-learn classifiers on embeddings, by name."""
+
+from __future__ import annotations
+
+from sklearn.base import BaseEstimator
+
+from ..errors import UnknownNameError, did_you_mean
+from .knn import KNNHead
+from .logistic import LogisticHead
+from .mlp import MLPHead
+from .prototype import PrototypeHead
+
+HEADS: dict[str, type[BaseEstimator]] = {
+    "logistic": LogisticHead,
+    "prototype": PrototypeHead,
+    "knn": KNNHead,
+    "mlp": MLPHead,
+}
+
+__all__ = ["HEADS", "KNNHead", "LogisticHead", "MLPHead", "PrototypeHead", "create_head",
+           "head_name"]
+
+
+def create_head(name: str, **params) -> BaseEstimator:
+    """A new, unfitted head registered as ``name``, with ``params``."""
+    if name not in HEADS:
+        raise UnknownNameError(
+            f"Unknown head '{name}'.{did_you_mean(name, HEADS)} Known: {', '.join(HEADS)}, or auto."
+        )
+    return HEADS[name](**params)
+
+
+def head_name(head: BaseEstimator) -> str:
+    """The registry name of a head instance."""
+    for name, cls in HEADS.items():
+        if type(head) is cls:
+            return name
+    raise UnknownNameError(f"{type(head).__name__} is not a registered head.")

@@ -1,0 +1,63 @@
+"""What every head shares: validation, probabilities -> labels, and the save format."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def l2_normalize(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(norms, 1e-12)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, numerically stable."""
+    z = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class HeadMixin(ClassifierMixin):
+    """Shared fit-time validation and ``predict`` from ``predict_proba``.
+
+    Subclasses list their learned arrays in ``_state_attrs``: those, ``get_params()`` and
+    ``classes_`` are the whole saved state (see ``handful.bundle``).
+    """
+
+    _state_attrs: tuple[str, ...] = ()
+
+    def _validate_fit(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data; "
+                f"got 1 class: {self.classes_[0]!r}."
+            )
+        return X, y_idx
+
+    def _validate_predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        return validate_data(self, X, dtype=np.float64, reset=False)
+
+    def predict(self, X) -> np.ndarray:
+        """The class with the highest probability, for each row of ``X``."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def decision_function(self, X) -> np.ndarray:
+        """Log-probabilities, (n_samples, n_classes) (one column for two classes)."""
+        proba = self.predict_proba(X)
+        log_proba = np.log(np.clip(proba, 1e-300, None))
+        if len(self.classes_) == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The learned numeric arrays, by attribute name."""
+        return {name: np.asarray(getattr(self, name)) for name in self._state_attrs}

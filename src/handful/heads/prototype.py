@@ -1,0 +1,45 @@
+"""Nearest prototype in the SimpleShot style (Wang et al. 2019): center, L2-normalize, cosine."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from .base import HeadMixin, l2_normalize, softmax
+
+
+class PrototypeHead(HeadMixin, BaseEstimator):
+    """Each class is the mean of its centered, L2-normalized embeddings; cosine to the means.
+
+    Args:
+        temperature: softmax temperature on the cosine similarities (smaller = sharper).
+        center: subtract the training mean before normalizing (SimpleShot's "CL2N").
+
+    Example:
+        >>> head = PrototypeHead().fit(X_support, y_support)   # works from 1 example per class
+    """
+
+    _state_attrs = ("mean_", "prototypes_")
+
+    def __init__(self, temperature: float = 0.05, center: bool = True):
+        self.temperature = temperature
+        self.center = center
+
+    def _normalize(self, X: np.ndarray) -> np.ndarray:
+        return l2_normalize(X - self.mean_)
+
+    def fit(self, X, y) -> PrototypeHead:
+        X, y_idx = self._validate_fit(X, y)
+        if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
+            raise ValueError(f"The 'temperature' parameter of PrototypeHead must be a float > 0. "
+                             f"Got {self.temperature!r} instead.")
+        self.mean_ = X.mean(axis=0) if self.center else np.zeros(X.shape[1])
+        Z = self._normalize(X)
+        means = np.stack([Z[y_idx == k].mean(axis=0) for k in range(len(self.classes_))])
+        self.prototypes_ = l2_normalize(means)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Softmax of cosine similarity to each prototype / temperature."""
+        X = self._validate_predict(X)
+        return softmax(self._normalize(X) @ self.prototypes_.T / self.temperature)
