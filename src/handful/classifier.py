@@ -161,22 +161,40 @@ class Classifier:
         return report
 
     # -- persistence ------------------------------------------------------------------------
+    def _backbone_meta(self) -> dict:
+        backbone = self._backbone
+        meta = {"name": backbone.name, "fingerprint": backbone.fingerprint,
+                "info": backbone.info.to_json()}
+        if backbone.info.weights.startswith("tuned-"):
+            from .backbones.tuned import WEIGHTS_FILE
+
+            meta["weights_file"] = WEIGHTS_FILE
+        return meta
+
     def save(self, path: str | Path, force: bool = False, metrics: dict | None = None,
              extra_meta: dict | None = None,
              extra_files: Callable[[Path], None] | None = None) -> Path:
         """Write the model directory atomically (temp dir + rename)."""
         self._check_fitted()
-        backbone = self._backbone
         meta = {
             "modality": self.modality_,
-            "backbone": {"name": backbone.name, "fingerprint": backbone.fingerprint,
-                         "info": backbone.info.to_json()},
+            "backbone": self._backbone_meta(),
             "training": self.training_,
             "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
             "metrics": metrics or {},
             **(extra_meta or {}),
         }
-        return save_bundle(path, self.head_, meta, force=force, extra=extra_files)
+        tuned = "weights_file" in meta["backbone"]
+
+        def write_extra(tmp: Path) -> None:
+            if tuned:
+                from .backbones.tuned import save_tuned_weights
+
+                save_tuned_weights(self._backbone, tmp)
+            if extra_files:
+                extra_files(tmp)
+
+        return save_bundle(path, self.head_, meta, force=force, extra=write_extra)
 
 
 def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifier:
@@ -190,6 +208,11 @@ def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifi
     clf.leaderboard_ = None
     clf.model_json_ = doc
     backbone = clf.backbone_for(clf.modality_)
+    weights_file = doc["backbone"].get("weights_file")
+    if weights_file:
+        from .backbones.tuned import load_tuned_weights
+
+        load_tuned_weights(backbone, Path(path) / weights_file, doc["backbone"]["info"]["weights"])
     if backbone.fingerprint != doc["backbone"].get("fingerprint"):
         warnings.warn(f"Model {path} was trained with backbone fingerprint "
                       f"{doc['backbone'].get('fingerprint')}; this machine gives "

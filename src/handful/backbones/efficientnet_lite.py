@@ -53,6 +53,10 @@ class EfficientNetLiteBackbone(BackboneBase):
         model.load_state_dict(state)
         self.model = model.eval().to(memory_format=torch.channels_last)
 
+    def tunable_module(self) -> torch.nn.Module:
+        """The network whose parameters fine-tuning changes (saved with the model)."""
+        return self.model
+
     def preprocess(self, item: str) -> np.ndarray:
         return preprocess_image(item, self.info)
 

@@ -1,0 +1,78 @@
+"""Shared fixtures: an isolated cache per test, seeds, and tiny synthetic data sets."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+COLORS = {"red": (220, 30, 30), "green": (30, 200, 60), "blue": (40, 60, 220)}
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own embedding cache directory and fixed seeds."""
+    monkeypatch.setenv("HANDFUL_CACHE", str(tmp_path_factory.mktemp("cache")))
+    random.seed(0)
+    np.random.seed(0)
+    try:
+        import torch
+
+        torch.manual_seed(0)
+    except ImportError:
+        pass
+
+
+def make_color_image(path: Path, color: tuple[int, int, int], seed: int, size=(48, 40),
+                     fmt: str | None = None) -> Path:
+    """A noisy solid-color image with a small random square: trivially separable by color."""
+    rng = np.random.default_rng(seed)
+    arr = np.clip(np.array(color) + rng.normal(0, 12, (size[1], size[0], 3)), 0, 255)
+    img = Image.fromarray(arr.astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    x, y = rng.integers(0, size[0] - 10), rng.integers(0, size[1] - 10)
+    draw.rectangle([x, y, x + 8, y + 8], fill=(255, 255, 255))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, format=fmt)
+    return path
+
+
+def make_color_tree(root: Path, n_per_class: int = 6, classes=("red", "green", "blue"),
+                    seed: int = 0) -> Path:
+    """root/<color>/<i>.png|jpg for each color class."""
+    for c_idx, name in enumerate(classes):
+        for i in range(n_per_class):
+            ext = ".png" if i % 2 else ".jpg"
+            make_color_image(root / name / f"{name}_{i}{ext}", COLORS[name], seed * 1000 + c_idx * 100 + i)
+    return root
+
+
+@pytest.fixture
+def color_tree(tmp_path) -> Path:
+    """Three color classes, 6 images each (mixed PNG/JPEG)."""
+    return make_color_tree(tmp_path / "colors")
+
+
+@pytest.fixture
+def color_splits(tmp_path) -> Path:
+    """A data set with train/ and val/ splits of the three color classes."""
+    root = tmp_path / "splits"
+    make_color_tree(root / "train", 6, seed=1)
+    make_color_tree(root / "val", 4, seed=2)
+    return root
+
+
+@pytest.fixture
+def text_csv(tmp_path) -> Path:
+    """A small CSV of texts about two topics with distinct vocabularies."""
+    sports = ["the team won the match", "a great goal in the final game", "the player scored twice",
+              "the coach praised the team", "fans cheered the winning goal", "match ended in a draw"]
+    cooking = ["bake the bread in the oven", "add salt to the soup", "the recipe needs fresh basil",
+               "stir the sauce slowly", "the cake needs sugar and flour", "chop onions for the soup"]
+    path = tmp_path / "texts.csv"
+    lines = ["text,label"] + [f'"{t}",sports' for t in sports] + [f'"{t}",cooking' for t in cooking]
+    path.write_text("\n".join(lines) + "\n")
+    return path
