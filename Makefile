@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/handful train examples/shapes --out models/demo --force
-	$(BIN)/handful predict models/demo examples/shapes/test --top 2
+	$(BIN)/handful predict models/demo examples/shapes/val --top 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -38,17 +38,22 @@ class Classifier:
         head: ``logistic``, ``prototype``, ``knn``, ``mlp`` or ``"auto"`` (cross-validated).
         head_params: parameters for a named head.
         cache: a FeatureCache, ``None`` for the default on-disk cache, ``False`` for none.
+        augment_views: also train the head on this many augmented views of each training
+            image (feature-space augmentation; images only, cached).
+        augment: the augmentation preset (or AugmentConfig) that makes those views.
     """
 
     def __init__(self, backbone: str = "auto", head: str = "auto", head_params: dict | None = None,
                  cache: FeatureCache | bool | None = None, batch_size: int = 32,
-                 random_state: int = 0):
+                 random_state: int = 0, augment_views: int = 0, augment="default"):
         self.backbone = backbone
         self.head = head
         self.head_params = head_params or {}
         self.cache = cache
         self.batch_size = batch_size
         self.random_state = random_state
+        self.augment_views = augment_views
+        self.augment = augment
         self._backbone: Backbone | None = None
         self._cache: FeatureCache | None = None
 
@@ -95,10 +100,32 @@ class Classifier:
         """Embed the labeled examples in ``data`` (folder, table or Examples) and fit the head."""
         examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
         X, examples = self.embed_examples(examples, progress)
-        return self.fit_embeddings(X, examples)
+        extra = self.embed_views(examples) if self.augment_views else None
+        return self.fit_embeddings(X, examples, extra)
 
-    def fit_embeddings(self, X: np.ndarray, examples: Examples) -> Classifier:
-        """Fit the head on precomputed embeddings of ``examples``."""
+    def embed_views(self, examples: Examples,
+                    progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings (n * augment_views, dim) of augmented views of ``examples`` (cached),
+        and their labels."""
+        from .augment import create_augment
+        from .augment.views import embed_views
+
+        views, failures = embed_views(self.backbone_for(examples.modality), examples.items,
+                                      create_augment(self.augment), self.augment_views,
+                                      self.random_state, self._feature_cache(), self.batch_size,
+                                      progress)
+        keep = [i for i in range(len(examples)) if i not in failures]
+        labels = np.asarray(examples.labels, dtype=object)[keep]
+        return views[keep].reshape(-1, views.shape[-1]), np.repeat(labels, self.augment_views)
+
+    def fit_embeddings(self, X: np.ndarray, examples: Examples,
+                       extra: tuple[np.ndarray, np.ndarray] | None = None) -> Classifier:
+        """Fit the head on precomputed embeddings of ``examples``.
+
+        ``extra`` is ``(X_extra, y_extra)``, more rows the head trains on (augmented views):
+        the head search sees only ``X``, because views of one image split across CV folds
+        would flatter every score.
+        """
         y = np.asarray(examples.labels, dtype=object)
         _warn_small(examples)
         self.leaderboard_ = None
@@ -109,10 +136,16 @@ class Classifier:
             self.head_ = create_head(best["head"], **best["params"])
         else:
             self.head_ = create_head(self.head, **self.head_params)
-        self.head_.fit(X, y)
+        if extra is not None and len(extra[1]):
+            self.head_.fit(np.vstack([X, extra[0]]), np.concatenate([y, extra[1]]))
+        else:
+            self.head_.fit(X, y)
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
         self.training_ = examples.summary()
+        if extra is not None:
+            augment = self.augment if isinstance(self.augment, str) else self.augment.to_json()
+            self.training_["augmented_views"] = {"n": int(len(extra[1])), "augment": augment}
         return self
 
     def _check_fitted(self) -> None:

@@ -37,7 +37,25 @@ class TinyImageBackbone(BackboneBase):
         type(self).n_embed_calls += 1
         x = np.stack(batch).astype(np.float32) / 255.0  # (n, 32, 32, 3)
         thumbs = x.reshape(len(batch), 4, 8, 4, 8, 3).mean(axis=(2, 4)).reshape(len(batch), 48)
-        return (thumbs - 0.5) @ self._projection
+        return ((thumbs - 0.5) @ self._projection).astype(np.float32)
+
+    def torch_module(self):
+        """The same computation as a torch module on uint8 (n, 32, 32, 3), for ONNX export."""
+        import torch
+
+        projection = torch.from_numpy(np.asarray(self._projection, dtype=np.float32))
+
+        class TinyImageModule(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("projection", projection)
+
+            def forward(self, pixels):
+                x = pixels.float() / 255.0
+                thumbs = x.reshape(-1, 4, 8, 4, 8, 3).mean(dim=(2, 4)).reshape(-1, 48)
+                return (thumbs - 0.5) @ self.projection
+
+        return TinyImageModule()
 
 
 class TinyTextBackbone(BackboneBase):

@@ -81,6 +81,17 @@ class FeatureCache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def lookup(self, backbone: Backbone, key: str) -> np.ndarray | None:
+        """The vector cached under a derived ``key`` (e.g. an augmented view), or None."""
+        if not self.enabled:
+            return None
+        return self._read(self._path(backbone.fingerprint, key), backbone.dim)
+
+    def store(self, backbone: Backbone, key: str, vector: np.ndarray) -> None:
+        """Cache ``vector`` under a derived ``key`` (no-op when the cache is disabled)."""
+        if self.enabled:
+            self._write(self._path(backbone.fingerprint, key), vector)
+
     def get_or_compute(
         self, backbone: Backbone, items: Sequence[str], batch_size: int = 32,
         progress: Callable[[int], None] | None = None,

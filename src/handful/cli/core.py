@@ -13,7 +13,6 @@ from ..classifier import Classifier, load
 from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
 from ..evaluate import plot_confusion_matrix
-from . import kshot, predict  # noqa: F401  (register their commands)
 from .main import app
 from .options import (
     BackboneOpt,
@@ -24,6 +23,7 @@ from .options import (
     NoCacheOpt,
     SeedOpt,
     TextColOpt,
+    check_names,
 )
 from .output import Output, pct
 
@@ -77,6 +77,7 @@ def train(
     """Train a classifier on labeled examples and save it as a model directory."""
     out = Output(as_json)
     started = time.perf_counter()
+    check_names(backbone, head)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
                      random_state=seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from ..data import Examples, load_examples, scan_splits
 from ..errors import DataError
 from ..evaluate.kshot import run_kshot
 from .main import app
-from .options import BackboneOpt, HeadOpt, JsonOpt, LabelColOpt, NoCacheOpt, SeedOpt, TextColOpt
+from .options import BackboneOpt, HeadOpt, JsonOpt, LabelColOpt, NoCacheOpt, SeedOpt, TextColOpt, check_names
 from .output import Output, pct
 
 
@@ -62,6 +63,7 @@ def kshot(
     k_values = parse_shots(shots)
     if repeats < 1:
         raise DataError(f"--repeats must be >= 1. Got {repeats}.")
+    check_names(backbone, head)
     pool_ex, test_ex = pool_and_test(pool, test, text_column, label_column)
     missing = sorted(set(test_ex.classes) - set(pool_ex.classes))
     if missing:
@@ -75,7 +77,9 @@ def kshot(
 
     def fit_predict(X_train, y_train, X_eval):
         sub = Examples(tuple(str(i) for i in range(len(y_train))), tuple(y_train), pool_ex.modality)
-        return clf.fit_embeddings(X_train, sub).head_.predict(X_eval)
+        with warnings.catch_warnings():  # "single example per class" is the point at K=1
+            warnings.simplefilter("ignore", UserWarning)
+            return clf.fit_embeddings(X_train, sub).head_.predict(X_eval)
 
     with out.progress("K-shot runs", len(k_values) * repeats) as advance:
         result = run_kshot(X_pool, np.asarray(pool_ex.labels, dtype=object), X_test,

@@ -17,7 +17,7 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from . import core, info  # noqa: F401  (modules register their commands on `app`)
+    from . import core, embed, export, info, kshot, predict, serve  # noqa: F401  (modules register their commands on `app`)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,100 +1,150 @@
-"""``handful predict``: top-k classes for files, folders or texts, streamed in chunks."""
+"""``handful predict``: top-k classes for files, folders or texts, streamed batch by batch.
+
+With ``--out preds.csv`` rows are written as batches finish and nothing is held per input
+but its path, so a folder of 100k+ images runs in bounded memory; a re-run skips inputs
+already in the file and appends. ``--runtime onnx`` runs the ONNX export with ONNX Runtime;
+``--ray`` spreads the work over a Ray cluster.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from ..classifier import load
-from ..data import list_images, read_table
-from ..data.table import is_table_path
 from ..errors import DataError
+from ..export.runtime import RUNTIMES, load_predictor
+from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k
+from ..scale.writers import PredictionCsv, write_skipped
 from .main import app
-from .options import JsonOpt, TextColOpt
+from .options import JsonOpt, NoCacheOpt, TextColOpt
 from .output import Output
 
-CHUNK = 512  # items embedded per step: memory stays bounded for any number of files
+RuntimeOpt = Annotated[str, typer.Option(help=f"Inference runtime: {', '.join(RUNTIMES)} (onnx needs "
+                                              "`handful export MODEL` first).")]
+RayOpt = Annotated[bool, typer.Option("--ray", help="Spread the work over Ray (handful[ray]).")]
+AddressOpt = Annotated[str | None, typer.Option(
+    help="Ray cluster address ('auto': the running cluster); default: a local Ray.")]
+BatchOpt = Annotated[int, typer.Option(help="Images per forward pass.")]
+OverwriteOpt = Annotated[bool, typer.Option(help="Start --out over instead of resuming it.")]
 
 
-def _inputs(clf, inputs: list[str], text_column) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """(items, display ids, skipped) for image paths/folders, or for texts / a text table."""
-    if clf.modality_ == "image":
-        items, skipped = list_images(inputs)
-        return items, items, skipped
-    if len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file():
-        table = read_table(inputs[0], text_column=text_column, labeled=False)
-        return list(table.items), list(table.ids), list(table.skipped)
-    return list(inputs), [f"text {i + 1}" for i in range(len(inputs))], []
+class _StdoutCsv:
+    """CSV rows to stdout (``--csv``), same columns as the --out file."""
+
+    def __init__(self, k: int):
+        self.writer = csv.writer(sys.stdout)
+        self.writer.writerow(["input"] + [c for i in range(1, k + 1)
+                                          for c in (f"label_{i}", f"probability_{i}")])
+        self.done: set[str] = set()
+
+    def write(self, ids, top) -> None:
+        for input_id, preds in zip(ids, top):
+            self.writer.writerow([input_id] + [v for lab, p in preds for v in (lab, f"{p:.4f}")])
+
+    def close(self) -> None:
+        sys.stdout.flush()
 
 
-def top_k(proba: np.ndarray, classes, k: int) -> list[list[tuple[str, float]]]:
-    order = np.argsort(-proba, axis=1)[:, :k]
-    return [[(str(classes[j]), float(row[j])) for j in idx] for row, idx in zip(proba, order)]
+def _results(predictor, work: list[str], ray: bool, address, model: Path, runtime: str,
+             batch_size: int, quiet: bool):
+    if not ray:
+        return iter_predictions(predictor, work, batch_size)
+    from ..scale.ray_data import init_ray, iter_ray_results, model_files
+
+    init_ray(address, quiet=quiet)
+    return iter_ray_results(work, "predict", files=model_files(model, runtime), runtime=runtime,
+                            batch_size=batch_size)
 
 
 @app.command()
 def predict(
-    model: Annotated[Path, typer.Argument(help="Model directory.")],
+    model: Annotated[Path, typer.Argument(help="Model directory (or an exported .onnx file).")],
     inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or texts, or a CSV/TSV.")],
     top: Annotated[int, typer.Option(help="How many classes to show per item.")] = 1,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows to stdout.")] = False,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write CSV predictions here.")] = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write CSV predictions here; a re-run resumes it.")] = None,
     text_column: TextColOpt = None,
+    runtime: RuntimeOpt = "torch",
+    no_cache: NoCacheOpt = False,
+    batch_size: BatchOpt = 32,
+    overwrite: OverwriteOpt = False,
+    ray: RayOpt = False,
+    address: AddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict the class of each input, with the top-k probabilities."""
     out = Output(as_json, stdout_taken=as_csv)
     if top < 1:
         raise DataError(f"--top must be >= 1. Got {top}.")
-    clf = load(model)
-    items, ids, skipped = _inputs(clf, inputs, text_column)
-    k = min(top, len(clf.classes_))
-    writer, handle = _csv_writer(as_csv, out_file, k)
-    rows = []
-    with out.progress("Predicting", len(items)) as advance:
-        for start in range(0, len(items), CHUNK):
-            chunk = items[start:start + CHUNK]
-            proba, ok, failures = clf.predict_proba_items(chunk, advance)
-            skipped += [(ids[start + i], reason) for i, reason in failures.items()]
-            for row_idx, preds in zip(ok, top_k(proba, clf.classes_, k)):
-                row = {"input": ids[start + row_idx], "label": preds[0][0], "top": preds}
-                if writer:
-                    writer.writerow([row["input"]] + [v for p in preds for v in (p[0], f"{p[1]:.4f}")])
-                if not as_csv:
-                    rows.append(row)
-    if handle is not None and handle is not sys.stdout:
-        handle.close()
-    if not (as_csv or as_json):
+    started = time.perf_counter()
+    predictor = load_predictor(model, runtime, cache=False if no_cache else None,
+                               batch_size=batch_size)
+    items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
+    k = min(top, len(predictor.classes_))
+    sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None
+    todo = [i for i, input_id in enumerate(ids) if input_id not in sink.done] if sink else list(
+        range(len(items)))
+    keep_rows = sink is None
+    rows, n_done = [], 0
+    try:
+        with out.progress("Predicting", len(todo)) as advance:
+            results = _results(predictor, [items[i] for i in todo], ray, address, model, runtime,
+                               batch_size, quiet=out.stdout_taken)
+            for indices, proba, failures in results:
+                batch_ids = [ids[todo[j]] for j in indices]
+                preds = top_k(proba, predictor.classes_, k)
+                if sink:
+                    sink.write(batch_ids, preds)
+                if keep_rows:
+                    rows += [{"input": i, "label": p[0][0], "top": p} for i, p in zip(batch_ids, preds)]
+                skipped += [(ids[todo[j]], reason) for j, reason in failures.items()]
+                n_done += len(indices)
+                advance(len(indices) + len(failures))
+    finally:
+        if sink:
+            sink.close()
+    seconds = time.perf_counter() - started
+    if keep_rows and not as_json:
         _print_table(out, rows, k)
-    for path, reason in skipped:
-        out.err.print(f"skipped {path}: {reason}")
+    skipped_file = _report_skipped(out, skipped, out_file)
+    n_resumed = len(items) - len(todo)
     if out_file:
-        out.err.print(f"Wrote {len(items) - len(skipped)} predictions to {out_file}")
-    out.result({
-        "predictions": [{"input": r["input"], "label": r["label"],
-                         "top": [{"label": lab, "probability": p} for lab, p in r["top"]]}
-                        for r in rows],
-        "n": len(rows),
-        "skipped": [{"path": p, "reason": r} for p, r in skipped],
-    })
+        resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
+        out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "
+                      f"({n_done / max(seconds, 1e-9):.1f} inputs/s).")
+    payload = {"n": n_done, "n_resumed": n_resumed, "runtime": runtime, "ray": ray,
+               "seconds": round(seconds, 2), "out": str(out_file) if out_file else None,
+               "skipped": [{"path": p, "reason": r} for p, r in skipped],
+               "skipped_summary": summarize_skipped(skipped),
+               "skipped_file": str(skipped_file) if skipped_file else None}
+    if keep_rows:
+        payload["predictions"] = [{"input": r["input"], "label": r["label"],
+                                   "top": [{"label": lab, "probability": p} for lab, p in r["top"]]}
+                                  for r in rows]
+    out.result(payload)
 
 
-def _csv_writer(as_csv: bool, out_file: Path | None, k: int):
-    if not (as_csv or out_file):
-        return None, None
-    handle = open(out_file, "w", newline="") if out_file else sys.stdout  # noqa: SIM115
-    writer = csv.writer(handle)
-    header = ["input"]
-    for i in range(1, k + 1):
-        header += [f"label_{i}", f"probability_{i}"]
-    writer.writerow(header)
-    return writer, handle
+def _report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path | None) -> Path | None:
+    """Print the first bad inputs and counts per reason; the full list goes next to --out."""
+    if not skipped:
+        return None
+    for path, reason in skipped[:10]:
+        out.err.print(f"skipped {path}: {reason}")
+    kinds = ", ".join(f"{n} {kind}" for kind, n in summarize_skipped(skipped).items())
+    file = None
+    if out_file:
+        file = write_skipped(out_file.with_name(out_file.stem + ".skipped.csv"), skipped)
+    more = f"; all listed in {file}" if file else ""
+    extra = f" ... and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+    out.err.print(f"Skipped {len(skipped)} bad input(s): {kinds}{extra}{more}.")
+    return file
 
 
 def _print_table(out: Output, rows: list[dict], k: int) -> None:

@@ -38,8 +38,8 @@ def check_image_file(path: Path) -> str | None:
             width, height = img.size
     except UnidentifiedImageError:
         return "not an image (unrecognized format)"
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        return f"cannot be decoded ({err})"
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        return decode_failure(err)
     if width * height > MAX_PIXELS:
         return f"image too large ({width}x{height} pixels > {MAX_PIXELS:,})"
     return None
@@ -70,10 +70,15 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
                 img = ImageOps.exif_transpose(img)
                 return _to_rgb(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        msg = str(err)
-        if "truncated" in msg or "broken data stream" in msg:
-            raise ImageDecodeError(f"truncated image ({msg})") from err
-        raise ImageDecodeError(f"cannot be decoded ({msg})") from err
+        raise ImageDecodeError(decode_failure(err)) from err
+
+
+def decode_failure(err: Exception) -> str:
+    """The reason to report for a decoding exception."""
+    msg = str(err)
+    if "truncated" in msg.lower() or "broken data stream" in msg:
+        return f"truncated image ({msg})"
+    return f"cannot be decoded ({msg})"
 
 
 def _draft_request(size: tuple[int, int], short_side: int) -> tuple[int, int]:

@@ -1,0 +1,51 @@
+"""``handful export``: a trained model as one ONNX file, checked against PyTorch at export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UnknownNameError, did_you_mean
+from .main import app
+from .options import JsonOpt
+from .output import Output
+
+FORMATS = ("onnx",)
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="Model directory.")],
+    fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="File to write (default MODEL/model.onnx, which --runtime onnx uses).")] = None,
+    sample: Annotated[list[Path] | None, typer.Option(
+        help="Image files or folders for the parity check (default: synthetic images).")] = None,
+    tolerance: Annotated[float, typer.Option(
+        help="Largest allowed max abs difference of probabilities vs PyTorch.")] = 1e-4,
+    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export backbone + head as ONE graph: uint8 image batch in, class probabilities out."""
+    out = Output(as_json)
+    if fmt not in FORMATS:
+        raise UnknownNameError(f"Unknown export format '{fmt}'.{did_you_mean(fmt, FORMATS)} "
+                               f"Known: {', '.join(FORMATS)}.")
+    from ..export import export_onnx
+
+    report = export_onnx(model, out_file, samples=[str(s) for s in sample or []], opset=opset,
+                         tolerance=tolerance)
+    prep = report.metadata["handful.preprocessing"]
+    out.print(f"Wrote {report.path} (opset {report.opset}): input 'image' uint8 "
+              f"(batch, {prep['input_size']}, {prep['input_size']}, 3) RGB, output 'probabilities' "
+              f"over {len(report.metadata['handful.classes'])} classes.")
+    out.print(f"Preprocessing before the graph: short side to {prep['resize_size']} px "
+              f"({prep['interpolation']}), center crop {prep['input_size']}; mean/std inside.")
+    out.print(f"Parity on {report.samples}: max abs difference of probabilities vs PyTorch "
+              f"(float32) {report.max_abs_diff:.2e}, of embeddings {report.max_abs_diff_embeddings:.2e}.")
+    if report.max_abs_diff_vs_default is not None:
+        out.print(f"(vs handful's default bfloat16 path on this CPU: "
+                  f"{report.max_abs_diff_vs_default:.2e})")
+    out.result(report.to_json())

@@ -1,0 +1,80 @@
+"""``handful serve``: the web UI and HTTP API on one port, data in ``--home``."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import DataError
+from .main import app
+from .options import JsonOpt
+from .output import Output
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise DataError(f"Cannot listen on {host}:{port} ({err.strerror}). Choose another --port "
+                        "(0 picks a free one) or --host.") from err
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind. Anything but loopback needs "
+                                           "--token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8000,
+    home: Annotated[Path, typer.Option(help="Where projects, examples and models live.")] = Path(
+        "~/.handful"),
+    token: Annotated[str | None, typer.Option(envvar="HANDFUL_TOKEN", help="API token every "
+                     "request must carry (Authorization: Bearer TOKEN).")] = None,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest request body (MiB).")] = 1024,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve the web UI and HTTP API (OpenAPI docs at /docs) until interrupted."""
+    import uvicorn
+
+    from ..server import Catalog, Limits, ServerSettings, create_app
+
+    out = Output(as_json)
+    if not is_loopback(host) and not token:
+        raise DataError(f"Binding {host} would expose the server to other machines without "
+                        "authentication. Pass --token SECRET (or set HANDFUL_TOKEN), or keep "
+                        "--host 127.0.0.1.")
+    if token is not None and len(token) < 8:
+        raise DataError(f"The API token must have at least 8 characters. Got {len(token)}.")
+    catalog = Catalog(home)
+    settings = ServerSettings(token=token, limits=Limits(max_request_bytes=max_upload_mb << 20))
+    sock = bind_socket(host, port)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}"
+    out.print(f"handful serving {catalog.home} at {url}  (API docs: {url}/docs)")
+    out.result({"url": url, "host": host, "port": bound, "home": str(catalog.home),
+                "auth": bool(token)})
+    config = uvicorn.Config(create_app(catalog, settings), log_level="info",
+                            access_log=access_log, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])

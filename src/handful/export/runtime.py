@@ -1,0 +1,165 @@
+"""Run an exported ONNX model with ONNX Runtime, behind the same predict API as Classifier.
+
+``load_predictor(model, runtime)`` is what the CLI and the server call: ``runtime="torch"``
+gives ``handful.load(model)``, ``runtime="onnx"`` an ``OnnxClassifier`` for ``model.onnx``.
+Both answer ``classes_``, ``modality_``, ``predict_proba_items`` and ``predict_proba``.
+
+Example:
+    >>> clf = load_predictor("models/pets", runtime="onnx")
+    >>> clf.predict(["cat.jpg"])
+    ['cat']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..backbones.base import BackboneInfo
+from ..backbones.image_input import preprocess_image
+from ..backbones.stream import iter_embeddings
+from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, UnknownNameError
+from .onnx import INPUT_NAME, head_digest
+
+RUNTIMES = ("torch", "onnx")
+ONNX_FILE = "model.onnx"
+Progress = Callable[[int], None]
+
+
+class _ProbaStage:
+    """Adapter so ``iter_embeddings`` overlaps decoding with ONNX runs (its "embedding" is
+    the probability vector)."""
+
+    modality = "image"
+
+    def __init__(self, model: OnnxClassifier):
+        self.model = model
+        self.dim = len(model.classes_)
+
+    def preprocess(self, item: str) -> np.ndarray:
+        return self.model.preprocess(item)
+
+    def embed(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        return self.model.predict_proba_batch(batch)
+
+
+class OnnxClassifier:
+    """A handful ONNX export run by ONNX Runtime (no torch needed at prediction time).
+
+    Args:
+        path: the ``.onnx`` file written by ``handful export``.
+        n_threads: ONNX Runtime intra-op threads (default: all cores).
+        batch_size: images per run.
+    """
+
+    modality_ = "image"
+
+    def __init__(self, path: str | Path, n_threads: int | None = None, batch_size: int = 32):
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise BackboneUnavailableError("The onnx runtime needs the package 'onnxruntime'. Run "
+                                           "`pip install 'handful[onnx]'`.") from err
+        self.path = Path(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = n_threads or os.cpu_count() or 1
+        try:
+            self.session = ort.InferenceSession(str(self.path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise BundleError(f"ONNX file {self.path} cannot be loaded ({err}). Re-export it "
+                              "with `handful export MODEL --format onnx`.") from err
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        if "handful.classes" not in self.metadata:
+            raise BundleError(f"ONNX file {self.path} was not written by `handful export` (no "
+                              "handful.classes metadata). Export the model with handful.")
+        self.classes_ = np.array(json.loads(self.metadata["handful.classes"]), dtype=object)
+        self.preprocessing = json.loads(self.metadata["handful.preprocessing"])
+        self.batch_size = batch_size
+        self.info = _input_info(self.preprocessing, len(self.classes_))
+
+    def preprocess(self, item: str) -> np.ndarray:
+        """Decode, resize and center-crop one image file: uint8 (H, W, 3)."""
+        return preprocess_image(item, self.info)
+
+    def predict_proba_batch(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        """Probabilities (n, n_classes) for preprocessed uint8 images."""
+        return self.session.run(["probabilities"], {INPUT_NAME: np.stack(batch)})[0]
+
+    def iter_proba(self, items: Sequence[str], batch_size: int | None = None
+                   ) -> Iterator[tuple[list[int], np.ndarray, dict[int, str]]]:
+        """Yield ``(indices, probabilities, {index: reason})`` batch by batch, decoding ahead."""
+        yield from iter_embeddings(_ProbaStage(self), items, batch_size or self.batch_size)
+
+    def predict_proba_items(self, items: Sequence[str], progress: Progress | None = None
+                            ) -> tuple[np.ndarray, list[int], dict[int, str]]:
+        """Same contract as ``Classifier.predict_proba_items``."""
+        ok, parts, failures = [], [], {}
+        for indices, proba, bad in self.iter_proba(items):
+            ok += indices
+            parts.append(proba)
+            failures.update(bad)
+            if progress:
+                progress(len(indices) + len(bad))
+        proba = np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)))
+        return proba, ok, failures
+
+    def predict_proba(self, items: Sequence[str]) -> np.ndarray:
+        """Probabilities (n, n_classes); NaN rows for unusable files."""
+        proba, ok, _ = self.predict_proba_items(items)
+        out = np.full((len(items), len(self.classes_)), np.nan)
+        out[ok] = proba
+        return out
+
+    def predict(self, items: Sequence[str]) -> list[str | None]:
+        """The most probable class of each item (None for an unusable file)."""
+        proba = self.predict_proba(items)
+        return [None if np.isnan(row).any() else str(self.classes_[int(np.argmax(row))])
+                for row in proba]
+
+
+def _input_info(prep: dict, n_classes: int) -> BackboneInfo:
+    """The resize/crop facts ``preprocess_image`` needs, from the ONNX metadata."""
+    return BackboneInfo(name="onnx", modality="image", dim=n_classes,
+                        input_size=int(prep["input_size"]), resize_size=int(prep["resize_size"]),
+                        mean=tuple(prep["in_graph"]["mean"]), std=tuple(prep["in_graph"]["std"]),
+                        interpolation=prep["interpolation"])
+
+
+def onnx_path(model: str | Path) -> Path:
+    """``MODEL/model.onnx`` for a model directory, or ``model`` itself for an ``.onnx`` file."""
+    model = Path(model)
+    path = model if model.suffix == ".onnx" else model / ONNX_FILE
+    if not path.is_file():
+        if not model.exists():
+            raise DataNotFoundError(f"Model '{model}' does not exist. Train one with `handful train`.")
+        raise BundleError(f"Model '{model}' has no ONNX export ({path} is missing). Run "
+                          f"`handful export {model} --format onnx` first, or use --runtime torch.")
+    return path
+
+
+def load_predictor(model: str | Path, runtime: str = "torch", cache=None, batch_size: int = 32):
+    """A Classifier (``runtime="torch"``) or an OnnxClassifier (``"onnx"``) for ``model``.
+
+    For a model directory, the ONNX file must come from the current head (a re-trained model
+    needs a new export): its recorded head hash is checked.
+    """
+    if runtime not in RUNTIMES:
+        raise UnknownNameError(f"Unknown runtime '{runtime}'. Use one of: {', '.join(RUNTIMES)}.")
+    if runtime == "torch":
+        from ..classifier import load
+
+        return load(model, cache=cache)
+    path = onnx_path(model)
+    predictor = OnnxClassifier(path, batch_size=batch_size)
+    model = Path(model)
+    if model.is_dir():
+        recorded = json.loads(predictor.metadata.get("handful.model", "{}")).get("head_sha256")
+        if recorded != head_digest(model):
+            raise BundleError(f"{path} was exported from an older version of model '{model}'. "
+                              f"Re-run `handful export {model} --format onnx`.")
+    return predictor

@@ -1,0 +1,126 @@
+"""Conv-4: the four-block encoder of prototypical networks (Snell et al. 2017), as a backbone.
+
+Each block is conv 3x3 (64) -> batch norm -> ReLU -> max-pool 2, so a 28x28 grayscale glyph
+becomes a 64-d vector. Registered as ``conv4_omniglot`` (random init until meta-trained by
+``handful protonet train``, whose weights travel in the model directory) and as
+``conv4_omniglot_gaussian``, which adds one channel that the Gaussian variant (Fort 2017)
+reads as a per-example confidence. ``test_tiny_conv`` is an 8-channel one for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from ..backbones.base import BackboneBase, BackboneInfo
+from ..backbones.registry import register_backbone
+from ..data.images import load_image
+
+
+def _block(n_in: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(n_in, n_out, 3, padding=1), nn.BatchNorm2d(n_out), nn.ReLU(),
+                         nn.MaxPool2d(2))
+
+
+class Conv4(nn.Module):
+    """(n, 1, 28, 28) -> (n, width + extra): four conv blocks, flattened."""
+
+    def __init__(self, width: int = 64, extra: int = 0, depth: int = 4):
+        super().__init__()
+        channels = [1] + [width] * (depth - 1) + [width + extra]
+        self.blocks = nn.Sequential(*[_block(a, b) for a, b in zip(channels, channels[1:])])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x).flatten(1)
+
+
+class Conv4Backbone(BackboneBase):
+    """Grayscale glyph encoder: short side to ``input_size`` (area average), ink as 1.
+
+    Images are turned to gray and inverted (``mean=1, std=-1`` in ``info``: ``(x - 1) / -1``)
+    so the paper's white background becomes 0, the value that padding and rotation fill use.
+    ``extra`` channels (the Gaussian variant's confidence) are not part of ``embed``; read
+    them with ``embed_with_precision``.
+    """
+
+    def __init__(self, name: str = "conv4_omniglot", width: int = 64, extra: int = 0,
+                 input_size: int = 28, depth: int = 4, seed: int = 0, description: str = ""):
+        out_size = input_size // 2 ** depth
+        self.extra = extra
+        self.info = BackboneInfo(
+            name=name, modality="image", dim=width * out_size * out_size, weights=f"random-init-{seed}",
+            input_size=input_size, resize_size=input_size, mean=(1.0, 1.0, 1.0), std=(-1.0, -1.0, -1.0),
+            interpolation="box", license="Apache-2.0",
+            description=description or f"Conv-4 ({width} ch), {input_size}px grayscale",
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model = Conv4(width, extra, depth).eval()
+        self._split = width * out_size * out_size
+
+    def tunable_module(self) -> nn.Module:
+        """The network that meta-training changes (saved as backbone.safetensors)."""
+        return self.model
+
+    def preprocess(self, item: str | Image.Image) -> np.ndarray:
+        """Image path -> uint8 (input_size, input_size) grayscale, short side resized, center crop."""
+        img = item if isinstance(item, Image.Image) else load_image(item)
+        img = img.convert("L")
+        size = self.info.input_size
+        width, height = img.size
+        scale = size / min(width, height)
+        new = (max(size, round(width * scale)), max(size, round(height * scale)))
+        img = img.resize(new, Image.BOX)
+        left, top = (new[0] - size) // 2, (new[1] - size) // 2
+        return np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+    def to_tensor(self, batch: Sequence[np.ndarray]) -> torch.Tensor:
+        """uint8 (n, H, W) -> float (n, 1, H, W), ink 1, background 0."""
+        x = torch.from_numpy(np.stack(batch)).float().div_(255.0).unsqueeze(1)
+        return (x - self.info.mean[0]) / self.info.std[0]
+
+    def features_with_precision(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings (n, dim) and the raw extra channels (n, extra) (differentiable)."""
+        out = self.model(x)
+        return out[:, :self._split], out[:, self._split:]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, 1, H, W) -> (n, dim) embeddings (differentiable)."""
+        return self.features_with_precision(x)[0]
+
+    def embed(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        return self.embed_with_precision(batch)[0]
+
+    def embed_with_precision(self, batch: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings (n, dim) and raw confidence channels (n, extra), in eval mode."""
+        self.model.eval()
+        with torch.inference_mode():
+            emb, raw = self.features_with_precision(self.to_tensor(batch))
+        return emb.numpy().astype(np.float32), raw.numpy().astype(np.float32)
+
+
+@register_backbone("conv4_omniglot", "image",
+                   "Conv-4 (Snell et al.), 28px grayscale, 64-d; meta-train with `handful protonet train`")
+def conv4_omniglot(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("conv4_omniglot", **kwargs)
+
+
+@register_backbone("conv4_omniglot_gaussian", "image",
+                   "Conv-4 + 1 confidence channel (Gaussian prototypes, Fort 2017), 28px, 64-d")
+def conv4_omniglot_gaussian(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("conv4_omniglot_gaussian", extra=1, **kwargs)
+
+
+@register_backbone("test_tiny_conv", "image", "test backbone: 8-channel Conv-4, 16px", hidden=True)
+def test_tiny_conv(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("test_tiny_conv", width=8, input_size=16, **kwargs)
+
+
+@register_backbone("test_tiny_conv_gaussian", "image", "test backbone: tiny Conv-4 + confidence",
+                   hidden=True)
+def test_tiny_conv_gaussian(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("test_tiny_conv_gaussian", width=8, input_size=16, extra=1, **kwargs)

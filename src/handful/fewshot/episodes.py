@@ -1,0 +1,156 @@
+"""Episodic N-way K-shot evaluation: class splits, episode sampling, accuracy with a 95% CI.
+
+An episode draws ``n_way`` classes, then ``n_shot`` support and ``n_query`` query examples of
+each, disjoint. Episodes depend only on the labels, the seed and the episode index, so two
+models evaluated with the same arguments see exactly the same episodes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+from ..evaluate import mean_ci
+
+
+@dataclass(frozen=True)
+class Episode:
+    """Indices into the data set: support (n_way * n_shot) and query (n_way * n_query).
+
+    ``support_y`` / ``query_y`` are episode labels 0..n_way-1; ``classes`` the real names.
+    """
+
+    support: np.ndarray
+    support_y: np.ndarray
+    query: np.ndarray
+    query_y: np.ndarray
+    classes: tuple[str, ...]
+
+
+def parent_of(label: str) -> str:
+    """The group of a nested class name: ``Greek/character03`` -> ``Greek``."""
+    return label.rsplit("/", 1)[0] if "/" in label else ""
+
+
+def split_classes(classes: Sequence[str], eval_fraction: float, by_parent: bool = False,
+                  seed: int = 0) -> tuple[list[str], list[str]]:
+    """Split class names into (train, eval), at random but reproducibly.
+
+    With ``by_parent`` whole parent folders (Omniglot alphabets) go to one side, and
+    ``eval_fraction`` counts parents, not classes.
+
+    Example:
+        >>> split_classes(["A/1", "A/2", "B/1", "C/1"], 0.34, by_parent=True)
+        (['A/1', 'A/2', 'C/1'], ['B/1'])
+    """
+    classes = sorted(classes)
+    if not 0 < eval_fraction < 1:
+        raise DataError(f"The eval fraction must be between 0 and 1 (exclusive). Got {eval_fraction}.")
+    groups = sorted({parent_of(c) for c in classes}) if by_parent else classes
+    if by_parent and groups == [""]:
+        raise DataError("--split-by-parent needs nested classes (parent/class folders); these classes "
+                        "have no parent folder. Pass --nested with an alphabet/character layout.")
+    if len(groups) < 2:
+        raise DataError(f"Cannot split {len(groups)} group(s) into train and eval; need at least 2.")
+    rng = np.random.default_rng([seed, 7])
+    n_eval = min(len(groups) - 1, max(1, round(eval_fraction * len(groups))))
+    held = {groups[i] for i in rng.permutation(len(groups))[:n_eval]}
+    key = parent_of if by_parent else (lambda c: c)
+    return [c for c in classes if key(c) not in held], [c for c in classes if key(c) in held]
+
+
+class EpisodeSampler:
+    """Draws episodes from integer ``labels`` restricted to classes with enough examples.
+
+    Args:
+        labels: one class name per example, (n,).
+        n_way, n_shot, n_query: episode shape.
+        classes: the classes episodes may use (default: all in ``labels``).
+    """
+
+    def __init__(self, labels: Sequence[str], n_way: int, n_shot: int, n_query: int,
+                 classes: Sequence[str] | None = None):
+        if min(n_way, n_shot, n_query) < 1 or n_way < 2:
+            raise DataError(f"Episodes need ways >= 2, shots >= 1, queries >= 1. Got ways={n_way}, "
+                            f"shots={n_shot}, queries={n_query}.")
+        labels = np.asarray(labels, dtype=object)
+        wanted = sorted(set(classes) if classes is not None else set(labels))
+        need = n_shot + n_query
+        self.members = {c: np.flatnonzero(labels == c) for c in wanted}
+        self.too_small = [c for c, m in self.members.items() if len(m) < need]
+        self.classes = [c for c in wanted if len(self.members[c]) >= need]
+        if len(self.classes) < n_way:
+            raise DataError(f"{n_way}-way episodes need {n_way} classes with at least {need} examples "
+                            f"({n_shot} shots + {n_query} queries); found {len(self.classes)}. Lower "
+                            "--ways, --shots or --queries, or add classes.")
+        self.n_way, self.n_shot, self.n_query = n_way, n_shot, n_query
+
+    def sample(self, rng: np.random.Generator) -> Episode:
+        picked = rng.choice(len(self.classes), self.n_way, replace=False)
+        support, query = [], []
+        for cls_idx in picked:
+            chosen = rng.choice(self.members[self.classes[cls_idx]], self.n_shot + self.n_query,
+                                replace=False)
+            support.append(chosen[:self.n_shot])
+            query.append(chosen[self.n_shot:])
+        return Episode(np.concatenate(support), np.repeat(np.arange(self.n_way), self.n_shot),
+                       np.concatenate(query), np.repeat(np.arange(self.n_way), self.n_query),
+                       tuple(self.classes[i] for i in picked))
+
+    def episodes(self, n_episodes: int, seed: int = 0):
+        """``n_episodes`` episodes; episode i uses ``default_rng([seed, i])``."""
+        for i in range(n_episodes):
+            yield self.sample(np.random.default_rng([seed, i]))
+
+
+# scorer(support_emb (n_s, d), support_y (n_s,), query_emb (n_q, d), n_way) -> predicted (n_q,)
+Scorer = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
+
+
+def euclidean_scorer(support: np.ndarray, support_y: np.ndarray, query: np.ndarray,
+                     n_way: int) -> np.ndarray:
+    """Nearest class mean by squared Euclidean distance (prototypical networks)."""
+    protos = np.stack([support[support_y == k].mean(axis=0) for k in range(n_way)])
+    d = (query ** 2).sum(1)[:, None] - 2 * query @ protos.T + (protos ** 2).sum(1)[None]
+    return np.argmin(d, axis=1)
+
+
+def cosine_scorer(support: np.ndarray, support_y: np.ndarray, query: np.ndarray,
+                  n_way: int) -> np.ndarray:
+    """handful's PrototypeHead: center on the support mean, L2-normalize, nearest cosine."""
+    from ..heads import PrototypeHead
+
+    return PrototypeHead().fit(support, support_y).predict(query).astype(int)
+
+
+SCORERS: dict[str, Scorer] = {"euclidean": euclidean_scorer, "cosine": cosine_scorer}
+
+
+def summarize(accuracies: Sequence[float], **extra) -> dict:
+    """Mean accuracy over episodes with the 95% CI (t-interval; +-1.96 std/sqrt(n) at n >= 100)."""
+    mean, std, (lo, hi) = mean_ci(list(accuracies))
+    return {"accuracy": mean, "ci95": [lo, hi], "ci95_halfwidth": (hi - lo) / 2, "std": std,
+            "n_episodes": len(accuracies), **extra}
+
+
+def evaluate_episodes(embeddings: np.ndarray, sampler: EpisodeSampler, n_episodes: int,
+                      scorer: Scorer = euclidean_scorer, seed: int = 0,
+                      on_episode: Callable[[int, float], None] | None = None) -> dict:
+    """Accuracy of ``scorer`` over ``n_episodes`` episodes on precomputed ``embeddings`` (n, d)."""
+    accuracies = []
+    for i, ep in enumerate(sampler.episodes(n_episodes, seed)):
+        pred = scorer(embeddings[ep.support], ep.support_y, embeddings[ep.query], sampler.n_way)
+        accuracies.append(float(np.mean(pred == ep.query_y)))
+        if on_episode:
+            on_episode(i, accuracies[-1])
+    return summarize(accuracies, ways=sampler.n_way, shots=sampler.n_shot, queries=sampler.n_query,
+                     n_classes=len(sampler.classes), chance=1 / sampler.n_way)
+
+
+def ci_halfwidth(std: float, n: int) -> float:
+    """Normal-approximation 95% half-width, for quick display."""
+    return 1.96 * std / math.sqrt(max(n, 1))

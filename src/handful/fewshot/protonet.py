@@ -1,0 +1,218 @@
+"""Prototypical networks (Snell et al. 2017): episodic meta-training of an encoder on CPU.
+
+Each training episode draws ``n_way`` classes, where every (class, 90-degree rotation) pair
+counts as its own class, then ``n_shot`` support and ``n_query`` query images per class,
+lightly jittered. Prototypes are the support means; the loss is the log-softmax over minus
+the squared Euclidean distances (or the Gaussian variant's scaled distances). Adam with step
+decay over the budget, early stopping on fixed validation episodes, best weights restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .episodes import EpisodeSampler, evaluate_episodes, euclidean_scorer
+from .gaussian import gaussian_logits, gaussian_scorer
+
+
+@dataclass
+class ProtoNetConfig:
+    """Episode shape, budget and optimizer settings (defaults fit 2 CPU cores in minutes)."""
+
+    n_way: int = 60
+    n_shot: int = 1
+    n_query: int = 5
+    max_episodes: int = 3000
+    max_minutes: float = 15.0
+    lr: float = 1e-3
+    decay_steps: int = 3  # lr halves at 1/4, 2/4, 3/4 of the budget (episodes or time)
+    decay_rate: float = 0.5
+    rotations: bool = True
+    jitter: bool = True
+    val_every: int = 100
+    val_ways: int = 20
+    val_shots: int = 1
+    val_episodes: int = 300
+    patience: int = 8  # validations without improvement before stopping
+    seed: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class History:
+    """What happened: validation curve, best point, why it stopped, wall time."""
+
+    episodes: int = 0
+    seconds: float = 0.0
+    stopped_by: str = ""
+    best_episode: int = 0
+    best_val_accuracy: float = 0.0
+    validation: list[dict] = field(default_factory=list)
+    train: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def prototype_logits(support: torch.Tensor, support_y: torch.Tensor, query: torch.Tensor,
+                     n_way: int) -> torch.Tensor:
+    """Minus squared Euclidean distance of each query (n_q, d) to each class mean: (n_q, n_way)."""
+    onehot = F.one_hot(support_y, n_way).to(support.dtype)
+    protos = (onehot.T @ support) / onehot.sum(0)[:, None]
+    return -torch.cdist(query, protos).pow(2)
+
+
+def jitter(x: torch.Tensor, gen: torch.Generator, degrees: float = 10.0, shift: float = 0.08,
+           scale: float = 0.1) -> torch.Tensor:
+    """Random small rotation, scale and shift per image (zero fill): (n, c, h, w) -> same."""
+    n = x.shape[0]
+    u = torch.rand(n, 4, generator=gen) * 2 - 1
+    angle = u[:, 0] * math.radians(degrees)
+    s = 1 + u[:, 1] * scale
+    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
+    theta = torch.stack([torch.stack([cos, -sin, u[:, 2] * shift], 1),
+                         torch.stack([sin, cos, u[:, 3] * shift], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+class EpisodeBatcher:
+    """Training episodes from uint8 arrays: classes x rotations, tensors via ``to_tensor``."""
+
+    def __init__(self, arrays: np.ndarray, labels: np.ndarray, to_tensor: Callable, config: ProtoNetConfig):
+        self.arrays, self.to_tensor, self.config = arrays, to_tensor, config
+        classes = sorted(set(labels))
+        self.members = [np.flatnonzero(labels == c) for c in classes]
+        n_rot = 4 if config.rotations else 1
+        need = config.n_shot + config.n_query
+        self.pool = [(c, r) for c in range(len(classes)) if len(self.members[c]) >= need
+                     for r in range(n_rot)]
+        self.n_way = min(config.n_way, len(self.pool))
+        self.rng = np.random.default_rng([config.seed, 11])
+        self.gen = torch.Generator().manual_seed(config.seed)
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(images (n_way * (shot + query), c, h, w), support mask, labels), class-major."""
+        cfg, picks = self.config, self.rng.choice(len(self.pool), self.n_way, replace=False)
+        chunks = []
+        for p in picks:
+            c, rot = self.pool[p]
+            idx = self.rng.choice(self.members[c], cfg.n_shot + cfg.n_query, replace=False)
+            chunks.append(torch.rot90(self.to_tensor(self.arrays[idx]), rot, dims=(-2, -1)))
+        x = torch.cat(chunks)
+        if cfg.jitter:
+            x = jitter(x, self.gen)
+        per = cfg.n_shot + cfg.n_query
+        is_support = torch.tensor([(i % per) < cfg.n_shot for i in range(len(x))])
+        y = torch.arange(self.n_way).repeat_interleave(per)
+        return x, is_support, y
+
+
+def episode_loss(encode: Callable, x: torch.Tensor, is_support: torch.Tensor, y: torch.Tensor,
+                 n_way: int, extra: int) -> tuple[torch.Tensor, float]:
+    """Cross-entropy of the queries and their accuracy, for one episode."""
+    out = encode(x)
+    emb, raw = (out[:, :-extra], out[:, -extra:]) if extra else (out, None)
+    if extra:
+        logits = gaussian_logits(emb[is_support], raw[is_support], y[is_support], emb[~is_support], n_way)
+    else:
+        logits = prototype_logits(emb[is_support], y[is_support], emb[~is_support], n_way)
+    loss = F.cross_entropy(logits, y[~is_support])
+    acc = (logits.argmax(1) == y[~is_support]).float().mean().item()
+    return loss, acc
+
+
+def embed_arrays(encode: Callable, module: torch.nn.Module, arrays: np.ndarray, to_tensor: Callable,
+                 batch_size: int = 512) -> np.ndarray:
+    """Eval-mode outputs (n, d + extra) for uint8 arrays, in batches."""
+    module.eval()
+    with torch.inference_mode():
+        out = [encode(to_tensor(arrays[i:i + batch_size])) for i in range(0, len(arrays), batch_size)]
+    return torch.cat(out).float().numpy()
+
+
+def train_protonet(module: torch.nn.Module, encode: Callable, to_tensor: Callable,
+                   train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
+                   config: ProtoNetConfig, extra: int = 0,
+                   on_episode: Callable[[int, dict], None] | None = None) -> History:
+    """Meta-train ``module`` in place; returns the History (best validation weights restored).
+
+    Args:
+        module: the network whose parameters are trained (``encode`` runs it).
+        encode: images (n, c, h, w) -> outputs (n, d + extra), differentiable.
+        to_tensor: uint8 arrays -> float tensor for ``encode``.
+        train, val: (uint8 arrays, class names) for training and for early stopping.
+        extra: trailing output columns read as Gaussian confidences (0: plain ProtoNet).
+        on_episode: called with (episode, metrics) after each episode, for progress bars.
+    """
+    torch.manual_seed(config.seed)
+    batcher = EpisodeBatcher(train[0], np.asarray(train[1], dtype=object), to_tensor, config)
+    optimizer = torch.optim.Adam(module.parameters(), lr=config.lr)
+    val_sampler = _val_sampler(val, config)
+    history, best_state, since_best = History(), None, 0
+    started, running = time.perf_counter(), None
+    for episode in range(1, config.max_episodes + 1):
+        progress = max(episode / config.max_episodes,
+                       (time.perf_counter() - started) / (60 * config.max_minutes))
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * config.decay_rate ** min(config.decay_steps,
+                                                               int(progress * (config.decay_steps + 1)))
+        module.train()
+        loss, acc = episode_loss(encode, *batcher.sample(), batcher.n_way, extra)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running = acc if running is None else 0.95 * running + 0.05 * acc
+        metrics = {"loss": float(loss), "accuracy": acc, "running_accuracy": running,
+                   "lr": optimizer.param_groups[0]["lr"]}
+        if episode % config.val_every == 0 or progress >= 1:
+            history.train.append({"episode": episode, **metrics})
+            if val_sampler is not None:
+                metrics["val_accuracy"] = _validate(module, encode, to_tensor, val[0], val_sampler,
+                                                    config, extra)
+                history.validation.append({"episode": episode, "accuracy": metrics["val_accuracy"]})
+                if metrics["val_accuracy"] > history.best_val_accuracy:
+                    history.best_val_accuracy, history.best_episode = metrics["val_accuracy"], episode
+                    best_state, since_best = copy.deepcopy(module.state_dict()), 0
+                else:
+                    since_best += 1
+        if on_episode:
+            on_episode(episode, metrics)
+        history.episodes = episode
+        if val_sampler is not None and since_best >= config.patience:
+            history.stopped_by = "patience"
+            break
+        if progress >= 1:
+            history.stopped_by = "time" if episode < config.max_episodes else "episodes"
+            break
+    else:
+        history.stopped_by = "episodes"
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    history.seconds = round(time.perf_counter() - started, 1)
+    return history
+
+
+def _val_sampler(val, config: ProtoNetConfig) -> EpisodeSampler | None:
+    if val is None or len(set(val[1])) < 2:
+        return None
+    labels = list(val[1])
+    n_way = min(config.val_ways, len(set(labels)))
+    return EpisodeSampler(labels, n_way, config.val_shots, 1)
+
+
+def _validate(module, encode, to_tensor, arrays, sampler, config: ProtoNetConfig, extra: int) -> float:
+    emb = embed_arrays(encode, module, arrays, to_tensor)
+    scorer = gaussian_scorer(extra) if extra else euclidean_scorer
+    return evaluate_episodes(emb, sampler, config.val_episodes, scorer, seed=config.seed)["accuracy"]

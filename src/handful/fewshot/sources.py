@@ -1,0 +1,79 @@
+"""Few-shot data: several class trees merged (duplicates dropped), decoded once into arrays."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..data import Examples, scan_folder
+from ..data.images import ImageDecodeError
+from ..errors import DataError
+
+
+def _file_hash(path: str) -> str:
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+
+
+def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Examples, int]:
+    """Merge the class trees under ``roots`` into one Examples; returns it and the duplicates dropped.
+
+    A class present in several roots (Omniglot's Greek in both background subsets) is one
+    class; a file whose bytes already occur in that class is dropped as a duplicate.
+
+    Example:
+        >>> examples, n_dup = scan_many(["images_background_small1", "images_background_small2"], nested=True)
+    """
+    if not roots:
+        raise DataError("No data folder given. Pass at least one folder of class sub-folders.")
+    parts = [scan_folder(root, nested=nested) for root in roots]
+    if len(parts) == 1:
+        return parts[0], 0
+    seen: dict[str, set[str]] = {}
+    items, labels, skipped, n_dup = [], [], [], 0
+    for part in parts:
+        skipped.extend(part.skipped)
+        for item, label in zip(part.items, part.labels):
+            digest = _file_hash(item)
+            if digest in seen.setdefault(label, set()):
+                n_dup += 1
+                continue
+            seen[label].add(digest)
+            items.append(item)
+            labels.append(label)
+    source = " + ".join(str(r) for r in roots)
+    return Examples(tuple(items), tuple(labels), "image", tuple(skipped), source), n_dup
+
+
+def restrict(examples: Examples, classes: Sequence[str]) -> Examples:
+    """The examples whose label is in ``classes`` (skipped list kept)."""
+    wanted = set(classes)
+    return examples.subset([i for i, label in enumerate(examples.labels) if label in wanted])
+
+
+def load_arrays(backbone, examples: Examples, n_workers: int = 2) -> tuple[np.ndarray, Examples]:
+    """Decode every example with ``backbone.preprocess`` into one uint8 array (n, ...).
+
+    Unreadable files are moved to ``skipped`` (the run goes on); returns the arrays and the
+    examples that remain, aligned.
+    """
+
+    def one(item):
+        try:
+            return backbone.preprocess(item), None
+        except ImageDecodeError as err:
+            return None, str(err)
+        except OSError as err:
+            return None, f"cannot be read ({err})"
+
+    with ThreadPoolExecutor(n_workers) as pool:
+        results = list(pool.map(one, examples.items))
+    bad = {i: reason for i, (_, reason) in enumerate(results) if reason is not None}
+    arrays = [value for value, reason in results if reason is None]
+    if not arrays:
+        raise DataError(f"No readable images in {examples.source}. Check the folder.")
+    kept = examples.without(bad) if bad else examples
+    return np.stack(arrays), kept

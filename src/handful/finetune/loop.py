@@ -1,0 +1,138 @@
+"""One explicit training loop: epochs, validation, early stopping, best weights kept -> History.
+
+Example:
+    >>> history = train_loop(net, optimizer, lambda epoch: batches(epoch), epochs=20,
+    ...                      val_batches=lambda: val, patience=4,
+    ...                      on_epoch_end=lambda epoch, m: print(epoch, m["val_accuracy"]))
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, integer labels)
+
+
+@dataclass
+class History:
+    """Per-epoch metrics (``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
+    ``lr``, ``seconds``; epoch 0 is the state before training when it was validated), the
+    epoch whose weights were kept, and whether early stopping ended the run."""
+
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Mean wall time of a training epoch (validation included)."""
+        times = [e["seconds"] for e in self.epochs if e["epoch"] > 0]
+        return sum(times) / len(times) if times else 0.0
+
+    @property
+    def best(self) -> dict:
+        """The metrics of the kept epoch."""
+        return next(e for e in self.epochs if e["epoch"] == self.best_epoch)
+
+    def to_json(self) -> dict:
+        return {"epochs": self.epochs, "best_epoch": self.best_epoch,
+                "stopped_early": self.stopped_early,
+                "seconds_per_epoch": round(self.seconds_per_epoch, 3)}
+
+
+def evaluate_batches(model: torch.nn.Module, batches: Iterable[Batch]) -> dict[str, float]:
+    """Mean cross-entropy (no label smoothing) and accuracy of ``model`` over ``batches``."""
+    model.eval()
+    total_loss, correct, n = 0.0, 0, 0
+    with torch.no_grad():
+        for x, y in batches:
+            logits = model(x).float()
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(dim=1) == y).sum())
+            n += len(y)
+    return {"val_loss": total_loss / max(n, 1), "val_accuracy": correct / max(n, 1)}
+
+
+def _train_epoch(model, optimizer, batches: Iterable[Batch], loss_fn) -> dict[str, float]:
+    model.train()
+    total_loss, correct, n = 0.0, 0, 0
+    for x, y in batches:
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(x).float()
+        loss = loss_fn(logits, y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(y)
+        correct += int((logits.argmax(dim=1) == y).sum())
+        n += len(y)
+    return {"train_loss": total_loss / max(n, 1), "train_accuracy": correct / max(n, 1)}
+
+
+def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def train_loop(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_batches: Callable[[int], Iterable[Batch]],
+    epochs: int,
+    val_batches: Callable[[], Iterable[Batch]] | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    scheduler=None,
+    patience: int = 0,
+    validate_first: bool = False,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> History:
+    """Train ``model`` for up to ``epochs``; keep the weights with the lowest validation loss.
+
+    ``train_batches(epoch)`` yields ``(x, y)`` for one epoch (fresh augmentation each time);
+    ``val_batches()`` yields the fixed validation batches. Without them the last epoch is
+    kept. ``patience > 0`` stops after that many epochs without a better validation loss.
+    ``validate_first`` scores the starting weights as epoch 0, so a warm start (a fitted
+    linear probe) is kept when training does not beat it. The model ends with the kept weights.
+    """
+    loss_fn = loss_fn or torch.nn.CrossEntropyLoss()
+    history = History()
+    best_loss, best_state, waited = math.inf, None, 0
+    if validate_first and val_batches is not None:
+        start = time.perf_counter()
+        metrics = {"epoch": 0, **evaluate_batches(model, val_batches())}
+        metrics["seconds"] = time.perf_counter() - start
+        history.epochs.append(metrics)
+        best_loss, best_state = metrics["val_loss"], _snapshot(model)
+        if on_epoch_end:
+            on_epoch_end(0, metrics)
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        metrics = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
+                   **_train_epoch(model, optimizer, train_batches(epoch), loss_fn)}
+        if scheduler is not None:
+            scheduler.step()
+        if val_batches is not None:
+            metrics.update(evaluate_batches(model, val_batches()))
+        metrics["seconds"] = time.perf_counter() - start
+        history.epochs.append(metrics)
+        if on_epoch_end:
+            on_epoch_end(epoch, metrics)
+        if val_batches is None:
+            history.best_epoch = epoch
+            continue
+        if metrics["val_loss"] < best_loss - 1e-4:
+            best_loss, best_state, waited = metrics["val_loss"], _snapshot(model), 0
+            history.best_epoch = epoch
+        else:
+            waited += 1
+            if patience > 0 and waited >= patience:
+                history.stopped_early = True
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history

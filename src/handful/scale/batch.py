@@ -1,0 +1,89 @@
+"""Streaming batch work over huge folders: batches in, rows written as they finish.
+
+Everything here holds O(batch) arrays: the listing is a list of path strings, results go to
+disk batch by batch (a CSV of predictions, or a ``.npy`` of embeddings plus an index), and a
+re-run resumes by skipping what the output already holds.
+
+``Results`` is the shape every producer yields, locally or from Ray: ``(indices, values,
+failures)`` with ``indices`` positions in the work list, ``values`` one row per index
+(embeddings or probabilities) and ``failures`` ``{position: reason}`` for unusable items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..backbones.base import Backbone
+from ..backbones.stream import iter_embeddings
+from ..cache import FeatureCache
+from ..data import list_images, read_table
+from ..data.table import is_table_path
+
+CHUNK = 512  # items per cache round trip: bounded memory for any number of files
+Results = tuple[list[int], np.ndarray, dict[int, str]]
+
+
+def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = None
+                ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """(items, display ids, skipped) for image files/folders, or texts / a text table.
+
+    Image files are listed without opening them (decoding reports bad files later), so
+    listing 100k files costs a directory walk and a list of path strings.
+    """
+    if modality == "image":
+        items, skipped = list_images(inputs, check=False)
+        return items, items, skipped
+    if len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file():
+        table = read_table(inputs[0], text_column=text_column, labeled=False)
+        return list(table.items), list(table.ids), list(table.skipped)
+    return list(inputs), [f"text {i + 1}" for i in range(len(inputs))], []
+
+
+def _offset(results: Iterator[Results], offset: int) -> Iterator[Results]:
+    for indices, values, failures in results:
+        yield [offset + i for i in indices], values, {offset + i: r for i, r in failures.items()}
+
+
+def iter_embedding_results(backbone: Backbone, items: Sequence[str], cache: FeatureCache | None,
+                           batch_size: int = 32) -> Iterator[Results]:
+    """Embeddings batch by batch: through the cache in chunks, or straight from the backbone
+    (``cache=None``), with decoding overlapped with the forward pass either way."""
+    if cache is None or not cache.enabled:
+        yield from iter_embeddings(backbone, items, batch_size)
+        return
+    for start in range(0, len(items), CHUNK):
+        embeddings, failures = cache.get_or_compute(backbone, items[start:start + CHUNK], batch_size)
+        ok = [i for i in range(len(embeddings)) if i not in failures]
+        yield from _offset(iter([(ok, embeddings[ok], failures)]), start)
+
+
+def iter_predictions(predictor, items: Sequence[str], batch_size: int = 32) -> Iterator[Results]:
+    """Probabilities batch by batch for a Classifier (torch) or an OnnxClassifier."""
+    if hasattr(predictor, "iter_proba"):  # OnnxClassifier
+        yield from predictor.iter_proba(items, batch_size)
+        return
+    backbone = predictor.backbone_for(predictor.modality_)
+    cache = None if predictor.cache is False else predictor._feature_cache()
+    n_classes = len(predictor.classes_)
+    for indices, embeddings, failures in iter_embedding_results(backbone, items, cache, batch_size):
+        proba = (predictor.head_.predict_proba(embeddings) if indices
+                 else np.zeros((0, n_classes)))
+        yield indices, proba, failures
+
+
+def top_k(proba: np.ndarray, classes, k: int) -> list[list[tuple[str, float]]]:
+    """The ``k`` most probable (class, probability) pairs of each row, best first."""
+    order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    return [[(str(classes[j]), float(row[j])) for j in idx] for row, idx in zip(proba, order)]
+
+
+def summarize_skipped(skipped: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Counts per kind of reason ("truncated image", "not an image", ...), most common first."""
+    counts: dict[str, int] = {}
+    for _, reason in skipped:
+        kind = reason.split(" (", 1)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))

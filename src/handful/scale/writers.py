@@ -1,0 +1,203 @@
+"""Resumable outputs written batch by batch: a predictions CSV, and embeddings on disk.
+
+``PredictionCsv`` appends rows and flushes each batch; re-opened on an existing file it
+reads back the inputs already there (and drops a half-written last line), so a re-run
+predicts only the rest. ``EmbeddingStore`` preallocates ``embeddings.npy`` (rows in listing
+order), writes finished rows with ``os.pwrite`` (no memory map, so resident memory does not
+grow with the file), and records each finished row in ``embeddings.index.csv``; a
+``embeddings.meta.json`` says which backbone wrote it and whether it is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+INDEX_HEADER = ["row", "input", "error"]
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """Truncate after the last newline: a run killed mid-write leaves half a row."""
+    with open(path, "rb+") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if size == 0:
+            return
+        f.seek(max(0, size - 65536))
+        tail = f.read()
+        if tail.endswith(b"\n"):
+            return
+        cut = tail.rfind(b"\n")
+        f.truncate(size - len(tail) + cut + 1 if cut >= 0 else 0)
+
+
+def _read_first_column(path: Path, header: list[str], what: str) -> set[str]:
+    _drop_partial_last_line(path)
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        found = next(reader, None)
+        if found is None:
+            return set()
+        if found != header:
+            raise DataError(f"{what} '{path}' has columns {found[:5]}, expected {header[:5]} (it "
+                            "was written with other options). Pass --overwrite to start over, or "
+                            "choose another --out.")
+        return {row[0] for row in reader if row}
+
+
+class PredictionCsv:
+    """``input,label_1,probability_1,...`` rows; resumes an existing file unless ``overwrite``."""
+
+    def __init__(self, path: str | Path, k: int, overwrite: bool = False):
+        self.path = Path(path)
+        self.header = ["input"] + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")]
+        self.done: set[str] = set()
+        if self.path.is_file() and not overwrite:
+            self.done = _read_first_column(self.path, self.header, "Predictions file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = overwrite or not self.path.is_file() or self.path.stat().st_size == 0
+        self._handle = open(self.path, "w" if fresh else "a", newline="")  # noqa: SIM115
+        self._writer = csv.writer(self._handle)
+        if fresh:
+            self._writer.writerow(self.header)
+
+    def write(self, ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]]) -> None:
+        """Append one row per input and flush (a kill loses at most the batch in flight)."""
+        for input_id, preds in zip(ids, top):
+            self._writer.writerow([input_id] + [v for lab, p in preds for v in (lab, f"{p:.4f}")])
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def write_skipped(path: Path, skipped: Sequence[tuple[str, str]]) -> Path:
+    """All skipped inputs with their reasons, as CSV (``input,reason``)."""
+    lines = [["input", "reason"], *[[p, r] for p, r in skipped]]
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(lines)
+    return path
+
+
+def _npy_layout(path: Path) -> tuple[tuple[int, ...], int]:
+    """(shape, data offset) of a float32 C-order .npy file."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(f)
+        if fortran or dtype != np.float32:
+            raise DataError(f"{path} is not a float32 C-order array. Pass --overwrite.")
+        return shape, f.tell()
+
+
+class EmbeddingStore:
+    """``embeddings.npy`` (n, dim) float32 in listing order + index CSV + meta JSON.
+
+    Rows of unusable inputs are NaN and their index line carries the reason.
+    """
+
+    def __init__(self, path: str | Path, ids: Sequence[str], dim: int, backbone: dict,
+                 overwrite: bool = False):
+        self.path = Path(path)
+        if self.path.suffix != ".npy":
+            raise DataError(f"--out must be a .npy file; got '{self.path}'. Use e.g. embeddings.npy.")
+        self.index_path = self.path.with_suffix(".index.csv")
+        self.meta_path = self.path.with_suffix(".meta.json")
+        self.ids, self.dim = list(ids), dim
+        self.meta = {"format": "handful-embeddings-1", "backbone": backbone, "n_rows": len(self.ids),
+                     "dim": dim, "dtype": "float32", "index": self.index_path.name, "complete": False}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.done: set[int] = set()
+        if not overwrite and self.path.is_file() and self.meta_path.is_file():
+            self._resume()
+        else:
+            self._create()
+        self._index = open(self.index_path, "a", newline="")  # noqa: SIM115
+        self._index_writer = csv.writer(self._index)
+        self._fd = os.open(self.path, os.O_WRONLY)
+
+    def _create(self) -> None:
+        array = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32,
+                                          shape=(len(self.ids), self.dim))  # sparse until written
+        del array
+        self.offset = _npy_layout(self.path)[1]
+        with open(self.index_path, "w", newline="") as f:
+            csv.writer(f).writerow(INDEX_HEADER)
+        _atomic_write_text(self.meta_path, json.dumps(self.meta, indent=2))
+
+    def _resume(self) -> None:
+        old = json.loads(self.meta_path.read_text())
+        shape, self.offset = _npy_layout(self.path)
+        same = (old.get("backbone", {}).get("fingerprint") == self.meta["backbone"].get("fingerprint")
+                and shape == (len(self.ids), self.dim))
+        if not same:
+            raise DataError(f"{self.path} holds {shape[0]} rows from backbone "
+                            f"{old.get('backbone', {}).get('name')}; this run lists {len(self.ids)} "
+                            f"inputs for {self.meta['backbone'].get('name')}. Pass --overwrite to "
+                            "start over, or choose another --out.")
+        if self.index_path.is_file():
+            _drop_partial_last_line(self.index_path)
+            with open(self.index_path, newline="") as f:
+                rows = [r for r in csv.reader(f)][1:]
+            for row, input_id, _ in (r for r in rows if len(r) == 3):
+                if int(row) >= len(self.ids) or self.ids[int(row)] != input_id:
+                    raise DataError(f"{self.index_path} row {row} is '{input_id}', but this run "
+                                    "lists the inputs differently (files added or removed). Pass "
+                                    "--overwrite to start over.")
+                self.done.add(int(row))
+        else:
+            _atomic_write_text(self.index_path, ",".join(INDEX_HEADER) + "\n")
+
+    def pending(self) -> list[int]:
+        """Rows not written yet, in order."""
+        return [i for i in range(len(self.ids)) if i not in self.done]
+
+    def write(self, rows: Sequence[int], embeddings: np.ndarray, failures: dict[int, str]) -> None:
+        """Write finished rows (``embeddings`` aligned with ``rows``) and failed rows (NaN)."""
+        values = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.dim)
+        pairs = sorted([(r, values[j]) for j, r in enumerate(rows)]
+                       + [(r, np.full(self.dim, np.nan, dtype=np.float32)) for r in failures])
+        start = 0
+        while start < len(pairs):  # one pwrite per run of consecutive rows
+            end = start + 1
+            while end < len(pairs) and pairs[end][0] == pairs[end - 1][0] + 1:
+                end += 1
+            block = np.stack([v for _, v in pairs[start:end]])
+            os.pwrite(self._fd, block.tobytes(), self.offset + pairs[start][0] * self.dim * 4)
+            start = end
+        for r, _ in pairs:
+            self._index_writer.writerow([r, self.ids[r], failures.get(r, "")])
+            self.done.add(r)
+        self._index.flush()
+
+    def close(self, summary: dict | None = None) -> None:
+        """Close files; when every row is done, sort the index and mark the store complete."""
+        os.close(self._fd)
+        self._index.close()
+        if len(self.done) == len(self.ids):
+            with open(self.index_path, newline="") as f:
+                rows = sorted((r for r in list(csv.reader(f))[1:] if len(r) == 3),
+                              key=lambda r: int(r[0]))
+            text = io.StringIO()
+            csv.writer(text).writerows([INDEX_HEADER, *rows])
+            _atomic_write_text(self.index_path, text.getvalue())
+            self.meta["complete"] = True
+        self.meta.update(summary or {})
+        _atomic_write_text(self.meta_path, json.dumps(self.meta, indent=2))

@@ -1,0 +1,189 @@
+"""The FastAPI app: ``create_app(catalog)``; models load and the job runner starts in ``lifespan``.
+
+Example:
+    >>> from fastapi.testclient import TestClient
+    >>> with TestClient(create_app(Catalog(tmp_path))) as client:
+    ...     client.post("/api/projects", json={"name": "pets", "modality": "image"})
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .._version import __version__
+from ..errors import DataNotFoundError, HandfulError
+from .catalog import Catalog
+from .errors import AuthError, ConflictError, NotFoundError, TooLargeError
+from .predictor import ModelPool
+from .routes import examples, jobs, meta, predict, projects, versions
+from .runner import JobRunner, recover
+from .uploads import Limits
+
+log = logging.getLogger("handful.server")
+STATIC = Path(__file__).parent / "static"
+_STATUS = ((NotFoundError, 404), (DataNotFoundError, 404), (ConflictError, 409),
+           (TooLargeError, 413), (AuthError, 401))
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything configurable about a server; the defaults suit one user on a laptop."""
+
+    token: str | None = None  # when set, every /api call must carry it
+    limits: Limits = field(default_factory=Limits)
+    max_models: int = 4  # model versions kept loaded for prediction
+    max_batch: int = 32  # largest micro-batch of concurrent predict requests
+    max_parallel_jobs: int = 1  # training is CPU-bound: one at a time by default
+    preload: bool = True  # load every project's current model at start (in the background)
+    worker_env: dict | None = None  # environment of worker processes (None: inherit)
+
+
+def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> FastAPI:
+    """The handful HTTP API and web UI over ``catalog``; no global state."""
+    settings = settings or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.recovery = recover(catalog)
+        pool = ModelPool(catalog, settings.max_models, settings.max_batch)
+
+        def on_finished(job: dict) -> None:
+            if job["status"] == "succeeded":
+                pool.preload([job["project_id"]])
+
+        runner = JobRunner(catalog, on_finished, settings.max_parallel_jobs, settings.worker_env)
+        app.state.pool, app.state.runner = pool, runner
+        runner.start()
+        if settings.preload:
+            pool.preload([p["id"] for p in catalog.list_projects() if p["current_version"]])
+        try:
+            yield
+        finally:
+            runner.stop()
+            pool.close()
+
+    app = FastAPI(title="handful", version=__version__, lifespan=lifespan,
+                  description="Train image and text classifiers from a handful of examples: "
+                              "upload, train, test, predict. Errors are JSON `{\"detail\": msg}`.")
+    app.state.catalog, app.state.settings = catalog, settings
+    _add_error_handlers(app)
+    for router in (meta.router, projects.router, examples.router, jobs.router, versions.router,
+                   predict.router):
+        app.include_router(router, prefix="/api")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_request_bytes)
+    if settings.token:
+        app.add_middleware(TokenMiddleware, token=settings.token)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HandfulError)
+    async def handful_error(request: Request, err: HandfulError) -> JSONResponse:
+        status = next((code for cls, code in _STATUS if isinstance(err, cls)), 400)
+        return JSONResponse({"detail": str(err)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in err.errors()[:5]:
+            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "request"
+            parts.append(f"{where}: {e.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "Invalid request: " + "; ".join(parts) + "."},
+                            status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, err: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=err)
+        return JSONResponse({"detail": f"Internal error ({type(err).__name__}); the server log has "
+                                       "the details."}, status_code=500)
+
+
+def _json_error(status: int, detail: str) -> dict:
+    import json
+
+    body = json.dumps({"detail": detail}).encode()
+    return {"status": status, "body": body}
+
+
+async def _send_error(send: Send, status: int, detail: str) -> None:
+    error = _json_error(status, detail)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(error["body"])).encode())]})
+    await send({"type": "http.response.body", "body": error["body"]})
+
+
+class TokenMiddleware:
+    """Every ``/api`` request must carry the token: ``Authorization: Bearer T``,
+    ``X-Handful-Token: T`` or ``?token=T`` (for image URLs in the UI)."""
+
+    def __init__(self, app: ASGIApp, token: str):
+        self.app, self.token = app, token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            if not hmac.compare_digest(self._given(scope), self.token):
+                await _send_error(send, 401, "Missing or wrong API token. Send it as "
+                                             "'Authorization: Bearer TOKEN'.")
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _given(scope: Scope) -> bytes:
+        headers = dict(scope.get("headers", ()))
+        auth = headers.get(b"authorization", b"")
+        if auth.lower().startswith(b"bearer "):
+            return auth[7:].strip()
+        if b"x-handful-token" in headers:
+            return headers[b"x-handful-token"].strip()
+        from urllib.parse import parse_qs
+
+        values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+        return values[0].encode() if values else b""
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` (by Content-Length, and while streaming)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers", ())).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _send_error(send, 413, self._message(int(length)))
+            return
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise TooLargeError(self._message(seen))
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _message(self, n: int) -> str:
+        return (f"The request body is {n / 2**20:.1f} MiB; the limit is "
+                f"{self.max_bytes / 2**20:.0f} MiB. Upload in smaller parts.")

@@ -1,0 +1,206 @@
+"""Low-latency prediction: loaded models kept in memory, concurrent requests micro-batched.
+
+Each request decodes its own inputs on its own thread (PIL releases the GIL); one batcher
+thread per model runs the network on everything queued at that moment, so one request
+alone waits for nobody, and many requests share forward passes. Image batches are padded
+to a few fixed sizes that are warmed up at load, so no request pays for a new shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..classifier import Classifier, load
+from ..data.images import ImageDecodeError
+from .catalog import Catalog
+
+log = logging.getLogger("handful.server")
+BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+
+
+@dataclass
+class _Request:
+    inputs: list
+    future: Future
+
+
+class MicroBatcher:
+    """Runs ``forward(inputs) -> (len(inputs), k) array`` over whatever requests are queued."""
+
+    def __init__(self, forward: Callable[[list], np.ndarray], max_batch: int = 32):
+        self.forward = forward
+        self.max_batch = max_batch
+        self.batch_sizes: list[int] = []  # recent batch sizes, for stats and tests
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="micro-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, inputs: Sequence) -> np.ndarray:
+        """Rows of ``forward`` for ``inputs``, computed together with concurrent requests."""
+        futures = []
+        for start in range(0, len(inputs), self.max_batch):
+            future: Future = Future()
+            self._queue.put(_Request(list(inputs[start:start + self.max_batch]), future))
+            futures.append(future)
+        return np.concatenate([f.result() for f in futures]) if futures else np.zeros((0, 0))
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, n = [first], len(first.inputs)
+            while n < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                if n + len(nxt.inputs) > self.max_batch:
+                    self._queue.put(nxt)  # next round; order among waiters barely matters
+                    break
+                batch.append(nxt)
+                n += len(nxt.inputs)
+            self._run(batch, n)
+
+    def _run(self, batch: list[_Request], n: int) -> None:
+        self.batch_sizes = (self.batch_sizes + [n])[-1000:]
+        try:
+            out = self.forward([x for r in batch for x in r.inputs])
+        except Exception as err:  # noqa: BLE001  (the error belongs to the waiting requests)
+            for r in batch:
+                r.future.set_exception(err)
+            return
+        start = 0
+        for r in batch:
+            r.future.set_result(out[start:start + len(r.inputs)])
+            start += len(r.inputs)
+
+
+class LoadedModel:
+    """One model version in memory: ``preprocess`` on the caller's thread, batched forward."""
+
+    def __init__(self, clf: Classifier, number: int, max_batch: int = 32):
+        self.clf = clf
+        self.number = number
+        self.backbone = clf.backbone_for(clf.modality_)
+        self.classes = [str(c) for c in clf.classes_]
+        self.pad = clf.modality_ == "image"
+        self.batcher = MicroBatcher(self._forward, max_batch)
+
+    def _forward(self, inputs: list) -> np.ndarray:
+        n = len(inputs)
+        if self.pad:
+            size = next((b for b in BUCKETS if b >= n), n)
+            inputs = inputs + [inputs[-1]] * (size - n)
+        embeddings = self.backbone.embed(inputs)[:n]
+        return self.clf.head_.predict_proba(embeddings)
+
+    def warm_up(self) -> None:
+        """Run every padded batch size once (the first call of a shape is slow on CPU)."""
+        if not self.pad:
+            self._forward([self.backbone.preprocess("warm up")])
+            return
+        size = self.backbone.info.input_size
+        blank = np.full((size, size, 3), 127, dtype=np.uint8)
+        for bucket in BUCKETS:
+            if bucket <= self.batcher.max_batch:
+                self._forward([blank] * bucket)
+
+    def predict(self, items: Sequence[str]) -> tuple[np.ndarray, list[int], dict[int, str]]:
+        """Probabilities (n_ok, n_classes), indices of usable items, and {index: reason}."""
+        inputs, ok, failures = [], [], {}
+        for i, item in enumerate(items):
+            try:
+                inputs.append(self.backbone.preprocess(item))
+                ok.append(i)
+            except ImageDecodeError as err:
+                failures[i] = str(err)
+            except OSError as err:
+                failures[i] = f"cannot be read ({err})"
+        proba = self.batcher.submit(inputs) if inputs else np.zeros((0, len(self.classes)))
+        return proba, ok, failures
+
+    def close(self) -> None:
+        self.batcher.close()
+
+
+class ModelPool:
+    """The most recently used model versions, loaded once and shared by all requests."""
+
+    def __init__(self, catalog: Catalog, max_models: int = 4, max_batch: int = 32):
+        self.catalog = catalog
+        self.max_models = max_models
+        self.max_batch = max_batch
+        self._models: OrderedDict[tuple[int, int], LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[tuple[int, int], threading.Lock] = {}
+
+    def get(self, project_id: int, number: int | None = None) -> LoadedModel:
+        """Version ``number`` of the project (its current version when None), loaded."""
+        version = self.catalog.get_version(project_id, number)
+        key = (project_id, version["number"])
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            key_lock = self._loading.setdefault(key, threading.Lock())
+        with key_lock:  # one load per version, other versions keep serving meanwhile
+            with self._lock:
+                if key in self._models:
+                    return self._models[key]
+            model = self._load(version)
+            with self._lock:
+                self._models[key] = model
+                self._loading.pop(key, None)
+                while len(self._models) > self.max_models:
+                    self._models.popitem(last=False)[1].close()
+        return model
+
+    def _load(self, version: dict) -> LoadedModel:
+        started = time.perf_counter()
+        clf = load(self.catalog.home / version["path"], cache=False)
+        model = LoadedModel(clf, version["number"], self.max_batch)
+        model.warm_up()
+        log.info("loaded model %s v%s in %.1f s", version["project_id"], version["number"],
+                 time.perf_counter() - started)
+        return model
+
+    def preload(self, project_ids: Sequence[int]) -> threading.Thread:
+        """Load the current versions of ``project_ids`` in the background."""
+
+        def run() -> None:
+            for project_id in project_ids:
+                try:
+                    self.get(project_id)
+                except Exception:  # noqa: BLE001  (a bad model must not stop the others)
+                    log.exception("could not preload project %s", project_id)
+
+        thread = threading.Thread(target=run, name="model-preload", daemon=True)
+        thread.start()
+        return thread
+
+    def forget_project(self, project_id: int) -> None:
+        with self._lock:
+            for key in [k for k in self._models if k[0] == project_id]:
+                self._models.pop(key).close()
+
+    def close(self) -> None:
+        with self._lock:
+            for model in self._models.values():
+                model.close()
+            self._models.clear()

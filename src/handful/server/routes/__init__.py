@@ -1,0 +1,1 @@
+"""One router per resource: projects, examples, jobs, versions, predict; meta (info, health)."""

@@ -1,0 +1,144 @@
+"""Examples: upload images (files or a zip of class folders) or texts; list, relabel, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import FileResponse, Response
+
+from ...errors import DataError
+from ..catalog import Catalog
+from ..ingest import add_images, add_table, add_texts, add_zip
+from ..schemas import ClassRename, Example, ExampleIds, ExamplePage, ExampleUpdate, IngestResult, TextsIn
+from ..thumbnails import thumbnail
+from .deps import CatalogDep, LimitsDep
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["examples"])
+
+
+def example_json(example: dict) -> dict:
+    out = {k: example[k] for k in ("id", "label", "name", "created")}
+    if example["text"] is None:
+        out["url"] = f"/api/projects/{example['project_id']}/examples/{example['id']}/file"
+    else:
+        out["text"] = example["text"]
+    return out
+
+
+def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """The bytes of an uploaded file, refusing more than ``limit`` (+1 read to detect it)."""
+    return upload.file.read(limit + 1)
+
+
+@router.post("/examples", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
+def upload_images(project_id: int, catalog: CatalogDep, limits: LimitsDep,
+                  files: Annotated[list[UploadFile], File(description="image files")],
+                  label: Annotated[str, Form(description="the class of every file")]) -> dict:
+    """Add image files as examples of one class. Bad files are skipped and listed."""
+    project = catalog.get_project(project_id)
+    data = [(f.filename or "file", read_upload(f, limits.max_file_bytes)) for f in files]
+    return add_images(catalog, project, data, label, limits).to_json()
+
+
+@router.post("/examples/zip", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
+def upload_zip(project_id: int, catalog: CatalogDep, limits: LimitsDep,
+               file: Annotated[UploadFile, File(description="a .zip with one folder per class")]
+               ) -> dict:
+    """Add the images of a zip of class folders (cats/1.jpg, dogs/2.jpg ...)."""
+    project = catalog.get_project(project_id)
+    return add_zip(catalog, project, file.file, limits).to_json()
+
+
+@router.post("/examples/texts", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
+def upload_texts(project_id: int, body: TextsIn, catalog: CatalogDep, limits: LimitsDep) -> dict:
+    """Add texts: ``items`` [{text, label}], or ``texts`` that all get ``label``."""
+    project = catalog.get_project(project_id)
+    pairs = [(item.text, item.label) for item in body.items]
+    if body.texts:
+        if not body.label:
+            raise DataError("Texts given without a label: send 'label' with 'texts', or use "
+                            "'items' with a label each.")
+        pairs += [(text, body.label) for text in body.texts]
+    if not pairs:
+        raise DataError("No texts given: send 'items' [{text, label}] or 'texts' with 'label'.")
+    return add_texts(catalog, project, pairs, limits).to_json()
+
+
+@router.post("/examples/table", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
+def upload_table(project_id: int, catalog: CatalogDep, limits: LimitsDep,
+                 file: Annotated[UploadFile, File(description="CSV/TSV of texts and labels")],
+                 text_column: Annotated[str | None, Form()] = None,
+                 label_column: Annotated[str | None, Form()] = None) -> dict:
+    """Add the rows of a CSV/TSV (text and label columns guessed or named)."""
+    project = catalog.get_project(project_id)
+    data = read_upload(file, limits.max_file_bytes)
+    return add_table(catalog, project, file.filename or "table.csv", data, limits, text_column,
+                     label_column).to_json()
+
+
+@router.get("/examples", response_model=ExamplePage)
+def list_examples(project_id: int, catalog: CatalogDep, label: str | None = None,
+                  offset: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+    """A page of examples, newest first, optionally of one class."""
+    catalog.get_project(project_id)
+    items, total = catalog.list_examples(project_id, label, offset, limit)
+    return {"items": [example_json(e) for e in items], "total": total, "offset": offset,
+            "limit": limit}
+
+
+@router.get("/examples/{example_id}/file", response_class=FileResponse)
+def example_file(project_id: int, example_id: int, catalog: CatalogDep,
+                 size: Annotated[int | None, Query(ge=16, le=1024)] = None) -> Response:
+    """The example's image (``size``: a JPEG thumbnail of that many pixels at most)."""
+    example = catalog.get_example(project_id, example_id)
+    if example["text"] is not None:
+        raise DataError(f"Example {example_id} is a text, not a file; read it from the listing.")
+    path = catalog.blobs.path(example["digest"], example["ext"])
+    if size:
+        path = thumbnail(path, catalog.home / "thumbs", example["digest"], size)
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+@router.patch("/examples/{example_id}", response_model=Example)
+def relabel(project_id: int, example_id: int, body: ExampleUpdate, catalog: CatalogDep) -> dict:
+    """Move an example to another class."""
+    return example_json(catalog.relabel_example(project_id, example_id, body.label))
+
+
+@router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_example(project_id: int, example_id: int, catalog: CatalogDep) -> None:
+    catalog.get_example(project_id, example_id)
+    _delete(catalog, project_id, [example_id])
+
+
+@router.post("/examples/delete", status_code=status.HTTP_200_OK)
+def delete_many(project_id: int, body: ExampleIds, catalog: CatalogDep) -> dict:
+    """Delete several examples at once."""
+    catalog.get_project(project_id)
+    return {"deleted": _delete(catalog, project_id, body.ids)}
+
+
+@router.patch("/classes/{label}")
+def rename_class(project_id: int, label: str, body: ClassRename, catalog: CatalogDep) -> dict:
+    """Rename a class (relabels all its examples)."""
+    catalog.get_project(project_id)
+    return {"renamed": catalog.rename_class(project_id, label, body.name), "name": body.name}
+
+
+@router.delete("/classes/{label}")
+def delete_class(project_id: int, label: str, catalog: CatalogDep) -> dict:
+    """Delete a class and all its examples."""
+    catalog.get_project(project_id)
+    return {"deleted": _delete(catalog, project_id, catalog.example_ids(project_id, label))}
+
+
+def _delete(catalog: Catalog, project_id: int, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    with catalog.blob_lock:
+        orphans = catalog.delete_examples(project_id, ids)
+        for blob in orphans:
+            catalog.blobs.delete(blob["digest"], blob["ext"])
+    return len(ids)

@@ -1,0 +1,135 @@
+"""Predict with the current (or a chosen) model version, and evaluate it on labeled uploads."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from ...data import Examples, read_table
+from ...errors import DataError
+from ..predictor import LoadedModel
+from ..schemas import PredictResult, TextPredictIn
+from ..uploads import Limits, check_image_header, image_extension, read_class_zip, sanitize_filename
+from .deps import CatalogDep, LimitsDep, PoolDep
+from .examples import read_upload
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["predict"])
+
+
+def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int) -> list[dict]:
+    k = min(k, len(model.classes))
+    order = np.argsort(-proba, axis=1)[:, :k]
+    return [{"input": name, "label": model.classes[idx[0]],
+             "top": [{"label": model.classes[j], "probability": float(row[j])} for j in idx]}
+            for name, row, idx in zip(names, proba, order, strict=True)]
+
+
+def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int) -> dict:
+    skipped = [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]
+    if not ok:
+        detail = skipped[0]["reason"] if len(skipped) == 1 else f"{len(skipped)} inputs skipped"
+        raise DataError(f"No usable input to predict ({names[0] if len(names) == 1 else 'all'}: "
+                        f"{detail}). Send image files in a format PIL reads (JPEG, PNG, ...).")
+    return {"version": model.number, "skipped": skipped,
+            "predictions": top_k(model, proba, [names[i] for i in ok], k)}
+
+
+@router.post("/predict", response_model=PredictResult)
+def predict_images(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsDep,
+                   files: Annotated[list[UploadFile], File(description="one or more images")],
+                   top_k: Annotated[int, Query(ge=1, le=100)] = 3,
+                   version: int | None = None) -> dict:
+    """Top-k classes of each image (concurrent requests share batched forward passes)."""
+    model = pool.get(project_id, version)
+    if model.clf.modality_ != "image":
+        raise DataError("This is a text project: POST texts to /predict/texts instead.")
+    if len(files) > limits.max_batch_files:
+        raise DataError(f"{len(files)} files in one request; at most {limits.max_batch_files}. "
+                        "Split the request.")
+    names = [sanitize_filename(f.filename or "file") for f in files]
+    tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
+    try:
+        paths, early = _stage_files(files, tmp, limits)
+        ready = [i for i in range(len(files)) if i not in early]
+        proba, ok, failures = model.predict([paths[i] for i in ready])
+        failures = {ready[i]: r for i, r in failures.items()} | early
+        return _result(model, names, proba, [ready[i] for i in ok], failures, top_k)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stage_files(files: list[UploadFile], tmp: Path, limits: Limits) -> tuple[list[str], dict]:
+    """Write uploads to temp files (hashed names); {index: reason} for ones refused early."""
+    paths, early = [], {}
+    for i, upload in enumerate(files):
+        data = read_upload(upload, limits.max_file_bytes)
+        reason = check_image_header(data, limits)
+        path = tmp / f"{i}{image_extension(upload.filename or '') or '.img'}"
+        paths.append(str(path))
+        if reason:
+            early[i] = reason
+            continue
+        with open(path, "wb") as f:
+            f.write(data)
+    return paths, early
+
+
+@router.post("/predict/texts", response_model=PredictResult)
+def predict_texts(project_id: int, body: TextPredictIn, pool: PoolDep) -> dict:
+    """Top-k classes of each text."""
+    model = pool.get(project_id, body.version)
+    if model.clf.modality_ != "text":
+        raise DataError("This is an image project: POST image files to /predict instead.")
+    texts = [t.strip() for t in body.texts]
+    names = [" ".join(t.split())[:80] or f"text {i + 1}" for i, t in enumerate(texts)]
+    ok_idx = [i for i, t in enumerate(texts) if t]
+    failures = {i: "empty text" for i, t in enumerate(texts) if not t}
+    proba, ok, _ = model.predict([texts[i] for i in ok_idx])
+    return _result(model, names, proba, [ok_idx[i] for i in ok], failures, body.top_k)
+
+
+@router.post("/evaluate")
+def evaluate(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsDep,
+             file: Annotated[UploadFile, File(description="zip of class folders, or CSV/TSV")],
+             version: Annotated[int | None, Form()] = None) -> dict:
+    """Accuracy (95% CI), per-class precision/recall/F1 and confusion matrix on labeled data."""
+    model = pool.get(project_id, version)
+    tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
+    try:
+        if model.clf.modality_ == "image":
+            examples = _zip_examples(file, tmp, limits)
+        else:
+            path = tmp / f"data{Path(sanitize_filename(file.filename or 'x.csv')).suffix or '.csv'}"
+            path.write_bytes(read_upload(file, limits.max_file_bytes))
+            examples = read_table(path)
+        report = model.clf.evaluate(examples)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"version": model.number, **report}
+
+
+def _zip_examples(file: UploadFile, tmp: Path, limits: Limits) -> Examples:
+    items, labels, ids, skipped = [], [], [], []
+    for n, entry in enumerate(read_class_zip(file.file, limits)):
+        reason = entry.reason or check_image_header(entry.data, limits)
+        if reason:
+            skipped.append((entry.name, reason))
+            continue
+        path = tmp / f"{n}{image_extension(entry.name)}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(entry.data)
+        items.append(str(path))
+        labels.append(entry.label)
+        ids.append(entry.name)
+    if not items:
+        raise DataError(f"The zip has no usable images in class folders ({len(skipped)} skipped). "
+                        "Zip one folder per class, named like the project's classes.")
+    return Examples(tuple(items), tuple(labels), "image", tuple(skipped), "the uploaded zip",
+                    tuple(ids))

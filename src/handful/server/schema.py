@@ -1,0 +1,74 @@
+"""The catalog's SQLite schema as numbered migrations; ``PRAGMA user_version`` records the last.
+
+Append a migration to change the schema; never edit one that has shipped. Each runs in one
+transaction together with the ``user_version`` bump, so a crash mid-migration changes nothing.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: projects, examples (content-addressed), training jobs, model versions.
+    """
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        modality TEXT NOT NULL CHECK (modality IN ('image', 'text')),
+        created REAL NOT NULL,
+        current_version INTEGER
+    );
+    CREATE TABLE examples (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ext TEXT NOT NULL DEFAULT '',
+        text TEXT,
+        created REAL NOT NULL,
+        UNIQUE (project_id, digest)
+    );
+    CREATE INDEX examples_by_label ON examples (project_id, label);
+    CREATE INDEX examples_by_digest ON examples (digest);
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN
+            ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+        options TEXT NOT NULL,
+        stage TEXT NOT NULL DEFAULT '',
+        progress REAL NOT NULL DEFAULT 0,
+        message TEXT NOT NULL DEFAULT '',
+        worker_pid INTEGER,
+        version INTEGER,
+        created REAL NOT NULL,
+        started REAL,
+        finished REAL
+    );
+    CREATE INDEX jobs_by_status ON jobs (status);
+    CREATE TABLE versions (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        job_id INTEGER,
+        path TEXT NOT NULL,
+        created REAL NOT NULL,
+        backbone TEXT NOT NULL,
+        head TEXT NOT NULL,
+        classes TEXT NOT NULL,
+        n_examples INTEGER NOT NULL,
+        UNIQUE (project_id, number)
+    );
+    """,
+    # 2: one row per (version, metric) so versions can be compared and sorted in SQL.
+    """
+    CREATE TABLE metrics (
+        version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (version_id, name)
+    );
+    ALTER TABLE jobs ADD COLUMN heartbeat REAL;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,162 @@
+"""Request and response bodies of the HTTP API (pydantic); they generate the OpenAPI docs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100, examples=["pets"])
+    modality: Literal["image", "text"] = "image"
+
+
+class ProjectUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class Project(BaseModel):
+    id: int
+    name: str
+    modality: str
+    created: float
+    current_version: int | None
+    classes: dict[str, int] = Field(description="examples per class")
+    n_examples: int
+    active_job: int | None = Field(description="id of the queued or running training job")
+
+
+class Example(BaseModel):
+    id: int
+    label: str
+    name: str
+    created: float
+    url: str | None = Field(None, description="the image file (image projects)")
+    text: str | None = None
+
+
+class ExamplePage(BaseModel):
+    items: list[Example]
+    total: int
+    offset: int
+    limit: int
+
+
+class ExampleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=100)
+
+
+class ExampleIds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+class ClassRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TextExample(BaseModel):
+    text: str
+    label: str
+
+
+class TextsIn(BaseModel):
+    """Either ``items`` with a label each, or ``texts`` that all get ``label``."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[TextExample] = Field(default_factory=list, max_length=100_000)
+    texts: list[str] = Field(default_factory=list, max_length=100_000)
+    label: str | None = None
+
+
+class Skipped(BaseModel):
+    name: str
+    reason: str
+
+
+class IngestResult(BaseModel):
+    added: list[dict]
+    duplicates: list[dict]
+    skipped: list[Skipped]
+    n_added: int
+    n_duplicates: int
+    n_skipped: int
+
+
+class TrainOptions(BaseModel):
+    """How to train: ``auto`` lets handful choose by cross-validation."""
+
+    model_config = ConfigDict(extra="forbid")
+    backbone: str = Field("auto", max_length=200, description="backbone name, or auto")
+    head: str = Field("auto", max_length=40, description="logistic, prototype, knn, mlp or auto")
+    augment: str = Field("none", max_length=40, description="none, light, default or strong")
+    augment_views: int = Field(4, ge=1, le=32, description="augmented views per image")
+    finetune: bool = Field(False, description="fine-tune the backbone (when installed)")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class Job(BaseModel):
+    id: int
+    project_id: int
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    options: dict
+    stage: str
+    progress: float = Field(description="0 to 1")
+    message: str
+    version: int | None = Field(description="the model version this job produced")
+    created: float
+    started: float | None
+    finished: float | None
+
+
+class Version(BaseModel):
+    number: int
+    job_id: int | None
+    created: float
+    backbone: str
+    head: str
+    classes: list[str]
+    n_examples: int
+    metrics: dict[str, float]
+    current: bool
+
+
+class VersionDetail(Version):
+    report: dict = Field(description="evaluation, learning curve, leaderboard, training summary")
+
+
+class Probability(BaseModel):
+    label: str
+    probability: float
+
+
+class Prediction(BaseModel):
+    input: str
+    label: str
+    top: list[Probability]
+
+
+class PredictResult(BaseModel):
+    version: int
+    predictions: list[Prediction]
+    skipped: list[Skipped]
+
+
+class TextPredictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    texts: list[str] = Field(min_length=1, max_length=1024)
+    top_k: int = Field(3, ge=1, le=100)
+    version: int | None = None
+
+
+class Info(BaseModel):
+    handful_version: str
+    features: dict[str, bool]
+    limits: dict[str, float]
+    backbones: dict[str, list[str]]
+    auth: bool

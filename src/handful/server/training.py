@@ -1,0 +1,163 @@
+"""One training job: project examples -> embeddings -> head -> report -> a new model version.
+
+Runs inside the worker process. The model directory is written atomically under a name
+unique to the job, and becomes a version only in the catalog transaction that also marks
+the job succeeded; a crash anywhere before leaves at most an unregistered directory that
+the next server start removes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.base import clone
+
+from ..cache import FeatureCache
+from ..classifier import Classifier
+from ..data import Examples
+from ..errors import DataError
+from ..evaluate import classification_report
+from ..select.search import cv_splits
+from . import extras
+from .catalog import Catalog
+from .curve import learning_curve
+from .schemas import TrainOptions
+
+Report = Callable[[str, float, str], None]  # (stage, progress 0..1, message)
+
+
+def project_examples(catalog: Catalog, project: dict) -> Examples:
+    """The project's examples as core ``Examples`` (image blobs or texts)."""
+    rows = catalog.training_examples(project["id"])
+    if project["modality"] == "image":
+        items = tuple(str(catalog.blobs.path(r["digest"], r["ext"])) for r in rows)
+    else:
+        items = tuple(r["text"] for r in rows)
+    ids = tuple(f"#{r['id']} {r['name']}" for r in rows)
+    examples = Examples(items, tuple(r["label"] for r in rows), project["modality"], (),
+                        f"project '{project['name']}'", ids)
+    if len(examples.classes) < 2:
+        raise DataError(f"Project '{project['name']}' has {len(examples.classes)} class(es) "
+                        f"{list(examples.classes)}; training needs examples of at least 2 classes. "
+                        "Add examples of another class.")
+    return examples
+
+
+def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
+    """Train the job's project and register the version; returns its number (None if cancelled)."""
+    project = catalog.get_project(job["project_id"])
+    options = TrainOptions(**job["options"])
+    examples = project_examples(catalog, project)
+    clf = _classifier(options, project["modality"], catalog)
+    started = time.perf_counter()
+    X, examples = _embed(clf, examples, report)
+    extra = _augmented_views(clf, examples, options, report)
+    report("selecting", 0.72, "comparing heads by cross-validation")
+    if extra is not None:
+        clf.fit_embeddings(X, examples, extra)
+    else:
+        clf.fit_embeddings(X, examples)
+    report("evaluating", 0.8, "cross-validated predictions")
+    evaluation = cross_validated_report(clf, X, examples)
+    report("advice", 0.88, "learning curve")
+    curve = extras.advice(clf, X, examples) or learning_curve(clf, X, examples)
+    report("saving", 0.95, "writing the model")
+    metrics = _metrics(clf, evaluation)
+    doc = {"evaluation": evaluation, "learning_curve": curve, "options": options.model_dump(),
+           "training": examples.summary(), "seconds": round(time.perf_counter() - started, 2),
+           "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None}
+    path = catalog.models_dir / str(project["id"]) / f"job-{job['id']}"
+    clf.save(path, metrics=metrics, extra_meta={"project": project["name"]},
+             extra_files=lambda tmp: (tmp / "report.json").write_text(json.dumps(doc, indent=2)))
+    number = catalog.commit_version(job["id"], path, clf.backbone_for(examples.modality).name,
+                                    _head_label(clf), [str(c) for c in clf.classes_],
+                                    len(examples), metrics)
+    if number is None:  # cancelled while saving: the directory never becomes a version
+        shutil.rmtree(path, ignore_errors=True)
+    return number
+
+
+def _classifier(options: TrainOptions, modality: str, catalog: Catalog) -> Classifier:
+    kwargs = {}
+    if options.augment != "none" and modality == "image" and extras.has_feature_augment():
+        kwargs = {"augment_views": options.augment_views, "augment": options.augment}
+    return Classifier(backbone=options.backbone, head=options.head,
+                      cache=FeatureCache(catalog.cache_dir), random_state=options.seed, **kwargs)
+
+
+def _embed(clf: Classifier, examples: Examples, report: Report) -> tuple[np.ndarray, Examples]:
+    n, done = len(examples), 0
+    report("embedding", 0.02, f"loading backbone for {n} examples")
+    clf.backbone_for(examples.modality)
+
+    def advance(k: int) -> None:
+        nonlocal done
+        done += k
+        report("embedding", 0.05 + 0.6 * done / n, f"{done}/{n} examples")
+
+    return clf.embed_examples(examples, advance)
+
+
+def _augmented_views(clf: Classifier, examples: Examples, options: TrainOptions,
+                     report: Report) -> tuple[np.ndarray, np.ndarray] | None:
+    if not getattr(clf, "augment_views", 0):
+        return None
+    n, done = len(examples) * clf.augment_views, 0
+
+    def advance(k: int) -> None:
+        nonlocal done
+        done += k
+        report("augmenting", 0.65 + 0.07 * done / max(1, n), f"{done}/{n} augmented views")
+
+    report("augmenting", 0.65, f"embedding {n} augmented views ({options.augment})")
+    return clf.embed_views(examples, advance)
+
+
+def cross_validated_report(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
+    """Out-of-fold predictions of the chosen head: accuracy (CI), per class, confusion, errors.
+
+    Every example is predicted once by a head fit without it. The head itself was chosen
+    on the same folds, so the estimate is slightly optimistic (stated in the report).
+    """
+    y = np.asarray(examples.labels, dtype=object)
+    splits, scheme = cv_splits(y, clf.random_state)
+    if splits is None:
+        return None
+    n_folds = min(5, int(np.unique(y, return_counts=True)[1].min()))
+    classes = [str(c) for c in clf.classes_]
+    predicted = np.empty(len(y), dtype=object)
+    confidence = np.zeros(len(y))
+    for train_idx, test_idx in splits[:n_folds]:  # the first repeat partitions the data once
+        head = clone(clf.head_).fit(X[train_idx], y[train_idx])
+        proba = head.predict_proba(X[test_idx])
+        predicted[test_idx] = head.classes_[proba.argmax(axis=1)]
+        confidence[test_idx] = proba.max(axis=1)
+    report = classification_report(list(y), list(predicted), classes)
+    wrong = np.flatnonzero(predicted != y)
+    wrong = wrong[np.argsort(-confidence[wrong])][:24]
+    report["mistakes"] = [{"example": examples.ids[i], "label": str(y[i]),
+                           "predicted": str(predicted[i]), "confidence": float(confidence[i])}
+                          for i in wrong]
+    report["scheme"] = f"{n_folds}-fold stratified CV, out-of-fold predictions"
+    report["note"] = "The head was chosen on the same folds, so this is slightly optimistic."
+    return report
+
+
+def _metrics(clf: Classifier, evaluation: dict | None) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    if evaluation:
+        metrics.update(accuracy=evaluation["accuracy"], accuracy_low=evaluation["accuracy_ci95"][0],
+                       accuracy_high=evaluation["accuracy_ci95"][1],
+                       balanced_accuracy=evaluation["balanced_accuracy"])
+    if clf.leaderboard_ is not None and clf.leaderboard_.best["mean"] is not None:
+        metrics["cv_accuracy"] = clf.leaderboard_.best["mean"]
+    return metrics
+
+
+def _head_label(clf: Classifier) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in sorted(clf.head_.get_params().items()))
+    return f"{type(clf.head_).__name__}({params})"

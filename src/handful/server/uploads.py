@@ -1,0 +1,191 @@
+"""Untrusted uploads: size and pixel limits, image checks, file names, zip archives.
+
+Nothing here writes a user-supplied name to the file system: files are stored under their
+content hash, and a name only survives, sanitized, as a display label.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import stat
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from PIL import Image
+
+from ..data.images import IMAGE_EXTENSIONS
+from ..errors import DataError
+
+_IGNORED_PARTS = {"__MACOSX", "__pycache__", "Thumbs.db", ".DS_Store"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upload limits of a server (all configurable through ``ServerSettings``)."""
+
+    max_request_bytes: int = 1 << 30  # whole HTTP body (a zip of a data set)
+    max_file_bytes: int = 20 << 20  # one image or table
+    max_image_pixels: int = 40_000_000  # width * height, checked before decoding
+    max_zip_entries: int = 50_000
+    max_zip_bytes: int = 4 << 30  # total uncompressed size an archive may declare
+    max_zip_ratio: float = 200.0  # compression ratio beyond which a large entry is a bomb
+    max_text_chars: int = 20_000
+    max_batch_files: int = 256  # files in one predict request
+
+
+def sanitize_filename(name: str, max_len: int = 120) -> str:
+    """The base name of ``name`` with only safe characters: a display label, never a path."""
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if ch.isprintable())
+    base = re.sub(r"[^\w.\- ()+,@]", "_", base).strip(" .")
+    if len(base) > max_len:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: max_len - len(ext) - 1] + dot + ext) if dot and len(ext) <= 8 else base[:max_len]
+    return base or "file"
+
+
+def image_extension(name: str) -> str | None:
+    """The lower-case image extension of ``name`` ('.jpg'), or None for other files."""
+    ext = PurePosixPath(sanitize_filename(name)).suffix.lower()
+    return ext if ext in IMAGE_EXTENSIONS else None
+
+
+def check_image_bytes(data: bytes, limits: Limits) -> str | None:
+    """Why ``data`` is not a usable image (size, pixels, format, truncation), or None."""
+    if not data:
+        return "empty file (0 bytes)"
+    if len(data) > limits.max_file_bytes:
+        return f"file too large ({len(data) / 2**20:.1f} MiB > {limits.max_file_bytes / 2**20:.0f} MiB)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+                if width * height > limits.max_image_pixels:
+                    return (f"image too large ({width}x{height} pixels > "
+                            f"{limits.max_image_pixels:,})")
+                if img.format == "JPEG":
+                    img.draft("RGB", (64, 64))  # full check of the stream at a fraction of the cost
+                img.load()
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning):
+        return "not an image, or an image too large to decode"
+    except (OSError, ValueError, SyntaxError) as err:
+        return f"cannot be decoded ({err})"
+    return None
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One file of an archive: its class (first folder), display name, bytes or skip reason."""
+
+    label: str | None
+    name: str
+    data: bytes | None
+    reason: str | None = None
+
+
+def read_class_zip(file: io.IOBase, limits: Limits) -> Iterator[ZipEntry]:
+    """Files of a zip of class folders (``cats/1.jpg``; one enclosing folder is allowed).
+
+    Raises:
+        DataError: the archive is not a zip, or has absolute or ``..`` paths, links,
+            too many entries, or declares more bytes than allowed (a zip bomb).
+    """
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise DataError(f"The upload is not a readable zip archive ({err}). Upload a .zip of "
+                        "class folders.") from err
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        _check_archive(infos, limits)
+        paths = [_member_parts(i) for i in infos]
+        strip = _common_top(paths)
+        for info, parts in zip(infos, paths, strict=True):
+            if any(p.startswith(".") or p in _IGNORED_PARTS for p in parts):
+                continue
+            yield _read_entry(archive, info, parts[strip:], limits)
+
+
+def _check_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    if len(infos) > limits.max_zip_entries:
+        raise DataError(f"The zip has {len(infos):,} files; at most {limits.max_zip_entries:,} "
+                        "are accepted. Split it into several uploads.")
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.max_zip_bytes:
+        raise DataError(f"The zip would expand to {declared / 2**30:.1f} GiB, more than the "
+                        f"{limits.max_zip_bytes / 2**30:.1f} GiB allowed; refusing it.")
+    for info in infos:
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise DataError(f"The zip holds a link '{sanitize_filename(info.filename)}'; links "
+                            "are refused. Zip the files themselves.")
+        if info.flag_bits & 0x1:
+            raise DataError("The zip is encrypted; upload an unencrypted archive.")
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > (1 << 20) and ratio > limits.max_zip_ratio:
+            raise DataError(f"The zip entry '{sanitize_filename(info.filename)}' expands "
+                            f"{ratio:.0f}-fold, the mark of a zip bomb; refusing the archive.")
+
+
+def _member_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
+    raw = info.filename.replace("\\", "/")
+    if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw):
+        raise DataError(f"The zip holds an absolute path '{raw[:80]}'; refusing the archive.")
+    parts = tuple(p for p in raw.split("/") if p not in ("", "."))
+    if ".." in parts:
+        raise DataError(f"The zip holds a path with '..' ('{raw[:80]}'); refusing the archive.")
+    return parts
+
+
+def _common_top(paths: list[tuple[str, ...]]) -> int:
+    """1 when every file sits in one enclosing folder above the class folders, else 0."""
+    visible = [p for p in paths if not any(x.startswith(".") or x in _IGNORED_PARTS for x in p)]
+    if visible and all(len(p) >= 3 for p in visible) and len({p[0] for p in visible}) == 1:
+        return 1
+    return 0
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, parts: tuple[str, ...],
+                limits: Limits) -> ZipEntry:
+    name = sanitize_filename(parts[-1]) if parts else "file"
+    display = "/".join(sanitize_filename(p) for p in parts)
+    if len(parts) < 2:
+        return ZipEntry(None, display, None, "not inside a class folder")
+    label = parts[0]
+    if image_extension(name) is None:
+        return ZipEntry(label, display, None, f"not an image file (extension "
+                                              f"'{PurePosixPath(name).suffix}')")
+    if info.file_size > limits.max_file_bytes:
+        return ZipEntry(label, display, None, f"file too large ({info.file_size / 2**20:.1f} MiB)")
+    try:
+        with archive.open(info) as member:
+            data = member.read(limits.max_file_bytes + 1)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as err:
+        return ZipEntry(label, display, None, f"cannot be extracted ({err})")
+    return ZipEntry(label, display, data)
+
+
+def check_image_header(data: bytes, limits: Limits) -> str | None:
+    """Cheap checks before decoding (size, format, pixel count): the reason, or None."""
+    if not data:
+        return "empty file (0 bytes)"
+    if len(data) > limits.max_file_bytes:
+        return f"file too large (> {limits.max_file_bytes / 2**20:.0f} MiB)"
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError):
+        return "not an image (unrecognized format)"
+    except (OSError, ValueError, SyntaxError) as err:
+        return f"cannot be decoded ({err})"
+    if width * height > limits.max_image_pixels:
+        return f"image too large ({width}x{height} pixels > {limits.max_image_pixels:,})"
+    return None

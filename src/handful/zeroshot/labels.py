@@ -1,0 +1,93 @@
+"""Class names: the 1000 ImageNet labels shipped with the package, and the user's class names.
+
+``imagenet_classes.txt`` holds one line per ImageNet-1k class in the standard index order
+(0 tench ... 309 bee, 310 ant ... 999 toilet tissue): the WordNet synonyms of the class,
+comma-separated, the common name first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib.resources import files
+
+from ..errors import DataError
+
+N_IMAGENET = 1000
+_BINOMIAL = re.compile(r"^[A-Z][a-z]+ [a-z]+( [a-z]+)?$")  # "Tinca tinca": Latin, not English
+
+
+@lru_cache(maxsize=1)
+def imagenet_synonyms() -> tuple[tuple[str, ...], ...]:
+    """The synonyms of each ImageNet-1k class, in class-index order (1000 tuples)."""
+    text = files("handful.zeroshot").joinpath("imagenet_classes.txt").read_text(encoding="utf-8")
+    rows = tuple(tuple(s.strip() for s in line.split(",") if s.strip())
+                 for line in text.splitlines() if line.strip())
+    if len(rows) != N_IMAGENET:  # a packaging error, not a user error
+        raise RuntimeError(f"imagenet_classes.txt has {len(rows)} classes, expected 1000")
+    return rows
+
+
+def imagenet_class_names() -> list[str]:
+    """The common name of each ImageNet-1k class: ``[0] == 'tench'``, ``[310] == 'ant'``."""
+    return [synonyms[0] for synonyms in imagenet_synonyms()]
+
+
+def imagenet_label_texts() -> list[str]:
+    """One English phrase per ImageNet class for the text encoder: its synonyms without Latin."""
+    texts = []
+    for synonyms in imagenet_synonyms():
+        english = [s for s in synonyms if not _BINOMIAL.match(s)] or list(synonyms[:1])
+        texts.append(", ".join(english[:4]))
+    return texts
+
+
+def class_phrase(name: str) -> str:
+    """A folder or label name as words: ``'golden_retriever'`` -> ``'golden retriever'``."""
+    words = re.sub(r"[_\-]+", " ", str(name)).strip()
+    return " ".join(words.split()) or str(name)
+
+
+def parse_class_list(text: str) -> list[str]:
+    """``"cat, dog ,bird"`` -> ``['cat', 'dog', 'bird']``; at least two distinct names."""
+    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise DataError(f"--classes must name at least 2 distinct classes, comma-separated, "
+                        f"like \"cat,dog\". Got '{text}'.")
+    return names
+
+
+def _forms(name: str) -> set[str]:
+    """The name in lower case and its possible singulars ("bees" -> bees, bee, be)."""
+    word = class_phrase(name).lower()
+    forms = {word}
+    if word.endswith("s") and len(word) > 3:
+        forms |= {word[:-1], word[:-2]}
+    if word.endswith("ies") and len(word) > 4:
+        forms.add(word[:-3] + "y")
+    return forms
+
+
+def _same_class(a: str, b: str) -> bool:
+    return class_phrase(a).lower() in _forms(b) or class_phrase(b).lower() in _forms(a)
+
+
+def match_class_names(names: Sequence[str], labels: Sequence[str]) -> dict[str, str]:
+    """Map each data label to a class name: by name (case, plural, ``_`` tolerant), else in order.
+
+    ``names=["ant", "bee"]`` and labels ``["ants", "bees"]`` match by name; ``["positive",
+    "negative"]`` against labels ``["0", "1"]`` maps in order (sorted labels: 0 -> positive).
+
+    Raises:
+        DataError: the counts differ and the names do not all match.
+    """
+    labels = sorted(set(labels))
+    matches = {lab: [n for n in names if _same_class(n, lab)] for lab in labels}
+    if all(len(m) == 1 for m in matches.values()) and len({m[0] for m in matches.values()}) == len(labels):
+        return {lab: str(m[0]) for lab, m in matches.items()}
+    if len(names) != len(labels):
+        raise DataError(f"--classes names {len(names)} classes {list(names)} but the data has "
+                        f"{len(labels)} labels {labels}. Give one name per label, in the "
+                        "labels' sorted order or matching their names.")
+    return dict(zip(labels, names, strict=True))

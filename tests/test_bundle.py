@@ -1,0 +1,79 @@
+"""Model directories: exact round trips, atomic replacement, clear errors for foreign/damaged dirs."""
+
+import json
+
+import numpy as np
+import pytest
+
+import handful
+from handful import Classifier
+from handful.bundle import write_dir_atomically
+from handful.errors import BundleError, DataNotFoundError
+from handful.heads import HEADS
+
+
+@pytest.mark.parametrize("head", list(HEADS))
+def test_save_load_gives_identical_probabilities(color_tree, tmp_path, head):
+    params = {"max_epochs": 20} if head == "mlp" else {}
+    clf = Classifier("test_tiny_image", head=head, head_params=params).fit(color_tree)
+    clf.save(tmp_path / "m")
+    paths = sorted(str(p) for p in color_tree.rglob("*.png"))
+    again = handful.load(tmp_path / "m")
+    np.testing.assert_allclose(again.predict_proba(paths), clf.predict_proba(paths), atol=1e-12)
+    assert list(again.classes_) == ["blue", "green", "red"]
+
+
+def test_model_json_records_what_is_needed_and_no_pickle(color_tree, tmp_path):
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert doc["format_version"] == 1 and doc["classes"] == ["blue", "green", "red"]
+    assert doc["backbone"]["name"] == "test_tiny_image" and doc["head"]["type"] == "prototype"
+    assert doc["training"]["counts"] == {"blue": 6, "green": 6, "red": 6}
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["head.safetensors", "model.json"]
+
+
+def test_existing_output_needs_force_and_a_non_model_dir_is_never_replaced(color_tree, tmp_path):
+    clf = Classifier("test_tiny_image", head="prototype").fit(color_tree)
+    clf.save(tmp_path / "m")
+    with pytest.raises(BundleError, match="already exists.*--force"):
+        clf.save(tmp_path / "m")
+    clf.save(tmp_path / "m", force=True)
+    user_dir = tmp_path / "photos"
+    user_dir.mkdir()
+    (user_dir / "precious.jpg").write_bytes(b"x")
+    with pytest.raises(BundleError, match="not a handful model"):
+        clf.save(user_dir, force=True)
+    assert (user_dir / "precious.jpg").read_bytes() == b"x"
+
+
+def test_a_save_that_dies_midway_leaves_the_old_model_intact(color_tree, tmp_path):
+    clf = Classifier("test_tiny_image", head="prototype").fit(color_tree)
+    clf.save(tmp_path / "m")
+    before = (tmp_path / "m" / "model.json").read_text()
+
+    def dies(tmp):
+        (tmp / "model.json").write_text("{half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dir_atomically(tmp_path / "m", dies, force=True)
+    assert (tmp_path / "m" / "model.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".m")] == []
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda d: (d / "model.json").unlink(), "not a handful model"),
+    (lambda d: (d / "model.json").write_text("{not json"), "damaged"),
+    (lambda d: (d / "head.safetensors").write_bytes(b"garbage"), "missing or damaged"),
+    (lambda d: (d / "model.json").write_text(json.dumps({"format_version": 99})), "newer"),
+])
+def test_loading_a_damaged_model_names_the_file_and_the_fix(color_tree, tmp_path, damage, match):
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    damage(tmp_path / "m")
+    with pytest.raises(BundleError, match=match):
+        handful.load(tmp_path / "m")
+
+
+def test_loading_a_missing_model_is_not_found():
+    with pytest.raises(DataNotFoundError, match="handful train"):
+        handful.load("no/such/model")

@@ -1,0 +1,111 @@
+"""The CLI as a user runs it: exit codes, the final --json line, errors as one line."""
+
+import json
+
+import pytest
+
+from handful.backbones.efficientnet_lite import EfficientNetLiteBackbone
+from handful.backbones.testing import TinyImageBackbone
+from handful.cli import main
+
+
+def run_json(capsys, argv):
+    code = main(argv + ["--json"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0, out
+    return json.loads(out[-1])
+
+
+def test_train_predict_evaluate_round_trip(capsys, color_splits, tmp_path):
+    model = tmp_path / "model"
+    trained = run_json(capsys, ["train", str(color_splits), "--out", str(model), "--backbone",
+                                "test_tiny_image"])
+    assert trained["classes"] == ["blue", "green", "red"]
+    assert trained["metrics"]["heldout_accuracy"] == 1.0  # colors are trivially separable
+    assert trained["leaderboard"]["rows"][0]["mean"] == 1.0
+    assert (model / "report.json").is_file() and (model / "confusion_matrix.png").is_file()
+
+    predicted = run_json(capsys, ["predict", str(model), str(color_splits / "val"), "--top", "2"])
+    assert len(predicted["predictions"]) == 12
+    for row in predicted["predictions"]:
+        assert row["label"] in row["input"]  # file names start with their class
+        assert len(row["top"]) == 2
+
+    report = run_json(capsys, ["evaluate", str(model), str(color_splits / "val")])
+    assert report["accuracy"] == 1.0 and report["n"] == 12
+    assert report["per_class"]["red"]["recall"] == 1.0
+
+
+def test_rerunning_train_does_zero_forward_passes(capsys, color_tree, tmp_path):
+    run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "a"), "--backbone", "test_tiny_image"])
+    calls = TinyImageBackbone.n_embed_calls
+    run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "b"), "--backbone", "test_tiny_image"])
+    assert TinyImageBackbone.n_embed_calls == calls
+
+
+def test_rerunning_train_with_the_real_default_backbone_does_zero_forward_passes(
+        capsys, color_tree, tmp_path, monkeypatch):
+    calls = []
+    original = EfficientNetLiteBackbone.embed
+    monkeypatch.setattr(EfficientNetLiteBackbone, "embed",
+                        lambda self, batch: calls.append(len(batch)) or original(self, batch))
+    run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "a"), "--head", "prototype"])
+    assert sum(calls) == 18
+    run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "b"), "--head", "prototype"])
+    assert sum(calls) == 18  # second run: every embedding came from the cache
+
+
+def test_bad_files_are_skipped_listed_and_the_run_goes_on(capsys, color_tree, tmp_path):
+    (color_tree / "red" / "zero.jpg").write_bytes(b"")
+    good = (color_tree / "red" / "red_0.jpg").read_bytes()
+    (color_tree / "red" / "cut.jpg").write_bytes(good[: len(good) // 2])
+    out = run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "m"),
+                            "--backbone", "test_tiny_image"])
+    skipped = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in out["skipped"]}
+    assert set(skipped) == {"zero.jpg", "cut.jpg"} and "truncated" in skipped["cut.jpg"]
+    assert out["n_train"] == 18
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "no/such/dir", "--out", "m"], "does not exist"),
+    (["predict", "no/such/model", "x.jpg"], "does not exist"),
+    (["kshot", "no/such/dir", "--test", "t", "--shots", "1,x"], "comma-separated"),
+    (["train", "DATA", "--out", "m", "--backbone", "efficientnet_lit0"], "Did you mean"),
+    (["train", "DATA", "--out", "m", "--head", "logistc"], "Did you mean 'logistic'"),
+])
+def test_user_errors_print_one_line_and_exit_2(capsys, color_tree, argv, message):
+    argv = [str(color_tree) if a == "DATA" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_kshot_is_reproducible_and_reports_mean_std_ci(capsys, color_splits):
+    argv = ["kshot", str(color_splits / "train"), "--test", str(color_splits / "val"), "--shots",
+            "1,3", "--repeats", "4", "--backbone", "test_tiny_image", "--head", "prototype", "--seed", "7"]
+    first = run_json(capsys, argv)
+    second = run_json(capsys, argv)
+    assert first == second
+    assert set(first["shots"]) == {"1", "3"}
+    one = first["shots"]["1"]
+    assert len(one["runs"]) == 4 and one["ci95"][0] <= one["mean"] <= one["ci95"][1]
+    assert first["shots"]["3"]["mean"] == 1.0
+
+
+def test_predict_csv_output_has_a_header_and_a_row_per_image(capsys, color_splits, tmp_path):
+    run_json(capsys, ["train", str(color_splits), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image"])
+    assert main(["predict", str(tmp_path / "m"), str(color_splits / "val"), "--csv", "--top", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "input,label_1,probability_1,label_2,probability_2" and len(lines) == 13
+
+
+def test_text_table_trains_and_predicts(capsys, text_csv, tmp_path):
+    run_json(capsys, ["train", str(text_csv), "--out", str(tmp_path / "t"), "--backbone", "test_tiny_text"])
+    out = run_json(capsys, ["predict", str(tmp_path / "t"), "the team scored a goal", "add basil to the soup"])
+    assert [p["label"] for p in out["predictions"]] == ["sports", "cooking"]
+
+
+def test_backbones_lists_the_offline_ones(capsys):
+    out = run_json(capsys, ["backbones"])
+    names = {b["name"] for b in out["backbones"]}
+    assert {"efficientnet_lite0", "efficientnet_lite2", "minilm", "e5_small"} <= names
