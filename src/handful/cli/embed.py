@@ -1,3 +1,102 @@
-"""``handful embed``: embeddings of a folder streamed to a .npy file (work in progress)."""
+"""``handful embed``: embeddings of a folder (or a text table) streamed into a ``.npy`` file.
+
+Writes ``OUT.npy`` (n, dim) float32 in listing order (NaN rows for unusable files),
+``OUT.index.csv`` (row, input, error) and ``OUT.meta.json`` (backbone, fingerprint, counts).
+Rows go to disk batch by batch, so memory stays bounded; a re-run resumes.
+"""
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..backbones import create_backbone
+from ..cache import FeatureCache
+from ..classifier import DEFAULT_BACKBONES
+from ..errors import DataError
+from ..scale.batch import iter_embedding_results, list_inputs, summarize_skipped
+from ..scale.writers import EmbeddingStore
+from .main import app
+from .options import JsonOpt, NoCacheOpt, TextColOpt
+from .output import Output
+from .predict import AddressOpt, BatchOpt, OverwriteOpt, RayOpt, report_skipped
+
+
+def _backbone(backbone: str, model: Path | None):
+    """(backbone instance, model files for Ray workers or None)."""
+    if model is not None:
+        from ..classifier import load
+
+        clf = load(model, cache=False)
+        return clf.backbone_for(clf.modality_), model
+    return create_backbone(DEFAULT_BACKBONES["image"] if backbone == "auto" else backbone), None
+
+
+def _results(backbone, model, work, cache, ray, address, batch_size, quiet):
+    if not ray:
+        return iter_embedding_results(backbone, work, cache, batch_size)
+    from ..scale.ray_data import init_ray, iter_ray_results, model_files
+
+    init_ray(address, quiet=quiet)
+    if model is not None:
+        return iter_ray_results(work, "embed", files=model_files(model), batch_size=batch_size)
+    return iter_ray_results(work, "embed", backbone=backbone.name, batch_size=batch_size)
+
+
+@app.command()
+def embed(
+    inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or a CSV/TSV of texts.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The .npy file to write (resumed if it "
+                                                         "exists).")],
+    backbone: Annotated[str, typer.Option(help="Backbone name (auto: efficientnet_lite0).")] = "auto",
+    model: Annotated[Path | None, typer.Option(help="Use the backbone of this model directory "
+                                                    "(fine-tuned weights included).")] = None,
+    text_column: TextColOpt = None,
+    no_cache: NoCacheOpt = False,
+    batch_size: BatchOpt = 32,
+    overwrite: OverwriteOpt = False,
+    ray: RayOpt = False,
+    address: AddressOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
+    out = Output(as_json)
+    started = time.perf_counter()
+    net, model_dir = _backbone(backbone, model)
+    items, ids, skipped = list_inputs(net.modality, inputs, text_column)
+    if not items:
+        raise DataError(f"No {net.modality} inputs found in {list(inputs)[:3]}. Give image files or "
+                        "folders (or a CSV/TSV for a text backbone).")
+    store = EmbeddingStore(out_file, ids, net.dim, {"name": net.name, "fingerprint": net.fingerprint,
+                                                    "info": net.info.to_json()}, overwrite)
+    todo = store.pending()
+    cache = None if (no_cache or ray) else FeatureCache()
+    n_done, failures_all = 0, {}
+    try:
+        with out.progress("Embedding", len(todo)) as advance:
+            for indices, embeddings, failures in _results(
+                    net, model_dir, [items[i] for i in todo], cache, ray, address, batch_size,
+                    quiet=out.stdout_taken):
+                rows = [todo[j] for j in indices]
+                bad = {todo[j]: reason for j, reason in failures.items()}
+                store.write(rows, embeddings, bad)
+                failures_all.update(bad)
+                n_done += len(rows)
+                advance(len(rows) + len(bad))
+    finally:
+        skipped += [(ids[r], reason) for r, reason in sorted(failures_all.items())]
+        store.close()
+    seconds = time.perf_counter() - started
+    skipped_file = report_skipped(out, skipped, out_file)
+    out.print(f"Wrote {n_done} embeddings ({net.dim}-d, {net.name}) to {out_file} in {seconds:.1f} s; "
+              f"index {store.index_path}; {len(items) - len(todo)} rows were already done.")
+    out.result({"out": str(out_file), "index": str(store.index_path), "meta": str(store.meta_path),
+                "backbone": net.name, "dim": net.dim, "n_rows": len(items), "n": n_done,
+                "n_resumed": len(items) - len(todo), "complete": store.meta["complete"],
+                "seconds": round(seconds, 2), "ray": ray,
+                "skipped": [{"path": p, "reason": r} for p, r in skipped],
+                "skipped_summary": summarize_skipped(skipped),
+                "skipped_file": str(skipped_file) if skipped_file else None})

@@ -113,7 +113,7 @@ def predict(
     seconds = time.perf_counter() - started
     if keep_rows and not as_json:
         _print_table(out, rows, k)
-    skipped_file = _report_skipped(out, skipped, out_file)
+    skipped_file = report_skipped(out, skipped, out_file)
     n_resumed = len(items) - len(todo)
     if out_file:
         resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
@@ -131,7 +131,7 @@ def predict(
     out.result(payload)
 
 
-def _report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path | None) -> Path | None:
+def report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path | None) -> Path | None:
     """Print the first bad inputs and counts per reason; the full list goes next to --out."""
     if not skipped:
         return None

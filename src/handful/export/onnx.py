@@ -201,6 +201,9 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
                               f"tolerance {tolerance:g}. Report this as a bug, or raise --tolerance.")
         meta = _metadata(clf, model_dir, {**parity, "samples": samples_text, "opset": opset})
         _write_metadata(tmp, meta)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a model file is not secret
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

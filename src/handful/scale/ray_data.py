@@ -11,6 +11,7 @@ must be readable at the same path on every node (a shared or FUSE-mounted file s
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,8 @@ def init_ray(address: str | None = None, quiet: bool = False) -> dict:
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False, include_dashboard=False,
                  configure_logging=not quiet)
+    if quiet:
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = not quiet
     ctx.execution_options.verbose_progress = False
@@ -113,7 +116,8 @@ def iter_ray_results(items: Sequence[str], task: str, *, backbone: str | None = 
     if n_actors is None:
         n_actors = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
     records = [{"row": i, "item": item} for i, item in enumerate(items)]
-    n_blocks = max(1, min(math.ceil(len(items) / chunk), 4 * n_actors * 8))
+    n_blocks = max(1, min(math.ceil(len(items) / chunk), 32 * n_actors))
+    n_actors = min(n_actors, n_blocks)  # an idle actor would only cost its start-up
     dataset = ray.data.from_items(records, override_num_blocks=n_blocks)
     del records
     dataset = dataset.map_batches(

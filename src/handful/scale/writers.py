@@ -55,7 +55,7 @@ def _read_first_column(path: Path, header: list[str], what: str) -> set[str]:
         if found is None:
             return set()
         if found != header:
-            raise DataError(f"{what} '{path}' has columns {found[:5]}, expected {header[:5]} (it "
+            raise DataError(f"{what} '{path}' has columns {found}, expected {header} (it "
                             "was written with other options). Pass --overwrite to start over, or "
                             "choose another --out.")
         return {row[0] for row in reader if row}
@@ -187,7 +187,7 @@ class EmbeddingStore:
             self.done.add(r)
         self._index.flush()
 
-    def close(self, summary: dict | None = None) -> None:
+    def close(self) -> None:
         """Close files; when every row is done, sort the index and mark the store complete."""
         os.close(self._fd)
         self._index.close()
@@ -198,6 +198,5 @@ class EmbeddingStore:
             text = io.StringIO()
             csv.writer(text).writerows([INDEX_HEADER, *rows])
             _atomic_write_text(self.index_path, text.getvalue())
-            self.meta["complete"] = True
-        self.meta.update(summary or {})
+            self.meta.update(complete=True, n_failed=sum(1 for r in rows if r[2]))
         _atomic_write_text(self.meta_path, json.dumps(self.meta, indent=2))

@@ -13,6 +13,7 @@ from ..heads import create_head
 # (head name, params): ordered simplest first; ties go to the earlier candidate.
 DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
     ("prototype", {}),
+    ("prototype", {"center": True}),
     ("logistic", {"C": 0.1}),
     ("logistic", {"C": 1.0}),
     ("logistic", {"normalize": "l2", "C": 10.0}),

@@ -110,16 +110,25 @@ class LoadedModel:
         embeddings = self.backbone.embed(inputs)[:n]
         return self.clf.head_.predict_proba(embeddings)
 
-    def warm_up(self) -> None:
-        """Run every padded batch size once (the first call of a shape is slow on CPU)."""
+    def warm_up(self, now_up_to: int = 4) -> None:
+        """Run each padded batch size once (the first call of a shape is slow on CPU): the
+        small ones now, the larger ones in the background through the batcher, so the model
+        serves single requests at once."""
         if not self.pad:
             self._forward([self.backbone.preprocess("warm up")])
             return
         size = self.backbone.info.input_size
         blank = np.full((size, size, 3), 127, dtype=np.uint8)
-        for bucket in BUCKETS:
-            if bucket <= self.batcher.max_batch:
-                self._forward([blank] * bucket)
+        buckets = [b for b in BUCKETS if b <= self.batcher.max_batch]
+        for bucket in (b for b in buckets if b <= now_up_to):
+            self._forward([blank] * bucket)
+        later = [b for b in buckets if b > now_up_to]
+
+        def warm_later() -> None:
+            for bucket in later:
+                self.batcher.submit([blank] * bucket)
+
+        threading.Thread(target=warm_later, name="warm-up", daemon=True).start()
 
     def predict(self, items: Sequence[str]) -> tuple[np.ndarray, list[int], dict[int, str]]:
         """Probabilities (n_ok, n_classes), indices of usable items, and {index: reason}."""

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import torch
 from sklearn.base import clone
 
 from ..cache import FeatureCache
@@ -57,6 +58,7 @@ def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
     X, examples = _embed(clf, examples, report)
     extra = _augmented_views(clf, examples, options, report)
     report("selecting", 0.72, "comparing heads by cross-validation")
+    torch.set_num_threads(1)  # heads train on tiny tensors: one thread is ~10x faster than two
     if extra is not None:
         clf.fit_embeddings(X, examples, extra)
     else:

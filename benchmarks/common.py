@@ -1,0 +1,39 @@
+"""Shared helpers for benchmark scripts: where the data sets are, and writing results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def datasets_dir() -> Path:
+    """``$HANDFUL_DATASETS`` or ``../shared/datasets`` beside the repo."""
+    env = os.environ.get("HANDFUL_DATASETS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        raise SystemExit(f"benchmark data {path} not found (set HANDFUL_DATASETS); skipping")
+    return path
+
+
+def machine() -> dict:
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "platform": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+
+
+def write_result(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
+    print(f"wrote {path}")
+    return path

@@ -1,0 +1,65 @@
+// Entry point: hash router, server status, API token prompt.
+import { get, setToken, ApiError } from "./api.js";
+import { h, modal, toast } from "./ui.js";
+import { renderHome } from "./home.js";
+import { renderProject } from "./project.js";
+
+const root = document.getElementById("app");
+export const state = { info: null, timers: new Set() };
+
+export function every(ms, fn) {
+  const id = setInterval(fn, ms);
+  state.timers.add(id);
+  return id;
+}
+
+function clearTimers() {
+  for (const id of state.timers) clearInterval(id);
+  state.timers.clear();
+}
+
+function setStatus(ok, text) {
+  const el = document.getElementById("server-status");
+  el.classList.toggle("ok", ok);
+  el.classList.toggle("down", !ok);
+  el.querySelector("span").textContent = text || (ok ? `handful ${state.info?.handful_version ?? ""}` : "offline");
+}
+
+function askToken() {
+  const input = h("input.input", { type: "password", placeholder: "API token", autocomplete: "off" });
+  modal("This server needs a token", h("div", {},
+    h("p.muted", {}, "It was started with --token. Paste the same token to continue."), input),
+  [["Continue", "primary", async () => { setToken(input.value); await boot(); }]]);
+}
+
+async function route() {
+  clearTimers();
+  const m = location.hash.match(/^#\/p\/(\d+)(?:\/(\w+))?/);
+  try {
+    if (m) await renderProject(root, Number(m[1]), m[2] || "data", state);
+    else await renderHome(root, state);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    root.replaceChildren(h("div.empty", {}, h("h2", {}, "Something went wrong"), h("p", {}, err.message),
+      h("a.button.primary", { href: "#/" }, "Back to projects")));
+  }
+}
+
+async function boot() {
+  try {
+    state.info = await get("/info");
+    setStatus(true);
+  } catch (err) {
+    setStatus(false, err.status === 401 ? "locked" : "offline");
+    if (err.status !== 401) toast(err.message, "error");
+    return;
+  }
+  await route();
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("handful:auth", askToken);
+setInterval(async () => {
+  try { await get("/health"); setStatus(true); } catch (err) { setStatus(false, err.status === 401 ? "locked" : "offline"); }
+}, 5000);
+boot();

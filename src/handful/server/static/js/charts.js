@@ -1,0 +1,65 @@
+// Charts without a library: confusion matrix (HTML grid), learning curve (SVG), probability bars.
+import { h, s, pct, classColor } from "./ui.js";
+
+export function confusionMatrix(matrix, classes) {
+  const max = Math.max(1, ...matrix.flat());
+  const n = classes.length;
+  const grid = h("div.cm-grid", { style: { gridTemplateColumns: `minmax(70px,auto) repeat(${n}, minmax(38px, 1fr))` } });
+  grid.append(h("div.cm-corner", {}, h("span", {}, "true ↓ / predicted →")));
+  for (const c of classes) grid.append(h("div.cm-head", { title: c }, c));
+  matrix.forEach((row, i) => {
+    grid.append(h("div.cm-rowhead", { title: classes[i] }, classes[i]));
+    row.forEach((v, j) => {
+      const alpha = v / max;
+      const diag = i === j;
+      const bg = diag ? `rgba(79,70,229,${0.08 + 0.85 * alpha})` : `rgba(239,68,68,${v ? 0.12 + 0.7 * alpha : 0})`;
+      grid.append(h("div.cm-cell", {
+        style: { background: bg, color: alpha > 0.55 ? "#fff" : "#1e1b4b" },
+        title: `${classes[i]} predicted as ${classes[j]}: ${v}`,
+      }, v));
+    });
+  });
+  return h("div.cm", {}, grid);
+}
+
+export function learningCurve(curve, { width = 420, height = 220 } = {}) {
+  const pad = { l: 44, r: 16, t: 14, b: 34 };
+  const xs = curve.sizes, ys = curve.accuracy, sd = curve.std || ys.map(() => 0);
+  const maxX = Math.max(...xs);
+  const minY = Math.max(0, Math.min(...ys.map((y, i) => y - sd[i])) - 0.05);
+  const x = (v) => pad.l + ((v - 1) / Math.max(1, maxX - 1)) * (width - pad.l - pad.r);
+  const y = (v) => pad.t + (1 - (v - minY) / Math.max(0.01, 1 - minY)) * (height - pad.t - pad.b);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": "learning curve" });
+  for (let k = 0; k <= 4; k++) {
+    const v = minY + (k / 4) * (1 - minY);
+    svg.append(s("line", { x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v), class: "grid" }),
+      s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, pct(v)));
+  }
+  xs.forEach((v) => svg.append(s("text", { x: x(v), y: height - pad.b + 16, "text-anchor": "middle", class: "axis" }, v)));
+  svg.append(s("text", { x: (width + pad.l) / 2, y: height - 4, "text-anchor": "middle", class: "axis-label" }, "examples per class"));
+  const band = xs.map((v, i) => `${x(v)},${y(Math.min(1, ys[i] + sd[i]))}`)
+    .concat(xs.map((v, i) => `${x(v)},${y(Math.max(minY, ys[i] - sd[i]))}`).reverse());
+  svg.append(s("polygon", { points: band.join(" "), class: "band" }));
+  svg.append(s("polyline", { points: xs.map((v, i) => `${x(v)},${y(ys[i])}`).join(" "), class: "line" }));
+  xs.forEach((v, i) => svg.append(s("circle", { cx: x(v), cy: y(ys[i]), r: 4, class: "dot" },
+    s("title", {}, `${v} per class: ${pct(ys[i], 1)}`))));
+  return svg;
+}
+
+export function probabilityBars(top, classes) {
+  return h("div.probs", {}, top.map((p, i) =>
+    h(`div.prob${i === 0 ? ".best" : ""}`, {},
+      h("div.prob-label", {}, h("span.dot", { style: { background: classColor(p.label, classes) } }), p.label),
+      h("div.prob-track", {}, h("div.prob-fill", { style: { width: `${(100 * p.probability).toFixed(1)}%`, background: classColor(p.label, classes) } })),
+      h("div.prob-value", {}, pct(p.probability, 1)))));
+}
+
+export function metricBars(perClass, classes) {
+  return h("table.table.compact", {},
+    h("thead", {}, h("tr", {}, ["class", "precision", "recall", "F1", "n"].map((c) => h("th", {}, c)))),
+    h("tbody", {}, Object.entries(perClass).map(([c, m]) => h("tr", {},
+      h("td", {}, h("span.dot", { style: { background: classColor(c, classes) } }), c),
+      ...["precision", "recall", "f1"].map((k) => h("td", {}, h("div.minibar", {},
+        h("i", { style: { width: `${100 * m[k]}%` } }), h("span", {}, pct(m[k]))))),
+      h("td.num", {}, m.support)))));
+}

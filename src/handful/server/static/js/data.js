@@ -1,0 +1,170 @@
+// The Data tab: one card per class; drop images (or paste texts) into a card; drag to relabel.
+import { get, post, patch, del, authUrl, uploadInChunks } from "./api.js";
+import { h, modal, toast, dropZone, classColor, plural, icon, mount } from "./ui.js";
+
+const pending = new Map(); // project id -> Set of class names created here but still empty
+const SHOWN = 23;
+
+export async function renderData(root, ctx) {
+  const extra = pending.get(ctx.id) || new Set();
+  pending.set(ctx.id, extra);
+  const names = [...new Set([...ctx.classes(), ...extra])];
+  const nameInput = h("input.input", { placeholder: ctx.project.modality === "image" ? "New class, e.g. bees" : "New class, e.g. positive", "data-testid": "class-name", maxlength: 100 });
+  const addClass = () => {
+    const name = nameInput.value.trim();
+    if (!name) return nameInput.focus();
+    if (name.includes("/")) return toast("Class names cannot contain '/'.", "error");
+    extra.add(name);
+    renderData(root, ctx);
+  };
+  nameInput.addEventListener("keydown", (e) => { if (e.key === "Enter") addClass(); });
+  const toolbar = h("div.toolbar", {},
+    h("div.add-class", {}, nameInput, h("button.primary", { onclick: addClass, "data-testid": "add-class" }, "Add class")),
+    h("div.spacer"),
+    ctx.project.modality === "image" ? zipButton(ctx, root) : tableButton(ctx, root));
+  const render = (ctx.dataRender = (ctx.dataRender || 0) + 1);
+  const cards = await Promise.all(names.map((name) => classCard(name, ctx, root, names)));
+  if (render !== ctx.dataRender) return; // a newer render started meanwhile
+  const grid = h("div.class-grid", {}, cards, names.length === 1
+    ? h("div.class-card.ghost-card", {}, h("p.muted", {}, "Add a second class: a classifier needs at least two.")) : null);
+  mount(root, toolbar, names.length ? grid : hint(ctx));
+}
+
+function hint(ctx) {
+  return h("div.empty.small", {}, h("div.empty-art", {}, icon(ctx.project.modality === "image" ? "folder" : "text", 44)),
+    h("h2", {}, "Add your classes"),
+    h("p.muted", {}, ctx.project.modality === "image"
+      ? "Name a class, then drop its images onto it. Or upload a .zip with one folder per class."
+      : "Name a class, then paste its texts one per line. Or upload a CSV with text and label columns."));
+}
+
+async function classCard(name, ctx, root, names) {
+  const count = ctx.project.classes[name] || 0;
+  const color = classColor(name, names);
+  const card = h("div.class-card", { "data-class": name, style: { "--accent": color } });
+  const head = h("div.class-head", {},
+    h("span.dot", { style: { background: color } }), h("b", {}, name), h("span.count", {}, count),
+    h("div.spacer"),
+    h("button.icon", { title: "Rename class", onclick: () => renameClass(name, ctx, root) }, icon("pencil", 16)),
+    h("button.icon", { title: "Delete class", onclick: () => deleteClass(name, ctx, root) }, icon("trash", 16)));
+  card.append(head);
+  if (ctx.project.modality === "image") await imageBody(card, name, count, ctx, root);
+  else await textBody(card, name, count, ctx, root);
+  return card;
+}
+
+async function imageBody(card, name, count, ctx, root) {
+  const body = h("div.drop", { "data-testid": `drop-${name}` });
+  const thumbs = h("div.thumbs");
+  if (count) {
+    const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=${SHOWN}`);
+    for (const e of page.items) thumbs.append(thumb(e, ctx, root));
+    if (count > SHOWN) thumbs.append(h("div.more", {}, `+${count - SHOWN}`));
+  }
+  body.append(count ? [thumbs, h("div.drop-more.muted.small", {}, icon("upload", 14), " Drop more images, or drag one to another class")] : h("div.drop-hint", {}, h("div.big-icon", {}, icon("upload", 30)), h("div", {}, "Drop images here"), h("div.muted.small", {}, "or click to browse")));
+  const status = h("div.upload-status", { hidden: true });
+  body.append(status);
+  dropZone(body, async (files) => {
+    status.hidden = false;
+    try {
+      const report = await uploadInChunks(`/projects/${ctx.id}/examples`, files, { label: name },
+        (done, total) => { status.textContent = `Uploading ${done}/${total}…`; });
+      reportUpload(report);
+      pending.get(ctx.id)?.delete(name);
+      await ctx.refresh();
+      renderData(root, ctx);
+    } catch (err) { toast(err.message, "error"); status.hidden = true; }
+  });
+  // Drag an example from another class onto this card to relabel it.
+  card.addEventListener("dragover", (e) => { if (e.dataTransfer.types.includes("application/x-handful-example")) { e.preventDefault(); card.classList.add("dragging"); } });
+  card.addEventListener("dragleave", () => card.classList.remove("dragging"));
+  card.addEventListener("drop", async (e) => {
+    const id = e.dataTransfer.getData("application/x-handful-example");
+    card.classList.remove("dragging");
+    if (!id) return;
+    e.preventDefault();
+    try { await patch(`/projects/${ctx.id}/examples/${id}`, { label: name }); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); }
+  });
+  card.append(body);
+}
+
+function thumb(e, ctx, root) {
+  const el = h("div.thumb", { draggable: "true", title: `${e.name} — drag to another class to relabel` },
+    h("img", { src: authUrl(`${e.url}?size=160`), alt: e.name, loading: "lazy" }),
+    h("button.remove", { title: "Delete example", onclick: async (ev) => {
+      ev.stopPropagation();
+      await del(`/projects/${ctx.id}/examples/${e.id}`);
+      await ctx.refresh();
+      renderData(root, ctx);
+    } }, "×"));
+  el.addEventListener("dragstart", (ev) => ev.dataTransfer.setData("application/x-handful-example", String(e.id)));
+  return el;
+}
+
+async function textBody(card, name, count, ctx, root) {
+  const list = h("ul.texts");
+  if (count) {
+    const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=6`);
+    for (const e of page.items) list.append(h("li", { title: e.text }, e.text,
+      h("button.remove", { title: "Delete", onclick: async () => { await del(`/projects/${ctx.id}/examples/${e.id}`); await ctx.refresh(); renderData(root, ctx); } }, "×")));
+    if (count > 6) list.append(h("li.muted", {}, `and ${count - 6} more`));
+  }
+  const area = h("textarea.input", { rows: 3, placeholder: "Paste texts, one per line", "data-testid": `texts-${name}` });
+  const add = h("button.secondary.small", { onclick: async () => {
+    const texts = area.value.split("\n").map((t) => t.trim()).filter(Boolean);
+    if (!texts.length) return area.focus();
+    try {
+      reportUpload(await post(`/projects/${ctx.id}/examples/texts`, { texts, label: name }));
+      pending.get(ctx.id)?.delete(name);
+      await ctx.refresh();
+      renderData(root, ctx);
+    } catch (err) { toast(err.message, "error"); }
+  } }, "Add texts");
+  card.append(count ? list : null, h("div.text-add", {}, area, add));
+}
+
+function reportUpload(r) {
+  const parts = [`Added ${plural(r.n_added, "example")}`];
+  if (r.n_duplicates) parts.push(`${r.n_duplicates} already there`);
+  if (r.n_skipped) parts.push(`${r.n_skipped} skipped (${r.skipped[0].name}: ${r.skipped[0].reason})`);
+  toast(parts.join(" · "), r.n_skipped ? "warn" : "good", r.n_skipped ? 8000 : 4200);
+}
+
+function zipButton(ctx, root) {
+  const input = h("input", { type: "file", accept: ".zip,application/zip", hidden: true });
+  input.addEventListener("change", async () => {
+    const form = new FormData();
+    form.append("file", input.files[0]);
+    toast("Uploading archive…");
+    try { reportUpload(await post(`/projects/${ctx.id}/examples/zip`, form)); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); }
+    input.value = "";
+  });
+  return h("div", {}, input, h("button.secondary", { onclick: () => input.click(), title: "A .zip with one folder per class" }, icon("upload", 16), "Upload .zip of class folders"));
+}
+
+function tableButton(ctx, root) {
+  const input = h("input", { type: "file", accept: ".csv,.tsv,.txt", hidden: true });
+  input.addEventListener("change", async () => {
+    const form = new FormData();
+    form.append("file", input.files[0]);
+    try { reportUpload(await post(`/projects/${ctx.id}/examples/table`, form)); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); }
+    input.value = "";
+  });
+  return h("div", {}, input, h("button.secondary", { onclick: () => input.click() }, icon("upload", 16), "Upload CSV / TSV"));
+}
+
+function renameClass(name, ctx, root) {
+  const input = h("input.input", { value: name });
+  modal(`Rename class “${name}”`, input, [["Cancel", "ghost"], ["Rename", "primary", async () => {
+    const set = pending.get(ctx.id);
+    if (set?.has(name)) { set.delete(name); set.add(input.value.trim()); renderData(root, ctx); return; }
+    try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); return false; }
+  }]]);
+}
+
+function deleteClass(name, ctx, root) {
+  const set = pending.get(ctx.id);
+  if (set?.has(name) && !ctx.project.classes[name]) { set.delete(name); renderData(root, ctx); return; }
+  modal(`Delete class “${name}”?`, h("p", {}, `Its ${plural(ctx.project.classes[name] || 0, "example")} will be deleted.`),
+    [["Cancel", "ghost"], ["Delete", "danger", async () => { await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); await ctx.refresh(); renderData(root, ctx); }]]);
+}

@@ -1,0 +1,69 @@
+// A project: header, tabs, and the training banner shown on every tab while a job runs.
+import { get, patch, del } from "./api.js";
+import { h, modal, toast } from "./ui.js";
+import { renderData } from "./data.js";
+import { renderTrain, watchJob } from "./train.js";
+import { renderResults } from "./results.js";
+import { renderTest } from "./testing.js";
+import { renderVersions } from "./versions.js";
+
+const TABS = [["data", "Data"], ["train", "Train"], ["results", "Results"], ["test", "Test"], ["versions", "Versions"]];
+const VIEWS = { data: renderData, train: renderTrain, results: renderResults, test: renderTest, versions: renderVersions };
+
+export async function renderProject(root, id, tab, state) {
+  const project = await get(`/projects/${id}`);
+  const ctx = {
+    id, project, state, tab,
+    classes: () => Object.keys(ctx.project.classes),
+    refresh: async () => { ctx.project = await get(`/projects/${id}`); renderHeader(); return ctx.project; },
+    go: (t) => { location.hash = `#/p/${id}/${t}`; },
+  };
+  const header = h("section.project-head");
+  const banner = h("div.job-banner", { hidden: true });
+  const content = h("section.tab-content", { "data-tab": tab });
+  document.getElementById("crumbs").replaceChildren(h("a", { href: "#/" }, "Projects"), h("span", {}, "/"), h("b", {}, project.name));
+
+  function renderHeader() {
+    const p = ctx.project;
+    const version = p.current_version;
+    header.replaceChildren(
+      h("div.title-row", {},
+        h("h1.editable", { title: "Rename", onclick: rename }, p.name),
+        h(`span.badge.${p.modality}`, {}, p.modality),
+        version ? h("span.chip.good", { "data-testid": "current-version" }, `model v${version}`) : h("span.chip", {}, "no model yet"),
+        h("div.spacer"),
+        h("button.ghost.small", { onclick: remove }, "Delete project")),
+      h("nav.tabs", {}, TABS.map(([key, label]) =>
+        h(`a.tab${key === tab ? ".active" : ""}`, { href: `#/p/${id}/${key}`, "data-tab": key }, label,
+          key === "data" ? h("span.count", {}, p.n_examples) : null))));
+  }
+
+  async function rename() {
+    const input = h("input.input", { value: ctx.project.name });
+    modal("Rename project", input, [["Cancel", "ghost"], ["Save", "primary", async () => {
+      try { await patch(`/projects/${id}`, { name: input.value }); await ctx.refresh(); } catch (err) { toast(err.message, "error"); return false; }
+    }]]);
+  }
+
+  function remove() {
+    modal(`Delete “${ctx.project.name}”?`, h("p", {}, "Its examples and every model version will be deleted. This cannot be undone."),
+      [["Cancel", "ghost"], ["Delete", "danger", async () => { await del(`/projects/${id}`); location.hash = "#/"; }]]);
+  }
+
+  ctx.showJob = (job) => showBanner(banner, job, ctx);
+  renderHeader();
+  root.replaceChildren(header, banner, content);
+  if (project.active_job) watchJob(ctx, project.active_job);
+  await VIEWS[tab](content, ctx);
+}
+
+function showBanner(banner, job, ctx) {
+  const active = job && (job.status === "queued" || job.status === "running");
+  banner.hidden = !active || ctx.tab === "train";
+  if (!active) return;
+  banner.replaceChildren(
+    h("span.spinner"), h("span", {}, `Training · ${job.stage || job.status}`),
+    h("div.bar.slim", {}, h("i", { style: { width: `${Math.round(100 * job.progress)}%` } })),
+    h("a", { href: `#/p/${ctx.id}/train` }, "details"));
+}
+

@@ -1,0 +1,68 @@
+// The Results tab: accuracy with its interval, confusion matrix, per-class scores,
+// learning curve with advice, likely label mistakes, and the head leaderboard.
+import { get, patch, authUrl } from "./api.js";
+import { h, toast, pct, plural, icon, mount } from "./ui.js";
+import { confusionMatrix, learningCurve, metricBars } from "./charts.js";
+
+export async function renderResults(root, ctx, number) {
+  const versions = await get(`/projects/${ctx.id}/versions`);
+  if (!versions.length) {
+    root.replaceChildren(h("div.empty.small", {}, h("div.empty-art", {}, icon("chart", 44)), h("h2", {}, "No model yet"),
+      h("p.muted", {}, "Train a model to see its accuracy, confusion matrix and learning curve."),
+      h("a.button.primary", { href: `#/p/${ctx.id}/train` }, "Go to training")));
+    return;
+  }
+  number = number ?? ctx.project.current_version ?? versions[0].number;
+  const v = await get(`/projects/${ctx.id}/versions/${number}`);
+  const ev = v.report.evaluation;
+  const picker = h("select.input.inline", { onchange: (e) => renderResults(root, ctx, Number(e.target.value)) },
+    versions.map((x) => h("option", { value: x.number, selected: x.number === number }, `v${x.number}${x.current ? " (current)" : ""}`)));
+  const tiles = h("div.tiles", {},
+    tile("Accuracy", ev ? pct(ev.accuracy, 1) : "–", ev ? `95% CI ${pct(ev.accuracy_ci95[0])}–${pct(ev.accuracy_ci95[1])}` : "needs ≥ 2 examples per class", "accuracy"),
+    tile("Balanced accuracy", ev ? pct(ev.balanced_accuracy, 1) : "–", "mean recall over classes"),
+    tile("Examples", v.n_examples, plural(v.classes.length, "class")),
+    tile("Model", v.head.split("(")[0].replace("Head", ""), v.backbone));
+  const curve = v.report.learning_curve;
+  mount(root,
+    h("div.results-head", {}, h("h2", {}, "Model ", picker), h("span.muted.small", {}, ev ? ev.scheme : "")),
+    tiles,
+    h("div.two-col", {},
+      h("div.card", {}, h("h3", {}, "Confusion matrix"),
+        ev ? confusionMatrix(ev.confusion_matrix, ev.classes) : h("p.muted", {}, "Add at least 2 examples per class to measure it."),
+        ev ? h("p.muted.small", {}, ev.note) : null),
+      h("div.card", {}, h("h3", {}, "Learning curve"),
+        curve ? [learningCurve(curve), h("p.advice", { "data-testid": "advice" }, curve.advice || curve.message || "")]
+          : h("p.muted", {}, "Needs at least 3 examples per class."))),
+    h("div.two-col", {},
+      h("div.card", {}, h("h3", {}, "Per class"), ev ? metricBars(ev.per_class, ev.classes) : h("p.muted", {}, "–")),
+      h("div.card", {}, h("h3", {}, "Worth a second look"), mistakes(ev, ctx, root))),
+    leaderboard(v.report.leaderboard));
+}
+
+function tile(label, value, sub, testid) {
+  return h("div.tile", { "data-testid": testid }, h("div.tile-label", {}, label), h("div.tile-value", {}, value), h("div.tile-sub", {}, sub));
+}
+
+function mistakes(ev, ctx, root) {
+  if (!ev) return h("p.muted", {}, "–");
+  if (!ev.mistakes.length) return h("p.muted", {}, "Every example was predicted correctly when it was held out.");
+  return h("div.mistakes", {}, h("p.muted.small", {}, "Held-out examples the model got wrong, most confident first: a wrong label, or a class that needs more examples."),
+    ev.mistakes.slice(0, 8).map((m) => {
+      const id = Number((m.example.match(/^#(\d+)/) || [])[1]);
+      const img = ctx.project.modality === "image" && id ? h("img", { src: authUrl(`/api/projects/${ctx.id}/examples/${id}/file?size=160`), alt: "" }) : null;
+      return h("div.mistake", {}, img, h("div", {},
+        h("div.small", {}, m.example.replace(/^#\d+ /, "")),
+        h("div.small", {}, "labeled ", h("b", {}, m.label), ", looks like ", h("b", {}, m.predicted), ` (${pct(m.confidence)})`),
+        id ? h("button.ghost.small", { onclick: async () => {
+          try { await patch(`/projects/${ctx.id}/examples/${id}`, { label: m.predicted }); await ctx.refresh(); toast(`Moved to ${m.predicted}. Retrain to use it.`, "good"); } catch (err) { toast(err.message, "error"); }
+        } }, `Relabel as ${m.predicted}`) : null));
+    }));
+}
+
+function leaderboard(board) {
+  if (!board || !board.rows || board.rows.length < 2) return null;
+  return h("div.card", {}, h("h3", {}, "How each classifier head scored"), h("p.muted.small", {}, board.scheme),
+    h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["#", "head", "CV accuracy", "spread"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, board.rows.map((r, i) => h(`tr${i === 0 ? ".winner" : ""}`, {},
+        h("td", {}, i + 1), h("td", {}, r.label), h("td", {}, pct(r.mean, 1)), h("td", {}, r.std == null ? "–" : `±${(100 * r.std).toFixed(1)}`))))));
+}

@@ -1,0 +1,72 @@
+// The Test tab: drop an image (or type a text) and see the class probabilities;
+// then add it as an example with the right label, to retrain.
+import { post, uploadInChunks } from "./api.js";
+import { h, toast, dropZone, icon } from "./ui.js";
+import { probabilityBars } from "./charts.js";
+
+export async function renderTest(root, ctx) {
+  if (!ctx.project.current_version) {
+    root.replaceChildren(h("div.empty.small", {}, h("div.empty-art", {}, icon("flask", 44)), h("h2", {}, "Train a model first"),
+      h("a.button.primary", { href: `#/p/${ctx.id}/train` }, "Go to training")));
+    return;
+  }
+  const results = h("div.test-results");
+  if (ctx.project.modality === "image") {
+    const zone = h("div.test-drop", { "data-testid": "test-drop" },
+      h("div.big-icon", {}, icon("search", 40)), h("h3", {}, "Drop an image to test"), h("p.muted", {}, `Model v${ctx.project.current_version} · or click to pick files`));
+    dropZone(zone, (files) => testImages(files, ctx, results));
+    root.replaceChildren(zone, results);
+  } else {
+    const area = h("textarea.input", { rows: 4, placeholder: "Type or paste texts to classify, one per line", "data-testid": "test-text" });
+    const go = h("button.primary", { onclick: () => testTexts(area.value, ctx, results) }, "Classify");
+    root.replaceChildren(h("div.card", {}, area, h("div.actions", {}, go)), results);
+  }
+}
+
+async function testImages(files, ctx, results) {
+  for (const file of files.slice(0, 24)) {
+    const form = new FormData();
+    form.append("files", file, file.name);
+    const card = h("div.result-card.loading", {}, h("img", { src: URL.createObjectURL(file), alt: file.name }), h("div.result-body", {}, h("span.spinner")));
+    results.prepend(card);
+    try {
+      const started = performance.now();
+      const res = await post(`/projects/${ctx.id}/predict?top_k=${Math.min(5, ctx.classes().length)}`, form);
+      const ms = performance.now() - started;
+      const pred = res.predictions[0];
+      card.classList.remove("loading");
+      card.querySelector(".result-body").replaceChildren(
+        h("div.result-title", {}, h("span.muted.small", {}, file.name), h("h3", { "data-testid": "prediction" }, pred.label)),
+        probabilityBars(pred.top, ctx.classes()),
+        h("div.muted.small", {}, `v${res.version} · ${ms.toFixed(0)} ms`),
+        addAsExample(file, pred.label, ctx));
+    } catch (err) {
+      card.classList.remove("loading");
+      card.querySelector(".result-body").replaceChildren(h("p.error", {}, err.message));
+    }
+  }
+}
+
+function addAsExample(file, predicted, ctx) {
+  const select = h("select.input.inline", {}, ctx.classes().map((c) => h("option", { value: c, selected: c === predicted }, c)));
+  const button = h("button.secondary.small", { onclick: async () => {
+    try {
+      const r = await uploadInChunks(`/projects/${ctx.id}/examples`, [file], { label: select.value });
+      await ctx.refresh();
+      toast(r.n_added ? `Added to ${select.value}. Retrain to learn from it.` : "Already an example.", "good");
+      button.disabled = true;
+    } catch (err) { toast(err.message, "error"); }
+  } }, "Add as example");
+  return h("div.add-example", {}, h("span.small", {}, "Correct class"), select, button);
+}
+
+async function testTexts(value, ctx, results) {
+  const texts = value.split("\n").map((t) => t.trim()).filter(Boolean);
+  if (!texts.length) return;
+  try {
+    const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: Math.min(5, ctx.classes().length) });
+    results.replaceChildren(...res.predictions.map((p) => h("div.result-card.text", {},
+      h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), h("h3", { "data-testid": "prediction" }, p.label)),
+        probabilityBars(p.top, ctx.classes())))));
+  } catch (err) { toast(err.message, "error"); }
+}

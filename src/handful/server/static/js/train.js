@@ -1,0 +1,92 @@
+// The Train tab: options, the start button, live progress, and the job history.
+import { get, post } from "./api.js";
+import { h, toast, pct, ago } from "./ui.js";
+import { every } from "./app.js";
+
+const STAGES = { queued: "Waiting for the worker", starting: "Starting the worker", embedding: "Embedding examples",
+  augmenting: "Embedding augmented views", selecting: "Choosing the best head", evaluating: "Cross-validating",
+  advice: "Measuring the learning curve", saving: "Saving the model", done: "Done" };
+
+export async function renderTrain(root, ctx) {
+  const info = ctx.state.info;
+  const modality = ctx.project.modality;
+  const select = (name, options, value, disabled, title) => h("select.input", { name, disabled, title },
+    options.map(([v, label]) => h("option", { value: v, selected: v === value }, label)));
+  const backbone = select("backbone", [["auto", "Automatic (recommended)"], ...info.backbones[modality].map((b) => [b, b])], "auto");
+  const head = select("head", [["auto", "Automatic: best by cross-validation"], ["logistic", "Logistic regression"], ["prototype", "Prototypes (nearest class mean)"], ["knn", "k nearest neighbours"], ["mlp", "Small neural network"]], "auto");
+  const augmentOk = info.features.augment && modality === "image";
+  const augment = select("augment", [["none", "None"], ["light", "Light"], ["default", "Default"], ["strong", "Strong"]], "none",
+    !augmentOk, augmentOk ? "Also train on augmented copies (flips, crops, colour)" : "Not available in this installation");
+  const finetune = h("input", { type: "checkbox", name: "finetune", disabled: !info.features.finetune });
+  const nClasses = ctx.classes().length;
+  const start = h("button.primary.big", { "data-testid": "start-training", disabled: nClasses < 2 || ctx.project.active_job, onclick: async () => {
+    start.disabled = true;
+    try {
+      const job = await post(`/projects/${ctx.id}/jobs`, { backbone: backbone.value, head: head.value, augment: augment.value, finetune: finetune.checked });
+      await ctx.refresh();
+      watchJob(ctx, job.id);
+    } catch (err) { toast(err.message, "error"); start.disabled = false; }
+  } }, ctx.project.current_version ? "Retrain" : "Train model");
+  const progress = h("div.progress-card", { id: "progress", hidden: true });
+  ctx.progressEl = progress;
+  root.replaceChildren(
+    h("div.two-col", {},
+      h("div.card", {},
+        h("h3", {}, "Training"),
+        h("p.muted", {}, nClasses < 2 ? "Add examples of at least two classes on the Data tab first."
+          : `${ctx.project.n_examples} examples in ${nClasses} classes. handful embeds them with a pretrained network, then picks the best classifier by cross-validation — usually in seconds.`),
+        h("div.form", {},
+          h("label", {}, "Backbone", backbone),
+          h("label", {}, "Classifier head", head),
+          h("label", {}, "Augmentation", augment),
+          h("label.check", { title: info.features.finetune ? "" : "Not available in this installation" }, finetune, "Fine-tune the backbone (slower)")),
+        h("div.actions", {}, start)),
+      h("div", {}, progress, h("div.card", {}, h("h3", {}, "History"), await jobTable(ctx)))));
+  if (ctx.project.active_job) watchJob(ctx, ctx.project.active_job);
+}
+
+async function jobTable(ctx) {
+  const jobs = await get(`/projects/${ctx.id}/jobs`);
+  if (!jobs.length) return h("p.muted", {}, "No training yet.");
+  return h("table.table", {}, h("thead", {}, h("tr", {}, ["#", "status", "model", "took", "when"].map((c) => h("th", {}, c)))),
+    h("tbody", {}, jobs.slice(0, 12).map((j) => h("tr", { title: j.message },
+      h("td", {}, j.id), h("td", {}, h(`span.pill.${j.status}`, {}, j.status)),
+      h("td", {}, j.version ? h("a", { href: `#/p/${ctx.id}/results` }, `v${j.version}`) : h("span.muted.small", {}, j.status === "failed" ? j.message.slice(0, 60) : "–")),
+      h("td", {}, j.finished && j.started ? `${(j.finished - j.started).toFixed(1)} s` : "–"),
+      h("td.muted", {}, ago(j.created))))));
+}
+
+function renderProgress(el, job, ctx) {
+  el.hidden = false;
+  const active = job.status === "queued" || job.status === "running";
+  el.className = `progress-card ${job.status}`;
+  el.replaceChildren(
+    h("div.progress-head", {}, active ? h("span.spinner") : null,
+      h("b", {}, active ? STAGES[job.stage] || job.stage || "Queued" : job.status === "succeeded" ? `Model v${job.version} is ready` : `Training ${job.status}`),
+      h("div.spacer"), h("span.big-num", { "data-testid": "progress-value" }, pct(job.progress))),
+    h("div.bar", {}, h("i", { style: { width: `${Math.round(100 * job.progress)}%` } })),
+    h("div.muted.small", {}, job.message || " "),
+    active ? h("button.ghost.small", { onclick: () => post(`/jobs/${job.id}/cancel`) }, "Cancel")
+      : job.status === "succeeded" ? h("button.secondary.small", { onclick: () => ctx.go("results") }, "See results →") : null);
+}
+
+export function watchJob(ctx, jobId) {
+  let done = false;
+  const tick = async () => {
+    if (done) return;
+    const job = await get(`/jobs/${jobId}`).catch(() => null);
+    if (!job) return;
+    ctx.showJob?.(job);
+    if (ctx.progressEl && ctx.tab === "train") renderProgress(ctx.progressEl, job, ctx);
+    if (!["queued", "running"].includes(job.status)) {
+      done = true;
+      clearInterval(timer);
+      await ctx.refresh();
+      if (job.status === "succeeded") toast(`Model v${job.version} trained`, "good");
+      else if (job.status === "failed") toast(job.message, "error", 9000);
+      if (ctx.tab === "train") renderTrain(ctx.progressEl.closest(".tab-content"), ctx).then(() => renderProgress(ctx.progressEl, job, ctx));
+    }
+  };
+  const timer = every(500, tick);
+  tick();
+}

@@ -1,0 +1,56 @@
+// The Versions tab: every trained model, which one is live, roll back, download, compare two.
+import { get, post, authUrl } from "./api.js";
+import { h, toast, pct, ago, icon } from "./ui.js";
+
+export async function renderVersions(root, ctx) {
+  const versions = await get(`/projects/${ctx.id}/versions`);
+  if (!versions.length) {
+    root.replaceChildren(h("div.empty.small", {}, h("div.empty-art", {}, icon("layers", 44)), h("h2", {}, "No versions yet"), h("p.muted", {}, "Each training run adds an immutable version here.")));
+    return;
+  }
+  const chosen = new Set(versions.slice(0, 2).map((v) => v.number));
+  const compare = h("div.compare");
+  const onnx = ctx.state.info.features.export_onnx && ctx.project.modality === "image";
+  const table = h("table.table", {},
+    h("thead", {}, h("tr", {}, ["compare", "version", "accuracy", "examples", "model", "trained", "", ""].map((c) => h("th", {}, c)))),
+    h("tbody", {}, versions.map((v) => h(`tr${v.current ? ".current" : ""}`, {},
+      h("td", {}, h("input", { type: "checkbox", checked: chosen.has(v.number), onchange: (e) => {
+        if (e.target.checked) chosen.add(v.number); else chosen.delete(v.number);
+        showCompare(compare, ctx, [...chosen].sort((a, b) => a - b).slice(-2));
+      } })),
+      h("td", {}, h("b", {}, `v${v.number}`), v.current ? h("span.chip.good", {}, "live") : null),
+      h("td", {}, v.metrics.accuracy != null ? `${pct(v.metrics.accuracy, 1)}` : "–"),
+      h("td", {}, v.n_examples),
+      h("td.small", {}, `${v.backbone} · ${v.head.split("(")[0]}`),
+      h("td.muted", {}, ago(v.created)),
+      h("td", {}, v.current ? null : h("button.secondary.small", { "data-testid": `activate-${v.number}`, onclick: async () => {
+        await post(`/projects/${ctx.id}/versions/${v.number}/activate`);
+        await ctx.refresh();
+        toast(`v${v.number} is now live`, "good");
+        renderVersions(root, ctx);
+      } }, "Make live")),
+      h("td", {}, h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=bundle`) }, "download"),
+        onnx ? [" · ", h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=onnx`) }, "ONNX")] : null)))));
+  root.replaceChildren(h("div.card", {}, h("h3", {}, "Versions"), h("p.muted.small", {}, "Versions never change. Predictions use the live one; make an older one live to roll back."), table), compare);
+  showCompare(compare, ctx, [...chosen].sort((a, b) => a - b));
+}
+
+async function showCompare(box, ctx, numbers) {
+  if (numbers.length < 2) { box.replaceChildren(h("p.muted", {}, "Tick two versions to compare them.")); return; }
+  const [a, b] = await Promise.all(numbers.map((n) => get(`/projects/${ctx.id}/versions/${n}`)));
+  const ea = a.report.evaluation, eb = b.report.evaluation;
+  const row = (label, va, vb, fmt = (x) => x, better = null) => {
+    const delta = better && va != null && vb != null ? vb - va : null;
+    return h("tr", {}, h("td", {}, label), h("td", {}, fmt(va)), h("td", {}, fmt(vb)),
+      h("td", {}, delta == null ? "" : h(`span.delta.${delta > 0.0005 ? "up" : delta < -0.0005 ? "down" : "same"}`, {}, delta > 0 ? `+${(100 * delta).toFixed(1)}` : (100 * delta).toFixed(1))));
+  };
+  const classes = [...new Set([...(ea?.classes || []), ...(eb?.classes || [])])];
+  box.replaceChildren(h("div.card", { "data-testid": "compare" }, h("h3", {}, `v${a.number} → v${b.number}`),
+    h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["", `v${a.number}`, `v${b.number}`, "Δ points"].map((c) => h("th", {}, c)))),
+      h("tbody", {},
+        row("Accuracy", ea?.accuracy, eb?.accuracy, (x) => pct(x, 1), true),
+        row("Balanced accuracy", ea?.balanced_accuracy, eb?.balanced_accuracy, (x) => pct(x, 1), true),
+        row("Examples", a.n_examples, b.n_examples),
+        row("Head", a.head.split("(")[0], b.head.split("(")[0]),
+        classes.map((c) => row(`F1 · ${c}`, ea?.per_class[c]?.f1, eb?.per_class[c]?.f1, (x) => pct(x), true))))));
+}

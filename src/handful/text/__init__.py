@@ -1,0 +1,1 @@
+"""Text-specific glue: contrastive fine-tuning (SetFit) and word2vec pretraining."""

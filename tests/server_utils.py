@@ -1,0 +1,89 @@
+"""Helpers for the server tests: tiny images, job polling, a real `handful serve` subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+COLORS = {"red": (220, 30, 30), "green": (30, 200, 60), "blue": (40, 60, 220)}
+
+
+def color_png(color: str, seed: int, size=(40, 32), fmt: str = "PNG") -> bytes:
+    """A noisy solid-color image: trivially separable by color, distinct bytes per seed."""
+    rng = np.random.default_rng(seed)
+    arr = np.clip(np.array(COLORS[color]) + rng.normal(0, 12, (size[1], size[0], 3)), 0, 255)
+    buf = io.BytesIO()
+    Image.fromarray(arr.astype(np.uint8)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def upload_colors(client, project_id: int, n: int = 5, colors=("red", "green", "blue"),
+                  seed: int = 0) -> None:
+    for c_idx, color in enumerate(colors):
+        files = [("files", (f"{color}_{i}.png", color_png(color, seed * 1000 + c_idx * 100 + i),
+                            "image/png")) for i in range(n)]
+        res = client.post(f"/api/projects/{project_id}/examples", files=files, data={"label": color})
+        assert res.status_code == 201, res.text
+        assert res.json()["n_added"] == n
+
+
+def wait_job(client, job_id: int, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.1)
+    raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s: {job}")
+
+
+class ServerProcess:
+    """`handful serve --port 0 --json` in a subprocess; ``url`` from its first JSON line."""
+
+    def __init__(self, home: Path, env: dict | None = None, args: tuple[str, ...] = ()):
+        cmd = [sys.executable, "-c", "from handful.cli.main import run; run()", "serve",
+               "--port", "0", "--home", str(home), "--json", *args]
+        self.log = open(home.parent / f"{home.name}-server.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
+                                     env={**os.environ, **(env or {})})
+        line = self.proc.stdout.readline().decode()
+        if not line:
+            raise RuntimeError(f"server did not start: see {self.log.name}")
+        self.info = json.loads(line)
+        self.url = self.info["url"]
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise TimeoutError(f"server at {self.url} not ready")
+
+    def kill9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()

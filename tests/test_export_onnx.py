@@ -1,0 +1,124 @@
+"""ONNX export: one graph whose probabilities match handful's, a runtime behind the same API."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+from handful import Classifier  # noqa: E402
+from handful.cli import main  # noqa: E402
+from handful.errors import BundleError  # noqa: E402
+from handful.export import OnnxClassifier, export_onnx, load_predictor  # noqa: E402
+
+TIGHT = 1e-5  # float32 graph vs float64 numpy head: rounding only
+
+
+def run_json(capsys, argv):
+    code = main(argv + ["--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out.strip().splitlines()[-1])
+
+
+def image_paths(root):
+    return sorted(str(p) for p in root.rglob("*") if p.suffix in (".png", ".jpg"))
+
+
+@pytest.mark.parametrize("head, params, classes", [
+    ("logistic", {}, ("red", "green", "blue")),
+    ("logistic", {"normalize": "l2"}, ("red", "green", "blue")),
+    ("logistic", {}, ("red", "blue")),  # binary: a single logit column in coef_
+    ("prototype", {}, ("red", "green", "blue")),
+    ("knn", {"n_neighbors": 3}, ("red", "green", "blue")),
+    ("mlp", {"max_epochs": 30}, ("red", "green", "blue")),
+])
+def test_every_head_exports_with_the_same_probabilities(tmp_path, head, params, classes):
+    from conftest import make_color_tree
+
+    data = make_color_tree(tmp_path / "data", 5, classes=classes)
+    clf = Classifier("test_tiny_image", head=head, head_params=params).fit(data)
+    clf.save(tmp_path / "m")
+    report = export_onnx(tmp_path / "m", samples=[str(data)])
+    assert report.max_abs_diff < TIGHT and report.n_samples == 5 * len(classes)
+
+    onnx_clf = load_predictor(tmp_path / "m", runtime="onnx")
+    paths = image_paths(data)
+    np.testing.assert_allclose(onnx_clf.predict_proba(paths), clf.predict_proba(paths), atol=TIGHT)
+    assert onnx_clf.predict(paths) == clf.predict(paths)
+    assert list(onnx_clf.classes_) == sorted(classes)
+
+
+def test_metadata_documents_classes_and_preprocessing(color_tree, tmp_path):
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    export_onnx(tmp_path / "m", tmp_path / "x.onnx")
+    model = OnnxClassifier(tmp_path / "x.onnx")
+    prep = json.loads(model.metadata["handful.preprocessing"])
+    assert json.loads(model.metadata["handful.classes"]) == ["blue", "green", "red"]
+    assert prep["dtype"] == "uint8" and prep["layout"] == "NHWC" and prep["input_size"] == 32
+    assert prep["in_graph"] == {"scale": "x / 255", "mean": [0.5] * 3, "std": [0.5] * 3}
+    assert json.loads(model.metadata["handful.parity"])["max_abs_diff"] < TIGHT
+
+
+def test_a_failed_parity_check_raises_and_writes_nothing(color_tree, tmp_path):
+    Classifier("test_tiny_image", head="logistic").fit(color_tree).save(tmp_path / "m")
+    # float32 graph vs float64 head never agree to the last bit, so tolerance 0 must fail
+    with pytest.raises(BundleError, match="parity check.*--tolerance"):
+        export_onnx(tmp_path / "m", tmp_path / "x.onnx", tolerance=0.0)
+    assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".x.onnx*"))
+
+
+def test_cli_export_then_predict_with_the_onnx_runtime(capsys, color_splits, tmp_path):
+    model = str(tmp_path / "m")
+    run_json(capsys, ["train", str(color_splits), "--out", model, "--backbone", "test_tiny_image",
+                      "--head", "logistic"])
+    exported = run_json(capsys, ["export", model, "--format", "onnx"])
+    assert exported["path"] == str(tmp_path / "m" / "model.onnx") and exported["max_abs_diff"] < TIGHT
+    val = str(color_splits / "val")
+    torch_rows = run_json(capsys, ["predict", model, val, "--top", "3"])["predictions"]
+    onnx_rows = run_json(capsys, ["predict", model, val, "--top", "3", "--runtime", "onnx"])["predictions"]
+    assert [r["label"] for r in onnx_rows] == [r["label"] for r in torch_rows]
+    for a, b in zip(onnx_rows, torch_rows):
+        assert [t["label"] for t in a["top"]] == [t["label"] for t in b["top"]]
+        np.testing.assert_allclose([t["probability"] for t in a["top"]],
+                                   [t["probability"] for t in b["top"]], atol=TIGHT)
+
+
+def test_a_stale_export_is_refused_after_retraining(capsys, color_tree, tmp_path):
+    model = tmp_path / "m"
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(model)
+    export_onnx(model)
+    onnx_file = (model / "model.onnx").read_bytes()
+    Classifier("test_tiny_image", head="logistic").fit(color_tree).save(model, force=True)
+    (model / "model.onnx").write_bytes(onnx_file)
+    with pytest.raises(BundleError, match="older version.*handful export"):
+        load_predictor(model, runtime="onnx")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["predict", "MODEL", "x.jpg", "--runtime", "onnx"], "handful export"),
+    (["predict", "MODEL", "x.jpg", "--runtime", "tensorrt"], "Unknown runtime"),
+    (["export", "MODEL", "--format", "onx"], "Did you mean 'onnx'"),
+])
+def test_export_and_runtime_errors_are_one_line(capsys, color_tree, tmp_path, argv, message):
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    argv = [str(tmp_path / "m") if a == "MODEL" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_text_models_are_refused_with_a_reason(text_csv, tmp_path):
+    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "t")
+    with pytest.raises(BundleError, match="image models only"):
+        export_onnx(tmp_path / "t")
+
+
+@pytest.mark.slow
+def test_efficientnet_lite0_export_matches_float32_pytorch(color_tree, tmp_path):
+    """The real backbone: parity on real images, against the float32 PyTorch path."""
+    Classifier("efficientnet_lite0", head="logistic").fit(color_tree).save(tmp_path / "m")
+    report = export_onnx(tmp_path / "m", samples=[str(color_tree / "red")])
+    assert report.max_abs_diff < 1e-4  # ~1e-7 measured; 1280-d conv net in float32
+    assert report.max_abs_diff_embeddings < 1e-3

@@ -1,0 +1,252 @@
+"""HTTP API: projects, examples, uploads, safety, errors (TestClient, tiny generated images)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from fastapi.testclient import TestClient
+from server_utils import color_png, upload_colors
+
+from handful.server import Catalog, Limits, ServerSettings, create_app
+
+
+@pytest.fixture
+def home(tmp_path):
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def client(home):
+    with TestClient(create_app(Catalog(home), ServerSettings(preload=False))) as c:
+        yield c
+
+
+def new_project(client, name="colors", modality="image") -> int:
+    res = client.post("/api/projects", json={"name": name, "modality": modality})
+    assert res.status_code == 201, res.text
+    return res.json()["id"]
+
+
+def blob_files(home):
+    return sorted(p for p in (home / "blobs").glob("*/*") if not p.name.startswith("."))
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_projects_can_be_created_listed_renamed_and_deleted(client):
+    pid = new_project(client, "pets")
+    assert [p["name"] for p in client.get("/api/projects").json()] == ["pets"]
+    assert client.patch(f"/api/projects/{pid}", json={"name": "animals"}).json()["name"] == "animals"
+    assert client.delete(f"/api/projects/{pid}").status_code == 204
+    res = client.get(f"/api/projects/{pid}")
+    assert res.status_code == 404
+    assert res.json() == {"detail": f"Project {pid} does not exist. List projects with GET /api/projects."}
+
+
+@pytest.mark.parametrize("body, status, phrase", [
+    ({"name": "a/b", "modality": "image"}, 400, "without slashes"),
+    ({"name": "", "modality": "image"}, 422, "name"),
+    ({"name": "x", "modality": "audio"}, 422, "modality"),
+    ({"name": "x", "unknown": 1}, 422, "unknown"),
+])
+def test_bad_project_requests_get_one_json_message(client, body, status, phrase):
+    res = client.post("/api/projects", json=body)
+    assert res.status_code == status
+    detail = res.json()["detail"]
+    assert isinstance(detail, str) and phrase in detail  # a sentence, not pydantic's list
+
+
+def test_upload_stores_each_file_once_and_lists_bad_files(client, home):
+    pid = new_project(client)
+    good = [color_png("red", 1), color_png("red", 2)]
+    files = [("files", ("a.png", good[0], "image/png")), ("files", ("b.png", good[1], "image/png")),
+             ("files", ("copy of a.png", good[0], "image/png")),
+             ("files", ("broken.png", good[0][: len(good[0]) // 2], "image/png")),
+             ("files", ("notes.txt", b"hello", "text/plain"))]
+    report = client.post(f"/api/projects/{pid}/examples", files=files, data={"label": "red"}).json()
+    assert (report["n_added"], report["n_duplicates"], report["n_skipped"]) == (2, 1, 2)
+    reasons = {s["name"]: s["reason"] for s in report["skipped"]}
+    assert "cannot be decoded" in reasons["broken.png"] or "truncated" in reasons["broken.png"]
+    assert "not an image file" in reasons["notes.txt"]
+    assert len(blob_files(home)) == 2  # content-addressed: the copy is not stored again
+    # The same bytes in another project: a new example, still one file on disk.
+    other = new_project(client, "other")
+    client.post(f"/api/projects/{other}/examples", files=files[:1], data={"label": "x"})
+    assert len(blob_files(home)) == 2
+
+
+def test_file_names_are_sanitized_and_never_used_as_paths(client, home):
+    pid = new_project(client)
+    name = "../../etc/pass\x00wd<script>.png"
+    client.post(f"/api/projects/{pid}/examples", data={"label": "red"},
+                files=[("files", (name, color_png("red", 3), "image/png"))])
+    example = client.get(f"/api/projects/{pid}/examples").json()["items"][0]
+    assert "/" not in example["name"] and "<" not in example["name"] and "\x00" not in example["name"]
+    assert example["name"].endswith(".png")
+    stored = blob_files(home)[0]
+    assert stored.parent.parent == home / "blobs" and len(stored.stem) == 40  # blake2b-160 hex
+
+
+def test_relabel_delete_and_class_operations_keep_blobs_consistent(client, home):
+    pid = new_project(client)
+    upload_colors(client, pid, n=2, colors=("red", "green"))
+    items = client.get(f"/api/projects/{pid}/examples?label=red").json()["items"]
+    moved = client.patch(f"/api/projects/{pid}/examples/{items[0]['id']}", json={"label": "green"})
+    assert moved.json()["label"] == "green"
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"green": 3, "red": 1}
+    assert client.patch(f"/api/projects/{pid}/classes/green", json={"name": "verde"}).json()["renamed"] == 3
+    assert client.delete(f"/api/projects/{pid}/examples/{items[1]['id']}").status_code == 204
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"verde": 3}
+    assert len(blob_files(home)) == 3  # the deleted example's file went with it
+    assert client.delete(f"/api/projects/{pid}/classes/verde").json()["deleted"] == 3
+    assert blob_files(home) == []
+
+
+def test_example_file_and_thumbnail_are_served(client):
+    pid = new_project(client)
+    upload_colors(client, pid, n=1, colors=("red",))
+    example = client.get(f"/api/projects/{pid}/examples").json()["items"][0]
+    assert client.get(example["url"]).content == color_png("red", 0)
+    thumb = client.get(example["url"] + "?size=16")
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_zip_of_class_folders_in_one_enclosing_folder(client):
+    pid = new_project(client)
+    data = zip_bytes({"dataset/red/1.png": color_png("red", 1), "dataset/red/2.png": color_png("red", 2),
+                      "dataset/blue/1.png": color_png("blue", 1),
+                      "dataset/__MACOSX/red/._1.png": b"junk", "dataset/.DS_Store": b"junk",
+                      "dataset/blue/readme.md": b"# notes"})
+    res = client.post(f"/api/projects/{pid}/examples/zip", files={"file": ("d.zip", data, "application/zip")})
+    assert res.status_code == 201, res.text
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"blue": 1, "red": 2}
+    assert [s["name"] for s in res.json()["skipped"]] == ["blue/readme.md"]
+
+
+def _symlink_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("red/1.png", color_png("red", 1))
+        info = zipfile.ZipInfo("red/link.png")
+        info.external_attr = (0o120777 << 16)  # S_IFLNK
+        zf.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+def _bomb_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("red/1.png", color_png("red", 1))
+        zf.writestr("red/bomb.bmp", b"\0" * (20 << 20))  # 20 MiB of zeros: ~1000x compression
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("make, phrase", [
+    (lambda: zip_bytes({"/abs/red/1.png": color_png("red", 1)}), "absolute path"),
+    (lambda: zip_bytes({"red/../../escape.png": color_png("red", 1)}), "'..'"),
+    (_symlink_zip, "link"),
+    (_bomb_zip, "zip bomb"),
+    (lambda: b"PK\x03\x04 not really a zip", "not a readable zip"),
+])
+def test_unsafe_zips_are_refused_whole(client, home, make, phrase):
+    pid = new_project(client)
+    res = client.post(f"/api/projects/{pid}/examples/zip", files={"file": ("x.zip", make(), "application/zip")})
+    assert res.status_code == 400
+    assert phrase in res.json()["detail"]
+    assert client.get(f"/api/projects/{pid}").json()["n_examples"] == 0
+    assert blob_files(home) == []
+
+
+def test_zip_with_too_many_entries_is_refused(home):
+    settings = ServerSettings(preload=False, limits=Limits(max_zip_entries=3))
+    with TestClient(create_app(Catalog(home), settings)) as client:
+        pid = new_project(client)
+        data = zip_bytes({f"red/{i}.png": color_png("red", i) for i in range(4)})
+        res = client.post(f"/api/projects/{pid}/examples/zip", files={"file": ("x.zip", data, "application/zip")})
+    assert res.status_code == 400 and "at most 3" in res.json()["detail"]
+
+
+def test_request_and_pixel_limits(home):
+    limits = Limits(max_request_bytes=20_000, max_image_pixels=1000)
+    with TestClient(create_app(Catalog(home), ServerSettings(preload=False, limits=limits))) as client:
+        pid = new_project(client)
+        big = [("files", (f"{i}.png", color_png("red", i, size=(64, 64)), "image/png")) for i in range(3)]
+        res = client.post(f"/api/projects/{pid}/examples", files=big, data={"label": "red"})
+        assert res.status_code == 413 and "limit" in res.json()["detail"]
+        small = [("files", ("s.png", color_png("red", 1, size=(20, 20)), "image/png")),
+                 ("files", ("l.png", color_png("red", 2, size=(40, 40)), "image/png"))]
+        report = client.post(f"/api/projects/{pid}/examples", files=small, data={"label": "red"}).json()
+    assert report["n_added"] == 1
+    assert "image too large (40x40 pixels" in report["skipped"][0]["reason"]
+
+
+def test_token_is_checked_on_every_api_call(home):
+    settings = ServerSettings(preload=False, token="s3cret-token")
+    with TestClient(create_app(Catalog(home), settings)) as client:
+        res = client.get("/api/projects")
+        assert res.status_code == 401 and "token" in res.json()["detail"]
+        assert client.get("/api/projects", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/api/projects", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        assert client.get("/api/projects", headers={"X-Handful-Token": "s3cret-token"}).status_code == 200
+        assert client.get("/api/projects?token=s3cret-token").status_code == 200
+        assert client.post("/api/projects", json={"name": "x"}).status_code == 401
+        assert client.get("/").status_code == 200  # the page itself holds no data
+
+
+def test_unexpected_errors_are_json_without_traceback(home, monkeypatch):
+    catalog = Catalog(home)
+    app = create_app(catalog, ServerSettings(preload=False))
+
+    def boom():
+        raise RuntimeError("secret internals at /srv/x.py line 3")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        monkeypatch.setattr(catalog, "list_projects", boom)
+        res = client.get("/api/projects")
+    assert res.status_code == 500
+    assert res.json() == {"detail": "Internal error (RuntimeError); the server log has the details."}
+
+
+def test_training_needs_two_classes_and_valid_options(client):
+    pid = new_project(client)
+    upload_colors(client, pid, n=2, colors=("red",))
+    res = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_image"})
+    assert res.status_code == 400 and "at least 2 classes" in res.json()["detail"]
+    upload_colors(client, pid, n=2, colors=("blue",))
+    res = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_text"})
+    assert res.status_code == 400 and "Choose a image backbone" in res.json()["detail"]
+    res = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "efficientnet_lit0"})
+    assert res.status_code == 400 and "Did you mean 'efficientnet_lite0'" in res.json()["detail"]
+    res = client.post(f"/api/projects/{pid}/jobs", json={"head": "svm"})
+    assert res.status_code == 400 and "Unknown head 'svm'" in res.json()["detail"]
+
+
+def test_text_projects_take_texts_and_tables_but_not_images(client):
+    pid = new_project(client, "topics", "text")
+    res = client.post(f"/api/projects/{pid}/examples/texts",
+                      json={"texts": ["the team won", "", "a late goal"], "label": "sports"})
+    assert (res.json()["n_added"], res.json()["n_skipped"]) == (2, 1)
+    table = b"text,label\nbake the bread,cooking\nadd salt,cooking\nthe team won,sports\n"
+    res = client.post(f"/api/projects/{pid}/examples/table", files={"file": ("t.csv", table, "text/csv")})
+    assert (res.json()["n_added"], res.json()["n_duplicates"]) == (2, 1)
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"cooking": 2, "sports": 2}
+    res = client.post(f"/api/projects/{pid}/examples", data={"label": "x"},
+                      files=[("files", ("a.png", color_png("red", 1), "image/png"))])
+    assert res.status_code == 400 and "holds texts" in res.json()["detail"]
+
+
+def test_openapi_docs_and_ui_are_served(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/projects", "/api/projects/{project_id}/predict", "/api/jobs/{job_id}/cancel",
+            "/api/projects/{project_id}/versions/{number}/activate"} <= set(paths)
+    assert "<title>handful</title>" in client.get("/").text
+    assert client.get("/static/js/app.js").status_code == 200

@@ -1,0 +1,200 @@
+"""Training jobs in worker processes, model versions, predict, evaluate, export (TestClient)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from server_utils import color_png, upload_colors, wait_job
+
+import handful
+from handful.server import Catalog, ServerSettings, create_app
+from handful.server.predictor import MicroBatcher
+
+TINY = {"backbone": "test_tiny_image", "head": "logistic"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A server with an image project trained once on three separable colors."""
+    home = tmp_path_factory.mktemp("server") / "home"
+    with TestClient(create_app(Catalog(home), ServerSettings(preload=False))) as client:
+        pid = client.post("/api/projects", json={"name": "colors"}).json()["id"]
+        upload_colors(client, pid, n=5)
+        job = client.post(f"/api/projects/{pid}/jobs", json=TINY).json()
+        yield client, pid, wait_job(client, job["id"]), home
+
+
+def predict(client, pid, files, **params):
+    return client.post(f"/api/projects/{pid}/predict", params=params,
+                       files=[("files", (name, data, "image/png")) for name, data in files])
+
+
+def test_training_job_produces_current_version_with_report(trained):
+    client, pid, job, _ = trained
+    assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["version"] == 1
+    versions = client.get(f"/api/projects/{pid}/versions").json()
+    assert [(v["number"], v["current"]) for v in versions] == [(1, True)]
+    detail = client.get(f"/api/projects/{pid}/versions/1").json()
+    evaluation = detail["report"]["evaluation"]
+    # Solid colors are separable by the tiny backbone: every held-out prediction is right.
+    assert evaluation["accuracy"] == 1.0 and detail["metrics"]["accuracy"] == 1.0
+    assert evaluation["confusion_matrix"] == [[5, 0, 0], [0, 5, 0], [0, 0, 5]]
+    assert detail["report"]["learning_curve"]["sizes"][0] == 1
+    assert detail["backbone"] == "test_tiny_image" and detail["head"].startswith("LogisticHead")
+
+
+def test_predict_one_and_many_files_with_top_k(trained):
+    client, pid, _, _ = trained
+    res = predict(client, pid, [("q.png", color_png("green", 999))], top_k=2).json()
+    assert res["version"] == 1
+    (pred,) = res["predictions"]
+    assert pred["label"] == "green" and [t["label"] for t in pred["top"]][0] == "green"
+    probs = [t["probability"] for t in pred["top"]]
+    assert len(probs) == 2 and probs == sorted(probs, reverse=True) and probs[0] > 0.5
+    files = [(f"{c}.png", color_png(c, 500 + i)) for i, c in enumerate(["red", "blue", "green"])]
+    files.insert(1, ("bad.png", b"\x89PNG\r\n\x1a\n garbage"))
+    res = predict(client, pid, files).json()
+    assert [p["label"] for p in res["predictions"]] == ["red", "blue", "green"]
+    assert [s["name"] for s in res["skipped"]] == ["bad.png"]
+
+
+def test_predict_with_no_usable_file_is_a_400_with_the_reason(trained):
+    client, pid, _, _ = trained
+    res = predict(client, pid, [("x.png", b"not an image")])
+    assert res.status_code == 400 and "not an image" in res.json()["detail"]
+
+
+def test_concurrent_predictions_are_all_correct(trained):
+    client, pid, _, _ = trained
+    colors = ["red", "green", "blue"] * 4
+    results: dict[int, str] = {}
+
+    def one(i: int) -> None:
+        res = predict(client, pid, [("q.png", color_png(colors[i], 700 + i))])
+        results[i] = res.json()["predictions"][0]["label"]
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(colors))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(len(colors))] == colors
+
+
+def test_micro_batcher_merges_requests_that_arrive_while_busy():
+    calls = []
+
+    def forward(inputs):
+        calls.append(len(inputs))
+        time.sleep(0.05)  # while this runs, the other requests queue up
+        return np.asarray(inputs, dtype=float)[:, None] * 2
+
+    batcher = MicroBatcher(forward, max_batch=8)
+    out: dict[int, float] = {}
+    threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, float(batcher.submit([i])[0, 0])))
+               for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    batcher.close()
+    assert out == {i: 2.0 * i for i in range(12)}  # every caller got its own row
+    assert max(calls) > 1 and max(calls) <= 8 and sum(calls) == 12
+
+
+def test_retrain_roll_back_and_versions_stay_immutable(trained):
+    client, pid, _, home = trained
+    (v1_dir,) = (home / "models" / str(pid)).iterdir()  # the only version so far
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in v1_dir.iterdir()}
+    upload_colors(client, pid, n=2, colors=("red",), seed=7)
+    job = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_image", "head": "prototype"}).json()
+    assert wait_job(client, job["id"])["version"] == 2
+    assert predict(client, pid, [("q.png", color_png("red", 1))]).json()["version"] == 2
+    assert client.post(f"/api/projects/{pid}/versions/1/activate").json()["current"] is True
+    assert client.get(f"/api/projects/{pid}").json()["current_version"] == 1
+    assert predict(client, pid, [("q.png", color_png("red", 1))]).json()["version"] == 1
+    assert predict(client, pid, [("q.png", color_png("red", 1))], version=2).json()["version"] == 2
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in v1_dir.iterdir()}
+    assert after == before
+    assert client.post(f"/api/projects/{pid}/versions/9/activate").status_code == 404
+
+
+def test_evaluate_on_an_uploaded_zip(trained):
+    client, pid, _, _ = trained
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for c in ("red", "green", "blue"):
+            for i in range(3):
+                zf.writestr(f"{c}/{i}.png", color_png(c, 900 + i))
+    res = client.post(f"/api/projects/{pid}/evaluate", files={"file": ("t.zip", buf.getvalue())})
+    report = res.json()
+    assert res.status_code == 200 and report["accuracy"] == 1.0 and report["n"] == 9
+
+
+def test_exported_bundle_loads_with_handful_load(trained, tmp_path):
+    client, pid, _, _ = trained
+    res = client.get(f"/api/projects/{pid}/versions/1/export?format=bundle")
+    assert res.status_code == 200
+    zipfile.ZipFile(io.BytesIO(res.content)).extractall(tmp_path / "model")
+    image = tmp_path / "q.png"
+    image.write_bytes(color_png("blue", 4242))
+    assert handful.load(tmp_path / "model", cache=False).predict([str(image)]) == ["blue"]
+
+
+def test_cancelled_job_registers_no_version(tmp_path):
+    env = {**os.environ, "HANDFUL_WORKER_STEP_DELAY": "0.5"}
+    catalog = Catalog(tmp_path / "home")
+    with TestClient(create_app(catalog, ServerSettings(preload=False, worker_env=env))) as client:
+        pid = client.post("/api/projects", json={"name": "c"}).json()["id"]
+        upload_colors(client, pid, n=3, colors=("red", "blue"))
+        job = client.post(f"/api/projects/{pid}/jobs", json=TINY).json()
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/jobs/{job['id']}").json()["progress"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.post(f"/api/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+        time.sleep(2)  # the worker is terminated; give it time to have done harm if it could
+        assert wait_job(client, job["id"])["status"] == "cancelled"
+        assert client.get(f"/api/projects/{pid}/versions").json() == []
+        assert client.get(f"/api/projects/{pid}").json()["current_version"] is None
+    leftovers = list((catalog.models_dir / str(pid)).glob("*")) if (catalog.models_dir / str(pid)).exists() else []
+    assert leftovers == []
+
+
+def test_a_failing_job_is_marked_failed_with_the_reason(tmp_path):
+    catalog = Catalog(tmp_path / "home")
+    with TestClient(create_app(catalog, ServerSettings(preload=False))) as client:
+        pid = client.post("/api/projects", json={"name": "c"}).json()["id"]
+        upload_colors(client, pid, n=2, colors=("red", "blue"))
+        for blob in (catalog.home / "blobs").glob("*/*"):
+            blob.write_bytes(b"no longer an image")  # the files rot on disk
+        job = wait_job(client, client.post(f"/api/projects/{pid}/jobs", json=TINY).json()["id"])
+    assert job["status"] == "failed"
+    assert "no usable examples" in job["message"]
+
+
+def test_text_project_trains_and_predicts(tmp_path):
+    with TestClient(create_app(Catalog(tmp_path / "home"), ServerSettings(preload=False))) as client:
+        pid = client.post("/api/projects", json={"name": "t", "modality": "text"}).json()["id"]
+        sports = ["the team won the match", "a great goal in the final", "the player scored twice",
+                  "fans cheered the winning goal"]
+        cooking = ["bake the bread in the oven", "add salt to the soup", "stir the sauce slowly",
+                   "the cake needs sugar and flour"]
+        client.post(f"/api/projects/{pid}/examples/texts",
+                    json={"items": [{"text": t, "label": "sports"} for t in sports]
+                          + [{"text": t, "label": "cooking"} for t in cooking]})
+        job = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_text", "head": "logistic"})
+        assert wait_job(client, job.json()["id"])["status"] == "succeeded"
+        res = client.post(f"/api/projects/{pid}/predict/texts",
+                          json={"texts": ["the goal won the match", "salt the soup", " "], "top_k": 1})
+    body = res.json()
+    assert [p["label"] for p in body["predictions"]] == ["sports", "cooking"]
+    assert body["skipped"] == [{"name": "text 3", "reason": "empty text"}]

@@ -1,0 +1,84 @@
+"""Untrusted-upload helpers: file names, image checks, zip reading (table-driven)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from server_utils import color_png
+
+from handful.errors import DataError
+from handful.server.uploads import (
+    Limits,
+    check_image_bytes,
+    check_image_header,
+    image_extension,
+    read_class_zip,
+    sanitize_filename,
+)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("cat.jpg", "cat.jpg"),
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Users\\me\\dog.PNG", "dog.PNG"),
+    ("we ird<>|:name?.png", "we ird____name_.png"),
+    ("\x00\x1b[31m.png", "_31m.png"),
+    ("...", "file"),
+    ("", "file"),
+    ("a" * 300 + ".jpeg", "a" * 115 + ".jpeg"),  # 120 characters at most
+])
+def test_sanitize_filename(raw, expected):
+    assert sanitize_filename(raw) == expected
+
+
+@pytest.mark.parametrize("name, ext", [("a.JPG", ".jpg"), ("b.webp", ".webp"), ("c.txt", None),
+                                       ("noext", None), ("x/../y.png", ".png")])
+def test_image_extension(name, ext):
+    assert image_extension(name) == ext
+
+
+@pytest.mark.parametrize("data, phrase", [
+    (b"", "empty file"),
+    (b"hello", "not an image"),
+    (color_png("red", 1)[:60], "cannot be decoded"),
+])
+def test_check_image_bytes_reasons(data, phrase):
+    assert phrase in check_image_bytes(data, Limits())
+
+
+def test_pixel_limit_is_checked_from_the_header():
+    data = color_png("red", 1, size=(50, 50))
+    assert check_image_bytes(data, Limits()) is None
+    assert "image too large (50x50 pixels > 2,499)" == check_image_header(data, Limits(max_image_pixels=2499))
+
+
+def _zip(entries: dict[str, bytes]) -> io.BytesIO:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    buf.seek(0)
+    return buf
+
+
+def test_zip_labels_come_from_the_first_folder_and_root_files_are_skipped():
+    entries = list(read_class_zip(_zip({"cats/a.png": b"1", "cats/sub/b.png": b"2", "dogs/c.jpg": b"3",
+                                        "top.png": b"4", "dogs/notes.txt": b"5"}), Limits()))
+    got = {(e.label, e.name, e.reason) for e in entries}
+    assert got == {("cats", "cats/a.png", None), ("cats", "cats/sub/b.png", None),
+                   ("dogs", "dogs/c.jpg", None), (None, "top.png", "not inside a class folder"),
+                   ("dogs", "dogs/notes.txt", "not an image file (extension '.txt')")}
+
+
+def test_zip_entry_over_the_file_limit_is_skipped_not_read():
+    entries = list(read_class_zip(_zip({"a/big.png": b"x" * 2000, "a/ok.png": b"y"}),
+                                  Limits(max_file_bytes=1000)))
+    assert [(e.name, e.data is None) for e in entries] == [("a/big.png", True), ("a/ok.png", False)]
+    assert "file too large" in entries[0].reason
+
+
+def test_zip_declaring_too_many_bytes_is_refused():
+    with pytest.raises(DataError, match="would expand to"):
+        list(read_class_zip(_zip({"a/1.png": b"x" * 5000}), Limits(max_zip_bytes=4000)))

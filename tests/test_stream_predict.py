@@ -1,0 +1,152 @@
+"""Streaming batch prediction and embedding: rows on disk as they finish, resumable, bad files listed."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from handful import Classifier
+from handful.backbones import create_backbone
+from handful.backbones.testing import TinyImageBackbone
+from handful.cli import main
+from handful.data import folder as folder_module
+from handful.scale import EmbeddingStore, iter_embedding_results, list_inputs
+
+
+def run_json(capsys, argv):
+    code = main(argv + ["--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out.strip().splitlines()[-1])
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+@pytest.fixture
+def model_and_images(color_tree, tmp_path):
+    """A trained tiny model, and a folder of its 18 images plus 2 bad files."""
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    (color_tree / "red" / "empty.png").write_bytes(b"")
+    (color_tree / "blue" / "junk.jpg").write_bytes(b"not a jpeg")
+    return str(tmp_path / "m"), color_tree
+
+
+def test_predict_out_writes_every_good_file_and_lists_the_bad_ones(capsys, model_and_images, tmp_path):
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    result = run_json(capsys, ["predict", model, str(images), "--out", str(out), "--top", "2"])
+    rows = read_rows(out)
+    assert rows[0] == ["input", "label_1", "probability_1", "label_2", "probability_2"]
+    assert len(rows) == 1 + 18 and result["n"] == 18 and "predictions" not in result
+    assert all(r[1] in r[0].rsplit("/", 1)[-1] for r in rows[1:])  # colors are separable
+    assert result["skipped_summary"] == {"empty file": 1, "not an image": 1}
+    assert [r[0].rsplit("/", 1)[-1] for r in read_rows(result["skipped_file"])[1:]] == \
+        ["junk.jpg", "empty.png"]
+
+
+def test_a_rerun_resumes_after_an_interruption_and_appends_only_the_rest(
+        capsys, model_and_images, tmp_path):
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(out), "--no-cache"])
+    full = read_rows(out)
+    # simulate a kill: keep the header, 5 rows and half of the 6th row
+    text = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(text[:6]) + text[6][:10])
+    calls = TinyImageBackbone.n_embed_calls
+    again = run_json(capsys, ["predict", model, str(images), "--out", str(out), "--no-cache",
+                              "--batch-size", "4"])
+    assert again["n_resumed"] == 5 and again["n"] == 13
+    assert TinyImageBackbone.n_embed_calls - calls == 4  # 15 files left (13 good) / 4 per batch
+    rows = read_rows(out)
+    assert sorted(map(tuple, rows[1:])) == sorted(map(tuple, full[1:]))  # no duplicate, none lost
+
+
+def test_overwrite_starts_over_and_other_columns_need_it(capsys, model_and_images, tmp_path):
+    model, images = model_and_images
+    out = str(tmp_path / "preds.csv")
+    run_json(capsys, ["predict", model, str(images), "--out", out])
+    assert main(["predict", model, str(images), "--out", out, "--top", "2"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    result = run_json(capsys, ["predict", model, str(images), "--out", out, "--overwrite"])
+    assert result["n"] == 18 and result["n_resumed"] == 0 and len(read_rows(out)) == 19
+
+
+def test_no_cache_and_cached_paths_give_the_same_predictions(capsys, model_and_images, tmp_path):
+    model, images = model_and_images
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(a), "--top", "3"])
+    run_json(capsys, ["predict", model, str(images), "--out", str(b), "--top", "3", "--no-cache"])
+    assert read_rows(a) == read_rows(b)
+
+
+def test_embed_streams_rows_in_listing_order_with_an_index(capsys, model_and_images, tmp_path):
+    _, images = model_and_images
+    out = tmp_path / "emb.npy"
+    result = run_json(capsys, ["embed", str(images), "--out", str(out), "--backbone", "test_tiny_image"])
+    paths, _, _ = list_inputs("image", [str(images)])
+    embeddings = np.load(out)
+    assert embeddings.shape == (20, 32) and result["complete"] and result["n"] == 18
+    index = read_rows(tmp_path / "emb.index.csv")
+    assert index[0] == ["row", "input", "error"] and [r[1] for r in index[1:]] == paths
+    backbone = create_backbone("test_tiny_image")
+    for row, path, error in index[1:]:
+        if error:
+            assert np.isnan(embeddings[int(row)]).all()
+        else:  # the stored row is the backbone's embedding of that very file
+            np.testing.assert_allclose(embeddings[int(row)],
+                                       backbone.embed([backbone.preprocess(path)])[0], atol=1e-6)
+    meta = json.loads((tmp_path / "emb.meta.json").read_text())
+    assert meta["backbone"]["fingerprint"] == backbone.fingerprint and meta["n_failed"] == 2
+
+
+def test_embed_resumes_and_refuses_a_changed_listing(capsys, model_and_images, tmp_path):
+    _, images = model_and_images
+    out = tmp_path / "emb.npy"
+    argv = ["embed", str(images), "--out", str(out), "--backbone", "test_tiny_image", "--no-cache"]
+    run_json(capsys, argv)
+    full = np.load(out)
+    index = tmp_path / "emb.index.csv"
+    index.write_text("".join(index.read_text().splitlines(keepends=True)[:8]))  # 7 rows survive
+    again = run_json(capsys, argv)
+    assert again["n_resumed"] == 7 and again["n"] + len(again["skipped"]) == 13
+    np.testing.assert_array_equal(np.load(out), full)
+    (images / "green" / "extra.png").write_bytes((images / "green" / "green_1.png").read_bytes())
+    assert main(argv) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_embedding_streams_batch_by_batch_without_the_cache(color_tree):
+    paths, _, _ = list_inputs("image", [str(color_tree)])
+    backbone = create_backbone("test_tiny_image")
+    seen = []
+    for indices, embeddings, _ in iter_embedding_results(backbone, paths, None, batch_size=4):
+        seen.append(len(indices))
+        assert embeddings.shape == (len(indices), 32)
+    assert seen == [4, 4, 4, 4, 2]  # never more than one batch of arrays handed over at once
+
+
+def test_listing_a_folder_does_not_open_the_files(color_tree, monkeypatch):
+    def refuse(path):
+        raise AssertionError(f"opened {path}")
+
+    monkeypatch.setattr(folder_module, "check_image_file", refuse)
+    items, ids, skipped = list_inputs("image", [str(color_tree)])
+    assert len(items) == 18 and items == ids and skipped == []
+
+
+def test_embedding_store_writes_rows_in_any_order(tmp_path):
+    ids = [f"f{i}" for i in range(6)]
+    store = EmbeddingStore(tmp_path / "e.npy", ids, 3, {"name": "x", "fingerprint": "x-1"})
+    store.write([4, 5], np.ones((2, 3)), {})  # out of order, as Ray delivers them
+    store.write([0, 1], np.full((2, 3), 2.0), {2: "bad"})
+    store.write([3], np.full((1, 3), 3.0), {})
+    store.close()
+    out = np.load(tmp_path / "e.npy")
+    np.testing.assert_array_equal(out[[0, 1, 3, 4, 5], 0], [2, 2, 3, 1, 1])
+    assert np.isnan(out[2]).all()
+    assert [r[0] for r in read_rows(tmp_path / "e.index.csv")[1:]] == ["0", "1", "2", "3", "4", "5"]
