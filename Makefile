@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/handful train examples/shapes --out models/demo --force
-	$(BIN)/handful predict models/demo examples/shapes/val --top 2
+	$(BIN)/handful predict models/demo examples/shapes/val/circle/circle_00.jpg examples/shapes/val/triangle/triangle_00.jpg --top 2
+	@echo "Model saved in models/demo. Try: $(BIN)/handful evaluate models/demo examples/shapes/val"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

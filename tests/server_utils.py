@@ -60,7 +60,11 @@ class ServerProcess:
             raise RuntimeError(f"server did not start: see {self.log.name}")
         self.info = json.loads(line)
         self.url = self.info["url"]
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         import httpx
@@ -68,8 +72,8 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return
+                httpx.get(f"{self.url}/api/health", timeout=2)  # any answer (401 too) means up
+                return
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise TimeoutError(f"server at {self.url} not ready")

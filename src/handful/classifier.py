@@ -148,6 +148,27 @@ class Classifier:
             self.training_["augmented_views"] = {"n": int(len(extra[1])), "augment": augment}
         return self
 
+    def fit_support(self, support: str | Path | Examples, progress: Progress | None = None,
+                    **load_kwargs) -> Classifier:
+        """Keep the backbone; make the head nearest-prototype over the classes in ``support``.
+
+        The few-shot workflow: with a meta-trained model (``handful protonet train``) the
+        support folder's classes need not have been seen in training, 1+ example each.
+
+        Example:
+            >>> clf = load("models/omniglot").fit_support("support/")   # support/<class>/*.png
+            >>> clf.predict(["query.png"])
+        """
+        examples = support if isinstance(support, Examples) else load_examples(support, **load_kwargs)
+        X, examples = self.embed_examples(examples, progress)
+        params = self.head_params if self.head == "prototype" else {}
+        self.head, self.head_params, self.leaderboard_ = "prototype", params, None
+        self.head_ = create_head("prototype", **params).fit(X, np.asarray(examples.labels, dtype=object))
+        self.classes_ = self.head_.classes_
+        self.modality_ = examples.modality
+        self.training_ = {**examples.summary(), "support_set": True}
+        return self
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "head_"):
             raise NotFittedError("This Classifier is not fitted yet. Call fit(data) first, "

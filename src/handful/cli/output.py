@@ -32,7 +32,7 @@ class Output:
     def table(self, title: str, columns: list[str], rows: list[list]) -> None:
         table = Table(title=title, title_justify="left")
         for col in columns:
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for row in rows:
             table.add_row(*[str(c) for c in row])
         self.human.print(table)

@@ -77,6 +77,9 @@ def predict(
     overwrite: OverwriteOpt = False,
     ray: RayOpt = False,
     address: AddressOpt = None,
+    support: Annotated[Path | None, typer.Option(
+        help="Support folder (a sub-folder per class, 1+ images each): predict its classes by "
+             "nearest prototype, e.g. new classes for a `handful protonet train` model.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict the class of each input, with the top-k probabilities."""
@@ -86,6 +89,11 @@ def predict(
     started = time.perf_counter()
     predictor = load_predictor(model, runtime, cache=False if no_cache else None,
                                batch_size=batch_size)
+    if support is not None:
+        if runtime != "torch" or ray:
+            raise DataError("--support needs the torch runtime without --ray (the support set is "
+                            "embedded here). Drop --runtime/--ray.")
+        predictor.fit_support(support)
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
     k = min(top, len(predictor.classes_))
     sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None

@@ -52,6 +52,8 @@ def serve(
                      "request must carry (Authorization: Bearer TOKEN).")] = None,
     max_upload_mb: Annotated[int, typer.Option(help="Largest request body (MiB).")] = 1024,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    max_batch: Annotated[int, typer.Option(help="Largest micro-batch of concurrent predict "
+                                                "requests (1 turns batching off).")] = 32,
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web UI and HTTP API (OpenAPI docs at /docs) until interrupted."""
@@ -67,7 +69,10 @@ def serve(
     if token is not None and len(token) < 8:
         raise DataError(f"The API token must have at least 8 characters. Got {len(token)}.")
     catalog = Catalog(home)
-    settings = ServerSettings(token=token, limits=Limits(max_request_bytes=max_upload_mb << 20))
+    if not 1 <= max_batch <= 64:
+        raise DataError(f"--max-batch must be between 1 and 64. Got {max_batch}.")
+    settings = ServerSettings(token=token, limits=Limits(max_request_bytes=max_upload_mb << 20),
+                              max_batch=max_batch)
     sock = bind_socket(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -7,7 +7,6 @@ models evaluated with the same arguments see exactly the same episodes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -141,16 +140,21 @@ def evaluate_episodes(embeddings: np.ndarray, sampler: EpisodeSampler, n_episode
                       scorer: Scorer = euclidean_scorer, seed: int = 0,
                       on_episode: Callable[[int, float], None] | None = None) -> dict:
     """Accuracy of ``scorer`` over ``n_episodes`` episodes on precomputed ``embeddings`` (n, d)."""
+    return evaluate_episodes_with(lambda ep: (embeddings[ep.support], embeddings[ep.query]),
+                                  sampler, n_episodes, scorer, seed, on_episode)
+
+
+def evaluate_episodes_with(embed_episode: Callable[[Episode], tuple[np.ndarray, np.ndarray]],
+                           sampler: EpisodeSampler, n_episodes: int, scorer: Scorer = euclidean_scorer,
+                           seed: int = 0, on_episode: Callable[[int, float], None] | None = None) -> dict:
+    """Like ``evaluate_episodes``, with ``embed_episode(ep) -> (support, query)`` embeddings
+    computed per episode (test-time fine-tuning embeds each episode with its own encoder)."""
     accuracies = []
     for i, ep in enumerate(sampler.episodes(n_episodes, seed)):
-        pred = scorer(embeddings[ep.support], ep.support_y, embeddings[ep.query], sampler.n_way)
+        support, query = embed_episode(ep)
+        pred = scorer(support, ep.support_y, query, sampler.n_way)
         accuracies.append(float(np.mean(pred == ep.query_y)))
         if on_episode:
             on_episode(i, accuracies[-1])
     return summarize(accuracies, ways=sampler.n_way, shots=sampler.n_shot, queries=sampler.n_query,
                      n_classes=len(sampler.classes), chance=1 / sampler.n_way)
-
-
-def ci_halfwidth(std: float, n: int) -> float:
-    """Normal-approximation 95% half-width, for quick display."""
-    return 1.96 * std / math.sqrt(max(n, 1))

@@ -54,12 +54,9 @@ def restrict(examples: Examples, classes: Sequence[str]) -> Examples:
     return examples.subset([i for i, label in enumerate(examples.labels) if label in wanted])
 
 
-def load_arrays(backbone, examples: Examples, n_workers: int = 2) -> tuple[np.ndarray, Examples]:
-    """Decode every example with ``backbone.preprocess`` into one uint8 array (n, ...).
-
-    Unreadable files are moved to ``skipped`` (the run goes on); returns the arrays and the
-    examples that remain, aligned.
-    """
+def preprocess_items(backbone, items: Sequence[str], n_workers: int = 2
+                     ) -> tuple[np.ndarray | None, list[int], dict[int, str]]:
+    """``backbone.preprocess`` of every item: (stacked arrays of the good ones, their indices, failures)."""
 
     def one(item):
         try:
@@ -69,11 +66,19 @@ def load_arrays(backbone, examples: Examples, n_workers: int = 2) -> tuple[np.nd
         except OSError as err:
             return None, f"cannot be read ({err})"
 
-    with ThreadPoolExecutor(n_workers) as pool:
-        results = list(pool.map(one, examples.items))
+    with ThreadPoolExecutor(max(1, n_workers)) as pool:
+        results = list(pool.map(one, items))
     bad = {i: reason for i, (_, reason) in enumerate(results) if reason is not None}
-    arrays = [value for value, reason in results if reason is None]
-    if not arrays:
+    ok = [i for i in range(len(items)) if i not in bad]
+    return (np.stack([results[i][0] for i in ok]) if ok else None), ok, bad
+
+
+def load_arrays(backbone, examples: Examples) -> tuple[np.ndarray, Examples]:
+    """Decode every example into one uint8 array (n, ...); unreadable files move to ``skipped``.
+
+    Returns the arrays and the examples that remain, aligned.
+    """
+    arrays, _, bad = preprocess_items(backbone, examples.items)
+    if arrays is None:
         raise DataError(f"No readable images in {examples.source}. Check the folder.")
-    kept = examples.without(bad) if bad else examples
-    return np.stack(arrays), kept
+    return arrays, (examples.without(bad) if bad else examples)

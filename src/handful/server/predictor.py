@@ -39,7 +39,8 @@ class MicroBatcher:
     def __init__(self, forward: Callable[[list], np.ndarray], max_batch: int = 32):
         self.forward = forward
         self.max_batch = max_batch
-        self.batch_sizes: list[int] = []  # recent batch sizes, for stats and tests
+        self.n_items = 0  # items and forward passes so far: n_items / n_batches = mean batch
+        self.n_batches = 0
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="micro-batcher", daemon=True)
         self._thread.start()
@@ -78,7 +79,8 @@ class MicroBatcher:
             self._run(batch, n)
 
     def _run(self, batch: list[_Request], n: int) -> None:
-        self.batch_sizes = (self.batch_sizes + [n])[-1000:]
+        self.n_items += n
+        self.n_batches += 1
         try:
             out = self.forward([x for r in batch for x in r.inputs])
         except Exception as err:  # noqa: BLE001  (the error belongs to the waiting requests)
@@ -202,6 +204,15 @@ class ModelPool:
         thread = threading.Thread(target=run, name="model-preload", daemon=True)
         thread.start()
         return thread
+
+    def stats(self) -> list[dict]:
+        """Loaded versions with how many items they predicted in how many forward passes."""
+        with self._lock:
+            models = list(self._models.items())
+        return [{"project_id": pid, "version": number, "items": m.batcher.n_items,
+                 "forward_passes": m.batcher.n_batches,
+                 "mean_batch": round(m.batcher.n_items / max(1, m.batcher.n_batches), 2)}
+                for (pid, number), m in models]
 
     def forget_project(self, project_id: int) -> None:
         with self._lock:

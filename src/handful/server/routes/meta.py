@@ -18,6 +18,12 @@ def health() -> dict:
     return {"ok": True}
 
 
+@router.get("/stats")
+def stats(request: Request) -> dict:
+    """Loaded models and their micro-batching so far (mean items per forward pass)."""
+    return {"models": request.app.state.pool.stats()}
+
+
 @router.get("/info", response_model=Info)
 def info(request: Request) -> Info:
     """Version, optional features this installation has, upload limits, offline backbones."""

@@ -61,7 +61,8 @@ async function imageBody(card, name, count, ctx, root) {
     for (const e of page.items) thumbs.append(thumb(e, ctx, root));
     if (count > SHOWN) thumbs.append(h("div.more", {}, `+${count - SHOWN}`));
   }
-  body.append(count ? [thumbs, h("div.drop-more.muted.small", {}, icon("upload", 14), " Drop more images, or drag one to another class")] : h("div.drop-hint", {}, h("div.big-icon", {}, icon("upload", 30)), h("div", {}, "Drop images here"), h("div.muted.small", {}, "or click to browse")));
+  if (count) body.append(thumbs, h("div.drop-more.muted.small", {}, icon("upload", 14), " Drop more images, or drag one to another class"));
+  else body.append(h("div.drop-hint", {}, h("div.big-icon", {}, icon("upload", 30)), h("div", {}, "Drop images here"), h("div.muted.small", {}, "or click to browse")));
   const status = h("div.upload-status", { hidden: true });
   body.append(status);
   dropZone(body, async (files) => {
@@ -120,7 +121,8 @@ async function textBody(card, name, count, ctx, root) {
       renderData(root, ctx);
     } catch (err) { toast(err.message, "error"); }
   } }, "Add texts");
-  card.append(count ? list : null, h("div.text-add", {}, area, add));
+  if (count) card.append(list);
+  card.append(h("div.text-add", {}, area, add));
 }
 
 function reportUpload(r) {

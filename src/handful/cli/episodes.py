@@ -1,0 +1,115 @@
+"""``handful episodes``: N-way K-shot accuracy over random episodes, with a 95% CI."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..errors import DataError
+from ..fewshot.encoder import FewShotEncoder
+from ..fewshot.episodes import EpisodeSampler, evaluate_episodes, evaluate_episodes_with, split_classes
+from ..fewshot.sources import load_arrays, restrict, scan_many
+from .main import app
+from .options import JsonOpt, NestedOpt, SeedOpt
+from .output import Output, pct
+
+SplitByParentOpt = Annotated[bool, typer.Option(
+    "--split-by-parent", help="Split classes by parent folder (whole alphabets on one side).")]
+EvalFractionOpt = Annotated[float | None, typer.Option(
+    help="Hold out this fraction of classes (of parents with --split-by-parent) for evaluation; "
+         "default 0.25 when --split-by-parent is given.")]
+
+
+def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: bool, seed: int,
+                 seen: set[str]) -> tuple[list[str], str]:
+    """The classes to draw episodes from, and a sentence saying which and why."""
+    if eval_fraction is not None or by_parent:
+        _, held = split_classes(classes, eval_fraction or 0.25, by_parent, seed)
+        overlap = sorted(set(held) & seen)
+        if overlap:
+            raise DataError(f"The model was trained on {len(overlap)} of the held-out classes (e.g. "
+                            f"'{overlap[0]}'). Use the same --eval-fraction, --split-by-parent and "
+                            "--seed as for `handful protonet train`.")
+        groups = sorted({c.rsplit('/', 1)[0] for c in held}) if by_parent else []
+        note = f"held-out {'parents ' + ', '.join(groups) if groups else 'classes'} ({len(held)} classes)"
+        return held, note
+    unseen = [c for c in classes if c not in seen]
+    note = f"{len(unseen)} classes" + (f" (the {len(classes) - len(unseen)} the model was trained "
+                                       "on are left out)" if len(unseen) < len(classes) else "")
+    return unseen, note
+
+
+@app.command()
+def episodes(
+    data: Annotated[list[Path], typer.Argument(help="Class-per-folder image tree(s); merged, duplicates dropped.")],
+    ways: Annotated[int, typer.Option(help="Classes per episode (N).")] = 5,
+    shots: Annotated[int, typer.Option(help="Support examples per class (K).")] = 1,
+    queries: Annotated[int, typer.Option(help="Query examples per class.")] = 15,
+    n_episodes: Annotated[int, typer.Option("--episodes", help="Number of episodes.")] = 600,
+    backbone: Annotated[str | None, typer.Option(help="Backbone to evaluate as it is.")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model directory (e.g. from `handful protonet train`).")] = None,
+    metric: Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")] = "auto",
+    nested: NestedOpt = False,
+    split_by_parent: SplitByParentOpt = False,
+    eval_fraction: EvalFractionOpt = None,
+    finetune_steps: Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
+                                                "episode's support set for this many steps.")] = 0,
+    finetune_lr: Annotated[float, typer.Option(help="Learning rate of test-time fine-tuning.")] = 1e-4,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
+    out = Output(as_json)
+    started = time.perf_counter()
+    if model is not None and backbone is not None:
+        raise DataError("Give --model or --backbone, not both.")
+    if n_episodes < 1 or finetune_steps < 0:
+        raise DataError(f"--episodes must be >= 1 and --finetune-steps >= 0. Got {n_episodes}, {finetune_steps}.")
+    encoder = FewShotEncoder.from_model(model) if model else FewShotEncoder.from_backbone(backbone or "auto")
+    examples, n_dup = scan_many(data, nested=nested)
+    classes, note = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
+                                 encoder.seen_classes)
+    examples = restrict(examples, classes)
+    metric_name, scorer = encoder.scorer(metric)
+    out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}")
+    if finetune_steps:
+        if not encoder.can_finetune:
+            raise DataError(f"--finetune-steps needs a Conv-4 encoder; '{encoder.backbone.name}' "
+                            "is not one. Drop --finetune-steps.")
+        arrays, examples = load_arrays(encoder.backbone, examples)
+    else:
+        with out.progress("Embedding", len(examples)) as advance:
+            embeddings, failures = encoder.embed_items(examples.items, advance)
+        if failures:
+            keep = [i for i in range(len(examples)) if i not in failures]
+            embeddings, examples = embeddings[keep], examples.without(failures)
+    sampler = EpisodeSampler(examples.labels, ways, shots, queries)
+    with out.progress(f"{ways}-way {shots}-shot episodes", n_episodes) as advance:
+        if finetune_steps:
+            def embed_episode(ep):
+                return encoder.finetuned_embeddings(arrays[ep.support], ep.support_y, arrays[ep.query],
+                                                    ways, finetune_steps, finetune_lr, seed)
+
+            result = evaluate_episodes_with(embed_episode, sampler, n_episodes, scorer, seed,
+                                            lambda i, acc: advance(1))
+        else:
+            result = evaluate_episodes(embeddings, sampler, n_episodes, scorer, seed,
+                                       lambda i, acc: advance(1))
+    lo, hi = result["ci95"]
+    out.print(f"{ways}-way {shots}-shot accuracy: {pct(result['accuracy'])} ± "
+              f"{100 * result['ci95_halfwidth']:.2f} (95% CI {pct(lo)}-{pct(hi)}, {n_episodes} episodes, "
+              f"{len(sampler.classes)} classes, chance {pct(1 / ways)})")
+    if sampler.too_small:
+        out.print(f"[yellow]{len(sampler.too_small)} classes have fewer than {shots + queries} examples "
+                  "and were left out.[/yellow]")
+    for path, reason in examples.skipped[:10]:
+        out.print(f"  skipped {path}: {reason}")
+    out.result({**result, "metric": metric_name, "encoder": encoder.source, "classes_note": note,
+                "finetune_steps": finetune_steps, "data": [str(d) for d in data],
+                "duplicates_dropped": n_dup, "seconds": round(time.perf_counter() - started, 2),
+                "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]})
+

@@ -1,0 +1,92 @@
+"""``handful protonet train``: meta-train a prototypical network and save it as a handful model."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..fewshot.protonet import ProtoNetConfig
+from ..fewshot.training import VARIANTS, train_model
+from .episodes import EvalFractionOpt, SplitByParentOpt
+from .main import app
+from .options import JsonOpt, NestedOpt, SeedOpt
+from .output import Output, pct
+
+protonet_app = typer.Typer(no_args_is_help=True, help="Prototypical networks: episodic meta-training.")
+app.add_typer(protonet_app, name="protonet")
+
+
+@contextmanager
+def training_progress(out: Output, total: int):
+    """A Rich bar with the running episode accuracy; plain lines at each validation otherwise."""
+    live = not out.stdout_taken and out.err.is_terminal
+    columns = (TextColumn("Meta-training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("loss {task.fields[loss]:.3f}  episode acc {task.fields[acc]}  "
+                          "val {task.fields[val]}"))
+    bar = Progress(*columns, console=out.err, transient=True) if live else None
+    task = bar.add_task("train", total=total, loss=0.0, acc="-", val="-") if bar else None
+
+    def update(episode: int, metrics: dict) -> None:
+        val = metrics.get("val_accuracy")
+        if bar:
+            bar.update(task, completed=episode, loss=metrics["loss"], acc=pct(metrics["running_accuracy"]),
+                       **({"val": pct(val)} if val is not None else {}))
+        if val is not None:
+            out.err.print(f"episode {episode}: loss {metrics['loss']:.3f}, running episode accuracy "
+                          f"{pct(metrics['running_accuracy'])}, validation {pct(val)}, lr {metrics['lr']:.2g}")
+
+    if bar:
+        with bar:
+            yield update
+    else:
+        yield update
+
+
+@protonet_app.command("train")
+def train(
+    data: Annotated[list[Path], typer.Argument(help="Class-per-folder image tree(s); merged, duplicates dropped.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    variant: Annotated[str, typer.Option(help="protonet or gaussian (Fort 2017).")] = "protonet",
+    backbone: Annotated[str | None, typer.Option(help="Encoder: conv4_omniglot (default), or a "
+                                                 "pretrained backbone to meta-fine-tune.")] = None,
+    nested: NestedOpt = False,
+    split_by_parent: SplitByParentOpt = False,
+    eval_fraction: EvalFractionOpt = None,
+    val_fraction: Annotated[float, typer.Option(help="Fraction of training classes kept for "
+                                                "early-stopping episodes.")] = 0.1,
+    ways: Annotated[int, typer.Option(help="Classes per training episode (more than at test time).")] = 60,
+    shots: Annotated[int, typer.Option(help="Support examples per class in training episodes.")] = 1,
+    queries: Annotated[int, typer.Option(help="Query examples per class in training episodes.")] = 5,
+    n_episodes: Annotated[int, typer.Option("--episodes", help="At most this many episodes.")] = 3000,
+    minutes: Annotated[float, typer.Option(help="Wall-clock budget for meta-training.")] = 15.0,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (halved in steps over the budget).")] = 1e-3,
+    rotations: Annotated[bool, typer.Option(help="Each 90-degree rotation of a class is a new class.")] = True,
+    patience: Annotated[int, typer.Option(help="Validations without improvement before stopping.")] = 8,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+    force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Meta-train an encoder on episodes from DATA; the model predicts new classes from a support set."""
+    out = Output(as_json)
+    config = ProtoNetConfig(n_way=ways, n_shot=shots, n_query=queries, max_episodes=n_episodes,
+                            max_minutes=minutes, lr=lr, rotations=rotations, patience=patience, seed=seed)
+    with training_progress(out, n_episodes) as update:
+        result = train_model(data, out_dir, config, variant=variant, backbone=backbone, nested=nested,
+                             split_by_parent=split_by_parent, eval_fraction=eval_fraction,
+                             val_fraction=val_fraction, threads=threads, force=force,
+                             on_episode=update, log=out.print)
+    h = result["history"]
+    out.print(f"Meta-trained {h['episodes']} episodes in {h['seconds']:.0f} s (stopped by {h['stopped_by']}); "
+              f"best validation {pct(h['best_val_accuracy'])} at episode {h['best_episode']}")
+    for key, value in result.get("heldout", {}).items():
+        out.print(f"Held-out {key}: {pct(value['accuracy'])} ± {100 * value['ci95_halfwidth']:.2f}")
+    out.print(f"Model saved to {result['model']} ({result['seconds']:.0f} s in all)")
+    out.result(json.loads(json.dumps(result, default=str)))
+
+

@@ -1,0 +1,128 @@
+"""From folders to a saved model: split classes, meta-train, fit the head, write the bundle.
+
+Example:
+    >>> from handful.fewshot.training import train_model
+    >>> train_model(["omniglot/images_background"], "models/omniglot", nested=True)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..backbones.tuned import mark_tuned
+from ..classifier import Classifier
+from ..errors import DataError
+from .encoder import FewShotEncoder
+from .episodes import EpisodeSampler, evaluate_episodes, split_classes
+from .protonet import History, ProtoNetConfig, train_protonet
+from .sources import load_arrays, restrict, scan_many
+
+VARIANTS = {"protonet": "conv4_omniglot", "gaussian": "conv4_omniglot_gaussian"}
+HELDOUT_CHECKS = ((5, 1), (20, 1))  # (ways, shots) reported on held-out classes after training
+
+
+def split_for_training(classes: list[str], eval_fraction: float | None, by_parent: bool,
+                       val_fraction: float, seed: int) -> dict[str, list[str]]:
+    """{"train", "val", "heldout"} class lists: held-out first (by parent if asked), then val."""
+    train, heldout = list(classes), []
+    if eval_fraction is not None or by_parent:
+        train, heldout = split_classes(classes, eval_fraction or 0.25, by_parent, seed)
+    val = []
+    if val_fraction > 0:
+        train, val = split_classes(train, val_fraction, False, seed)
+    return {"train": train, "val": val, "heldout": heldout}
+
+
+def _encoder_functions(backbone) -> tuple[torch.nn.Module, Callable, Callable]:
+    """(module to train, encode(x) -> outputs, to_tensor(arrays) -> x) for a tunable backbone."""
+    if not hasattr(backbone, "tunable_module") or not hasattr(backbone, "features"):
+        raise DataError(f"Backbone '{backbone.name}' cannot be meta-trained (it exposes no trainable "
+                        "network). Use conv4_omniglot or efficientnet_lite0.")
+    module = backbone.tunable_module()
+    if hasattr(backbone, "to_tensor"):
+        return module, module, backbone.to_tensor
+    from ..backbones.image_input import to_tensor
+
+    return module, backbone.features, lambda arrays: to_tensor(list(arrays), backbone.info)
+
+
+def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetConfig | None = None,
+                variant: str = "protonet", backbone: str | None = None, nested: bool = False,
+                split_by_parent: bool = False, eval_fraction: float | None = None,
+                val_fraction: float = 0.1, threads: int = 2, force: bool = False,
+                on_episode: Callable[[int, dict], None] | None = None,
+                log: Callable[[str], None] = print) -> dict:
+    """Meta-train on the classes of ``data`` and save a model directory; returns the report."""
+    started = time.perf_counter()
+    config = config or ProtoNetConfig()
+    if variant not in VARIANTS:
+        raise DataError(f"Unknown variant '{variant}'. Choose protonet or gaussian.")
+    torch.set_num_threads(max(1, threads))
+    examples, n_dup = scan_many(data, nested=nested)
+    split = split_for_training(list(examples.classes), eval_fraction, split_by_parent, val_fraction,
+                               config.seed)
+    if len(split["train"]) < 2:
+        raise DataError(f"Meta-training needs at least 2 training classes; {examples.source} leaves "
+                        f"{len(split['train'])} after the held-out and validation splits.")
+    clf = Classifier(backbone=backbone or VARIANTS[variant], head="prototype",
+                     head_params={"metric": "euclidean", "temperature": 1.0})
+    encoder = FewShotEncoder(clf, {"metric": "euclidean"})
+    if variant == "gaussian" and not encoder.extra:
+        raise DataError(f"The gaussian variant needs an encoder with a confidence output "
+                        f"(conv4_omniglot_gaussian); '{encoder.backbone.name}' has none.")
+    module, encode, to_tensor = _encoder_functions(encoder.backbone)
+    arrays, used = load_arrays(encoder.backbone, restrict(examples, split["train"] + split["val"]))
+    labels = np.asarray(used.labels, dtype=object)
+    is_train = np.isin(labels, split["train"])
+    log(f"Meta-training on {len(split['train'])} classes ({int(is_train.sum())} images), validating on "
+        f"{len(split['val'])}, holding out {len(split['heldout'])}; {n_dup} duplicate files dropped")
+    history = train_protonet(module, encode, to_tensor, (arrays[is_train], labels[is_train]),
+                             (arrays[~is_train], labels[~is_train]) if split["val"] else None,
+                             config, encoder.extra, on_episode)
+    mark_tuned(encoder.backbone)
+    train_emb = encoder.embed_arrays(arrays[is_train])[:, :encoder.backbone.dim]
+    clf.fit_embeddings(train_emb, used.subset(np.flatnonzero(is_train)))
+    heldout = _heldout_report(encoder, examples, split["heldout"], config.seed)
+    report = _report(config, variant, split, history, heldout, data, n_dup, used)
+    metrics = {f"heldout_{k}": v["accuracy"] for k, v in heldout.items()}
+    metrics["best_val_accuracy"] = history.best_val_accuracy
+    path = clf.save(out, force=force, metrics=metrics, extra_meta={"fewshot": report})
+    report.update(model=str(path), seconds=round(time.perf_counter() - started, 1), heldout=heldout)
+    return report
+
+
+def _heldout_report(encoder: FewShotEncoder, examples, heldout: list[str], seed: int) -> dict:
+    if len(heldout) < 5:
+        return {}
+    held = restrict(examples, heldout)
+    embeddings, failures = encoder.embed_items(held.items)
+    if failures:
+        keep = [i for i in range(len(held)) if i not in failures]
+        embeddings, held = embeddings[keep], held.without(failures)
+    _, scorer = encoder.scorer("auto")
+    report = {}
+    for ways, shots in HELDOUT_CHECKS:
+        try:
+            sampler = EpisodeSampler(held.labels, ways, shots, 15)
+        except DataError:
+            continue
+        report[f"{ways}-way {shots}-shot"] = evaluate_episodes(embeddings, sampler, 600, scorer, seed)
+    return report
+
+
+def _report(config: ProtoNetConfig, variant: str, split: dict, history: History, heldout: dict,
+            data, n_dup: int, used) -> dict:
+    return {
+        "method": variant, "metric": "gaussian" if variant == "gaussian" else "euclidean",
+        "config": config.to_json(), "history": history.to_json(),
+        "data": [str(d) for d in data], "duplicates_dropped": n_dup,
+        "train_classes": split["train"], "val_classes": split["val"], "heldout_classes": split["heldout"],
+        "seen_classes": split["train"] + split["val"],
+        "heldout_summary": {k: {"accuracy": v["accuracy"], "ci95": v["ci95"]} for k, v in heldout.items()},
+        "skipped": [{"path": p, "reason": r} for p, r in used.skipped],
+    }
