@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from ..errors import DataError
@@ -19,6 +18,9 @@ from .output import Output, pct
 
 SplitByParentOpt = Annotated[bool, typer.Option(
     "--split-by-parent", help="Split classes by parent folder (whole alphabets on one side).")]
+DataArg = Annotated[list[Path], typer.Argument(
+    help="Class-per-folder image tree(s); merged, duplicate files dropped.")]
+ModelOpt = Annotated[Path | None, typer.Option(help="Model directory (e.g. from `handful protonet train`).")]
 EvalFractionOpt = Annotated[float | None, typer.Option(
     help="Hold out this fraction of classes (of parents with --split-by-parent) for evaluation; "
          "default 0.25 when --split-by-parent is given.")]
@@ -45,13 +47,13 @@ def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: boo
 
 @app.command()
 def episodes(
-    data: Annotated[list[Path], typer.Argument(help="Class-per-folder image tree(s); merged, duplicates dropped.")],
+    data: DataArg,
     ways: Annotated[int, typer.Option(help="Classes per episode (N).")] = 5,
     shots: Annotated[int, typer.Option(help="Support examples per class (K).")] = 1,
     queries: Annotated[int, typer.Option(help="Query examples per class.")] = 15,
     n_episodes: Annotated[int, typer.Option("--episodes", help="Number of episodes.")] = 600,
     backbone: Annotated[str | None, typer.Option(help="Backbone to evaluate as it is.")] = None,
-    model: Annotated[Path | None, typer.Option(help="Model directory (e.g. from `handful protonet train`).")] = None,
+    model: ModelOpt = None,
     metric: Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")] = "auto",
     nested: NestedOpt = False,
     split_by_parent: SplitByParentOpt = False,
@@ -68,7 +70,8 @@ def episodes(
     if model is not None and backbone is not None:
         raise DataError("Give --model or --backbone, not both.")
     if n_episodes < 1 or finetune_steps < 0:
-        raise DataError(f"--episodes must be >= 1 and --finetune-steps >= 0. Got {n_episodes}, {finetune_steps}.")
+        raise DataError(f"--episodes must be >= 1 and --finetune-steps >= 0. Got {n_episodes} and "
+                        f"{finetune_steps}.")
     encoder = FewShotEncoder.from_model(model) if model else FewShotEncoder.from_backbone(backbone or "auto")
     examples, n_dup = scan_many(data, nested=nested)
     classes, note = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,

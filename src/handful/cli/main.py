@@ -17,8 +17,7 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from . import core, embed, export, info, kshot, predict, serve  # noqa: F401  (modules register their commands on `app`)
-    from . import episodes, omniglot, protonet  # noqa: F401  (few-shot commands)
+    from . import core, embed, episodes, export, info, kshot, omniglot, predict, protonet, serve  # noqa: F401  (modules register their commands on `app`)
 
 
 def main(argv: list[str] | None = None) -> int:

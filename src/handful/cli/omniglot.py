@@ -11,8 +11,9 @@ import typer
 
 from ..errors import DataError
 from ..fewshot.encoder import FewShotEncoder
-from ..fewshot.omniglot_runs import evaluate_runs, read_runs
+from ..fewshot.omniglot_runs import evaluate_runs, format_reference, read_runs
 from ..fewshot.sources import preprocess_items
+from .episodes import ModelOpt
 from .main import app
 from .options import JsonOpt, SeedOpt
 from .output import Output, pct
@@ -21,7 +22,7 @@ from .output import Output, pct
 @app.command("omniglot-runs")
 def omniglot_runs(
     runs_dir: Annotated[Path, typer.Argument(help="Folder with run01..run20 (Lake's one-shot runs).")],
-    model: Annotated[Path | None, typer.Option(help="Model directory (e.g. from `handful protonet train`).")] = None,
+    model: ModelOpt = None,
     backbone: Annotated[str | None, typer.Option(help="Backbone to evaluate as it is.")] = None,
     metric: Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")] = "auto",
     finetune_steps: Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
@@ -52,13 +53,12 @@ def omniglot_runs(
 
     with out.progress("Runs", len(runs)) as advance:
         result = evaluate_runs(runs, lambda paths: encoder.embed_items(paths), scorer, outputs, advance)
-    out.table(f"20-way one-shot runs ({encoder.source}, metric {metric_name})", ["run", "errors", "error"],
+    out.table(f"One-shot runs ({encoder.source}, metric {metric_name})", ["run", "errors", "error"],
               [[r["run"], f"{r['errors']}/{r['n']}", pct(r["error"])] for r in result["runs"]])
     out.print(f"Overall error {pct(result['error'])} ({result['errors']}/{result['n']}, "
               f"{result['n_runs']} runs); accuracy {pct(result['accuracy'])}")
-    out.print("Published: " + "; ".join(
-        f"{r['method']} {pct(r['error']) if isinstance(r['error'], float) else r['error'].replace('0.0', '') + '%'}"
-        for r in result["references"]))
-    out.result({**result, "encoder": encoder.source, "metric": metric_name, "finetune_steps": finetune_steps,
+    out.print("Published error: " + "; ".join(format_reference(r) for r in result["references"]))
+    out.result({**result, "encoder": encoder.source, "metric": metric_name,
+                "finetune_steps": finetune_steps,
                 "mean_run_error": float(np.mean([r["error"] for r in result["runs"]])),
                 "seconds": round(time.perf_counter() - started, 2)})

@@ -11,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..fewshot.protonet import ProtoNetConfig
-from ..fewshot.training import VARIANTS, train_model
-from .episodes import EvalFractionOpt, SplitByParentOpt
+from ..fewshot.training import train_model
+from .episodes import DataArg, EvalFractionOpt, SplitByParentOpt
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct
@@ -38,7 +38,8 @@ def training_progress(out: Output, total: int):
                        **({"val": pct(val)} if val is not None else {}))
         if val is not None:
             out.err.print(f"episode {episode}: loss {metrics['loss']:.3f}, running episode accuracy "
-                          f"{pct(metrics['running_accuracy'])}, validation {pct(val)}, lr {metrics['lr']:.2g}")
+                          f"{pct(metrics['running_accuracy'])}, validation {pct(val)}, "
+                          f"lr {metrics['lr']:.2g}", soft_wrap=True)
 
     if bar:
         with bar:
@@ -49,7 +50,7 @@ def training_progress(out: Output, total: int):
 
 @protonet_app.command("train")
 def train(
-    data: Annotated[list[Path], typer.Argument(help="Class-per-folder image tree(s); merged, duplicates dropped.")],
+    data: DataArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
     variant: Annotated[str, typer.Option(help="protonet or gaussian (Fort 2017).")] = "protonet",
     backbone: Annotated[str | None, typer.Option(help="Encoder: conv4_omniglot (default), or a "
@@ -65,7 +66,8 @@ def train(
     n_episodes: Annotated[int, typer.Option("--episodes", help="At most this many episodes.")] = 3000,
     minutes: Annotated[float, typer.Option(help="Wall-clock budget for meta-training.")] = 15.0,
     lr: Annotated[float, typer.Option(help="Adam learning rate (halved in steps over the budget).")] = 1e-3,
-    rotations: Annotated[bool, typer.Option(help="Each 90-degree rotation of a class is a new class.")] = True,
+    rotations: Annotated[bool, typer.Option(help="Each 90-degree rotation of a class is a new "
+                                            "class.")] = True,
     patience: Annotated[int, typer.Option(help="Validations without improvement before stopping.")] = 8,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
     force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
@@ -82,8 +84,9 @@ def train(
                              val_fraction=val_fraction, threads=threads, force=force,
                              on_episode=update, log=out.print)
     h = result["history"]
-    out.print(f"Meta-trained {h['episodes']} episodes in {h['seconds']:.0f} s (stopped by {h['stopped_by']}); "
-              f"best validation {pct(h['best_val_accuracy'])} at episode {h['best_episode']}")
+    out.print(f"Meta-trained {h['episodes']} episodes in {h['seconds']:.0f} s (stopped by "
+              f"{h['stopped_by']}); best validation {pct(h['best_val_accuracy'])} at episode "
+              f"{h['best_episode']}")
     for key, value in result.get("heldout", {}).items():
         out.print(f"Held-out {key}: {pct(value['accuracy'])} ± {100 * value['ci95_halfwidth']:.2f}")
     out.print(f"Model saved to {result['model']} ({result['seconds']:.0f} s in all)")

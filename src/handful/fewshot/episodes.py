@@ -83,9 +83,10 @@ class EpisodeSampler:
         self.too_small = [c for c, m in self.members.items() if len(m) < need]
         self.classes = [c for c in wanted if len(self.members[c]) >= need]
         if len(self.classes) < n_way:
+            small = f", {len(self.too_small)} more have fewer examples" if self.too_small else ""
             raise DataError(f"{n_way}-way episodes need {n_way} classes with at least {need} examples "
-                            f"({n_shot} shots + {n_query} queries); found {len(self.classes)}. Lower "
-                            "--ways, --shots or --queries, or add classes.")
+                            f"({n_shot} shots + {n_query} queries); found {len(self.classes)}{small}. "
+                            "Lower --ways, --shots or --queries, or add classes.")
         self.n_way, self.n_shot, self.n_query = n_way, n_shot, n_query
 
     def sample(self, rng: np.random.Generator) -> Episode:

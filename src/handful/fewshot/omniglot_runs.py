@@ -16,11 +16,13 @@ import numpy as np
 from ..errors import DataError, DataNotFoundError
 from .episodes import Scorer
 
-# Published error rates on these 20 runs (Lake, Salakhutdinov & Tenenbaum, Science 2015).
+# Published error rates on these 20 runs (Lake, Salakhutdinov & Tenenbaum, Science 2015),
+# and the usual range of metric-learning convnets.
 REFERENCES = [
     {"method": "People", "error": 0.045, "source": "Lake et al. 2015"},
     {"method": "Bayesian Program Learning (BPL)", "error": 0.033, "source": "Lake et al. 2015"},
-    {"method": "Siamese / ProtoNet-style convnets", "error": "0.05-0.08", "source": "typical"},
+    {"method": "Siamese / ProtoNet-style convnets", "error": None, "error_range": [0.05, 0.08],
+     "source": "typical on these runs"},
 ]
 
 
@@ -102,3 +104,11 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
     return {"error": n_wrong / n_total, "accuracy": 1 - n_wrong / n_total, "errors": n_wrong,
             "n": n_total, "n_runs": len(per_run), "runs": per_run, "references": REFERENCES,
             "skipped": [{"path": p, "reason": r} for p, r in skipped]}
+
+
+def format_reference(ref: dict) -> str:
+    """``People 4.5%`` or ``Siamese ... 5-8%``."""
+    if ref["error"] is not None:
+        return f"{ref['method']} {100 * ref['error']:.1f}%"
+    lo, hi = ref["error_range"]
+    return f"{ref['method']} {100 * lo:.0f}-{100 * hi:.0f}%"

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .episodes import EpisodeSampler, evaluate_episodes, euclidean_scorer
+from .episodes import EpisodeSampler, euclidean_scorer, evaluate_episodes
 from .gaussian import gaussian_logits, gaussian_scorer
 
 
@@ -42,6 +42,7 @@ class ProtoNetConfig:
     val_shots: int = 1
     val_episodes: int = 300
     patience: int = 8  # validations without improvement before stopping
+    aux_weight: float = 0.0  # > 0: add a linear classifier over all training classes (auxiliary loss)
     seed: int = 0
 
     def to_json(self) -> dict:
@@ -101,8 +102,8 @@ class EpisodeBatcher:
         self.rng = np.random.default_rng([config.seed, 11])
         self.gen = torch.Generator().manual_seed(config.seed)
 
-    def sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(images (n_way * (shot + query), c, h, w), support mask, labels), class-major."""
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(images (n_way * (shot + query), c, h, w), support mask, episode labels, pool labels)."""
         cfg, picks = self.config, self.rng.choice(len(self.pool), self.n_way, replace=False)
         chunks = []
         for p in picks:
@@ -115,12 +116,12 @@ class EpisodeBatcher:
         per = cfg.n_shot + cfg.n_query
         is_support = torch.tensor([(i % per) < cfg.n_shot for i in range(len(x))])
         y = torch.arange(self.n_way).repeat_interleave(per)
-        return x, is_support, y
+        return x, is_support, y, torch.as_tensor(picks).repeat_interleave(per)
 
 
 def episode_loss(encode: Callable, x: torch.Tensor, is_support: torch.Tensor, y: torch.Tensor,
-                 n_way: int, extra: int) -> tuple[torch.Tensor, float]:
-    """Cross-entropy of the queries and their accuracy, for one episode."""
+                 n_way: int, extra: int) -> tuple[torch.Tensor, float, torch.Tensor]:
+    """Cross-entropy of the queries, their accuracy, and the embeddings, for one episode."""
     out = encode(x)
     emb, raw = (out[:, :-extra], out[:, -extra:]) if extra else (out, None)
     if extra:
@@ -129,7 +130,7 @@ def episode_loss(encode: Callable, x: torch.Tensor, is_support: torch.Tensor, y:
         logits = prototype_logits(emb[is_support], y[is_support], emb[~is_support], n_way)
     loss = F.cross_entropy(logits, y[~is_support])
     acc = (logits.argmax(1) == y[~is_support]).float().mean().item()
-    return loss, acc
+    return loss, acc, emb
 
 
 def embed_arrays(encode: Callable, module: torch.nn.Module, arrays: np.ndarray, to_tensor: Callable,
@@ -157,7 +158,11 @@ def train_protonet(module: torch.nn.Module, encode: Callable, to_tensor: Callabl
     """
     torch.manual_seed(config.seed)
     batcher = EpisodeBatcher(train[0], np.asarray(train[1], dtype=object), to_tensor, config)
-    optimizer = torch.optim.Adam(module.parameters(), lr=config.lr)
+    aux = torch.nn.LazyLinear(len(batcher.pool)) if config.aux_weight > 0 else None
+    if aux is not None:
+        aux(encode(to_tensor(train[0][:2])).detach()[:, :-extra or None])  # materialize its weights
+    params = list(module.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    optimizer = torch.optim.Adam(params, lr=config.lr)
     val_sampler = _val_sampler(val, config)
     history, best_state, since_best = History(), None, 0
     started, running = time.perf_counter(), None
@@ -168,12 +173,15 @@ def train_protonet(module: torch.nn.Module, encode: Callable, to_tensor: Callabl
             group["lr"] = config.lr * config.decay_rate ** min(config.decay_steps,
                                                                int(progress * (config.decay_steps + 1)))
         module.train()
-        loss, acc = episode_loss(encode, *batcher.sample(), batcher.n_way, extra)
+        x, is_support, y, pool_y = batcher.sample()
+        loss, acc, emb = episode_loss(encode, x, is_support, y, batcher.n_way, extra)
+        if aux is not None:
+            loss = loss + config.aux_weight * F.cross_entropy(aux(emb), pool_y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         running = acc if running is None else 0.95 * running + 0.05 * acc
-        metrics = {"loss": float(loss), "accuracy": acc, "running_accuracy": running,
+        metrics = {"loss": loss.item(), "accuracy": acc, "running_accuracy": running,
                    "lr": optimizer.param_groups[0]["lr"]}
         if episode % config.val_every == 0 or progress >= 1:
             history.train.append({"episode": episode, **metrics})

@@ -17,6 +17,10 @@ HEADS: dict[str, type[BaseEstimator]] = {
     "mlp": MLPHead,
 }
 
+from ..zeroshot.prior import ZeroShotPriorHead  # noqa: E402  (imports heads.base: register last)
+
+HEADS["zeroshot_prior"] = ZeroShotPriorHead
+
 __all__ = ["HEADS", "KNNHead", "LogisticHead", "MLPHead", "PrototypeHead", "create_head",
            "head_name"]
 

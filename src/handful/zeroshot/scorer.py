@@ -19,9 +19,8 @@ from ..backbones import create_backbone
 from ..backbones.base import Backbone
 from ..cache import FeatureCache
 from ..errors import BackboneUnavailableError, DataError
-from ..heads.base import softmax
 from .labels import class_phrase, imagenet_label_texts
-from .semantic import ZeroShotMap
+from .semantic import ZeroShotMap, softmax
 
 DEFAULT_ZERO_SHOT_BACKBONES = {"image": "efficientnet_lite2", "text": "minilm"}
 DEFAULT_TEXT_BACKBONE = "minilm"  # embeds ImageNet labels and class names for ConSE

@@ -20,7 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..heads.base import l2_normalize, softmax
+
+def l2_normalize(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, numerically stable."""
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass

@@ -1,0 +1,147 @@
+"""ZeroShotPriorHead: a K-shot head with the zero-shot class scores as a prior.
+
+``log p(k | x) = log p_head(k | x) + weight * score_k(x) / TEMPERATURE + const``: a product of
+the K-shot head's probabilities and the zero-shot probabilities raised to ``weight``. The weight
+is picked by cross-validation on the training examples over a grid (so it shrinks by itself as
+K grows and the head gets better). With a single example in some class there is nothing to
+cross-validate; then the zero-shot scores are checked on the training examples themselves
+(they never saw the labels, so this is a fair test): the better they predict the true labels,
+the larger the weight, and a zero-shot scorer no better than chance gets weight 0.
+
+The saved state is the base head's arrays plus the zero-shot map (ImageNet classifier, label
+and class-name embeddings), so a loaded model predicts from embeddings alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..heads.base import HeadMixin, softmax
+from .semantic import ZeroShotMap
+
+TEMPERATURE = 0.05  # cosine scores -> zero-shot logits
+WEIGHT_GRID = (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 50.0)
+NO_CV_MAX_WEIGHT = 20.0  # weight for a zero-shot scorer that is certain and right on every example
+
+
+class ZeroShotPriorHead(HeadMixin, BaseEstimator):
+    """Combine a K-shot head with zero-shot class-name scores.
+
+    Args:
+        base: the K-shot head's registry name (``prototype``, ``logistic``, ...).
+        base_params: its parameters.
+        weight: the prior's weight, or ``"auto"`` (cross-validated; see the module doc).
+        kind: ``"conse"`` (ImageNet classifier + label embeddings) or ``"cosine"``.
+        top_t: ConSE's number of ImageNet labels per image.
+
+    Example:
+        >>> zs = build_zero_shot_map(backbone, ["ant", "bee"])
+        >>> head = ZeroShotPriorHead("prototype", kind=zs.kind).with_zero_shot(zs).fit(X, y)
+    """
+
+    def __init__(self, base: str = "prototype", base_params: dict | None = None,
+                 weight: float | str = "auto", kind: str = "conse", top_t: int = 10,
+                 random_state: int = 0):
+        self.base = base
+        self.base_params = base_params
+        self.weight = weight
+        self.kind = kind
+        self.top_t = top_t
+        self.random_state = random_state
+
+    @property
+    def _state_attrs(self) -> tuple[str, ...]:
+        from ..heads import HEADS
+
+        zs = (("zs_fc_weight", "zs_fc_bias", "zs_label_embeddings") if self.kind == "conse" else ())
+        base_attrs = tuple(f"base_{a}" for a in HEADS[self.base]._state_attrs)
+        return zs + ("zs_class_embeddings", "weight_") + base_attrs
+
+    def with_zero_shot(self, zero_shot: ZeroShotMap) -> ZeroShotPriorHead:
+        """Attach the class-name scorer (it must cover every class ``fit`` will see)."""
+        self.zero_shot_map = zero_shot
+        return self
+
+    def fit(self, X, y) -> ZeroShotPriorHead:
+        from ..heads import create_head
+
+        X, y_idx = self._validate_fit(X, y)
+        zs = getattr(self, "zero_shot_map", None)
+        missing = [c for c in self.classes_ if zs is None or str(c) not in zs.class_names]
+        if missing:
+            raise ValueError(f"ZeroShotPriorHead has no class-name embedding for {missing}. "
+                             "Call with_zero_shot(map) with every class before fit.")
+        zs = zs.select([str(c) for c in self.classes_])
+        scores = zs.scores(X)  # (n, n_classes)
+        params = self.base_params or {}
+        if self.weight == "auto":
+            self.weight_, self.weight_source_ = choose_weight(X, y_idx, scores, self.base, params,
+                                                              self.random_state)
+        else:
+            self.weight_, self.weight_source_ = float(self.weight), "given"
+        self._base_head = create_head(self.base, **params).fit(X, self.classes_[y_idx])
+        self._zs = zs
+        for name, array in zs.state_arrays().items():
+            setattr(self, name, array)
+        for name, array in self._base_head.state_arrays().items():
+            setattr(self, f"base_{name}", array)
+        self.weight_ = np.array([self.weight_], dtype=np.float64)
+        return self
+
+    def _parts(self):
+        """The base head and the zero-shot map (rebuilt from the arrays after loading)."""
+        if getattr(self, "_base_head", None) is None:
+            from ..heads import HEADS, create_head
+
+            base = create_head(self.base, **(self.base_params or {}))
+            for name in HEADS[self.base]._state_attrs:
+                setattr(base, name, getattr(self, f"base_{name}"))
+            base.classes_, base.n_features_in_ = self.classes_, self.n_features_in_
+            self._base_head = base
+            arrays = {name: getattr(self, name) for name in self._state_attrs if name.startswith("zs_")}
+            self._zs = ZeroShotMap.from_arrays([str(c) for c in self.classes_], arrays, self.top_t)
+        return self._base_head, self._zs
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities (n_samples, n_classes): head times zero-shot prior, renormalized."""
+        X = self._validate_predict(X)
+        base, zs = self._parts()
+        log_head = np.log(np.clip(base.predict_proba(X), 1e-12, None))
+        return softmax(log_head + float(self.weight_[0]) * zs.scores(X) / TEMPERATURE)
+
+
+def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: str, params: dict,
+                  random_state: int = 0) -> tuple[float, str]:
+    """The prior weight: by cross-validated accuracy (log-likelihood breaks ties), else by
+    how well the zero-shot scores alone predict the training labels."""
+    from ..heads import create_head
+    from ..select import cv_splits
+
+    splits, _ = cv_splits(y_idx, random_state)
+    if splits is None:
+        return weight_without_cv(scores, y_idx), "zero-shot fit on the training examples"
+    n_classes = scores.shape[1]
+    accuracy = np.zeros(len(WEIGHT_GRID))
+    loglik = np.zeros(len(WEIGHT_GRID))
+    for train, test in splits:
+        head = create_head(base, **params).fit(X[train], y_idx[train])
+        proba = np.zeros((len(test), n_classes))
+        proba[:, head.classes_.astype(int)] = head.predict_proba(X[test])
+        log_head = np.log(np.clip(proba, 1e-12, None))
+        for j, w in enumerate(WEIGHT_GRID):
+            p = softmax(log_head + w * scores[test] / TEMPERATURE)
+            accuracy[j] += float((p.argmax(axis=1) == y_idx[test]).mean())
+            loglik[j] += float(np.log(p[np.arange(len(test)), y_idx[test]] + 1e-12).mean())
+    best = int(np.argmax(accuracy + 1e-3 * loglik / len(splits)))  # ties: the smaller weight
+    return float(WEIGHT_GRID[best]), "cross-validation"
+
+
+def weight_without_cv(scores: np.ndarray, y_idx: np.ndarray) -> float:
+    """``NO_CV_MAX_WEIGHT * r**2``, ``r`` the zero-shot's log-likelihood gain over chance on the
+    labeled examples, as a fraction of the most it could gain (log n_classes), clipped to [0, 1]."""
+    n_classes = scores.shape[1]
+    p = softmax(scores / TEMPERATURE)[np.arange(len(y_idx)), y_idx]
+    gain = float(np.log(p + 1e-12).mean() + np.log(n_classes))
+    r = min(1.0, max(0.0, gain / np.log(n_classes)))
+    return NO_CV_MAX_WEIGHT * r * r

@@ -1,0 +1,172 @@
+"""Meta-training on synthetic glyphs, the model directory, support-set prediction, the runs."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import handful
+from fewshot_glyphs import make_glyph_tree, make_runs
+from handful.cli.main import main
+from handful.fewshot.episodes import EpisodeSampler, evaluate_episodes
+from handful.fewshot.protonet import ProtoNetConfig
+from handful.fewshot.sources import load_arrays, restrict, scan_many
+from handful.fewshot.training import train_model
+
+TRAIN_ARGS = ["--nested", "--split-by-parent", "--eval-fraction", "0.25", "--ways", "8", "--queries", "3",
+              "--episodes", "80", "--minutes", "2"]
+
+
+@pytest.fixture(scope="module")
+def glyphs(tmp_path_factory) -> Path:
+    return make_glyph_tree(tmp_path_factory.mktemp("glyphs") / "bg", n_alphabets=4, n_chars=6,
+                           n_drawings=8)
+
+
+@pytest.fixture(scope="module")
+def model(glyphs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("models") / "protonet"
+    assert main(["protonet", "train", str(glyphs), "--out", str(out), "--backbone", "test_tiny_conv",
+                 *TRAIN_ARGS, "--json"]) == 0
+    return out
+
+
+def last_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def heldout_accuracy(encoder_arg: list[str], glyphs: Path, capsys) -> float:
+    assert main(["episodes", str(glyphs), "--nested", "--split-by-parent", "--ways", "3", "--queries",
+                 "5", "--episodes", "100", *encoder_arg, "--json"]) == 0
+    return last_json(capsys)["accuracy"]
+
+
+def test_meta_training_beats_the_same_encoder_untrained_on_held_out_alphabets(model, glyphs, capsys):
+    trained = heldout_accuracy(["--model", str(model)], glyphs, capsys)
+    untrained = heldout_accuracy(["--backbone", "test_tiny_conv"], glyphs, capsys)
+    # same 100 episodes for both; 80 episodes of meta-training reliably add > 10 points here
+    assert trained > untrained + 0.10, (trained, untrained)
+
+
+def test_model_directory_holds_tuned_weights_and_the_class_split(model):
+    doc = json.loads((model / "model.json").read_text())
+    assert (model / "backbone.safetensors").is_file()
+    assert doc["backbone"]["info"]["weights"].startswith("tuned-")
+    fewshot = doc["fewshot"]
+    assert {c.split("/")[0] for c in fewshot["heldout_classes"]} == {"alphabet_D"}  # 1 of 4 parents
+    assert set(fewshot["seen_classes"]).isdisjoint(fewshot["heldout_classes"])
+    assert fewshot["history"]["episodes"] == 80 and fewshot["history"]["validation"]
+
+
+def test_loaded_model_embeds_exactly_like_the_trained_one(model, glyphs):
+    clf = handful.load(model)
+    paths = [str(p) for p in sorted(glyphs.rglob("*.png"))[:5]]
+    again = handful.load(model)
+    np.testing.assert_array_equal(clf.embed(paths, "image")[0], again.embed(paths, "image")[0])
+    assert clf.head_.metric == "euclidean"
+
+
+def test_predict_with_a_support_folder_names_new_classes(model, glyphs, tmp_path, capsys):
+    support, queries = tmp_path / "support", tmp_path / "queries"
+    chars = sorted((glyphs / "alphabet_D").iterdir())[:3]
+    for char in chars:
+        (support / char.name).mkdir(parents=True)
+        (support / char.name / "a.png").write_bytes((char / "00.png").read_bytes())
+        (support / char.name / "b.png").write_bytes((char / "01.png").read_bytes())
+    queries.mkdir()
+    for char in chars:
+        for d in ("05", "06", "07"):
+            (queries / f"{char.name}_{d}.png").write_bytes((char / f"{d}.png").read_bytes())
+    (queries / "broken.png").write_bytes(b"not an image")
+    assert main(["predict", str(model), str(queries), "--support", str(support), "--json"]) == 0
+    result = last_json(capsys)
+    labels = {Path(p["input"]).name: p["label"] for p in result["predictions"]}
+    assert set(labels.values()) <= {c.name for c in chars}  # only the support's classes
+    correct = sum(name.startswith(label) for name, label in labels.items())
+    assert correct >= 6, labels  # 9 queries, 3 classes (chance 3)
+    assert [Path(s["path"]).name for s in result["skipped"]] == ["broken.png"]
+    # the same in three lines of Python
+    clf = handful.load(model)
+    clf.fit_support(support)
+    assert clf.predict([str(queries / "character01_05.png")])[0] == labels["character01_05.png"]
+
+
+def test_episodes_with_a_model_leave_out_the_classes_it_was_trained_on(model, glyphs, capsys):
+    assert main(["episodes", str(glyphs), "--nested", "--model", str(model), "--ways", "3",
+                 "--queries", "5", "--episodes", "5", "--json"]) == 0
+    assert last_json(capsys)["n_classes"] == 6  # only alphabet_D's 6 characters
+
+
+def test_episodes_refuse_a_split_that_overlaps_the_training_classes(model, glyphs, capsys):
+    code = main(["episodes", str(glyphs), "--nested", "--split-by-parent", "--seed", "2",
+                 "--model", str(model), "--episodes", "5"])
+    assert code == 2
+    assert "same --eval-fraction" in capsys.readouterr().err
+
+
+def test_test_time_finetuning_runs_per_episode_and_reports_it(model, glyphs, capsys):
+    assert main(["episodes", str(glyphs), "--nested", "--split-by-parent", "--model", str(model),
+                 "--ways", "3", "--queries", "5", "--episodes", "5", "--finetune-steps", "3",
+                 "--json"]) == 0
+    result = last_json(capsys)
+    assert result["finetune_steps"] == 3 and result["n_episodes"] == 5
+
+
+def test_omniglot_runs_report_error_per_run_and_skip_a_broken_test_item(model, tmp_path, capsys):
+    runs = make_runs(tmp_path / "runs", n_runs=2, n_classes=5)
+    (runs / "run02" / "test" / "item03.png").write_bytes(b"\x89PNG broken")
+    assert main(["omniglot-runs", str(runs), "--model", str(model), "--json"]) == 0
+    result = last_json(capsys)
+    assert [r["run"] for r in result["runs"]] == ["run01", "run02"]
+    assert [r["n"] for r in result["runs"]] == [5, 4]
+    assert result["error"] == pytest.approx(result["errors"] / 9)
+    assert any(r["method"] == "People" and r["error"] == 0.045 for r in result["references"])
+    assert result["skipped"][0]["path"].endswith("item03.png")
+
+
+def test_runs_folder_without_labels_is_a_one_line_error(tmp_path, model, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["omniglot-runs", str(tmp_path / "empty"), "--model", str(model)]) == 2
+    assert "class_labels.txt" in capsys.readouterr().err
+
+
+def test_gaussian_variant_trains_and_scores_with_its_confidences(glyphs, tmp_path):
+    config = ProtoNetConfig(n_way=8, n_query=3, max_episodes=40, max_minutes=1, val_every=20)
+    report = train_model([glyphs], tmp_path / "gauss", config, variant="gaussian",
+                         backbone="test_tiny_conv_gaussian", nested=True, split_by_parent=True,
+                         log=lambda msg: None)
+    assert report["metric"] == "gaussian" and report["history"]["episodes"] == 40
+    from handful.fewshot.encoder import FewShotEncoder
+
+    encoder = FewShotEncoder.from_model(tmp_path / "gauss")
+    assert encoder.scorer()[0] == "gaussian"
+    examples = restrict(scan_many([glyphs], nested=True)[0], report["heldout_classes"])
+    embeddings, failures = encoder.embed_items(examples.items)
+    assert embeddings.shape == (len(examples), encoder.backbone.dim + 1) and not failures
+    result = evaluate_episodes(embeddings, EpisodeSampler(examples.labels, 3, 1, 5), 30,
+                               encoder.scorer()[1])
+    assert result["accuracy"] > 1 / 3 + 0.15  # well above chance after 40 episodes
+
+
+def test_gaussian_variant_refuses_an_encoder_without_confidence(glyphs, tmp_path):
+    with pytest.raises(handful.HandfulError, match="confidence output"):
+        train_model([glyphs], tmp_path / "g", ProtoNetConfig(max_episodes=1), variant="gaussian",
+                    backbone="test_tiny_conv", nested=True, log=lambda msg: None)
+
+
+def test_model_and_backbone_together_is_a_user_error(model, glyphs, capsys):
+    assert main(["episodes", str(glyphs), "--nested", "--model", str(model), "--backbone",
+                 "test_tiny_conv"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_unreadable_training_image_is_skipped_and_listed(tmp_path):
+    root = make_glyph_tree(tmp_path / "bg", n_alphabets=2, n_chars=3, n_drawings=5)
+    (root / "alphabet_A" / "character01" / "99.png").write_bytes(b"\x89PNG truncated")
+    examples, _ = scan_many([root], nested=True)
+    from handful.backbones import create_backbone
+
+    arrays, kept = load_arrays(create_backbone("test_tiny_conv"), examples)
+    assert len(arrays) == len(kept) == 30
+    assert any(p.endswith("99.png") for p, _ in kept.skipped)
