@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -78,28 +79,32 @@ def hardlink_copies(src: Path, dst: Path, copies: int) -> Path:
 def run(argv: list[str], kill_after: float | None = None) -> dict:
     """Run a command; wall time, peak RSS (MiB, from wait4) and RSS samples over time."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    samples = []
-    while proc.poll() is None:
-        try:
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            rss = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
-            samples.append(round(rss / 1024, 1))
-        except (OSError, StopIteration):
-            pass
-        if kill_after and time.perf_counter() - start > kill_after:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.5)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    last = out.strip().splitlines()[-1] if out.strip() else "{}"
-    payload = json.loads(last) if last.startswith("{") else {}
+    with tempfile.TemporaryFile("w+") as stdout:
+        proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL, text=True)
+        samples = []
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                text = Path(f"/proc/{proc.pid}/status").read_text()
+                rss = int(next(ln for ln in text.splitlines() if ln.startswith("VmRSS")).split()[1])
+                samples.append(round(rss / 1024, 1))
+            except (OSError, StopIteration):
+                pass
+            if kill_after and time.perf_counter() - start > kill_after:
+                proc.send_signal(signal.SIGKILL)
+                kill_after = None
+            time.sleep(0.5)
+        seconds = time.perf_counter() - start
+        stdout.seek(0)
+        lines = stdout.read().strip().splitlines()
+    payload = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
     quarter = [samples[int(q * (len(samples) - 1))] for q in (0.25, 0.5, 0.75, 1.0)] if samples else []
     return {"seconds": round(seconds, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
             "rss_mib_at_25_50_75_100pct_of_time": quarter, "exit": os.waitstatus_to_exitcode(status),
-            "result": {k: payload.get(k) for k in ("n", "n_resumed", "skipped_summary", "complete")}}
+            "result": {k: payload.get(k) for k in ("n", "n_resumed", "skipped_summary", "complete",
+                                                   "n_files", "seconds")}}
 
 
 def train_models(data: Path) -> tuple[Path, Path]:
@@ -146,10 +151,10 @@ def resume_demo(model: Path, folder: Path) -> dict:
 def listing(folder: Path) -> dict:
     code = ("import time;from handful.scale import list_inputs;t=time.perf_counter();"
             f"items,_,_=list_inputs('image',['{folder}']);"
-            "import json;print(json.dumps({'n':len(items),'seconds':round(time.perf_counter()-t,2)}))")
+            "import json;print(json.dumps({'n_files':len(items),'seconds':round(time.perf_counter()-t,2)}))")
     baseline = run([PY, "-c", "import handful.scale"])
     result = run([PY, "-c", code])
-    return {"n_files": result["result"], "peak_rss_mib": result["peak_rss_mib"],
+    return {"listing": result["result"], "peak_rss_mib": result["peak_rss_mib"],
             "import_only_peak_rss_mib": baseline["peak_rss_mib"], "seconds": result["seconds"]}
 
 

@@ -41,11 +41,18 @@ class Classifier:
         augment_views: also train the head on this many augmented views of each training
             image (feature-space augmentation; images only, cached).
         augment: the augmentation preset (or AugmentConfig) that makes those views.
+        zero_shot_prior: combine the head with zero-shot scores from the class names
+            (``handful.zeroshot.prior``); the weight is cross-validated.
+        class_names: ``{label: class name}`` for the zero-shot prior when labels are codes
+            (``{"0": "negative", "1": "positive"}``); labels are their own names otherwise.
+        zero_shot_template: how a class name becomes a phrase, e.g. ``"this review is {}"``.
     """
 
     def __init__(self, backbone: str = "auto", head: str = "auto", head_params: dict | None = None,
                  cache: FeatureCache | bool | None = None, batch_size: int = 32,
-                 random_state: int = 0, augment_views: int = 0, augment="default"):
+                 random_state: int = 0, augment_views: int = 0, augment="default",
+                 zero_shot_prior: bool = False, class_names: dict[str, str] | None = None,
+                 zero_shot_template: str | None = None):
         self.backbone = backbone
         self.head = head
         self.head_params = head_params or {}
@@ -54,8 +61,13 @@ class Classifier:
         self.random_state = random_state
         self.augment_views = augment_views
         self.augment = augment
+        self.zero_shot_prior = zero_shot_prior
+        self.class_names = class_names or {}
+        self.zero_shot_template = zero_shot_template
         self._backbone: Backbone | None = None
         self._cache: FeatureCache | None = None
+        self._preselected = None  # leaderboard of the backbone search, used by fit_embeddings
+        self._zero_shot = None  # (key, ZeroShotMap) reused across fits (k-shot draws)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _feature_cache(self) -> FeatureCache:
@@ -99,9 +111,23 @@ class Classifier:
             **load_kwargs) -> Classifier:
         """Embed the labeled examples in ``data`` (folder, table or Examples) and fit the head."""
         examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
-        X, examples = self.embed_examples(examples, progress)
+        X, examples = self.select_backbone(examples, progress)
         extra = self.embed_views(examples) if self.augment_views else None
         return self.fit_embeddings(X, examples, extra)
+
+    def select_backbone(self, examples: Examples,
+                        progress: Progress | None = None) -> tuple[np.ndarray, Examples]:
+        """Embed ``examples``; with ``backbone="auto"`` first cross-validate the offline
+        backbones (and a concatenation) x heads on cached embeddings and keep the best.
+
+        Returns the winner's embeddings and the usable examples, like ``embed_examples``.
+        """
+        if self.backbone != "auto":
+            return self.embed_examples(examples, progress)
+        from .select.auto import search_backbones
+
+        X, examples, self._backbone, self._preselected = search_backbones(self, examples, progress)
+        return X, examples
 
     def embed_views(self, examples: Examples,
                     progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +136,8 @@ class Classifier:
         from .augment import create_augment
         from .augment.views import embed_views
 
-        views, failures = embed_views(self.backbone_for(examples.modality), examples.items,
+        backbone = self._backbone or self.backbone_for(examples.modality)  # the fitted one
+        views, failures = embed_views(backbone, examples.items,
                                       create_augment(self.augment), self.augment_views,
                                       self.random_state, self._feature_cache(), self.batch_size,
                                       progress)
@@ -128,14 +155,20 @@ class Classifier:
         """
         y = np.asarray(examples.labels, dtype=object)
         _warn_small(examples)
-        self.leaderboard_ = None
+        self.leaderboard_, self._preselected = self._preselected, None
         if self.head == "auto":
-            self.leaderboard_ = search_heads(X, y, random_state=self.random_state,
-                                             backbone=self._backbone.name if self._backbone else "")
+            if self.leaderboard_ is None:
+                self.leaderboard_ = search_heads(
+                    X, y, random_state=self.random_state,
+                    backbone=self._backbone.name if self._backbone else "")
             best = self.leaderboard_.best
             self.head_ = create_head(best["head"], **best["params"])
         else:
             self.head_ = create_head(self.head, **self.head_params)
+        if self.zero_shot_prior:
+            from .zeroshot.prior import with_prior
+
+            self.head_ = with_prior(self.head_, self.zero_shot_map(sorted(set(y))), self.random_state)
         if extra is not None and len(extra[1]):
             self.head_.fit(np.vstack([X, extra[0]]), np.concatenate([y, extra[1]]))
         else:
@@ -147,6 +180,18 @@ class Classifier:
             augment = self.augment if isinstance(self.augment, str) else self.augment.to_json()
             self.training_["augmented_views"] = {"n": int(len(extra[1])), "augment": augment}
         return self
+
+    def zero_shot_map(self, labels: Sequence[str]):
+        """The class-name scorer for ``labels`` on this backbone's embeddings (built once)."""
+        from .zeroshot.prior import zero_shot_map_for
+
+        key = (self._backbone.fingerprint, tuple(labels), self.zero_shot_template,
+               tuple(sorted(self.class_names.items())))
+        if self._zero_shot is None or self._zero_shot[0] != key:
+            self._zero_shot = (key, zero_shot_map_for(
+                self._backbone, labels, self.class_names, self.zero_shot_template,
+                self._feature_cache()))
+        return self._zero_shot[1]
 
     def fit_support(self, support: str | Path | Examples, progress: Progress | None = None,
                     **load_kwargs) -> Classifier:

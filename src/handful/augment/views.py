@@ -117,3 +117,38 @@ def _flush(backbone, batch, out, cache) -> None:
         out[i, v] = vector
         cache.store(backbone, key, vector)
     batch.clear()
+
+
+class ViewLookup:
+    """Augmented views of pool rows found by their plain embedding, computed on first use.
+
+    K-shot draws hand the head rows of the pool, not indices; a row's bytes identify its
+    image (byte-identical files have identical views too, as views depend on content only).
+
+    Example:
+        >>> lookup = ViewLookup(clf, pool_examples, X_pool)
+        >>> X_views, y_views = lookup.extra(X_pool[drawn])
+    """
+
+    def __init__(self, clf, examples, X: np.ndarray):
+        self.clf, self.examples = clf, examples
+        self.index = {row.tobytes(): i for i, row in enumerate(np.asarray(X))}
+        self.views: dict[int, np.ndarray] = {}  # pool index -> (n_views, dim)
+
+    def extra(self, X_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(X_views, y_views)``: every view of the images whose embeddings are ``X_rows``."""
+        indices = [self.index[row.tobytes()] for row in np.asarray(X_rows)]
+        todo = sorted({i for i in indices if i not in self.views})
+        if todo:
+            from . import create_augment
+
+            clf = self.clf
+            views, failures = embed_views(
+                clf._backbone, [self.examples.items[i] for i in todo], create_augment(clf.augment),
+                clf.augment_views, clf.random_state, clf._feature_cache(), clf.batch_size)
+            for j, i in enumerate(todo):
+                self.views[i] = views[j] if j not in failures else views[j][:0]
+        labels = np.asarray(self.examples.labels, dtype=object)
+        X_views = np.concatenate([self.views[i] for i in indices])
+        y_views = np.concatenate([np.repeat(labels[i], len(self.views[i])) for i in indices])
+        return X_views, y_views

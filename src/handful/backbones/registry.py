@@ -61,6 +61,10 @@ def list_backbones(
 def backbone_modality(name: str) -> str:
     """'image' or 'text' for a registered name or a hub name (``st:`` is text)."""
     _ensure_builtins()
+    if "+" in name:  # a concatenation, "a+b"
+        from .concat import concat_modality
+
+        return concat_modality(name)
     if ":" in name:
         return "text" if name.split(":", 1)[0] == "st" else "image"
     entry = _REGISTRY.get(_canonical(name))
@@ -88,6 +92,10 @@ def create_backbone(name: str, **kwargs) -> Backbone:
         (1, 1280)
     """
     _ensure_builtins()
+    if "+" in name:  # a concatenation, "a+b"
+        from .concat import create_concat_backbone
+
+        return create_concat_backbone(name, **kwargs)
     if ":" in name:
         prefix, hub_name = name.split(":", 1)
         from . import hub
@@ -112,3 +120,4 @@ def _ensure_builtins() -> None:
     """Import the modules whose decorators register the built-in backbones."""
     from . import efficientnet_lite, testing, text_encoders  # noqa: F401
     from ..fewshot import conv4  # noqa: F401
+    from ..text import word2vec  # noqa: F401

@@ -3,7 +3,8 @@
 A backbone that can be fine-tuned exposes ``tunable_module() -> torch.nn.Module``. After
 tuning, ``mark_tuned`` changes its fingerprint (so cached embeddings of the original weights
 are never reused), ``save_tuned_weights`` writes ``backbone.safetensors`` into a model
-directory, and ``load_tuned_weights`` restores it when the model is loaded.
+directory, and ``load_tuned_weights`` restores it when the model is loaded. A backbone with
+more state than tensors (a vocabulary) adds ``save_extra(dir)`` / ``load_extra(dir)``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def save_tuned_weights(backbone: Backbone, model_dir: str | Path) -> str:
 
     state = {k: v.detach().cpu().contiguous() for k, v in backbone.tunable_module().state_dict().items()}
     save_file(state, str(Path(model_dir) / WEIGHTS_FILE))
+    if hasattr(backbone, "save_extra"):  # e.g. word2vec's vocabulary
+        backbone.save_extra(Path(model_dir))
     return WEIGHTS_FILE
 
 
@@ -53,6 +56,8 @@ def load_tuned_weights(backbone: Backbone, file: str | Path, weights_tag: str) -
     except Exception as err:  # safetensors raises its own error types
         raise BundleError(f"Fine-tuned weights {file} are missing or damaged ({err}). "
                           "Re-train the model.") from err
+    if hasattr(backbone, "load_extra"):  # sizes the module (e.g. word2vec's vocabulary)
+        backbone.load_extra(Path(file).parent)
     module = backbone.tunable_module()
     missing, unexpected = module.load_state_dict(state, strict=False)
     if missing or unexpected:

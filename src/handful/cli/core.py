@@ -13,16 +13,21 @@ from ..classifier import Classifier, load
 from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
 from ..evaluate import plot_confusion_matrix
+from ..text.prepare import prepare_for_training
+from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
 from .main import app
 from .options import (
     BackboneOpt,
+    FinetuneOpt,
     HeadOpt,
     JsonOpt,
     LabelColOpt,
+    MaxPairsOpt,
     NestedOpt,
     NoCacheOpt,
     SeedOpt,
     TextColOpt,
+    UnlabeledOpt,
     check_names,
 )
 from .output import Output, pct
@@ -72,6 +77,11 @@ def train(
     nested: NestedOpt = False,
     text_column: TextColOpt = None,
     label_column: LabelColOpt = None,
+    finetune: FinetuneOpt = False,
+    max_pairs: MaxPairsOpt = 640,
+    unlabeled: UnlabeledOpt = None,
+    augment_views: AugmentViewsOpt = 0,
+    augment: PresetOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """Train a classifier on labeled examples and save it as a model directory."""
@@ -80,9 +90,10 @@ def train(
     check_names(backbone, head)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
-                     random_state=seed)
+                     random_state=seed, augment_views=check_views(augment_views), augment=augment)
+    text_report = prepare_for_training(clf, train_ex, finetune, max_pairs, unlabeled, seed, out.print)
     X, train_ex = embed_with_progress(out, clf, train_ex, "training examples")
-    clf.fit_embeddings(X, train_ex)
+    clf.fit_embeddings(X, train_ex, embed_views_with_progress(out, clf, train_ex))
     out.print(f"Classes: {', '.join(f'{c} ({n})' for c, n in train_ex.counts().items())}")
     print_skipped(out, train_ex)
     print_leaderboard(out, clf.leaderboard_)
@@ -98,7 +109,8 @@ def train(
     seconds = time.perf_counter() - started
     report = {"training": train_ex.summary(), "metrics": metrics, "evaluation": evaluation,
               "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None,
-              "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats)}
+              "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats),
+              **text_report}
 
     def write_report(tmp: Path) -> None:
         (tmp / "report.json").write_text(json.dumps(report, indent=2))
@@ -120,7 +132,7 @@ def train(
                 "backbone": clf._backbone.name, "head": {"type": type(clf.head_).__name__,
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
-                "leaderboard": report["leaderboard"], "seconds": round(seconds, 2)})
+                "leaderboard": report["leaderboard"], "seconds": round(seconds, 2), **text_report})
 
 
 @app.command()

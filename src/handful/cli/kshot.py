@@ -10,13 +10,29 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from ..augment.views import ViewLookup
 from ..classifier import Classifier
 from ..data import Examples, load_examples, scan_splits
 from ..errors import DataError
 from ..evaluate.kshot import run_kshot
+from ..text.prepare import finetune_kshot, prepare_for_kshot
+from .augment import AugmentViewsOpt, PresetOpt, check_views
 from .main import app
-from .options import BackboneOpt, HeadOpt, JsonOpt, LabelColOpt, NoCacheOpt, SeedOpt, TextColOpt, check_names
+from .options import (
+    BackboneOpt,
+    FinetuneOpt,
+    HeadOpt,
+    JsonOpt,
+    LabelColOpt,
+    MaxPairsOpt,
+    NoCacheOpt,
+    SeedOpt,
+    TextColOpt,
+    UnlabeledOpt,
+    check_names,
+)
 from .output import Output, pct
+from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, prior_options
 
 
 def parse_shots(text: str) -> list[int]:
@@ -55,6 +71,14 @@ def kshot(
     no_cache: NoCacheOpt = False,
     text_column: TextColOpt = None,
     label_column: LabelColOpt = None,
+    zero_shot_prior: ZeroShotPriorOpt = False,
+    classes: ClassesOpt = None,
+    template: TemplateOpt = None,
+    finetune: FinetuneOpt = False,
+    max_pairs: MaxPairsOpt = 640,
+    unlabeled: UnlabeledOpt = None,
+    augment_views: AugmentViewsOpt = 0,
+    augment: PresetOpt = "default",
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -69,22 +93,41 @@ def kshot(
     if missing:
         raise DataError(f"Test classes {missing} do not occur in the pool {pool}.")
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
-                     random_state=seed)
-    with out.progress("Embedding pool", len(pool_ex)) as advance:
-        X_pool, pool_ex = clf.embed_examples(pool_ex, advance)
-    with out.progress("Embedding test", len(test_ex)) as advance:
-        X_test, test_ex = clf.embed_examples(test_ex, advance)
+                     random_state=seed, augment_views=check_views(augment_views), augment=augment,
+                     **prior_options(zero_shot_prior, classes, template, pool_ex.labels))
+    setfit, text_report = prepare_for_kshot(clf, pool_ex, finetune, max_pairs, unlabeled, seed)
+    if setfit is None:
+        with out.progress("Embedding pool", len(pool_ex)) as advance:
+            X_pool, pool_ex = clf.embed_examples(pool_ex, advance)
+        with out.progress("Embedding test", len(test_ex)) as advance:
+            X_test, test_ex = clf.embed_examples(test_ex, advance)
+    views = ViewLookup(clf, pool_ex, X_pool) if augment_views and setfit is None else None
 
     def fit_predict(X_train, y_train, X_eval):
         sub = Examples(tuple(str(i) for i in range(len(y_train))), tuple(y_train), pool_ex.modality)
+        extra = views.extra(X_train) if views else None
         with warnings.catch_warnings():  # "single example per class" is the point at K=1
             warnings.simplefilter("ignore", UserWarning)
-            return clf.fit_embeddings(X_train, sub).head_.predict(X_eval)
+            predicted = clf.fit_embeddings(X_train, sub, extra).head_.predict(X_eval)
+        prior_weights.append(float(getattr(clf.head_, "weight_", [np.nan])[0]))
+        return predicted
 
+    prior_weights: list[float] = []
     with out.progress("K-shot runs", len(k_values) * repeats) as advance:
-        result = run_kshot(X_pool, np.asarray(pool_ex.labels, dtype=object), X_test,
-                           np.asarray(test_ex.labels, dtype=object), k_values, repeats,
-                           fit_predict, seed=seed, on_repeat=lambda k, r, s: advance(1))
+        if setfit is not None:  # SetFit tuning per draw, from the texts
+            result = finetune_kshot(clf, pool_ex, test_ex, k_values, repeats, setfit, fit_predict,
+                                    seed=seed, on_repeat=lambda k, r, s: advance(1))
+        else:
+            result = run_kshot(X_pool, np.asarray(pool_ex.labels, dtype=object), X_test,
+                               np.asarray(test_ex.labels, dtype=object), k_values, repeats,
+                               fit_predict, seed=seed, on_repeat=lambda k, r, s: advance(1))
+    result.update(text_report)
+    if zero_shot_prior:  # the weight the prior got in each run, in run order
+        for i, k in enumerate(result["shots"]):
+            result["shots"][k]["prior_weights"] = prior_weights[i * repeats:(i + 1) * repeats]
+        result["zero_shot_prior"] = {"classes": clf.class_names or None, "template": template}
+    if augment_views:
+        result["augment"] = {"views_per_image": augment_views, "preset": augment}
     result.update(backbone=clf._backbone.name, head=head, pool=str(pool), test=test_ex.source,
                   skipped=[{"path": p, "reason": r} for p, r in pool_ex.skipped + test_ex.skipped])
     out.table(f"K-shot accuracy ({repeats} draws per K, test n={result['n_test']})",

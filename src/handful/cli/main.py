@@ -18,6 +18,8 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     from . import core, embed, episodes, export, info, kshot, omniglot, predict, protonet, serve  # noqa: F401  (modules register their commands on `app`)
+    from . import advise, suggest, zeroshot  # noqa: F401
+    from . import augment, finetune, ladder  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,3 +26,11 @@ def check_names(backbone: str, head: str) -> None:
         backbone_modality(backbone)
     if head != "auto" and head not in HEADS:
         create_head(head)
+FinetuneOpt = Annotated[bool, typer.Option(
+    "--finetune", help="Texts: tune the sentence encoder on pairs of your examples (SetFit) "
+    "before fitting the head; the tuned encoder is saved with the model.")]
+MaxPairsOpt = Annotated[int, typer.Option(
+    help="With --finetune: at most this many sentence pairs (bounds the time).")]
+UnlabeledOpt = Annotated[Path | None, typer.Option(
+    help="Texts: unlabeled in-domain sentences (.txt, one per line, or a CSV/TSV) that "
+    "--backbone word2vec learns its word vectors from.")]

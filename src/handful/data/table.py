@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import warnings
+from collections import Counter
 from pathlib import Path
 
 from ..errors import DataError, DataNotFoundError
 from .examples import Examples
 
 TEXT_EXTENSIONS = frozenset({".csv", ".tsv", ".txt", ".tab"})
-TEXT_NAMES = ("text", "sentence", "review", "content", "body", "message", "document", "title")
+TEXT_NAMES = ("text", "sentence", "review", "content", "body", "message", "document", "title",
+              "question", "utterance", "comment", "tweet")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "intent")
 MAX_TEXT_CHARS = 20_000
 
@@ -40,15 +42,38 @@ def _sniff_delimiter(sample: str, path: Path) -> str:
         return "\t" if sample.count("\t") > sample.count(",") else ","
 
 
-def _rows(path: Path) -> list[list[str]]:
+def _rows(path: Path) -> tuple[list[list[str]], str]:
+    """Rows of the table and its delimiter.
+
+    Quotes are read as CSV quoting unless that swallows line breaks in a file whose lines
+    all split into the same number of fields without it: then the quotes are part of the
+    text (``a "so-called" classic<TAB>1``, or a line that starts with a quote), and only
+    fields quoted from end to end lose their quotes.
+    """
     text = read_text_file(path)
     delimiter = _sniff_delimiter(text[:20_000], path)
-    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
+    quoted = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
+    if '"' not in text:
+        return quoted, delimiter
+    lines = [line.rstrip("\r") for line in text.split("\n")]  # not splitlines: U+0085 is text
+    literal = [line.split(delimiter) for line in lines if line.strip()]
+    same_width = len({len(r) for r in literal}) == 1
+    swallowed = len(quoted) != len(literal) or any("\n" in f for r in quoted for f in r)
+    if same_width and swallowed:
+        return [[_unquote(f) for f in row] for row in literal], delimiter
+    return quoted, delimiter
+
+
+def _unquote(field: str) -> str:
+    stripped = field.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
+        return stripped[1:-1].replace('""', '"')
+    return field
 
 
 def _has_header(first: list[str]) -> bool:
     lowered = [c.strip().lower() for c in first]
-    return any(c in TEXT_NAMES or c in LABEL_NAMES for c in lowered)
+    return any(c in TEXT_NAMES or c in LABEL_NAMES or c.endswith("_label") for c in lowered)
 
 
 def _pick(header: list[str], name: str | None, guesses: tuple[str, ...], what: str, path) -> int:
@@ -87,16 +112,22 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"Text table '{path}' does not exist. Give a CSV or TSV file.")
-    rows = _rows(path)
+    rows, delimiter = _rows(path)
     if not rows:
         raise DataError(f"Text table '{path}' is empty. Add rows of text and label.")
+    header = _has_header(rows[0]) or bool(text_column or label_column)
+    if not header and not labeled and delimiter != "\t":
+        rows = [[delimiter.join(row)] for row in rows]  # one text per line, commas and all
     text_idx, label_idx, body, offset = _columns(path, rows, text_column, label_column, labeled)
     texts, labels, skipped, ids = [], [], [], []
     n_truncated = 0
+    width = len(rows[0]) if header else _common_width(rows)
     for i, row in enumerate(body):
         row_id = f"{path.name}:{i + 1 + offset}"
-        if len(row) <= max(text_idx, label_idx if labeled else 0):
-            skipped.append((row_id, f"row has {len(row)} fields, expected {len(rows[0])}"))
+        if len(row) > width and width == 2 and labeled:
+            row = _merge_text_fields(row, label_idx, delimiter)
+        if len(row) <= max(text_idx, label_idx if labeled else 0) or (labeled and len(row) != width):
+            skipped.append((row_id, f"row has {len(row)} fields, expected {width}"))
             continue
         text = row[text_idx].strip()
         label = row[label_idx].strip() if labeled else ""
@@ -119,6 +150,13 @@ def read_table(
     return Examples(tuple(texts), tuple(labels), "text", tuple(skipped), str(path), tuple(ids))
 
 
+def _merge_text_fields(row: list[str], label_idx: int, delimiter: str) -> list[str]:
+    """An unquoted text holding the delimiter: every field but the label is the text."""
+    if label_idx == 0:
+        return [row[0], delimiter.join(row[1:])]
+    return [delimiter.join(row[:-1]), row[-1]]
+
+
 def _columns(path, rows, text_column, label_column, labeled):
     """(text index, label index, data rows, line offset) for the table."""
     first = rows[0]
@@ -126,14 +164,20 @@ def _columns(path, rows, text_column, label_column, labeled):
         text_idx = _pick(first, text_column, TEXT_NAMES, "text", path)
         label_idx = _pick(first, label_column, LABEL_NAMES, "label", path) if labeled else -1
         return text_idx, label_idx, rows[1:], 1
+    width = _common_width(rows)
+    sample = [r for r in rows[:200] if len(r) == width][:50]
+    mean_len = [sum(len(r[j]) for r in sample) / len(sample) for j in range(width)]
     if not labeled:
-        return 0, -1, rows, 0
-    if len(first) != 2:
+        return int(max(range(width), key=lambda j: mean_len[j])), -1, rows, 0
+    if width != 2:
         raise DataError(
-            f"{path} has no header and {len(first)} columns {first[:4]}; expected 2 "
+            f"{path} has no header and {width} columns {first[:4]}; expected 2 "
             "(text, label). Add a header row with 'text' and 'label' columns."
         )
-    sample = rows[: min(len(rows), 50)]
-    mean_len = [sum(len(r[j]) for r in sample if len(r) > j) / len(sample) for j in (0, 1)]
     text_idx = 0 if mean_len[0] >= mean_len[1] else 1
     return text_idx, 1 - text_idx, rows, 0
+
+
+def _common_width(rows: list[list[str]]) -> int:
+    """The most common number of fields per row."""
+    return Counter(len(r) for r in rows).most_common(1)[0][0]

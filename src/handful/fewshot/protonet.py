@@ -36,7 +36,8 @@ class ProtoNetConfig:
     decay_steps: int = 3  # lr halves at 1/4, 2/4, 3/4 of the budget (episodes or time)
     decay_rate: float = 0.5
     rotations: bool = True
-    jitter: bool = True
+    flips: bool = False  # mirror images as further new classes (x2 with rotations: 8 per character)
+    jitter: float = 1.0  # strength of the per-image random affine (0: none)
     val_every: int = 100
     val_ways: int = 20
     val_shots: int = 1
@@ -73,31 +74,31 @@ def prototype_logits(support: torch.Tensor, support_y: torch.Tensor, query: torc
     return -torch.cdist(query, protos).pow(2)
 
 
-def jitter(x: torch.Tensor, gen: torch.Generator, degrees: float = 10.0, shift: float = 0.08,
-           scale: float = 0.1) -> torch.Tensor:
-    """Random small rotation, scale and shift per image (zero fill): (n, c, h, w) -> same."""
+def jitter(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0) -> torch.Tensor:
+    """Random small rotation (10 deg), scale (10%), shear (0.1) and shift (4%) per image, all
+    times ``strength``, zero fill: (n, c, h, w) -> same."""
     n = x.shape[0]
-    u = torch.rand(n, 4, generator=gen) * 2 - 1
-    angle = u[:, 0] * math.radians(degrees)
-    s = 1 + u[:, 1] * scale
-    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
-    theta = torch.stack([torch.stack([cos, -sin, u[:, 2] * shift], 1),
-                         torch.stack([sin, cos, u[:, 3] * shift], 1)], 1)
+    u = (torch.rand(n, 5, generator=gen) * 2 - 1) * strength
+    angle = u[:, 0] * math.radians(10.0)
+    s = 1 + u[:, 1] * 0.1
+    cos, sin, shear = torch.cos(angle) / s, torch.sin(angle) / s, u[:, 4] * 0.1
+    theta = torch.stack([torch.stack([cos, -sin + shear * cos, u[:, 2] * 0.08], 1),
+                         torch.stack([sin, cos + shear * sin, u[:, 3] * 0.08], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
 class EpisodeBatcher:
-    """Training episodes from uint8 arrays: classes x rotations, tensors via ``to_tensor``."""
+    """Training episodes from uint8 arrays: classes x rotations (x flips), tensors via ``to_tensor``."""
 
     def __init__(self, arrays: np.ndarray, labels: np.ndarray, to_tensor: Callable, config: ProtoNetConfig):
         self.arrays, self.to_tensor, self.config = arrays, to_tensor, config
         classes = sorted(set(labels))
         self.members = [np.flatnonzero(labels == c) for c in classes]
-        n_rot = 4 if config.rotations else 1
+        n_transforms = (4 if config.rotations else 1) * (2 if config.flips else 1)
         need = config.n_shot + config.n_query
-        self.pool = [(c, r) for c in range(len(classes)) if len(self.members[c]) >= need
-                     for r in range(n_rot)]
+        self.pool = [(c, t) for c in range(len(classes)) if len(self.members[c]) >= need
+                     for t in range(n_transforms)]
         self.n_way = min(config.n_way, len(self.pool))
         self.rng = np.random.default_rng([config.seed, 11])
         self.gen = torch.Generator().manual_seed(config.seed)
@@ -107,12 +108,13 @@ class EpisodeBatcher:
         cfg, picks = self.config, self.rng.choice(len(self.pool), self.n_way, replace=False)
         chunks = []
         for p in picks:
-            c, rot = self.pool[p]
+            c, t = self.pool[p]
             idx = self.rng.choice(self.members[c], cfg.n_shot + cfg.n_query, replace=False)
-            chunks.append(torch.rot90(self.to_tensor(self.arrays[idx]), rot, dims=(-2, -1)))
+            images = self.to_tensor(self.arrays[idx])
+            chunks.append(torch.rot90(images.flip(-1) if t >= 4 else images, t % 4, dims=(-2, -1)))
         x = torch.cat(chunks)
-        if cfg.jitter:
-            x = jitter(x, self.gen)
+        if cfg.jitter > 0:
+            x = jitter(x, self.gen, cfg.jitter)
         per = cfg.n_shot + cfg.n_query
         is_support = torch.tensor([(i % per) < cfg.n_shot for i in range(len(x))])
         y = torch.arange(self.n_way).repeat_interleave(per)

@@ -74,6 +74,12 @@ def _train_epoch(model, optimizer, batches: Iterable[Batch], loss_fn) -> dict[st
     return {"train_loss": total_loss / max(n, 1), "train_accuracy": correct / max(n, 1)}
 
 
+def _better(metrics: dict, best: tuple[float, float]) -> bool:
+    """Higher validation accuracy wins; at equal accuracy, a lower loss."""
+    accuracy, loss = metrics["val_accuracy"], metrics["val_loss"]
+    return accuracy > best[0] + 1e-9 or (abs(accuracy - best[0]) <= 1e-9 and loss < best[1] - 1e-4)
+
+
 def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -90,23 +96,26 @@ def train_loop(
     validate_first: bool = False,
     on_epoch_end: Callable[[int, dict], None] | None = None,
 ) -> History:
-    """Train ``model`` for up to ``epochs``; keep the weights with the lowest validation loss.
+    """Train ``model`` for up to ``epochs``; keep the weights that score best on validation.
 
     ``train_batches(epoch)`` yields ``(x, y)`` for one epoch (fresh augmentation each time);
     ``val_batches()`` yields the fixed validation batches. Without them the last epoch is
-    kept. ``patience > 0`` stops after that many epochs without a better validation loss.
+    kept. Best means the highest validation accuracy, then the lowest loss among equals
+    (accuracy first: label smoothing makes a model less confident, so its plain loss can
+    rise while it gets more answers right). ``patience > 0`` stops after that many epochs
+    without a better score.
     ``validate_first`` scores the starting weights as epoch 0, so a warm start (a fitted
     linear probe) is kept when training does not beat it. The model ends with the kept weights.
     """
     loss_fn = loss_fn or torch.nn.CrossEntropyLoss()
     history = History()
-    best_loss, best_state, waited = math.inf, None, 0
+    best, best_state, waited = (-math.inf, math.inf), None, 0
     if validate_first and val_batches is not None:
         start = time.perf_counter()
         metrics = {"epoch": 0, **evaluate_batches(model, val_batches())}
         metrics["seconds"] = time.perf_counter() - start
         history.epochs.append(metrics)
-        best_loss, best_state = metrics["val_loss"], _snapshot(model)
+        best, best_state = (metrics["val_accuracy"], metrics["val_loss"]), _snapshot(model)
         if on_epoch_end:
             on_epoch_end(0, metrics)
     for epoch in range(1, epochs + 1):
@@ -124,8 +133,8 @@ def train_loop(
         if val_batches is None:
             history.best_epoch = epoch
             continue
-        if metrics["val_loss"] < best_loss - 1e-4:
-            best_loss, best_state, waited = metrics["val_loss"], _snapshot(model), 0
+        if _better(metrics, best):
+            best, best_state, waited = (metrics["val_accuracy"], metrics["val_loss"]), _snapshot(model), 0
             history.best_epoch = epoch
         else:
             waited += 1

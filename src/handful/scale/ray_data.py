@@ -53,6 +53,8 @@ def init_ray(address: str | None = None, quiet: bool = False) -> dict:
 def model_files(model_dir: str | Path, runtime: str = "torch") -> dict[str, bytes]:
     """The files a worker needs to rebuild the model, as bytes (sent through the object store)."""
     model_dir = Path(model_dir)
+    if model_dir.suffix == ".onnx":  # an exported file given directly
+        return {"model.onnx": model_dir.read_bytes()}
     wanted = [n for n in MODEL_FILES if n != "model.onnx" or runtime == "onnx"]
     return {n: (model_dir / n).read_bytes() for n in wanted if (model_dir / n).is_file()}
 
@@ -73,8 +75,10 @@ class _Worker:
             self._tmp = tempfile.TemporaryDirectory(prefix="handful-model-")
             for name, blob in files.items():
                 (Path(self._tmp.name) / name).write_bytes(blob)
-            self.predictor = load_predictor(self._tmp.name, runtime, cache=False,
-                                            batch_size=batch_size)
+            target = Path(self._tmp.name)
+            if "model.json" not in files:
+                target = target / "model.onnx"
+            self.predictor = load_predictor(target, runtime, cache=False, batch_size=batch_size)
             if task == "embed":
                 self.backbone = self.predictor.backbone_for(self.predictor.modality_)
         else:

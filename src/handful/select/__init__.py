@@ -1,5 +1,8 @@
 """Model selection by cross-validation on cached embeddings."""
 
+from .baseline import majority_baseline, transfer_warning
+from .models import AUTO_BACKBONES, search_models
 from .search import DEFAULT_CANDIDATES, Leaderboard, cv_splits, search_heads
 
-__all__ = ["DEFAULT_CANDIDATES", "Leaderboard", "cv_splits", "search_heads"]
+__all__ = ["AUTO_BACKBONES", "DEFAULT_CANDIDATES", "Leaderboard", "cv_splits",
+           "majority_baseline", "search_heads", "search_models", "transfer_warning"]

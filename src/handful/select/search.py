@@ -29,13 +29,14 @@ class Leaderboard:
 
     rows: list[dict] = field(default_factory=list)
     scheme: str = ""
+    baseline: dict | None = None  # the majority-class predictor's CV score, same folds
 
     @property
     def best(self) -> dict:
         return self.rows[0]
 
     def to_json(self) -> dict:
-        return {"scheme": self.scheme, "rows": self.rows}
+        return {"scheme": self.scheme, "rows": self.rows, "baseline": self.baseline}
 
 
 def cv_splits(y: np.ndarray, random_state: int = 0, max_folds: int = 5):
@@ -82,4 +83,6 @@ def search_heads(
     rows.sort(key=lambda r: (-round(r["mean"], 6), r["_order"]))
     for row in rows:
         row.pop("_order")
-    return Leaderboard(rows, scheme)
+    from .baseline import majority_baseline
+
+    return Leaderboard(rows, scheme, majority_baseline(y, splits))

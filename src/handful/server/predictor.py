@@ -2,8 +2,7 @@
 
 Each request decodes its own inputs on its own thread (PIL releases the GIL); one batcher
 thread per model runs the network on everything queued at that moment, so one request
-alone waits for nobody, and many requests share forward passes. Image batches are padded
-to a few fixed sizes that are warmed up at load, so no request pays for a new shape.
+alone waits for nobody, and many requests share forward passes.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from ..data.images import ImageDecodeError
 from .catalog import Catalog
 
 log = logging.getLogger("handful.server")
-BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 
 
 @dataclass
@@ -101,36 +99,18 @@ class LoadedModel:
         self.number = number
         self.backbone = clf.backbone_for(clf.modality_)
         self.classes = [str(c) for c in clf.classes_]
-        self.pad = clf.modality_ == "image"
         self.batcher = MicroBatcher(self._forward, max_batch)
 
     def _forward(self, inputs: list) -> np.ndarray:
-        n = len(inputs)
-        if self.pad:
-            size = next((b for b in BUCKETS if b >= n), n)
-            inputs = inputs + [inputs[-1]] * (size - n)
-        embeddings = self.backbone.embed(inputs)[:n]
-        return self.clf.head_.predict_proba(embeddings)
+        return self.clf.head_.predict_proba(self.backbone.embed(inputs))
 
-    def warm_up(self, now_up_to: int = 4) -> None:
-        """Run each padded batch size once (the first call of a shape is slow on CPU): the
-        small ones now, the larger ones in the background through the batcher, so the model
-        serves single requests at once."""
-        if not self.pad:
+    def warm_up(self) -> None:
+        """One forward pass now, so the first request does not pay for lazy initialization."""
+        if self.clf.modality_ == "image":
+            size = self.backbone.info.input_size
+            self._forward([np.full((size, size, 3), 127, dtype=np.uint8)])
+        else:
             self._forward([self.backbone.preprocess("warm up")])
-            return
-        size = self.backbone.info.input_size
-        blank = np.full((size, size, 3), 127, dtype=np.uint8)
-        buckets = [b for b in BUCKETS if b <= self.batcher.max_batch]
-        for bucket in (b for b in buckets if b <= now_up_to):
-            self._forward([blank] * bucket)
-        later = [b for b in buckets if b > now_up_to]
-
-        def warm_later() -> None:
-            for bucket in later:
-                self.batcher.submit([blank] * bucket)
-
-        threading.Thread(target=warm_later, name="warm-up", daemon=True).start()
 
     def predict(self, items: Sequence[str]) -> tuple[np.ndarray, list[int], dict[int, str]]:
         """Probabilities (n_ok, n_classes), indices of usable items, and {index: reason}."""

@@ -54,9 +54,9 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
     def _state_attrs(self) -> tuple[str, ...]:
         from ..heads import HEADS
 
-        zs = (("zs_fc_weight", "zs_fc_bias", "zs_label_embeddings") if self.kind == "conse" else ())
+        zs = ("zs_fc_weight_", "zs_fc_bias_", "zs_label_embeddings_") if self.kind == "conse" else ()
         base_attrs = tuple(f"base_{a}" for a in HEADS[self.base]._state_attrs)
-        return zs + ("zs_class_embeddings", "weight_") + base_attrs
+        return zs + ("zs_class_embeddings_", "weight_") + base_attrs
 
     def with_zero_shot(self, zero_shot: ZeroShotMap) -> ZeroShotPriorHead:
         """Attach the class-name scorer (it must cover every class ``fit`` will see)."""
@@ -68,7 +68,9 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
 
         X, y_idx = self._validate_fit(X, y)
         zs = getattr(self, "zero_shot_map", None)
-        missing = [c for c in self.classes_ if zs is None or str(c) not in zs.class_names]
+        if zs is None:  # no scorer attached: a flat prior, the head is the base head
+            zs = flat_zero_shot_map([str(c) for c in self.classes_], X.shape[1], self.kind)
+        missing = [c for c in self.classes_ if str(c) not in zs.class_names]
         if missing:
             raise ValueError(f"ZeroShotPriorHead has no class-name embedding for {missing}. "
                              "Call with_zero_shot(map) with every class before fit.")
@@ -83,7 +85,7 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         self._base_head = create_head(self.base, **params).fit(X, self.classes_[y_idx])
         self._zs = zs
         for name, array in zs.state_arrays().items():
-            setattr(self, name, array)
+            setattr(self, f"{name}_", array)
         for name, array in self._base_head.state_arrays().items():
             setattr(self, f"base_{name}", array)
         self.weight_ = np.array([self.weight_], dtype=np.float64)
@@ -99,7 +101,8 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
                 setattr(base, name, getattr(self, f"base_{name}"))
             base.classes_, base.n_features_in_ = self.classes_, self.n_features_in_
             self._base_head = base
-            arrays = {name: getattr(self, name) for name in self._state_attrs if name.startswith("zs_")}
+            arrays = {name[:-1]: getattr(self, name) for name in self._state_attrs
+                      if name.startswith("zs_")}
             self._zs = ZeroShotMap.from_arrays([str(c) for c in self.classes_], arrays, self.top_t)
         return self._base_head, self._zs
 
@@ -145,3 +148,37 @@ def weight_without_cv(scores: np.ndarray, y_idx: np.ndarray) -> float:
     gain = float(np.log(p + 1e-12).mean() + np.log(n_classes))
     r = min(1.0, max(0.0, gain / np.log(n_classes)))
     return NO_CV_MAX_WEIGHT * r * r
+
+
+def flat_zero_shot_map(class_names: list[str], dim: int, kind: str) -> ZeroShotMap:
+    """A map whose scores are all 0 (no information), in the layout of ``kind``."""
+    n = len(class_names)
+    if kind != "conse":
+        return ZeroShotMap(tuple(class_names), np.zeros((n, dim), dtype=np.float32))
+    return ZeroShotMap(tuple(class_names), np.zeros((n, 1), dtype=np.float32),
+                       np.zeros((1000, dim), dtype=np.float32), np.zeros(1000, dtype=np.float32),
+                       np.zeros((1000, 1), dtype=np.float32))
+
+
+def with_prior(head, zero_shot: ZeroShotMap, random_state: int = 0) -> ZeroShotPriorHead:
+    """Wrap an unfitted head: same head and parameters, plus the zero-shot prior."""
+    from ..heads import head_name
+
+    name = head_name(head)
+    if name == "zeroshot_prior":
+        return head.with_zero_shot(zero_shot)
+    return ZeroShotPriorHead(name, head.get_params(), kind=zero_shot.kind, top_t=zero_shot.top_t,
+                             random_state=random_state).with_zero_shot(zero_shot)
+
+
+def zero_shot_map_for(backbone, labels, class_names: dict | None = None,
+                      template: str | None = None, cache=None) -> ZeroShotMap:
+    """The ZeroShotMap of ``backbone`` for ``labels``, each named ``class_names.get(label, label)``;
+    the map's classes are the labels themselves."""
+    from dataclasses import replace
+
+    from .scorer import build_zero_shot_map
+
+    names = [(class_names or {}).get(str(label), str(label)) for label in labels]
+    zs = build_zero_shot_map(backbone, names, template, cache=cache)
+    return replace(zs, class_names=tuple(str(label) for label in labels))

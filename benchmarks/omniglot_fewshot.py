@@ -1,0 +1,137 @@
+"""Omniglot few-shot: ProtoNet meta-training on CPU, held-out alphabets, Lake's 20 runs.
+
+Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSON):
+  train    `handful protonet train` on the deduplicated background sets (8 alphabets, 242
+           characters), 2 whole alphabets held out (--split-by-parent), <= 15 minutes.
+  compare  ProtoNet vs Gaussian ProtoNet at an equal, shorter budget.
+  evaluate `handful episodes` on the held-out alphabets (5-way and 20-way 1-shot, 600
+           episodes) for the meta-trained model, the untrained Conv-4 and the ImageNet
+           backbones (same episodes), plus `handful omniglot-runs` (the 20 runs, test only).
+  finetune test-time fine-tuning on the support set, on and off, on the same episodes/runs.
+
+Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate` (default: all stages).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+from common import RESULTS, datasets_dir, require, write_result
+from handful.cli import main as handful
+
+NAME = "omniglot_fewshot"
+MODELS = Path(__file__).resolve().parent / "out" / "omniglot"
+SPLIT = ["--nested", "--split-by-parent", "--eval-fraction", "0.25", "--seed", "0"]
+TRAIN_MINUTES = 15.0
+COMPARE_MINUTES = 5.0
+
+
+def run(argv: list[str]) -> tuple[dict, str, float]:
+    """Run `handful ARGV --json` in process: (its JSON, the command line, seconds)."""
+    buffer = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(buffer):
+        code = handful([*argv, "--json"])
+    if code:
+        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
+    data = str(datasets_dir()) + "/"
+    command = "handful " + " ".join(argv).replace(data, "../shared/datasets/").replace(
+        str(MODELS), "benchmarks/out/omniglot")
+    return json.loads(buffer.getvalue().strip().splitlines()[-1]), command, time.perf_counter() - start
+
+
+def background() -> list[str]:
+    root = require(datasets_dir() / "omniglot")
+    return [str(root / "images_background_small1"), str(root / "images_background_small2")]
+
+
+def train(label: str, minutes: float, flags: list[str]) -> dict:
+    out, command, seconds = run(["protonet", "train", *background(), "--out", str(MODELS / label),
+                                 "--force", "--minutes", str(minutes), *SPLIT, *flags])
+    h = out["history"]
+    print(f"{label}: {h['episodes']} episodes, {h['seconds']:.0f} s, best val {h['best_val_accuracy']:.4f}",
+          file=sys.stderr)
+    return {"command": command, "wall_seconds": round(seconds, 1), "meta_training_seconds": h["seconds"],
+            "episodes": h["episodes"], "stopped_by": h["stopped_by"], "best_episode": h["best_episode"],
+            "best_val_accuracy": round(h["best_val_accuracy"], 4), "validation": h["validation"],
+            "config": out["config"], "n_train_classes": len(out["train_classes"]),
+            "n_val_classes": len(out["val_classes"]), "heldout_classes": out["heldout_classes"]}
+
+
+def episodes(encoder: list[str], ways: int, shots: int = 1, n: int = 600,
+             extra: list[str] | None = None) -> dict:
+    out, command, seconds = run(["episodes", *background(), *SPLIT, "--ways", str(ways), "--shots",
+                                 str(shots), "--queries", "15", "--episodes",
+                                 str(n), *encoder, *(extra or [])])
+    print(f"{' '.join(encoder)} {ways}-way {shots}-shot: {out['accuracy']:.4f} ± {out['ci95_halfwidth']:.4f}",
+          file=sys.stderr)
+    return {"command": command, "seconds": round(seconds, 1), "metric": out["metric"],
+            "accuracy": round(out["accuracy"], 4), "ci95": [round(c, 4) for c in out["ci95"]],
+            "ci95_halfwidth": round(out["ci95_halfwidth"], 4), "n_episodes": out["n_episodes"],
+            "n_classes": out["n_classes"]}
+
+
+def runs(encoder: list[str], extra: list[str] | None = None) -> dict:
+    runs_dir = require(datasets_dir() / "omniglot" / "one_shot_runs")
+    out, command, seconds = run(["omniglot-runs", str(runs_dir), *encoder, *(extra or [])])
+    print(f"{' '.join(encoder)} runs error: {out['error']:.4f}", file=sys.stderr)
+    return {"command": command, "seconds": round(seconds, 1), "error": round(out["error"], 4),
+            "errors": out["errors"], "n": out["n"], "per_run": [r["errors"] for r in out["runs"]]}
+
+
+def encoders() -> dict[str, list[str]]:
+    return {"protonet (Conv-4, meta-trained)": ["--model", str(MODELS / "protonet")],
+            "conv4 untrained (random init)": ["--backbone", "conv4_omniglot"],
+            "efficientnet_lite0 (ImageNet, no meta-training)": ["--backbone", "efficientnet_lite0"],
+            "efficientnet_lite2 (ImageNet, no meta-training)": ["--backbone", "efficientnet_lite2"]}
+
+
+def stage_evaluate() -> dict:
+    result = {}
+    for label, encoder in encoders().items():
+        result[label] = {"5-way 1-shot": episodes(encoder, 5), "20-way 1-shot": episodes(encoder, 20),
+                         "20 runs": runs(encoder)}
+    return result
+
+
+def stage_compare() -> dict:
+    result = {}
+    for variant in ("protonet", "gaussian"):
+        label = f"{variant}_{COMPARE_MINUTES:g}min"
+        result[variant] = {"training": train(label, COMPARE_MINUTES, ["--variant", variant])}
+        encoder = ["--model", str(MODELS / label)]
+        result[variant].update({"5-way 1-shot": episodes(encoder, 5), "20-way 1-shot": episodes(encoder, 20),
+                                "20 runs": runs(encoder)})
+    return result
+
+
+def stage_finetune(n: int = 100, steps: int = 20) -> dict:
+    model = ["--model", str(MODELS / "protonet")]
+    flags = ["--finetune-steps", str(steps)]
+    return {"n_episodes": n, "steps": steps,
+            "20-way 1-shot": {"off": episodes(model, 20, n=n), "on": episodes(model, 20, n=n, extra=flags)},
+            "20 runs": {"off": runs(model), "on": runs(model, flags)}}
+
+
+def main(stages: list[str]) -> None:
+    path = RESULTS / f"{NAME}.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous.pop("machine", None)
+    if "train" in stages:
+        previous["train"] = train("protonet", TRAIN_MINUTES, [])
+    if "compare" in stages:
+        previous["compare_protonet_vs_gaussian"] = stage_compare()
+    if "evaluate" in stages:
+        previous["evaluate"] = stage_evaluate()
+    if "finetune" in stages:
+        previous["finetune"] = stage_finetune()
+    write_result(NAME, previous)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["train", "evaluate", "compare", "finetune"])

@@ -1,0 +1,128 @@
+"""Offline augmentation: write an augmented copy of an image folder, plus a preview grid.
+
+The originals are never touched. The copy keeps the class folders; each source image
+``cat_001.jpg`` gets ``cat_001.aug1.jpg`` ... ``cat_001.augN.jpg`` beside a copy of itself, so
+every name says where it came from. In a data set with ``train/`` and ``val/`` or ``test/``
+only ``train/`` is augmented; the evaluation splits are copied unchanged.
+
+Example:
+    >>> augment_folder("photos", "photos-aug", create_augment("default"), factor=4)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..bundle import write_dir_atomically
+from ..cache.store import content_key
+from ..data import Examples, ImageDecodeError, load_image, scan_splits
+from ..errors import DataError
+from .pipeline import Augment
+from .views import view_rng
+
+KEEP_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
+PREVIEW_FILE, MANIFEST_FILE = "preview.png", "augment.json"
+
+
+def augmented_name(source: Path, index: int) -> str:
+    """``cat_001.jpg`` -> ``cat_001.aug3.jpg`` (formats PIL cannot write well become .png)."""
+    suffix = source.suffix.lower() if source.suffix.lower() in KEEP_FORMATS else ".png"
+    return f"{source.stem}.aug{index}{suffix}"
+
+
+def augment_folder(data: str | Path, out: str | Path, augment: Augment, factor: int, seed: int = 0,
+                   originals: bool = True, nested: bool = False,
+                   progress: Callable[[int], None] | None = None) -> dict:
+    """Write the augmented copy of ``data`` to ``out`` (atomically); returns the manifest.
+
+    Raises:
+        DataError: ``out`` exists or lies inside ``data``, or ``factor`` < 1.
+    """
+    data, out = Path(data), Path(out)
+    if factor < 1:
+        raise DataError(f"--factor must be at least 1 (augmented images per original). Got {factor}.")
+    if out.exists():
+        raise DataError(f"Output '{out}' already exists; handful augment never overwrites. "
+                        "Choose a new --out folder.")
+    if out.resolve().is_relative_to(data.resolve()):
+        raise DataError(f"Output '{out}' is inside the data folder '{data}'; it would be read "
+                        "as a class. Choose an --out folder outside it.")
+    splits = scan_splits(data, nested=nested)
+    manifest = {"source": str(data), "factor": factor, "seed": seed, "originals": originals,
+                "augment": augment.config.to_json(), "fingerprint": augment.fingerprint,
+                "files": [], "copied": [], "skipped": []}
+
+    def write(tmp: Path) -> None:
+        for name, examples in splits.items():
+            if name == "train":
+                _augment_split(examples, data, tmp, augment, factor, seed, originals,
+                               manifest, progress)
+            else:
+                _copy_split(examples, data, tmp, manifest)
+        manifest["skipped"] += [{"path": p, "reason": r}
+                                for ex in splits.values() for p, r in ex.skipped]
+        preview(manifest, data, tmp, tmp / PREVIEW_FILE)
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+
+    write_dir_atomically(out, write)
+    return manifest
+
+
+def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, factor: int,
+                   seed: int, originals: bool, manifest: dict, progress) -> None:
+    for item, label in zip(examples.items, examples.labels):
+        rel = Path(item).relative_to(data)  # includes the split folder when there is one
+        try:
+            image = np.asarray(load_image(item), dtype=np.uint8)
+            content = content_key(item, "image")
+        except (ImageDecodeError, OSError) as err:
+            manifest["skipped"].append({"path": item, "reason": str(err)})
+            continue
+        (tmp / rel.parent).mkdir(parents=True, exist_ok=True)
+        if originals:
+            shutil.copy2(item, tmp / rel)
+        written = []
+        for index in range(1, factor + 1):
+            name = rel.parent / augmented_name(rel, index)
+            fmt = KEEP_FORMATS.get(name.suffix, "PNG")
+            augmented = augment(image, view_rng(content, seed, index))
+            Image.fromarray(augmented).save(tmp / name, format=fmt,
+                                            **({"quality": 95} if fmt == "JPEG" else {}))
+            written.append(str(name))
+        manifest["files"].append({"source": str(rel), "label": label, "augmented": written})
+        if progress:
+            progress(1)
+
+
+def _copy_split(examples: Examples, data: Path, tmp: Path, manifest: dict) -> None:
+    for item in examples.items:
+        rel = Path(item).relative_to(data)
+        (tmp / rel.parent).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(item, tmp / rel)
+        manifest["copied"].append(str(rel))
+
+
+def preview(manifest: dict, data: Path, out: Path, path: Path, n_rows: int = 4, n_views: int = 5,
+            tile: int = 128) -> Path:
+    """A grid PNG: each row one original (first column) and its augmented images."""
+    by_label: dict[str, dict] = {}
+    for entry in manifest["files"]:
+        by_label.setdefault(entry["label"], entry)
+    rows = list(by_label.values())[:n_rows]
+    rows += [e for e in manifest["files"] if e not in rows][:n_rows - len(rows)]
+    n_cols = 1 + min(n_views, manifest["factor"])
+    grid = Image.new("RGB", (n_cols * (tile + 4) + 4, max(1, len(rows)) * (tile + 4) + 4), "white")
+    for r, entry in enumerate(rows):
+        files = [data / entry["source"]] + [out / a for a in entry["augmented"][:n_cols - 1]]
+        for c, file in enumerate(files):
+            thumb = load_image(file)
+            thumb.thumbnail((tile, tile))
+            grid.paste(thumb, (4 + c * (tile + 4), 4 + r * (tile + 4)))
+    grid.save(path)
+    return path

@@ -1,0 +1,94 @@
+"""``handful augment``: write an augmented copy of an image folder and a preview grid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..augment import FILL_MODES, PRESETS, AugmentConfig, create_augment, preset_config, with_settings
+from ..augment.offline import MANIFEST_FILE, PREVIEW_FILE, augment_folder
+from ..data import scan_splits
+from ..errors import DataError
+from .main import app
+from .options import JsonOpt, NestedOpt, SeedOpt
+from .output import Output
+
+PresetOpt = Annotated[str, typer.Option(help=f"Augmentation preset: {', '.join(PRESETS)}.")]
+FillOpt = Annotated[str | None, typer.Option(
+    help=f"What uncovered pixels show: {', '.join(FILL_MODES)} (default: the preset's, reflect).")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="JSON file of augmentation settings overriding the preset "
+    "(hflip, vflip, rotate, zoom, crop, translate, brightness, contrast, noise, salt_pepper, "
+    "fill, fill_value).")]
+
+
+def augment_config(preset: str, fill: str | None, config_file: Path | None) -> AugmentConfig:
+    """The preset, then the --config file's settings, then --fill."""
+    config = preset_config(preset)
+    if config_file is not None:
+        try:
+            settings = json.loads(config_file.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise DataError(f"Augmentation config {config_file} cannot be read as JSON ({err}). "
+                            "Give a JSON object like {\"rotate\": 20}.") from err
+        if not isinstance(settings, dict):
+            raise DataError(f"Augmentation config {config_file} must hold a JSON object like "
+                            "{\"rotate\": 20}.")
+        config = with_settings(config, settings)
+    return with_settings(config, {"fill": fill}) if fill else config
+
+
+@app.command()
+def augment(
+    data: Annotated[Path, typer.Argument(help="Folder with a sub-folder per class (or train/ val/).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="New folder for the augmented copy.")],
+    factor: Annotated[int, typer.Option(help="Augmented images per original.")] = 4,
+    preset: PresetOpt = "default",
+    fill: FillOpt = None,
+    config_file: ConfigOpt = None,
+    originals: Annotated[bool, typer.Option(help="Also copy the originals into --out.")] = True,
+    seed: SeedOpt = 0,
+    nested: NestedOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write an augmented copy of DATA (originals untouched; names like cat_001.aug3.jpg)."""
+    out = Output(as_json)
+    pipeline = create_augment(augment_config(preset, fill, config_file))
+    n_train = len(scan_splits(data, nested=nested)["train"])
+    with out.progress("Augmenting", n_train) as advance:
+        manifest = augment_folder(data, out_dir, pipeline, factor, seed=seed, originals=originals,
+                                  nested=nested, progress=advance)
+    n_written = sum(len(f["augmented"]) for f in manifest["files"])
+    out.print(f"Augmentation: {pipeline!r}, fill {pipeline.config.fill}")
+    out.print(f"Wrote {n_written} augmented images from {len(manifest['files'])} originals "
+              f"to {out_dir}" + (f" (copied {len(manifest['copied'])} evaluation images as they are)"
+                                 if manifest["copied"] else ""))
+    for item in manifest["skipped"][:20]:
+        out.print(f"  skipped {item['path']}: {item['reason']}")
+    out.print(f"Preview: {out_dir / PREVIEW_FILE}; manifest: {out_dir / MANIFEST_FILE}")
+    out.result({"out": str(out_dir), "n_originals": len(manifest["files"]),
+                "n_augmented": n_written, "n_copied": len(manifest["copied"]),
+                "augment": manifest["augment"], "preview": str(out_dir / PREVIEW_FILE),
+                "manifest": str(out_dir / MANIFEST_FILE), "skipped": manifest["skipped"]})
+
+
+AugmentViewsOpt = Annotated[int, typer.Option(
+    help="Images: also train the head on this many augmented views of each training image "
+    "(feature-space augmentation, cached; see --augment).")]
+
+
+def check_views(n_views: int) -> int:
+    if not 0 <= n_views <= 64:
+        raise DataError(f"--augment-views must be between 0 and 64. Got {n_views}.")
+    return n_views
+
+
+def embed_views_with_progress(out: Output, clf, examples):
+    """``(X_views, y_views)`` for ``clf.augment_views`` views per example, or None when 0."""
+    if not clf.augment_views:
+        return None
+    with out.progress(f"Embedding {clf.augment_views} augmented views", len(examples)) as advance:
+        return clf.embed_views(examples, advance)

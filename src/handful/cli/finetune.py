@@ -1,0 +1,106 @@
+"""``handful finetune``: fine-tune the backbone's last blocks; saves a normal handful model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..data import scan_splits
+from ..errors import DataError
+from ..evaluate import plot_confusion_matrix
+from ..finetune.curves import plot_history
+from ..finetune.tune import FinetuneConfig, finetune
+from .augment import ConfigOpt, FillOpt, PresetOpt, augment_config
+from .main import app
+from .options import JsonOpt, NestedOpt, SeedOpt
+from .output import Output, pct
+
+HISTORY_FILE, CURVES_FILE = "history.json", "curves.png"
+
+
+def _unfreeze(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError as err:
+        raise DataError(f"--unfreeze must be a number of blocks or 'auto'. Got '{text}'.") from err
+
+
+@app.command("finetune")
+def finetune_command(
+    data: Annotated[Path, typer.Argument(help="Image folder with a sub-folder per class "
+                                               "(train/ val/ test/ splits are used when present).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    backbone: Annotated[str, typer.Option(help="efficientnet_lite0 or efficientnet_lite2.")]
+    = "efficientnet_lite0",
+    unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto (by data size).")] = "auto",
+    epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 12,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better "
+                                               "validation loss (0: never).")] = 4,
+    lr: Annotated[float, typer.Option(help="Learning rate of the backbone blocks (head: 10x).")] = 1e-4,
+    validation_fraction: Annotated[float, typer.Option(help="Share of each class held out for "
+                                                             "early stopping.")] = 0.15,
+    augment: PresetOpt = "default",
+    fill: FillOpt = None,
+    config_file: ConfigOpt = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
+    seed: SeedOpt = 0,
+    nested: NestedOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fine-tune the last blocks of an EfficientNet-Lite backbone with a new head."""
+    out = Output(as_json)
+    if epochs < 1:
+        raise DataError(f"--epochs must be at least 1. Got {epochs}.")
+    if not 0 <= validation_fraction < 0.9:
+        raise DataError(f"--validation-fraction must be in [0, 0.9). Got {validation_fraction}.")
+    splits = scan_splits(data, nested=nested)
+    train_ex, eval_ex = splits["train"], splits.get("val") or splits.get("test")
+    config = FinetuneConfig(unfreeze=_unfreeze(unfreeze), epochs=epochs, patience=patience, lr=lr,
+                            head_lr=10 * lr, validation_fraction=validation_fraction,
+                            augment=augment_config(augment, fill, config_file), seed=seed)
+
+    def show_epoch(epoch: int, m: dict) -> None:
+        train = (f"train loss {m['train_loss']:.3f} acc {pct(m['train_accuracy'])}, "
+                 if "train_loss" in m else "start (linear probe): ")
+        val = f"val loss {m['val_loss']:.3f} acc {pct(m['val_accuracy'])}" if "val_loss" in m else ""
+        out.print(f"epoch {epoch:2d}: {train}{val} ({m['seconds']:.1f} s)")
+
+    with out.progress("Decoding images", len(train_ex)) as advance:
+        result = finetune(train_ex, backbone, config, show_epoch, advance)
+    clf, history, summary = result.classifier, result.history, result.summary
+    metrics = {"val_accuracy": history.best.get("val_accuracy"), "best_epoch": history.best_epoch}
+    evaluation = None
+    if eval_ex is not None:
+        evaluation = clf.evaluate(eval_ex)
+        metrics.update(heldout_accuracy=evaluation["accuracy"], heldout_n=evaluation["n"],
+                       heldout_balanced_accuracy=evaluation["balanced_accuracy"],
+                       heldout_source=eval_ex.source)
+
+    def write_extra(tmp: Path) -> None:
+        (tmp / HISTORY_FILE).write_text(json.dumps(history.to_json(), indent=2))
+        plot_history(history, tmp / CURVES_FILE, title=f"Fine-tuning {backbone} "
+                     f"(last {summary['unfreeze']} blocks)")
+        report = {"finetune": summary, "metrics": metrics, "evaluation": evaluation}
+        (tmp / "report.json").write_text(json.dumps(report, indent=2))
+        if evaluation:
+            plot_confusion_matrix(evaluation["confusion_matrix"], evaluation["classes"],
+                                  tmp / "confusion_matrix.png")
+
+    path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_extra)
+    out.print(f"Fine-tuned the last {summary['unfreeze']} blocks on {summary['n_train']} images "
+              f"(validation {summary['n_val']}); kept epoch {history.best_epoch}; "
+              f"{summary['seconds_per_epoch']:.1f} s per epoch, {summary['seconds']:.0f} s in all.")
+    if evaluation:
+        lo, hi = evaluation["accuracy_ci95"]
+        out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
+                  f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
+    out.print(f"Model saved to {path}; curves: {path / CURVES_FILE}")
+    out.result({"model": str(path), "classes": list(map(str, clf.classes_)), "backbone": backbone,
+                "finetune": summary, "metrics": metrics, "history": history.to_json(),
+                "skipped": clf.training_["skipped"]})
+

@@ -1,0 +1,110 @@
+"""``handful ladder``: scratch -> scratch+aug -> features -> features+aug -> fine-tune, one table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..data import load_examples, scan_splits
+from ..errors import DataError
+from ..finetune.curves import plot_history, plot_ladder
+from ..finetune.ladder import RUNGS, LadderConfig, cap_per_class, parse_rungs, run_ladder
+from ..finetune.loop import History
+from .augment import PresetOpt
+from .main import app
+from .options import JsonOpt, SeedOpt
+from .output import Output, pct
+
+LADDER_JSON, LADDER_PNG = "ladder.json", "ladder.png"
+
+
+def _train_and_test(data: Path, test: Path | None):
+    if test is not None:
+        return load_examples(data), load_examples(test)
+    splits = scan_splits(data)
+    held = splits.get("test") or splits.get("val")
+    if held is None:
+        raise DataError(f"ladder needs --test TEST unless {data} has train/ and val/ or test/.")
+    return splits["train"], held
+
+
+@app.command()
+def ladder(
+    data: Annotated[Path, typer.Argument(help="Training images, a sub-folder per class.")],
+    test: Annotated[Path | None, typer.Option(help="Test images (default: DATA's test/ or val/).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write ladder.json, "
+                       "ladder.png and training curves (default: ladder-DATA).")] = None,
+    rungs: Annotated[str, typer.Option(help="Rungs to run, comma-separated.")] = ",".join(RUNGS),
+    max_per_class: Annotated[int | None, typer.Option(help="Use at most this many training "
+                             "images per class (random, by --seed).")] = None,
+    backbone: Annotated[str, typer.Option(help="Backbone of the pretrained rungs.")] = "efficientnet_lite0",
+    head: Annotated[str, typer.Option(help="Head of the feature rungs.")] = "logistic",
+    augment: PresetOpt = "default",
+    augment_views: Annotated[int, typer.Option(help="Augmented views per image (features+aug).")] = 4,
+    scratch_epochs: Annotated[int, typer.Option(help="Most epochs of the scratch CNN.")] = 30,
+    scratch_size: Annotated[int, typer.Option(help="Input size of the scratch CNN (px).")] = 128,
+    finetune_epochs: Annotated[int, typer.Option(help="Most epochs of fine-tuning.")] = 12,
+    unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto.")] = "auto",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train every rung of the transfer-learning ladder on DATA and score each on TEST."""
+    out = Output(as_json)
+    train_ex, test_ex = _train_and_test(data, test)
+    if max_per_class is not None and max_per_class < 1:
+        raise DataError(f"--max-per-class must be at least 1. Got {max_per_class}.")
+    train_ex = cap_per_class(train_ex, max_per_class, seed)
+    base = LadderConfig()
+    config = LadderConfig(
+        rungs=parse_rungs(rungs), backbone=backbone, head=head, augment=augment,
+        augment_views=augment_views, seed=seed,
+        scratch=replace(base.scratch, epochs=scratch_epochs, size=scratch_size),
+        finetune=replace(base.finetune, epochs=finetune_epochs,
+                         unfreeze=unfreeze if unfreeze == "auto" else _int(unfreeze)))
+    out.print(f"Ladder on {train_ex.source} ({len(train_ex)} training images"
+              f"{f', at most {max_per_class} per class' if max_per_class else ''}) "
+              f"-> {test_ex.source} ({len(test_ex)} test images)")
+
+    def show_rung(row: dict) -> None:
+        out.print(f"  {row['rung']:<13} {pct(row['accuracy']):>6}  train {row['train_seconds']:.0f} s")
+
+    result = run_ladder(train_ex, test_ex, config, on_rung=show_rung)
+    out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result["max_per_class"] = max_per_class
+    (out_dir / LADDER_JSON).write_text(json.dumps(result, indent=2))
+    plot_ladder(result["rows"], out_dir / LADDER_PNG, title=f"Ladder: {data.resolve().name}")
+    for rung, doc in result["histories"].items():
+        history = History(doc["epochs"], doc["best_epoch"], doc["stopped_early"])
+        plot_history(history, out_dir / f"curves-{rung.replace('+', '-')}.png", title=rung)
+    out.table(f"Ladder ({len(train_ex)} train -> {len(test_ex)} test)",
+              ["rung", "accuracy", "train s", "eval s", "notes"],
+              [[r["rung"], pct(r["accuracy"]), f"{r['train_seconds']:.0f}", f"{r['eval_seconds']:.0f}",
+                _notes(r)] for r in result["rows"]])
+    out.print(f"Saved {out_dir / LADDER_JSON} and {out_dir / LADDER_PNG}")
+    out.result({"rows": result["rows"], "out": str(out_dir), "n_train": len(train_ex),
+                "n_test": len(test_ex), "max_per_class": max_per_class})
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as err:
+        raise DataError(f"--unfreeze must be a number of blocks or 'auto'. Got '{text}'.") from err
+
+
+def _notes(row: dict) -> str:
+    d = row["details"]
+    if row["rung"].startswith("scratch"):
+        return (f"{d['size']}px, best epoch {d['best_epoch']}/{d['epochs']}, "
+                f"{d['seconds_per_epoch']:.1f} s/epoch")
+    if row["rung"] == "features+aug":
+        return f"{d['head']}, {d['views_per_image']} views/image ({d['augment']})"
+    if row["rung"] == "finetune":
+        return (f"last {d['unfreeze']} blocks, best epoch {d['best_epoch']}/{d['epochs']}, "
+                f"{d['seconds_per_epoch']:.1f} s/epoch")
+    return d.get("head", "")

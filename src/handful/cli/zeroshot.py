@@ -1,0 +1,133 @@
+"""``handful zeroshot``: classify images or texts from class names alone (no labeled example)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..data import Examples, list_images, read_table, scan_splits
+from ..data.folder import has_splits
+from ..data.table import is_table_path
+from ..errors import DataError, DataNotFoundError
+from ..evaluate import classification_report
+from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
+from .main import app
+from .options import JsonOpt, LabelColOpt, TextColOpt
+from .output import Output, pct
+
+ZeroShotPriorOpt = Annotated[bool, typer.Option(
+    "--zero-shot-prior", help="Combine the head with zero-shot scores from the class names "
+    "(weight chosen by cross-validation).")]
+ClassesOpt = Annotated[str | None, typer.Option(
+    help="Class names, comma-separated (default: the labels). Matched to the labels by name, "
+    "else in the labels' sorted order: --classes \"negative,positive\" for labels 0,1.")]
+TemplateOpt = Annotated[str | None, typer.Option(
+    help="Phrase around each class name, with {} for the name, e.g. \"this review is {}\".")]
+
+
+def class_names_option(classes: str | None, labels) -> dict[str, str]:
+    """``{label: class name}`` from ``--classes`` (empty: every label is its own name)."""
+    if classes is None:
+        return {}
+    return match_class_names(parse_class_list(classes), sorted(set(labels)))
+
+
+def prior_options(zero_shot_prior: bool, classes: str | None, template: str | None,
+                  labels) -> dict:
+    """Classifier keyword arguments for ``--zero-shot-prior``, ``--classes``, ``--template``."""
+    if not zero_shot_prior:
+        if classes or template:
+            raise DataError("--classes and --template name the classes for the zero-shot prior; "
+                            "add --zero-shot-prior (or drop them).")
+        return {}
+    return {"zero_shot_prior": True, "class_names": class_names_option(classes, labels),
+            "zero_shot_template": template}
+
+
+def _read_data(data: Path, text_column, label_column, classes: str | None) -> Examples:
+    """Labeled examples when ``data`` has labels, else unlabeled ones (labels all '')."""
+    if not data.exists():
+        raise DataNotFoundError(f"Data '{data}' does not exist. Give a folder of images (one "
+                                "sub-folder per class to measure accuracy) or a CSV/TSV of texts.")
+    if data.is_file() and is_table_path(data):
+        try:
+            return read_table(data, text_column, label_column)
+        except DataError:
+            if classes is None:
+                raise
+            return read_table(data, text_column, labeled=False)
+    if data.is_dir() and (has_splits(data) or any(p.is_dir() for p in data.iterdir())):
+        splits = scan_splits(data)
+        return splits.get("test") or splits.get("val") or splits["train"]
+    items, skipped = list_images([data])
+    return Examples(tuple(items), tuple("" for _ in items), "image", tuple(skipped), str(data))
+
+
+@app.command()
+def zeroshot(
+    data: Annotated[Path, typer.Argument(help="Labeled folder (accuracy is reported), a folder "
+                                             "of images, or a CSV/TSV of texts.")],
+    classes: ClassesOpt = None,
+    backbone: Annotated[str, typer.Option(help="auto (efficientnet_lite2 / minilm), another "
+                        "backbone, or open_clip:ARCH/TAG for CLIP.")] = "auto",
+    template: TemplateOpt = None,
+    text_column: TextColOpt = None,
+    label_column: LabelColOpt = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write predictions (CSV).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Classify from class names with no labeled example (ConSE on the ImageNet head, CLIP, or
+    text similarity); reports accuracy when DATA is labeled."""
+    out = Output(as_json)
+    examples = _read_data(data, text_column, label_column, classes)
+    labeled = all(examples.labels)
+    if not labeled and classes is None:
+        raise DataError(f"{data} has no labels, so the class names are unknown. Pass --classes "
+                        "\"name1,name2,...\".")
+    if labeled:
+        mapping = class_names_option(classes, examples.labels) or {c: c for c in examples.classes}
+        labels = sorted(mapping)
+    else:
+        labels = parse_class_list(classes)
+        mapping = {name: name for name in labels}
+    scorer = ZeroShotScorer([mapping[lab] for lab in labels], examples.modality, backbone, template)
+    with out.progress("Zero-shot scoring", len(examples)) as advance:
+        scores, failures = scorer.scores(list(examples.items), advance)
+    examples = examples.without(failures) if failures else examples
+    ok = [i for i in range(len(scores)) if i not in failures]
+    predicted = [labels[int(j)] for j in np.argmax(scores[ok], axis=1)] if ok else []
+    result = {"backbone": scorer.backbone_.name, "method": scorer.map_.kind,
+              "classes": {lab: mapping[lab] for lab in labels}, "n": len(predicted),
+              "template": template, "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]}
+    if labeled:
+        report = classification_report(list(examples.labels), predicted, labels)
+        result |= {k: report[k] for k in ("accuracy", "accuracy_ci95", "balanced_accuracy",
+                                          "per_class", "confusion_matrix")}
+        lo, hi = report["accuracy_ci95"]
+        out.print(f"Zero-shot accuracy {pct(report['accuracy'])} (95% CI {pct(lo)}-{pct(hi)}), "
+                  f"n={report['n']}, backbone {result['backbone']} ({result['method']})")
+        out.table("Per class", ["label", "class name", "recall", "support"],
+                  [[lab, mapping[lab], pct(m["recall"]), m["support"]]
+                   for lab, m in report["per_class"].items()])
+    else:
+        counts = {lab: predicted.count(lab) for lab in labels}
+        out.print(f"Predicted {len(predicted)} items: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        result["counts"] = counts
+    if out_file:
+        _write_predictions(out_file, examples, predicted, scores[ok], labels)
+        out.print(f"Predictions: {out_file}")
+    out.result(result)
+
+
+def _write_predictions(path: Path, examples: Examples, predicted: list[str], scores: np.ndarray,
+                       labels: list[str]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["input", "label", "prediction"] + [f"score_{lab}" for lab in labels])
+        for item_id, true, pred, row in zip(examples.ids, examples.labels, predicted, scores,
+                                            strict=True):
+            writer.writerow([item_id, true, pred] + [f"{s:.4f}" for s in row])

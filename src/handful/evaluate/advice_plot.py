@@ -1,0 +1,49 @@
+"""The learning-curve picture: measured points, the fitted curve with its 10-90% band."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .advice import CurveFit
+
+
+def plot_learning_curve(curve: dict, main: CurveFit, boots: list[CurveFit], advice: dict,
+                        path: str | Path, title: str = "Learning curve") -> Path:
+    """Save the PNG: accuracy vs examples per class (log scale), now and the target marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    now = advice["n_per_class"]
+    target = advice.get("target") or {}
+    right = max(now * 10, target.get("n_per_class") or 0) if np.isfinite(
+        target.get("n_per_class") or 0) else now * 10
+    grid = np.geomspace(1, max(right, 2), 200)
+    band = np.array([b.accuracy(grid) for b in boots])
+    lo, hi = np.percentile(band, [10, 90], axis=0)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.fill_between(grid, 100 * lo, 100 * hi, color="tab:blue", alpha=0.15, label="10-90% range")
+    ax.plot(grid, 100 * main.accuracy(grid), color="tab:blue", label=f"fit ({main.kind} law)")
+    points = curve["points"]
+    ax.errorbar([p["n"] for p in points], [100 * p["mean"] for p in points],
+                yerr=[100 * p["std"] for p in points], fmt="o", color="black", ms=4, capsize=2,
+                label="measured (mean ± sd)")
+    ax.axvline(now, color="gray", ls="--", lw=1)
+    ax.annotate("your data", (now, ax.get_ylim()[0]), rotation=90, va="bottom", ha="right",
+                fontsize=8, color="gray")
+    if target and np.isfinite(target.get("n_per_class") or np.inf):
+        ax.plot([target["n_per_class"]], [100 * target["accuracy"]], "*", color="tab:red", ms=12,
+                label=f"target {100 * target['accuracy']:.1f}%")
+    ax.axhline(100 * main.ceiling, color="tab:blue", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("examples per class")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,64 @@
+"""``estimate_data_need``: learning curve -> fit -> advice (+ PNG), on embeddings in memory.
+
+Example:
+    >>> advice = estimate_data_need(X, labels, plot="learning_curve.png")
+    >>> advice["sentence"]
+    '≈ 40 more examples per class should reach 96.0% (range 20–95; now ~93.5% with 120 per class).'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..heads import create_head
+from .advice import advise, bootstrap_fits
+from .advice_plot import plot_learning_curve
+from .learning_curve import measure_learning_curve
+
+DEFAULT_HEAD = ("logistic", {"C": 1.0})
+FAST_HEADS = ("logistic", "prototype", "knn")  # slower heads are replaced by DEFAULT_HEAD
+
+
+def curve_head(name: str | None, params: dict | None) -> tuple[str, dict]:
+    """The head the learning curve refits many times: the given one when it is fast."""
+    if name in FAST_HEADS:
+        return name, dict(params or {})
+    return DEFAULT_HEAD[0], dict(DEFAULT_HEAD[1])
+
+
+def estimate_data_need(
+    X: np.ndarray, y: np.ndarray, head: str | None = None, params: dict | None = None,
+    repeats: int = 10, seed: int = 0, plot: str | Path | None = None, title: str = "Learning curve",
+    on_fit: Callable[[], None] | None = None,
+) -> dict:
+    """Measure the curve by repeated hold-out on ``X, y``, fit it, and advise.
+
+    Returns the ``advise`` dict plus ``curve`` (the measured points) and ``head``.
+    """
+    name, params = curve_head(head, params)
+
+    def fit_predict(X_train, y_train, X_eval):
+        return create_head(name, **params).fit(X_train, y_train).predict(X_eval)
+
+    curve = measure_learning_curve(X, np.asarray(y, dtype=object), fit_predict, repeats=repeats,
+                                   seed=seed, on_fit=on_fit)
+    main, boots = bootstrap_fits(curve, seed=seed)
+    result = advise(curve, main, boots)
+    result["head"] = {"type": name, "params": params}
+    result["curve"] = {k: v for k, v in curve.items() if k != "points"} | {
+        "points": [{k: p[k] for k in ("size", "n", "mean", "std")} for p in curve["points"]]}
+    if plot is not None:
+        result["plot"] = str(plot_learning_curve(curve, main, boots, result, plot, title))
+    return result
+
+
+def n_curve_fits(y: np.ndarray, repeats: int = 10, test_fraction: float = 0.25) -> int:
+    """How many fits ``estimate_data_need`` will run (for a progress bar)."""
+    from .learning_curve import default_sizes
+
+    counts = np.unique(np.asarray(y, dtype=object), return_counts=True)[1]
+    pool_max = int(max(c - max(1, round(test_fraction * c)) for c in counts))
+    return repeats * len(default_sizes(pool_max))

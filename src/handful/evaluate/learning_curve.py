@@ -1,0 +1,85 @@
+"""Measure a learning curve on cached embeddings: accuracy at sub-sample sizes per class.
+
+Repeat ``r`` holds out a stratified test part (``test_fraction`` of each class, at least one
+example), then for every size ``n`` draws ``n`` examples per class from the rest, fits and
+scores on the held-out part. With a fixed test set (``X_test``) nothing is held out. The
+x-value of a point is the mean number of training examples per class actually drawn, so
+small classes that run out are accounted for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import DataError
+from .kshot import draw_kshot
+
+FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+SIZE_GRID = (1, 2, 3, 5, 8, 10, 15, 20, 30, 50, 80, 120, 200, 300, 500, 800, 1200, 2000, 3000)
+
+
+def default_sizes(max_per_class: int, limit: int | None = None) -> list[int]:
+    """Sizes per class from the grid below ``max_per_class``, then ``max_per_class`` itself."""
+    top = max_per_class if limit is None else min(limit, max_per_class)
+    return [s for s in SIZE_GRID if s < top] + [top]
+
+
+def _holdout(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """A boolean mask of held-out rows: ``fraction`` of each class, at least 1, never all."""
+    held = np.zeros(len(y), dtype=bool)
+    for cls in np.unique(y):
+        members = np.flatnonzero(y == cls)
+        k = min(len(members) - 1, max(1, round(fraction * len(members))))
+        held[rng.choice(members, size=k, replace=False)] = True
+    return held
+
+
+def measure_learning_curve(
+    X: np.ndarray, y: np.ndarray, fit_predict: FitPredict, sizes: list[int] | None = None,
+    repeats: int = 10, test_fraction: float = 0.25, seed: int = 0,
+    X_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
+    on_fit: Callable[[], None] | None = None,
+) -> dict:
+    """Accuracy at each size: ``{"points": [{"size", "n", "mean", "std", "runs"}], ...}``.
+
+    Args:
+        X, y: the labeled pool (n, dim), (n,).
+        fit_predict: ``(X_train, y_train, X_eval) -> predicted labels``.
+        sizes: examples per class to draw (default: a grid up to the largest pool class).
+        repeats: draws per size (and held-out splits, without a fixed test set).
+        X_test, y_test: a fixed test set; without it each repeat holds out ``test_fraction``.
+
+    Raises:
+        DataError: a class with fewer than 2 examples (nothing to hold out).
+    """
+    y = np.asarray(y, dtype=object)
+    labels, counts = np.unique(y, return_counts=True)
+    fixed = X_test is not None
+    if not fixed and counts.min() < 2:
+        raise DataError(f"Class '{labels[np.argmin(counts)]}' has 1 example; a learning curve "
+                        "needs at least 2 per class (one to train, one to test). Add examples.")
+    pool_max = int(counts.max()) if fixed else int(max(c - max(1, round(test_fraction * c))
+                                                       for c in counts))
+    sizes = sorted(set(sizes or default_sizes(pool_max)))
+    runs = {s: [] for s in sizes}
+    drawn = {s: [] for s in sizes}
+    for r in range(repeats):
+        rng = np.random.default_rng([seed, r])
+        if fixed:
+            pool, X_eval, y_eval = np.arange(len(y)), X_test, np.asarray(y_test, dtype=object)
+        else:
+            held = _holdout(y, test_fraction, rng)
+            pool, X_eval, y_eval = np.flatnonzero(~held), X[held], y[held]
+        for s in sizes:
+            idx = pool[draw_kshot(y[pool], s, rng)]
+            runs[s].append(float((np.asarray(fit_predict(X[idx], y[idx], X_eval)) == y_eval).mean()))
+            drawn[s].append(len(idx) / len(labels))
+            if on_fit:
+                on_fit()
+    points = [{"size": s, "n": float(np.mean(drawn[s])), "mean": float(np.mean(runs[s])),
+               "std": float(np.std(runs[s])), "runs": runs[s]} for s in sizes]
+    return {"points": points, "repeats": repeats, "n_classes": len(labels),
+            "test": "fixed test set" if fixed else f"{test_fraction:.0%} held out per repeat",
+            "n_per_class": float(len(y) / len(labels))}

@@ -1,0 +1,61 @@
+"""``backbone="auto"``: embed with every offline candidate (cached), pick backbone x head by CV."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from ..backbones import create_backbone
+from ..backbones.base import Backbone
+from ..backbones.concat import ConcatBackbone
+from ..data import Examples
+from .models import AUTO_BACKBONES, AUTO_MAX_ITEMS, plain_backbones, search_models, stack_embeddings
+from .search import DEFAULT_CANDIDATES, Leaderboard
+
+
+def auto_backbones(modality: str, n_items: int) -> list[str]:
+    """The backbones ``auto`` searches for this modality and data size (default first)."""
+    names = list(AUTO_BACKBONES[modality])
+    if n_items > AUTO_MAX_ITEMS:
+        warnings.warn(f"{n_items} training examples: the backbone search is skipped (it would "
+                      f"embed them {len(plain_backbones(names))} times); using {names[0]}. Pass "
+                      "--backbone to choose another.", stacklevel=3)
+        return names[:1]
+    return names
+
+
+def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | None = None
+                     ) -> tuple[np.ndarray, Examples, Backbone, Leaderboard]:
+    """Embed ``examples`` with each candidate of ``clf`` (a Classifier with backbone "auto"),
+    cross-validate backbones x heads, and return the winner's embeddings, the usable
+    examples, the winning backbone and the leaderboard.
+
+    ``progress`` advances once per item per embedded backbone.
+    """
+    names = auto_backbones(examples.modality, len(examples))
+    built: dict[str, Backbone] = {}
+    embeddings: dict[str, np.ndarray] = {}
+    failures: dict[int, str] = {}
+    for name in plain_backbones(names):
+        built[name] = create_backbone(name)
+        X, bad = clf._feature_cache().get_or_compute(built[name], list(examples.items),
+                                                     clf.batch_size, progress)
+        embeddings[name] = X
+        failures.update(bad)
+    keep = [i for i in range(len(examples)) if i not in failures]
+    if failures:
+        from ..classifier import _check_every_class_left
+
+        classes_before = examples.classes
+        examples = examples.without(failures)
+        _check_every_class_left(examples, classes_before)
+        embeddings = {name: X[keep] for name, X in embeddings.items()}
+    candidates = DEFAULT_CANDIDATES if clf.head == "auto" else ((clf.head, clf.head_params),)
+    board = search_models(embeddings, np.asarray(examples.labels, dtype=object), names,
+                          candidates, clf.random_state)
+    winner = board.best["backbone"] or names[0]
+    parts = winner.split("+")
+    backbone = built[winner] if len(parts) == 1 else ConcatBackbone([built[p] for p in parts])
+    return stack_embeddings(winner, embeddings), examples, backbone, board

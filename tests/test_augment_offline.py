@@ -1,0 +1,107 @@
+"""``handful augment``: an augmented copy beside untouched originals, named after its sources."""
+
+import hashlib
+import json
+
+import numpy as np
+from PIL import Image
+
+from handful.augment import create_augment
+from handful.augment.offline import augment_folder, augmented_name
+from handful.cli import main
+from handful.data import scan_folder, scan_splits
+
+
+def run_json(capsys, argv):
+    code = main(argv + ["--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out.strip().splitlines()[-1])
+
+
+def tree_hashes(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_augment_writes_factor_copies_named_after_their_source_and_leaves_originals(capsys, color_tree,
+                                                                                     tmp_path):
+    before = tree_hashes(color_tree)
+    out = tmp_path / "aug"
+    result = run_json(capsys, ["augment", str(color_tree), "--out", str(out), "--factor", "3",
+                               "--fill", "wrap", "--preset", "strong"])
+    assert tree_hashes(color_tree) == before  # originals untouched
+    assert result["n_originals"] == 18 and result["n_augmented"] == 54
+    assert result["augment"]["fill"] == "wrap"
+    assert (out / "red" / "red_1.png").is_file()  # the original copied beside its variants
+    for k in (1, 2, 3):
+        assert (out / "red" / f"red_0.aug{k}.jpg").is_file()
+        assert (out / "red" / f"red_1.aug{k}.png").is_file()
+    with Image.open(out / "preview.png") as preview:
+        assert preview.width > 3 * 128 and preview.height > 2 * 128  # 4 columns, 3 class rows
+    # The copy is itself a data set: 18 originals + 54 augmented, same classes.
+    examples = scan_folder(out)
+    assert len(examples) == 72 and examples.classes == ("blue", "green", "red")
+
+
+def test_augment_refuses_to_overwrite_an_existing_folder(capsys, color_tree, tmp_path):
+    out = tmp_path / "aug"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code = main(["augment", str(color_tree), "--out", str(out)])
+    assert code == 2
+    assert "never overwrites" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_augment_refuses_an_output_inside_the_data(capsys, color_tree):
+    code = main(["augment", str(color_tree), "--out", str(color_tree / "more")])
+    assert code == 2 and "outside it" in capsys.readouterr().err
+
+
+def test_augment_only_the_train_split_and_copies_val_unchanged(color_splits, tmp_path):
+    out = tmp_path / "aug"
+    manifest = augment_folder(color_splits, out, create_augment("default"), factor=2)
+    splits = scan_splits(out)
+    assert len(splits["train"]) == 18 * 3  # originals + 2 each
+    assert len(splits["val"]) == 12  # evaluation images are never augmented
+    assert len(manifest["copied"]) == 12
+    src = color_splits / "val" / "red" / "red_0.jpg"
+    assert (out / "val" / "red" / "red_0.jpg").read_bytes() == src.read_bytes()
+
+
+def test_augmented_copy_is_reproducible_from_the_seed(color_tree, tmp_path):
+    augment = create_augment("strong")
+    augment_folder(color_tree, tmp_path / "a", augment, factor=2, seed=7, originals=False)
+    augment_folder(color_tree, tmp_path / "b", augment, factor=2, seed=7, originals=False)
+    augment_folder(color_tree, tmp_path / "c", augment, factor=2, seed=8, originals=False)
+    a, b, c = (tree_hashes(tmp_path / n / "blue") for n in "abc")
+    assert a == b and a != c
+
+
+def test_bad_image_is_skipped_and_listed(capsys, color_tree, tmp_path):
+    (color_tree / "red" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    result = run_json(capsys, ["augment", str(color_tree), "--out", str(tmp_path / "aug"),
+                               "--factor", "1"])
+    assert result["n_originals"] == 18
+    assert any("broken.jpg" in s["path"] for s in result["skipped"])
+
+
+def test_augmented_name_keeps_the_stem_and_a_writable_format():
+    from pathlib import Path
+
+    assert augmented_name(Path("cat_001.jpg"), 3) == "cat_001.aug3.jpg"
+    assert augmented_name(Path("scan.tiff"), 1) == "scan.aug1.png"
+
+
+def test_config_file_overrides_the_preset(capsys, color_tree, tmp_path):
+    config = tmp_path / "aug.json"
+    config.write_text(json.dumps({"vflip": 1.0}))
+    result = run_json(capsys, ["augment", str(color_tree), "--out", str(tmp_path / "aug"),
+                               "--factor", "1", "--preset", "none", "--config", str(config)])
+    assert result["augment"]["vflip"] == 1.0 and result["augment"]["rotate"] == 0
+    with Image.open(color_tree / "red" / "red_1.png") as img:
+        original = np.asarray(img)
+    with Image.open(tmp_path / "aug" / "red" / "red_1.aug1.png") as img:
+        flipped = np.asarray(img)
+    np.testing.assert_array_equal(flipped, original[::-1])  # PNG is lossless: exactly upside down

@@ -1,0 +1,63 @@
+"""The from-scratch CNN: shapes, training with and without augmentation, bad files skipped."""
+
+import numpy as np
+import pytest
+import torch
+
+from handful.data import scan_folder
+from handful.errors import DataError
+from handful.finetune.data import center_square, load_image_set
+from handful.finetune.scratch import ScratchConfig, SmallCNN, train_scratch
+
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny networks: one thread is faster, and immune to a busy second core."""
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+def test_small_cnn_has_three_conv_pool_blocks_and_outputs_logits():
+    net = SmallCNN(n_classes=5, size=64)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) == 3
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net.modules()) == 3
+    assert net(torch.zeros(2, 3, 64, 64)).shape == (2, 5)
+
+
+@pytest.mark.parametrize("augment", ["none", "default"])
+def test_scratch_cnn_learns_colors(color_splits, augment):
+    train, _ = load_image_set(scan_folder(color_splits / "train"), 32)
+    val, _ = load_image_set(scan_folder(color_splits / "val"), 32, classes=train.classes)
+    config = ScratchConfig(size=32, epochs=40, patience=0, lr=3e-3, dropout=0.0,
+                           validation_fraction=0.0, augment=augment, batch_size=8)
+    model, history = train_scratch(train, config)
+    assert len(history.epochs) == 40 and history.best_epoch == 40
+    predicted = model.predict(val.images)
+    truth = [val.classes[k] for k in val.labels]
+    assert predicted == truth  # red, green and blue differ in every pixel: any CNN gets them
+
+
+def test_load_image_set_skips_a_broken_file_and_lists_it(color_tree):
+    (color_tree / "red" / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n nope")
+    images, kept = load_image_set(scan_folder(color_tree), 32)
+    assert len(images) == 18 and len(kept) == 18
+    assert any("zz_broken" in path for path, _ in kept.skipped)
+
+
+def test_load_image_set_fails_when_a_class_has_no_readable_image(tmp_path, color_tree):
+    examples = scan_folder(color_tree)
+    for path in examples.items:
+        if "/red/" in path:
+            with open(path, "r+b") as f:
+                f.truncate(20)  # header intact, pixels gone: decoding fails later
+    with pytest.raises(DataError, match="Class 'red'"):
+        load_image_set(examples, 32)
+
+
+def test_center_square_resizes_short_side_and_crops():
+    image = np.zeros((40, 100, 3), dtype=np.uint8)
+    image[:, 45:55] = 255  # a white bar in the middle survives the center crop
+    out = center_square(image, 20)
+    assert out.shape == (20, 20, 3) and out[:, 10].min() == 255

@@ -1,0 +1,94 @@
+"""Fine-tuning EfficientNet-Lite0: the result is a normal handful model (save, load, predict)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import handful
+from handful.cli import main
+from handful.data import scan_folder
+from handful.errors import DataError
+from handful.finetune.tune import FinetuneConfig, finetune, resolve_unfreeze
+
+FAST = dict(epochs=2, patience=0, batch_size=8)
+
+
+pytestmark = pytest.mark.slow  # real EfficientNet-Lite0 weights, a few seconds per run
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """One short fine-tuning run on the color images, shared by the tests below."""
+    from conftest import make_color_tree
+
+    root = tmp_path_factory.mktemp("tune")
+    make_color_tree(root / "train", 6, seed=1)
+    make_color_tree(root / "val", 4, seed=2)
+    result = finetune(scan_folder(root / "train"), "efficientnet_lite0",
+                      FinetuneConfig(unfreeze=1, **FAST))
+    return root, result
+
+
+def test_finetune_changes_only_the_unfrozen_blocks_and_marks_the_weights(tuned):
+    _, result = tuned
+    backbone = result.classifier._backbone
+    fresh = handful.create_backbone("efficientnet_lite0")
+    assert backbone.info.weights.startswith("tuned-")
+    assert backbone.fingerprint != fresh.fingerprint  # cached embeddings of the original never reused
+    blocks, fresh_blocks = backbone.model._blocks, fresh.model._blocks
+    torch.testing.assert_close(blocks[0].state_dict(), fresh_blocks[0].state_dict())  # frozen
+    changed = any(not torch.equal(a, b) for a, b in zip(blocks[-1].parameters(), fresh_blocks[-1].parameters()))
+    assert changed  # the last block trained
+
+
+def test_history_has_the_linear_probe_start_and_every_epoch(tuned):
+    _, result = tuned
+    epochs = [e["epoch"] for e in result.history.epochs]
+    assert epochs == [0, 1, 2]  # epoch 0: the logistic-regression start, scored on validation
+    assert result.summary["unfreeze"] == 1 and result.summary["n_val"] == 3
+
+
+def test_finetuned_model_saves_loads_and_predicts_the_same(tuned, tmp_path):
+    root, result = tuned
+    clf = result.classifier
+    path = clf.save(tmp_path / "model")
+    assert (path / "backbone.safetensors").is_file()
+    loaded = handful.load(path)
+    items = list(scan_folder(root / "val").items)
+    np.testing.assert_allclose(loaded.predict_proba(items), clf.predict_proba(items), atol=1e-6)
+    report = loaded.evaluate(root / "val")
+    assert report["accuracy"] == clf.evaluate(root / "val")["accuracy"]
+    # 15 training images of noisy colors: far above chance (1/3), not necessarily perfect.
+    assert report["accuracy"] >= 0.75
+
+
+def test_finetune_cli_writes_a_model_with_curves(capsys, color_splits, tmp_path):
+    out = tmp_path / "tuned"
+    code = main(["finetune", str(color_splits), "--out", str(out), "--unfreeze", "1",
+                 "--epochs", "1", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert result["metrics"]["heldout_accuracy"] >= 0.75  # chance is 1/3
+    assert (out / "curves.png").is_file() and (out / "backbone.safetensors").is_file()
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [0, 1]
+    code = main(["predict", str(out), str(color_splits / "val" / "red"), "--json"])
+    predictions = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["predictions"]
+    labels = [p["label"] for p in predictions]
+    assert code == 0 and len(labels) == 4 and labels.count("red") >= 3
+
+
+@pytest.mark.parametrize("unfreeze, n_train, expected", [
+    ("auto", 50, 1), ("auto", 300, 2), ("auto", 1000, 3), ("auto", 5000, 5), (4, 10, 4), ("0", 10, 0)])
+def test_resolve_unfreeze(unfreeze, n_train, expected):
+    assert resolve_unfreeze(unfreeze, n_train, 16) == expected
+
+
+def test_bad_unfreeze_and_backbone_are_user_errors(color_tree):
+    with pytest.raises(DataError, match="between 0 and 16"):
+        resolve_unfreeze(17, 10, 16)
+    with pytest.raises(DataError, match="cannot be fine-tuned"):
+        finetune(scan_folder(color_tree), "test_tiny_image")
