@@ -17,10 +17,19 @@ import ray
 
 from common import datasets_dir, write_result
 from handful.backbones import create_backbone
-from handful.cli import main as cli
 from handful.scale import iter_embedding_results, list_inputs
 from handful.scale.ray_data import init_ray, iter_ray_results
 from stream_rss import ROOT, generate, train_models
+
+
+def cli(argv: list[str]) -> None:
+    """Run a handful command in this process (so it reuses the Ray started here)."""
+    import typer
+
+    from handful.cli import core, embed, export, predict  # noqa: F401  (register the commands)
+    from handful.cli.main import app
+
+    typer.main.get_command(app).main(args=argv, prog_name="handful", standalone_mode=False)
 
 
 def collect(results, n: int, dim: int) -> tuple[np.ndarray, float]:

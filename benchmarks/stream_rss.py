@@ -30,11 +30,16 @@ from common import datasets_dir, require, write_result
 
 ROOT = Path(os.environ.get("HANDFUL_BENCH_TMP", "/tmp/handful-bench-stream"))
 PY = sys.executable
-HANDFUL = [PY, "-c", "from handful.cli.main import run; run()"]
-EMBED_1280 = ("from handful.backbones import register_backbone;"
+# The commands this benchmark needs, registered directly (not through every CLI module), so
+# a half-finished command elsewhere in a working tree cannot stop it.
+CLI = ("import sys, typer; from handful.cli import core, embed, export, predict;"
+       "from handful.cli.main import app;"
+       "typer.main.get_command(app).main(args=sys.argv[1:], prog_name='handful')")
+HANDFUL = [PY, "-c", CLI]
+EMBED_1280 = [PY, "-c", "from handful.backbones import register_backbone;"
               "from handful.backbones.testing import TinyImageBackbone;"
               "register_backbone('bench_tiny_1280', 'image')(lambda **k: TinyImageBackbone(dim=1280));"
-              "from handful.cli.main import run; run()")
+              + CLI]
 
 
 def generate(folder: Path, n: int) -> Path:
@@ -174,7 +179,7 @@ def main() -> None:
     results["predict_100k_tiny_model"] = predict(tiny, huge, ROOT / "p100k.csv")
     embed_out = ROOT / "e100k.npy"
     results["embed_100k_1280d_tiny"] = run(
-        [PY, "-c", EMBED_1280, "embed", str(huge), "--out", str(embed_out), "--backbone",
+        EMBED_1280 + ["embed", str(huge), "--out", str(embed_out), "--backbone",
          "bench_tiny_1280", "--no-cache", "--overwrite", "--json"])
     results["embed_100k_1280d_tiny"]["npy_mib"] = round(embed_out.stat().st_size / 2**20, 1)
     embed_out.unlink()

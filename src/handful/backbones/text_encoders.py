@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from importlib.metadata import version
 
@@ -45,9 +46,19 @@ class MiniLMBackbone(BackboneBase):
         return normalize_text(item)
 
     def embed(self, batch: Sequence[str]) -> np.ndarray:
+        self._warn_truncated(batch)
         out = self.model.encode(list(batch), batch_size=self.batch_size, convert_to_numpy=True,
                                 normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(out, dtype=np.float32)
+
+    def _warn_truncated(self, batch: Sequence[str]) -> None:
+        """Say so when a text exceeds the encoder's window (its tail is not embedded)."""
+        limit = int(self.model.max_seq_length)
+        long = [t for t in batch if len(t) > limit - 2]  # a word piece has >= 1 character
+        if long and any(len(ids) > limit for ids in self.model.tokenizer(long)["input_ids"]):
+            warnings.warn(f"Some texts are longer than minilm's {limit} word pieces; only their "
+                          f"first {limit} are embedded (e5_small reads long texts whole).",
+                          stacklevel=2)
 
     def tunable_module(self):
         """The underlying SentenceTransformer, for contrastive fine-tuning."""

@@ -1,0 +1,109 @@
+"""Text input handling: encodings, quoting, delimiters inside texts, empty and long texts, labels."""
+
+import pytest
+
+from handful.data import read_table
+from handful.data.table import MAX_TEXT_CHARS
+from handful.errors import DataError
+from handful.text.prepare import read_unlabeled
+
+
+def test_tsv_with_stray_quotes_keeps_every_row_and_the_quotes(tmp_path):
+    # the UCI imdb file: a quote opening a field would swallow the following lines in a CSV reader
+    path = tmp_path / "reviews.tsv"
+    path.write_text('sentence\tlabel\na "so-called" classic\t0\n" The plot was great.\t1\n'
+                    "plain and dull\t0\nwonderful acting\t1\n")
+    examples = read_table(path)
+    assert len(examples) == 4
+    assert examples.items[:2] == ('a "so-called" classic', '" The plot was great.')
+    assert examples.labels == ("0", "1", "0", "1")
+
+
+def test_quoted_tsv_fields_lose_their_enclosing_quotes(tmp_path):
+    path = tmp_path / "quoted.tsv"
+    path.write_text('text\tlabel\n"great, really ""great"" food"\tgood\n"cold soup"\tbad\n')
+    examples = read_table(path)
+    assert examples.items == ('great, really "great" food', "cold soup")
+
+
+def test_quoted_csv_keeps_line_breaks_and_commas_inside_quotes(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('text,label\n"first line\nsecond line, with comma",a\n"other",b\n')
+    examples = read_table(path)
+    assert examples.items == ("first line\nsecond line, with comma", "other")
+    assert examples.labels == ("a", "b")
+
+
+def test_unquoted_csv_text_with_commas_is_joined_back(tmp_path):
+    # two columns: every field but the label belongs to the text
+    path = tmp_path / "plain.csv"
+    path.write_text("text,label\ngreat food, nice staff, fair prices,positive\nawful,negative\n")
+    examples = read_table(path)
+    assert examples.items[0] == "great food, nice staff, fair prices"
+    assert examples.labels == ("positive", "negative")
+
+
+def test_row_with_too_many_fields_in_a_wider_table_is_skipped_not_misread(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("text,label,source\nfine text,a,web\nbroken, text,b,web\nother,b,web\n")
+    examples = read_table(path)
+    assert examples.items == ("fine text", "other")
+    assert examples.skipped == (("wide.csv:3", "row has 4 fields, expected 3"),)
+
+
+def test_headerless_table_whose_first_row_has_a_comma_in_the_text(tmp_path):
+    path = tmp_path / "noheader.csv"
+    path.write_text("well, that was a fine meal,good\nthe soup was cold,bad\nlovely dessert,good\n")
+    examples = read_table(path)
+    assert examples.items[0] == "well, that was a fine meal"
+    assert examples.classes == ("bad", "good")
+
+
+@pytest.mark.parametrize("label", ["very good", "très bien", "好", "label with  two spaces"])
+def test_labels_with_spaces_and_non_ascii_characters_are_kept(tmp_path, label):
+    path = tmp_path / "labels.csv"
+    path.write_text(f'text,label\nfirst text," {label} "\nsecond text,other\n', encoding="utf-8")
+    examples = read_table(path)
+    assert label in examples.classes  # surrounding spaces trimmed, inner ones and script kept
+
+
+def test_utf8_bom_does_not_leak_into_the_header(tmp_path):
+    path = tmp_path / "bom.tsv"
+    path.write_bytes("text\tlabel\nnaïve\tx\nplain\ty\n".encode("utf-8-sig"))
+    assert read_table(path).items == ("naïve", "plain")
+
+
+def test_empty_texts_and_labels_are_skipped_and_listed(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text('text,label\n"",a\n   ,a\nkept,a\nno label,\nalso kept,b\n')
+    examples = read_table(path)
+    assert examples.items == ("kept", "also kept")
+    assert [reason for _, reason in examples.skipped] == ["empty text", "empty text", "empty label"]
+
+
+def test_very_long_texts_are_truncated_with_a_warning(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(f"text,label\n{'word ' * 5000},a\nshort,b\n")
+    with pytest.warns(UserWarning, match="1 texts longer than 20000 characters were truncated"):
+        examples = read_table(path)
+    assert len(examples.items[0]) == MAX_TEXT_CHARS
+
+
+def test_header_with_a_suffixed_label_column_asks_for_the_column(tmp_path):
+    path = tmp_path / "trec.tsv"
+    path.write_text("question\tcoarse_label\tfine_label\nwho is it ?\tHUM\tHUM:ind\n")
+    with pytest.raises(DataError, match=r"--label-column"):
+        read_table(path)
+    assert read_table(path, label_column="coarse_label").labels == ("HUM",)
+
+
+def test_unlabeled_txt_is_one_text_per_line_commas_included(tmp_path):
+    path = tmp_path / "more.txt"
+    path.write_text("the food, sadly, was cold\n\nlovely place\n")
+    assert read_unlabeled(path) == ["the food, sadly, was cold", "lovely place"]
+
+
+def test_unlabeled_csv_with_header_uses_the_text_column(tmp_path):
+    path = tmp_path / "more.csv"
+    path.write_text("id,review\n1,great stuff\n2,\"not great, sadly\"\n")
+    assert read_unlabeled(path) == ["great stuff", "not great, sadly"]
