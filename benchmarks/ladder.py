@@ -15,7 +15,6 @@ import sys
 import time
 
 from common import RESULTS, datasets_dir, require, write_result
-
 from handful.data import scan_splits
 from handful.finetune.curves import plot_ladder
 from handful.finetune.ladder import LadderConfig, cap_per_class, run_ladder

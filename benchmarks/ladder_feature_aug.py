@@ -15,8 +15,8 @@ import time
 import warnings
 
 import numpy as np
-from common import datasets_dir, require, write_result
 
+from common import datasets_dir, require, write_result
 from handful.augment.views import ViewLookup
 from handful.classifier import Classifier
 from handful.data import Examples, scan_splits

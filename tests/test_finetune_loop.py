@@ -9,7 +9,6 @@ from handful.finetune.loop import History, train_loop
 from handful.heads import MLPHead
 
 
-
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Tiny networks: one thread is faster, and immune to a busy second core."""
@@ -38,7 +37,8 @@ def test_loop_learns_separable_data_and_records_every_epoch():
                          _batches(Xv, yv), on_epoch_end=lambda e, m: seen.append(e))
     assert seen == list(range(1, 16)) and len(history.epochs) == 15
     assert history.best["val_accuracy"] == 1.0  # 3 sigma apart: a line separates them
-    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(history.epochs[-1])
+    keys = {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
+    assert keys <= set(history.epochs[-1])
 
 
 def test_early_stopping_stops_after_patience_and_restores_the_best_weights():

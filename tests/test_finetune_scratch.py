@@ -10,7 +10,6 @@ from handful.finetune.data import center_square, load_image_set
 from handful.finetune.scratch import ScratchConfig, SmallCNN, train_scratch
 
 
-
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Tiny networks: one thread is faster, and immune to a busy second core."""

@@ -80,6 +80,9 @@ class Classifier:
 
     def backbone_for(self, modality: str) -> Backbone:
         """The backbone instance (created once), checked against the data's modality."""
+        if self.backbone == "auto" and self._backbone is not None \
+                and self._backbone.modality == modality:  # chosen by the backbone search
+            return self._backbone
         name = DEFAULT_BACKBONES[modality] if self.backbone == "auto" else self.backbone
         if self._backbone is None or self._backbone.name != name.replace("-", "_"):
             if backbone_modality(name) != modality:

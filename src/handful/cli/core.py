@@ -14,6 +14,7 @@ from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
 from ..evaluate import plot_confusion_matrix
 from ..text.prepare import prepare_for_training
+from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
 from .main import app
 from .options import (
@@ -31,6 +32,7 @@ from .options import (
     check_names,
 )
 from .output import Output, pct
+from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, prior_options, selection_notes
 
 
 def load_train_and_eval(data: Path, nested: bool, text_col, label_col) -> tuple[Examples, Examples | None]:
@@ -55,12 +57,26 @@ def print_skipped(out: Output, examples: Examples) -> None:
             out.print(f"  ... and {len(examples.skipped) - 20} more (see report.json)")
 
 
-def print_leaderboard(out: Output, leaderboard) -> None:
+def select_with_progress(out: Output, clf: Classifier, examples: Examples):
+    """Embed (with ``--backbone auto``: with every candidate backbone, then pick by CV)."""
+    from ..select.auto import n_embedding_passes
+
+    with out.progress("Embedding training examples",
+                      len(examples) * n_embedding_passes(clf, examples)) as advance:
+        return clf.select_backbone(examples, advance)
+
+
+def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
     if leaderboard is None:
         return
     rows = [[i + 1, r.get("backbone", ""), r["label"], pct(r["mean"]),
              "-" if r["std"] is None else f"±{100 * r['std']:.1f}"]
-            for i, r in enumerate(leaderboard.rows)]
+            for i, r in enumerate(leaderboard.rows[:top])]
+    if len(leaderboard.rows) > top:
+        rows.append(["", "", f"... {len(leaderboard.rows) - top} more in report.json", "", ""])
+    base = getattr(leaderboard, "baseline", None)
+    if base:
+        rows.append(["", "-", base["label"], pct(base["mean"]), f"±{100 * base['std']:.1f}"])
     out.table(f"Leaderboard ({leaderboard.scheme})", ["#", "backbone", "head", "CV acc", "spread"],
               rows)
 
@@ -82,6 +98,10 @@ def train(
     unlabeled: UnlabeledOpt = None,
     augment_views: AugmentViewsOpt = 0,
     augment: PresetOpt = "default",
+    zero_shot_prior: ZeroShotPriorOpt = False,
+    classes: ClassesOpt = None,
+    template: TemplateOpt = None,
+    advise: AdviseOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a classifier on labeled examples and save it as a model directory."""
@@ -90,13 +110,17 @@ def train(
     check_names(backbone, head)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
-                     random_state=seed, augment_views=check_views(augment_views), augment=augment)
+                     random_state=seed, augment_views=check_views(augment_views), augment=augment,
+                     **prior_options(zero_shot_prior, classes, template, train_ex.labels))
     text_report = prepare_for_training(clf, train_ex, finetune, max_pairs, unlabeled, seed, out.print)
-    X, train_ex = embed_with_progress(out, clf, train_ex, "training examples")
+    X, train_ex = select_with_progress(out, clf, train_ex)
     clf.fit_embeddings(X, train_ex, embed_views_with_progress(out, clf, train_ex))
     out.print(f"Classes: {', '.join(f'{c} ({n})' for c, n in train_ex.counts().items())}")
     print_skipped(out, train_ex)
     print_leaderboard(out, clf.leaderboard_)
+    selection = selection_notes(clf)
+    if selection.get("transfer_warning"):
+        out.print(f"[yellow]warning: {selection['transfer_warning']}[/yellow]")
     metrics = {}
     if clf.leaderboard_ is not None and clf.leaderboard_.best["mean"] is not None:
         metrics["cv_accuracy"] = clf.leaderboard_.best["mean"]
@@ -110,9 +134,11 @@ def train(
     report = {"training": train_ex.summary(), "metrics": metrics, "evaluation": evaluation,
               "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None,
               "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats),
-              **text_report}
+              **text_report, **selection}
 
     def write_report(tmp: Path) -> None:
+        if advise:
+            report["advice"] = advice_for(out, clf, X, train_ex, tmp / "learning_curve.png")
         (tmp / "report.json").write_text(json.dumps(report, indent=2))
         if evaluation:
             plot_confusion_matrix(evaluation["confusion_matrix"], evaluation["classes"],
@@ -127,8 +153,10 @@ def train(
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
+    print_advice(out, report.get("advice"))
     out.print(f"Model saved to {path} ({seconds:.1f} s)")
-    out.result({"model": str(path), "classes": list(map(str, clf.classes_)),
+    out.result({**selection, "advice": report.get("advice"),
+                "model": str(path), "classes": list(map(str, clf.classes_)),
                 "backbone": clf._backbone.name, "head": {"type": type(clf.head_).__name__,
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,

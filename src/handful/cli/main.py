@@ -17,9 +17,24 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from . import core, embed, episodes, export, info, kshot, omniglot, predict, protonet, serve  # noqa: F401  (modules register their commands on `app`)
-    from . import advise, suggest, zeroshot  # noqa: F401
-    from . import augment, finetune, ladder  # noqa: F401
+    from . import (  # noqa: F401  (modules register their commands on `app`)
+        advise,
+        augment,
+        core,
+        embed,
+        episodes,
+        export,
+        finetune,
+        info,
+        kshot,
+        ladder,
+        omniglot,
+        predict,
+        protonet,
+        serve,
+        suggest,
+        zeroshot,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

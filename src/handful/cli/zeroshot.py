@@ -15,6 +15,7 @@ from ..data.table import is_table_path
 from ..errors import DataError, DataNotFoundError
 from ..evaluate import classification_report
 from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
+from ..zeroshot.scorer import check_template
 from .main import app
 from .options import JsonOpt, LabelColOpt, TextColOpt
 from .output import Output, pct
@@ -44,8 +45,25 @@ def prior_options(zero_shot_prior: bool, classes: str | None, template: str | No
             raise DataError("--classes and --template name the classes for the zero-shot prior; "
                             "add --zero-shot-prior (or drop them).")
         return {}
+    check_template(template)
     return {"zero_shot_prior": True, "class_names": class_names_option(classes, labels),
             "zero_shot_template": template}
+
+
+def selection_notes(clf) -> dict:
+    """What train reports about the model choice: the negative-transfer warning and, with
+    ``--zero-shot-prior``, the prior's weight and how it was chosen."""
+    from ..select import transfer_warning
+
+    notes = {"transfer_warning": transfer_warning(clf.leaderboard_)}
+    head = clf.head_
+    if hasattr(head, "weight_") and hasattr(head, "zero_shot_map"):
+        zs = head.zero_shot_map
+        notes["zero_shot_prior"] = {
+            "weight": float(head.weight_[0]), "chosen_by": getattr(head, "weight_source_", ""),
+            "method": zs.kind, "class_names": clf.class_names or None,
+            "template": clf.zero_shot_template}
+    return notes
 
 
 def _read_data(data: Path, text_column, label_column, classes: str | None) -> Examples:
@@ -83,6 +101,7 @@ def zeroshot(
     """Classify from class names with no labeled example (ConSE on the ImageNet head, CLIP, or
     text similarity); reports accuracy when DATA is labeled."""
     out = Output(as_json)
+    check_template(template)
     examples = _read_data(data, text_column, label_column, classes)
     labeled = all(examples.labels)
     if not labeled and classes is None:

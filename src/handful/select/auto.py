@@ -15,15 +15,24 @@ from .models import AUTO_BACKBONES, AUTO_MAX_ITEMS, plain_backbones, search_mode
 from .search import DEFAULT_CANDIDATES, Leaderboard
 
 
-def auto_backbones(modality: str, n_items: int) -> list[str]:
+def auto_backbones(modality: str, n_items: int, quiet: bool = False) -> list[str]:
     """The backbones ``auto`` searches for this modality and data size (default first)."""
     names = list(AUTO_BACKBONES[modality])
+    if n_items > AUTO_MAX_ITEMS and quiet:
+        return names[:1]
     if n_items > AUTO_MAX_ITEMS:
         warnings.warn(f"{n_items} training examples: the backbone search is skipped (it would "
                       f"embed them {len(plain_backbones(names))} times); using {names[0]}. Pass "
                       "--backbone to choose another.", stacklevel=3)
         return names[:1]
     return names
+
+
+def n_embedding_passes(clf, examples: Examples) -> int:
+    """How many backbones ``clf.select_backbone`` embeds ``examples`` with (progress bars)."""
+    if clf.backbone != "auto":
+        return 1
+    return len(plain_backbones(auto_backbones(examples.modality, len(examples), quiet=True)))
 
 
 def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | None = None

@@ -78,17 +78,18 @@ def embed_texts(texts: Sequence[str], backbone: Backbone | str = DEFAULT_TEXT_BA
 
 
 def build_zero_shot_map(backbone: Backbone, class_names: Sequence[str], template: str | None = None,
-                        text_backbone: Backbone | str = DEFAULT_TEXT_BACKBONE,
+                        text_backbone: Backbone | str | None = None,
                         cache: FeatureCache | None = None, top_t: int = TOP_T) -> ZeroShotMap:
     """The ZeroShotMap that scores ``backbone`` embeddings against ``class_names``.
 
     Text backbones and CLIP score by cosine in their own space; image backbones with an
-    ImageNet classifier use ConSE with ``text_backbone`` for the label and class names.
+    ImageNet classifier use ConSE with ``text_backbone`` (default ``DEFAULT_TEXT_BACKBONE``)
+    for the label and class names.
 
     Raises:
         BackboneUnavailableError: an image backbone with neither an ImageNet head nor texts.
     """
-    template = _check_template(template)
+    template = check_template(template)
     if backbone.modality == "text":
         texts = [(template or DEFAULT_TEMPLATES["text"]).format(class_phrase(c)) for c in class_names]
         return ZeroShotMap(tuple(class_names), embed_texts(texts, backbone, cache))
@@ -101,15 +102,15 @@ def build_zero_shot_map(backbone: Backbone, class_names: Sequence[str], template
             f"Backbone '{backbone.name}' has no ImageNet classifier and no text encoder, so it "
             "cannot classify from class names. Use efficientnet_lite0, efficientnet_lite2 or an "
             "open_clip: backbone.")
-    if isinstance(text_backbone, str):
-        text_backbone = create_backbone(text_backbone)
+    if not isinstance(text_backbone, Backbone):
+        text_backbone = create_backbone(text_backbone or DEFAULT_TEXT_BACKBONE)
     texts = [(template or DEFAULT_TEMPLATES["image"]).format(class_phrase(c)) for c in class_names]
     return ZeroShotMap(tuple(class_names), embed_texts(texts, text_backbone, cache),
                        head[0], head[1], embed_texts(imagenet_label_texts(), text_backbone, cache),
                        top_t)
 
 
-def _check_template(template: str | None) -> str | None:
+def check_template(template: str | None) -> str | None:
     if template is not None and template.count("{}") != 1:
         raise DataError(f"--template must contain '{{}}' exactly once where the class name goes, "
                         f"like \"a photo of a {{}}\". Got '{template}'.")
@@ -129,13 +130,13 @@ class ZeroShotScorer:
     """
 
     def __init__(self, classes: Sequence[str], modality: str = "image", backbone: str = "auto",
-                 template: str | None = None, text_backbone: str = DEFAULT_TEXT_BACKBONE,
+                 template: str | None = None, text_backbone: str | None = None,
                  top_t: int = TOP_T, cache: FeatureCache | bool | None = None,
                  batch_size: int = 32):
         self.classes = tuple(str(c) for c in classes)
         self.modality = modality
         self.backbone = backbone
-        self.template = _check_template(template)
+        self.template = check_template(template)
         self.text_backbone = text_backbone
         self.top_t = top_t
         self.cache = cache if isinstance(cache, FeatureCache) else FeatureCache(enabled=cache is not False)

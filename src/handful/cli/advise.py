@@ -1,0 +1,105 @@
+"""``handful advise``: how much more labeled data per class, from a learning curve."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..classifier import Classifier
+from ..data import Examples, load_examples
+from ..errors import DataError
+from ..evaluate.data_need import estimate_data_need, n_curve_fits
+from .main import app
+from .options import BackboneOpt, JsonOpt, LabelColOpt, NestedOpt, NoCacheOpt, SeedOpt, TextColOpt
+from .output import Output, pct
+
+AdviseOpt = Annotated[bool, typer.Option(
+    "--advise/--no-advise", help="Estimate how many more examples per class would help "
+    "(learning curve, a few seconds; saved in report.json and learning_curve.png).")]
+
+
+def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
+               plot: Path | None, repeats: int = 10) -> dict | None:
+    """The data-need estimate on ``clf``'s embeddings with its head (base head under a prior);
+    None, with a note, when some class has a single example."""
+    y = np.asarray(examples.labels, dtype=object)
+    if np.unique(y, return_counts=True)[1].min() < 2:
+        out.print("Data-need estimate skipped: a class has a single example.")
+        return None
+    head = getattr(clf, "head_", None)
+    name, params = _head_of(head)
+    with out.progress("Learning curve", n_curve_fits(y, repeats)) as advance, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return estimate_data_need(X, y, name, params, repeats=repeats, seed=clf.random_state,
+                                  plot=plot, title=f"Learning curve ({clf._backbone.name})",
+                                  on_fit=lambda: advance(1))
+
+
+def _head_of(head) -> tuple[str | None, dict | None]:
+    if head is None:
+        return None, None
+    from ..heads import head_name
+
+    name = head_name(head)
+    if name == "zeroshot_prior":
+        return head.base, head.base_params
+    return name, head.get_params()
+
+
+def print_advice(out: Output, advice: dict | None) -> None:
+    if not advice:
+        return
+    out.print(f"Data need: {advice['sentence']}")
+    for f in advice["forecast"]:
+        lo, hi = f["range"]
+        out.print(f"  at {f['n_per_class']:.0f} per class: ~{pct(f['accuracy'])} "
+                  f"(range {pct(lo)}-{pct(hi)})")
+
+
+@app.command()
+def advise(
+    data: Annotated[Path, typer.Argument(help="Labeled folder (a sub-folder per class) or CSV/TSV.")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for advice.json and learning_curve.png (default: ./advice-DATA).")] = None,
+    backbone: BackboneOpt = "auto",
+    repeats: Annotated[int, typer.Option(help="Hold-out splits per size.")] = 10,
+    seed: SeedOpt = 0,
+    no_cache: NoCacheOpt = False,
+    nested: NestedOpt = False,
+    text_column: TextColOpt = None,
+    label_column: LabelColOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure accuracy at sub-sample sizes per class, fit the learning curve, and say how many
+    more examples per class should reach the next accuracy level (with a range)."""
+    out = Output(as_json)
+    if repeats < 2:
+        raise DataError(f"--repeats must be >= 2 (the range comes from repeats). Got {repeats}.")
+    kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
+                                                        "label_column": label_column}
+    examples = load_examples(data, **kwargs)
+    clf = Classifier(backbone=backbone, head="logistic", cache=False if no_cache else None,
+                     random_state=seed)
+    with out.progress("Embedding", len(examples)) as advance:
+        X, examples = clf.embed_examples(examples, advance)
+    out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    advice = advice_for(out, clf, X, examples, out_dir / "learning_curve.png", repeats)
+    if advice is None:
+        raise DataError(f"{data}: a class has a single example; a learning curve needs at least "
+                        "2 per class. Add examples.")
+    advice |= {"backbone": clf._backbone.name, "data": str(data), "counts": examples.counts(),
+               "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]}
+    (out_dir / "advice.json").write_text(json.dumps(advice, indent=2))
+    out.table("Learning curve", ["per class", "accuracy", "sd"],
+              [[f"{p['n']:.0f}", pct(p["mean"]), f"{100 * p['std']:.1f}"]
+               for p in advice["curve"]["points"]])
+    print_advice(out, advice)
+    out.print(f"Plot: {advice['plot']}; details: {out_dir / 'advice.json'}")
+    out.result(advice)

@@ -1,0 +1,97 @@
+"""``handful suggest``: which unlabeled examples to label next (uncertain and diverse)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..classifier import load
+from ..data import list_images, read_table
+from ..data.table import is_table_path
+from ..errors import DataError
+from ..select.active import margin_uncertainty, rank_for_labeling
+from ..select.contact_sheet import contact_sheet
+from .main import app
+from .options import JsonOpt, TextColOpt
+from .output import Output, pct
+
+
+def _unlabeled(clf, source: Path, text_column) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """(items, display ids, skipped) of the unlabeled images or texts."""
+    if clf.modality_ == "image":
+        items, skipped = list_images([source])
+        return items, items, skipped
+    if not (source.is_file() and is_table_path(source)):
+        raise DataError(f"The model classifies texts; give a CSV/TSV or .txt of unlabeled texts, "
+                        f"not '{source}'.")
+    table = read_table(source, text_column=text_column, labeled=False)
+    return list(table.items), list(table.ids), list(table.skipped)
+
+
+@app.command()
+def suggest(
+    model: Annotated[Path, typer.Argument(help="Model directory.")],
+    unlabeled: Annotated[Path, typer.Argument(help="Folder of unlabeled images, or a CSV/TSV/.txt "
+                                                   "of unlabeled texts.")],
+    n: Annotated[int, typer.Option("--n", help="How many to suggest.")] = 20,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for suggestions.csv/.json and contact_sheet.png "
+        "(default: ./suggestions).")] = None,
+    text_column: TextColOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank unlabeled examples by how much labeling them should help: the model's most uncertain
+    ones, spread out so the list holds no near-duplicates."""
+    out = Output(as_json)
+    if n < 1:
+        raise DataError(f"--n must be >= 1. Got {n}.")
+    clf = load(model)
+    items, ids, skipped = _unlabeled(clf, unlabeled, text_column)
+    if not items:
+        raise DataError(f"No usable inputs in {unlabeled} ({len(skipped)} skipped).")
+    with out.progress("Embedding", len(items)) as advance:
+        X, failures = clf.embed(items, clf.modality_, advance)
+    skipped += [(ids[i], reason) for i, reason in failures.items()]
+    ok = [i for i in range(len(items)) if i not in failures]
+    X = X[ok]
+    proba = clf.head_.predict_proba(X)
+    uncertainty = margin_uncertainty(proba)
+    ranked = rank_for_labeling(X, proba, n)
+    rows = []
+    for rank, j in enumerate(ranked, 1):
+        top = np.argsort(-proba[j])[:2]
+        rows.append({"rank": rank, "input": ids[ok[j]], "predicted": str(clf.classes_[top[0]]),
+                     "probability": float(proba[j, top[0]]),
+                     "runner_up": str(clf.classes_[top[1]]) if len(top) > 1 else None,
+                     "uncertainty": float(uncertainty[j])})
+    out_dir = out_dir or Path("suggestions")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = _write(out_dir, rows, clf.modality_ == "image")
+    out.table(f"Label these next ({len(rows)} of {len(ok)})", ["#", "input", "model says", "unsure"],
+              [[r["rank"], r["input"], f"{r['predicted']} {pct(r['probability'])}",
+                f"{r['uncertainty']:.2f}"] for r in rows])
+    for path, reason in skipped:
+        out.err.print(f"skipped {path}: {reason}")
+    out.print("Wrote " + ", ".join(str(f) for f in files.values()))
+    out.result({"suggestions": rows, "n_unlabeled": len(ok), "files": {k: str(v) for k, v in files.items()},
+                "skipped": [{"path": p, "reason": r} for p, r in skipped]})
+
+
+def _write(out_dir: Path, rows: list[dict], images: bool) -> dict[str, Path]:
+    files = {"csv": out_dir / "suggestions.csv", "json": out_dir / "suggestions.json"}
+    with open(files["csv"], "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["rank"])
+        writer.writeheader()
+        writer.writerows(rows)
+    files["json"].write_text(json.dumps(rows, indent=2))
+    if images and rows:
+        files["contact_sheet"] = contact_sheet(
+            [r["input"] for r in rows],
+            [f"#{r['rank']} {r['predicted']} {100 * r['probability']:.0f}%\nor {r['runner_up']}"
+             for r in rows], out_dir / "contact_sheet.png")
+    return files

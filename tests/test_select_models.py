@@ -1,0 +1,106 @@
+"""Backbone x head search, the concatenation candidate, the baseline, negative transfer."""
+
+import hashlib
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from handful import Classifier, load
+from handful.backbones import register_backbone
+from handful.backbones.testing import TinyImageBackbone
+from handful.cli import main
+from handful.select import majority_baseline, models, search_models, transfer_warning
+from handful.select.search import Leaderboard, cv_splits
+
+
+class NoiseBackbone(TinyImageBackbone):
+    """Features from a hash of the pixels: deterministic, and useless for any class."""
+
+    def __init__(self):
+        super().__init__()
+        self.info = replace(self.info, name="test_tiny_noise")
+
+    def embed(self, batch):
+        seeds = [int(hashlib.md5(np.asarray(x).tobytes()).hexdigest()[:8], 16) for x in batch]
+        return np.stack([np.random.default_rng(s).normal(0, 1, self.dim) for s in seeds]).astype(np.float32)
+
+
+@register_backbone("test_tiny_noise", "image", "test backbone: noise", hidden=True)
+def test_tiny_noise(**kwargs):
+    return NoiseBackbone(**kwargs)
+
+
+def _blobs(rng, n=12, dim=8, gap=6.0):
+    y = np.repeat(["a", "b", "c"], n)
+    centers = rng.normal(0, gap, (3, dim))
+    return centers[np.searchsorted(["a", "b", "c"], y)] + rng.normal(0, 1, (3 * n, dim)), y
+
+
+def test_search_ranks_every_backbone_and_the_concatenation_and_picks_the_informative_one():
+    rng = np.random.default_rng(0)
+    good, y = _blobs(rng)
+    noise = rng.normal(0, 1, good.shape)
+    board = search_models({"noise": noise, "good": good}, y, ["noise", "good", "noise+good"])
+    assert board.best["backbone"] in ("good", "noise+good") and board.best["mean"] == 1.0
+    assert {r["backbone"] for r in board.rows} == {"noise", "good", "noise+good"}
+    means = [r["mean"] for r in board.rows]
+    assert means == sorted(means, reverse=True)
+    # the slow head is tried only on the backbone that led with the fast heads
+    assert {r["backbone"] for r in board.rows if r["head"] == "mlp"} == {board.best["backbone"]}
+
+
+def test_majority_baseline_is_the_share_of_the_largest_class_on_the_same_folds():
+    y = np.array(["a"] * 8 + ["b"] * 4, dtype=object)
+    splits, _ = cv_splits(y)
+    assert majority_baseline(y, splits)["mean"] == pytest.approx(8 / 12)
+
+
+def test_features_no_better_than_the_baseline_raise_the_negative_transfer_warning():
+    rng = np.random.default_rng(1)
+    y = np.repeat(["a", "b"], 15)
+    board = search_models({"noise": rng.normal(0, 1, (30, 16))}, y)
+    assert "Negative transfer" in transfer_warning(board)
+    good, y3 = _blobs(rng)
+    assert transfer_warning(search_models({"good": good}, y3)) is None
+    assert transfer_warning(Leaderboard([{"mean": None}], "no CV")) is None
+
+
+@pytest.fixture
+def tiny_auto(monkeypatch):
+    monkeypatch.setitem(models.AUTO_BACKBONES, "image",
+                        ("test_tiny_noise", "test_tiny_image", "test_tiny_noise+test_tiny_image"))
+
+
+def test_auto_backbone_picks_by_cv_and_the_saved_model_predicts(color_tree, tmp_path, tiny_auto):
+    clf = Classifier().fit(color_tree)
+    assert clf._backbone.name in ("test_tiny_image", "test_tiny_noise+test_tiny_image")
+    assert {r["backbone"] for r in clf.leaderboard_.rows} >= {"test_tiny_noise", "test_tiny_image"}
+    clf.save(tmp_path / "m")
+    items = sorted(str(p) for p in color_tree.rglob("*.*"))
+    assert load(tmp_path / "m").predict(items) == [p.split("/")[-2] for p in items]
+
+
+def test_a_concatenated_backbone_is_saved_by_name_and_rebuilt_on_load(color_tree, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setitem(models.AUTO_BACKBONES, "image", ("test_tiny_noise+test_tiny_image",))
+    Classifier(head="prototype").fit(color_tree).save(tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert doc["backbone"]["name"] == "test_tiny_noise+test_tiny_image"
+    model = load(tmp_path / "m")
+    assert model._backbone.dim == 64
+    items = sorted(str(p) for p in color_tree.rglob("*.*"))
+    assert model.predict(items) == [p.split("/")[-2] for p in items]
+
+
+def test_train_prints_the_leaderboard_with_backbones_and_the_baseline(capsys, color_tree, tmp_path,
+                                                                      tiny_auto):
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--no-advise"]) == 0
+    printed = capsys.readouterr().out
+    assert "test_tiny_noise" in printed and "majority class (baseline)" in printed
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "n"), "--no-advise",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["leaderboard"]["baseline"]["mean"] == pytest.approx(1 / 3, abs=0.1)
+    assert out["transfer_warning"] is None and out["metrics"]["cv_accuracy"] == 1.0
