@@ -12,8 +12,8 @@ import sys
 import time
 
 import numpy as np
-from common import datasets_dir, require, write_result
 
+from common import datasets_dir, require, write_result
 from handful.classifier import Classifier
 from handful.data import scan_splits
 from handful.evaluate.advice import bootstrap_fits

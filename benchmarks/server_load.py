@@ -33,7 +33,8 @@ RESULTS = ROOT / "benchmarks" / "results" / "server_load.json"
 
 
 def datasets_dir() -> Path:
-    return Path(os.environ.get("HANDFUL_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+    default = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    return Path(os.environ.get("HANDFUL_DATASETS", default))
 
 
 class Server:
@@ -70,7 +71,8 @@ def train_project(client: httpx.Client, data: Path, per_class: int) -> int:
     for label in ("ants", "bees"):
         files = sorted((data / "train" / label).glob("*.jpg"))[:per_class]
         form = [("files", (f.name, f.read_bytes(), "image/jpeg")) for f in files]
-        assert client.post(f"/api/projects/{pid}/examples", files=form, data={"label": label}).status_code == 201
+        res = client.post(f"/api/projects/{pid}/examples", files=form, data={"label": label})
+        assert res.status_code == 201, res.text
     job = client.post(f"/api/projects/{pid}/jobs",
                       json={"backbone": "efficientnet_lite0", "head": "logistic"}).json()
     while (job := client.get(f"/api/jobs/{job['id']}").json())["status"] in ("queued", "running"):
@@ -165,7 +167,8 @@ def main() -> None:
         server.stop()
     sweeps = [sweep(data, queries, home, b, args.sweep_seconds) for b in (32, 1)]
     for s in sweeps:
-        print(f"max_batch={s['max_batch']}:", [(r["clients"], r["throughput_rps"], r["p50_ms"]) for r in s["rows"]])
+        rows = [(r["clients"], r["throughput_rps"], r["p50_ms"]) for r in s["rows"]]
+        print(f"max_batch={s['max_batch']} (clients, req/s, p50 ms):", rows)
     import torch
 
     result = {

@@ -23,6 +23,8 @@ def test_backbone_embeds_float32_rows_deterministically_and_batch_invariant(name
     backbone = create_backbone(name)
     assert isinstance(backbone, Backbone)
     items = images if backbone.modality == "image" else TEXTS
+    if hasattr(backbone, "fit_unlabeled"):  # word2vec learns its vectors from the user's text
+        backbone.fit_unlabeled(TEXTS * 20)
     inputs = [backbone.preprocess(it) for it in items]
     batch = backbone.embed(inputs)
     assert batch.shape == (3, backbone.dim) and batch.dtype == np.float32

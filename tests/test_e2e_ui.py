@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+
 from server_utils import COLORS, ServerProcess, color_png
 
 CHROMIUM = "/usr/bin/chromium"
@@ -89,7 +90,8 @@ def test_create_upload_train_and_test_in_the_browser(tmp_path):
             page.click("[data-tab=test]")
             page.wait_for_selector("[data-testid=test-drop]")
             query = color_png("green", 4242, (96, 80))
-            page.evaluate(DROP_FILE_JS, ["[data-testid=test-drop]", "query.png", base64.b64encode(query).decode()])
+            encoded = base64.b64encode(query).decode()
+            page.evaluate(DROP_FILE_JS, ["[data-testid=test-drop]", "query.png", encoded])
             page.wait_for_selector("[data-testid=prediction]")
             expected = api.post("/api/projects/1/predict", files=[("files", ("q.png", query, "image/png"))],
                                 params={"top_k": 3}).json()["predictions"][0]

@@ -92,3 +92,27 @@ def test_bad_unfreeze_and_backbone_are_user_errors(color_tree):
         resolve_unfreeze(17, 10, 16)
     with pytest.raises(DataError, match="cannot be fine-tuned"):
         finetune(scan_folder(color_tree), "test_tiny_image")
+
+
+def test_linear_head_maps_onto_logistic_head_exactly():
+    # The trained linear layer is saved as a LogisticHead: same probabilities, no new format.
+    from types import SimpleNamespace
+
+    from handful.finetune.tune import _Standardize, linear_from_logistic, logistic_from_net
+    from handful.heads import LogisticHead
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 6)), np.repeat(["ant", "bee"], 15)
+    X[y == "bee"] += 1.5
+    head = LogisticHead().fit(X, y)
+    weight, bias = linear_from_logistic(head)
+    linear = torch.nn.Linear(6, 2)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(weight))
+        linear.bias.copy_(torch.from_numpy(bias))
+    net = SimpleNamespace(standardize=_Standardize(head.mean_, head.scale_), linear=linear)
+    mapped = logistic_from_net(net, ("ant", "bee"))
+    np.testing.assert_allclose(mapped.predict_proba(X), head.predict_proba(X), atol=1e-5)
+    with torch.no_grad():
+        logits = linear(net.standardize(torch.tensor(X, dtype=torch.float32)))
+    np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), head.predict_proba(X), atol=1e-5)

@@ -28,7 +28,7 @@ class NoiseBackbone(TinyImageBackbone):
 
 
 @register_backbone("test_tiny_noise", "image", "test backbone: noise", hidden=True)
-def test_tiny_noise(**kwargs):
+def _noise_backbone(**kwargs):
     return NoiseBackbone(**kwargs)
 
 

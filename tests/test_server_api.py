@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 from fastapi.testclient import TestClient
-from server_utils import color_png, upload_colors
 
 from handful.server import Catalog, Limits, ServerSettings, create_app
+from server_utils import color_png, upload_colors
 
 
 @pytest.fixture
@@ -158,7 +158,8 @@ def _bomb_zip() -> bytes:
 ])
 def test_unsafe_zips_are_refused_whole(client, home, make, phrase):
     pid = new_project(client)
-    res = client.post(f"/api/projects/{pid}/examples/zip", files={"file": ("x.zip", make(), "application/zip")})
+    files = {"file": ("x.zip", make(), "application/zip")}
+    res = client.post(f"/api/projects/{pid}/examples/zip", files=files)
     assert res.status_code == 400
     assert phrase in res.json()["detail"]
     assert client.get(f"/api/projects/{pid}").json()["n_examples"] == 0
@@ -170,7 +171,8 @@ def test_zip_with_too_many_entries_is_refused(home):
     with TestClient(create_app(Catalog(home), settings)) as client:
         pid = new_project(client)
         data = zip_bytes({f"red/{i}.png": color_png("red", i) for i in range(4)})
-        res = client.post(f"/api/projects/{pid}/examples/zip", files={"file": ("x.zip", data, "application/zip")})
+        files = {"file": ("x.zip", data, "application/zip")}
+        res = client.post(f"/api/projects/{pid}/examples/zip", files=files)
     assert res.status_code == 400 and "at most 3" in res.json()["detail"]
 
 
@@ -194,7 +196,8 @@ def test_token_is_checked_on_every_api_call(home):
         res = client.get("/api/projects")
         assert res.status_code == 401 and "token" in res.json()["detail"]
         assert client.get("/api/projects", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert client.get("/api/projects", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        bearer = {"Authorization": "Bearer s3cret-token"}
+        assert client.get("/api/projects", headers=bearer).status_code == 200
         assert client.get("/api/projects", headers={"X-Handful-Token": "s3cret-token"}).status_code == 200
         assert client.get("/api/projects?token=s3cret-token").status_code == 200
         assert client.post("/api/projects", json={"name": "x"}).status_code == 401

@@ -6,10 +6,10 @@ import socket
 
 import httpx
 import pytest
-from server_utils import ServerProcess
 
 from handful.cli.main import main
 from handful.cli.serve import is_loopback
+from server_utils import ServerProcess
 
 
 @pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True),

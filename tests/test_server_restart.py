@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_utils import ServerProcess, color_png
 
 from handful.server.catalog import Catalog
+from server_utils import ServerProcess, color_png
 
 
 def pid_alive(pid: int) -> bool:

@@ -12,11 +12,11 @@ import zipfile
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from server_utils import color_png, upload_colors, wait_job
 
 import handful
-from handful.server import Catalog, ServerSettings, create_app
+from handful.server import Catalog, ServerSettings, create_app, extras
 from handful.server.predictor import MicroBatcher
+from server_utils import color_png, upload_colors, wait_job
 
 TINY = {"backbone": "test_tiny_image", "head": "logistic"}
 
@@ -115,7 +115,8 @@ def test_retrain_roll_back_and_versions_stay_immutable(trained):
     (v1_dir,) = (home / "models" / str(pid)).iterdir()  # the only version so far
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in v1_dir.iterdir()}
     upload_colors(client, pid, n=2, colors=("red",), seed=7)
-    job = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_image", "head": "prototype"}).json()
+    options = {"backbone": "test_tiny_image", "head": "prototype"}
+    job = client.post(f"/api/projects/{pid}/jobs", json=options).json()
     assert wait_job(client, job["id"])["version"] == 2
     assert predict(client, pid, [("q.png", color_png("red", 1))]).json()["version"] == 2
     assert client.post(f"/api/projects/{pid}/versions/1/activate").json()["current"] is True
@@ -165,8 +166,8 @@ def test_cancelled_job_registers_no_version(tmp_path):
         assert wait_job(client, job["id"])["status"] == "cancelled"
         assert client.get(f"/api/projects/{pid}/versions").json() == []
         assert client.get(f"/api/projects/{pid}").json()["current_version"] is None
-    leftovers = list((catalog.models_dir / str(pid)).glob("*")) if (catalog.models_dir / str(pid)).exists() else []
-    assert leftovers == []
+    folder = catalog.models_dir / str(pid)
+    assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_a_failing_job_is_marked_failed_with_the_reason(tmp_path):
@@ -191,10 +192,55 @@ def test_text_project_trains_and_predicts(tmp_path):
         client.post(f"/api/projects/{pid}/examples/texts",
                     json={"items": [{"text": t, "label": "sports"} for t in sports]
                           + [{"text": t, "label": "cooking"} for t in cooking]})
-        job = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_text", "head": "logistic"})
+        options = {"backbone": "test_tiny_text", "head": "logistic"}
+        job = client.post(f"/api/projects/{pid}/jobs", json=options)
         assert wait_job(client, job.json()["id"])["status"] == "succeeded"
         res = client.post(f"/api/projects/{pid}/predict/texts",
                           json={"texts": ["the goal won the match", "salt the soup", " "], "top_k": 1})
     body = res.json()
     assert [p["label"] for p in body["predictions"]] == ["sports", "cooking"]
     assert body["skipped"] == [{"name": "text 3", "reason": "empty text"}]
+
+
+def test_version_report_carries_the_data_need_advice(trained):
+    client, pid, _, _ = trained
+    curve = client.get(f"/api/projects/{pid}/versions/1").json()["report"]["learning_curve"]
+    assert isinstance(curve["advice"], str) and curve["advice"]
+    assert len(curve["sizes"]) == len(curve["accuracy"]) >= 2
+    if extras.has_advice():
+        assert curve["source"].startswith("handful advise")
+
+
+@pytest.mark.skipif(not extras.has_suggest(), reason="handful.select.active not installed")
+def test_suggestions_rank_unlabeled_images_without_duplicates(trained):
+    client, pid, _, _ = trained
+    same = color_png("red", 31337)
+    files = [("twin_a.png", same), ("twin_b.png", same), ("bad.png", b"nope")]
+    files += [(f"{c}{i}.png", color_png(c, 3000 + i)) for i, c in enumerate(["red", "green", "blue"] * 2)]
+    res = client.post(f"/api/projects/{pid}/suggest", params={"n": 5},
+                      files=[("files", (name, data, "image/png")) for name, data in files])
+    body = res.json()
+    ranks = [r["rank"] for r in body["suggestions"]]
+    # Same-color images are near-duplicates to the tiny backbone, so fewer than 5 may come back.
+    assert res.status_code == 200 and 1 <= len(ranks) <= 5 and ranks == list(range(1, len(ranks) + 1))
+    names = [r["input"] for r in body["suggestions"]]
+    assert not {"twin_a.png", "twin_b.png"} <= set(names)  # one picture is suggested once at most
+    assert all(names[k] == files[r["index"]][0] for k, r in enumerate(body["suggestions"]))
+    assert body["skipped"][0]["name"] == "bad.png"
+
+
+@pytest.mark.slow  # fine-tunes the real efficientnet_lite0 (a few epochs on 8 tiny images)
+@pytest.mark.skipif(not extras.has_finetune(), reason="handful.finetune not installed")
+def test_fine_tuning_job_makes_a_normal_version(tmp_path):
+    with TestClient(create_app(Catalog(tmp_path / "home"), ServerSettings(preload=False))) as client:
+        pid = client.post("/api/projects", json={"name": "ft"}).json()["id"]
+        upload_colors(client, pid, n=4, colors=("red", "blue"))
+        res = client.post(f"/api/projects/{pid}/jobs", json={"finetune": True, "backbone": "test_tiny_image"})
+        assert res.status_code == 400 and "Fine-tuning works for image projects" in res.json()["detail"]
+        job = client.post(f"/api/projects/{pid}/jobs", json={"finetune": True}).json()
+        job = wait_job(client, job["id"], timeout=600)
+        assert job["status"] == "succeeded", job["message"]
+        version = client.get(f"/api/projects/{pid}/versions/1").json()
+        assert "val_accuracy" in version["metrics"] and version["report"]["finetune"]["history"]["epochs"]
+        res = predict(client, pid, [("q.png", color_png("red", 5))]).json()
+    assert res["version"] == 1 and res["predictions"][0]["label"] in ("red", "blue")

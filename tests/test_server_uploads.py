@@ -6,7 +6,6 @@ import io
 import zipfile
 
 import pytest
-from server_utils import color_png
 
 from handful.errors import DataError
 from handful.server.uploads import (
@@ -17,6 +16,7 @@ from handful.server.uploads import (
     read_class_zip,
     sanitize_filename,
 )
+from server_utils import color_png
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -140,6 +140,10 @@ class SentenceTransformerBackbone(BackboneBase):
                                 show_progress_bar=False)
         return np.asarray(out, dtype=np.float32)
 
+    def tunable_module(self):
+        """The SentenceTransformer, for contrastive fine-tuning (``--finetune``)."""
+        return self.model
+
 
 def create_hub_backbone(prefix: str, name: str) -> BackboneBase:
     """Build a ``timm:``, ``open_clip:`` or ``st:`` backbone."""

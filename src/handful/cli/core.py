@@ -32,7 +32,14 @@ from .options import (
     check_names,
 )
 from .output import Output, pct
-from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, prior_options, selection_notes
+from .zeroshot import (
+    ClassesOpt,
+    TemplateOpt,
+    ZeroShotPriorOpt,
+    print_selection,
+    prior_options,
+    selection_notes,
+)
 
 
 def load_train_and_eval(data: Path, nested: bool, text_col, label_col) -> tuple[Examples, Examples | None]:
@@ -119,8 +126,7 @@ def train(
     print_skipped(out, train_ex)
     print_leaderboard(out, clf.leaderboard_)
     selection = selection_notes(clf)
-    if selection.get("transfer_warning"):
-        out.print(f"[yellow]warning: {selection['transfer_warning']}[/yellow]")
+    print_selection(out, selection)
     metrics = {}
     if clf.leaderboard_ is not None and clf.leaderboard_.best["mean"] is not None:
         metrics["cv_accuracy"] = clf.leaderboard_.best["mean"]

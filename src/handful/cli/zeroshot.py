@@ -61,9 +61,23 @@ def selection_notes(clf) -> dict:
         zs = head.zero_shot_map
         notes["zero_shot_prior"] = {
             "weight": float(head.weight_[0]), "chosen_by": getattr(head, "weight_source_", ""),
+            "cv_accuracy": getattr(head, "cv_accuracy_", None),
             "method": zs.kind, "class_names": clf.class_names or None,
             "template": clf.zero_shot_template}
     return notes
+
+
+def print_selection(out: Output, notes: dict) -> None:
+    """The negative-transfer warning and the zero-shot prior's weight, for people."""
+    if notes.get("transfer_warning"):
+        out.print(f"[yellow]warning: {notes['transfer_warning']}[/yellow]")
+    prior = notes.get("zero_shot_prior")
+    if prior:
+        cv = prior.get("cv_accuracy")
+        extra = (f"; CV accuracy {pct(cv['without_prior'])} without, {pct(cv['with_prior'])} with"
+                 if cv else "")
+        out.print(f"Zero-shot prior ({prior['method']}): weight {prior['weight']:g}, chosen by "
+                  f"{prior['chosen_by']}{extra}")
 
 
 def _read_data(data: Path, text_column, label_column, classes: str | None) -> Examples:

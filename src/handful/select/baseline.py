@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-NO_BETTER_MARGIN = 0.02  # best CV accuracy within 2 points of the baseline: "no better"
+NO_BETTER_MARGIN = 0.02  # at least 2 points above the baseline, and ...
+N_STANDARD_ERRORS = 2.0  # ... 2 standard errors of the best's fold scores (the best of many
+# candidates is lucky on noise features, so a bare margin would never fire)
 
 
 def majority_baseline(y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]) -> dict:
@@ -15,15 +17,17 @@ def majority_baseline(y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]
         labels, counts = np.unique(y[train_idx], return_counts=True)
         scores.append(float((y[test_idx] == labels[np.argmax(counts)]).mean()))
     return {"backbone": "-", "head": "majority", "params": {}, "label": "majority class (baseline)",
-            "mean": float(np.mean(scores)), "std": float(np.std(scores))}
+            "mean": float(np.mean(scores)), "std": float(np.std(scores)), "n_folds": len(scores)}
 
 
 def transfer_warning(leaderboard) -> str | None:
-    """A sentence when the best candidate is no better than the majority-class baseline."""
+    """A sentence when the best candidate is not clearly better than the majority-class
+    baseline: within 2 points of it, or within 2 standard errors of its fold scores."""
     if leaderboard is None or leaderboard.baseline is None or leaderboard.best["mean"] is None:
         return None
     best, base = leaderboard.best["mean"], leaderboard.baseline["mean"]
-    if best > base + NO_BETTER_MARGIN:
+    stderr = (leaderboard.best["std"] or 0.0) / np.sqrt(leaderboard.baseline.get("n_folds", 1))
+    if best > base + max(NO_BETTER_MARGIN, N_STANDARD_ERRORS * stderr):
         return None
     return (f"Negative transfer: the best model's cross-validated accuracy ({100 * best:.1f}%) is "
             f"no better than always predicting the most frequent class ({100 * base:.1f}%). The "

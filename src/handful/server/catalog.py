@@ -340,6 +340,14 @@ class Catalog:
             raise NotFoundError(f"Project {project_id} has no model version {number}.")
         return self._version_dict(row, current)
 
+    def current_version(self, project_id: int) -> int | None:
+        """The current version number (one indexed query: the predict hot path)."""
+        row = self._one("SELECT current_version FROM projects WHERE id = ?", (project_id,))
+        if row is None:
+            raise NotFoundError(f"Project {project_id} does not exist. List projects with "
+                                "GET /api/projects.")
+        return row[0]
+
     def set_current_version(self, project_id: int, number: int) -> dict:
         self.get_version(project_id, number)
         with self.transaction() as conn:

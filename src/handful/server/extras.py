@@ -38,17 +38,20 @@ def has_onnx_export() -> bool:
 
 @cache
 def has_advice() -> bool:
-    return _has("handful.advise")
+    """The fitted learning curve and "how many more per class" estimate (handful advise)."""
+    return _has("handful.evaluate.data_need")
 
 
 @cache
 def has_suggest() -> bool:
-    return _has("handful.suggest")
+    """Ranking unlabeled examples by how much labeling them would help (handful suggest)."""
+    return _has("handful.select.active")
 
 
 @cache
 def has_finetune() -> bool:
-    return _has("handful.finetune") and hasattr(_module("handful.finetune"), "finetune_classifier")
+    """Fine-tuning the last blocks of an EfficientNet-Lite backbone (handful finetune)."""
+    return _has("handful.finetune.tune") and hasattr(_module("handful.finetune.tune"), "finetune")
 
 
 def _module(name: str):
@@ -62,15 +65,33 @@ def features() -> dict[str, bool]:
 
 
 def advice(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
-    """The fitted data-need estimate from ``handful.advise``, or None when not installed."""
+    """The data-need estimate (measured curve, fitted, "≈ N more per class should reach X%"),
+    in the report's learning-curve shape; None when not installed or too little data."""
     if not has_advice():
         return None
-    module = _module("handful.advise")
-    fn = getattr(module, "advise_embeddings", None)
-    if fn is None:
-        return None
-    result = fn(X, np.asarray(examples.labels, dtype=object), head=clf.head_)
-    return result.to_json() if hasattr(result, "to_json") else result
+    from ..errors import HandfulError
+    from ..evaluate.data_need import estimate_data_need
+    from ..heads import head_name
+
+    params = clf.head_.get_params()
+    try:
+        result = estimate_data_need(X, np.asarray(examples.labels, dtype=object),
+                                    head=head_name(clf.head_), params=params,
+                                    seed=clf.random_state)
+    except (HandfulError, ValueError, RuntimeError):
+        return None  # too few examples to fit a curve: the caller measures a simple one
+    points = result["curve"]["points"]
+    return {"sizes": [p["n"] for p in points], "accuracy": [p["mean"] for p in points],
+            "std": [p["std"] for p in points], "advice": result["sentence"],
+            "forecast": result.get("forecast"), "target": result.get("target"),
+            "ceiling": result.get("ceiling"), "source": "handful advise (fitted learning curve)"}
+
+
+def suggest(X: np.ndarray, proba: np.ndarray, n: int) -> tuple[list[int], np.ndarray]:
+    """Indices of up to ``n`` items to label next, best first, and every item's uncertainty."""
+    from ..select.active import margin_uncertainty, rank_for_labeling
+
+    return rank_for_labeling(X, proba, n), margin_uncertainty(proba)
 
 
 def export_onnx(model_dir: Path, out: Path) -> dict:

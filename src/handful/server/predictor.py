@@ -112,8 +112,7 @@ class LoadedModel:
         else:
             self._forward([self.backbone.preprocess("warm up")])
 
-    def predict(self, items: Sequence[str]) -> tuple[np.ndarray, list[int], dict[int, str]]:
-        """Probabilities (n_ok, n_classes), indices of usable items, and {index: reason}."""
+    def _preprocess(self, items: Sequence[str]) -> tuple[list, list[int], dict[int, str]]:
         inputs, ok, failures = [], [], {}
         for i, item in enumerate(items):
             try:
@@ -123,8 +122,22 @@ class LoadedModel:
                 failures[i] = str(err)
             except OSError as err:
                 failures[i] = f"cannot be read ({err})"
+        return inputs, ok, failures
+
+    def predict(self, items: Sequence[str]) -> tuple[np.ndarray, list[int], dict[int, str]]:
+        """Probabilities (n_ok, n_classes), indices of usable items, and {index: reason}."""
+        inputs, ok, failures = self._preprocess(items)
         proba = self.batcher.submit(inputs) if inputs else np.zeros((0, len(self.classes)))
         return proba, ok, failures
+
+    def embed_and_predict(self, items: Sequence[str], batch_size: int = 32
+                          ) -> tuple[np.ndarray, np.ndarray, list[int], dict[int, str]]:
+        """Embeddings and probabilities of the usable items (for suggestions), off the batcher."""
+        inputs, ok, failures = self._preprocess(items)
+        chunks = [self.backbone.embed(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)]
+        X = np.concatenate(chunks) if chunks else np.zeros((0, self.backbone.dim), dtype=np.float32)
+        proba = self.clf.head_.predict_proba(X) if len(X) else np.zeros((0, len(self.classes)))
+        return X, proba, ok, failures
 
     def close(self) -> None:
         self.batcher.close()
@@ -143,12 +156,16 @@ class ModelPool:
 
     def get(self, project_id: int, number: int | None = None) -> LoadedModel:
         """Version ``number`` of the project (its current version when None), loaded."""
-        version = self.catalog.get_version(project_id, number)
-        key = (project_id, version["number"])
+        if number is None:
+            number = self.catalog.current_version(project_id)
+        key = (project_id, number)
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
+        version = self.catalog.get_version(project_id, number)  # raises the 404s
+        key = (project_id, version["number"])
+        with self._lock:
             key_lock = self._loading.setdefault(key, threading.Lock())
         with key_lock:  # one load per version, other versions keep serving meanwhile
             with self._lock:

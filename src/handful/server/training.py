@@ -53,8 +53,26 @@ def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
     project = catalog.get_project(job["project_id"])
     options = TrainOptions(**job["options"])
     examples = project_examples(catalog, project)
-    clf = _classifier(options, project["modality"], catalog)
     started = time.perf_counter()
+    fit = _fit_finetuned if options.finetune else _fit_on_embeddings
+    clf, examples, doc, metrics = fit(catalog, options, examples, report)
+    report("saving", 0.95, "writing the model")
+    doc |= {"options": options.model_dump(), "training": examples.summary(),
+            "seconds": round(time.perf_counter() - started, 2)}
+    path = catalog.models_dir / str(project["id"]) / f"job-{job['id']}"
+    clf.save(path, metrics=metrics, extra_meta={"project": project["name"]},
+             extra_files=lambda tmp: (tmp / "report.json").write_text(json.dumps(doc, indent=2)))
+    number = catalog.commit_version(job["id"], path, clf.backbone_for(examples.modality).name,
+                                    _head_label(clf), [str(c) for c in clf.classes_],
+                                    len(examples), metrics)
+    if number is None:  # cancelled while saving: the directory never becomes a version
+        shutil.rmtree(path, ignore_errors=True)
+    return number
+
+
+def _fit_on_embeddings(catalog: Catalog, options: TrainOptions, examples: Examples, report: Report):
+    """Frozen backbone: embed (cached), choose and fit the head, cross-validate, learning curve."""
+    clf = _classifier(options, examples.modality, catalog)
     X, examples = _embed(clf, examples, report)
     extra = _augmented_views(clf, examples, options, report)
     report("selecting", 0.72, "comparing heads by cross-validation")
@@ -67,20 +85,37 @@ def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
     evaluation = cross_validated_report(clf, X, examples)
     report("advice", 0.88, "learning curve")
     curve = extras.advice(clf, X, examples) or learning_curve(clf, X, examples)
-    report("saving", 0.95, "writing the model")
-    metrics = _metrics(clf, evaluation)
-    doc = {"evaluation": evaluation, "learning_curve": curve, "options": options.model_dump(),
-           "training": examples.summary(), "seconds": round(time.perf_counter() - started, 2),
+    doc = {"evaluation": evaluation, "learning_curve": curve,
            "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None}
-    path = catalog.models_dir / str(project["id"]) / f"job-{job['id']}"
-    clf.save(path, metrics=metrics, extra_meta={"project": project["name"]},
-             extra_files=lambda tmp: (tmp / "report.json").write_text(json.dumps(doc, indent=2)))
-    number = catalog.commit_version(job["id"], path, clf.backbone_for(examples.modality).name,
-                                    _head_label(clf), [str(c) for c in clf.classes_],
-                                    len(examples), metrics)
-    if number is None:  # cancelled while saving: the directory never becomes a version
-        shutil.rmtree(path, ignore_errors=True)
-    return number
+    return clf, examples, doc, _metrics(clf, evaluation)
+
+
+def _fit_finetuned(catalog: Catalog, options: TrainOptions, examples: Examples, report: Report):
+    """Fine-tune the backbone's last blocks (handful.finetune); scored on its validation split."""
+    from ..finetune.tune import FinetuneConfig, finetune
+
+    backbone = "efficientnet_lite0" if options.backbone == "auto" else options.backbone
+    config = FinetuneConfig(augment="default" if options.augment == "none" else options.augment,
+                            seed=options.seed)
+    n, done = len(examples), 0
+
+    def decoded(k: int) -> None:
+        nonlocal done
+        done += k
+        report("decoding", 0.02 + 0.13 * done / n, f"{done}/{n} images")
+
+    def epoch_end(epoch: int, m: dict) -> None:
+        val = m.get("val_accuracy")
+        report("fine-tuning", 0.15 + 0.75 * epoch / config.epochs,
+               f"epoch {epoch}/{config.epochs}" + (f", validation accuracy {val:.1%}" if val else ""))
+
+    result = finetune(examples, backbone, config, epoch_end, decoded)
+    history = result.history.to_json()
+    best = result.history.best
+    metrics = {k: float(best[k]) for k in ("val_accuracy",) if best.get(k) is not None}
+    doc = {"evaluation": None, "learning_curve": None, "leaderboard": None,
+           "finetune": {**result.summary, "history": history}}
+    return result.classifier, examples, doc, metrics
 
 
 def _classifier(options: TrainOptions, modality: str, catalog: Catalog) -> Classifier:

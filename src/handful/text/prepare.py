@@ -159,4 +159,6 @@ def prepare_for_kshot(clf, pool: Examples, finetune: bool, max_pairs: int,
         texts = read_unlabeled(unlabeled) if unlabeled else []
         stats = clf.backbone_for("text").fit_unlabeled(texts + list(pool.items))
         report = {"word2vec": stats, "n_unlabeled": len(texts)}
+    if finetune and clf.head == "auto":
+        clf.head = "logistic"  # as in training: no head search on texts the encoder was tuned on
     return (SetFitConfig(max_pairs=max_pairs, seed=seed) if finetune else None), report

@@ -77,9 +77,10 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         zs = zs.select([str(c) for c in self.classes_])
         scores = zs.scores(X)  # (n, n_classes)
         params = self.base_params or {}
+        self.cv_accuracy_ = None  # {"without_prior": ..., "with_prior": ...} when CV ran
         if self.weight == "auto":
-            self.weight_, self.weight_source_ = choose_weight(X, y_idx, scores, self.base, params,
-                                                              self.random_state)
+            self.weight_, self.weight_source_, self.cv_accuracy_ = choose_weight(
+                X, y_idx, scores, self.base, params, self.random_state)
         else:
             self.weight_, self.weight_source_ = float(self.weight), "given"
         self._base_head = create_head(self.base, **params).fit(X, self.classes_[y_idx])
@@ -115,15 +116,18 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
 
 
 def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: str, params: dict,
-                  random_state: int = 0) -> tuple[float, str]:
+                  random_state: int = 0) -> tuple[float, str, dict | None]:
     """The prior weight: by cross-validated accuracy (log-likelihood breaks ties), else by
-    how well the zero-shot scores alone predict the training labels."""
+    how well the zero-shot scores alone predict the training labels.
+
+    Returns the weight, how it was chosen, and the CV accuracy without and with it (or None).
+    """
     from ..heads import create_head
     from ..select import cv_splits
 
     splits, _ = cv_splits(y_idx, random_state)
     if splits is None:
-        return weight_without_cv(scores, y_idx), "zero-shot fit on the training examples"
+        return weight_without_cv(scores, y_idx), "zero-shot fit on the training examples", None
     n_classes = scores.shape[1]
     accuracy = np.zeros(len(WEIGHT_GRID))
     loglik = np.zeros(len(WEIGHT_GRID))
@@ -137,7 +141,8 @@ def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: st
             accuracy[j] += float((p.argmax(axis=1) == y_idx[test]).mean())
             loglik[j] += float(np.log(p[np.arange(len(test)), y_idx[test]] + 1e-12).mean())
     best = int(np.argmax(accuracy + 1e-3 * loglik / len(splits)))  # ties: the smaller weight
-    return float(WEIGHT_GRID[best]), "cross-validation"
+    cv = {"without_prior": accuracy[0] / len(splits), "with_prior": accuracy[best] / len(splits)}
+    return float(WEIGHT_GRID[best]), "cross-validation", cv
 
 
 def weight_without_cv(scores: np.ndarray, y_idx: np.ndarray) -> float:

@@ -13,6 +13,7 @@ from .deps import CatalogDep, RunnerDep
 
 router = APIRouter(tags=["jobs"])
 AUGMENT_PRESETS = ("none", "light", "default", "strong")
+TUNABLE = ("auto", "efficientnet_lite0", "efficientnet_lite2")
 
 
 def check_options(options: TrainOptions, modality: str) -> None:
@@ -31,6 +32,9 @@ def check_options(options: TrainOptions, modality: str) -> None:
                         "installed only. Set augment to 'none'.")
     if options.finetune and not extras.has_finetune():
         raise DataError("Fine-tuning is not available in this installation. Train without it.")
+    if options.finetune and (modality != "image" or options.backbone not in TUNABLE):
+        raise DataError(f"Fine-tuning works for image projects with backbone "
+                        f"{' or '.join(TUNABLE)}. Got a {modality} project with '{options.backbone}'.")
 
 
 @router.post("/projects/{project_id}/jobs", response_model=Job,

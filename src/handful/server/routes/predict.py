@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from ...data import Examples, read_table
 from ...errors import DataError
+from .. import extras
 from ..predictor import LoadedModel
 from ..schemas import PredictResult, TextPredictIn
 from ..uploads import Limits, check_image_header, image_extension, read_class_zip, sanitize_filename
@@ -80,6 +81,38 @@ def _stage_files(files: list[UploadFile], tmp: Path, limits: Limits) -> tuple[li
     return paths, early
 
 
+@router.post("/suggest")
+def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsDep,
+            files: Annotated[list[UploadFile], File(description="unlabeled images")],
+            n: Annotated[int, Query(ge=1, le=256)] = 20) -> dict:
+    """Rank unlabeled images by how much labeling them would help the current model: the
+    most uncertain first, spread out so near-duplicates are not suggested twice."""
+    if not extras.has_suggest():
+        raise DataError("Suggestions need handful.select.active, which is not installed here.")
+    model = pool.get(project_id)
+    if len(files) > limits.max_batch_files:
+        raise DataError(f"{len(files)} files in one request; at most {limits.max_batch_files}.")
+    names = [sanitize_filename(f.filename or "file") for f in files]
+    tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
+    try:
+        paths, early = _stage_files(files, tmp, limits)
+        ready = [i for i in range(len(files)) if i not in early]
+        X, proba, ok, failures = model.embed_and_predict([paths[i] for i in ready])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    failures = {ready[i]: r for i, r in failures.items()} | early
+    ranked, uncertainty = extras.suggest(X, proba, n) if len(X) else ([], np.zeros(0))
+    rows = []
+    for rank, j in enumerate(ranked, 1):
+        top = np.argsort(-proba[j])[:2]
+        rows.append({"rank": rank, "index": ready[ok[j]], "input": names[ready[ok[j]]],
+                     "predicted": model.classes[top[0]], "probability": float(proba[j, top[0]]),
+                     "runner_up": model.classes[top[1]] if len(top) > 1 else None,
+                     "uncertainty": float(uncertainty[j])})
+    return {"version": model.number, "suggestions": rows,
+            "skipped": [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]}
+
+
 @router.post("/predict/texts", response_model=PredictResult)
 def predict_texts(project_id: int, body: TextPredictIn, pool: PoolDep) -> dict:
     """Top-k classes of each text."""
@@ -105,7 +138,11 @@ def evaluate(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: Limits
         if model.clf.modality_ == "image":
             examples = _zip_examples(file, tmp, limits)
         else:
-            path = tmp / f"data{Path(sanitize_filename(file.filename or 'x.csv')).suffix or '.csv'}"
+            suffix = Path(sanitize_filename(file.filename or "x.csv")).suffix.lower()
+            if suffix not in (".csv", ".tsv", ".txt", ".tab"):
+                raise DataError(f"Evaluate a text model on a .csv or .tsv of texts and labels. "
+                                f"Got '{suffix or 'no extension'}'.")
+            path = tmp / f"data{suffix}"
             path.write_bytes(read_upload(file, limits.max_file_bytes))
             examples = read_table(path)
         report = model.clf.evaluate(examples)

@@ -22,12 +22,12 @@ export function confusionMatrix(matrix, classes) {
   return h("div.cm", {}, grid);
 }
 
-export function learningCurve(curve, { width = 420, height = 220 } = {}) {
+export function learningCurve(curve, { width = 420, height = 220, xLabel = "examples per class" } = {}) {
   const pad = { l: 44, r: 16, t: 14, b: 34 };
   const xs = curve.sizes, ys = curve.accuracy, sd = curve.std || ys.map(() => 0);
-  const maxX = Math.max(...xs);
+  const maxX = Math.max(...xs), minX = Math.min(...xs);
   const minY = Math.max(0, Math.min(...ys.map((y, i) => y - sd[i])) - 0.05);
-  const x = (v) => pad.l + ((v - 1) / Math.max(1, maxX - 1)) * (width - pad.l - pad.r);
+  const x = (v) => pad.l + ((v - minX) / Math.max(1, maxX - minX)) * (width - pad.l - pad.r);
   const y = (v) => pad.t + (1 - (v - minY) / Math.max(0.01, 1 - minY)) * (height - pad.t - pad.b);
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": "learning curve" });
   for (let k = 0; k <= 4; k++) {
@@ -35,14 +35,14 @@ export function learningCurve(curve, { width = 420, height = 220 } = {}) {
     svg.append(s("line", { x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v), class: "grid" }),
       s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, pct(v)));
   }
-  xs.forEach((v) => svg.append(s("text", { x: x(v), y: height - pad.b + 16, "text-anchor": "middle", class: "axis" }, v)));
-  svg.append(s("text", { x: (width + pad.l) / 2, y: height - 4, "text-anchor": "middle", class: "axis-label" }, "examples per class"));
+  xs.forEach((v) => svg.append(s("text", { x: x(v), y: height - pad.b + 16, "text-anchor": "middle", class: "axis" }, Number.isInteger(v) ? v : v.toFixed(1))));
+  svg.append(s("text", { x: (width + pad.l) / 2, y: height - 4, "text-anchor": "middle", class: "axis-label" }, xLabel));
   const band = xs.map((v, i) => `${x(v)},${y(Math.min(1, ys[i] + sd[i]))}`)
     .concat(xs.map((v, i) => `${x(v)},${y(Math.max(minY, ys[i] - sd[i]))}`).reverse());
   svg.append(s("polygon", { points: band.join(" "), class: "band" }));
   svg.append(s("polyline", { points: xs.map((v, i) => `${x(v)},${y(ys[i])}`).join(" "), class: "line" }));
   xs.forEach((v, i) => svg.append(s("circle", { cx: x(v), cy: y(ys[i]), r: 4, class: "dot" },
-    s("title", {}, `${v} per class: ${pct(ys[i], 1)}`))));
+    s("title", {}, `${Number(v).toFixed(1)} per class: ${pct(ys[i], 1)}`))));
   return svg;
 }
 

@@ -53,7 +53,7 @@ export async function renderProject(root, id, tab, state) {
   ctx.showJob = (job) => showBanner(banner, job, ctx);
   renderHeader();
   root.replaceChildren(header, banner, content);
-  if (project.active_job) watchJob(ctx, project.active_job);
+  if (project.active_job && tab !== "train") watchJob(ctx, project.active_job); // the Train tab watches itself
   await VIEWS[tab](content, ctx);
 }
 

@@ -18,11 +18,14 @@ export async function renderResults(root, ctx, number) {
   const picker = h("select.input.inline", { onchange: (e) => renderResults(root, ctx, Number(e.target.value)) },
     versions.map((x) => h("option", { value: x.number, selected: x.number === number }, `v${x.number}${x.current ? " (current)" : ""}`)));
   const tiles = h("div.tiles", {},
-    tile("Accuracy", ev ? pct(ev.accuracy, 1) : "–", ev ? `95% CI ${pct(ev.accuracy_ci95[0])}–${pct(ev.accuracy_ci95[1])}` : "needs ≥ 2 examples per class", "accuracy"),
+    ev || v.metrics.val_accuracy == null
+      ? tile("Accuracy", ev ? pct(ev.accuracy, 1) : "–", ev ? `95% CI ${pct(ev.accuracy_ci95[0])}–${pct(ev.accuracy_ci95[1])}` : "needs ≥ 2 examples per class", "accuracy")
+      : tile("Validation accuracy", pct(v.metrics.val_accuracy, 1), "fine-tuned; held-out validation split", "accuracy"),
     tile("Balanced accuracy", ev ? pct(ev.balanced_accuracy, 1) : "–", "mean recall over classes"),
     tile("Examples", v.n_examples, plural(v.classes.length, "class")),
     tile("Model", v.head.split("(")[0].replace("Head", ""), v.backbone));
-  const curve = v.report.learning_curve;
+  const tuned = v.report.finetune;
+  const curve = v.report.learning_curve || (tuned && epochCurve(tuned.history));
   mount(root,
     h("div.results-head", {}, h("h2", {}, "Model ", picker), h("span.muted.small", {}, ev ? ev.scheme : "")),
     tiles,
@@ -31,7 +34,7 @@ export async function renderResults(root, ctx, number) {
         ev ? confusionMatrix(ev.confusion_matrix, ev.classes) : h("p.muted", {}, "Add at least 2 examples per class to measure it."),
         ev ? h("p.muted.small", {}, ev.note) : null),
       h("div.card", {}, h("h3", {}, "Learning curve"),
-        curve ? [learningCurve(curve), h("p.advice", { "data-testid": "advice" }, curve.advice || curve.message || "")]
+        curve ? [learningCurve(curve, { xLabel: curve.xLabel }), h("p.advice", { "data-testid": "advice" }, curve.advice || curve.message || "")]
           : h("p.muted", {}, "Needs at least 3 examples per class."))),
     h("div.two-col", {},
       h("div.card", {}, h("h3", {}, "Per class"), ev ? metricBars(ev.per_class, ev.classes) : h("p.muted", {}, "–")),
@@ -65,4 +68,11 @@ function leaderboard(board) {
     h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["#", "head", "CV accuracy", "spread"].map((c) => h("th", {}, c)))),
       h("tbody", {}, board.rows.map((r, i) => h(`tr${i === 0 ? ".winner" : ""}`, {},
         h("td", {}, i + 1), h("td", {}, r.label), h("td", {}, pct(r.mean, 1)), h("td", {}, r.std == null ? "–" : `±${(100 * r.std).toFixed(1)}`))))));
+}
+
+function epochCurve(history) {
+  const epochs = history.epochs.filter((e) => e.val_accuracy != null);
+  if (epochs.length < 2) return null;
+  return { sizes: epochs.map((e) => e.epoch), accuracy: epochs.map((e) => e.val_accuracy), xLabel: "epoch",
+    advice: `Fine-tuned; kept the weights of epoch ${history.best_epoch}${history.stopped_early ? " (stopped early)" : ""}, ${history.seconds_per_epoch.toFixed(1)} s per epoch.` };
 }

@@ -16,6 +16,7 @@ export async function renderTest(root, ctx) {
       h("div.big-icon", {}, icon("search", 40)), h("h3", {}, "Drop an image to test"), h("p.muted", {}, `Model v${ctx.project.current_version} · or click to pick files`));
     dropZone(zone, (files) => testImages(files, ctx, results));
     root.replaceChildren(zone, results);
+    if (ctx.state.info.features.suggest) root.append(suggestCard(ctx));
   } else {
     const area = h("textarea.input", { rows: 4, placeholder: "Type or paste texts to classify, one per line", "data-testid": "test-text" });
     const go = h("button.primary", { onclick: () => testTexts(area.value, ctx, results) }, "Classify");
@@ -69,4 +70,25 @@ async function testTexts(value, ctx, results) {
       h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), h("h3", { "data-testid": "prediction" }, p.label)),
         probabilityBars(p.top, ctx.classes())))));
   } catch (err) { toast(err.message, "error"); }
+}
+
+function suggestCard(ctx) {
+  const list = h("div.suggestions");
+  const zone = h("div.drop.slim-drop", { "data-testid": "suggest-drop" },
+    h("div.drop-hint.slim", {}, icon("layers", 22), h("div", {}, h("b", {}, "Which ones to label next?"),
+      h("div.muted.small", {}, "Drop a batch of unlabeled images: the ones that would teach the model most come first."))));
+  dropZone(zone, async (files) => {
+    const form = new FormData();
+    for (const file of files.slice(0, 256)) form.append("files", file, file.name);
+    list.replaceChildren(h("span.spinner"));
+    try {
+      const res = await post(`/projects/${ctx.id}/suggest?n=12`, form);
+      list.replaceChildren(...res.suggestions.map((r) => h("div.suggestion", {},
+        h("img", { src: URL.createObjectURL(files[r.index]), alt: r.input }),
+        h("div.small", {}, h("b", {}, `#${r.rank} `), `${r.predicted} ${Math.round(100 * r.probability)}% or ${r.runner_up}`),
+        addAsExample(files[r.index], r.predicted, ctx))));
+      if (!res.suggestions.length) list.replaceChildren(h("p.muted", {}, "No usable images."));
+    } catch (err) { list.replaceChildren(); toast(err.message, "error"); }
+  });
+  return h("div.card.suggest-card", {}, zone, list);
 }

@@ -1,0 +1,118 @@
+"""K-shot accuracy on SST-2 and the UCI sentiment sentences: `handful kshot --shots 8,16,64`.
+
+Each configuration is the exact `handful kshot` command a user types; the naive baseline is
+MiniLM + standardized logistic regression (`--head logistic`), measured in the same run.
+
+Pools: draws of K per class from a uniformly random subset of a pool are draws from the pool,
+so the 60,614-sentence SST-2 train file is subsampled to 2,000 random sentences (seed 0) to
+keep the embedding cost down; the test set is the full 872-sentence test.tsv (= GLUE dev).
+UCI: the 3,000 sentences of amazon + imdb + yelp, split at random (seed 0) into a 2,000 pool
+and a 1,000 test set. Split files go to benchmarks/out/ (ignored by git).
+
+Run: `.venv/bin/python benchmarks/text_kshot.py [CONFIG-NAME-SUBSTRING ...]`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import datasets_dir, require, write_result
+from handful.cli import main as handful
+from handful.data import read_table
+
+OUT = Path(__file__).resolve().parent / "out"
+PRIOR = ["--zero-shot-prior", "--classes", "negative,positive", "--template", "this review is {}"]
+CONFIGS = {
+    "naive: minilm + logistic": ["--backbone", "minilm", "--head", "logistic"],
+    "minilm + head auto": ["--backbone", "minilm"],
+    "minilm + SetFit (--finetune)": ["--backbone", "minilm", "--finetune"],
+    "minilm + zero-shot prior": ["--backbone", "minilm", *PRIOR],
+    "minilm + SetFit + zero-shot prior": ["--backbone", "minilm", "--finetune", *PRIOR],
+    "e5_small + head auto": ["--backbone", "e5_small"],
+    "e5_small + zero-shot prior": ["--backbone", "e5_small", *PRIOR],
+}
+
+
+def write_tsv(path: Path, texts, labels) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["sentence\tlabel"] + [f"{t}\t{y}" for t, y in zip(texts, labels)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def sst2_files(data: Path) -> tuple[Path, Path]:
+    train = read_table(require(data / "text/sst2/train.tsv"))
+    idx = np.sort(np.random.default_rng(0).choice(len(train), 2000, replace=False))
+    pool = write_tsv(OUT / "sst2_pool2000.tsv", [train.items[i] for i in idx],
+                     [train.labels[i] for i in idx])
+    return pool, require(data / "text/sst2/test.tsv")
+
+
+def uci_files(data: Path) -> tuple[Path, Path]:
+    texts, labels = [], []
+    for site in ("amazon_cells", "imdb", "yelp"):
+        table = read_table(require(data / f"text/uci_sentiment_sentences/{site}_labelled.tsv"))
+        texts += table.items
+        labels += table.labels
+    order = np.random.default_rng(0).permutation(len(texts))
+    pool, test = order[:2000], order[2000:]
+    return (write_tsv(OUT / "uci_pool2000.tsv", [texts[i] for i in pool], [labels[i] for i in pool]),
+            write_tsv(OUT / "uci_test1000.tsv", [texts[i] for i in test], [labels[i] for i in test]))
+
+
+def kshot(pool: Path, test: Path, flags: list[str]) -> tuple[dict, list[str], float]:
+    argv = ["kshot", str(pool), "--test", str(test), "--shots", "8,16,64", "--repeats", "10",
+            "--seed", "0", *flags, "--json"]
+    buffer = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(buffer):
+        code = handful(argv)
+    if code:
+        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
+    return json.loads(buffer.getvalue().strip().splitlines()[-1]), argv, time.perf_counter() - start
+
+
+def summarize(out: dict) -> dict:
+    shots = {}
+    for k, v in out["shots"].items():
+        shots[k] = {"mean": round(v["mean"], 4), "std": round(v["std"], 4),
+                    "ci95": [round(c, 4) for c in v["ci95"]]}
+        for key in ("finetune_seconds", "draw_seconds", "n_pairs", "prior_weights"):
+            if key in v:
+                values = [x for x in v[key] if x == x]  # drop NaN
+                shots[k][f"{key}_mean"] = round(float(np.mean(values)), 3) if values else None
+    return shots
+
+
+def main(only: list[str]) -> None:
+    data = datasets_dir()
+    datasets = {"sst2": sst2_files(data), "uci_sentences": uci_files(data)}
+    configs = {k: v for k, v in CONFIGS.items() if not only or any(o in k for o in only)}
+    path = Path(__file__).resolve().parent / "results" / "text_kshot.json"
+    results = json.loads(path.read_text())["results"] if path.exists() and only else {}
+    for name, (pool, test) in datasets.items():
+        results.setdefault(name, {})
+        for label, flags in configs.items():
+            out, argv, seconds = kshot(pool, test, flags)
+            command = "handful " + " ".join(argv)
+            command = command.replace(str(data) + "/", "../shared/datasets/").replace(
+                str(OUT) + "/", "benchmarks/out/")
+            results[name][label] = {"command": command, "seconds": round(seconds, 1),
+                                    "shots": summarize(out)}
+            summary = {k: f"{100 * v['mean']:.1f}" for k, v in out["shots"].items()}
+            print(f"{name:14s} {label:36s} {summary} ({seconds:.0f} s)", file=sys.stderr, flush=True)
+    write_result("text_kshot", {"repeats": 10, "seed": 0, "pools": {
+        "sst2": "2,000 random sentences of sst2/train.tsv -> sst2/test.tsv (872)",
+        "uci_sentences": "amazon+imdb+yelp (3,000), random 2,000 pool / 1,000 test"},
+        "results": results})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

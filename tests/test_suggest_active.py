@@ -1,0 +1,47 @@
+"""Which examples to label next: uncertain first, no near-duplicates; ``handful suggest``."""
+
+import json
+import shutil
+
+import numpy as np
+
+from conftest import make_color_image
+from handful import Classifier
+from handful.cli import main
+from handful.select.active import margin_uncertainty, rank_for_labeling
+
+
+def test_margin_uncertainty_is_one_for_a_tie_and_zero_for_certainty():
+    proba = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.6, 0.3, 0.1]])
+    np.testing.assert_allclose(margin_uncertainty(proba), [1.0, 0.0, 0.7])
+
+
+def test_ranking_prefers_uncertain_items_and_skips_near_duplicates():
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 1, (30, 16))
+    X[1] = X[0] + 1e-4  # a near-copy of item 0
+    proba = np.tile([0.95, 0.05], (30, 1))
+    proba[[0, 1, 2]] = [[0.5, 0.5], [0.5, 0.5], [0.55, 0.45]]  # the three unsure ones
+    ranked = rank_for_labeling(X, proba, 3)
+    assert ranked[0] in (0, 1) and 2 in ranked
+    assert not {0, 1} <= set(ranked)  # never both copies
+
+
+def test_suggest_writes_the_list_and_a_contact_sheet(capsys, color_tree, tmp_path):
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    inbox = tmp_path / "inbox"
+    for i in range(4):  # purple sits between red and blue: the model should be unsure
+        make_color_image(inbox / f"purple_{i}.png", (130, 30, 130), 100 + i)
+        make_color_image(inbox / f"red_{i}.png", (220, 30, 30), 200 + i)
+    shutil.copy(inbox / "purple_0.png", inbox / "purple_copy.png")
+    (inbox / "broken.jpg").write_bytes(b"not an image")
+    code = main(["suggest", str(tmp_path / "m"), str(inbox), "--n", "3",
+                 "--out", str(tmp_path / "s"), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    picked = [r["input"].rsplit("/", 1)[-1] for r in out["suggestions"]]
+    assert len(picked) == 3 and picked[0].startswith("purple")
+    assert not {"purple_0.png", "purple_copy.png"} <= set(picked)  # identical images
+    assert [s["path"].rsplit("/", 1)[-1] for s in out["skipped"]] == ["broken.jpg"]
+    for name in ("suggestions.csv", "suggestions.json", "contact_sheet.png"):
+        assert (tmp_path / "s" / name).is_file()
