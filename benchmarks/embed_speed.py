@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 import torch
-from common import datasets_dir, require, write_result
 from PIL import Image
 
+from common import datasets_dir, require, write_result
 from handful.backbones import create_backbone, embed_items
 from handful.cache import FeatureCache
 from handful.data import list_images

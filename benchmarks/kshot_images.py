@@ -14,7 +14,6 @@ import sys
 import time
 
 from common import datasets_dir, require, write_result
-
 from handful.cli import main as handful
 
 CONFIGS = {

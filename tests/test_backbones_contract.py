@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import make_color_image
 
+from conftest import make_color_image
 from handful.backbones import Backbone, create_backbone, list_backbones
 from handful.errors import BackboneUnavailableError, UnknownNameError
 

@@ -3,8 +3,8 @@
 import shutil
 
 import numpy as np
-from conftest import make_color_image
 
+from conftest import make_color_image
 from handful.backbones import create_backbone
 from handful.backbones.testing import TinyImageBackbone
 from handful.cache import FeatureCache

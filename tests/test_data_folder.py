@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_color_image, make_color_tree
 from PIL import Image
 
+from conftest import make_color_image, make_color_tree
 from handful.data import load_image, scan_folder, scan_splits
 from handful.data.images import ImageDecodeError
 from handful.errors import DataError, DataNotFoundError

@@ -118,6 +118,6 @@ def _unknown(name: str) -> UnknownNameError:
 
 def _ensure_builtins() -> None:
     """Import the modules whose decorators register the built-in backbones."""
-    from . import efficientnet_lite, testing, text_encoders  # noqa: F401
     from ..fewshot import conv4  # noqa: F401
     from ..text import word2vec  # noqa: F401
+    from . import efficientnet_lite, testing, text_encoders  # noqa: F401

@@ -51,7 +51,7 @@ def iter_embeddings(
     runner = ThreadPoolExecutor(1)
     try:
         pending = runner.submit(_preprocess_batch, backbone, items[0:batch_size], 0, decode_pool)
-        for k, start in enumerate(starts):
+        for k in range(len(starts)):
             ok, inputs, bad = pending.result()
             if k + 1 < len(starts):
                 nxt = starts[k + 1]

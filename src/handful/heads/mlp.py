@@ -62,7 +62,7 @@ class MLPHead(HeadMixin, BaseEstimator):
         xt, yt = torch.tensor(X_tr, dtype=torch.float32), torch.tensor(y_tr)
         loss_fn = torch.nn.CrossEntropyLoss()
         best, best_state, bad, epoch = np.inf, None, 0, 0
-        for epoch in range(1, self.max_epochs + 1):
+        for epoch in range(1, self.max_epochs + 1):  # noqa: B007  (returned below)
             net.train()
             opt.zero_grad()
             loss_fn(net(xt), yt).backward()
