@@ -48,8 +48,8 @@ class EfficientNetLiteBackbone(BackboneBase):
             license="Apache-2.0", description=f"{model_name}, ImageNet-1k, {size}px",
         )
         model = EfficientNet.from_name(model_name)
-        state = torch.load(_weights_path(module_name, class_name), map_location="cpu",
-                           weights_only=True)
+        weights = _weights_path(module_name, class_name)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
         self.model = model.eval().to(memory_format=torch.channels_last)
 
