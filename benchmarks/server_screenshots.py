@@ -27,6 +27,11 @@ def upload(client: httpx.Client, pid: int, files: list[Path], label: str) -> Non
     assert client.post(f"/api/projects/{pid}/examples", files=form, data={"label": label}).status_code == 201
 
 
+def shot(page, name: str, full_page: bool = False) -> None:
+    page.evaluate("document.getElementById('toasts').replaceChildren()")
+    page.screenshot(path=str(OUT / name), full_page=full_page)
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -57,18 +62,19 @@ def main() -> None:
             for c, files in train.items():
                 upload(client, pid, files[8:30], c)
             page.goto(f"{server.url}/#/p/{pid}/train")
+            page.reload()  # the same URL: re-render with the new examples
             page.click("[data-testid=start-training]")
             page.wait_for_function("() => parseInt(document.querySelector('[data-testid=progress-value]')"
                                    "?.textContent || '0') >= 30", timeout=300_000)
-            page.screenshot(path=str(OUT / "training.png"))
+            shot(page, "training.png")
             page.wait_for_selector(".progress-card.succeeded", timeout=300_000)
             page.goto(f"{server.url}/#/p/{pid}/data")
             page.wait_for_selector("[data-testid=drop-bees] .thumb")
             time.sleep(1.5)  # thumbnails
-            page.screenshot(path=str(OUT / "data.png"))
+            shot(page, "data.png")
             page.goto(f"{server.url}/#/p/{pid}/results")
             page.wait_for_selector("[data-testid=accuracy]")
-            page.screenshot(path=str(OUT / "results.png"), full_page=True)
+            shot(page, "results.png", full_page=True)
             page.goto(f"{server.url}/#/p/{pid}/test")
             page.set_input_files("[data-testid=test-drop] input[type=file]",
                                  str(sorted((data / "val" / "bees").glob("*.jpg"))[3]))
@@ -78,14 +84,14 @@ def main() -> None:
                                  + [str(p) for p in sorted((data / "val" / "bees").glob("*.jpg"))[:20]])
             page.wait_for_selector(".suggestion img")
             time.sleep(1)
-            page.screenshot(path=str(OUT / "test.png"), full_page=True)
+            shot(page, "test.png", full_page=True)
             page.goto(f"{server.url}/#/p/{pid}/versions")
             page.wait_for_selector("[data-testid=compare]")
-            page.screenshot(path=str(OUT / "versions.png"))
+            shot(page, "versions.png")
             page.goto(f"{server.url}/#/")
             page.wait_for_selector(".project-card img")
             time.sleep(1)
-            page.screenshot(path=str(OUT / "home.png"))
+            shot(page, "home.png")
             browser.close()
     finally:
         server.stop()

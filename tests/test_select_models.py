@@ -104,3 +104,12 @@ def test_train_prints_the_leaderboard_with_backbones_and_the_baseline(capsys, co
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["leaderboard"]["baseline"]["mean"] == pytest.approx(1 / 3, abs=0.1)
     assert out["transfer_warning"] is None and out["metrics"]["cv_accuracy"] == 1.0
+
+
+def test_a_concatenation_reuses_the_cached_embeddings_of_its_parts(color_tree):
+    items = sorted(str(p) for p in color_tree.rglob("*.*"))
+    Classifier("test_tiny_image", head="prototype").fit(color_tree)  # caches test_tiny_image
+    calls = TinyImageBackbone.n_embed_calls
+    X, failures = Classifier("test_tiny_image+test_tiny_noise").embed(items, "image")
+    assert TinyImageBackbone.n_embed_calls == calls  # that part came from the cache
+    assert X.shape == (18, 64) and not failures

@@ -95,6 +95,11 @@ class Classifier:
               progress: Progress | None = None) -> tuple[np.ndarray, dict[int, str]]:
         """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones."""
         backbone = self.backbone_for(modality)
+        if hasattr(backbone, "parts"):  # a concatenation: reuse each part's cache
+            from .backbones.concat import embed_parts_cached
+
+            return embed_parts_cached(self._feature_cache(), backbone, items, self.batch_size,
+                                      progress)
         return self._feature_cache().get_or_compute(backbone, list(items), self.batch_size,
                                                     progress)
 

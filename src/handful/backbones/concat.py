@@ -85,3 +85,15 @@ def create_concat_backbone(name: str, **kwargs) -> ConcatBackbone:
 
     concat_modality(name)
     return ConcatBackbone([create_backbone(part, **kwargs) for part in concat_parts(name)])
+
+
+def embed_parts_cached(cache, backbone: ConcatBackbone, items: Sequence[str], batch_size: int = 32,
+                       progress=None) -> tuple[np.ndarray, dict[int, str]]:
+    """``cache.get_or_compute`` part by part, so each part's cached embeddings are reused
+    (and shared with models that use that part alone); rows concatenated."""
+    blocks, failures = [], {}
+    for part in backbone.parts:
+        X, bad = cache.get_or_compute(part, list(items), batch_size, progress)
+        blocks.append(X)
+        failures.update(bad)
+    return np.hstack(blocks), failures

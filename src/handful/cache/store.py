@@ -122,6 +122,8 @@ class FeatureCache:
         if progress and n - len(missing):
             progress(n - len(missing))
         if missing:
+            if backbone.modality == "text":  # similar lengths per batch: less padding, ~2x faster
+                missing.sort(key=lambda i: len(items[i]))
             computed, bad = embed_items(backbone, [items[i] for i in missing], batch_size, progress)
             for j, i in enumerate(missing):
                 if j in bad:

@@ -9,10 +9,12 @@ Example:
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -114,19 +116,13 @@ def _add_error_handlers(app: FastAPI) -> None:
                                        "the details."}, status_code=500)
 
 
-def _json_error(status: int, detail: str) -> dict:
-    import json
-
-    body = json.dumps({"detail": detail}).encode()
-    return {"status": status, "body": body}
-
-
 async def _send_error(send: Send, status: int, detail: str) -> None:
-    error = _json_error(status, detail)
+    """A JSON error response from ASGI middleware (before any route runs)."""
+    body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(error["body"])).encode())]})
-    await send({"type": "http.response.body", "body": error["body"]})
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class TokenMiddleware:
@@ -152,8 +148,6 @@ class TokenMiddleware:
             return auth[7:].strip()
         if b"x-handful-token" in headers:
             return headers[b"x-handful-token"].strip()
-        from urllib.parse import parse_qs
-
         values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
         return values[0].encode() if values else b""
 
