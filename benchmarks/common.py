@@ -37,3 +37,26 @@ def write_result(name: str, payload: dict) -> Path:
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def run_handful(argv: list[str]) -> tuple[dict, list[str], float]:
+    """Run ``handful ARGV --json`` in this process: (its JSON result, the argv, wall seconds)."""
+    import contextlib
+    import io
+
+    from handful.cli import main as handful
+
+    argv = [*argv, "--json"]
+    buffer = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(buffer):
+        code = handful(argv)
+    if code:
+        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
+    return json.loads(buffer.getvalue().strip().splitlines()[-1]), argv, time.perf_counter() - start
+
+
+def kshot(pool: Path, test: Path, shots: str, flags: list[str], repeats: int = 10) -> tuple[dict, list[str], float]:
+    """``handful kshot POOL --test TEST --shots SHOTS --repeats 10 --seed 0 FLAGS --json``."""
+    return run_handful(["kshot", str(pool), "--test", str(test), "--shots", shots, "--repeats", str(repeats),
+                        "--seed", "0", *flags])

@@ -7,14 +7,10 @@ the same run. Run: `.venv/bin/python benchmarks/kshot_images.py [--extra-flag ..
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import sys
-import time
 
 from common import datasets_dir, require, write_result
-from handful.cli import main as handful
+from common import kshot as common_kshot
 
 CONFIGS = {
     "naive (lite0 + standardized logistic)": ["--head", "logistic"],
@@ -24,16 +20,9 @@ DATASETS = {"hymenoptera": ("hymenoptera/train", "hymenoptera/val"),
             "flowers5": ("flowers5_128px/train", "flowers5_128px/test")}
 
 
+
 def kshot(pool, test, flags: list[str]) -> tuple[dict, list[str], float]:
-    argv = ["kshot", str(pool), "--test", str(test), "--shots", "1,5,20", "--repeats", "10",
-            "--seed", "0", *flags, "--json"]
-    buffer = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(buffer):
-        code = handful(argv)
-    if code:
-        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
-    return json.loads(buffer.getvalue().strip().splitlines()[-1]), argv, time.perf_counter() - start
+    return common_kshot(pool, test, "1,5,20", flags)
 
 
 def main(extra_configs: dict[str, list[str]] | None = None) -> None:

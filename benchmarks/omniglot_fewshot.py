@@ -14,15 +14,11 @@ Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate` (default: 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sys
-import time
 from pathlib import Path
 
-from common import RESULTS, datasets_dir, require, write_result
-from handful.cli import main as handful
+from common import RESULTS, datasets_dir, require, run_handful, write_result
 
 NAME = "omniglot_fewshot"
 MODELS = Path(__file__).resolve().parent / "out" / "omniglot"
@@ -33,16 +29,11 @@ COMPARE_MINUTES = 5.0
 
 def run(argv: list[str]) -> tuple[dict, str, float]:
     """Run `handful ARGV --json` in process: (its JSON, the command line, seconds)."""
-    buffer = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(buffer):
-        code = handful([*argv, "--json"])
-    if code:
-        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
+    out, _, seconds = run_handful(argv)
     data = str(datasets_dir()) + "/"
     command = "handful " + " ".join(argv).replace(data, "../shared/datasets/").replace(
         str(MODELS), "benchmarks/out/omniglot")
-    return json.loads(buffer.getvalue().strip().splitlines()[-1]), command, time.perf_counter() - start
+    return out, command, seconds
 
 
 def background() -> list[str]:

@@ -8,14 +8,10 @@ Run: `.venv/bin/python benchmarks/prior_kshot.py` (writes results/prior_kshot.js
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import sys
-import time
 
 from common import datasets_dir, require, write_result
-from handful.cli import main as handful
+from common import kshot as common_kshot
 
 SETS = {
     "hymenoptera": ("hymenoptera/train", "hymenoptera/val", []),
@@ -26,16 +22,9 @@ SETS = {
 }
 
 
+
 def kshot(pool, test, flags: list[str]) -> tuple[dict, list[str], float]:
-    argv = ["kshot", str(pool), "--test", str(test), "--shots", "1,5,20", "--repeats", "10",
-            "--seed", "0", *flags, "--json"]
-    buffer = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(buffer):
-        code = handful(argv)
-    if code:
-        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
-    return json.loads(buffer.getvalue().strip().splitlines()[-1]), argv, time.perf_counter() - start
+    return common_kshot(pool, test, "1,5,20", flags)
 
 
 def main() -> None:

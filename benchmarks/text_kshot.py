@@ -14,17 +14,14 @@ Run: `.venv/bin/python benchmarks/text_kshot.py [CONFIG-NAME-SUBSTRING ...]`.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from common import datasets_dir, require, write_result
-from handful.cli import main as handful
+from common import kshot as common_kshot
 from handful.data import read_table
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -67,16 +64,9 @@ def uci_files(data: Path) -> tuple[Path, Path]:
             write_tsv(OUT / "uci_test1000.tsv", [texts[i] for i in test], [labels[i] for i in test]))
 
 
-def kshot(pool: Path, test: Path, flags: list[str]) -> tuple[dict, list[str], float]:
-    argv = ["kshot", str(pool), "--test", str(test), "--shots", "8,16,64", "--repeats", "10",
-            "--seed", "0", *flags, "--json"]
-    buffer = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(buffer):
-        code = handful(argv)
-    if code:
-        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
-    return json.loads(buffer.getvalue().strip().splitlines()[-1]), argv, time.perf_counter() - start
+
+def kshot(pool, test, flags: list[str]) -> tuple[dict, list[str], float]:
+    return common_kshot(pool, test, "8,16,64", flags)
 
 
 def summarize(out: dict) -> dict:

@@ -5,29 +5,18 @@ Run: `.venv/bin/python benchmarks/zeroshot_images.py` (writes results/zeroshot_i
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import sys
-import time
 
-from common import datasets_dir, require, write_result
-from handful.cli import main as handful
+from common import datasets_dir, require, run_handful, write_result
 
 SETS = {"hymenoptera val": ("hymenoptera/val", ["--classes", "ant,bee"]),
         "flowers5 test": ("flowers5_128px/test", [])}
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite2", "efficientnet_lite0+efficientnet_lite2")
 
 
+
 def zeroshot(folder, flags: list[str]) -> tuple[dict, list[str], float]:
-    argv = ["zeroshot", str(folder), *flags, "--json"]
-    buffer = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(buffer):
-        code = handful(argv)
-    if code:
-        raise SystemExit(f"handful {' '.join(argv)} failed with exit code {code}")
-    return json.loads(buffer.getvalue().strip().splitlines()[-1]), argv, time.perf_counter() - start
+    return run_handful(["zeroshot", str(folder), *flags])
 
 
 def main() -> None:
