@@ -170,3 +170,23 @@ def test_unreadable_training_image_is_skipped_and_listed(tmp_path):
     arrays, kept = load_arrays(create_backbone("test_tiny_conv"), examples)
     assert len(arrays) == len(kept) == 30
     assert any(p.endswith("99.png") for p, _ in kept.skipped)
+
+
+@pytest.mark.parametrize("command", ["episodes", "omniglot-runs"])
+def test_finetune_steps_need_a_conv4_encoder_and_a_non_negative_count(command, glyphs, capsys):
+    data = ["--nested"] if command == "episodes" else []
+    assert main([command, str(glyphs), *data, "--backbone", "test_tiny_image",
+                 "--finetune-steps", "2"]) == 2
+    assert "needs a Conv-4 encoder" in capsys.readouterr().err
+    assert main([command, str(glyphs), *data, "--backbone", "test_tiny_conv",
+                 "--finetune-steps", "-1"]) == 2
+    assert "must be >= 0" in capsys.readouterr().err
+
+
+def test_omniglot_runs_with_test_time_finetuning_classify_every_item(model, tmp_path, capsys):
+    runs = make_runs(tmp_path / "runs", n_runs=2, n_classes=4)
+    assert main(["omniglot-runs", str(runs), "--model", str(model), "--finetune-steps", "2",
+                 "--json"]) == 0
+    result = last_json(capsys)
+    assert result["finetune_steps"] == 2 and result["n"] == 8  # 2 runs x 4 test items, none lost
+    assert 0 <= result["errors"] <= 8

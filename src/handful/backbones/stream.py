@@ -13,8 +13,10 @@ from .base import Backbone
 Progress = Callable[[int], None]  # called with the number of items just finished
 
 
-def _preprocess_batch(backbone: Backbone, items: Sequence[str], offset: int, pool):
-    """Preprocess ``items``; returns (ok indices, inputs, {index: reason})."""
+def preprocess_batch(backbone: Backbone, items: Sequence[str], offset: int = 0, pool=None
+                     ) -> tuple[list[int], list, dict[int, str]]:
+    """Preprocess ``items`` (on ``pool``'s threads if given); returns (ok indices, inputs,
+    {index: reason}), indices counted from ``offset``; unreadable files are reasons, not errors."""
     results = list(pool.map(lambda it: _try_preprocess(backbone, it), items)) if pool else [
         _try_preprocess(backbone, it) for it in items]
     ok, inputs, bad = [], [], {}
@@ -50,12 +52,12 @@ def iter_embeddings(
     decode_pool = ThreadPoolExecutor(max(1, n_workers)) if backbone.modality == "image" else None
     runner = ThreadPoolExecutor(1)
     try:
-        pending = runner.submit(_preprocess_batch, backbone, items[0:batch_size], 0, decode_pool)
+        pending = runner.submit(preprocess_batch, backbone, items[0:batch_size], 0, decode_pool)
         for k in range(len(starts)):
             ok, inputs, bad = pending.result()
             if k + 1 < len(starts):
                 nxt = starts[k + 1]
-                pending = runner.submit(_preprocess_batch, backbone,
+                pending = runner.submit(preprocess_batch, backbone,
                                         items[nxt:nxt + batch_size], nxt, decode_pool)
             embeddings = (backbone.embed(inputs) if inputs
                           else np.zeros((0, backbone.dim), dtype=np.float32))

@@ -24,6 +24,24 @@ ModelOpt = Annotated[Path | None, typer.Option(help="Model directory (e.g. from 
 EvalFractionOpt = Annotated[float | None, typer.Option(
     help="Hold out this fraction of classes (of parents with --split-by-parent) for evaluation; "
          "default 0.25 when --split-by-parent is given.")]
+AsIsBackboneOpt = Annotated[str | None, typer.Option("--backbone", help="Backbone to evaluate as it is.")]
+MetricOpt = Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")]
+FinetuneStepsOpt = Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
+                                               "support set for this many steps (0: off).")]
+FinetuneLrOpt = Annotated[float, typer.Option(help="Learning rate of test-time fine-tuning.")]
+
+
+def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0) -> FewShotEncoder:
+    """The encoder of --model or --backbone (not both), checked for --finetune-steps."""
+    if model is not None and backbone is not None:
+        raise DataError("Give --model or --backbone, not both.")
+    if finetune_steps < 0:
+        raise DataError(f"--finetune-steps must be >= 0. Got {finetune_steps}.")
+    encoder = FewShotEncoder.from_model(model) if model else FewShotEncoder.from_backbone(backbone or "auto")
+    if finetune_steps and not encoder.can_finetune:
+        raise DataError(f"--finetune-steps needs a Conv-4 encoder; '{encoder.backbone.name}' is not "
+                        "one. Drop --finetune-steps.")
+    return encoder
 
 
 def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: bool, seed: int,
@@ -52,27 +70,23 @@ def episodes(
     shots: Annotated[int, typer.Option(help="Support examples per class (K).")] = 1,
     queries: Annotated[int, typer.Option(help="Query examples per class.")] = 15,
     n_episodes: Annotated[int, typer.Option("--episodes", help="Number of episodes.")] = 600,
-    backbone: Annotated[str | None, typer.Option(help="Backbone to evaluate as it is.")] = None,
+    seed: SeedOpt = 0,
+    backbone: AsIsBackboneOpt = None,
     model: ModelOpt = None,
-    metric: Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")] = "auto",
+    metric: MetricOpt = "auto",
     nested: NestedOpt = False,
     split_by_parent: SplitByParentOpt = False,
     eval_fraction: EvalFractionOpt = None,
-    finetune_steps: Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
-                                                "episode's support set for this many steps.")] = 0,
-    finetune_lr: Annotated[float, typer.Option(help="Learning rate of test-time fine-tuning.")] = 1e-4,
-    seed: SeedOpt = 0,
+    finetune_steps: FinetuneStepsOpt = 0,
+    finetune_lr: FinetuneLrOpt = 1e-4,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
     out = Output(as_json)
     started = time.perf_counter()
-    if model is not None and backbone is not None:
-        raise DataError("Give --model or --backbone, not both.")
-    if n_episodes < 1 or finetune_steps < 0:
-        raise DataError(f"--episodes must be >= 1 and --finetune-steps >= 0. Got {n_episodes} and "
-                        f"{finetune_steps}.")
-    encoder = FewShotEncoder.from_model(model) if model else FewShotEncoder.from_backbone(backbone or "auto")
+    if n_episodes < 1:
+        raise DataError(f"--episodes must be >= 1. Got {n_episodes}.")
+    encoder = open_encoder(model, backbone, finetune_steps)
     examples, n_dup = scan_many(data, nested=nested)
     classes, note = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
                                  encoder.seen_classes)
@@ -80,9 +94,6 @@ def episodes(
     metric_name, scorer = encoder.scorer(metric)
     out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}")
     if finetune_steps:
-        if not encoder.can_finetune:
-            raise DataError(f"--finetune-steps needs a Conv-4 encoder; '{encoder.backbone.name}' "
-                            "is not one. Drop --finetune-steps.")
         arrays, examples = load_arrays(encoder.backbone, examples)
     else:
         with out.progress("Embedding", len(examples)) as advance:

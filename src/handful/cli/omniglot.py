@@ -9,11 +9,9 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..errors import DataError
-from ..fewshot.encoder import FewShotEncoder
 from ..fewshot.omniglot_runs import evaluate_runs, format_reference, read_runs
 from ..fewshot.sources import preprocess_items
-from .episodes import ModelOpt
+from .episodes import AsIsBackboneOpt, FinetuneLrOpt, FinetuneStepsOpt, MetricOpt, ModelOpt, open_encoder
 from .main import app
 from .options import JsonOpt, SeedOpt
 from .output import Output, pct
@@ -23,28 +21,21 @@ from .output import Output, pct
 def omniglot_runs(
     runs_dir: Annotated[Path, typer.Argument(help="Folder with run01..run20 (Lake's one-shot runs).")],
     model: ModelOpt = None,
-    backbone: Annotated[str | None, typer.Option(help="Backbone to evaluate as it is.")] = None,
-    metric: Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")] = "auto",
-    finetune_steps: Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
-                                                "run's 20 support images for this many steps.")] = 0,
-    finetune_lr: Annotated[float, typer.Option(help="Learning rate of test-time fine-tuning.")] = 1e-4,
+    backbone: AsIsBackboneOpt = None,
+    metric: MetricOpt = "auto",
+    finetune_steps: FinetuneStepsOpt = 0,
+    finetune_lr: FinetuneLrOpt = 1e-4,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Classify each run's 20 test drawings among its 20 one-shot classes; report the error rates."""
     out = Output(as_json)
     started = time.perf_counter()
-    if model is not None and backbone is not None:
-        raise DataError("Give --model or --backbone, not both.")
-    encoder = FewShotEncoder.from_model(model) if model else FewShotEncoder.from_backbone(backbone or "auto")
+    encoder = open_encoder(model, backbone, finetune_steps)
     runs = read_runs(runs_dir)
     metric_name, scorer = encoder.scorer(metric)
     outputs = None
     if finetune_steps:
-        if not encoder.can_finetune:
-            raise DataError(f"--finetune-steps needs a Conv-4 encoder; '{encoder.backbone.name}' is not "
-                            "one. Drop --finetune-steps.")
-
         def outputs(support, support_y, test):
             s_arr, _, _ = preprocess_items(encoder.backbone, support)
             t_arr, _, _ = preprocess_items(encoder.backbone, test)

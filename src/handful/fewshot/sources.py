@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backbones.stream import preprocess_batch
 from ..data import Examples, scan_folder
-from ..data.images import ImageDecodeError
 from ..errors import DataError
 
 
@@ -57,20 +57,9 @@ def restrict(examples: Examples, classes: Sequence[str]) -> Examples:
 def preprocess_items(backbone, items: Sequence[str], n_workers: int = 2
                      ) -> tuple[np.ndarray | None, list[int], dict[int, str]]:
     """``backbone.preprocess`` of every item: (stacked arrays of the good ones, their indices, failures)."""
-
-    def one(item):
-        try:
-            return backbone.preprocess(item), None
-        except ImageDecodeError as err:
-            return None, str(err)
-        except OSError as err:
-            return None, f"cannot be read ({err})"
-
     with ThreadPoolExecutor(max(1, n_workers)) as pool:
-        results = list(pool.map(one, items))
-    bad = {i: reason for i, (_, reason) in enumerate(results) if reason is not None}
-    ok = [i for i in range(len(items)) if i not in bad]
-    return (np.stack([results[i][0] for i in ok]) if ok else None), ok, bad
+        ok, inputs, bad = preprocess_batch(backbone, items, 0, pool)
+    return (np.stack(inputs) if inputs else None), ok, bad
 
 
 def load_arrays(backbone, examples: Examples) -> tuple[np.ndarray, Examples]:
