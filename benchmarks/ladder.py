@@ -3,7 +3,9 @@
 
 Hymenoptera train (245) -> val (153); flowers5 train capped at 100 per class (500 of 3,035, to
 keep the CPU time reasonable) -> test (641). Defaults of `handful ladder`; no embedding cache,
-so every rung pays for its own decoding and forward passes.
+so every rung pays for its own decoding and forward passes. The trained networks (scratch,
+fine-tune) pick their epoch count on 15% of the training images, then train again on all of
+them (refit), so every rung's final model learns from the same images.
 
 Run: `flock /tmp/handful-cpu.lock .venv/bin/python benchmarks/ladder.py [hymenoptera flowers5]`
 (the same as `handful ladder DATA/train --test DATA/val --max-per-class N`).

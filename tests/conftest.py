@@ -26,6 +26,17 @@ def isolated_cache(tmp_path_factory, monkeypatch):
         pass
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks train faster on one thread, and are immune to a busy second core."""
+    import torch
+
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+
 def make_color_image(path: Path, color: tuple[int, int, int], seed: int, size=(48, 40),
                      fmt: str | None = None) -> Path:
     """A noisy solid-color image with a small random square: trivially separable by color."""

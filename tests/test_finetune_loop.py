@@ -8,14 +8,7 @@ from handful.finetune.data import split_validation
 from handful.finetune.loop import History, train_loop
 from handful.heads import MLPHead
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks: one thread is faster, and immune to a busy second core."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 def _blobs(n=40, seed=0):
     rng = np.random.default_rng(seed)

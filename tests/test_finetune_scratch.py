@@ -9,14 +9,7 @@ from handful.errors import DataError
 from handful.finetune.data import center_square, load_image_set
 from handful.finetune.scratch import ScratchConfig, SmallCNN, train_scratch
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks: one thread is faster, and immune to a busy second core."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 def test_small_cnn_has_three_conv_pool_blocks_and_outputs_logits():
     net = SmallCNN(n_classes=5, size=64)
@@ -36,6 +29,22 @@ def test_scratch_cnn_learns_colors(color_splits, augment):
     predicted = model.predict(val.images)
     truth = [val.classes[k] for k in val.labels]
     assert predicted == truth  # red, green and blue differ in every pixel: any CNN gets them
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_scratch_refit_trains_on_every_image_for_the_best_epoch_count(color_tree, refit):
+    images, _ = load_image_set(scan_folder(color_tree), 32)
+    config = ScratchConfig(size=32, epochs=4, patience=0, batch_size=8, validation_fraction=0.34,
+                           refit=refit)
+    model, history = train_scratch(images, config)
+    if not refit:
+        assert history.refit is None
+        return
+    assert history.refit["n_train"] == 18  # 12 trained + 6 validated in the first pass
+    assert history.refit["epochs"] == history.best_epoch >= 1
+    assert [e["epoch"] for e in history.refit["history"]] == list(range(1, history.best_epoch + 1))
+    assert all("val_loss" not in e for e in history.refit["history"])
+    assert model.predict_proba(images.images[:2]).shape == (2, 3)
 
 
 def test_load_image_set_skips_a_broken_file_and_lists_it(color_tree):

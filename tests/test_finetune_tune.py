@@ -27,7 +27,7 @@ def tuned(tmp_path_factory):
     make_color_tree(root / "train", 6, seed=1)
     make_color_tree(root / "val", 4, seed=2)
     result = finetune(scan_folder(root / "train"), "efficientnet_lite0",
-                      FinetuneConfig(unfreeze=1, **FAST))
+                      FinetuneConfig(unfreeze=1, refit=False, **FAST))
     return root, result
 
 
@@ -48,6 +48,35 @@ def test_history_has_the_linear_probe_start_and_every_epoch(tuned):
     epochs = [e["epoch"] for e in result.history.epochs]
     assert epochs == [0, 1, 2]  # epoch 0: the logistic-regression start, scored on validation
     assert result.summary["unfreeze"] == 1 and result.summary["n_val"] == 3
+
+
+def test_refit_trains_again_on_every_image_for_the_best_epoch_count(color_splits):
+    result = finetune(scan_folder(color_splits / "train"), "efficientnet_lite0",
+                      FinetuneConfig(unfreeze=1, epochs=1, patience=0, batch_size=8))
+    refit, summary = result.history.refit, result.summary
+    assert summary["n_train"] + summary["n_val"] == 18  # validation held out in the first pass
+    assert refit["n_train"] == 18 and refit["epochs"] == result.history.best_epoch
+    assert len(refit["history"]) == refit["epochs"]  # no validation left: every epoch runs
+    assert summary["refit"]["n_train"] == 18 and "history" not in summary["refit"]
+
+
+def test_linear_probe_start_on_all_images_is_the_features_classifier(color_splits):
+    # A refit with 0 epochs (validation preferred the probe) must be the "features" rung.
+    from handful.backbones import create_backbone
+    from handful.classifier import Classifier
+    from handful.finetune.data import load_image_set
+    from handful.finetune.tune import _tune, logistic_from_net
+
+    examples = scan_folder(color_splits / "train")
+    backbone = create_backbone("efficientnet_lite0")
+    images, _ = load_image_set(examples, backbone.info.resize_size)
+    net, history = _tune(backbone, images, images.subset(np.arange(0)), 1, FinetuneConfig(), 0, None)
+    assert history.epochs == []
+    probe = logistic_from_net(net, images.classes)
+    features = Classifier("efficientnet_lite0", head="logistic").fit(examples)
+    X_val, _ = features.embed_examples(scan_folder(color_splits / "val"))
+    np.testing.assert_allclose(probe.predict_proba(X_val), features.head_.predict_proba(X_val),
+                               atol=0.02)
 
 
 def test_finetuned_model_saves_loads_and_predicts_the_same(tuned, tmp_path):
@@ -79,6 +108,15 @@ def test_finetune_cli_writes_a_model_with_curves(capsys, color_splits, tmp_path)
     predictions = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["predictions"]
     labels = [p["label"] for p in predictions]
     assert code == 0 and len(labels) == 4 and labels.count("red") >= 3
+
+
+@pytest.mark.parametrize("flag, value", [("--dropout", "1.5"), ("--label-smoothing", "-0.1")])
+def test_finetune_cli_rejects_out_of_range_regularization_in_one_line(capsys, color_splits,
+                                                                      tmp_path, flag, value):
+    code = main(["finetune", str(color_splits), "--out", str(tmp_path / "m"), flag, value])
+    err = capsys.readouterr().err
+    assert code == 2 and "must be in [0, 1)" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
 
 
 @pytest.mark.parametrize("unfreeze, n_train, expected", [

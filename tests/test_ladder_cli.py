@@ -3,21 +3,13 @@
 import json
 
 import pytest
-import torch
 
 from handful.cli import main
 from handful.data import scan_folder
 from handful.errors import UnknownNameError
 from handful.finetune.ladder import RUNGS, cap_per_class, parse_rungs
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks: one thread is faster, and immune to a busy second core."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def test_ladder_runs_the_chosen_rungs_and_saves_table_and_chart(capsys, color_splits, tmp_path):

@@ -19,6 +19,9 @@ from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct
 
 HISTORY_FILE, CURVES_FILE = "history.json", "curves.png"
+RefitOpt = Annotated[bool, typer.Option(
+    help="After early stopping picks the epoch count, train again on all images (validation "
+         "included) for that many epochs.")]
 
 
 def _unfreeze(text: str) -> int | str:
@@ -40,13 +43,16 @@ def finetune_command(
     unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto (by data size).")] = "auto",
     epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 12,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better "
-                                               "validation loss (0: never).")] = 4,
+                                               "validation accuracy (0: never).")] = 4,
     lr: Annotated[float, typer.Option(help="Learning rate of the backbone blocks (head: 10x).")] = 1e-4,
     validation_fraction: Annotated[float, typer.Option(help="Share of each class held out for "
                                                              "early stopping.")] = 0.15,
+    dropout: Annotated[float, typer.Option(help="Dropout before the new head (0: off).")] = 0.0,
+    label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss (0: off).")] = 0.0,
     augment: PresetOpt = "default",
     fill: FillOpt = None,
     config_file: ConfigOpt = None,
+    refit: RefitOpt = True,
     force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
     seed: SeedOpt = 0,
     nested: NestedOpt = False,
@@ -58,17 +64,25 @@ def finetune_command(
         raise DataError(f"--epochs must be at least 1. Got {epochs}.")
     if not 0 <= validation_fraction < 0.9:
         raise DataError(f"--validation-fraction must be in [0, 0.9). Got {validation_fraction}.")
+    if not (0 <= dropout < 1 and 0 <= label_smoothing < 1):
+        raise DataError(f"--dropout and --label-smoothing must be in [0, 1). Got {dropout} and "
+                        f"{label_smoothing}.")
     splits = scan_splits(data, nested=nested)
     train_ex, eval_ex = splits["train"], splits.get("val") or splits.get("test")
     config = FinetuneConfig(unfreeze=_unfreeze(unfreeze), epochs=epochs, patience=patience, lr=lr,
                             head_lr=10 * lr, validation_fraction=validation_fraction,
-                            augment=augment_config(augment, fill, config_file), seed=seed)
+                            dropout=dropout, label_smoothing=label_smoothing,
+                            augment=augment_config(augment, fill, config_file), seed=seed,
+                            refit=refit)
 
     def show_epoch(epoch: int, m: dict) -> None:
-        train = (f"train loss {m['train_loss']:.3f} acc {pct(m['train_accuracy'])}, "
-                 if "train_loss" in m else "start (linear probe): ")
+        train = (f"train loss {m['train_loss']:.3f} acc {pct(m['train_accuracy'])}"
+                 if "train_loss" in m else "start (linear probe)")
+        if m.get("refit"):
+            out.print(f"refit on all images, epoch {epoch:2d}: {train} ({m['seconds']:.1f} s)")
+            return
         val = f"val loss {m['val_loss']:.3f} acc {pct(m['val_accuracy'])}" if "val_loss" in m else ""
-        out.print(f"epoch {epoch:2d}: {train}{val} ({m['seconds']:.1f} s)")
+        out.print(f"epoch {epoch:2d}: {', '.join(x for x in (train, val) if x)} ({m['seconds']:.1f} s)")
 
     with out.progress("Decoding images", len(train_ex)) as advance:
         result = finetune(train_ex, backbone, config, show_epoch, advance)
@@ -93,8 +107,10 @@ def finetune_command(
 
     path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_extra)
     out.print(f"Fine-tuned the last {summary['unfreeze']} blocks on {summary['n_train']} images "
-              f"(validation {summary['n_val']}); kept epoch {history.best_epoch}; "
-              f"{summary['seconds_per_epoch']:.1f} s per epoch, {summary['seconds']:.0f} s in all.")
+              f"(validation {summary['n_val']}); best epoch {history.best_epoch}"
+              + (f", then again on all {summary['refit']['n_train']} images for {summary['refit']['epochs']}"
+                 " epochs" if summary["refit"] else "")
+              + f"; {summary['seconds_per_epoch']:.1f} s per epoch, {summary['seconds']:.0f} s in all.")
     if evaluation:
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "

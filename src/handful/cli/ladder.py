@@ -15,6 +15,7 @@ from ..finetune.curves import plot_history, plot_ladder
 from ..finetune.ladder import RUNGS, LadderConfig, cap_per_class, parse_rungs, run_ladder
 from ..finetune.loop import History
 from .augment import PresetOpt
+from .finetune import RefitOpt
 from .main import app
 from .options import JsonOpt, SeedOpt
 from .output import Output, pct
@@ -49,6 +50,7 @@ def ladder(
     scratch_size: Annotated[int, typer.Option(help="Input size of the scratch CNN (px).")] = 128,
     finetune_epochs: Annotated[int, typer.Option(help="Most epochs of fine-tuning.")] = 12,
     unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto.")] = "auto",
+    refit: RefitOpt = True,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -62,8 +64,8 @@ def ladder(
     config = LadderConfig(
         rungs=parse_rungs(rungs), backbone=backbone, head=head, augment=augment,
         augment_views=augment_views, seed=seed,
-        scratch=replace(base.scratch, epochs=scratch_epochs, size=scratch_size),
-        finetune=replace(base.finetune, epochs=finetune_epochs,
+        scratch=replace(base.scratch, epochs=scratch_epochs, size=scratch_size, refit=refit),
+        finetune=replace(base.finetune, epochs=finetune_epochs, refit=refit,
                          unfreeze=unfreeze if unfreeze == "auto" else _int(unfreeze)))
     out.print(f"Ladder on {train_ex.source} ({len(train_ex)} training images"
               f"{f', at most {max_per_class} per class' if max_per_class else ''}) "
@@ -99,12 +101,14 @@ def _int(text: str) -> int:
 
 def _notes(row: dict) -> str:
     d = row["details"]
+    refit = (f", refit on all {d['refit_n_train']}" if d.get("refit_n_train")
+             else f", trained on {d.get('n_train')}")
     if row["rung"].startswith("scratch"):
         return (f"{d['size']}px, best epoch {d['best_epoch']}/{d['epochs']}, "
-                f"{d['seconds_per_epoch']:.1f} s/epoch")
+                f"{d['seconds_per_epoch']:.1f} s/epoch{refit}")
     if row["rung"] == "features+aug":
         return f"{d['head']}, {d['views_per_image']} views/image ({d['augment']})"
     if row["rung"] == "finetune":
         return (f"last {d['unfreeze']} blocks, best epoch {d['best_epoch']}/{d['epochs']}, "
-                f"{d['seconds_per_epoch']:.1f} s/epoch")
+                f"{d['seconds_per_epoch']:.1f} s/epoch{refit}")
     return d.get("head", "")

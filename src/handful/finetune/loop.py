@@ -11,23 +11,56 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 
+from ..augment import AugmentConfig
+
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, integer labels)
+
+
+@dataclass
+class TrainConfig:
+    """Settings every trained network shares (the from-scratch CNN, fine-tuning); subclasses
+    add their own and change the defaults. ``augment`` is a preset name or a full config.
+
+    ``refit``: after early stopping on the validation split has picked the best epoch, train
+    again from the start on all the images (validation included) for that many epochs, so
+    the final model learns from every labeled image, as a model without a validation split
+    does (Goodfellow, Bengio & Courville 2016, section 7.8, algorithm 7.2).
+    """
+
+    epochs: int = 12
+    patience: int = 4  # epochs without a better validation score before stopping; 0: never
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    dropout: float = 0.5
+    batch_size: int = 32
+    validation_fraction: float = 0.15  # of each class, held out for early stopping
+    augment: str | AugmentConfig = "none"
+    seed: int = 0
+    refit: bool = True
+
+    def to_json(self) -> dict:
+        doc = asdict(self)
+        if isinstance(self.augment, AugmentConfig):
+            doc["augment"] = self.augment.to_json()
+        return doc
 
 
 @dataclass
 class History:
     """Per-epoch metrics (``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
     ``lr``, ``seconds``; epoch 0 is the state before training when it was validated), the
-    epoch whose weights were kept, and whether early stopping ended the run."""
+    epoch whose weights were kept, whether early stopping ended the run, and ``refit``: how
+    the final model was trained again on all images, when it was (see TrainConfig)."""
 
     epochs: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
+    refit: dict | None = None
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -43,7 +76,7 @@ class History:
     def to_json(self) -> dict:
         return {"epochs": self.epochs, "best_epoch": self.best_epoch,
                 "stopped_early": self.stopped_early,
-                "seconds_per_epoch": round(self.seconds_per_epoch, 3)}
+                "seconds_per_epoch": round(self.seconds_per_epoch, 3), "refit": self.refit}
 
 
 def evaluate_batches(model: torch.nn.Module, batches: Iterable[Batch]) -> dict[str, float]:

@@ -11,16 +11,17 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..augment import AugmentConfig, create_augment
+from ..augment import create_augment
 from .data import ImageSet, batch_indices, center_square, split_validation
-from .loop import History, train_loop
+from .loop import History, TrainConfig, train_loop
 
 
 class SmallCNN(nn.Module):
@@ -47,25 +48,12 @@ class SmallCNN(nn.Module):
 
 
 @dataclass
-class ScratchConfig:
-    """Training settings of the from-scratch CNN."""
+class ScratchConfig(TrainConfig):
+    """Training settings of the from-scratch CNN (input ``size`` in pixels)."""
 
     size: int = 128
     epochs: int = 30
     patience: int = 6
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    dropout: float = 0.5
-    batch_size: int = 32
-    validation_fraction: float = 0.15
-    augment: str | AugmentConfig = "none"
-    seed: int = 0
-
-    def to_json(self) -> dict:
-        doc = asdict(self)
-        if isinstance(self.augment, AugmentConfig):
-            doc["augment"] = self.augment.to_json()
-        return doc
 
 
 def to_input(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
@@ -97,14 +85,30 @@ class ScratchModel:
 def train_scratch(images: ImageSet, config: ScratchConfig | None = None,
                   on_epoch_end: Callable[[int, dict], None] | None = None) -> tuple[ScratchModel, History]:
     """Train a SmallCNN on ``images`` with online augmentation; early stopping on a held-out
-    stratified split (``validation_fraction``), AdamW + cosine schedule, best weights kept."""
+    stratified split (``validation_fraction``), AdamW + cosine schedule, best weights kept;
+    with ``config.refit``, then trained again on all of ``images`` for the best epoch count
+    (``history.refit`` says how)."""
     config = config or ScratchConfig()
+    train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed)
+    train, val = images.subset(train_idx), images.subset(val_idx)
+    net, history = _fit(train, val, config, config.epochs, on_epoch_end)
+    if config.refit and len(val):  # the same number of epochs again, on every image
+        start = time.perf_counter()
+        net, again = _fit(images, images.subset(np.arange(0)), config, history.best_epoch, None)
+        history.refit = {"n_train": len(images), "epochs": history.best_epoch,
+                         "seconds": round(time.perf_counter() - start, 2),
+                         "seconds_per_epoch": round(again.seconds_per_epoch, 2),
+                         "history": again.epochs}
+    return ScratchModel(net, images.classes, config.size), history
+
+
+def _fit(train: ImageSet, val: ImageSet, config: ScratchConfig, epochs: int,
+         on_epoch_end) -> tuple[SmallCNN, History]:
+    """A fresh SmallCNN trained for up to ``epochs`` (the cosine schedule spans config.epochs)."""
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     augment = create_augment(config.augment)
-    train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed)
-    train, val = images.subset(train_idx), images.subset(val_idx)
-    net = SmallCNN(len(images.classes), config.size, dropout=config.dropout)
+    net = SmallCNN(len(train.classes), config.size, dropout=config.dropout)
     net = net.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
@@ -119,6 +123,6 @@ def train_scratch(images: ImageSet, config: ScratchConfig | None = None,
         val_x = to_input(val.images, config.size)
         val_y = torch.from_numpy(val.labels)
         val_batches = lambda: [(val_x[s:s + 64], val_y[s:s + 64]) for s in range(0, len(val), 64)]  # noqa: E731
-    history = train_loop(net, optimizer, train_batches, config.epochs, val_batches,
+    history = train_loop(net, optimizer, train_batches, epochs, val_batches,
                          scheduler=scheduler, patience=config.patience, on_epoch_end=on_epoch_end)
-    return ScratchModel(net, images.classes, config.size), history
+    return net, history

@@ -105,8 +105,11 @@ def _fit_finetuned(catalog: Catalog, options: TrainOptions, examples: Examples, 
         report("decoding", 0.02 + 0.13 * done / n, f"{done}/{n} images")
 
     def epoch_end(epoch: int, m: dict) -> None:
+        if m.get("refit"):  # the chosen epoch count again, on all images: the last stretch
+            report("refit on all images", 0.75 + 0.15 * min(1.0, epoch / config.epochs), f"epoch {epoch}")
+            return
         val = m.get("val_accuracy")
-        report("fine-tuning", 0.15 + 0.75 * epoch / config.epochs,
+        report("fine-tuning", 0.15 + 0.6 * epoch / config.epochs,
                f"epoch {epoch}/{config.epochs}" + (f", validation accuracy {val:.1%}" if val else ""))
 
     result = finetune(examples, backbone, config, epoch_end, decoded)
