@@ -1,6 +1,6 @@
 """Ray Data scale-out on this 2-CPU machine: same results as the local path, and its throughput.
 
-Embeds 2,000 generated JPEGs (see stream_rss.py; made under /tmp if missing) with
+Embeds 1,000 generated JPEGs (see stream_rss.py; made under /tmp if missing) with
 efficientnet_lite0, locally and on a local Ray (``ray.init(num_cpus=2)``) with two actor
 layouts (2 actors x 1 CPU, 1 actor x 2 CPUs), and compares the embeddings row by row. Then
 ``handful predict --ray`` vs local through the CLI on the same folder.
@@ -47,7 +47,7 @@ def read_csv(path) -> dict[str, list[str]]:
 
 def main() -> None:
     model, _ = train_models(datasets_dir())
-    folder = generate(ROOT / "images_2k", 2_000)
+    folder = generate(ROOT / "images_1k", 1_000)
     items, _, _ = list_inputs("image", [str(folder)])
     backbone = create_backbone("efficientnet_lite0")
     backbone.embed([backbone.preprocess(items[0])])  # warm-up

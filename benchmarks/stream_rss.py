@@ -8,7 +8,9 @@ subprocess and records wall time, images/s and peak RSS (``wait4`` maxrss) for:
   * a resume: a 2k run killed part-way, then re-run (rows appended, none duplicated);
   * 100k files (the 20k hard-linked 5 times): listing alone, ``predict`` with a tiny test
     model, and ``embed`` with a 1280-d tiny backbone (a 512 MB .npy streamed to disk).
-Run: `flock /tmp/handful-cpu.lock .venv/bin/python benchmarks/stream_rss.py`.
+Run: `flock /tmp/handful-cpu.lock .venv/bin/python benchmarks/stream_rss.py [SECTION ...]`;
+with section names (e.g. ``predict_2k predict_20k``) only those run and replace their entries
+in the existing results file.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from common import datasets_dir, require, write_result
+from common import RESULTS, datasets_dir, require, write_result
 
 ROOT = Path(os.environ.get("HANDFUL_BENCH_TMP", "/tmp/handful-bench-stream"))
 PY = sys.executable
@@ -113,11 +115,12 @@ def run(argv: list[str], kill_after: float | None = None) -> dict:
 
 
 def train_models(data: Path) -> tuple[Path, Path]:
-    model, tiny = ROOT / "model", ROOT / "model_tiny"
+    model, tiny = ROOT / "model_lite0", ROOT / "model_tiny"
     train = str(require(data / "hymenoptera" / "train"))
     if not (model / "model.json").is_file():
         subprocess.run(HANDFUL + ["train", train, "--out", str(model), "--head", "logistic",
-                                  "--force", "--json"], check=True, stdout=subprocess.DEVNULL)
+                                  "--backbone", "efficientnet_lite0", "--force", "--json"],
+                       check=True, stdout=subprocess.DEVNULL)
     if not (tiny / "model.json").is_file():
         subprocess.run(HANDFUL + ["train", train, "--out", str(tiny), "--head", "logistic",
                                   "--backbone", "test_tiny_image", "--force", "--json"],
@@ -163,31 +166,56 @@ def listing(folder: Path) -> dict:
             "import_only_peak_rss_mib": baseline["peak_rss_mib"], "seconds": result["seconds"]}
 
 
-def main() -> None:
-    data = datasets_dir()
-    model, tiny = train_models(data)
+def sections(model: Path, tiny: Path) -> dict:
+    """Name -> thunk for each measurement (run in this order)."""
     small = generate(ROOT / "images_2k", 2_000)
     big = generate(ROOT / "images_20k", 20_000)
-    huge = hardlink_copies(big, ROOT / "images_100k", 5)
-    results = {"images": "320x240 JPEG, shapes on noise, + 0.1% bad files (empty, truncated, junk)",
-               "model": "efficientnet_lite0 (bf16 autocast) + logistic, hymenoptera/train"}
-    results["predict_2k"] = predict(model, small, ROOT / "p2k.csv")
-    results["predict_20k"] = predict(model, big, ROOT / "p20k.csv")
-    results["predict_2k_onnx"] = predict(model, small, ROOT / "p2k_onnx.csv", "--runtime", "onnx")
-    results["resume_2k"] = resume_demo(model, small)
-    results["listing_100k"] = listing(huge)
-    results["predict_100k_tiny_model"] = predict(tiny, huge, ROOT / "p100k.csv")
-    embed_out = ROOT / "e100k.npy"
-    results["embed_100k_1280d_tiny"] = run(
-        EMBED_1280 + ["embed", str(huge), "--out", str(embed_out), "--backbone",
-         "bench_tiny_1280", "--no-cache", "--overwrite", "--json"])
-    results["embed_100k_1280d_tiny"]["npy_mib"] = round(embed_out.stat().st_size / 2**20, 1)
-    embed_out.unlink()
-    p2, p20 = results["predict_2k"]["peak_rss_mib"], results["predict_20k"]["peak_rss_mib"]
-    results["peak_rss_ratio_20k_over_2k"] = round(p20 / p2, 3)
-    print(json.dumps(results, indent=1))
+
+    def huge() -> Path:
+        return hardlink_copies(big, ROOT / "images_100k", 5)
+
+    def embed_100k() -> dict:
+        embed_out = ROOT / "e100k.npy"
+        result = run(EMBED_1280 + ["embed", str(huge()), "--out", str(embed_out), "--backbone",
+                                   "bench_tiny_1280", "--no-cache", "--overwrite", "--json"])
+        result["npy_mib"] = round(embed_out.stat().st_size / 2**20, 1)
+        embed_out.unlink()
+        return result
+
+    return {
+        "predict_2k": lambda: predict(model, small, ROOT / "p2k.csv"),
+        "predict_20k": lambda: predict(model, big, ROOT / "p20k.csv"),
+        "predict_2k_onnx": lambda: predict(model, small, ROOT / "p2k_onnx.csv", "--runtime", "onnx"),
+        "predict_20k_onnx": lambda: predict(model, big, ROOT / "p20k_onnx.csv", "--runtime", "onnx"),
+        "resume_2k": lambda: resume_demo(model, small),
+        "listing_100k": lambda: listing(huge()),
+        "predict_100k_tiny_model": lambda: predict(tiny, huge(), ROOT / "p100k.csv"),
+        "embed_100k_1280d_tiny": embed_100k,
+    }
+
+
+def main(names: list[str]) -> None:
+    model, tiny = train_models(datasets_dir())
+    todo = sections(model, tiny)
+    unknown = sorted(set(names) - set(todo))
+    if unknown:
+        raise SystemExit(f"unknown sections {unknown}; choose from {list(todo)}")
+    previous = RESULTS / "stream_rss.json"
+    results = json.loads(previous.read_text()) if names and previous.is_file() else {}
+    results.pop("machine", None)
+    results.update(images="320x240 JPEG, shapes on noise, + 0.1% bad files (empty, truncated, junk)",
+                   model="efficientnet_lite0 (bf16 autocast) + logistic, hymenoptera/train")
+    for name, thunk in todo.items():
+        if not names or name in names:
+            results[name] = thunk()
+            print(name, json.dumps(results[name]), flush=True)
+    for suffix in ("", "_onnx"):
+        small, big = results.get(f"predict_2k{suffix}"), results.get(f"predict_20k{suffix}")
+        if small and big:
+            results[f"peak_rss_ratio_20k_over_2k{suffix}"] = round(
+                big["peak_rss_mib"] / small["peak_rss_mib"], 3)
     write_result("stream_rss", results)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -11,7 +11,8 @@ from handful.backbones import create_backbone
 from handful.backbones.testing import TinyImageBackbone
 from handful.cli import main
 from handful.data import folder as folder_module
-from handful.scale import EmbeddingStore, iter_embedding_results, list_inputs
+from handful.scale import EmbeddingStore, iter_embedding_results, iter_predictions, list_inputs
+from handful.scale import batch as batch_module
 
 
 def run_json(capsys, argv):
@@ -150,3 +151,32 @@ def test_embedding_store_writes_rows_in_any_order(tmp_path):
     np.testing.assert_array_equal(out[[0, 1, 3, 4, 5], 0], [2, 2, 3, 1, 1])
     assert np.isnan(out[2]).all()
     assert [r[0] for r in read_rows(tmp_path / "e.index.csv")[1:]] == ["0", "1", "2", "3", "4", "5"]
+
+
+def test_streaming_gives_freed_memory_back_after_every_batch(color_tree, monkeypatch):
+    # glibc keeps the heap holes left by tensors of changing batch sizes unless trimmed: peak
+    # RSS grew with the number of images before this; one release per batch keeps it flat
+    paths, _, _ = list_inputs("image", [str(color_tree)])
+    calls = []
+    monkeypatch.setattr(batch_module, "release_freed_memory", lambda: calls.append(1))
+    list(iter_embedding_results(create_backbone("test_tiny_image"), paths, None, batch_size=4))
+    assert len(calls) == 5  # 18 images / 4 per batch
+    model = Classifier("test_tiny_image", head="prototype", cache=False).fit(color_tree)
+    calls.clear()
+    assert sum(len(i) for i, _, _ in iter_predictions(model, paths, batch_size=8)) == 18
+    assert len(calls) == 3
+
+
+def test_releasing_freed_memory_is_safe_to_call_anywhere():
+    batch_module.release_freed_memory()  # a no-op off glibc, malloc_trim(0) on it
+    batch_module.release_freed_memory()
+
+
+def test_ray_without_the_extra_is_a_one_line_error(capsys, model_and_images, monkeypatch):
+    import sys
+
+    model, images = model_and_images
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if `handful[ray]` were not installed
+    assert main(["predict", model, str(images), "--ray"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'handful[ray]'" in err and "Traceback" not in err

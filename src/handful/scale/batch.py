@@ -11,6 +11,9 @@ failures)`` with ``indices`` positions in the work list, ``values`` one row per 
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import platform
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -42,6 +45,36 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     return list(inputs), [f"text {i + 1}" for i in range(len(inputs))], []
 
 
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None on other C libraries (musl, macOS, Windows)."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by the last batch back to the OS.
+
+    glibc raises its mmap threshold after large frees, so the next forward pass's tensors
+    (tens of MB) come from the heap, and batches of changing size leave free holes that
+    are never returned: peak RSS of ``predict`` grew with the number of images (1.26x from
+    2k to 20k). ``malloc_trim(0)`` after each batch costs ~15 ms and keeps it flat (1.04x).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _released(results: Iterator[Results]) -> Iterator[Results]:
+    for result in results:
+        release_freed_memory()
+        yield result
+
+
 def _offset(results: Iterator[Results], offset: int) -> Iterator[Results]:
     for indices, values, failures in results:
         yield [offset + i for i in indices], values, {offset + i: r for i, r in failures.items()}
@@ -52,18 +85,19 @@ def iter_embedding_results(backbone: Backbone, items: Sequence[str], cache: Feat
     """Embeddings batch by batch: through the cache in chunks, or straight from the backbone
     (``cache=None``), with decoding overlapped with the forward pass either way."""
     if cache is None or not cache.enabled:
-        yield from iter_embeddings(backbone, items, batch_size)
+        yield from _released(iter_embeddings(backbone, items, batch_size))
         return
     for start in range(0, len(items), CHUNK):
         embeddings, failures = cache.get_or_compute(backbone, items[start:start + CHUNK], batch_size)
         ok = [i for i in range(len(embeddings)) if i not in failures]
+        release_freed_memory()
         yield from _offset(iter([(ok, embeddings[ok], failures)]), start)
 
 
 def iter_predictions(predictor, items: Sequence[str], batch_size: int = 32) -> Iterator[Results]:
     """Probabilities batch by batch for a Classifier (torch) or an OnnxClassifier."""
     if hasattr(predictor, "iter_proba"):  # OnnxClassifier
-        yield from predictor.iter_proba(items, batch_size)
+        yield from _released(predictor.iter_proba(items, batch_size))
         return
     backbone = predictor.backbone_for(predictor.modality_)
     cache = None if predictor.cache is False else predictor._feature_cache()
