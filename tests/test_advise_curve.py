@@ -1,13 +1,14 @@
 """Learning curves, the curve fit, the advice sentence, ``handful advise`` and train's report."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from handful.cli import main
 from handful.errors import DataError
-from handful.evaluate.advice import CurveFit, advise, bootstrap_fits, fit_curve
+from handful.evaluate.advice import CurveFit, advise, birge_ratio, bootstrap_fits, fit_curve
 from handful.evaluate.data_need import estimate_data_need
 from handful.evaluate.learning_curve import default_sizes, measure_learning_curve
 from handful.heads import create_head
@@ -35,6 +36,28 @@ def test_piecewise_curve_is_continuous_at_its_break_point():
     fit = CurveFit("piecewise", (0.02, 0.4, 0.9, 0.3, 8.0), 0)
     assert fit.error(8.0 - 1e-9) == pytest.approx(fit.error(8.0 + 1e-9), abs=1e-6)
     assert fit.size_for(fit.accuracy(50.0)) == pytest.approx(50.0, rel=1e-3)
+
+
+def test_points_on_the_curve_within_their_noise_leave_the_bootstrap_range_as_it_is():
+    curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.7), repeats=10, noise=0.01)
+    main_fit, boots = bootstrap_fits(curve, n_boot=20)
+    assert all(b.around is None for b in boots)  # chi2/dof <= 1: nothing to widen
+
+
+def test_means_that_scatter_beyond_their_noise_widen_the_range_by_the_birge_ratio():
+    zigzag = {1: 0.03, 2: -0.03, 3: 0.03, 5: -0.03, 8: 0.03, 10: -0.03, 15: 0.03, 20: -0.03}
+    curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.7) + zigzag[n], repeats=10, noise=0.01)
+    main_fit, boots = bootstrap_fits(curve, n_boot=20)
+    points = curve["points"]
+    sem = [np.std(p["runs"]) / np.sqrt(10) for p in points]
+    # residuals of ~0.03 against a noise of ~0.003 + 0.005: the curve family explains little
+    scale = birge_ratio(main_fit, [p["n"] for p in points], [p["mean"] for p in points], sem)
+    assert scale > 2
+    for boot in boots:  # each bootstrap fit sits `scale` times further from the main fit
+        plain = replace(boot, around=None, scale=1.0)
+        assert boot.accuracy(200) - main_fit.accuracy(200) == pytest.approx(
+            scale * (plain.accuracy(200) - main_fit.accuracy(200)))
+    assert boots[0].ceiling == pytest.approx(1 - boots[0].error(1e12), abs=1e-6)
 
 
 def test_advice_names_how_many_more_examples_reach_a_higher_accuracy_with_a_range():

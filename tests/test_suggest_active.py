@@ -4,6 +4,7 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 
 from conftest import make_color_image
 from handful import Classifier
@@ -45,3 +46,30 @@ def test_suggest_writes_the_list_and_a_contact_sheet(capsys, color_tree, tmp_pat
     assert [s["path"].rsplit("/", 1)[-1] for s in out["skipped"]] == ["broken.jpg"]
     for name in ("suggestions.csv", "suggestions.json", "contact_sheet.png"):
         assert (tmp_path / "s" / name).is_file()
+
+
+def test_suggest_on_texts_ranks_the_ambiguous_sentence_first_and_writes_no_sheet(capsys, text_csv,
+                                                                                 tmp_path):
+    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "m")
+    inbox = tmp_path / "inbox.txt"  # one text per line; the mixed one shares both vocabularies
+    inbox.write_text("the team won the match\nthe team ate soup in the oven before the match\n"
+                     "bake the bread in the oven\n")
+    assert main(["suggest", str(tmp_path / "m"), str(inbox), "--n", "1",
+                 "--out", str(tmp_path / "s"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["n_unlabeled"] == 3 and len(out["suggestions"]) == 1
+    assert out["suggestions"][0]["input"].endswith(":2")  # the mixed sentence, not a clear one
+    assert "contact_sheet" not in out["files"]  # no pictures to show for texts
+    assert (tmp_path / "s" / "suggestions.csv").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--n", "0"], "--n must be >= 1"),
+    ([], "give a CSV/TSV or .txt"),
+])
+def test_suggest_user_errors_are_one_line_that_names_the_fix(capsys, text_csv, color_tree, tmp_path,
+                                                            argv, message):
+    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "m")
+    assert main(["suggest", str(tmp_path / "m"), str(color_tree), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -70,3 +70,19 @@ def test_image_backbone_without_an_imagenet_head_cannot_do_zero_shot(color_tree)
     scorer = ZeroShotScorer(["a", "b"], backbone="test_tiny_image", text_backbone="test_tiny_text")
     with pytest.raises(BackboneUnavailableError, match="open_clip"):
         scorer.predict([str(next(color_tree.rglob("*.png")))])
+
+
+def test_a_concatenated_scorer_reuses_the_cached_embeddings_of_its_parts(color_tree):
+    from handful import Classifier
+    from handful.backbones.testing import TinyImageBackbone
+
+    items = sorted(str(p) for p in color_tree.rglob("*.*"))
+    names = [COLOR_TO_NAME[c] for c in ("red", "green", "blue")]
+    Classifier("test_tiny_image").embed(items, "image")  # caches one part ...
+    ZeroShotScorer(names, backbone="test_imagenet_colors", text_backbone="test_tiny_text"
+                   ).predict(items)  # ... and the other
+    calls = TinyImageBackbone.n_embed_calls  # the part without a head: only items embed it
+    scorer = ZeroShotScorer(names, backbone="test_tiny_image+test_imagenet_colors",
+                            text_backbone="test_tiny_text")
+    assert scorer.predict(items) == [COLOR_TO_NAME[p.split("/")[-2]] for p in items]
+    assert TinyImageBackbone.n_embed_calls == calls  # its embeddings came from the cache

@@ -9,13 +9,16 @@ Error ``e(n) = 1 - accuracy`` at ``n`` examples per class is fitted two ways:
   the first few examples per class teach more than later ones (Jain et al., CVPR 2023).
 
 The fit with the lower AICc wins (the piecewise one pays for its two extra parameters).
-The range comes from refitting on bootstrap resamples of the repeats.
+The range comes from refitting on bootstrap resamples of the repeats, widened by the Birge
+ratio ``sqrt(chi2 / dof)`` of the fit when the measured points scatter around the curve more
+than their own noise allows: resampling the repeats sees the noise of each point, not the
+curve family being wrong, and back-tests showed the unwidened range too narrow.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -33,8 +36,18 @@ class CurveFit:
     kind: str
     params: tuple[float, ...]  # power: (f, b, c); piecewise: (f, b, c1, c2, n0)
     aicc: float
+    # a bootstrap fit widened around the main fit: error = around + scale * (own - around)
+    around: CurveFit | None = None
+    scale: float = 1.0
 
     def error(self, n) -> np.ndarray:
+        own = self._own_error(n)
+        if self.around is None:
+            return own
+        base = self.around.error(n)
+        return base + self.scale * (own - base)
+
+    def _own_error(self, n) -> np.ndarray:
         n = np.maximum(np.asarray(n, dtype=float), 1e-9)
         if self.kind == "power":
             f, b, c = self.params
@@ -50,7 +63,10 @@ class CurveFit:
     @property
     def ceiling(self) -> float:
         """The accuracy the curve approaches with unlimited data of this kind."""
-        return 1.0 - self.params[0]
+        if self.around is None:
+            return 1.0 - self.params[0]
+        floor = self.around.params[0]
+        return 1.0 - (floor + self.scale * (self.params[0] - floor))
 
     def size_for(self, accuracy: float, upper: float = 1e6) -> float:
         """Examples per class at which the curve reaches ``accuracy`` (inf if never)."""
@@ -124,6 +140,18 @@ def refit(fit: CurveFit, n: np.ndarray, accuracy: np.ndarray, sem: np.ndarray) -
     return CurveFit("piecewise", (*params, fit.params[4]), _aicc(rss, len(n), 5))
 
 
+def birge_ratio(fit: CurveFit, n, accuracy, sem) -> float:
+    """``sqrt(chi2 / dof)`` of the fit with the weights it was fitted with, at least 1: how
+    much more the means scatter around the curve than their noise explains."""
+    n, err, w = _prepare(n, accuracy, sem)
+    n_params = 3 if fit.kind == "power" else 4  # the piecewise break point is picked, not fitted
+    dof = len(n) - n_params
+    if dof < 1:
+        return 1.0
+    chi2 = float(np.sum((w * (fit.error(n) - err)) ** 2))
+    return max(1.0, math.sqrt(chi2 / dof))
+
+
 def _prepare(n, accuracy, sem):
     n, err = np.asarray(n, dtype=float), 1.0 - np.asarray(accuracy, dtype=float)
     w = 1.0 / (np.asarray(sem, dtype=float) + 0.005)  # a 0.5-point noise floor per point
@@ -134,7 +162,8 @@ def bootstrap_fits(curve: dict, max_size: float | None = None, seed: int = 0,
                    n_boot: int = N_BOOTSTRAP) -> tuple[CurveFit, list[CurveFit]]:
     """The fit on the measured means and ``n_boot`` fits on resampled repeats.
 
-    Only points with ``n <= max_size`` are used (the back-test fits on the small sizes).
+    Only points with ``n <= max_size`` are used (the back-test fits on the small sizes). The
+    bootstrap fits are widened around the main one by its Birge ratio (see the module doc).
     """
     points = [p for p in curve["points"] if max_size is None or p["size"] <= max_size]
     n = np.array([p["n"] for p in points])
@@ -142,12 +171,14 @@ def bootstrap_fits(curve: dict, max_size: float | None = None, seed: int = 0,
     repeats = runs.shape[1]
     sem = runs.std(axis=1) / math.sqrt(repeats)
     main = fit_curve(n, runs.mean(axis=1), sem)
+    scale = birge_ratio(main, n, runs.mean(axis=1), sem)
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
         pick = rng.integers(0, repeats, repeats)  # resample whole repeats: points stay paired
         sample = runs[:, pick]
-        boots.append(refit(main, n, sample.mean(axis=1), sample.std(axis=1) / math.sqrt(repeats)))
+        boot = refit(main, n, sample.mean(axis=1), sample.std(axis=1) / math.sqrt(repeats))
+        boots.append(replace(boot, around=main, scale=scale) if scale > 1.0 else boot)
     return main, boots
 
 

@@ -165,7 +165,14 @@ class ZeroShotScorer:
                ) -> tuple[np.ndarray, dict[int, str]]:
         """Cosine scores (n, n_classes) (NaN rows for unusable items) and ``{index: reason}``."""
         zs_map = self.map_
-        X, failures = self.cache.get_or_compute(self.backbone_, list(items), self.batch_size, progress)
+        if hasattr(self.backbone_, "parts"):  # a concatenation: reuse each part's cache
+            from ..backbones.concat import embed_parts_cached
+
+            X, failures = embed_parts_cached(self.cache, self.backbone_, items, self.batch_size,
+                                             progress)
+        else:
+            X, failures = self.cache.get_or_compute(self.backbone_, list(items), self.batch_size,
+                                                    progress)
         out = np.full((len(items), len(self.classes)), np.nan, dtype=np.float32)
         ok = [i for i in range(len(items)) if i not in failures]
         if ok:
