@@ -27,7 +27,8 @@ from .output import Output
 
 RuntimeOpt = Annotated[str, typer.Option(help=f"Inference runtime: {', '.join(RUNTIMES)} (onnx needs "
                                               "`handful export MODEL` first).")]
-RayOpt = Annotated[bool, typer.Option("--ray", help="Spread the work over Ray (handful[ray]).")]
+RayOpt = Annotated[bool, typer.Option("--ray", help="Spread the work over Ray (needs the ray extra: "
+                                                    "pip install 'handful\\[ray]').")]
 AddressOpt = Annotated[str | None, typer.Option(
     help="Ray cluster address ('auto': the running cluster); default: a local Ray.")]
 BatchOpt = Annotated[int, typer.Option(help="Images per forward pass.")]
