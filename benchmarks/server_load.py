@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -81,17 +82,62 @@ def train_project(client: httpx.Client, data: Path, per_class: int) -> int:
     return pid
 
 
+def nodelay_client(url: str, nodelay: bool = True) -> httpx.Client:
+    """A keep-alive client; with TCP_NODELAY, as curl and browsers set it. httpx's sync client
+    does not, and then Nagle's algorithm holds the multipart body back until the server ACKs
+    the headers (a delayed ACK): that adds client-side waiting, not server time."""
+    options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)] if nodelay else []
+    return httpx.Client(base_url=url, timeout=120, transport=httpx.HTTPTransport(socket_options=options))
+
+
+def server_ms(res: httpx.Response) -> dict[str, float]:
+    """The predict route's own ``Server-Timing`` phases (stage, model) in ms."""
+    header = res.headers.get("server-timing", "")
+    return {k.strip(): float(v) for k, v in (p.split(";dur=") for p in header.split(",") if ";dur=" in p)}
+
+
 def single_latency(client: httpx.Client, pid: int, queries: list[tuple[str, bytes]], n: int) -> dict:
+    """Sequential one-image requests: client-side round trip, and the server's share of it."""
     for name, data in queries[:20]:  # load the model and warm every path once
         client.post(f"/api/projects/{pid}/predict", files=[("files", (name, data, "image/jpeg"))])
-    ms, errors = [], 0
+    ms, handler, model, errors = [], [], [], 0
     for i in range(n):
         name, data = queries[i % len(queries)]
         started = time.perf_counter()
         res = client.post(f"/api/projects/{pid}/predict", files=[("files", (name, data, "image/jpeg"))])
         ms.append(1000 * (time.perf_counter() - started))
         errors += res.status_code != 200
-    return {**percentiles(ms), "errors": errors}
+        phases = server_ms(res)
+        if phases:
+            handler.append(sum(phases.values()))
+            model.append(phases["model"])
+    out = {**percentiles(ms), "errors": errors}
+    if handler:
+        out["server_handler_p50_ms"] = round(statistics.median(handler), 2)
+        out["server_model_p50_ms"] = round(statistics.median(model), 2)
+    return out
+
+
+def profile_in_process(model_dir: Path, paths: list[Path], n: int = 60) -> dict:
+    """Median ms of each step of one prediction, in this process, batch 1 (no HTTP)."""
+    import handful
+
+    clf = handful.load(model_dir, cache=False)
+    backbone = clf.backbone_for("image")
+    steps: dict[str, list[float]] = {"decode_and_preprocess": [], "forward_batch1": [], "head": []}
+    for i in range(n + 5):
+        t0 = time.perf_counter()
+        x = backbone.preprocess(str(paths[i % len(paths)]))
+        t1 = time.perf_counter()
+        emb = backbone.embed([x])
+        t2 = time.perf_counter()
+        clf.head_.predict_proba(emb)
+        t3 = time.perf_counter()
+        if i >= 5:  # the first calls warm up oneDNN
+            for key, dt in zip(steps, (t1 - t0, t2 - t1, t3 - t2)):
+                steps[key].append(1000 * dt)
+    return {"precision": backbone.info.precision,
+            **{f"{k}_p50_ms": round(statistics.median(v), 2) for k, v in steps.items()}}
 
 
 async def load(url: str, pid: int, queries: list[tuple[str, bytes]], clients: int, seconds: float) -> dict:
@@ -129,7 +175,7 @@ def sweep(data: Path, queries, home: Path, max_batch: int, seconds: float) -> di
     """Throughput at 1, 4, 8, 32 concurrent clients on a server with ``--max-batch``."""
     server = Server(home, "--max-batch", str(max_batch))
     try:
-        client = httpx.Client(base_url=server.url, timeout=120)
+        client = nodelay_client(server.url)
         pid = client.get("/api/projects").json()[0]["id"]
         single_latency(client, pid, queries, 10)  # load + warm up
         rows = [asyncio.run(load(server.url, pid, queries, c, seconds)) for c in (1, 4, 8, 32)]
@@ -154,17 +200,25 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="handful-bench-")) / "home"
     server = Server(home)
     try:
-        client = httpx.Client(base_url=server.url, timeout=120)
+        client = nodelay_client(server.url)
         started = time.perf_counter()
         pid = train_project(client, data, args.per_class)
         train_seconds = time.perf_counter() - started
         single = single_latency(client, pid, queries, args.single)
         print("single:", single, flush=True)
+        plain = single_latency(nodelay_client(server.url, nodelay=False), pid, queries, args.single // 3)
+        print("single, httpx without TCP_NODELAY:", plain, flush=True)
+        from handful.server import Catalog
+
+        model_dir = home / Catalog(home).get_version(pid, 1)["path"]
         loaded = asyncio.run(load(server.url, pid, queries, 32, args.load_seconds))
         print("load:", {k: v for k, v in loaded.items() if k != "first_errors"}, flush=True)
         batching = client.get("/api/stats").json()["models"]
     finally:
         server.stop()
+    val = [f for label in ("ants", "bees") for f in sorted((data / "val" / label).glob("*.jpg"))]
+    profile = profile_in_process(model_dir, val)
+    print("in-process steps:", profile, flush=True)
     sweeps = [sweep(data, queries, home, b, args.sweep_seconds) for b in (32, 1)]
     for s in sweeps:
         rows = [(r["clients"], r["throughput_rps"], r["p50_ms"]) for r in s["rows"]]
@@ -180,6 +234,10 @@ def main() -> None:
                   "per_class": args.per_class, "train_seconds_wall": round(train_seconds, 1)},
         "queries": f"{len(queries)} hymenoptera val JPEGs (mostly 500x375), one image per request",
         "single_client": single,
+        "single_client_note": "sequential requests, httpx keep-alive client with TCP_NODELAY (as curl "
+                              "and browsers); server_* from the route's Server-Timing header",
+        "single_client_without_nodelay": plain,
+        "steps_in_process": profile,
         "load_32_clients": loaded,
         "batching_stats": batching,
         "throughput_vs_clients": sweeps,

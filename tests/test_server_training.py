@@ -66,6 +66,14 @@ def test_predict_one_and_many_files_with_top_k(trained):
     assert [s["name"] for s in res["skipped"]] == ["bad.png"]
 
 
+def test_predict_says_where_its_time_went_in_server_timing(trained):
+    client, pid, _, _ = trained
+    res = predict(client, pid, [("q.png", color_png("red", 7))])
+    parts = dict(part.strip().split(";dur=") for part in res.headers["server-timing"].split(","))
+    # Both phases are measured, and both are non-negative durations in milliseconds.
+    assert set(parts) == {"stage", "model"} and all(float(v) >= 0 for v in parts.values())
+
+
 def test_predict_with_no_usable_file_is_a_400_with_the_reason(trained):
     client, pid, _, _ = trained
     res = predict(client, pid, [("x.png", b"not an image")])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from ...data import Examples, read_table
 from ...errors import DataError
@@ -43,10 +44,15 @@ def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int) -
 
 @router.post("/predict", response_model=PredictResult)
 def predict_images(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsDep,
+                   response: Response,
                    files: Annotated[list[UploadFile], File(description="one or more images")],
                    top_k: Annotated[int, Query(ge=1, le=100)] = 3,
                    version: int | None = None) -> dict:
-    """Top-k classes of each image (concurrent requests share batched forward passes)."""
+    """Top-k classes of each image (concurrent requests share batched forward passes).
+
+    The ``Server-Timing`` header says where the time went: ``stage`` (checking and storing
+    the uploads), ``model`` (decoding, waiting for the batch, forward pass and head)."""
+    started = time.perf_counter()
     model = pool.get(project_id, version)
     if model.clf.modality_ != "image":
         raise DataError("This is a text project: POST texts to /predict/texts instead.")
@@ -57,9 +63,13 @@ def predict_images(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: 
     tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
     try:
         paths, early = _stage_files(files, tmp, limits)
+        staged = time.perf_counter()
         ready = [i for i in range(len(files)) if i not in early]
         proba, ok, failures = model.predict([paths[i] for i in ready])
+        predicted = time.perf_counter()
         failures = {ready[i]: r for i, r in failures.items()} | early
+        response.headers["Server-Timing"] = (f"stage;dur={1000 * (staged - started):.2f}, "
+                                             f"model;dur={1000 * (predicted - staged):.2f}")
         return _result(model, names, proba, [ready[i] for i in ok], failures, top_k)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -33,7 +33,7 @@ export async function renderTrain(root, ctx) {
     h("div.two-col", {},
       h("div.card", {},
         h("h3", {}, "Training"),
-        h("p.muted", {}, nClasses < 2 ? "Add examples of at least two classes on the Data tab first."
+        h("p.muted.lead", {}, nClasses < 2 ? "Add examples of at least two classes on the Data tab first."
           : `${ctx.project.n_examples} examples in ${nClasses} classes. handful embeds them with a pretrained network, then picks the best classifier by cross-validation — usually in seconds.`),
         h("div.form", {},
           h("label", {}, "Backbone", backbone),
@@ -65,9 +65,9 @@ function renderProgress(el, job, ctx) {
       h("b", {}, active ? STAGES[job.stage] || job.stage || "Queued" : job.status === "succeeded" ? `Model v${job.version} is ready` : `Training ${job.status}`),
       h("div.spacer"), h("span.big-num", { "data-testid": "progress-value" }, pct(job.progress))),
     h("div.bar", {}, h("i", { style: { width: `${Math.round(100 * job.progress)}%` } })),
-    h("div.muted.small", {}, job.message || " "),
-    active ? h("button.ghost.small", { onclick: () => post(`/jobs/${job.id}/cancel`) }, "Cancel")
-      : job.status === "succeeded" ? h("button.secondary.small", { onclick: () => ctx.go("results") }, "See results →") : null);
+    h("div.progress-foot", {}, h("span.muted.small", {}, job.message || " "),
+      active ? h("button.ghost.small", { onclick: () => post(`/jobs/${job.id}/cancel`) }, "Cancel")
+        : job.status === "succeeded" ? h("button.secondary.small", { onclick: () => ctx.go("results") }, "See results →") : null));
 }
 
 export function watchJob(ctx, jobId) {
