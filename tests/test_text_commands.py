@@ -1,0 +1,99 @@
+"""A text table goes through every command the images go through: train, predict, evaluate,
+kshot, advise and zeroshot, with awkward input (latin-1, BOM, labels with spaces/accents)."""
+
+import json
+
+import pytest
+
+from handful.cli import main
+from handful.data import read_table
+
+SPORTS = ["the team won the match", "a great goal in the final game", "the player scored twice",
+          "the coach praised the team", "fans cheered the winning goal", "match ended in a draw",
+          "the striker missed a penalty", "the referee stopped the game"]
+COOKING = ["bake the bread in the oven", "add salt to the soup", "the recipe needs fresh basil",
+           "stir the sauce slowly", "the cake needs sugar and flour", "chop onions for the soup",
+           "roast the garlic in butter", "simmer the stew for an hour"]
+# labels with a space and non-ASCII characters; the file is latin-1 with a BOM-free header
+LABELS = ("équipe sportive", "cuisine française")
+
+
+def run_json(capsys, argv) -> dict:
+    code = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def latin1_tsv(tmp_path):
+    path = tmp_path / "topics.tsv"
+    rows = [f"{t}\t{LABELS[0]}" for t in SPORTS] + [f"{t}\t{LABELS[1]}" for t in COOKING]
+    path.write_bytes(("text\tlabel\n" + "\n".join(rows) + "\n").encode("latin-1"))
+    return path
+
+
+def test_latin1_table_is_read_with_a_warning_and_accents_kept(latin1_tsv):
+    with pytest.warns(UserWarning, match="not valid UTF-8; read it as latin-1"):
+        examples = read_table(latin1_tsv)
+    assert examples.classes == tuple(sorted(LABELS))  # é and ç decoded, spaces kept
+    assert len(examples) == 16
+
+
+def test_bom_csv_with_quoted_and_unquoted_rows_reads_the_same_texts(tmp_path):
+    # the BOM must not turn the header into "\ufefftext" (then no text column is found)
+    path = tmp_path / "mixed.csv"
+    path.write_bytes('text,label\n"quoted, with comma",a\nplain,b\n'.encode("utf-8-sig"))
+    examples = read_table(path)
+    assert examples.items == ("quoted, with comma", "plain") and examples.labels == ("a", "b")
+
+
+def test_text_table_through_train_evaluate_predict(capsys, latin1_tsv, tmp_path):
+    model = tmp_path / "m"
+    with pytest.warns(UserWarning, match="read it as latin-1"):  # the CLI prints it on stderr
+        trained = run_json(capsys, ["train", str(latin1_tsv), "--out", str(model),
+                                    "--backbone", "test_tiny_text", "--head", "logistic"])
+    assert trained["classes"] == sorted(LABELS)
+    # the two topics share no content word: a bag-of-words backbone separates them
+    report = run_json(capsys, ["evaluate", str(model), str(latin1_tsv)])
+    assert report["accuracy"] == 1.0 and report["n"] == 16
+    assert set(report["per_class"]) == set(LABELS)
+    predicted = run_json(capsys, ["predict", str(model), "the goal won the game",
+                                  "salt the soup and the stew"])
+    assert [p["label"] for p in predicted["predictions"]] == list(LABELS)
+
+
+def test_text_table_through_kshot(capsys, latin1_tsv):
+    out = run_json(capsys, ["kshot", str(latin1_tsv), "--test", str(latin1_tsv), "--shots", "1,3",
+                            "--repeats", "3", "--backbone", "test_tiny_text", "--head", "prototype"])
+    assert set(out["shots"]) == {"1", "3"}
+    assert out["n_test"] == 16
+    assert out["shots"]["3"]["mean"] >= 0.75  # 3 per class of separable topics: mostly right
+
+
+def test_text_table_through_advise(capsys, latin1_tsv, tmp_path):
+    out = run_json(capsys, ["advise", str(latin1_tsv), "--out", str(tmp_path / "adv"),
+                            "--backbone", "test_tiny_text", "--repeats", "2"])
+    assert out["sentence"]  # advice in words, as for images
+    assert (tmp_path / "adv" / "advice.json").is_file()
+
+
+def test_text_table_through_zeroshot_with_labels_as_class_names(capsys, tmp_path):
+    path = tmp_path / "zs.csv"
+    rows = ["text,label"] + [f"{t},sports" for t in SPORTS[:3]] + [f"{t},cooking" for t in COOKING[:3]]
+    path.write_text("\n".join(rows) + "\n")
+    out = run_json(capsys, ["zeroshot", str(path), "--backbone", "test_tiny_text"])
+    assert out["n"] == 6 and 0.0 <= out["accuracy"] <= 1.0
+
+
+def test_empty_and_too_long_texts_are_reported_by_train(capsys, tmp_path):
+    path = tmp_path / "gaps.csv"
+    long_text = "goal " * 5000  # 25,000 characters: cut to 20,000 with a notice
+    rows = ["text,label", '"",sports', f"{long_text},sports"] + [f"{t},sports" for t in SPORTS[:3]]
+    rows += [f"{t},cooking" for t in COOKING[:4]]
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match="1 texts longer than 20000 characters were truncated"):
+        out = run_json(capsys, ["train", str(path), "--out", str(tmp_path / "m"),
+                                "--backbone", "test_tiny_text", "--head", "logistic"])
+    assert out["n_train"] == 8  # the long text is kept (cut), the empty one is not
+    assert out["skipped"] == [{"path": "gaps.csv:2", "reason": "empty text"}]
