@@ -74,6 +74,22 @@ def test_predict_says_where_its_time_went_in_server_timing(trained):
     assert set(parts) == {"stage", "model"} and all(float(v) >= 0 for v in parts.values())
 
 
+@pytest.mark.skipif(not extras.has_onnx_export(), reason="the onnx extra is not installed")
+def test_the_onnx_runtime_serves_the_same_predictions_as_torch(trained):
+    client, pid, _, home = trained
+    files = [(f"q{i}.png", color_png(c, 11 + i)) for i, c in enumerate(("red", "green", "blue"))]
+    torch_res = predict(client, pid, files, top_k=3).json()
+    with TestClient(create_app(Catalog(home), ServerSettings(preload=False, runtime="onnx"))) as onnx_client:
+        onnx_res = predict(onnx_client, pid, files, top_k=3).json()
+        stats = onnx_client.get("/api/stats").json()["models"]
+    assert [s["runtime"] for s in stats] == ["onnx"]  # the version really ran in ONNX Runtime
+    assert (home / "onnx" / f"project-{pid}-v1.onnx").is_file()  # exported once, outside the version
+    for a, b in zip(torch_res["predictions"], onnx_res["predictions"]):
+        assert a["label"] == b["label"]
+        pa = {t["label"]: t["probability"] for t in a["top"]}
+        assert all(abs(pa[t["label"]] - t["probability"]) < 1e-3 for t in b["top"])
+
+
 def test_predict_with_no_usable_file_is_a_400_with_the_reason(trained):
     client, pid, _, _ = trained
     res = predict(client, pid, [("x.png", b"not an image")])

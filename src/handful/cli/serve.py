@@ -57,6 +57,8 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     max_batch: Annotated[int, typer.Option(help="Largest micro-batch of concurrent predict "
                                                 "requests (1 turns batching off).")] = 32,
+    runtime: Annotated[str, typer.Option(help="Inference runtime for image models: torch, or onnx "
+                                              "(ONNX Runtime; each version is exported on first use).")] = "torch",
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web UI and HTTP API (OpenAPI docs at /docs) until interrupted."""
@@ -74,8 +76,10 @@ def serve(
     catalog = Catalog(home)
     if not 1 <= max_batch <= 64:
         raise DataError(f"--max-batch must be between 1 and 64. Got {max_batch}.")
+    if runtime not in ("torch", "onnx"):
+        raise DataError(f"Unknown --runtime '{runtime}'. Use torch or onnx.")
     settings = ServerSettings(token=token, limits=Limits(max_request_bytes=max_upload_mb << 20),
-                              max_batch=max_batch)
+                              max_batch=max_batch, runtime=runtime)
     sock = bind_socket(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -45,6 +45,7 @@ class ServerSettings:
     limits: Limits = field(default_factory=Limits)
     max_models: int = 4  # model versions kept loaded for prediction
     max_batch: int = 32  # largest micro-batch of concurrent predict requests
+    runtime: str = "torch"  # "onnx": image models predict with ONNX Runtime (exported on load)
     max_parallel_jobs: int = 1  # training is CPU-bound: one at a time by default
     preload: bool = True  # load every project's current model at start (in the background)
     worker_env: dict | None = None  # environment of worker processes (None: inherit)
@@ -57,7 +58,7 @@ def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.recovery = recover(catalog)
-        pool = ModelPool(catalog, settings.max_models, settings.max_batch)
+        pool = ModelPool(catalog, settings.max_models, settings.max_batch, settings.runtime)
 
         def on_finished(job: dict) -> None:
             if job["status"] == "succeeded":

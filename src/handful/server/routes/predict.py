@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from ...data import Examples, read_table
 from ...errors import DataError
 from .. import extras
-from ..predictor import LoadedModel
+from ..predictor import LoadedModel, on_torch_thread
 from ..schemas import PredictResult, TextPredictIn
 from ..uploads import Limits, check_image_header, image_extension, read_class_zip, sanitize_filename
 from .deps import CatalogDep, LimitsDep, PoolDep
@@ -155,7 +155,7 @@ def evaluate(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: Limits
             path = tmp / f"data{suffix}"
             path.write_bytes(read_upload(file, limits.max_file_bytes))
             examples = read_table(path)
-        report = model.clf.evaluate(examples)
+        report = on_torch_thread(model.clf.evaluate, examples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"version": model.number, **report}

@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from ...errors import DataError
 from .. import extras
 from ..catalog import Catalog
+from ..predictor import on_torch_thread
 from ..schemas import Version, VersionDetail
 from .deps import CatalogDep, PoolDep
 
@@ -64,7 +65,7 @@ def export(project_id: int, number: int, catalog: CatalogDep,
                             "download the bundle.")
         out = catalog.home / "exports" / str(project_id) / f"v{number}.onnx"
         if not out.is_file():
-            extras.export_onnx(model_dir, out)
+            on_torch_thread(extras.export_onnx, model_dir, out)
         return FileResponse(out, filename=f"{name}.onnx", media_type="application/octet-stream")
     tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
     archive = shutil.make_archive(str(tmp / name), "zip", root_dir=model_dir)
