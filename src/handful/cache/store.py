@@ -19,6 +19,7 @@ import numpy as np
 
 from ..backbones.base import Backbone
 from ..backbones.stream import embed_items
+from ..data.remote import is_uri, read_uri
 
 
 def default_cache_dir() -> Path:
@@ -32,7 +33,9 @@ def default_cache_dir() -> Path:
 def content_key(item: str, modality: str) -> str:
     """Hash of a file's bytes (images) or of the whitespace-normalized text."""
     digest = hashlib.blake2b(digest_size=20)
-    if modality == "image":
+    if modality == "image" and is_uri(item):
+        digest.update(read_uri(item))
+    elif modality == "image":
         with open(item, "rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)

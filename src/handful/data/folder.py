@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import DataError, DataNotFoundError
 from .examples import Examples
 from .images import check_image_file, is_image_path
+from .remote import is_uri, list_uri_files
 
 SPLIT_NAMES = ("train", "val", "test")
 _IGNORED_DIRS = {"__MACOSX", "__pycache__"}
@@ -47,6 +48,9 @@ def list_images(paths: Iterable[str | Path],
     images: list[str] = []
     skipped: list[tuple[str, str]] = []
     for raw in paths:
+        if is_uri(raw):  # a bucket prefix or object: listed, checked when decoded
+            images += [uri for uri in list_uri_files(raw) if is_image_path(Path(uri.split("://", 1)[1]))]
+            continue
         path = Path(raw)
         if path.is_dir():
             for file in _files_under(path):

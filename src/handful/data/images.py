@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .remote import is_uri, read_uri
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -23,10 +26,10 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def check_image_file(path: Path) -> str | None:
+def check_image_file(path: Path | io.BytesIO) -> str | None:
     """Cheap header check. Returns the reason the file is unusable, or None when it looks fine."""
     try:
-        size = path.stat().st_size
+        size = path.getbuffer().nbytes if isinstance(path, io.BytesIO) else path.stat().st_size
     except OSError as err:
         return f"cannot be read ({err.strerror})"
     if size == 0:
@@ -56,7 +59,7 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
     Raises:
         ImageDecodeError: with the reason, for unreadable, truncated or non-image files.
     """
-    path = Path(path)
+    path = _fetch(path) if is_uri(path) else Path(path)
     reason = check_image_file(path)
     if reason:
         raise ImageDecodeError(reason)
@@ -71,6 +74,14 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
                 return _to_rgb(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageDecodeError(decode_failure(err)) from err
+
+
+def _fetch(uri: str) -> io.BytesIO:
+    """A bucket object's bytes, for decoding (see ``handful.data.remote``)."""
+    try:
+        return io.BytesIO(read_uri(uri))
+    except OSError as err:
+        raise ImageDecodeError(f"cannot be read ({err})") from err
 
 
 def decode_failure(err: Exception) -> str:
