@@ -47,6 +47,28 @@ def test_an_object_decodes_like_the_local_file(color_tree):
         load_image((color_tree / "missing.png").as_uri())
 
 
+def test_bucket_objects_are_cached_by_version_and_read_once_per_embedding(color_tree, tmp_path, monkeypatch):
+    from handful.backbones import create_backbone
+    from handful.cache import FeatureCache
+    from handful.cache import store as store_module
+    from handful.data import images as images_module
+    from handful.data import remote
+
+    reads = []
+    counted = lambda uri: reads.append(uri) or remote.read_uri(uri)  # noqa: E731
+    for module in (images_module, store_module):  # every module that could download an object
+        monkeypatch.setattr(module, "read_uri", counted, raising=False)
+    uris, _ = list_images([color_tree.as_uri()], check=False)
+    cache, backbone = FeatureCache(tmp_path / "cache"), create_backbone("test_tiny_image")
+    first, _ = cache.get_or_compute(backbone, uris)
+    assert sorted(reads) == sorted(uris)  # each object downloaded once: to decode, not to hash
+    again, _ = cache.get_or_compute(backbone, uris)
+    assert len(reads) == len(uris) and np.array_equal(first, again)  # all hits, no download
+    (color_tree / "red" / "red_1.png").write_bytes((color_tree / "blue" / "blue_1.png").read_bytes())
+    cache.get_or_compute(backbone, uris)
+    assert len(reads) == len(uris) + 1  # the changed object is a miss
+
+
 def test_embed_and_predict_from_a_prefix_match_the_local_folder(capsys, color_tree, tmp_path):
     args = ["--backbone", "test_tiny_image", "--no-cache"]
     run_json(capsys, ["embed", str(color_tree), "--out", str(tmp_path / "local.npy"), *args])

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backbones.base import Backbone
 from ..backbones.stream import embed_items
-from ..data.remote import is_uri, read_uri
+from ..data.remote import is_uri, object_version
 
 
 def default_cache_dir() -> Path:
@@ -31,10 +31,11 @@ def default_cache_dir() -> Path:
 
 
 def content_key(item: str, modality: str) -> str:
-    """Hash of a file's bytes (images) or of the whitespace-normalized text."""
+    """Hash of a file's bytes (images; a bucket object's URI, size and mtime) or of the
+    whitespace-normalized text."""
     digest = hashlib.blake2b(digest_size=20)
-    if modality == "image" and is_uri(item):
-        digest.update(read_uri(item))
+    if modality == "image" and is_uri(item):  # a bucket object: keyed by its version, read once (to decode)
+        digest.update(object_version(item).encode("utf-8"))
     elif modality == "image":
         with open(item, "rb") as f:
             while chunk := f.read(1 << 20):

@@ -45,6 +45,16 @@ def list_uri_files(uri: str) -> list[str]:
     return sorted(f"{scheme}://{f.path}" for f in found if f.type == fs.FileType.File)
 
 
+def object_version(uri: str) -> str:
+    """``uri`` with its size and modification time: a cache key that costs one metadata call
+    instead of downloading the object a second time. Raises OSError when it cannot be read."""
+    fs, filesystem, path = _filesystem(uri)
+    info = filesystem.get_file_info(path)
+    if info.type != fs.FileType.File:
+        raise FileNotFoundError(f"no object at {uri}")
+    return f"{uri}|{info.size}|{info.mtime_ns}"
+
+
 def read_uri(uri: str) -> bytes:
     """The bytes of one object. Raises OSError when it cannot be read."""
     _, filesystem, path = _filesystem(uri)
