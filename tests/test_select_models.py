@@ -113,3 +113,11 @@ def test_a_concatenation_reuses_the_cached_embeddings_of_its_parts(color_tree):
     X, failures = Classifier("test_tiny_image+test_tiny_noise").embed(items, "image")
     assert TinyImageBackbone.n_embed_calls == calls  # that part came from the cache
     assert X.shape == (18, 64) and not failures
+
+
+def test_a_concatenation_reports_progress_per_item_not_per_part_pass(color_tree):
+    # a progress bar sized len(items) must end full, not len(parts) times over
+    items = sorted(str(p) for p in color_tree.rglob("*.*"))
+    advanced = []
+    Classifier("test_tiny_image+test_tiny_noise", cache=False).embed(items, "image", advanced.append)
+    assert sum(advanced) == pytest.approx(len(items))

@@ -90,10 +90,16 @@ def create_concat_backbone(name: str, **kwargs) -> ConcatBackbone:
 def embed_parts_cached(cache, backbone: ConcatBackbone, items: Sequence[str], batch_size: int = 32,
                        progress=None) -> tuple[np.ndarray, dict[int, str]]:
     """``cache.get_or_compute`` part by part, so each part's cached embeddings are reused
-    (and shared with models that use that part alone); rows concatenated."""
+    (and shared with models that use that part alone); rows concatenated.
+
+    ``progress(n)`` is told about items, not passes: each part reports its share, so a bar
+    sized ``len(items)`` ends full, not ``len(parts)`` times over.
+    """
     blocks, failures = [], {}
+    n_parts = len(backbone.parts)
+    share = None if progress is None else (lambda n: progress(n / n_parts))
     for part in backbone.parts:
-        X, bad = cache.get_or_compute(part, list(items), batch_size, progress)
+        X, bad = cache.get_or_compute(part, list(items), batch_size, share)
         blocks.append(X)
         failures.update(bad)
     return np.hstack(blocks), failures

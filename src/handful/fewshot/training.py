@@ -19,7 +19,7 @@ from ..classifier import Classifier
 from ..errors import DataError
 from .encoder import FewShotEncoder
 from .episodes import EpisodeSampler, evaluate_episodes, split_classes
-from .protonet import History, ProtoNetConfig, train_protonet
+from .protonet import History, ProtoNetConfig, resolve_precision, train_protonet
 from .sources import load_arrays, restrict, scan_many
 
 VARIANTS = {"protonet": "conv4_omniglot", "gaussian": "conv4_omniglot_gaussian"}
@@ -62,6 +62,7 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     config = config or ProtoNetConfig()
     if variant not in VARIANTS:
         raise DataError(f"Unknown variant '{variant}'. Choose protonet or gaussian.")
+    resolve_precision(config.precision)  # a bad value fails before any data is read
     torch.set_num_threads(max(1, threads))
     examples, n_dup = scan_many(data, nested=nested)
     split = split_for_training(list(examples.classes), eval_fraction, split_by_parent, val_fraction,
