@@ -9,9 +9,16 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
            backbones (same episodes), plus `handful omniglot-runs` (the 20 runs, test only).
   finetune test-time fine-tuning on the support set, on and off, on the same episodes/runs.
   runs_all the same recipe trained on all 8 background alphabets, scored on the 20 runs only.
+  budget   the recipe at 2, 4 and 8 minutes: held-out accuracy against the number of episodes,
+           beside the 15-minute `train` run, and what a log-linear trend says the goals would take.
+  long     the recipe with a 40-minute budget (beyond the issue's 15): held-out and the 20 runs,
+           to check the `budget` trend with a measured point instead of a forecast.
+  glyphs   4-minute probes: the recipe alone vs with `--extra-train` synthetic glyph classes
+           (`benchmarks/make_glyphs.py`: 2,068 font characters of scripts outside the held-out
+           and evaluation alphabets, drawn as pen strokes) at several `--extra-share` values.
 
 Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate finetune compare runs_all`
-(the default: all stages; the results are written after each stage).
+(the default: all stages but budget, long and glyphs; the results are written after each stage).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ NAME = "omniglot_fewshot"
 MODELS = Path(__file__).resolve().parent / "out" / "omniglot"
 SPLIT = ["--nested", "--split-by-parent", "--eval-fraction", "0.25", "--seed", "0"]
 TRAIN_MINUTES = 15.0
+GLYPHS = Path(__file__).resolve().parent / "out" / "glyphs"
+PROBE_MINUTES = 4.0
 COMPARE_MINUTES = 2.5  # each variant; a shorter, equal budget keeps the comparison cheap
 # mirror images as new classes and a stronger affine jitter: each scored slightly higher on the
 # validation classes (never the held-out alphabets or the runs) in 4-minute probes
@@ -37,7 +46,7 @@ def run(argv: list[str]) -> tuple[dict, str, float]:
     out, _, seconds = run_handful(argv)
     data = str(datasets_dir()) + "/"
     command = "handful " + " ".join(argv).replace(data, "../shared/datasets/").replace(
-        str(MODELS), "benchmarks/out/omniglot")
+        str(MODELS), "benchmarks/out/omniglot").replace(str(GLYPHS), "benchmarks/out/glyphs")
     return out, command, seconds
 
 
@@ -126,9 +135,62 @@ def stage_runs_all() -> dict:
     return result
 
 
+def stage_glyphs() -> dict:
+    """Do synthetic glyph classes help? Same budget, seed and validation characters for each."""
+    if not GLYPHS.is_dir():
+        raise SystemExit(f"{GLYPHS} not found: run `.venv/bin/python benchmarks/make_glyphs.py` first")
+    extra = ["--extra-train", str(GLYPHS)]
+    variants = {"omniglot only": [], "+ glyphs, in proportion (92% of episode classes)": extra,
+                "+ glyphs, --extra-share 0.3": [*extra, "--extra-share", "0.3"],
+                "+ glyphs, --extra-share 0.1": [*extra, "--extra-share", "0.1"]}
+    result = {"minutes": PROBE_MINUTES}
+    for i, (label, flags) in enumerate(variants.items()):
+        result[label] = train(f"glyph_probe_{i}", PROBE_MINUTES, [*TRAIN_FLAGS, *flags])
+    return result
+
+
+def stage_budget(minutes: tuple[float, ...] = (2.0, 4.0, 8.0)) -> dict:
+    """Held-out accuracy against meta-training episodes, and the log-linear trend's forecast.
+
+    A straight line in log2(episodes) is an optimistic trend (returns usually diminish faster).
+    """
+    import numpy as np
+
+    result = {}
+    for m in minutes:
+        t = train(f"budget_{m:g}min", m, TRAIN_FLAGS)
+        result[f"{m:g} min"] = {"episodes": t["episodes"], "best_val_accuracy": t["best_val_accuracy"],
+                                "command": t["command"],
+                                **{k: round(v["accuracy"], 4) for k, v in t["heldout"].items()}}
+    path = RESULTS / f"{NAME}.json"
+    full = json.loads(path.read_text()).get("train") if path.exists() else None
+    if full:
+        result["15 min (stage train)"] = {"episodes": full["episodes"],
+                                          "best_val_accuracy": full["best_val_accuracy"],
+                                          **{k: round(v["accuracy"], 4) for k, v in full["heldout"].items()}}
+    points = [v for v in result.values() if "20-way 1-shot" in v]
+    forecast = {}
+    for key, goal in (("5-way 1-shot", 0.985), ("20-way 1-shot", 0.95)):
+        x = np.log2([p["episodes"] for p in points])
+        slope, intercept = np.polyfit(x, [p[key] for p in points], 1)
+        need = 2 ** ((goal - intercept) / slope) if slope > 0 else float("inf")
+        forecast[key] = {"points_per_doubling": round(100 * slope, 2), "goal": goal,
+                         "episodes_needed": round(float(need)),
+                         "times_the_15_min_episodes": round(float(need) / full["episodes"], 1) if full else None}
+    result["log-linear forecast"] = forecast
+    return result
+
+
+def stage_long(minutes: float = 40.0) -> dict:
+    result = {"training": train(f"protonet_{minutes:g}min", minutes, TRAIN_FLAGS)}
+    result["20 runs"] = runs(["--model", str(MODELS / f"protonet_{minutes:g}min")])
+    return result
+
+
 STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evaluate": stage_evaluate,
           "finetune": stage_finetune, "compare_protonet_vs_gaussian": stage_compare,
-          "runs_all": stage_runs_all}
+          "runs_all": stage_runs_all, "glyphs": stage_glyphs,
+          "budget": stage_budget, "long": stage_long}
 
 
 def main(stages: list[str]) -> None:

@@ -237,3 +237,62 @@ def test_augmentation_options_reach_the_saved_training_config(glyphs, tmp_path, 
     config = json.loads((out / "model.json").read_text())["fewshot"]["config"]
     assert (config["flips"], config["jitter"], config["aux_weight"], config["precision"]) == (True, 1.5, 0.5,
                                                                                               "fp32")
+
+
+def test_extra_training_classes_join_the_episodes_but_not_the_split_or_the_model(glyphs, tmp_path,
+                                                                                 monkeypatch):
+    import handful.fewshot.training as training
+
+    extra = make_glyph_tree(tmp_path / "extra", n_alphabets=2, n_chars=5, n_drawings=6, seed=1)
+    seen_labels = []
+    real = training.train_protonet
+
+    def spy(module, encode, to_tensor, train, *args, **kwargs):
+        seen_labels.append(set(train[1]))
+        return real(module, encode, to_tensor, train, *args, **kwargs)
+
+    monkeypatch.setattr(training, "train_protonet", spy)
+    config = ProtoNetConfig(n_way=8, n_query=3, max_episodes=10, precision="fp32")
+    kwargs = dict(backbone="test_tiny_conv", nested=True, split_by_parent=True, eval_fraction=0.25,
+                  log=lambda _: None)
+    plain = train_model([glyphs], tmp_path / "plain", config, **kwargs)
+    more = train_model([glyphs], tmp_path / "more", config, extra_train=[extra], **kwargs)
+    # the split of DATA is the same with or without the extra folder
+    assert (more["heldout_classes"], more["val_classes"]) == (plain["heldout_classes"], plain["val_classes"])
+    assert more["extra_train"] == {"data": [str(extra)], "classes": 10, "images": 60}
+    added = seen_labels[1] - seen_labels[0]
+    assert added == {f"extra:alphabet_{a}/character{c:02d}" for a in "AB" for c in range(1, 6)}
+    # the saved model's classes are DATA's training classes only
+    classes = [str(c) for c in handful.load(tmp_path / "more").classes_]
+    assert classes == [str(c) for c in handful.load(tmp_path / "plain").classes_]
+    assert not any(c.startswith("extra:") for c in classes)
+
+
+@pytest.mark.parametrize("share, expected", [(0.25, 2), (0.0, 0), (1.0, 8)])
+def test_extra_share_fixes_how_many_extra_classes_each_episode_draws(share, expected):
+    from handful.fewshot.protonet import EXTRA_PREFIX, EpisodeBatcher
+
+    labels = np.array([f"c{i}" for i in range(10) for _ in range(2)]
+                      + [f"{EXTRA_PREFIX}g{i}" for i in range(30) for _ in range(2)], dtype=object)
+    arrays = np.zeros((len(labels), 4, 4), dtype=np.uint8)
+    to_tensor = lambda a: torch.from_numpy(np.stack(a)).float().unsqueeze(1)  # noqa: E731
+    config = ProtoNetConfig(n_way=8, n_shot=1, n_query=1, rotations=False, jitter=0, extra_share=share)
+    batcher = EpisodeBatcher(arrays, labels, to_tensor, config)
+    for _ in range(20):
+        picks = batcher.sample()[3].unique().tolist()
+        n_extra = sum(batcher.pool[p][0] >= 10 for p in picks)  # classes sort main c* before extra:*
+        assert len(picks) == 8 and n_extra == expected
+    # without a share, extra classes come in proportion to their number (30 of 40 -> 6 of 8 on average)
+    batcher = EpisodeBatcher(arrays, labels, to_tensor, ProtoNetConfig(n_way=8, n_shot=1, n_query=1,
+                                                                       rotations=False, jitter=0))
+    mean = np.mean([sum(batcher.pool[p][0] >= 10 for p in batcher.sample()[3].unique().tolist())
+                    for _ in range(200)])
+    assert 5.5 < mean < 6.5
+
+
+def test_missing_extra_training_folder_is_a_one_line_error_before_any_training(glyphs, tmp_path, capsys):
+    code = main(["protonet", "train", str(glyphs), "--out", str(tmp_path / "m"), "--nested",
+                 "--extra-train", str(tmp_path / "nope"), "--json"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and str(tmp_path / "nope") in err
+    assert not (tmp_path / "m").exists()

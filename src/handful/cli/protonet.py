@@ -76,6 +76,12 @@ def train(
                                           "10 deg, 10% scale, 4% shift).")] = 1.0,
     aux_weight: Annotated[float, typer.Option(help="Weight of an auxiliary classifier over all "
                                               "training classes (0: off).")] = 0.0,
+    extra_train: Annotated[list[Path] | None, typer.Option(
+        "--extra-train", help="Folder of further classes for training episodes only (never "
+        "validated or held out); repeatable.")] = None,
+    extra_share: Annotated[float | None, typer.Option(
+        help="Share of each training episode's classes taken from --extra-train classes (default: "
+        "in proportion to their number).", min=0.0, max=1.0)] = None,
     patience: Annotated[int, typer.Option(help="Validations without improvement before stopping.")] = 15,
     precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU has native bf16, about 2x "
                                            "faster), bf16 or fp32.")] = "auto",
@@ -88,13 +94,13 @@ def train(
     out = Output(as_json)
     config = ProtoNetConfig(n_way=ways, n_shot=shots, n_query=queries, max_episodes=n_episodes,
                             max_minutes=minutes, lr=lr, rotations=rotations, flips=flips,
-                            jitter=jitter, aux_weight=aux_weight, patience=patience,
+                            jitter=jitter, aux_weight=aux_weight, extra_share=extra_share, patience=patience,
                             precision=precision, seed=seed)
     with training_progress(out, n_episodes) as update:
         result = train_model(data, out_dir, config, variant=variant, backbone=backbone, nested=nested,
                              split_by_parent=split_by_parent, eval_fraction=eval_fraction,
                              val_fraction=val_fraction, threads=threads, force=force,
-                             on_episode=update, log=out.print)
+                             extra_train=extra_train or (), on_episode=update, log=out.print)
     h = result["history"]
     out.print(f"Meta-trained {h['episodes']} episodes in {h['seconds']:.0f} s (stopped by "
               f"{h['stopped_by']}); best validation {pct(h['best_val_accuracy'])} at episode "

@@ -46,6 +46,7 @@ class ProtoNetConfig:
     val_shots: int = 1
     val_episodes: int = 300
     patience: int = 15  # validations without improvement before stopping
+    extra_share: float | None = None  # share of episode classes from training-only extra classes (None: by count)
     aux_weight: float = 0.0  # > 0: add a linear classifier over all training classes (auxiliary loss)
     precision: str = "auto"  # "bf16" autocast (2x faster on CPUs with AVX-512 BF16), "fp32", or auto
     seed: int = 0
@@ -92,8 +93,15 @@ def jitter(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0) -> torc
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
+EXTRA_PREFIX = "extra:"  # labels of training-only classes (``--extra-train``)
+
+
 class EpisodeBatcher:
-    """Training episodes from uint8 arrays: classes x rotations (x flips), tensors via ``to_tensor``."""
+    """Training episodes from uint8 arrays: classes x rotations (x flips), tensors via ``to_tensor``.
+
+    Labels starting with ``EXTRA_PREFIX`` are extra classes; ``config.extra_share`` fixes the share
+    of them in every episode (None: drawn like the others, in proportion to their number).
+    """
 
     def __init__(self, arrays: np.ndarray, labels: np.ndarray, to_tensor: Callable, config: ProtoNetConfig):
         self.arrays, self.to_tensor, self.config = arrays, to_tensor, config
@@ -104,12 +112,18 @@ class EpisodeBatcher:
         self.pool = [(c, t) for c in range(len(classes)) if len(self.members[c]) >= need
                      for t in range(n_transforms)]
         self.n_way = min(config.n_way, len(self.pool))
+        is_extra = np.array([str(classes[c]).startswith(EXTRA_PREFIX) for c, _ in self.pool], dtype=bool)
+        self.n_extra = None
+        if config.extra_share is not None and is_extra.any() and (~is_extra).any():
+            self.n_extra = min(int(is_extra.sum()), round(config.extra_share * self.n_way))
+            self.n_extra = max(self.n_extra, self.n_way - int((~is_extra).sum()))
+        self.extra_idx, self.main_idx = np.flatnonzero(is_extra), np.flatnonzero(~is_extra)
         self.rng = np.random.default_rng([config.seed, 11])
         self.gen = torch.Generator().manual_seed(config.seed)
 
     def sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(images (n_way * (shot + query), c, h, w), support mask, episode labels, pool labels)."""
-        cfg, picks = self.config, self.rng.choice(len(self.pool), self.n_way, replace=False)
+        cfg, picks = self.config, self._picks()
         chunks = []
         for p in picks:
             c, t = self.pool[p]
@@ -123,6 +137,12 @@ class EpisodeBatcher:
         is_support = torch.tensor([(i % per) < cfg.n_shot for i in range(len(x))])
         y = torch.arange(self.n_way).repeat_interleave(per)
         return x, is_support, y, torch.as_tensor(picks).repeat_interleave(per)
+
+    def _picks(self) -> np.ndarray:
+        if self.n_extra is None:
+            return self.rng.choice(len(self.pool), self.n_way, replace=False)
+        return np.concatenate([self.rng.choice(self.extra_idx, self.n_extra, replace=False),
+                               self.rng.choice(self.main_idx, self.n_way - self.n_extra, replace=False)])
 
 
 def resolve_precision(precision: str) -> str:

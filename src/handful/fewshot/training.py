@@ -19,7 +19,7 @@ from ..classifier import Classifier
 from ..errors import DataError
 from .encoder import FewShotEncoder
 from .episodes import EpisodeSampler, evaluate_episodes, split_classes
-from .protonet import History, ProtoNetConfig, resolve_precision, train_protonet
+from .protonet import EXTRA_PREFIX, History, ProtoNetConfig, resolve_precision, train_protonet
 from .sources import load_arrays, restrict, scan_many
 
 VARIANTS = {"protonet": "conv4_omniglot", "gaussian": "conv4_omniglot_gaussian"}
@@ -55,9 +55,14 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
                 variant: str = "protonet", backbone: str | None = None, nested: bool = False,
                 split_by_parent: bool = False, eval_fraction: float | None = None,
                 val_fraction: float = 0.1, threads: int = 2, force: bool = False,
+                extra_train: Sequence[str | Path] = (),
                 on_episode: Callable[[int, dict], None] | None = None,
                 log: Callable[[str], None] = print) -> dict:
-    """Meta-train on the classes of ``data`` and save a model directory; returns the report."""
+    """Meta-train on the classes of ``data`` and save a model directory; returns the report.
+
+    ``extra_train`` folders add classes to the training episodes only: they are never split off
+    for validation or held out, and the saved model's own classes stay those of ``data``.
+    """
     started = time.perf_counter()
     config = config or ProtoNetConfig()
     if variant not in VARIANTS:
@@ -65,6 +70,7 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     resolve_precision(config.precision)  # a bad value fails before any data is read
     torch.set_num_threads(max(1, threads))
     examples, n_dup = scan_many(data, nested=nested)
+    extra_examples = scan_many(extra_train, nested=nested)[0] if extra_train else None  # fail early
     split = split_for_training(list(examples.classes), eval_fraction, split_by_parent, val_fraction,
                                config.seed)
     if len(split["train"]) < 2:
@@ -80,9 +86,16 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     arrays, used = load_arrays(encoder.backbone, restrict(examples, split["train"] + split["val"]))
     labels = np.asarray(used.labels, dtype=object)
     is_train = np.isin(labels, split["train"])
-    log(f"Meta-training on {len(split['train'])} classes ({int(is_train.sum())} images), validating on "
-        f"{len(split['val'])}, holding out {len(split['heldout'])}; {n_dup} duplicate files dropped")
-    history = train_protonet(module, encode, to_tensor, (arrays[is_train], labels[is_train]),
+    extra = _extra_arrays(encoder.backbone, extra_examples)
+    log(f"Meta-training on {len(split['train'])} classes ({int(is_train.sum())} images)"
+        + (f" + {len(set(extra[1]))} extra classes ({len(extra[1])} images)" if extra else "")
+        + f", validating on {len(split['val'])}, holding out {len(split['heldout'])}; "
+        f"{n_dup} duplicate files dropped")
+    train_arrays, train_labels = arrays[is_train], labels[is_train]
+    if extra:
+        train_arrays, train_labels = np.concatenate([train_arrays, extra[0]]), \
+            np.concatenate([train_labels, extra[1]])
+    history = train_protonet(module, encode, to_tensor, (train_arrays, train_labels),
                              (arrays[~is_train], labels[~is_train]) if split["val"] else None,
                              config, encoder.extra, on_episode)
     mark_tuned(encoder.backbone)
@@ -90,11 +103,22 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     clf.fit_embeddings(train_emb, used.subset(np.flatnonzero(is_train)))
     heldout = _heldout_report(encoder, examples, split["heldout"], config.seed)
     report = _report(config, variant, split, history, heldout, data, n_dup, used)
+    report["extra_train"] = {"data": [str(d) for d in extra_train],
+                             "classes": len(set(extra[1])) if extra else 0,
+                             "images": len(extra[1]) if extra else 0}
     metrics = {f"heldout_{k}": v["accuracy"] for k, v in heldout.items()}
     metrics["best_val_accuracy"] = history.best_val_accuracy
     path = clf.save(out, force=force, metrics=metrics, extra_meta={"fewshot": report})
     report.update(model=str(path), seconds=round(time.perf_counter() - started, 1), heldout=heldout)
     return report
+
+
+def _extra_arrays(backbone, examples) -> tuple[np.ndarray, np.ndarray] | None:
+    """(uint8 arrays, labels prefixed EXTRA_PREFIX) of the training-only classes, or None without any."""
+    if examples is None:
+        return None
+    arrays, used = load_arrays(backbone, examples)
+    return arrays, np.asarray([f"{EXTRA_PREFIX}{label}" for label in used.labels], dtype=object)
 
 
 def _heldout_report(encoder: FewShotEncoder, examples, heldout: list[str], seed: int) -> dict:
