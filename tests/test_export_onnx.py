@@ -117,6 +117,14 @@ def test_text_models_are_refused_with_a_reason(text_csv, tmp_path):
         export_onnx(tmp_path / "t")
 
 
+def test_grayscale_conv4_models_are_refused_in_one_line(capsys, color_tree, tmp_path):
+    # Conv-4 reads (H, W) grayscale; the exported graph takes RGB (n, H, W, 3): refuse, no trace
+    Classifier("test_tiny_conv", head="prototype").fit(color_tree).save(tmp_path / "g")
+    assert main(["export", str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "grayscale" in err[0] and "handful predict" in err[0]
+
+
 @pytest.mark.slow
 def test_efficientnet_lite0_export_matches_float32_pytorch(color_tree, tmp_path):
     """The real backbone: parity on real images, against the float32 PyTorch path."""

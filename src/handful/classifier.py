@@ -20,7 +20,7 @@ from .backbones.base import Backbone
 from .bundle import load_bundle, save_bundle
 from .cache import FeatureCache
 from .data import Examples, load_examples
-from .errors import DataError, NotFittedError
+from .errors import BundleError, DataError, NotFittedError
 from .evaluate import classification_report
 from .heads import create_head
 from .select import search_heads
@@ -276,6 +276,9 @@ class Classifier:
             from .backbones.tuned import WEIGHTS_FILE
 
             meta["weights_file"] = WEIGHTS_FILE
+        options = backbone.embed_options() if hasattr(backbone, "embed_options") else {}
+        if options:
+            meta["options"] = options
         return meta
 
     def save(self, path: str | Path, force: bool = False, metrics: dict | None = None,
@@ -320,6 +323,12 @@ def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifi
         from .backbones.tuned import load_tuned_weights
 
         load_tuned_weights(backbone, Path(path) / weights_file, doc["backbone"]["info"]["weights"])
+    options = doc["backbone"].get("options")
+    if options:
+        if not hasattr(backbone, "set_embed_options"):
+            raise BundleError(f"Model {path} sets backbone options {options} that backbone "
+                              f"'{backbone.name}' does not take. Re-train the model.")
+        backbone.set_embed_options(options)
     if backbone.fingerprint != doc["backbone"].get("fingerprint"):
         warnings.warn(f"Model {path} was trained with backbone fingerprint "
                       f"{doc['backbone'].get('fingerprint')}; this machine gives "

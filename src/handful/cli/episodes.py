@@ -29,10 +29,14 @@ MetricOpt = Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussia
 FinetuneStepsOpt = Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
                                                "support set for this many steps (0: off).")]
 FinetuneLrOpt = Annotated[float, typer.Option(help="Learning rate of test-time fine-tuning.")]
+TtaShiftOpt = Annotated[int | None, typer.Option(
+    help="Average each Conv-4 embedding over the image shifted by up to N pixels ((2N+1)^2 passes; "
+         "default: the model's setting; 0: off).", min=0)]
 
 
-def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0) -> FewShotEncoder:
-    """The encoder of --model or --backbone (not both), checked for --finetune-steps."""
+def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0,
+                 tta_shift: int | None = None) -> FewShotEncoder:
+    """The encoder of --model or --backbone (not both), checked for --finetune-steps, with --tta-shift."""
     if model is not None and backbone is not None:
         raise DataError("Give --model or --backbone, not both.")
     if finetune_steps < 0:
@@ -41,6 +45,7 @@ def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int =
     if finetune_steps and not encoder.can_finetune:
         raise DataError(f"--finetune-steps needs a Conv-4 encoder; '{encoder.backbone.name}' is not "
                         "one. Drop --finetune-steps.")
+    encoder.set_tta_shift(tta_shift)
     return encoder
 
 
@@ -79,6 +84,7 @@ def episodes(
     eval_fraction: EvalFractionOpt = None,
     finetune_steps: FinetuneStepsOpt = 0,
     finetune_lr: FinetuneLrOpt = 1e-4,
+    tta_shift: TtaShiftOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
@@ -86,13 +92,15 @@ def episodes(
     started = time.perf_counter()
     if n_episodes < 1:
         raise DataError(f"--episodes must be >= 1. Got {n_episodes}.")
-    encoder = open_encoder(model, backbone, finetune_steps)
+    encoder = open_encoder(model, backbone, finetune_steps, tta_shift)
     examples, n_dup = scan_many(data, nested=nested)
     classes, note = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
                                  encoder.seen_classes)
     examples = restrict(examples, classes)
     metric_name, scorer = encoder.scorer(metric)
-    out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}")
+    shift = getattr(encoder.backbone, "tta_shift", 0)
+    out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}"
+              + (f", test-time shifts up to {shift} px" if shift else ""))
     if finetune_steps:
         arrays, examples = load_arrays(encoder.backbone, examples)
     else:
@@ -123,7 +131,7 @@ def episodes(
     for path, reason in examples.skipped[:10]:
         out.print(f"  skipped {path}: {reason}")
     out.result({**result, "metric": metric_name, "encoder": encoder.source, "classes_note": note,
-                "finetune_steps": finetune_steps, "data": [str(d) for d in data],
+                "finetune_steps": finetune_steps, "tta_shift": shift, "data": [str(d) for d in data],
                 "duplicates_dropped": n_dup, "seconds": round(time.perf_counter() - started, 2),
                 "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]})
 

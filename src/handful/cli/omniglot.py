@@ -11,7 +11,7 @@ import typer
 
 from ..fewshot.omniglot_runs import evaluate_runs, format_reference, read_runs
 from ..fewshot.sources import preprocess_items
-from .episodes import AsIsBackboneOpt, FinetuneLrOpt, FinetuneStepsOpt, MetricOpt, ModelOpt, open_encoder
+from .episodes import AsIsBackboneOpt, FinetuneLrOpt, FinetuneStepsOpt, MetricOpt, ModelOpt, TtaShiftOpt, open_encoder
 from .main import app
 from .options import JsonOpt, SeedOpt
 from .output import Output, pct
@@ -25,13 +25,14 @@ def omniglot_runs(
     metric: MetricOpt = "auto",
     finetune_steps: FinetuneStepsOpt = 0,
     finetune_lr: FinetuneLrOpt = 1e-4,
+    tta_shift: TtaShiftOpt = None,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Classify each run's 20 test drawings among its 20 one-shot classes; report the error rates."""
     out = Output(as_json)
     started = time.perf_counter()
-    encoder = open_encoder(model, backbone, finetune_steps)
+    encoder = open_encoder(model, backbone, finetune_steps, tta_shift)
     runs = read_runs(runs_dir)
     metric_name, scorer = encoder.scorer(metric)
     outputs = None
@@ -50,6 +51,6 @@ def omniglot_runs(
               f"{result['n_runs']} runs); accuracy {pct(result['accuracy'])}")
     out.print("Published error: " + "; ".join(format_reference(r) for r in result["references"]))
     out.result({**result, "encoder": encoder.source, "metric": metric_name,
-                "finetune_steps": finetune_steps,
+                "finetune_steps": finetune_steps, "tta_shift": getattr(encoder.backbone, "tta_shift", 0),
                 "mean_run_error": float(np.mean([r["error"] for r in result["runs"]])),
                 "seconds": round(time.perf_counter() - started, 2)})

@@ -85,6 +85,9 @@ def train(
     patience: Annotated[int, typer.Option(help="Validations without improvement before stopping.")] = 15,
     precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU has native bf16, about 2x "
                                            "faster), bf16 or fp32.")] = "auto",
+    tta_shift: Annotated[int | None, typer.Option(
+        help="Saved with the model: embeddings average the image shifted by up to N pixels "
+             "((2N+1)^2 passes; default 3 for Conv-4; 0: off).", min=0)] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
     force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
     seed: SeedOpt = 0,
@@ -100,7 +103,8 @@ def train(
         result = train_model(data, out_dir, config, variant=variant, backbone=backbone, nested=nested,
                              split_by_parent=split_by_parent, eval_fraction=eval_fraction,
                              val_fraction=val_fraction, threads=threads, force=force,
-                             extra_train=extra_train or (), on_episode=update, log=out.print)
+                             extra_train=extra_train or (), tta_shift=tta_shift, on_episode=update,
+                             log=out.print)
     h = result["history"]
     out.print(f"Meta-trained {h['episodes']} episodes in {h['seconds']:.0f} s (stopped by "
               f"{h['stopped_by']}); best validation {pct(h['best_val_accuracy'])} at episode "

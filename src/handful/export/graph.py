@@ -134,6 +134,10 @@ def feature_module(backbone: Backbone) -> nn.Module:
     if backbone.modality != "image":
         raise BundleError(f"Backbone '{backbone.name}' embeds {backbone.modality}s; ONNX export "
                           "supports image models only. Use `handful predict` for text models.")
+    if getattr(backbone, "channels", 3) != 3:
+        raise BundleError(f"Backbone '{backbone.name}' reads {backbone.channels}-channel (grayscale) "
+                          "images; ONNX export supports RGB image backbones only. Use `handful "
+                          "predict` with this model.")
     if hasattr(backbone, "torch_module"):
         return backbone.torch_module().eval()
     model = getattr(backbone, "model", None)

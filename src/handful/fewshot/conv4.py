@@ -5,6 +5,10 @@ becomes a 64-d vector. Registered as ``conv4_omniglot`` (random init until meta-
 ``handful protonet train``, whose weights travel in the model directory) and as
 ``conv4_omniglot_gaussian``, which adds one channel that the Gaussian variant (Fort 2017)
 reads as a per-example confidence. ``test_tiny_conv`` is an 8-channel one for tests.
+
+Test-time shifts (``tta_shift`` R > 0): ``embed`` averages the outputs of the image shifted by
+every (dx, dy) with |dx|, |dy| <= R pixels, (2R + 1)^2 forward passes. A saved model keeps R
+(``embed_options``), and R is part of the fingerprint, so cached embeddings never mix.
 """
 
 from __future__ import annotations
@@ -15,15 +19,36 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+from torch.nn import functional as F
 
 from ..backbones.base import BackboneBase, BackboneInfo
 from ..backbones.registry import register_backbone
 from ..data.images import load_image
+from ..errors import DataError
 
 
 def _block(n_in: int, n_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(n_in, n_out, 3, padding=1), nn.BatchNorm2d(n_out), nn.ReLU(),
                          nn.MaxPool2d(2))
+
+
+def shifted_views(x: torch.Tensor, radius: int) -> list[torch.Tensor]:
+    """``x`` (n, c, H, W) shifted by every (dx, dy) with |dx|, |dy| <= radius; 0 (background) fills."""
+    if radius == 0:
+        return [x]
+    h, w, side = x.shape[-2], x.shape[-1], 2 * radius + 1
+    padded = F.pad(x, (radius, radius, radius, radius))
+    return [padded[..., dy:dy + h, dx:dx + w] for dy in range(side) for dx in range(side)]
+
+
+def mean_over_shifts(forward, x: torch.Tensor, radius: int) -> torch.Tensor:
+    """The mean of ``forward(view)`` over ``shifted_views(x, radius)`` (one view at a time)."""
+    total = None
+    views = shifted_views(x, radius)
+    for view in views:
+        out = forward(view)
+        total = out if total is None else total + out
+    return total / len(views)
 
 
 class Conv4(nn.Module):
@@ -47,6 +72,8 @@ class Conv4Backbone(BackboneBase):
     them with ``embed_with_precision``.
     """
 
+    channels = 1  # grayscale input (ONNX export, which expects RGB, refuses it)
+
     def __init__(self, name: str = "conv4_omniglot", width: int = 64, extra: int = 0,
                  input_size: int = 28, depth: int = 4, seed: int = 0, description: str = ""):
         out_size = input_size // 2 ** depth
@@ -61,6 +88,28 @@ class Conv4Backbone(BackboneBase):
             torch.manual_seed(seed)
             self.model = Conv4(width, extra, depth).eval()
         self._split = width * out_size * out_size
+        self.tta_shift = 0
+
+    @property
+    def fingerprint(self) -> str:
+        base = self.info.fingerprint()
+        return f"{base}-shift{self.tta_shift}" if self.tta_shift else base
+
+    def embed_options(self) -> dict:
+        """Settings beside the weights that change the embeddings (saved with a model)."""
+        return {"tta_shift": self.tta_shift} if self.tta_shift else {}
+
+    def set_embed_options(self, options: dict) -> None:
+        """Apply ``embed_options()`` of a saved model (or a user's override)."""
+        unknown = sorted(set(options) - {"tta_shift"})
+        if unknown:
+            raise DataError(f"Backbone '{self.name}' has no option {unknown[0]!r}; it knows tta_shift.")
+        radius = options.get("tta_shift", 0)
+        limit = self.info.input_size // 4
+        if not isinstance(radius, int) or not 0 <= radius <= limit:
+            raise DataError(f"tta_shift of '{self.name}' must be a whole number of pixels from 0 to "
+                            f"{limit} (a quarter of its {self.info.input_size}px input). Got {radius!r}.")
+        self.tta_shift = radius
 
     def tunable_module(self) -> nn.Module:
         """The network that meta-training changes (saved as backbone.safetensors)."""
@@ -99,7 +148,8 @@ class Conv4Backbone(BackboneBase):
         """Embeddings (n, dim) and raw confidence channels (n, extra), in eval mode."""
         self.model.eval()
         with torch.inference_mode():
-            emb, raw = self.features_with_precision(self.to_tensor(batch))
+            out = mean_over_shifts(self.model, self.to_tensor(batch), self.tta_shift)
+        emb, raw = out[:, :self._split], out[:, self._split:]
         return emb.numpy().astype(np.float32), raw.numpy().astype(np.float32)
 
 

@@ -15,7 +15,7 @@ import torch
 
 from ..classifier import Classifier, load
 from ..errors import DataError
-from .conv4 import Conv4Backbone
+from .conv4 import Conv4Backbone, mean_over_shifts
 from .episodes import SCORERS, Scorer
 from .finetune import finetuned_copy
 from .gaussian import gaussian_scorer
@@ -95,6 +95,16 @@ class FewShotEncoder:
         return np.concatenate([self.backbone.embed(list(arrays[i:i + 256]))
                                for i in range(0, len(arrays), 256)])
 
+    def set_tta_shift(self, radius: int | None) -> None:
+        """Average each embedding over image shifts of up to ``radius`` px (None: keep the model's)."""
+        is_conv4 = isinstance(self.backbone, Conv4Backbone)
+        if radius is None or (radius == 0 and not is_conv4):
+            return
+        if not is_conv4:
+            raise DataError(f"--tta-shift needs a Conv-4 encoder; '{self.backbone.name}' is not one. "
+                            "Drop --tta-shift.")
+        self.backbone.set_embed_options({"tta_shift": radius})
+
     @property
     def can_finetune(self) -> bool:
         """Test-time fine-tuning is offered for Conv-4 encoders (cheap enough on a CPU)."""
@@ -110,5 +120,7 @@ class FewShotEncoder:
         backbone, split = self.backbone, self.backbone.dim
         tuned = finetuned_copy(backbone.tunable_module(), lambda m, x: m(x)[:, :split],
                                backbone.to_tensor(support), support_y, n_way, steps, lr, seed)
+        radius = backbone.tta_shift
         with torch.inference_mode():
-            return tuned(backbone.to_tensor(support)).numpy(), tuned(backbone.to_tensor(query)).numpy()
+            return (mean_over_shifts(tuned, backbone.to_tensor(support), radius).numpy(),
+                    mean_over_shifts(tuned, backbone.to_tensor(query), radius).numpy())
