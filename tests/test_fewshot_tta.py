@@ -113,3 +113,22 @@ def test_tta_shift_on_a_backbone_that_is_not_conv4_is_a_one_line_error(glyphs, c
                  "--backbone", "test_tiny_image", "--tta-shift", "1", "--json"])
     err = capsys.readouterr().err
     assert code == 2 and "--tta-shift needs a Conv-4 encoder" in err and "Traceback" not in err
+
+
+def test_fine_tuned_path_with_zero_steps_embeds_like_the_plain_path(glyphs, tmp_path, capsys):
+    # --finetune-steps embeds through a tuned copy; with 0 steps that copy is the model itself, so
+    # the shifted views must be averaged there too, or fine-tuning would silently drop them
+    from handful.fewshot.encoder import FewShotEncoder
+
+    model = tmp_path / "m"
+    assert main(["protonet", "train", str(glyphs), "--out", str(model), *TRAIN_ARGS, "--tta-shift", "2",
+                 "--json"]) == 0
+    capsys.readouterr()
+    encoder = FewShotEncoder.from_model(model)
+    backbone = encoder.backbone
+    arrays = np.stack([backbone.preprocess(str(p)) for p in sorted(glyphs.rglob("*.png"))[:8]])
+    support, query = encoder.finetuned_embeddings(arrays[:4], np.arange(4), arrays[4:], 4, steps=0)
+    plain = encoder.embed_arrays(arrays)
+    np.testing.assert_allclose(np.vstack([support, query]), plain, rtol=1e-5, atol=1e-6)
+    encoder.set_tta_shift(0)
+    assert not np.allclose(encoder.embed_arrays(arrays), plain)  # the shifts do change the result
