@@ -89,7 +89,9 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     if variant == "gaussian" and not encoder.extra:
         raise DataError(f"The gaussian variant needs an encoder with a confidence output "
                         f"(conv4_omniglot_gaussian); '{encoder.backbone.name}' has none.")
-    encoder.set_tta_shift(tta_shift)  # a bad value fails before any data is read
+    if tta_shift is None and isinstance(encoder.backbone, Conv4Backbone):
+        tta_shift = DEFAULT_TTA_SHIFT
+    encoder.set_tta_shift(tta_shift)  # inference only (training runs the module); fails before any data is read
     module, encode, to_tensor = _encoder_functions(encoder.backbone)
     arrays, used = load_arrays(encoder.backbone, restrict(examples, split["train"] + split["val"]))
     labels = np.asarray(used.labels, dtype=object)
@@ -107,8 +109,6 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
                              (arrays[~is_train], labels[~is_train]) if split["val"] else None,
                              config, encoder.extra, on_episode)
     mark_tuned(encoder.backbone)
-    if tta_shift is None and isinstance(encoder.backbone, Conv4Backbone):
-        encoder.set_tta_shift(DEFAULT_TTA_SHIFT)
     train_emb = encoder.embed_arrays(arrays[is_train])[:, :encoder.backbone.dim]
     clf.fit_embeddings(train_emb, used.subset(np.flatnonzero(is_train)))
     heldout = _heldout_report(encoder, examples, split["heldout"], config.seed)
