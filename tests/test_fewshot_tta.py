@@ -11,6 +11,7 @@ import torch
 import handful
 from fewshot_glyphs import make_glyph_tree
 from handful.backbones import create_backbone
+from handful.backbones.image_input import bf16_supported
 from handful.cli.main import main
 from handful.errors import DataError
 from handful.fewshot.conv4 import shifted_views
@@ -45,7 +46,7 @@ def test_shifted_views_are_every_offset_with_background_fill():
 
 
 def test_tta_embedding_is_the_mean_over_the_shifted_images(glyphs):
-    backbone = create_backbone("test_tiny_conv")
+    backbone = create_backbone("test_tiny_conv", precision="float32")  # exact arithmetic to compare
     arrays = np.stack([backbone.preprocess(str(p)) for p in sorted(glyphs.rglob("*.png"))[:6]])
     plain = [backbone.embed(list(shift_uint8(arrays, dx, dy))) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     backbone.set_embed_options({"tta_shift": 1})
@@ -132,3 +133,17 @@ def test_fine_tuned_path_with_zero_steps_embeds_like_the_plain_path(glyphs, tmp_
     np.testing.assert_allclose(np.vstack([support, query]), plain, rtol=1e-5, atol=1e-6)
     encoder.set_tta_shift(0)
     assert not np.allclose(encoder.embed_arrays(arrays), plain)  # the shifts do change the result
+
+
+@pytest.mark.skipif(not bf16_supported(), reason="this CPU has no native bf16: Conv-4 embeds in float32")
+def test_bf16_inference_stays_within_rounding_of_float32(glyphs):
+    # "auto" picks bf16 autocast here (5.8x faster); the embeddings must point the same way
+    paths = [str(p) for p in sorted(glyphs.rglob("*.png"))[:12]]
+    fast, exact = create_backbone("test_tiny_conv"), create_backbone("test_tiny_conv", precision="float32")
+    assert fast.info.precision == "bfloat16" and fast.fingerprint != exact.fingerprint
+    for b in (fast, exact):
+        b.set_embed_options({"tta_shift": 2})
+    a = fast.embed([fast.preprocess(p) for p in paths])
+    b = exact.embed([exact.preprocess(p) for p in paths])
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert a.dtype == np.float32 and cos.min() > 0.999, cos.min()  # 0.9999+ on Omniglot at 28 px

@@ -11,11 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..classifier import Classifier, load
 from ..errors import DataError
-from .conv4 import Conv4Backbone, mean_over_shifts
+from .conv4 import Conv4Backbone
 from .episodes import SCORERS, Scorer
 from .finetune import finetuned_copy
 from .gaussian import gaussian_scorer
@@ -120,7 +119,5 @@ class FewShotEncoder:
         backbone, split = self.backbone, self.backbone.dim
         tuned = finetuned_copy(backbone.tunable_module(), lambda m, x: m(x)[:, :split],
                                backbone.to_tensor(support), support_y, n_way, steps, lr, seed)
-        radius = backbone.tta_shift
-        with torch.inference_mode():
-            return (mean_over_shifts(tuned, backbone.to_tensor(support), radius).numpy(),
-                    mean_over_shifts(tuned, backbone.to_tensor(query), radius).numpy())
+        return (backbone.infer(tuned, backbone.to_tensor(support)).numpy(),
+                backbone.infer(tuned, backbone.to_tensor(query)).numpy())
