@@ -137,7 +137,7 @@ def test_fine_tuned_path_with_zero_steps_embeds_like_the_plain_path(glyphs, tmp_
 
 @pytest.mark.skipif(not bf16_supported(), reason="this CPU has no native bf16: Conv-4 embeds in float32")
 def test_bf16_inference_stays_within_rounding_of_float32(glyphs):
-    # "auto" picks bf16 autocast here (5.8x faster); the embeddings must point the same way
+    # "auto" picks bf16 autocast here (3.5x faster); the embeddings must point the same way
     paths = [str(p) for p in sorted(glyphs.rglob("*.png"))[:12]]
     fast, exact = create_backbone("test_tiny_conv"), create_backbone("test_tiny_conv", precision="float32")
     assert fast.info.precision == "bfloat16" and fast.fingerprint != exact.fingerprint

@@ -157,7 +157,7 @@ class Conv4Backbone(BackboneBase):
     def infer(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Float32 outputs of ``module`` (this network or a tuned copy) for ``x``, in eval mode:
         averaged over the test-time shifts, channels-last, bf16 autocast where ``info`` says so
-        (5.8x faster than float32 NCHW here, cosine to float32 > 0.9999)."""
+        (49-view embedding 3.5x faster than float32 NCHW here, cosine to float32 > 0.9999)."""
         module.eval().to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
         bf16 = self.info.precision == "bfloat16"
