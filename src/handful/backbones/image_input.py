@@ -42,6 +42,13 @@ def to_tensor(batch: Sequence[np.ndarray], info: BackboneInfo) -> torch.Tensor:
     return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
+def auto_precision(precision: str) -> str:
+    """``auto`` -> ``bfloat16`` where the CPU runs it natively, else ``float32``; others unchanged."""
+    if precision == "auto":
+        return "bfloat16" if bf16_supported() else "float32"
+    return precision
+
+
 def bf16_supported() -> bool:
     """True when this CPU runs bfloat16 natively (AVX512-BF16 or AMX), where it is ~3x faster."""
     try:

@@ -98,7 +98,7 @@ def episodes(
                                  encoder.seen_classes)
     examples = restrict(examples, classes)
     metric_name, scorer = encoder.scorer(metric)
-    shift = getattr(encoder.backbone, "tta_shift", 0)
+    shift = encoder.tta_shift
     out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}"
               + (f", test-time shifts up to {shift} px" if shift else ""))
     if finetune_steps:

@@ -51,6 +51,6 @@ def omniglot_runs(
               f"{result['n_runs']} runs); accuracy {pct(result['accuracy'])}")
     out.print("Published error: " + "; ".join(format_reference(r) for r in result["references"]))
     out.result({**result, "encoder": encoder.source, "metric": metric_name,
-                "finetune_steps": finetune_steps, "tta_shift": getattr(encoder.backbone, "tta_shift", 0),
+                "finetune_steps": finetune_steps, "tta_shift": encoder.tta_shift,
                 "mean_run_error": float(np.mean([r["error"] for r in result["runs"]])),
                 "seconds": round(time.perf_counter() - started, 2)})

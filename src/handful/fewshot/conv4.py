@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..backbones.base import BackboneBase, BackboneInfo
-from ..backbones.image_input import bf16_supported
+from ..backbones.image_input import auto_precision
 from ..backbones.registry import register_backbone
 from ..data.images import load_image
 from ..errors import DataError
@@ -44,12 +44,8 @@ def shifted_views(x: torch.Tensor, radius: int) -> list[torch.Tensor]:
 
 def mean_over_shifts(forward, x: torch.Tensor, radius: int) -> torch.Tensor:
     """The mean of ``forward(view)`` over ``shifted_views(x, radius)`` (one view at a time)."""
-    total = None
     views = shifted_views(x, radius)
-    for view in views:
-        out = forward(view)
-        total = out if total is None else total + out
-    return total / len(views)
+    return sum(forward(view) for view in views) / len(views)
 
 
 class Conv4(nn.Module):
@@ -80,12 +76,10 @@ class Conv4Backbone(BackboneBase):
                  precision: str = "auto"):
         out_size = input_size // 2 ** depth
         self.extra = extra
-        if precision == "auto":  # as EfficientNet-Lite: bf16 autocast only where the CPU has it natively
-            precision = "bfloat16" if bf16_supported() else "float32"
         self.info = BackboneInfo(
             name=name, modality="image", dim=width * out_size * out_size, weights=f"random-init-{seed}",
             input_size=input_size, resize_size=input_size, mean=(1.0, 1.0, 1.0), std=(-1.0, -1.0, -1.0),
-            interpolation="box", precision=precision, license="Apache-2.0",
+            interpolation="box", precision=auto_precision(precision), license="Apache-2.0",
             description=description or f"Conv-4 ({width} ch), {input_size}px grayscale",
         )
         with torch.random.fork_rng(devices=[]):

@@ -94,6 +94,11 @@ class FewShotEncoder:
         return np.concatenate([self.backbone.embed(list(arrays[i:i + 256]))
                                for i in range(0, len(arrays), 256)])
 
+    @property
+    def tta_shift(self) -> int:
+        """Pixels of test-time shift the encoder averages over (0: none, or not a Conv-4)."""
+        return getattr(self.backbone, "tta_shift", 0)
+
     def set_tta_shift(self, radius: int | None) -> None:
         """Average each embedding over image shifts of up to ``radius`` px (None: keep the model's)."""
         is_conv4 = isinstance(self.backbone, Conv4Backbone)

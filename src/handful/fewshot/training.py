@@ -112,7 +112,7 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     train_emb = encoder.embed_arrays(arrays[is_train])[:, :encoder.backbone.dim]
     clf.fit_embeddings(train_emb, used.subset(np.flatnonzero(is_train)))
     heldout = _heldout_report(encoder, examples, split["heldout"], config.seed)
-    report = _report(config, variant, split, history, heldout, data, n_dup, used, encoder.backbone)
+    report = _report(config, variant, split, history, heldout, data, n_dup, used, encoder.tta_shift)
     report["extra_train"] = {"data": [str(d) for d in extra_train],
                              "classes": len(set(extra[1])) if extra else 0,
                              "images": len(extra[1]) if extra else 0}
@@ -151,10 +151,10 @@ def _heldout_report(encoder: FewShotEncoder, examples, heldout: list[str], seed:
 
 
 def _report(config: ProtoNetConfig, variant: str, split: dict, history: History, heldout: dict,
-            data, n_dup: int, used, encoder_backbone) -> dict:
+            data, n_dup: int, used, tta_shift: int) -> dict:
     return {
         "method": variant, "metric": "gaussian" if variant == "gaussian" else "euclidean",
-        "tta_shift": getattr(encoder_backbone, "tta_shift", 0),
+        "tta_shift": tta_shift,
         "config": config.to_json(), "history": history.to_json(),
         "data": [str(d) for d in data], "duplicates_dropped": n_dup,
         "train_classes": split["train"], "val_classes": split["val"], "heldout_classes": split["heldout"],
