@@ -10,6 +10,9 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
   finetune test-time fine-tuning on the support set, on and off, on the same episodes/runs.
   tta      the `train` model with test-time shifts of 0, 1, 2 and 3 px (`--tta-shift`; 3 is the
            default saved with a Conv-4 model), on the same episodes/runs; `glyphs_15min` at 0 and 3.
+  transductive  the `train` model with `--transductive` (prototypes refined by EM with the
+           episode's or run's unlabeled queries; settings chosen by omniglot_transductive_probe.py on
+           the validation characters), on the same episodes and runs.
   runs_all the same recipe trained on all 8 background alphabets, scored on the 20 runs only.
   budget   the recipe at 2, 4 and 8 minutes: held-out accuracy against the number of episodes,
            beside the 15-minute `train` run, and what a log-linear trend says the goals would take.
@@ -75,9 +78,9 @@ def train(label: str, minutes: float, flags: list[str], split: list[str] = SPLIT
 
 
 def episodes(encoder: list[str], ways: int, shots: int = 1, n: int = 600,
-             extra: list[str] | None = None) -> dict:
+             extra: list[str] | None = None, queries: int = 15) -> dict:
     out, command, seconds = run(["episodes", *background(), *SPLIT, "--ways", str(ways), "--shots",
-                                 str(shots), "--queries", "15", "--episodes",
+                                 str(shots), "--queries", str(queries), "--episodes",
                                  str(n), *encoder, *(extra or [])])
     print(f"{' '.join(encoder)} {ways}-way {shots}-shot: {out['accuracy']:.4f} ± {out['ci95_halfwidth']:.4f}",
           file=sys.stderr)
@@ -145,6 +148,17 @@ def stage_tta(shifts: tuple[int, ...] = (0, 1, 2, 3)) -> dict:
                 "5-way 1-shot": episodes(model, 5, extra=flag), "20-way 1-shot": episodes(model, 20, extra=flag),
                 "20 runs": runs(model, flag)}
     return result
+
+
+def stage_transductive(steps: int = 20) -> dict:
+    """The stage-`train` model (3 px shifts) with `--transductive` on the same episodes and runs,
+    and on the runs with test-time fine-tuning as well; the inductive rows are in stage `tta`."""
+    model, flag = ["--model", str(MODELS / "protonet")], ["--transductive"]
+    return {"5-way 1-shot": episodes(model, 5, extra=flag), "20-way 1-shot": episodes(model, 20, extra=flag),
+            "20 runs": runs(model, flag),
+            f"20 runs, --finetune-steps {steps}": runs(model, [*flag, "--finetune-steps", str(steps)]),
+            "20-way 1-shot, 5 queries per class": episodes(model, 20, extra=flag, queries=5),
+            "20-way 1-shot, 5 queries per class, inductive": episodes(model, 20, queries=5)}
 
 
 def stage_runs_all() -> dict:
@@ -223,7 +237,7 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "finetune": stage_finetune, "compare_protonet_vs_gaussian": stage_compare,
           "runs_all": stage_runs_all, "glyphs": stage_glyphs,
           "budget": stage_budget, "long": stage_long, "glyphs_15min": stage_glyphs_15min,
-          "tta": stage_tta}
+          "tta": stage_tta, "transductive": stage_transductive}
 
 
 def main(stages: list[str]) -> None:

@@ -68,7 +68,8 @@ def test_loaded_model_embeds_exactly_like_the_trained_one(model, glyphs):
     assert clf.head_.metric == "euclidean"
 
 
-def test_predict_with_a_support_folder_names_new_classes(model, glyphs, tmp_path, capsys):
+def support_and_queries(glyphs: Path, tmp_path: Path) -> tuple[Path, Path, list[Path]]:
+    """2 support drawings of 3 held-out characters, 3 query drawings each and one broken file."""
     support, queries = tmp_path / "support", tmp_path / "queries"
     chars = sorted((glyphs / "alphabet_D").iterdir())[:3]
     for char in chars:
@@ -80,6 +81,11 @@ def test_predict_with_a_support_folder_names_new_classes(model, glyphs, tmp_path
         for d in ("05", "06", "07"):
             (queries / f"{char.name}_{d}.png").write_bytes((char / f"{d}.png").read_bytes())
     (queries / "broken.png").write_bytes(b"not an image")
+    return support, queries, chars
+
+
+def test_predict_with_a_support_folder_names_new_classes(model, glyphs, tmp_path, capsys):
+    support, queries, chars = support_and_queries(glyphs, tmp_path)
     assert main(["predict", str(model), str(queries), "--support", str(support), "--json"]) == 0
     result = last_json(capsys)
     labels = {Path(p["input"]).name: p["label"] for p in result["predictions"]}
@@ -91,6 +97,44 @@ def test_predict_with_a_support_folder_names_new_classes(model, glyphs, tmp_path
     clf = handful.load(model)
     clf.fit_support(support)
     assert clf.predict([str(queries / "character01_05.png")])[0] == labels["character01_05.png"]
+
+
+def test_transductive_predict_answers_for_the_whole_batch_as_python_does(model, glyphs, tmp_path, capsys):
+    support, queries, chars = support_and_queries(glyphs, tmp_path)
+    assert main(["predict", str(model), str(queries), "--support", str(support), "--transductive",
+                 "--json"]) == 0
+    result = last_json(capsys)
+    labels = {Path(p["input"]).name: p["label"] for p in result["predictions"]}
+    assert result["transductive"] and len(labels) == 9
+    assert sum(name.startswith(label) for name, label in labels.items()) >= 6, labels  # chance 3 of 9
+    assert [Path(s["path"]).name for s in result["skipped"]] == ["broken.png"]
+    clf = handful.load(model).fit_support(support)
+    paths = sorted(str(p) for p in queries.glob("character*.png"))
+    assert clf.predict(paths, transductive=True) == [labels[Path(p).name] for p in paths]
+
+
+def test_transductive_needs_a_support_set_and_the_euclidean_metric(model, glyphs, capsys):
+    assert main(["predict", str(model), str(glyphs / "alphabet_D"), "--transductive"]) == 2
+    assert "pass --support DIR" in capsys.readouterr().err
+    assert main(["episodes", str(glyphs), "--nested", "--backbone", "test_tiny_conv", "--transductive",
+                 "--episodes", "2"]) == 2  # an as-is backbone scores with cosine
+    assert "euclidean metric" in capsys.readouterr().err
+
+
+def test_transductive_episodes_and_runs_report_it(model, glyphs, tmp_path, capsys):
+    args = ["episodes", str(glyphs), "--nested", "--split-by-parent", "--model", str(model), "--ways", "3",
+            "--queries", "5", "--episodes", "40", "--json"]
+    assert main(args) == 0
+    inductive = last_json(capsys)
+    assert main([*args, "--transductive"]) == 0
+    transductive = last_json(capsys)
+    assert transductive["transductive"] and not inductive["transductive"]
+    # same 40 episodes; refining with 15 queries should not lose more than noise on this easy set
+    assert transductive["accuracy"] >= inductive["accuracy"] - 0.05, (inductive, transductive)
+    runs = make_runs(tmp_path / "runs", n_runs=2, n_classes=5)
+    assert main(["omniglot-runs", str(runs), "--model", str(model), "--transductive", "--json"]) == 0
+    result = last_json(capsys)
+    assert result["transductive"] and result["n"] == 10
 
 
 def test_episodes_with_a_model_leave_out_the_classes_it_was_trained_on(model, glyphs, capsys):

@@ -227,25 +227,37 @@ class Classifier:
             raise NotFittedError("This Classifier is not fitted yet. Call fit(data) first, "
                                  "or load a saved model with handful.load(path).")
 
-    def predict_proba_items(self, items: Sequence[str], progress: Progress | None = None
-                            ) -> tuple[np.ndarray, list[int], dict[int, str]]:
-        """Probabilities (n_ok, n_classes) for the usable items, their indices, and failures."""
+    def predict_proba_items(self, items: Sequence[str], progress: Progress | None = None,
+                            transductive: bool = False) -> tuple[np.ndarray, list[int], dict[int, str]]:
+        """Probabilities (n_ok, n_classes) for the usable items, their indices, and failures.
+
+        ``transductive``: after ``fit_support`` with a ProtoNet model, refine the prototypes with
+        all of ``items`` first (an item's answer then depends on the rest of the batch).
+        """
         self._check_fitted()
+        if transductive:
+            from .fewshot.transductive import check_transductive_head, transductive_proba
+
+            check_transductive_head(self.head_)  # before the embedding work
         X, failures = self.embed(items, self.modality_, progress)
         ok = [i for i in range(len(items)) if i not in failures]
-        proba = self.head_.predict_proba(X[ok]) if ok else np.zeros((0, len(self.classes_)))
+        if not ok:
+            proba = np.zeros((0, len(self.classes_)))
+        else:
+            proba = transductive_proba(self.head_, X[ok]) if transductive else self.head_.predict_proba(X[ok])
         return proba, ok, failures
 
-    def predict_proba(self, items: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, items: Sequence[str], transductive: bool = False) -> np.ndarray:
         """Probabilities (n, n_classes) in ``classes_`` order; NaN rows for unusable items."""
-        proba, ok, _ = self.predict_proba_items(items)
+        proba, ok, _ = self.predict_proba_items(items, transductive=transductive)
         out = np.full((len(items), len(self.classes_)), np.nan)
         out[ok] = proba
         return out
 
-    def predict(self, items: Sequence[str]) -> list[str | None]:
-        """The most probable class of each item (None for an unusable file)."""
-        proba, ok, _ = self.predict_proba_items(items)
+    def predict(self, items: Sequence[str], transductive: bool = False) -> list[str | None]:
+        """The most probable class of each item (None for an unusable file); ``transductive`` as
+        in ``predict_proba_items``."""
+        proba, ok, _ = self.predict_proba_items(items, transductive=transductive)
         labels: list[str | None] = [None] * len(items)
         for row, i in enumerate(ok):
             labels[i] = str(self.classes_[int(np.argmax(proba[row]))])

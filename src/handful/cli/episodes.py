@@ -32,6 +32,9 @@ FinetuneLrOpt = Annotated[float, typer.Option(help="Learning rate of test-time f
 TtaShiftOpt = Annotated[int | None, typer.Option(
     help="Average each Conv-4 embedding over the image shifted by up to N pixels ((2N+1)^2 passes; "
          "default: the model's setting; 0: off).", min=0)]
+TransductiveOpt = Annotated[bool, typer.Option(
+    "--transductive", help="Refine each class mean with the unlabeled queries scored with it (an episode, a run) "
+                           "(EM; euclidean metric of a ProtoNet model). Off: each query on its own.")]
 
 
 def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0,
@@ -85,6 +88,7 @@ def episodes(
     finetune_steps: FinetuneStepsOpt = 0,
     finetune_lr: FinetuneLrOpt = 1e-4,
     tta_shift: TtaShiftOpt = None,
+    transductive: TransductiveOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
@@ -97,10 +101,11 @@ def episodes(
     classes, note = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
                                  encoder.seen_classes)
     examples = restrict(examples, classes)
-    metric_name, scorer = encoder.scorer(metric)
+    metric_name, scorer = encoder.scorer(metric, transductive)
     shift = encoder.tta_shift
     out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}"
-              + (f", test-time shifts up to {shift} px" if shift else ""))
+              + (f", test-time shifts up to {shift} px" if shift else "")
+              + (", transductive prototypes" if transductive else ""))
     if finetune_steps:
         arrays, examples = load_arrays(encoder.backbone, examples)
     else:
@@ -131,7 +136,8 @@ def episodes(
     for path, reason in examples.skipped[:10]:
         out.print(f"  skipped {path}: {reason}")
     out.result({**result, "metric": metric_name, "encoder": encoder.source, "classes_note": note,
-                "finetune_steps": finetune_steps, "tta_shift": shift, "data": [str(d) for d in data],
+                "finetune_steps": finetune_steps, "tta_shift": shift, "transductive": transductive,
+                "data": [str(d) for d in data],
                 "duplicates_dropped": n_dup, "seconds": round(time.perf_counter() - started, 2),
                 "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]})
 

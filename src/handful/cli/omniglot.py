@@ -11,7 +11,16 @@ import typer
 
 from ..fewshot.omniglot_runs import evaluate_runs, format_reference, read_runs
 from ..fewshot.sources import preprocess_items
-from .episodes import AsIsBackboneOpt, FinetuneLrOpt, FinetuneStepsOpt, MetricOpt, ModelOpt, TtaShiftOpt, open_encoder
+from .episodes import (
+    AsIsBackboneOpt,
+    FinetuneLrOpt,
+    FinetuneStepsOpt,
+    MetricOpt,
+    ModelOpt,
+    TransductiveOpt,
+    TtaShiftOpt,
+    open_encoder,
+)
 from .main import app
 from .options import JsonOpt, SeedOpt
 from .output import Output, pct
@@ -26,6 +35,7 @@ def omniglot_runs(
     finetune_steps: FinetuneStepsOpt = 0,
     finetune_lr: FinetuneLrOpt = 1e-4,
     tta_shift: TtaShiftOpt = None,
+    transductive: TransductiveOpt = False,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -34,7 +44,7 @@ def omniglot_runs(
     started = time.perf_counter()
     encoder = open_encoder(model, backbone, finetune_steps, tta_shift)
     runs = read_runs(runs_dir)
-    metric_name, scorer = encoder.scorer(metric)
+    metric_name, scorer = encoder.scorer(metric, transductive)
     outputs = None
     if finetune_steps:
         def outputs(support, support_y, test):
@@ -52,5 +62,6 @@ def omniglot_runs(
     out.print("Published error: " + "; ".join(format_reference(r) for r in result["references"]))
     out.result({**result, "encoder": encoder.source, "metric": metric_name,
                 "finetune_steps": finetune_steps, "tta_shift": encoder.tta_shift,
+                "transductive": transductive,
                 "mean_run_error": float(np.mean([r["error"] for r in result["runs"]])),
                 "seconds": round(time.perf_counter() - started, 2)})

@@ -19,7 +19,7 @@ import typer
 
 from ..errors import DataError
 from ..export.runtime import RUNTIMES, load_predictor
-from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k
+from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k, transductive_predictions
 from ..scale.writers import PredictionCsv, write_skipped
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
@@ -53,7 +53,9 @@ class _StdoutCsv:
 
 
 def _results(predictor, work: list[str], ray: bool, address, model: Path, runtime: str,
-             batch_size: int, quiet: bool):
+             batch_size: int, quiet: bool, transductive: bool = False):
+    if transductive:
+        return transductive_predictions(predictor, work, batch_size)
     if not ray:
         return iter_predictions(predictor, work, batch_size)
     from ..scale.ray_data import init_ray, iter_ray_results, model_files
@@ -81,6 +83,10 @@ def predict(
     support: Annotated[Path | None, typer.Option(
         help="Support folder (a sub-folder per class, 1+ images each): predict its classes by "
              "nearest prototype, e.g. new classes for a `handful protonet train` model.")] = None,
+    transductive: Annotated[bool, typer.Option(
+        "--transductive", help="With --support and a ProtoNet model: refine the class means with all "
+                               "the inputs of this run before answering (each answer then depends on "
+                               "the others; best when the inputs cover the classes).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict the class of each input, with the top-k probabilities."""
@@ -95,6 +101,9 @@ def predict(
             raise DataError("--support needs the torch runtime without --ray (the support set is "
                             "embedded here). Drop --runtime/--ray.")
         predictor.fit_support(support)
+    elif transductive:
+        raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
+                        "(a sub-folder per class), or drop --transductive.")
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
     k = min(top, len(predictor.classes_))
     sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None
@@ -105,7 +114,7 @@ def predict(
     try:
         with out.progress("Predicting", len(todo)) as advance:
             results = _results(predictor, [items[i] for i in todo], ray, address, model, runtime,
-                               batch_size, quiet=out.stdout_taken)
+                               batch_size, quiet=out.stdout_taken, transductive=transductive)
             for indices, proba, failures in results:
                 batch_ids = [ids[todo[j]] for j in indices]
                 preds = top_k(proba, predictor.classes_, k)
@@ -128,7 +137,7 @@ def predict(
         resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
         out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "
                       f"({n_done / max(seconds, 1e-9):.1f} inputs/s).")
-    payload = {"n": n_done, "n_resumed": n_resumed, "runtime": runtime, "ray": ray,
+    payload = {"n": n_done, "n_resumed": n_resumed, "runtime": runtime, "ray": ray, "transductive": transductive,
                "seconds": round(seconds, 2), "out": str(out_file) if out_file else None,
                "skipped": [{"path": p, "reason": r} for p, r in skipped],
                "skipped_summary": summarize_skipped(skipped),

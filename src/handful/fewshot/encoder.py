@@ -19,6 +19,7 @@ from .episodes import SCORERS, Scorer
 from .finetune import finetuned_copy
 from .gaussian import gaussian_scorer
 from .sources import preprocess_items
+from .transductive import transductive_scorer
 
 METRICS = ("auto", "euclidean", "cosine", "gaussian")
 
@@ -58,18 +59,25 @@ class FewShotEncoder:
         """Classes this encoder was trained or validated on (never evaluate on them)."""
         return set(self.meta.get("seen_classes", []))
 
-    def scorer(self, metric: str = "auto") -> tuple[str, Scorer]:
-        """The (name, scorer) for ``metric``; ``auto`` picks what the model was trained for."""
+    def scorer(self, metric: str = "auto", transductive: bool = False) -> tuple[str, Scorer]:
+        """The (name, scorer) for ``metric``; ``auto`` picks what the model was trained for.
+
+        ``transductive`` refines the prototypes with each episode's queries (euclidean only).
+        """
         if metric not in METRICS:
             raise DataError(f"--metric must be one of {', '.join(METRICS)}. Got '{metric}'.")
         if metric == "auto":
             metric = "gaussian" if self.extra else self.meta.get("metric", "cosine")
+        if transductive and metric != "euclidean":
+            raise DataError(f"--transductive works with the euclidean metric of a ProtoNet model "
+                            f"(`handful protonet train`); {self.source} scores with {metric}. "
+                            "Drop --transductive or pass --metric euclidean.")
         if metric == "gaussian":
             if not self.extra:
                 raise DataError(f"--metric gaussian needs a Gaussian ProtoNet model; {self.source} "
                                 "has no confidence output. Use euclidean or cosine.")
             return metric, gaussian_scorer(self.extra)
-        base, extra = SCORERS[metric], self.extra
+        base, extra = transductive_scorer if transductive else SCORERS[metric], self.extra
         if not extra:
             return metric, base
         return metric, lambda s, sy, q, n: base(s[:, :-extra], sy, q[:, :-extra], n)

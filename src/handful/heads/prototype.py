@@ -37,6 +37,7 @@ class PrototypeHead(HeadMixin, BaseEstimator):
 
     def fit(self, X, y) -> PrototypeHead:
         X, y_idx = self._validate_fit(X, y)
+        self.counts_ = np.bincount(y_idx, minlength=len(self.classes_))  # not saved; transduction reads it
         if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
             raise ValueError(f"The 'temperature' parameter of PrototypeHead must be a float > 0. "
                              f"Got {self.temperature!r} instead.")
