@@ -23,6 +23,10 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
   glyphs   4-minute probes: the recipe alone vs with `--extra-train` synthetic glyph classes
            (`benchmarks/make_glyphs.py`: 2,068 font characters of scripts outside the held-out
            and evaluation alphabets, drawn as pen strokes) at several `--extra-share` values.
+  elastic  4-minute probes of elastic warps in training (`--elastic 0 / 1.5 / 3` px).
+  spatial  a 4-minute probe of Conv-4 without its last max-pool (576-d embeddings).
+  folds    the recipe on the other three held-out pairs of alphabets (`--seed` 2, 4, 7), 15 minutes
+           each: with Greek + Latin, every background alphabet is held out once; the mean of the 4.
   glyphs_15min  the `--extra-share 0.3` glyph recipe with the full 15-minute budget (and the 20 runs).
 
 Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate finetune tta compare runs_all`
@@ -78,8 +82,8 @@ def train(label: str, minutes: float, flags: list[str], split: list[str] = SPLIT
 
 
 def episodes(encoder: list[str], ways: int, shots: int = 1, n: int = 600,
-             extra: list[str] | None = None, queries: int = 15) -> dict:
-    out, command, seconds = run(["episodes", *background(), *SPLIT, "--ways", str(ways), "--shots",
+             extra: list[str] | None = None, queries: int = 15, split: list[str] = SPLIT) -> dict:
+    out, command, seconds = run(["episodes", *background(), *split, "--ways", str(ways), "--shots",
                                  str(shots), "--queries", str(queries), "--episodes",
                                  str(n), *encoder, *(extra or [])])
     print(f"{' '.join(encoder)} {ways}-way {shots}-shot: {out['accuracy']:.4f} ± {out['ci95_halfwidth']:.4f}",
@@ -185,6 +189,48 @@ def stage_glyphs() -> dict:
     return result
 
 
+def stage_elastic(amounts: tuple[float, ...] = (0.0, 1.5, 3.0)) -> dict:
+    """4-minute probes: the recipe with elastic warps of 0 (the recipe as it is), 1.5 and 3 px
+    (`--elastic`); chosen by the validation characters' best accuracy, never the held-out ones."""
+    result = {"minutes": PROBE_MINUTES}
+    for px in amounts:
+        result[f"--elastic {px:g}"] = train(f"elastic_probe_{px:g}", PROBE_MINUTES,
+                                            [*TRAIN_FLAGS, "--elastic", str(px)])
+    return result
+
+
+def stage_spatial() -> dict:
+    """4-minute probe: Conv-4 without its last max-pool (`--backbone conv4_omniglot_spatial`, 3x3x64 =
+    576-d embeddings) against the recipe (stage `elastic`'s 0 px row), by validation accuracy."""
+    return {"minutes": PROBE_MINUTES,
+            "conv4_omniglot_spatial": train("spatial_probe", PROBE_MINUTES,
+                                            [*TRAIN_FLAGS, "--backbone", "conv4_omniglot_spatial"])}
+
+
+FOLD_SEEDS = (0, 2, 4, 7)  # their held-out pairs partition the 8 alphabets (0: Greek + Latin, stage train)
+
+
+def stage_folds() -> dict:
+    """The recipe with each other held-out pair of alphabets: `--seed` 2, 4 and 7 hold out Korean +
+    Sanskrit, Balinese + Tagalog and Early Aramaic + Japanese (katakana), so with seed 0 (Greek +
+    Latin, the `train` model) every background alphabet is held out once. 15 minutes each, then
+    600 held-out episodes at 5-way and 20-way, inductive and `--transductive`."""
+    folds = {}
+    for seed in FOLD_SEEDS:
+        split = [*SPLIT[:-1], str(seed)]
+        label = "protonet" if seed == 0 else f"protonet_fold_seed{seed}"
+        fold = {} if seed == 0 else {"training": train(label, TRAIN_MINUTES, TRAIN_FLAGS, split)}
+        model = ["--model", str(MODELS / label)]
+        for ways in (5, 20):
+            fold[f"{ways}-way 1-shot"] = episodes(model, ways, split=split)
+            fold[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, split=split, extra=["--transductive"])
+        folds[f"seed {seed}"] = fold
+    result = dict(folds)
+    for key in ("5-way 1-shot", "20-way 1-shot", "5-way 1-shot, transductive", "20-way 1-shot, transductive"):
+        result[f"mean {key}"] = round(sum(f[key]["accuracy"] for f in folds.values()) / len(folds), 4)
+    return result
+
+
 def stage_glyphs_15min() -> dict:
     """The best glyph probe (`--extra-share 0.3`) at the full 15-minute budget, beside stage `train`."""
     if not GLYPHS.is_dir():
@@ -237,7 +283,8 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "finetune": stage_finetune, "compare_protonet_vs_gaussian": stage_compare,
           "runs_all": stage_runs_all, "glyphs": stage_glyphs,
           "budget": stage_budget, "long": stage_long, "glyphs_15min": stage_glyphs_15min,
-          "tta": stage_tta, "transductive": stage_transductive}
+          "tta": stage_tta, "transductive": stage_transductive, "elastic": stage_elastic,
+          "spatial": stage_spatial, "folds": stage_folds}
 
 
 def main(stages: list[str]) -> None:

@@ -11,7 +11,7 @@ import handful
 from fewshot_glyphs import make_glyph_tree, make_runs
 from handful.cli.main import main
 from handful.fewshot.episodes import EpisodeSampler, evaluate_episodes
-from handful.fewshot.protonet import ProtoNetConfig
+from handful.fewshot.protonet import ProtoNetConfig, jitter
 from handful.fewshot.sources import load_arrays, restrict, scan_many
 from handful.fewshot.training import train_model
 
@@ -277,10 +277,26 @@ def test_augmentation_options_reach_the_saved_training_config(glyphs, tmp_path, 
     out = tmp_path / "m"
     assert main(["protonet", "train", str(glyphs), "--out", str(out), "--backbone", "test_tiny_conv",
                  "--nested", "--ways", "8", "--queries", "3", "--episodes", "20", "--flips", "--jitter",
-                 "1.5", "--aux-weight", "0.5", "--precision", "fp32", "--json"]) == 0
+                 "1.5", "--elastic", "2", "--aux-weight", "0.5", "--precision", "fp32", "--json"]) == 0
     config = json.loads((out / "model.json").read_text())["fewshot"]["config"]
-    assert (config["flips"], config["jitter"], config["aux_weight"], config["precision"]) == (True, 1.5, 0.5,
-                                                                                              "fp32")
+    assert (config["flips"], config["jitter"], config["elastic"], config["aux_weight"], config["precision"]) == (
+        True, 1.5, 2.0, 0.5, "fp32")
+
+
+def test_elastic_warp_moves_ink_by_at_most_its_pixels_and_zero_changes_nothing():
+    x = torch.zeros(64, 1, 28, 28)
+    x[..., 14, 14] = 1.0  # one dot in the middle of every image
+    same = jitter(x, torch.Generator().manual_seed(0), 0.0, elastic=0.0)
+    torch.testing.assert_close(same, x, atol=1e-6, rtol=0)  # identity grid: the dot stays
+    warped = jitter(x, torch.Generator().manual_seed(0), 0.0, elastic=2.0)
+    grid = torch.arange(28.0)
+    mass = warped.sum((-1, -2))[:, 0]
+    cy = (warped[:, 0].sum(-1) * grid).sum(-1) / mass
+    cx = (warped[:, 0].sum(-2) * grid).sum(-1) / mass
+    shift = torch.sqrt((cx - 14) ** 2 + (cy - 14) ** 2)
+    # the field's offsets are at most 2 px per axis (bicubic can overshoot a little): <= 2 * sqrt(2) + 0.5
+    assert shift.max() <= 2 * 2 ** 0.5 + 0.5, shift.max()
+    assert (shift > 0.3).float().mean() > 0.5  # and most dots did move
 
 
 def test_extra_training_classes_join_the_episodes_but_not_the_split_or_the_model(glyphs, tmp_path,

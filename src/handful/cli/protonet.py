@@ -74,6 +74,8 @@ def train(
                                         "classes with rotations).")] = False,
     jitter: Annotated[float, typer.Option(help="Strength of the random affine per image (0: off; 1: "
                                           "10 deg, 10% scale, 4% shift).")] = 1.0,
+    elastic: Annotated[float, typer.Option(help="Largest elastic displacement in pixels: a smooth "
+                                           "random warp per training image (0: off).", min=0.0)] = 0.0,
     aux_weight: Annotated[float, typer.Option(help="Weight of an auxiliary classifier over all "
                                               "training classes (0: off).")] = 0.0,
     extra_train: Annotated[list[Path] | None, typer.Option(
@@ -97,8 +99,8 @@ def train(
     out = Output(as_json)
     config = ProtoNetConfig(n_way=ways, n_shot=shots, n_query=queries, max_episodes=n_episodes,
                             max_minutes=minutes, lr=lr, rotations=rotations, flips=flips,
-                            jitter=jitter, aux_weight=aux_weight, extra_share=extra_share, patience=patience,
-                            precision=precision, seed=seed)
+                            jitter=jitter, elastic=elastic, aux_weight=aux_weight, extra_share=extra_share,
+                            patience=patience, precision=precision, seed=seed)
     with training_progress(out, n_episodes) as update:
         result = train_model(data, out_dir, config, variant=variant, backbone=backbone, nested=nested,
                              split_by_parent=split_by_parent, eval_fraction=eval_fraction,

@@ -41,6 +41,7 @@ class ProtoNetConfig:
     rotations: bool = True
     flips: bool = False  # mirror images as further new classes (x2 with rotations: 8 per character)
     jitter: float = 1.0  # strength of the per-image random affine (0: none)
+    elastic: float = 0.0  # largest elastic displacement in pixels, a smooth random field (0: none)
     val_every: int = 100
     val_ways: int = 20
     val_shots: int = 1
@@ -79,9 +80,11 @@ def prototype_logits(support: torch.Tensor, support_y: torch.Tensor, query: torc
     return -torch.cdist(query, protos).pow(2)
 
 
-def jitter(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0) -> torch.Tensor:
+def jitter(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0, elastic: float = 0.0) -> torch.Tensor:
     """Random small rotation (10 deg), scale (10%), shear (0.1) and shift (4%) per image, all
-    times ``strength``, zero fill: (n, c, h, w) -> same."""
+    times ``strength``, zero fill: (n, c, h, w) -> same. ``elastic`` > 0 adds a smooth random
+    displacement of up to that many pixels (a 4 x 4 grid of random offsets, bicubic in between;
+    Simard et al. 2003), as if the character were drawn again by a slightly different hand."""
     n = x.shape[0]
     u = (torch.rand(n, 5, generator=gen) * 2 - 1) * strength
     angle = u[:, 0] * math.radians(10.0)
@@ -90,6 +93,11 @@ def jitter(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0) -> torc
     theta = torch.stack([torch.stack([cos, -sin + shear * cos, u[:, 2] * 0.08], 1),
                          torch.stack([sin, cos + shear * sin, u[:, 3] * 0.08], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    if elastic > 0:
+        h, w = x.shape[-2:]
+        coarse = (torch.rand(n, 2, 4, 4, generator=gen) * 2 - 1) * elastic
+        flow = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)  # pixels (x, y)
+        grid = grid + flow.permute(0, 2, 3, 1) * torch.tensor([2.0 / w, 2.0 / h])
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
@@ -131,8 +139,8 @@ class EpisodeBatcher:
             images = self.to_tensor(self.arrays[idx])
             chunks.append(torch.rot90(images.flip(-1) if t >= 4 else images, t % 4, dims=(-2, -1)))
         x = torch.cat(chunks)
-        if cfg.jitter > 0:
-            x = jitter(x, self.gen, cfg.jitter)
+        if cfg.jitter > 0 or cfg.elastic > 0:
+            x = jitter(x, self.gen, cfg.jitter, cfg.elastic)
         per = cfg.n_shot + cfg.n_query
         is_support = torch.tensor([(i % per) < cfg.n_shot for i in range(len(x))])
         y = torch.arange(self.n_way).repeat_interleave(per)
