@@ -24,7 +24,8 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
            (`benchmarks/make_glyphs.py`: 2,068 font characters of scripts outside the held-out
            and evaluation alphabets, drawn as pen strokes) at several `--extra-share` values.
   elastic  4-minute probes of elastic warps in training (`--elastic 0 / 1.5 / 3` px).
-  spatial  a 4-minute probe of Conv-4 without its last max-pool (576-d embeddings).
+  (spatial  a 4-minute probe of Conv-4 without its last max-pool, 576-d embeddings: no gain; the
+           backbone and this stage were removed after commit 6a76aeb, the result stays in the JSON.)
   folds    the recipe on the other three held-out pairs of alphabets (`--seed` 2, 4, 7), 15 minutes
            each: with Greek + Latin, every background alphabet is held out once; the mean of the 4.
   glyphs_15min  the `--extra-share 0.3` glyph recipe with the full 15-minute budget (and the 20 runs).
@@ -199,14 +200,6 @@ def stage_elastic(amounts: tuple[float, ...] = (0.0, 1.5, 3.0)) -> dict:
     return result
 
 
-def stage_spatial() -> dict:
-    """4-minute probe: Conv-4 without its last max-pool (`--backbone conv4_omniglot_spatial`, 3x3x64 =
-    576-d embeddings) against the recipe (stage `elastic`'s 0 px row), by validation accuracy."""
-    return {"minutes": PROBE_MINUTES,
-            "conv4_omniglot_spatial": train("spatial_probe", PROBE_MINUTES,
-                                            [*TRAIN_FLAGS, "--backbone", "conv4_omniglot_spatial"])}
-
-
 FOLD_SEEDS = (0, 2, 4, 7)  # their held-out pairs partition the 8 alphabets (0: Greek + Latin, stage train)
 
 
@@ -284,7 +277,7 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "runs_all": stage_runs_all, "glyphs": stage_glyphs,
           "budget": stage_budget, "long": stage_long, "glyphs_15min": stage_glyphs_15min,
           "tta": stage_tta, "transductive": stage_transductive, "elastic": stage_elastic,
-          "spatial": stage_spatial, "folds": stage_folds}
+          "folds": stage_folds}
 
 
 def main(stages: list[str]) -> None:

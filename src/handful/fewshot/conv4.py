@@ -28,9 +28,9 @@ from ..data.images import load_image
 from ..errors import DataError
 
 
-def _block(n_in: int, n_out: int, pool: bool = True) -> nn.Sequential:
-    layers = [nn.Conv2d(n_in, n_out, 3, padding=1), nn.BatchNorm2d(n_out), nn.ReLU()]
-    return nn.Sequential(*layers, nn.MaxPool2d(2)) if pool else nn.Sequential(*layers)
+def _block(n_in: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(n_in, n_out, 3, padding=1), nn.BatchNorm2d(n_out), nn.ReLU(),
+                         nn.MaxPool2d(2))
 
 
 def shifted_views(x: torch.Tensor, radius: int) -> list[torch.Tensor]:
@@ -51,11 +51,10 @@ def mean_over_shifts(forward, x: torch.Tensor, radius: int) -> torch.Tensor:
 class Conv4(nn.Module):
     """(n, 1, 28, 28) -> (n, width + extra): four conv blocks, flattened."""
 
-    def __init__(self, width: int = 64, extra: int = 0, depth: int = 4, pool_last: bool = True):
+    def __init__(self, width: int = 64, extra: int = 0, depth: int = 4):
         super().__init__()
         channels = [1] + [width] * (depth - 1) + [width + extra]
-        pools = [True] * (depth - 1) + [pool_last]
-        self.blocks = nn.Sequential(*[_block(a, b, p) for a, b, p in zip(channels, channels[1:], pools)])
+        self.blocks = nn.Sequential(*[_block(a, b) for a, b in zip(channels, channels[1:])])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(x).flatten(1)
@@ -74,8 +73,8 @@ class Conv4Backbone(BackboneBase):
 
     def __init__(self, name: str = "conv4_omniglot", width: int = 64, extra: int = 0,
                  input_size: int = 28, depth: int = 4, seed: int = 0, description: str = "",
-                 precision: str = "auto", pool_last: bool = True):
-        out_size = input_size // 2 ** (depth if pool_last else depth - 1)
+                 precision: str = "auto"):
+        out_size = input_size // 2 ** depth
         self.extra = extra
         self.info = BackboneInfo(
             name=name, modality="image", dim=width * out_size * out_size, weights=f"random-init-{seed}",
@@ -85,7 +84,7 @@ class Conv4Backbone(BackboneBase):
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model = Conv4(width, extra, depth, pool_last).eval()
+            self.model = Conv4(width, extra, depth).eval()
         self._split = width * out_size * out_size
         self.tta_shift = 0
 
@@ -164,12 +163,6 @@ class Conv4Backbone(BackboneBase):
                    "Conv-4 (Snell et al.), 28px grayscale, 64-d; meta-train with `handful protonet train`")
 def conv4_omniglot(**kwargs) -> Conv4Backbone:
     return Conv4Backbone("conv4_omniglot", **kwargs)
-
-
-@register_backbone("conv4_omniglot_spatial", "image",
-                   "Conv-4 without the last max-pool, 28px, 576-d (3x3x64); meta-train first")
-def conv4_omniglot_spatial(**kwargs) -> Conv4Backbone:
-    return Conv4Backbone("conv4_omniglot_spatial", pool_last=False, **kwargs)
 
 
 @register_backbone("conv4_omniglot_gaussian", "image",
