@@ -29,7 +29,8 @@ from common import datasets_dir, require, write_result
 from handful.fewshot.encoder import FewShotEncoder
 from handful.fewshot.episodes import EpisodeSampler
 from handful.fewshot.sources import load_arrays, restrict, scan_many
-from handful.fewshot.transductive import refined_logits, squared_distances
+from handful.fewshot.transductive import refined_logits
+from handful.heads.base import squared_distances
 
 MODEL = Path(__file__).resolve().parent / "out" / "omniglot" / "protonet"
 MIXES = {"15 of 1 class": (1, 15), "15 of 3 classes": (3, 15), "15 of 10 classes": (10, 15),

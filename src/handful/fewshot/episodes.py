@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..evaluate import mean_ci
+from ..heads.base import squared_distances
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,7 @@ def euclidean_scorer(support: np.ndarray, support_y: np.ndarray, query: np.ndarr
                      n_way: int) -> np.ndarray:
     """Nearest class mean by squared Euclidean distance (prototypical networks)."""
     protos = np.stack([support[support_y == k].mean(axis=0) for k in range(n_way)])
-    d = (query ** 2).sum(1)[:, None] - 2 * query @ protos.T + (protos ** 2).sum(1)[None]
-    return np.argmin(d, axis=1)
+    return np.argmin(squared_distances(query, protos), axis=1)
 
 
 def cosine_scorer(support: np.ndarray, support_y: np.ndarray, query: np.ndarray,

@@ -24,17 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from ..heads.base import softmax
+from ..heads.base import softmax, squared_distances
 
 ITERATIONS = 3
 RELATIVE_TEMPERATURE = 0.08  # the softmax temperature as a share of the median squared prototype distance
 PRIOR_STRENGTH = 2.0  # pseudo-queries per class in the Dirichlet prior of the class proportions
-
-
-def squared_distances(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """(n, k) squared Euclidean distances of rows of ``x`` (n, d) to ``centers`` (k, d), >= 0."""
-    sq = (x ** 2).sum(1)[:, None] - 2 * x @ centers.T + (centers ** 2).sum(1)[None]
-    return np.maximum(sq, 0.0)
 
 
 def prototype_spread(prototypes: np.ndarray) -> float:

@@ -14,6 +14,12 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(norms, 1e-12)
 
 
+def squared_distances(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """(n, k) squared Euclidean distances of rows of ``x`` (n, d) to ``centers`` (k, d), >= 0."""
+    sq = (x ** 2).sum(1)[:, None] - 2 * x @ centers.T + (centers ** 2).sum(1)[None]
+    return np.maximum(sq, 0.0)
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax, numerically stable."""
     z = scores - scores.max(axis=1, keepdims=True)

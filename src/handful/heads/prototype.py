@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .base import HeadMixin, l2_normalize, softmax
+from .base import HeadMixin, l2_normalize, softmax, squared_distances
 
 
 class PrototypeHead(HeadMixin, BaseEstimator):
@@ -58,7 +58,5 @@ class PrototypeHead(HeadMixin, BaseEstimator):
         """Softmax of cosine similarity to each prototype / temperature."""
         X = self._validate_predict(X)
         if self.metric == "euclidean":
-            P = self.prototypes_
-            sq = (X ** 2).sum(1)[:, None] - 2 * X @ P.T + (P ** 2).sum(1)[None]
-            return softmax(-np.maximum(sq, 0) / self.temperature)
+            return softmax(-squared_distances(X, self.prototypes_) / self.temperature)
         return softmax(self._normalize(X) @ self.prototypes_.T / self.temperature)
