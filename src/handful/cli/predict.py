@@ -19,7 +19,7 @@ import typer
 
 from ..errors import DataError
 from ..export.runtime import RUNTIMES, load_predictor
-from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k, transductive_predictions
+from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k
 from ..scale.writers import PredictionCsv, write_skipped
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
@@ -54,8 +54,9 @@ class _StdoutCsv:
 
 def _results(predictor, work: list[str], ray: bool, address, model: Path, runtime: str,
              batch_size: int, quiet: bool, transductive: bool = False):
-    if transductive:
-        return transductive_predictions(predictor, work, batch_size)
+    if transductive:  # one answer for the whole batch: the prototypes are refined with all of it
+        proba, ok, failures = predictor.predict_proba_items(work, transductive=True)
+        return [(ok, proba, failures)]
     if not ray:
         return iter_predictions(predictor, work, batch_size)
     from ..scale.ray_data import init_ray, iter_ray_results, model_files

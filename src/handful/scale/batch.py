@@ -108,25 +108,6 @@ def iter_predictions(predictor, items: Sequence[str], batch_size: int = 32) -> I
         yield indices, proba, failures
 
 
-def transductive_predictions(predictor, items: Sequence[str], batch_size: int = 32) -> Iterator[Results]:
-    """One result for all ``items``: embedded batch by batch, then classified together with the
-    prototypes refined by the whole batch (``handful.fewshot.transductive``; torch Classifier
-    fitted on a support set)."""
-    from ..fewshot.transductive import check_transductive_head, transductive_proba
-
-    check_transductive_head(predictor.head_)
-    backbone = predictor.backbone_for(predictor.modality_)
-    cache = None if predictor.cache is False else predictor._feature_cache()
-    indices, chunks, failures = [], [], {}
-    for idx, embeddings, fails in iter_embedding_results(backbone, items, cache, batch_size):
-        indices += list(idx)
-        chunks += [embeddings] if len(idx) else []
-        failures.update(fails)
-    proba = (transductive_proba(predictor.head_, np.concatenate(chunks)) if indices
-             else np.zeros((0, len(predictor.classes_))))
-    yield indices, proba, failures
-
-
 def top_k(proba: np.ndarray, classes, k: int) -> list[list[tuple[str, float]]]:
     """The ``k`` most probable (class, probability) pairs of each row, best first."""
     order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
