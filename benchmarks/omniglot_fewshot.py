@@ -28,6 +28,12 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
            backbone and this stage were removed after commit 6a76aeb, the result stays in the JSON.)
   folds    the recipe on the other three held-out pairs of alphabets (`--seed` 2, 4, 7), 15 minutes
            each: with Greek + Latin, every background alphabet is held out once; the mean of the 4.
+  widths   4-minute probes of the Conv-4 channel widths (`--backbone conv4_omniglot_slim / _pyramid /
+           _pyramid_wide`): a narrow first block is cheap at 28 px.
+  widths_15min  the two best of those at 15 minutes, held-out and the 20 runs (pick: validation).
+  pyramid_full  the pick (32-64-128-256) for the whole 15 minutes, early stopping off.
+  pyramid_folds  stage `folds` with that encoder (seed 0 = pyramid_full).
+  pyramid_finetune  the 20 runs with that model and `--finetune-steps 20`.
   glyphs_15min  the `--extra-share 0.3` glyph recipe with the full 15-minute budget (and the 20 runs).
 
 Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate finetune tta compare runs_all`
@@ -200,6 +206,56 @@ def stage_elastic(amounts: tuple[float, ...] = (0.0, 1.5, 3.0)) -> dict:
     return result
 
 
+WIDTH_PROBES = ("conv4_omniglot", "conv4_omniglot_slim", "conv4_omniglot_pyramid", "conv4_omniglot_pyramid_wide")
+
+
+def stage_widths() -> dict:
+    """4-minute probes of the encoder's channel widths (`--backbone`): Conv-4 64-64-64-64 (the
+    recipe), 32-64-64-64, 32-64-128-256 and 32-96-192-384. The first block, at 28 px, costs the
+    most per channel, so a narrow first block buys episodes or deeper width; chosen by the
+    validation characters' best accuracy, never the held-out ones."""
+    result = {"minutes": PROBE_MINUTES}
+    for name in WIDTH_PROBES:
+        result[name] = train(f"width_probe_{name}", PROBE_MINUTES, [*TRAIN_FLAGS, "--backbone", name])
+    return result
+
+
+def stage_widths_15min() -> dict:
+    """The two best width probes (32-64-64-64 and 32-64-128-256) with the full 15-minute budget.
+    The one with the better validation accuracy is the pick; both are then scored on the held-out
+    alphabets (600 episodes, inductive and transductive) and the 20 runs, for the record."""
+    result = {}
+    for name in ("conv4_omniglot_slim", "conv4_omniglot_pyramid"):
+        label = f"protonet_{name.removeprefix('conv4_omniglot_')}"
+        entry = {"training": train(label, TRAIN_MINUTES, [*TRAIN_FLAGS, "--backbone", name])}
+        model = ["--model", str(MODELS / label)]
+        for ways in (5, 20):
+            entry[f"{ways}-way 1-shot"] = episodes(model, ways)
+            entry[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, extra=["--transductive"])
+        entry["20 runs"] = runs(model)
+        entry["20 runs, transductive"] = runs(model, ["--transductive"])
+        result[name] = entry
+    result["picked by validation"] = max(result, key=lambda k: result[k]["training"]["best_val_accuracy"])
+    return result
+
+
+def stage_pyramid_full() -> dict:
+    """The pick of `widths_15min` (32-64-128-256) for the whole 15 minutes: early stopping off
+    (`--patience 100`), so the learning rate halves at each quarter of the budget as it does for
+    the slower 64-channel Conv-4 (patience stopped both width runs at 6-8 minutes, after one
+    halving). Validation keeps the best checkpoint; held-out and the 20 runs as in `widths_15min`."""
+    label = "protonet_pyramid_full"
+    entry = {"training": train(label, TRAIN_MINUTES, [*TRAIN_FLAGS, "--backbone", "conv4_omniglot_pyramid",
+                                                      "--patience", "100"])}
+    model = ["--model", str(MODELS / label)]
+    for ways in (5, 20):
+        entry[f"{ways}-way 1-shot"] = episodes(model, ways)
+        entry[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, extra=["--transductive"])
+    entry["20 runs"] = runs(model)
+    entry["20 runs, transductive"] = runs(model, ["--transductive"])
+    return entry
+
+
 FOLD_SEEDS = (0, 2, 4, 7)  # their held-out pairs partition the 8 alphabets (0: Greek + Latin, stage train)
 
 
@@ -213,6 +269,38 @@ def stage_folds() -> dict:
         split = [*SPLIT[:-1], str(seed)]
         label = "protonet" if seed == 0 else f"protonet_fold_seed{seed}"
         fold = {} if seed == 0 else {"training": train(label, TRAIN_MINUTES, TRAIN_FLAGS, split)}
+        model = ["--model", str(MODELS / label)]
+        for ways in (5, 20):
+            fold[f"{ways}-way 1-shot"] = episodes(model, ways, split=split)
+            fold[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, split=split, extra=["--transductive"])
+        folds[f"seed {seed}"] = fold
+    result = dict(folds)
+    for key in ("5-way 1-shot", "20-way 1-shot", "5-way 1-shot, transductive", "20-way 1-shot, transductive"):
+        result[f"mean {key}"] = round(sum(f[key]["accuracy"] for f in folds.values()) / len(folds), 4)
+    return result
+
+
+def stage_pyramid_finetune(steps: int = 20) -> dict:
+    """The 20 runs with the `pyramid_full` model and test-time fine-tuning (`--finetune-steps 20`,
+    the defaults, as for the 64-channel model), inductive and transductive."""
+    model = ["--model", str(MODELS / "protonet_pyramid_full")]
+    tune = ["--finetune-steps", str(steps)]
+    return {"20 runs, fine-tuned": runs(model, tune),
+            "20 runs, fine-tuned, transductive": runs(model, [*tune, "--transductive"])}
+
+
+PYRAMID_FLAGS = [*TRAIN_FLAGS, "--backbone", "conv4_omniglot_pyramid"]
+
+
+def stage_pyramid_folds() -> dict:
+    """Stage `folds` with the 32-64-128-256 encoder (`pyramid_full` is seed 0): the other three
+    held-out pairs, 15 minutes each, default patience (which acts in the last learning-rate step
+    only), then 600 held-out episodes at 5-way and 20-way, inductive and transductive."""
+    folds = {}
+    for seed in FOLD_SEEDS:
+        split = [*SPLIT[:-1], str(seed)]
+        label = "protonet_pyramid_full" if seed == 0 else f"protonet_pyramid_fold_seed{seed}"
+        fold = {} if seed == 0 else {"training": train(label, TRAIN_MINUTES, PYRAMID_FLAGS, split)}
         model = ["--model", str(MODELS / label)]
         for ways in (5, 20):
             fold[f"{ways}-way 1-shot"] = episodes(model, ways, split=split)
@@ -277,7 +365,9 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "runs_all": stage_runs_all, "glyphs": stage_glyphs,
           "budget": stage_budget, "long": stage_long, "glyphs_15min": stage_glyphs_15min,
           "tta": stage_tta, "transductive": stage_transductive, "elastic": stage_elastic,
-          "folds": stage_folds}
+          "folds": stage_folds, "widths": stage_widths,
+          "widths_15min": stage_widths_15min, "pyramid_full": stage_pyramid_full,
+          "pyramid_folds": stage_pyramid_folds, "pyramid_finetune": stage_pyramid_finetune}
 
 
 def main(stages: list[str]) -> None:

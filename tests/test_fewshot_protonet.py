@@ -356,3 +356,24 @@ def test_missing_extra_training_folder_is_a_one_line_error_before_any_training(g
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and str(tmp_path / "nope") in err
     assert not (tmp_path / "m").exists()
+
+
+def test_patience_waits_for_the_last_learning_rate_step():
+    # A frozen encoder (lr 0, no batch norm) never improves on validation. Patience 2 alone would
+    # stop at episode 3; it may only act once the lr has taken its last of 3 steps (episode 30 of
+    # 40), so a fast encoder still reaches the lower learning rates of its budget.
+    from handful.fewshot.protonet import train_protonet
+
+    rng = np.random.default_rng(0)
+    arrays = (rng.random((48, 8, 8)) * 255).astype(np.uint8)
+    labels = np.repeat([f"c{i}" for i in range(8)], 6).astype(object)
+    to_tensor = lambda a: torch.from_numpy(np.stack(a)).float().div(255).unsqueeze(1)  # noqa: E731
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4))
+    config = ProtoNetConfig(n_way=4, n_query=2, max_episodes=40, lr=0.0, val_every=1, val_ways=3,
+                            val_episodes=5, patience=2, jitter=0, rotations=False, precision="fp32")
+    history = train_protonet(module, module, to_tensor, (arrays[:32], labels[:32]),
+                             (arrays[32:], labels[32:]), config)
+    assert history.stopped_by == "patience"
+    assert history.episodes == 31  # step 3 starts at episode 30: 2 validations without a gain
+    assert history.best_episode == 1

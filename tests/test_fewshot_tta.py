@@ -147,3 +147,18 @@ def test_bf16_inference_stays_within_rounding_of_float32(glyphs):
     b = exact.embed([exact.preprocess(p) for p in paths])
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert a.dtype == np.float32 and cos.min() > 0.999, cos.min()  # 0.9999+ on Omniglot at 28 px
+
+
+def test_conv4_widths_set_each_blocks_channels_and_the_embedding_size():
+    from torch import nn
+
+    from handful.fewshot.conv4 import Conv4Backbone
+
+    backbone = Conv4Backbone("narrow_first", widths=(4, 8, 16), input_size=16, precision="float32")
+    convs = [m for m in backbone.model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 4), (4, 8), (8, 16)]
+    assert backbone.dim == 16 * 2 * 2  # three 2x poolings: 16 px -> 2 x 2 cells of 16 channels
+    assert backbone.embed([np.zeros((16, 16), np.uint8)] * 2).shape == (2, 64)
+    # the registered widenings end in 1 x 1 at 28 px: the embedding is the last block's width
+    assert create_backbone("conv4_omniglot_pyramid").dim == 256
+    assert create_backbone("conv4_omniglot_slim").dim == 64

@@ -84,7 +84,9 @@ def train(
     extra_share: Annotated[float | None, typer.Option(
         help="Share of each training episode's classes taken from --extra-train classes (default: "
         "in proportion to their number).", min=0.0, max=1.0)] = None,
-    patience: Annotated[int, typer.Option(help="Validations without improvement before stopping.")] = 15,
+    patience: Annotated[int, typer.Option(
+        help="Validations without improvement before stopping; it acts in the last learning-rate "
+             "step only (each step resets the count).")] = 15,
     precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU has native bf16, about 2x "
                                            "faster), bf16 or fp32.")] = "auto",
     tta_shift: Annotated[int | None, typer.Option(

@@ -49,11 +49,11 @@ def mean_over_shifts(forward, x: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 class Conv4(nn.Module):
-    """(n, 1, 28, 28) -> (n, width + extra): four conv blocks, flattened."""
+    """(n, 1, 28, 28) -> (n, widths[-1] + extra): conv blocks of ``widths`` channels, flattened."""
 
-    def __init__(self, width: int = 64, extra: int = 0, depth: int = 4):
+    def __init__(self, widths: Sequence[int] = (64, 64, 64, 64), extra: int = 0):
         super().__init__()
-        channels = [1] + [width] * (depth - 1) + [width + extra]
+        channels = [1, *widths[:-1], widths[-1] + extra]
         self.blocks = nn.Sequential(*[_block(a, b) for a, b in zip(channels, channels[1:])])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,19 +73,21 @@ class Conv4Backbone(BackboneBase):
 
     def __init__(self, name: str = "conv4_omniglot", width: int = 64, extra: int = 0,
                  input_size: int = 28, depth: int = 4, seed: int = 0, description: str = "",
-                 precision: str = "auto"):
-        out_size = input_size // 2 ** depth
+                 precision: str = "auto", widths: Sequence[int] | None = None):
+        widths = tuple(widths) if widths else (width,) * depth
+        out_size = input_size // 2 ** len(widths)
         self.extra = extra
+        dim = widths[-1] * out_size * out_size
         self.info = BackboneInfo(
-            name=name, modality="image", dim=width * out_size * out_size, weights=f"random-init-{seed}",
+            name=name, modality="image", dim=dim, weights=f"random-init-{seed}",
             input_size=input_size, resize_size=input_size, mean=(1.0, 1.0, 1.0), std=(-1.0, -1.0, -1.0),
             interpolation="box", precision=auto_precision(precision), license="Apache-2.0",
-            description=description or f"Conv-4 ({width} ch), {input_size}px grayscale",
+            description=description or f"Conv-4 ({'-'.join(map(str, widths))} ch), {input_size}px grayscale",
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model = Conv4(width, extra, depth).eval()
-        self._split = width * out_size * out_size
+            self.model = Conv4(widths, extra).eval()
+        self._split = dim
         self.tta_shift = 0
 
     @property
@@ -169,6 +171,24 @@ def conv4_omniglot(**kwargs) -> Conv4Backbone:
                    "Conv-4 + 1 confidence channel (Gaussian prototypes, Fort 2017), 28px, 64-d")
 def conv4_omniglot_gaussian(**kwargs) -> Conv4Backbone:
     return Conv4Backbone("conv4_omniglot_gaussian", extra=1, **kwargs)
+
+
+@register_backbone("conv4_omniglot_pyramid", "image",
+                   "Conv-4 widening 32-64-128-256 (cheap first block), 28px, 256-d; meta-train it")
+def conv4_omniglot_pyramid(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("conv4_omniglot_pyramid", widths=(32, 64, 128, 256), **kwargs)
+
+
+@register_backbone("conv4_omniglot_pyramid_wide", "image",
+                   "Conv-4 widening 32-96-192-384, 28px, 384-d; meta-train it")
+def conv4_omniglot_pyramid_wide(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("conv4_omniglot_pyramid_wide", widths=(32, 96, 192, 384), **kwargs)
+
+
+@register_backbone("conv4_omniglot_slim", "image",
+                   "Conv-4 32-64-64-64 (cheap first block), 28px, 64-d; meta-train it")
+def conv4_omniglot_slim(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("conv4_omniglot_slim", widths=(32, 64, 64, 64), **kwargs)
 
 
 @register_backbone("test_tiny_conv", "image", "test backbone: 8-channel Conv-4, 16px", hidden=True)
