@@ -179,12 +179,6 @@ def conv4_omniglot_pyramid(**kwargs) -> Conv4Backbone:
     return Conv4Backbone("conv4_omniglot_pyramid", widths=(32, 64, 128, 256), **kwargs)
 
 
-@register_backbone("conv4_omniglot_pyramid_wide", "image",
-                   "Conv-4 widening 32-96-192-384, 28px, 384-d; meta-train it")
-def conv4_omniglot_pyramid_wide(**kwargs) -> Conv4Backbone:
-    return Conv4Backbone("conv4_omniglot_pyramid_wide", widths=(32, 96, 192, 384), **kwargs)
-
-
 @register_backbone("conv4_omniglot_slim", "image",
                    "Conv-4 32-64-64-64 (cheap first block), 28px, 64-d; meta-train it")
 def conv4_omniglot_slim(**kwargs) -> Conv4Backbone:
