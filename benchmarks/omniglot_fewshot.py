@@ -59,6 +59,7 @@ COMPARE_MINUTES = 2.5  # each variant; a shorter, equal budget keeps the compari
 # mirror images as new classes and a stronger affine jitter: each scored slightly higher on the
 # validation classes (never the held-out alphabets or the runs) in 4-minute probes
 TRAIN_FLAGS = ["--flips", "--jitter", "1.5"]
+PYRAMID_FLAGS = [*TRAIN_FLAGS, "--backbone", "conv4_omniglot_pyramid"]  # session 7's encoder
 
 
 def run(argv: list[str]) -> tuple[dict, str, float]:
@@ -207,6 +208,20 @@ def stage_elastic(amounts: tuple[float, ...] = (0.0, 1.5, 3.0)) -> dict:
     return result
 
 
+def scored(label: str, split: list[str] = SPLIT, with_runs: bool = True) -> dict:
+    """Model `label` on 600 held-out episodes at 5-way and 20-way 1-shot, inductive and
+    `--transductive`, and (``with_runs``) on the 20 runs both ways."""
+    model = ["--model", str(MODELS / label)]
+    entry = {}
+    for ways in (5, 20):
+        entry[f"{ways}-way 1-shot"] = episodes(model, ways, split=split)
+        entry[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, split=split, extra=["--transductive"])
+    if with_runs:
+        entry["20 runs"] = runs(model)
+        entry["20 runs, transductive"] = runs(model, ["--transductive"])
+    return entry
+
+
 # 32-96-192-384 (`conv4_omniglot_pyramid_wide`) was probed too (90.3%, last); that backbone was
 # removed after commit 1ca0518, its result stays in the JSON
 WIDTH_PROBES = ("conv4_omniglot", "conv4_omniglot_slim", "conv4_omniglot_pyramid")
@@ -230,14 +245,8 @@ def stage_widths_15min() -> dict:
     result = {}
     for name in ("conv4_omniglot_slim", "conv4_omniglot_pyramid"):
         label = f"protonet_{name.removeprefix('conv4_omniglot_')}"
-        entry = {"training": train(label, TRAIN_MINUTES, [*TRAIN_FLAGS, "--backbone", name])}
-        model = ["--model", str(MODELS / label)]
-        for ways in (5, 20):
-            entry[f"{ways}-way 1-shot"] = episodes(model, ways)
-            entry[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, extra=["--transductive"])
-        entry["20 runs"] = runs(model)
-        entry["20 runs, transductive"] = runs(model, ["--transductive"])
-        result[name] = entry
+        training = train(label, TRAIN_MINUTES, [*TRAIN_FLAGS, "--backbone", name])
+        result[name] = {"training": training, **scored(label)}
     result["picked by validation"] = max(result, key=lambda k: result[k]["training"]["best_val_accuracy"])
     return result
 
@@ -248,15 +257,8 @@ def stage_pyramid_full() -> dict:
     the slower 64-channel Conv-4 (patience stopped both width runs at 6-8 minutes, after one
     halving). Validation keeps the best checkpoint; held-out and the 20 runs as in `widths_15min`."""
     label = "protonet_pyramid_full"
-    entry = {"training": train(label, TRAIN_MINUTES, [*TRAIN_FLAGS, "--backbone", "conv4_omniglot_pyramid",
-                                                      "--patience", "100"])}
-    model = ["--model", str(MODELS / label)]
-    for ways in (5, 20):
-        entry[f"{ways}-way 1-shot"] = episodes(model, ways)
-        entry[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, extra=["--transductive"])
-    entry["20 runs"] = runs(model)
-    entry["20 runs, transductive"] = runs(model, ["--transductive"])
-    return entry
+    training = train(label, TRAIN_MINUTES, [*PYRAMID_FLAGS, "--patience", "100"])
+    return {"training": training, **scored(label)}
 
 
 FOLD_SEEDS = (0, 2, 4, 7)  # their held-out pairs partition the 8 alphabets (0: Greek + Latin, stage train)
@@ -267,16 +269,18 @@ def stage_folds() -> dict:
     Sanskrit, Balinese + Tagalog and Early Aramaic + Japanese (katakana), so with seed 0 (Greek +
     Latin, the `train` model) every background alphabet is held out once. 15 minutes each, then
     600 held-out episodes at 5-way and 20-way, inductive and `--transductive`."""
+    return folds_of("protonet", "protonet_fold_seed", TRAIN_FLAGS)
+
+
+def folds_of(seed0_label: str, label_prefix: str, flags: list[str]) -> dict:
+    """Seed 0's model (`seed0_label`, already trained), then each other seed of FOLD_SEEDS trained
+    15 minutes with ``flags``; every fold scored without the runs; the mean of each score."""
     folds = {}
     for seed in FOLD_SEEDS:
         split = [*SPLIT[:-1], str(seed)]
-        label = "protonet" if seed == 0 else f"protonet_fold_seed{seed}"
-        fold = {} if seed == 0 else {"training": train(label, TRAIN_MINUTES, TRAIN_FLAGS, split)}
-        model = ["--model", str(MODELS / label)]
-        for ways in (5, 20):
-            fold[f"{ways}-way 1-shot"] = episodes(model, ways, split=split)
-            fold[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, split=split, extra=["--transductive"])
-        folds[f"seed {seed}"] = fold
+        label = seed0_label if seed == 0 else f"{label_prefix}{seed}"
+        fold = {} if seed == 0 else {"training": train(label, TRAIN_MINUTES, flags, split)}
+        folds[f"seed {seed}"] = {**fold, **scored(label, split, with_runs=False)}
     result = dict(folds)
     for key in ("5-way 1-shot", "20-way 1-shot", "5-way 1-shot, transductive", "20-way 1-shot, transductive"):
         result[f"mean {key}"] = round(sum(f[key]["accuracy"] for f in folds.values()) / len(folds), 4)
@@ -292,27 +296,11 @@ def stage_pyramid_finetune(steps: int = 20) -> dict:
             "20 runs, fine-tuned, transductive": runs(model, [*tune, "--transductive"])}
 
 
-PYRAMID_FLAGS = [*TRAIN_FLAGS, "--backbone", "conv4_omniglot_pyramid"]
-
-
 def stage_pyramid_folds() -> dict:
     """Stage `folds` with the 32-64-128-256 encoder (`pyramid_full` is seed 0): the other three
     held-out pairs, 15 minutes each, default patience (which acts in the last learning-rate step
     only), then 600 held-out episodes at 5-way and 20-way, inductive and transductive."""
-    folds = {}
-    for seed in FOLD_SEEDS:
-        split = [*SPLIT[:-1], str(seed)]
-        label = "protonet_pyramid_full" if seed == 0 else f"protonet_pyramid_fold_seed{seed}"
-        fold = {} if seed == 0 else {"training": train(label, TRAIN_MINUTES, PYRAMID_FLAGS, split)}
-        model = ["--model", str(MODELS / label)]
-        for ways in (5, 20):
-            fold[f"{ways}-way 1-shot"] = episodes(model, ways, split=split)
-            fold[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, split=split, extra=["--transductive"])
-        folds[f"seed {seed}"] = fold
-    result = dict(folds)
-    for key in ("5-way 1-shot", "20-way 1-shot", "5-way 1-shot, transductive", "20-way 1-shot, transductive"):
-        result[f"mean {key}"] = round(sum(f[key]["accuracy"] for f in folds.values()) / len(folds), 4)
-    return result
+    return folds_of("protonet_pyramid_full", "protonet_pyramid_fold_seed", PYRAMID_FLAGS)
 
 
 def stage_glyphs_15min() -> dict:
