@@ -4,7 +4,11 @@ Each block is conv 3x3 (64) -> batch norm -> ReLU -> max-pool 2, so a 28x28 gray
 becomes a 64-d vector. Registered as ``conv4_omniglot`` (random init until meta-trained by
 ``handful protonet train``, whose weights travel in the model directory) and as
 ``conv4_omniglot_gaussian``, which adds one channel that the Gaussian variant (Fort 2017)
-reads as a per-example confidence. ``test_tiny_conv`` is an 8-channel one for tests.
+reads as a per-example confidence. ``conv4_omniglot_pyramid`` (32-64-128-256 channels, 256-d)
+and ``conv4_omniglot_slim`` (32-64-64-64) narrow the first block, which runs at 28 x 28 and so
+costs the most per channel: 1.9x and 2.5x the training episodes per second of the 64-channel
+one, and the pyramid's wider deep blocks score higher (BENCHMARKS.md). ``test_tiny_conv`` is an
+8-channel one for tests.
 
 Test-time shifts (``tta_shift`` R > 0): ``embed`` averages the outputs of the image shifted by
 every (dx, dy) with |dx|, |dy| <= R pixels, (2R + 1)^2 forward passes. A saved model keeps R
@@ -71,10 +75,10 @@ class Conv4Backbone(BackboneBase):
 
     channels = 1  # grayscale input (ONNX export, which expects RGB, refuses it)
 
-    def __init__(self, name: str = "conv4_omniglot", width: int = 64, extra: int = 0,
-                 input_size: int = 28, depth: int = 4, seed: int = 0, description: str = "",
-                 precision: str = "auto", widths: Sequence[int] | None = None):
-        widths = tuple(widths) if widths else (width,) * depth
+    def __init__(self, name: str = "conv4_omniglot", widths: Sequence[int] = (64, 64, 64, 64),
+                 extra: int = 0, input_size: int = 28, seed: int = 0, description: str = "",
+                 precision: str = "auto"):
+        widths = tuple(widths)
         out_size = input_size // 2 ** len(widths)
         self.extra = extra
         dim = widths[-1] * out_size * out_size
@@ -187,10 +191,10 @@ def conv4_omniglot_slim(**kwargs) -> Conv4Backbone:
 
 @register_backbone("test_tiny_conv", "image", "test backbone: 8-channel Conv-4, 16px", hidden=True)
 def test_tiny_conv(**kwargs) -> Conv4Backbone:
-    return Conv4Backbone("test_tiny_conv", width=8, input_size=16, **kwargs)
+    return Conv4Backbone("test_tiny_conv", widths=(8,) * 4, input_size=16, **kwargs)
 
 
 @register_backbone("test_tiny_conv_gaussian", "image", "test backbone: tiny Conv-4 + confidence",
                    hidden=True)
 def test_tiny_conv_gaussian(**kwargs) -> Conv4Backbone:
-    return Conv4Backbone("test_tiny_conv_gaussian", width=8, input_size=16, extra=1, **kwargs)
+    return Conv4Backbone("test_tiny_conv_gaussian", widths=(8,) * 4, input_size=16, extra=1, **kwargs)
