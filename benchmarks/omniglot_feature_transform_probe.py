@@ -24,14 +24,11 @@ from handful.fewshot.encoder import FewShotEncoder
 from handful.fewshot.episodes import EpisodeSampler
 from handful.fewshot.sources import load_arrays, restrict, scan_many
 from handful.fewshot.transductive import refined_logits
+from handful.heads.base import l2_normalize as l2
 from handful.heads.base import squared_distances
 
 MODEL = Path(__file__).resolve().parent / "out" / "omniglot" / "protonet"
 N_EPISODES = 1000
-
-
-def l2(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def transforms(base: np.ndarray) -> dict:
