@@ -35,6 +35,11 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
   pyramid_full  the pick (32-64-128-256) for the whole 15 minutes, early stopping off.
   pyramid_folds  stage `folds` with that encoder (seed 0 = pyramid_full).
   pyramid_finetune  the 20 runs with that model and `--finetune-steps 20`.
+  rotations  the papers' test protocol (`episodes --rotations`: each 90° rotation of a held-out
+           character a class, as Vinyals et al. and Snell et al. count test classes), every pyramid fold.
+  groups   `--group-ways 20` (training episodes of within-alphabet, same-orientation groups) on the
+           development fold (seed 2), beside `pyramid_folds`' model of that fold.
+  groups_full  the same with the `pyramid_full` recipe on Greek + Latin, held-out and the 20 runs.
   glyphs_15min  the `--extra-share 0.3` glyph recipe with the full 15-minute budget (and the 20 runs).
 
 Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate finetune tta compare runs_all`
@@ -208,14 +213,15 @@ def stage_elastic(amounts: tuple[float, ...] = (0.0, 1.5, 3.0)) -> dict:
     return result
 
 
-def scored(label: str, split: list[str] = SPLIT, with_runs: bool = True) -> dict:
+def scored(label: str, split: list[str] = SPLIT, with_runs: bool = True, extra: tuple[str, ...] = ()) -> dict:
     """Model `label` on 600 held-out episodes at 5-way and 20-way 1-shot, inductive and
-    `--transductive`, and (``with_runs``) on the 20 runs both ways."""
+    `--transductive` (``extra`` flags for `episodes`), and (``with_runs``) on the 20 runs both ways."""
     model = ["--model", str(MODELS / label)]
     entry = {}
     for ways in (5, 20):
-        entry[f"{ways}-way 1-shot"] = episodes(model, ways, split=split)
-        entry[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, split=split, extra=["--transductive"])
+        entry[f"{ways}-way 1-shot"] = episodes(model, ways, split=split, extra=[*extra])
+        entry[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, split=split,
+                                                             extra=[*extra, "--transductive"])
     if with_runs:
         entry["20 runs"] = runs(model)
         entry["20 runs, transductive"] = runs(model, ["--transductive"])
@@ -281,10 +287,29 @@ def folds_of(seed0_label: str, label_prefix: str, flags: list[str]) -> dict:
         label = seed0_label if seed == 0 else f"{label_prefix}{seed}"
         fold = {} if seed == 0 else {"training": train(label, TRAIN_MINUTES, flags, split)}
         folds[f"seed {seed}"] = {**fold, **scored(label, split, with_runs=False)}
+    return with_means(folds)
+
+
+def with_means(folds: dict) -> dict:
+    """``folds`` and the mean over them of each held-out score."""
     result = dict(folds)
     for key in ("5-way 1-shot", "20-way 1-shot", "5-way 1-shot, transductive", "20-way 1-shot, transductive"):
         result[f"mean {key}"] = round(sum(f[key]["accuracy"] for f in folds.values()) / len(folds), 4)
     return result
+
+
+def stage_rotations() -> dict:
+    """The papers' test protocol: `episodes --rotations` counts each 90° rotation of a held-out
+    character as a class of its own, as Vinyals et al. 2016 and Snell et al. 2017 count their test
+    classes (the evaluation characters x 4). The pyramid model of every fold and the 64-channel
+    `train` model, 600 episodes at 5-way and 20-way, inductive and transductive; no retraining."""
+    rotations = ("--rotations",)
+    folds = {f"seed {seed}": scored("protonet_pyramid_full" if seed == 0 else f"protonet_pyramid_fold_seed{seed}",
+                                    [*SPLIT[:-1], str(seed)], with_runs=False, extra=rotations)
+             for seed in FOLD_SEEDS}
+    return {"conv4_omniglot_pyramid": with_means(folds),
+            "conv4_omniglot (64-channel `train` model), Greek + Latin": scored("protonet", with_runs=False,
+                                                                                extra=rotations)}
 
 
 def stage_pyramid_finetune(steps: int = 20) -> dict:
@@ -301,6 +326,31 @@ def stage_pyramid_folds() -> dict:
     held-out pairs, 15 minutes each, default patience (which acts in the last learning-rate step
     only), then 600 held-out episodes at 5-way and 20-way, inductive and transductive."""
     return folds_of("protonet_pyramid_full", "protonet_pyramid_fold_seed", PYRAMID_FLAGS)
+
+
+GROUP_FLAGS = ["--group-ways", "20"]  # episodes of within-alphabet, same-orientation groups of 20
+
+
+def stage_groups() -> dict:
+    """`--group-ways 20`: each 60-way training episode is three groups of 20 characters of one
+    alphabet at one rotation/flip, not 60 (character, rotation) pairs at random (which put about one
+    character per alphabet and orientation in an episode, while a held-out episode is 20 characters
+    of one or two alphabets). Development fold: seed 2 (Korean + Sanskrit held out), trained as
+    `pyramid_folds` trained it, 15 minutes, scored on its held-out pair beside that fold's model.
+    Rule fixed before the run: adopt if the 20-way inductive gain is larger than the two 95% CIs'
+    half-widths together and 5-way does not drop by more than that; then stage `groups_full`."""
+    split = [*SPLIT[:-1], "2"]
+    label = "protonet_pyramid_groups_seed2"
+    training = train(label, TRAIN_MINUTES, [*PYRAMID_FLAGS, *GROUP_FLAGS], split)
+    return {"training": training, **scored(label, split, with_runs=False)}
+
+
+def stage_groups_full() -> dict:
+    """`--group-ways 20` with the `pyramid_full` recipe (seed 0: Greek + Latin held out, patience
+    100), scored like `pyramid_full`: 600 held-out episodes and the 20 runs."""
+    label = "protonet_pyramid_groups"
+    training = train(label, TRAIN_MINUTES, [*PYRAMID_FLAGS, *GROUP_FLAGS, "--patience", "100"])
+    return {"training": training, **scored(label)}
 
 
 def stage_glyphs_15min() -> dict:
@@ -358,7 +408,8 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "tta": stage_tta, "transductive": stage_transductive, "elastic": stage_elastic,
           "folds": stage_folds, "widths": stage_widths,
           "widths_15min": stage_widths_15min, "pyramid_full": stage_pyramid_full,
-          "pyramid_folds": stage_pyramid_folds, "pyramid_finetune": stage_pyramid_finetune}
+          "pyramid_folds": stage_pyramid_folds, "pyramid_finetune": stage_pyramid_finetune,
+          "rotations": stage_rotations, "groups": stage_groups, "groups_full": stage_groups_full}
 
 
 def main(stages: list[str]) -> None:

@@ -8,11 +8,14 @@ the same episodes for every shift. The default saved with a Conv-4 model
 shifts averaged with the same shifts of the image rotated by ±5° / ±10° or scaled by 0.9 / 1.1
 (three times the passes; not adopted when they do not help).
 
-Run: `.venv/bin/python benchmarks/omniglot_tta_probe.py` → results/omniglot_tta_probe.json
+Run: `.venv/bin/python benchmarks/omniglot_tta_probe.py` → results/omniglot_tta_probe.json;
+`… omniglot_tta_probe.py protonet_pyramid_full` probes that model of benchmarks/out/omniglot instead
+→ results/omniglot_tta_probe_protonet_pyramid_full.json.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from handful.fewshot.encoder import FewShotEncoder
 from handful.fewshot.episodes import EpisodeSampler, euclidean_scorer, evaluate_episodes
 from handful.fewshot.sources import load_arrays, restrict, scan_many
 
-MODEL = Path(__file__).resolve().parent / "out" / "omniglot" / "protonet"
+MODELS = Path(__file__).resolve().parent / "out" / "omniglot"
 SHIFTS = (0, 1, 2, 3, 4)
 
 
@@ -64,15 +67,15 @@ def warped_rows(encoder: FewShotEncoder, arrays: np.ndarray, labels) -> dict:
     return rows
 
 
-def main() -> None:
+def main(label: str = "protonet") -> None:
     torch.set_num_threads(2)
     root = require(datasets_dir() / "omniglot")
-    encoder = FewShotEncoder.from_model(require(MODEL))
+    encoder = FewShotEncoder.from_model(require(MODELS / label))
     examples, _ = scan_many([root / "images_background_small1", root / "images_background_small2"],
                             nested=True)
     examples = restrict(examples, encoder.meta["val_classes"])
     arrays, used = load_arrays(encoder.backbone, examples)
-    result = {"model": str(MODEL), "classes": len(set(used.labels)), "images": len(used),
+    result = {"model": f"benchmarks/out/omniglot/{label}", "classes": len(set(used.labels)), "images": len(used),
               "episodes": 1000, "queries": 15}
     for shift in SHIFTS:
         encoder.set_tta_shift(shift)
@@ -84,8 +87,8 @@ def main() -> None:
         print(shift, row, flush=True)
         result[f"{shift} px"] = row
     result.update(warped_rows(encoder, arrays, used.labels))
-    write_result("omniglot_tta_probe", result)
+    write_result("omniglot_tta_probe" + ("" if label == "protonet" else f"_{label}"), result)
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

@@ -17,7 +17,7 @@ from handful.fewshot.episodes import (
 )
 from handful.fewshot.gaussian import gaussian_logits
 from handful.fewshot.protonet import prototype_logits
-from handful.fewshot.sources import scan_many
+from handful.fewshot.sources import scan_many, with_rotations
 
 CLASSES = [f"{a}/c{i}" for a in "ABCDEFGH" for i in range(3)]
 
@@ -120,3 +120,18 @@ def test_scan_many_merges_roots_and_drops_duplicate_files(tmp_path: Path):
     assert n_dup == 12  # alphabets A and B: 2 chars x 3 drawings each, identical bytes
     assert len(examples.classes) == 6 and len(examples) == 18
     assert "alphabet_C/character01" in examples.classes
+
+
+def test_with_rotations_makes_each_quarter_turn_a_class_of_its_own(tmp_path: Path):
+    make_glyph_tree(tmp_path / "bg", n_alphabets=1, n_chars=2, n_drawings=3)
+    examples, _ = scan_many([tmp_path / "bg"], nested=True)
+    arrays = np.arange(6 * 4 * 4, dtype=np.uint8).reshape(6, 4, 4)
+    turned, rotated = with_rotations(arrays, examples)
+    assert turned.shape == (24, 4, 4) and len(rotated) == 24
+    assert len(rotated.classes) == 8  # 2 characters x 4 rotations
+    row = rotated.labels.index("alphabet_A/character01@rot90")
+    # the rot90 copy of drawing 0 is drawing 0 turned, and its label is its class's
+    assert np.array_equal(turned[row], np.rot90(arrays[0]))
+    assert rotated.labels[:6] == examples.labels  # the unturned copies keep their names
+    with pytest.raises(DataError, match="square"):
+        with_rotations(np.zeros((6, 4, 5), dtype=np.uint8), examples)

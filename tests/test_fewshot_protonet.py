@@ -113,6 +113,34 @@ def test_transductive_predict_answers_for_the_whole_batch_as_python_does(model, 
     assert clf.predict(paths, transductive=True) == [labels[Path(p).name] for p in paths]
 
 
+def test_transductive_predict_moves_its_progress_bar_while_embedding(model, glyphs, tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from handful.classifier import Classifier
+    from handful.cli.output import Output
+
+    events: list = []
+
+    @contextmanager
+    def recording_progress(self, description, total):
+        yield lambda n: events.append(n)
+
+    answer = Classifier.predict_proba_items
+
+    def answering(self, *args, **kwargs):
+        result = answer(self, *args, **kwargs)
+        events.append("answered")
+        return result
+
+    monkeypatch.setattr(Output, "progress", recording_progress)
+    monkeypatch.setattr(Classifier, "predict_proba_items", answering)
+    support, queries, _ = support_and_queries(glyphs, tmp_path)
+    assert main(["predict", str(model), str(queries), "--support", str(support), "--transductive"]) == 0
+    answered = events.index("answered")
+    # the bar moves before the one answer for the batch (it used to jump at the end), and ends full
+    assert answered > 0 and sum(events[:answered]) == 10 and not events[answered + 1:], events
+
+
 def test_transductive_needs_a_support_set_and_the_euclidean_metric(model, glyphs, capsys):
     assert main(["predict", str(model), str(glyphs / "alphabet_D"), "--transductive"]) == 2
     assert "pass --support DIR" in capsys.readouterr().err
@@ -148,6 +176,16 @@ def test_episodes_refuse_a_split_that_overlaps_the_training_classes(model, glyph
                  "--model", str(model), "--episodes", "5"])
     assert code == 2
     assert "same --eval-fraction" in capsys.readouterr().err
+
+
+def test_rotations_count_each_quarter_turn_of_a_held_out_class_as_a_class(model, glyphs, capsys):
+    args = ["episodes", str(glyphs), "--nested", "--split-by-parent", "--model", str(model), "--ways", "3",
+            "--queries", "5", "--episodes", "40", "--json"]
+    assert main([*args, "--rotations"]) == 0
+    rotated = last_json(capsys)
+    assert rotated["rotations"] and rotated["n_classes"] == 24  # alphabet_D's 6 characters x 4
+    assert main([*args, "--rotations", "--finetune-steps", "2", "--episodes", "3"]) == 0
+    assert last_json(capsys)["n_classes"] == 24
 
 
 def test_test_time_finetuning_runs_per_episode_and_reports_it(model, glyphs, capsys):
@@ -273,14 +311,35 @@ def test_flips_make_mirror_images_new_classes_next_to_the_rotations():
     assert len(views) == 8  # both characters look alike here, so 8 distinct views, not 4
 
 
+def test_group_ways_draws_episode_classes_in_same_alphabet_same_rotation_groups():
+    from handful.fewshot.protonet import EpisodeBatcher
+
+    labels = np.array([f"{a}/c{c}" for a in "AB" for c in range(5) for _ in range(2)], dtype=object)
+    arrays = np.zeros((len(labels), 8, 8), dtype=np.uint8)
+    to_tensor = lambda a: torch.from_numpy(np.stack(a)).float().div(255).unsqueeze(1)  # noqa: E731
+    config = ProtoNetConfig(n_way=9, n_shot=1, n_query=1, rotations=True, jitter=0, group_ways=3)
+    batcher = EpisodeBatcher(arrays, labels, to_tensor, config)
+    for _ in range(20):
+        picks = batcher._picks()
+        keys = [(batcher.pool[p][0] // 5, batcher.pool[p][1]) for p in picks]  # (alphabet, rotation)
+        assert len(set(picks)) == 9 and len(set(keys)) == 3  # three groups of three
+        assert all(keys.count(k) == 3 for k in keys)
+    random = EpisodeBatcher(arrays, labels, to_tensor, ProtoNetConfig(n_way=9, rotations=True, n_shot=1,
+                                                                      n_query=1, jitter=0))
+    # without groups, 9 of 40 (class, rotation) pairs rarely fall into 3 groups of 3
+    spreads = [len({(random.pool[p][0] // 5, random.pool[p][1]) for p in random._picks()}) for _ in range(20)]
+    assert min(spreads) > 3
+
+
 def test_augmentation_options_reach_the_saved_training_config(glyphs, tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["protonet", "train", str(glyphs), "--out", str(out), "--backbone", "test_tiny_conv",
                  "--nested", "--ways", "8", "--queries", "3", "--episodes", "20", "--flips", "--jitter",
-                 "1.5", "--elastic", "2", "--aux-weight", "0.5", "--precision", "fp32", "--json"]) == 0
+                 "1.5", "--elastic", "2", "--aux-weight", "0.5", "--precision", "fp32", "--group-ways", "3",
+                 "--json"]) == 0
     config = json.loads((out / "model.json").read_text())["fewshot"]["config"]
-    assert (config["flips"], config["jitter"], config["elastic"], config["aux_weight"], config["precision"]) == (
-        True, 1.5, 2.0, 0.5, "fp32")
+    assert (config["flips"], config["jitter"], config["elastic"], config["aux_weight"], config["precision"],
+            config["group_ways"]) == (True, 1.5, 2.0, 0.5, "fp32", 3)
 
 
 def test_elastic_warp_moves_ink_by_at_most_its_pixels_and_zero_changes_nothing():

@@ -6,12 +6,13 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from ..errors import DataError
 from ..fewshot.encoder import FewShotEncoder
 from ..fewshot.episodes import EpisodeSampler, evaluate_episodes, evaluate_episodes_with, split_classes
-from ..fewshot.sources import load_arrays, restrict, scan_many
+from ..fewshot.sources import load_arrays, restrict, scan_many, with_rotations
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct
@@ -35,6 +36,9 @@ TtaShiftOpt = Annotated[int | None, typer.Option(
 TransductiveOpt = Annotated[bool, typer.Option(
     "--transductive", help="Refine each class mean with the unlabeled queries scored with it (an episode, a run) "
                            "(EM; euclidean metric of a ProtoNet model). Off: each query on its own.")]
+RotationsOpt = Annotated[bool, typer.Option(
+    "--rotations", help="Count each 90° rotation of an evaluation class as a class of its own (4x the "
+                        "classes: the Omniglot test protocol of Vinyals et al. 2016 and Snell et al. 2017).")]
 
 
 def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0,
@@ -71,6 +75,16 @@ def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: boo
     return unseen, note
 
 
+def embedded_arrays(encoder: FewShotEncoder, arrays: np.ndarray, out: Output, chunk: int = 256) -> np.ndarray:
+    """``encoder.embed_arrays`` in chunks, with a progress bar (no cache: rotated copies have no file)."""
+    parts = []
+    with out.progress("Embedding", len(arrays)) as advance:
+        for start in range(0, len(arrays), chunk):
+            parts.append(encoder.embed_arrays(arrays[start:start + chunk]))
+            advance(len(parts[-1]))
+    return np.concatenate(parts)
+
+
 @app.command()
 def episodes(
     data: DataArg,
@@ -89,6 +103,7 @@ def episodes(
     finetune_lr: FinetuneLrOpt = 1e-4,
     tta_shift: TtaShiftOpt = None,
     transductive: TransductiveOpt = False,
+    rotations: RotationsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
@@ -105,9 +120,14 @@ def episodes(
     shift = encoder.tta_shift
     out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}"
               + (f", test-time shifts up to {shift} px" if shift else "")
-              + (", transductive prototypes" if transductive else ""))
-    if finetune_steps:
+              + (", transductive prototypes" if transductive else "")
+              + (", each 90° rotation a class" if rotations else ""))
+    if finetune_steps or rotations:
         arrays, examples = load_arrays(encoder.backbone, examples)
+        if rotations:
+            arrays, examples = with_rotations(arrays, examples)
+        if not finetune_steps:
+            embeddings = embedded_arrays(encoder, arrays, out)
     else:
         with out.progress("Embedding", len(examples)) as advance:
             embeddings, failures = encoder.embed_items(examples.items, advance)
@@ -137,7 +157,7 @@ def episodes(
         out.print(f"  skipped {path}: {reason}")
     out.result({**result, "metric": metric_name, "encoder": encoder.source, "classes_note": note,
                 "finetune_steps": finetune_steps, "tta_shift": shift, "transductive": transductive,
-                "data": [str(d) for d in data],
+                "rotations": rotations, "data": [str(d) for d in data],
                 "duplicates_dropped": n_dup, "seconds": round(time.perf_counter() - started, 2),
                 "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]})
 

@@ -53,9 +53,11 @@ class _StdoutCsv:
 
 
 def _results(predictor, work: list[str], ray: bool, address, model: Path, runtime: str,
-             batch_size: int, quiet: bool, transductive: bool = False):
+             batch_size: int, quiet: bool, transductive: bool = False, advance=None):
+    """(indices, probabilities, failures) per batch; the transductive one moves ``advance`` as it
+    embeds (its one batch is the whole input, answered only at the end)."""
     if transductive:  # one answer for the whole batch: the prototypes are refined with all of it
-        proba, ok, failures = predictor.predict_proba_items(work, transductive=True)
+        proba, ok, failures = predictor.predict_proba_items(work, progress=advance, transductive=True)
         return [(ok, proba, failures)]
     if not ray:
         return iter_predictions(predictor, work, batch_size)
@@ -115,7 +117,8 @@ def predict(
     try:
         with out.progress("Predicting", len(todo)) as advance:
             results = _results(predictor, [items[i] for i in todo], ray, address, model, runtime,
-                               batch_size, quiet=out.stdout_taken, transductive=transductive)
+                               batch_size, quiet=out.stdout_taken, transductive=transductive,
+                               advance=advance)
             for indices, proba, failures in results:
                 batch_ids = [ids[todo[j]] for j in indices]
                 preds = top_k(proba, predictor.classes_, k)
@@ -125,7 +128,8 @@ def predict(
                     rows += [{"input": i, "label": p[0][0], "top": p} for i, p in zip(batch_ids, preds)]
                 skipped += [(ids[todo[j]], reason) for j, reason in failures.items()]
                 n_done += len(indices)
-                advance(len(indices) + len(failures))
+                if not transductive:  # it advanced while embedding
+                    advance(len(indices) + len(failures))
     finally:
         if sink:
             sink.close()

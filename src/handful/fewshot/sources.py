@@ -71,3 +71,20 @@ def load_arrays(backbone, examples: Examples) -> tuple[np.ndarray, Examples]:
     if arrays is None:
         raise DataError(f"No readable images in {examples.source}. Check the folder.")
     return arrays, (examples.without(bad) if bad else examples)
+
+
+def with_rotations(arrays: np.ndarray, examples: Examples) -> tuple[np.ndarray, Examples]:
+    """Every class four times, as itself and turned by 90, 180 and 270 degrees, each a class of its
+    own (``'name@rot90'``...): the Omniglot protocol of Vinyals et al. 2016 and Snell et al. 2017,
+    whose test classes are the evaluation characters x 4 rotations.
+
+    Example:
+        >>> arrays, examples = with_rotations(arrays, examples)   # 4x the rows and the classes
+    """
+    if arrays.ndim < 3 or arrays.shape[1] != arrays.shape[2]:
+        raise DataError(f"Rotated classes need square images; the encoder's input is {arrays.shape[1:3]}. "
+                        "Drop --rotations.")
+    turned = np.concatenate([np.rot90(arrays, k, axes=(1, 2)) for k in range(4)])
+    labels = tuple(label if k == 0 else f"{label}@rot{90 * k}" for k in range(4) for label in examples.labels)
+    return np.ascontiguousarray(turned), Examples(examples.items * 4, labels, examples.modality,
+                                                  examples.skipped, examples.source)
