@@ -311,35 +311,14 @@ def test_flips_make_mirror_images_new_classes_next_to_the_rotations():
     assert len(views) == 8  # both characters look alike here, so 8 distinct views, not 4
 
 
-def test_group_ways_draws_episode_classes_in_same_alphabet_same_rotation_groups():
-    from handful.fewshot.protonet import EpisodeBatcher
-
-    labels = np.array([f"{a}/c{c}" for a in "AB" for c in range(5) for _ in range(2)], dtype=object)
-    arrays = np.zeros((len(labels), 8, 8), dtype=np.uint8)
-    to_tensor = lambda a: torch.from_numpy(np.stack(a)).float().div(255).unsqueeze(1)  # noqa: E731
-    config = ProtoNetConfig(n_way=9, n_shot=1, n_query=1, rotations=True, jitter=0, group_ways=3)
-    batcher = EpisodeBatcher(arrays, labels, to_tensor, config)
-    for _ in range(20):
-        picks = batcher._picks()
-        keys = [(batcher.pool[p][0] // 5, batcher.pool[p][1]) for p in picks]  # (alphabet, rotation)
-        assert len(set(picks)) == 9 and len(set(keys)) == 3  # three groups of three
-        assert all(keys.count(k) == 3 for k in keys)
-    random = EpisodeBatcher(arrays, labels, to_tensor, ProtoNetConfig(n_way=9, rotations=True, n_shot=1,
-                                                                      n_query=1, jitter=0))
-    # without groups, 9 of 40 (class, rotation) pairs rarely fall into 3 groups of 3
-    spreads = [len({(random.pool[p][0] // 5, random.pool[p][1]) for p in random._picks()}) for _ in range(20)]
-    assert min(spreads) > 3
-
-
 def test_augmentation_options_reach_the_saved_training_config(glyphs, tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["protonet", "train", str(glyphs), "--out", str(out), "--backbone", "test_tiny_conv",
                  "--nested", "--ways", "8", "--queries", "3", "--episodes", "20", "--flips", "--jitter",
-                 "1.5", "--elastic", "2", "--aux-weight", "0.5", "--precision", "fp32", "--group-ways", "3",
-                 "--json"]) == 0
+                 "1.5", "--elastic", "2", "--aux-weight", "0.5", "--precision", "fp32", "--json"]) == 0
     config = json.loads((out / "model.json").read_text())["fewshot"]["config"]
-    assert (config["flips"], config["jitter"], config["elastic"], config["aux_weight"], config["precision"],
-            config["group_ways"]) == (True, 1.5, 2.0, 0.5, "fp32", 3)
+    assert (config["flips"], config["jitter"], config["elastic"], config["aux_weight"], config["precision"]) == (
+        True, 1.5, 2.0, 0.5, "fp32")
 
 
 def test_elastic_warp_moves_ink_by_at_most_its_pixels_and_zero_changes_nothing():

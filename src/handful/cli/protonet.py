@@ -78,10 +78,6 @@ def train(
                                            "random warp per training image (0: off).", min=0.0)] = 0.0,
     aux_weight: Annotated[float, typer.Option(help="Weight of an auxiliary classifier over all "
                                               "training classes (0: off).")] = 0.0,
-    group_ways: Annotated[int, typer.Option(
-        help="Draw each training episode's classes in groups of up to N characters of one parent folder "
-             "(alphabet) at one rotation/flip, so episodes hold within-alphabet distinctions (0: all at "
-             "random).", min=0)] = 0,
     extra_train: Annotated[list[Path] | None, typer.Option(
         "--extra-train", help="Folder of further classes for training episodes only (never "
         "validated or held out); repeatable.")] = None,
@@ -106,7 +102,7 @@ def train(
     config = ProtoNetConfig(n_way=ways, n_shot=shots, n_query=queries, max_episodes=n_episodes,
                             max_minutes=minutes, lr=lr, rotations=rotations, flips=flips,
                             jitter=jitter, elastic=elastic, aux_weight=aux_weight, extra_share=extra_share,
-                            group_ways=group_ways, patience=patience, precision=precision, seed=seed)
+                            patience=patience, precision=precision, seed=seed)
     with training_progress(out, n_episodes) as update:
         result = train_model(data, out_dir, config, variant=variant, backbone=backbone, nested=nested,
                              split_by_parent=split_by_parent, eval_fraction=eval_fraction,

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
-from .episodes import EpisodeSampler, euclidean_scorer, evaluate_episodes, parent_of
+from .episodes import EpisodeSampler, euclidean_scorer, evaluate_episodes
 from .gaussian import gaussian_logits, gaussian_scorer
 
 
@@ -51,7 +51,6 @@ class ProtoNetConfig:
     patience: int = 15  # validations without improvement before stopping, in the last lr step only
     extra_share: float | None = None  # share of episode classes from training-only extra classes (None: by count)
     aux_weight: float = 0.0  # > 0: add a linear classifier over all training classes (auxiliary loss)
-    group_ways: int = 0  # > 0: draw episode classes in groups of this many of one parent at one rotation/flip
     precision: str = "auto"  # "bf16" autocast (2x faster on CPUs with AVX-512 BF16), "fp32", or auto
     seed: int = 0
 
@@ -129,7 +128,6 @@ class EpisodeBatcher:
             self.n_extra = min(int(is_extra.sum()), round(config.extra_share * self.n_way))
             self.n_extra = max(self.n_extra, self.n_way - int((~is_extra).sum()))
         self.extra_idx, self.main_idx = np.flatnonzero(is_extra), np.flatnonzero(~is_extra)
-        self.groups = _groups([(parent_of(str(classes[c])), t) for c, t in self.pool], self.main_idx)
         self.rng = np.random.default_rng([config.seed, 11])
         self.gen = torch.Generator().manual_seed(config.seed)
 
@@ -151,32 +149,10 @@ class EpisodeBatcher:
         return x, is_support, y, torch.as_tensor(picks).repeat_interleave(per)
 
     def _picks(self) -> np.ndarray:
-        if self.n_extra is None and not self.config.group_ways:
+        if self.n_extra is None:
             return self.rng.choice(len(self.pool), self.n_way, replace=False)
-        n_extra = self.n_extra or 0
-        main = (self._grouped_picks(self.n_way - n_extra) if self.config.group_ways
-                else self.rng.choice(self.main_idx, self.n_way - n_extra, replace=False))
-        return np.concatenate([self.rng.choice(self.extra_idx, n_extra, replace=False), main]).astype(int)
-
-    def _grouped_picks(self, n: int) -> np.ndarray:
-        """``n`` main pool entries, ``group_ways`` at a time from one (parent, transform) group (fewer
-        when the group is smaller), groups in random order: each episode holds within-alphabet,
-        same-orientation distinctions, as a test episode from one or two alphabets does."""
-        picks: list[np.ndarray] = []
-        for g in self.rng.permutation(len(self.groups)):
-            take = min(self.config.group_ways, n - sum(map(len, picks)), len(self.groups[g]))
-            picks.append(self.rng.choice(self.groups[g], take, replace=False))
-            if sum(map(len, picks)) == n:
-                break
-        return np.concatenate(picks)
-
-
-def _groups(keys: list, indices: np.ndarray) -> list[np.ndarray]:
-    """``indices`` grouped by ``keys[i]`` (sorted by key, for reproducible sampling)."""
-    by_key: dict = {}
-    for i in indices:
-        by_key.setdefault(keys[i], []).append(int(i))
-    return [np.array(by_key[k]) for k in sorted(by_key)]
+        return np.concatenate([self.rng.choice(self.extra_idx, self.n_extra, replace=False),
+                               self.rng.choice(self.main_idx, self.n_way - self.n_extra, replace=False)])
 
 
 def resolve_precision(precision: str) -> str:
