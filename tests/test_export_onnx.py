@@ -1,6 +1,7 @@
 """ONNX export: one graph whose probabilities match handful's, a runtime behind the same API."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -117,12 +118,28 @@ def test_text_models_are_refused_with_a_reason(text_csv, tmp_path):
         export_onnx(tmp_path / "t")
 
 
-def test_grayscale_conv4_models_are_refused_in_one_line(capsys, color_tree, tmp_path):
-    # Conv-4 reads (H, W) grayscale; the exported graph takes RGB (n, H, W, 3): refuse, no trace
+def test_grayscale_conv4_models_export_with_their_test_time_shifts_inside(capsys, color_tree, tmp_path):
+    # Conv-4 reads (H, W) grayscale and averages shifted views: both must be in the graph
+    clf = Classifier("test_tiny_conv", head="prototype", cache=False)
+    backbone = clf.backbone_for("image")
+    backbone.set_embed_options({"tta_shift": 2})  # 25 views per image
+    backbone.info = replace(backbone.info, precision="float32")  # no bf16 near-ties
+    clf.fit(color_tree)
+    report = export_onnx(clf, tmp_path / "g.onnx", samples=[str(color_tree)])
+    prep = report.metadata["handful.preprocessing"]
+    assert (prep["channels"], prep["shape"]) == ("L", [None, 16, 16])
+    assert report.max_abs_diff < TIGHT and report.max_abs_diff_embeddings < TIGHT
+    paths = image_paths(color_tree)  # files decoded by the runtime's own grayscale path
+    np.testing.assert_allclose(OnnxClassifier(tmp_path / "g.onnx").predict_proba(paths),
+                               clf.predict_proba(paths), atol=TIGHT)
+
+
+def test_support_export_needs_an_out_file(capsys, color_tree, tmp_path):
     Classifier("test_tiny_conv", head="prototype").fit(color_tree).save(tmp_path / "g")
-    assert main(["export", str(tmp_path / "g")]) == 2
+    assert main(["export", str(tmp_path / "g"), "--support", str(color_tree)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "grayscale" in err[0] and "handful predict" in err[0]
+    assert len(err) == 1 and "--support needs --out" in err[0]
+    assert not (tmp_path / "g" / "model.onnx").exists()
 
 
 @pytest.mark.slow

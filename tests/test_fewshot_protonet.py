@@ -99,6 +99,26 @@ def test_predict_with_a_support_folder_names_new_classes(model, glyphs, tmp_path
     assert clf.predict([str(queries / "character01_05.png")])[0] == labels["character01_05.png"]
 
 
+def test_onnx_export_of_a_support_set_predicts_as_the_model_does(model, glyphs, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    support, queries, chars = support_and_queries(glyphs, tmp_path)
+    out = tmp_path / "new_characters.onnx"
+    assert main(["export", str(model), "--support", str(support), "--out", str(out), "--sample",
+                 str(queries), "--json"]) == 0
+    report = last_json(capsys)
+    assert report["metadata"]["handful.classes"] == [c.name for c in chars]
+    assert report["metadata"]["handful.backbone"]["info"]["name"] == "test_tiny_conv"
+    assert report["max_abs_diff_embeddings"] < 1e-4  # the model's 3 px shifts run inside the graph
+    assert main(["predict", str(out), str(queries), "--runtime", "onnx", "--top", "2", "--json"]) == 0
+    exported = last_json(capsys)["predictions"]
+    assert main(["predict", str(model), str(queries), "--support", str(support), "--top", "2", "--json"]) == 0
+    direct = last_json(capsys)["predictions"]
+    assert [p["label"] for p in exported] == [p["label"] for p in direct] and len(direct) == 9
+    for a, b in zip(exported, direct):  # euclidean prototypes, softmax at temperature 1
+        np.testing.assert_allclose([t["probability"] for t in a["top"]], [t["probability"] for t in b["top"]],
+                                   atol=0.02)  # the torch path runs bf16 where the CPU has it (0.007 seen)
+
+
 def test_transductive_predict_answers_for_the_whole_batch_as_python_does(model, glyphs, tmp_path, capsys):
     support, queries, chars = support_and_queries(glyphs, tmp_path)
     assert main(["predict", str(model), str(queries), "--support", str(support), "--transductive",

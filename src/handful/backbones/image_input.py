@@ -34,6 +34,20 @@ def preprocess_image(item: str | Image.Image, info: BackboneInfo) -> np.ndarray:
     return resize_and_crop(img, info)
 
 
+def preprocess_gray(item: str | Image.Image, info: BackboneInfo) -> np.ndarray:
+    """An image path (or PIL image) to uint8 (input_size, input_size) grayscale: short side to
+    ``input_size`` by area average, center crop (Conv-4's input; the ONNX runtime's too)."""
+    img = item if isinstance(item, Image.Image) else load_image(item)
+    img = img.convert("L")
+    size = info.input_size
+    width, height = img.size
+    scale = size / min(width, height)
+    new = (max(size, round(width * scale)), max(size, round(height * scale)))
+    img = img.resize(new, Image.BOX)
+    left, top = (new[0] - size) // 2, (new[1] - size) // 2
+    return np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
 def to_tensor(batch: Sequence[np.ndarray], info: BackboneInfo) -> torch.Tensor:
     """Stack uint8 HWC arrays into a normalized float NCHW tensor in channels-last memory."""
     x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div_(255.0)

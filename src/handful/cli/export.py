@@ -26,6 +26,9 @@ def export(
     tolerance: Annotated[float, typer.Option(
         help="Largest allowed max abs difference of probabilities vs PyTorch.")] = 1e-4,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
+    support: Annotated[Path | None, typer.Option(
+        help="Support folder (a sub-folder per class, 1+ image each): the graph classifies into its "
+             "classes by nearest prototype, e.g. new characters for a `protonet train` model. Needs --out.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export backbone + head as ONE graph: uint8 image batch in, class probabilities out."""
@@ -36,11 +39,12 @@ def export(
     from ..export import export_onnx
 
     report = export_onnx(model, out_file, samples=[str(s) for s in sample or []], opset=opset,
-                         tolerance=tolerance)
+                         tolerance=tolerance, support=support)
     prep = report.metadata["handful.preprocessing"]
-    out.print(f"Wrote {report.path} (opset {report.opset}): input 'image' uint8 "
-              f"(batch, {prep['input_size']}, {prep['input_size']}, 3) RGB, output 'probabilities' "
-              f"over {len(report.metadata['handful.classes'])} classes.")
+    shape = ", ".join(map(str, ["batch", *prep["shape"][1:]]))
+    out.print(f"Wrote {report.path} (opset {report.opset}): input 'image' uint8 ({shape}) "
+              f"{prep['channels']}, output 'probabilities' over {len(report.metadata['handful.classes'])} "
+              f"classes" + (f" of the support set {support}." if support else "."))
     out.print(f"Preprocessing before the graph: short side to {prep['resize_size']} px "
               f"({prep['interpolation']}), center crop {prep['input_size']}; mean/std inside.")
     out.print(f"Parity on {report.samples}: max abs difference of probabilities vs PyTorch "

@@ -47,15 +47,20 @@ class LogisticModule(nn.Module):
 
 
 class PrototypeModule(nn.Module):
-    """``PrototypeHead.predict_proba``: center, L2-normalize, cosine / temperature, softmax."""
+    """``PrototypeHead.predict_proba``: center, L2-normalize, cosine / temperature, softmax; or, for
+    the euclidean metric (a ProtoNet's), softmax of minus the squared distance / temperature."""
 
     def __init__(self, head: PrototypeHead):
         super().__init__()
         self.temperature = float(head.temperature)
+        self.euclidean = head.metric == "euclidean"
         _buffer(self, "mean", head.mean_)
         _buffer(self, "prototypes", head.prototypes_)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.euclidean:
+            squared = (x * x).sum(1, keepdim=True) - 2 * x @ self.prototypes.T + (self.prototypes ** 2).sum(1)
+            return torch.softmax(-squared.clamp_min(0.0) / self.temperature, dim=1)
         return torch.softmax(_l2_normalize(x - self.mean) @ self.prototypes.T / self.temperature, dim=1)
 
 
@@ -134,10 +139,6 @@ def feature_module(backbone: Backbone) -> nn.Module:
     if backbone.modality != "image":
         raise BundleError(f"Backbone '{backbone.name}' embeds {backbone.modality}s; ONNX export "
                           "supports image models only. Use `handful predict` for text models.")
-    if getattr(backbone, "channels", 3) != 3:
-        raise BundleError(f"Backbone '{backbone.name}' reads {backbone.channels}-channel (grayscale) "
-                          "images; ONNX export supports RGB image backbones only. Use `handful "
-                          "predict` with this model.")
     if hasattr(backbone, "torch_module"):
         return backbone.torch_module().eval()
     model = getattr(backbone, "model", None)
@@ -152,7 +153,8 @@ def feature_module(backbone: Backbone) -> nn.Module:
 
 
 class ClassifierGraph(nn.Module):
-    """Backbone + head: uint8 pixels (n, H, W, 3) -> (probabilities (n, C), embeddings (n, dim))."""
+    """Backbone + head: uint8 pixels (n, H, W, 3), or (n, H, W) for a grayscale backbone ->
+    (probabilities (n, C), embeddings (n, dim))."""
 
     def __init__(self, backbone: Backbone, head):
         super().__init__()
@@ -164,13 +166,19 @@ class ClassifierGraph(nn.Module):
         return self.head(embeddings), embeddings
 
 
-def preprocessing(info: BackboneInfo) -> dict:
-    """What a caller does before the graph, and what the graph does itself (for metadata)."""
+def preprocessing(info: BackboneInfo, channels: int = 3) -> dict:
+    """What a caller does before the graph, and what the graph does itself (for metadata).
+
+    ``channels`` 1: a grayscale backbone (Conv-4), whose input is (n, H, W) luminance; its
+    test-time shifts, if any, are inside the graph."""
+    gray = channels == 1
     return {
-        "input": "image", "dtype": "uint8", "layout": "NHWC", "channels": "RGB",
-        "shape": [None, info.input_size, info.input_size, 3],
+        "input": "image", "dtype": "uint8", "layout": "NHW" if gray else "NHWC",
+        "channels": "L" if gray else "RGB",
+        "shape": [None, info.input_size, info.input_size] + ([] if gray else [3]),
         "before_graph": [
-            "decode, apply EXIF orientation, convert to RGB (transparency over white)",
+            "decode, apply EXIF orientation, convert to RGB (transparency over white)"
+            + (", then to grayscale (PIL 'L')" if gray else ""),
             f"resize so the short side is {info.resize_size} px ({info.interpolation})",
             f"center-crop {info.input_size}x{info.input_size}",
         ],

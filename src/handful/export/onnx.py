@@ -97,6 +97,7 @@ def sample_inputs(backbone: Backbone, samples: Sequence[str] = ()) -> tuple[list
             img = 0.3 * img + 0.7 * np.stack([ramp[None, :].repeat(size, 0),
                                               ramp[:, None].repeat(size, 1),
                                               np.full((size, size), 40.0 * i)], axis=2)
+        img = img.mean(axis=2) if getattr(backbone, "channels", 3) == 1 else img
         batch.append(np.clip(img, 0, 255).astype(np.uint8))
     return batch, f"{N_SYNTHETIC} synthetic images (noise and gradients)"
 
@@ -111,13 +112,13 @@ def _export_graph(graph: torch.nn.Module, example: torch.Tensor, path: Path, ops
         torch.onnx.export(graph, (example,), str(path), **kwargs)
 
 
-def _metadata(clf, model_dir: Path | None, report_fields: dict) -> dict[str, str]:
+def _metadata(clf, model_dir: Path | None, report_fields: dict, support: str | None = None) -> dict[str, str]:
     info = clf._backbone.info
     doc = getattr(clf, "model_json_", {})
     meta = {
         "handful.version": __version__,
         "handful.classes": json.dumps([str(c) for c in clf.classes_]),
-        "handful.preprocessing": json.dumps(preprocessing(info)),
+        "handful.preprocessing": json.dumps(preprocessing(info, getattr(clf._backbone, "channels", 3))),
         "handful.backbone": json.dumps({"name": info.name, "fingerprint": clf._backbone.fingerprint,
                                         "info": info.to_json()}),
         "handful.head": json.dumps({"type": type(clf.head_).__name__,
@@ -126,9 +127,12 @@ def _metadata(clf, model_dir: Path | None, report_fields: dict) -> dict[str, str
                                        "embeddings": f"(batch, {info.dim}) float32"}),
         "handful.parity": json.dumps(report_fields),
     }
-    if model_dir is not None:
+    if model_dir is not None and support is None:
         meta["handful.model"] = json.dumps({"path": str(model_dir), "head_sha256": head_digest(model_dir),
                                             "created": doc.get("created")})
+    if support is not None:  # the head is the support set's prototypes, not the model's head file
+        meta["handful.support"] = json.dumps({"model": str(model_dir), "created": doc.get("created"),
+                                              "support": str(support), **clf.training_})
     return meta
 
 
@@ -137,8 +141,9 @@ def _write_metadata(path: Path, meta: dict[str, str]) -> None:
 
     model = onnx.load(str(path))
     model.producer_name, model.producer_version = "handful", __version__
-    model.doc_string = ("handful classifier: input 'image' uint8 (batch, H, W, 3) RGB, resized and "
-                        "center-cropped as in metadata 'handful.preprocessing'; output "
+    model.doc_string = ("handful classifier: input 'image' uint8 (batch, H, W, 3) RGB, or (batch, H, W) "
+                        "grayscale where metadata 'handful.preprocessing' says channels 'L', resized and "
+                        "center-cropped as in that metadata; output "
                         "'probabilities' in the order of 'handful.classes'.")
     del model.metadata_props[:]
     for key, value in meta.items():
@@ -165,14 +170,17 @@ def _parity(path: Path, graph: ClassifierGraph, clf, batch: list[np.ndarray]) ->
 
 
 def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (),
-                opset: int = OPSET, tolerance: float = 1e-4) -> ExportReport:
+                opset: int = OPSET, tolerance: float = 1e-4, support: str | Path | None = None) -> ExportReport:
     """Export a model directory (or a fitted image ``Classifier``) to one ONNX file.
 
     Args:
         model: a model directory written by ``handful train``, or a fitted Classifier.
-        out: the ``.onnx`` file to write (default ``MODEL/model.onnx``).
+        out: the ``.onnx`` file to write (default ``MODEL/model.onnx``; required with ``support``).
         samples: image files/folders for the parity check (default: synthetic images).
         tolerance: largest allowed max abs difference of probabilities vs PyTorch.
+        support: a support folder (a sub-folder per class, 1+ image each): the graph's head is
+            the nearest prototype over its classes (``Classifier.fit_support``), e.g. new
+            characters for a meta-trained ProtoNet.
 
     Raises:
         BundleError: text model, unsupported head, or parity worse than ``tolerance``.
@@ -180,7 +188,12 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     from ..classifier import Classifier, load
 
     model_dir = None if isinstance(model, Classifier) else Path(model)
+    if support is not None and out is None:
+        raise DataError(f"--support needs --out FILE.onnx: the support set's graph is a file of its own "
+                        f"({model_dir or 'the model'}/model.onnx stays the model's own export).")
     clf = model if model_dir is None else load(model_dir, cache=False)
+    if support is not None:
+        clf.fit_support(support)
     if out is None:
         if model_dir is None:
             raise DataError("export_onnx needs `out` when given a Classifier object.")
@@ -199,7 +212,8 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
             raise BundleError(f"ONNX export of {model_dir or 'the model'} failed its parity check: "
                               f"max abs difference of probabilities {parity['max_abs_diff']:.3g} > "
                               f"tolerance {tolerance:g}. Report this as a bug, or raise --tolerance.")
-        meta = _metadata(clf, model_dir, {**parity, "samples": samples_text, "opset": opset})
+        meta = _metadata(clf, model_dir, {**parity, "samples": samples_text, "opset": opset},
+                         None if support is None else str(support))
         _write_metadata(tmp, meta)
         umask = os.umask(0)
         os.umask(umask)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backbones.base import BackboneInfo
-from ..backbones.image_input import preprocess_image
+from ..backbones.image_input import preprocess_gray, preprocess_image
 from ..backbones.stream import iter_embeddings
 from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, UnknownNameError
 from .onnx import INPUT_NAME, head_digest
@@ -86,7 +86,10 @@ class OnnxClassifier:
         self.info = _input_info(self.preprocessing, len(self.classes_))
 
     def preprocess(self, item: str) -> np.ndarray:
-        """Decode, resize and center-crop one image file: uint8 (H, W, 3)."""
+        """Decode, resize and center-crop one image file: uint8 (H, W, 3), or (H, W) for a
+        grayscale model."""
+        if self.preprocessing.get("channels") == "L":
+            return preprocess_gray(item, self.info)
         return preprocess_image(item, self.info)
 
     def predict_proba_batch(self, batch: Sequence[np.ndarray]) -> np.ndarray:

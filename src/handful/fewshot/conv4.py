@@ -26,9 +26,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..backbones.base import BackboneBase, BackboneInfo
-from ..backbones.image_input import auto_precision
+from ..backbones.image_input import auto_precision, preprocess_gray
 from ..backbones.registry import register_backbone
-from ..data.images import load_image
 from ..errors import DataError
 
 
@@ -64,6 +63,21 @@ class Conv4(nn.Module):
         return self.blocks(x).flatten(1)
 
 
+class Conv4Graph(nn.Module):
+    """uint8 (n, H, W) -> (n, dim): ``to_tensor``, then the mean of the network's outputs over the
+    test-time shifts, all views in one batch (what ``Conv4Backbone.infer`` computes, in float32)."""
+
+    def __init__(self, network: nn.Module, dim: int, radius: int, mean: float, std: float):
+        super().__init__()
+        self.network, self.dim, self.radius, self.mean, self.std = network, dim, radius, mean, std
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = (pixels.unsqueeze(1).float() / 255.0 - self.mean) / self.std
+        views = shifted_views(x, self.radius)
+        out = self.network(torch.cat(views))[:, :self.dim]
+        return out.reshape(len(views), -1, self.dim).mean(0)
+
+
 class Conv4Backbone(BackboneBase):
     """Grayscale glyph encoder: short side to ``input_size`` (area average), ink as 1.
 
@@ -73,7 +87,7 @@ class Conv4Backbone(BackboneBase):
     them with ``embed_with_precision``.
     """
 
-    channels = 1  # grayscale input (ONNX export, which expects RGB, refuses it)
+    channels = 1  # grayscale input: (H, W) arrays, an (n, H, W) ONNX input
 
     def __init__(self, name: str = "conv4_omniglot", widths: Sequence[int] = (64, 64, 64, 64),
                  extra: int = 0, input_size: int = 28, seed: int = 0, description: str = "",
@@ -121,15 +135,11 @@ class Conv4Backbone(BackboneBase):
 
     def preprocess(self, item: str | Image.Image) -> np.ndarray:
         """Image path -> uint8 (input_size, input_size) grayscale, short side resized, center crop."""
-        img = item if isinstance(item, Image.Image) else load_image(item)
-        img = img.convert("L")
-        size = self.info.input_size
-        width, height = img.size
-        scale = size / min(width, height)
-        new = (max(size, round(width * scale)), max(size, round(height * scale)))
-        img = img.resize(new, Image.BOX)
-        left, top = (new[0] - size) // 2, (new[1] - size) // 2
-        return np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.uint8)
+        return preprocess_gray(item, self.info)
+
+    def torch_module(self) -> nn.Module:
+        """uint8 (n, H, W) -> embeddings (n, dim) as ``embed`` computes them, for ONNX export."""
+        return Conv4Graph(self.model, self._split, self.tta_shift, self.info.mean[0], self.info.std[0]).eval()
 
     def to_tensor(self, batch: Sequence[np.ndarray]) -> torch.Tensor:
         """uint8 (n, H, W) -> float (n, 1, H, W), ink 1, background 0."""
