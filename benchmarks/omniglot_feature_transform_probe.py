@@ -60,16 +60,23 @@ def accuracy(emb: np.ndarray, episodes: list, transform, transductive: bool) -> 
     return round(100 * mean, 2), round(50 * (hi - lo), 2)
 
 
-def main() -> None:
+def embedded_splits(model: Path) -> tuple[FewShotEncoder, dict]:
+    """The model's encoder and ``{split: (float64 embeddings, Examples)}`` of its training and
+    validation characters (the background sets, test-time shifts as saved)."""
     torch.set_num_threads(2)
     root = require(datasets_dir() / "omniglot")
-    encoder = FewShotEncoder.from_model(require(MODEL))
+    encoder = FewShotEncoder.from_model(require(model))
     examples, _ = scan_many([root / "images_background_small1", root / "images_background_small2"], nested=True)
     embedded = {}
     for split in ("train_classes", "val_classes"):
         arrays, used = load_arrays(encoder.backbone, restrict(examples, encoder.meta[split]))
         embedded[split] = (encoder.embed_arrays(arrays).astype(np.float64), used)
         print(split, len(used), flush=True)
+    return encoder, embedded
+
+
+def main() -> None:
+    encoder, embedded = embedded_splits(MODEL)
     base = embedded["train_classes"][0]
     emb, used = embedded["val_classes"]
     print("min feature", float(emb.min()), flush=True)

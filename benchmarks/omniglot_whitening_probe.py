@@ -17,15 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from common import datasets_dir, require, write_result
-from handful.evaluate import mean_ci
-from handful.fewshot.encoder import FewShotEncoder
+from common import write_result
 from handful.fewshot.episodes import EpisodeSampler
-from handful.fewshot.sources import load_arrays, restrict, scan_many
-from handful.fewshot.transductive import refined_logits
-from handful.heads.base import squared_distances
+from omniglot_feature_transform_probe import accuracy, embedded_splits
 
 MODEL = Path(__file__).resolve().parent / "out" / "omniglot" / "protonet_pyramid_full"
 N_EPISODES = 1000
@@ -43,29 +38,9 @@ def whitener(cov: np.ndarray, shrinkage: float) -> np.ndarray:
     return vectors / np.sqrt(values)  # x @ W has identity (shrunk) within-class covariance
 
 
-def accuracy(emb: np.ndarray, episodes: list, transductive: bool) -> tuple[float, float]:
-    accuracies = []
-    for ep in episodes:
-        support, query = emb[ep.support], emb[ep.query]
-        if transductive:
-            pred = refined_logits(support, np.ones(len(support)), query).argmax(1)
-        else:
-            pred = squared_distances(query, support).argmin(1)
-        accuracies.append(float(np.mean(pred == ep.query_y)))
-    mean, _, (lo, hi) = mean_ci(accuracies)
-    return round(100 * mean, 2), round(50 * (hi - lo), 2)
-
-
 def main() -> None:
-    torch.set_num_threads(2)
-    root = require(datasets_dir() / "omniglot")
-    encoder = FewShotEncoder.from_model(require(MODEL))
-    examples, _ = scan_many([root / "images_background_small1", root / "images_background_small2"], nested=True)
-    embedded = {}
-    for split in ("train_classes", "val_classes"):
-        arrays, used = load_arrays(encoder.backbone, restrict(examples, encoder.meta[split]))
-        embedded[split] = (encoder.embed_arrays(arrays).astype(np.float64), list(used.labels))
-        print(split, len(used), flush=True)
+    encoder, embedded = embedded_splits(MODEL)
+    embedded = {split: (emb, list(used.labels)) for split, (emb, used) in embedded.items()}
     cov = within_class_covariance(*embedded["train_classes"])
     emb, labels = embedded["val_classes"]
     transforms = {"none": emb, **{f"whitened, shrinkage {a:g}": emb @ whitener(cov, a) for a in SHRINKAGE}}
@@ -74,7 +49,7 @@ def main() -> None:
         episodes = list(EpisodeSampler(labels, ways, 1, 15).episodes(N_EPISODES, seed=1))
         for name, z in transforms.items():
             for transductive in (False, True):
-                acc, half = accuracy(z, episodes, transductive)
+                acc, half = accuracy(z, episodes, lambda x, s: x, transductive)
                 rows.append({"ways": ways, "transform": name, "transductive": transductive,
                              "accuracy": acc, "ci95": half})
                 print(rows[-1], flush=True)
