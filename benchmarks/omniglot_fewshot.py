@@ -43,6 +43,7 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
            beats the two CIs' half-widths together. It did not (97.78 / 92.55% vs 97.98 / 92.83%), so
            `groups_full` was never run; option and stage removed after commit b851547, result in the JSON.)
   lr_probe `--lr 0.002` (twice the default) on the development fold (seed 2), beside `pyramid_folds`.
+  splices  `--extra-train` spliced Omniglot classes (`make_splices.py`) on the development fold (seed 2).
   glyphs_15min  the `--extra-share 0.3` glyph recipe with the full 15-minute budget (and the 20 runs).
 
 Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate finetune tta compare runs_all`
@@ -343,6 +344,23 @@ def stage_lr_probe() -> dict:
     return {"training": training, **scored(label, split, with_runs=False)}
 
 
+def stage_splices() -> dict:
+    """`--extra-train` with 1,000 spliced classes (`benchmarks/make_splices.py`: halves of two training
+    characters of one alphabet, drawer by drawer) at `--extra-share 0.3`, on the development fold
+    (seed 2), trained as `pyramid_folds` trained it; the font glyphs of `glyphs` did not help, these
+    stay in Omniglot's own strokes. Rule fixed before the run, as for `groups`: adopt if the 20-way
+    inductive gain beats the two CIs' half-widths together and 5-way does not drop by more than that."""
+    splices = Path(__file__).resolve().parent / "out" / "splices_protonet_pyramid_fold_seed2"
+    if not splices.is_dir():
+        raise SystemExit(f"{splices} not found: run `.venv/bin/python benchmarks/make_splices.py "
+                         "benchmarks/out/omniglot/protonet_pyramid_fold_seed2` first")
+    split = [*SPLIT[:-1], "2"]
+    label = "protonet_pyramid_splices_seed2"
+    flags = [*PYRAMID_FLAGS, "--extra-train", str(splices), "--extra-share", "0.3"]
+    training = train(label, TRAIN_MINUTES, flags, split)
+    return {"training": training, **scored(label, split, with_runs=False)}
+
+
 def stage_glyphs_15min() -> dict:
     """The best glyph probe (`--extra-share 0.3`) at the full 15-minute budget, beside stage `train`."""
     if not GLYPHS.is_dir():
@@ -399,7 +417,7 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "folds": stage_folds, "widths": stage_widths,
           "widths_15min": stage_widths_15min, "pyramid_full": stage_pyramid_full,
           "pyramid_folds": stage_pyramid_folds, "pyramid_finetune": stage_pyramid_finetune,
-          "rotations": stage_rotations, "lr_probe": stage_lr_probe}
+          "rotations": stage_rotations, "lr_probe": stage_lr_probe, "splices": stage_splices}
 
 
 def main(stages: list[str]) -> None:
