@@ -118,7 +118,7 @@ def test_text_models_are_refused_with_a_reason(text_csv, tmp_path):
         export_onnx(tmp_path / "t")
 
 
-def test_grayscale_conv4_models_export_with_their_test_time_shifts_inside(capsys, color_tree, tmp_path):
+def test_grayscale_conv4_models_export_with_their_test_time_shifts_inside(color_tree, tmp_path):
     # Conv-4 reads (H, W) grayscale and averages shifted views: both must be in the graph
     clf = Classifier("test_tiny_conv", head="prototype", cache=False)
     backbone = clf.backbone_for("image")
