@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from ..errors import DataError
@@ -75,16 +74,6 @@ def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: boo
     return unseen, note
 
 
-def embedded_arrays(encoder: FewShotEncoder, arrays: np.ndarray, out: Output, chunk: int = 256) -> np.ndarray:
-    """``encoder.embed_arrays`` in chunks, with a progress bar (no cache: rotated copies have no file)."""
-    parts = []
-    with out.progress("Embedding", len(arrays)) as advance:
-        for start in range(0, len(arrays), chunk):
-            parts.append(encoder.embed_arrays(arrays[start:start + chunk]))
-            advance(len(parts[-1]))
-    return np.concatenate(parts)
-
-
 @app.command()
 def episodes(
     data: DataArg,
@@ -126,8 +115,9 @@ def episodes(
         arrays, examples = load_arrays(encoder.backbone, examples)
         if rotations:
             arrays, examples = with_rotations(arrays, examples)
-        if not finetune_steps:
-            embeddings = embedded_arrays(encoder, arrays, out)
+        if not finetune_steps:  # rotated copies have no file, so no cache
+            with out.progress("Embedding", len(arrays)) as advance:
+                embeddings = encoder.embed_arrays(arrays, advance)
     else:
         with out.progress("Embedding", len(examples)) as advance:
             embeddings, failures = encoder.embed_items(examples.items, advance)

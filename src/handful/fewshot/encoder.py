@@ -95,12 +95,19 @@ class FewShotEncoder:
             progress(len(items))
         return out, bad
 
-    def embed_arrays(self, arrays: np.ndarray) -> np.ndarray:
-        """(n, dim [+ extra]) for preprocessed uint8 arrays, no cache."""
+    def embed_arrays(self, arrays: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """(n, dim [+ extra]) for preprocessed uint8 arrays, no cache; ``progress(k)`` per chunk done."""
         if self.extra:
-            return np.hstack(self.backbone.embed_with_precision(list(arrays)))
-        return np.concatenate([self.backbone.embed(list(arrays[i:i + 256]))
-                               for i in range(0, len(arrays), 256)])
+            out = np.hstack(self.backbone.embed_with_precision(list(arrays)))
+            if progress:
+                progress(len(arrays))
+            return out
+        parts = []
+        for i in range(0, len(arrays), 256):
+            parts.append(self.backbone.embed(list(arrays[i:i + 256])))
+            if progress:
+                progress(len(parts[-1]))
+        return np.concatenate(parts)
 
     @property
     def tta_shift(self) -> int:
