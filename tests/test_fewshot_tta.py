@@ -162,21 +162,3 @@ def test_conv4_widths_set_each_blocks_channels_and_the_embedding_size():
     # the registered widenings end in 1 x 1 at 28 px: the embedding is the last block's width
     assert create_backbone("conv4_omniglot_pyramid").dim == 256
     assert create_backbone("conv4_omniglot_slim").dim == 64
-
-
-def test_conv4_depths_stack_convolutions_within_a_block_before_its_pooling():
-    from torch import nn
-
-    from handful.fewshot.conv4 import Conv4Backbone
-
-    backbone = Conv4Backbone("deep", widths=(4, 8, 16), depths=(1, 2, 3), extra=1, input_size=16,
-                             precision="float32")
-    convs = [m for m in backbone.model.modules() if isinstance(m, nn.Conv2d)]
-    # inner convs keep the block's width; only the last conv of the last block adds the extra channel
-    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 4), (4, 8), (8, 8), (8, 16), (16, 16),
-                                                                (16, 17)]
-    assert sum(isinstance(m, nn.MaxPool2d) for m in backbone.model.modules()) == 3  # one per block
-    emb, raw = backbone.embed_with_precision([np.zeros((16, 16), np.uint8)] * 2)
-    assert emb.shape == (2, 64) and raw.shape == (2, 4)  # 16 ch x 2 x 2 cells; 1 extra ch x 2 x 2
-    deep = create_backbone("conv4_omniglot_deep")
-    assert deep.dim == 256 and sum(isinstance(m, nn.Conv2d) for m in deep.model.modules()) == 6

@@ -31,14 +31,9 @@ from ..backbones.registry import register_backbone
 from ..errors import DataError
 
 
-def _block(n_in: int, n_out: int, depth: int = 1, n_mid: int | None = None) -> nn.Sequential:
-    """``depth`` x (conv 3x3 -> batch norm -> ReLU), then max-pool 2; inner convs have ``n_mid``
-    channels (default ``n_out``), so the block's output width can carry extra channels."""
-    widths = [n_in, *[n_mid or n_out] * (depth - 1), n_out]
-    layers = []
-    for a, b in zip(widths, widths[1:]):
-        layers += [nn.Conv2d(a, b, 3, padding=1), nn.BatchNorm2d(b), nn.ReLU()]
-    return nn.Sequential(*layers, nn.MaxPool2d(2))
+def _block(n_in: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(n_in, n_out, 3, padding=1), nn.BatchNorm2d(n_out), nn.ReLU(),
+                         nn.MaxPool2d(2))
 
 
 def shifted_views(x: torch.Tensor, radius: int) -> list[torch.Tensor]:
@@ -57,16 +52,12 @@ def mean_over_shifts(forward, x: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 class Conv4(nn.Module):
-    """(n, 1, 28, 28) -> (n, widths[-1] + extra): conv blocks of ``widths`` channels and
-    ``depths`` convolutions each (one by default, as in the paper), flattened."""
+    """(n, 1, 28, 28) -> (n, widths[-1] + extra): conv blocks of ``widths`` channels, flattened."""
 
-    def __init__(self, widths: Sequence[int] = (64, 64, 64, 64), extra: int = 0,
-                 depths: Sequence[int] | None = None):
+    def __init__(self, widths: Sequence[int] = (64, 64, 64, 64), extra: int = 0):
         super().__init__()
-        depths = tuple(depths or (1,) * len(widths))
         channels = [1, *widths[:-1], widths[-1] + extra]
-        self.blocks = nn.Sequential(*[_block(a, b, d, w) for a, b, d, w
-                                      in zip(channels, channels[1:], depths, widths)])
+        self.blocks = nn.Sequential(*[_block(a, b) for a, b in zip(channels, channels[1:])])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(x).flatten(1)
@@ -100,7 +91,7 @@ class Conv4Backbone(BackboneBase):
 
     def __init__(self, name: str = "conv4_omniglot", widths: Sequence[int] = (64, 64, 64, 64),
                  extra: int = 0, input_size: int = 28, seed: int = 0, description: str = "",
-                 precision: str = "auto", depths: Sequence[int] | None = None):
+                 precision: str = "auto"):
         widths = tuple(widths)
         out_size = input_size // 2 ** len(widths)
         self.extra = extra
@@ -113,7 +104,7 @@ class Conv4Backbone(BackboneBase):
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model = Conv4(widths, extra, depths).eval()
+            self.model = Conv4(widths, extra).eval()
         self._split = dim
         self.tta_shift = 0
 
@@ -200,12 +191,6 @@ def conv4_omniglot_gaussian(**kwargs) -> Conv4Backbone:
                    "Conv-4 widening 32-64-128-256 (cheap first block), 28px, 256-d; meta-train it")
 def conv4_omniglot_pyramid(**kwargs) -> Conv4Backbone:
     return Conv4Backbone("conv4_omniglot_pyramid", widths=(32, 64, 128, 256), **kwargs)
-
-
-@register_backbone("conv4_omniglot_deep", "image",
-                   "Conv 32-64-128-256 with two convs in each of the last two blocks, 28px, 256-d; meta-train it")
-def conv4_omniglot_deep(**kwargs) -> Conv4Backbone:
-    return Conv4Backbone("conv4_omniglot_deep", widths=(32, 64, 128, 256), depths=(1, 1, 2, 2), **kwargs)
 
 
 @register_backbone("conv4_omniglot_slim", "image",
