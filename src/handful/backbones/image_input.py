@@ -34,36 +34,11 @@ def preprocess_image(item: str | Image.Image, info: BackboneInfo) -> np.ndarray:
     return resize_and_crop(img, info)
 
 
-INK_FILL = 0.8  # a fitted glyph's longer side spans this share of the input (MNIST: 20 of 28 px)
-
-
-def fit_ink(img: Image.Image, fill: float = INK_FILL) -> Image.Image:
-    """Grayscale ``img`` cropped to a square around its ink (pixels darker than the midpoint of its
-    range), centered on the ink's bounding box, the box's longer side ``fill`` of the square; white
-    pads where the square leaves the image. Unchanged when the image has no contrast."""
-    pixels = np.asarray(img)
-    low, high = int(pixels.min()), int(pixels.max())
-    if high - low < 32:
-        return img
-    rows, cols = np.nonzero(pixels < (low + high) / 2)
-    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    side = max(bottom - top, right - left) / fill
-    cy, cx = (top + bottom) / 2, (left + right) / 2
-    box = [round(cx - side / 2), round(cy - side / 2)]
-    box += [box[0] + max(1, round(side)), box[1] + max(1, round(side))]
-    square = Image.new("L", (box[2] - box[0], box[3] - box[1]), high)
-    square.paste(img, (-box[0], -box[1]))
-    return square
-
-
-def preprocess_gray(item: str | Image.Image, info: BackboneInfo, ink: bool = False) -> np.ndarray:
+def preprocess_gray(item: str | Image.Image, info: BackboneInfo) -> np.ndarray:
     """An image path (or PIL image) to uint8 (input_size, input_size) grayscale: short side to
-    ``input_size`` by area average, center crop (Conv-4's input; the ONNX runtime's too).
-    ``ink``: first crop to the glyph (``fit_ink``), so every drawing fills the input alike."""
+    ``input_size`` by area average, center crop (Conv-4's input; the ONNX runtime's too)."""
     img = item if isinstance(item, Image.Image) else load_image(item)
     img = img.convert("L")
-    if ink:
-        img = fit_ink(img)
     size = info.input_size
     width, height = img.size
     scale = size / min(width, height)

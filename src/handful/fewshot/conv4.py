@@ -91,9 +91,8 @@ class Conv4Backbone(BackboneBase):
 
     def __init__(self, name: str = "conv4_omniglot", widths: Sequence[int] = (64, 64, 64, 64),
                  extra: int = 0, input_size: int = 28, seed: int = 0, description: str = "",
-                 precision: str = "auto", ink: bool = False):
+                 precision: str = "auto"):
         widths = tuple(widths)
-        self.ink = ink
         out_size = input_size // 2 ** len(widths)
         self.extra = extra
         dim = widths[-1] * out_size * out_size
@@ -136,7 +135,7 @@ class Conv4Backbone(BackboneBase):
 
     def preprocess(self, item: str | Image.Image) -> np.ndarray:
         """Image path -> uint8 (input_size, input_size) grayscale, short side resized, center crop."""
-        return preprocess_gray(item, self.info, self.ink)
+        return preprocess_gray(item, self.info)
 
     def torch_module(self) -> nn.Module:
         """uint8 (n, H, W) -> embeddings (n, dim) as ``embed`` computes them, for ONNX export."""
@@ -192,12 +191,6 @@ def conv4_omniglot_gaussian(**kwargs) -> Conv4Backbone:
                    "Conv-4 widening 32-64-128-256 (cheap first block), 28px, 256-d; meta-train it")
 def conv4_omniglot_pyramid(**kwargs) -> Conv4Backbone:
     return Conv4Backbone("conv4_omniglot_pyramid", widths=(32, 64, 128, 256), **kwargs)
-
-
-@register_backbone("conv4_omniglot_pyramid_ink", "image",
-                   "Conv-4 32-64-128-256, each glyph cropped to its ink first, 28px, 256-d; meta-train it")
-def conv4_omniglot_pyramid_ink(**kwargs) -> Conv4Backbone:
-    return Conv4Backbone("conv4_omniglot_pyramid_ink", widths=(32, 64, 128, 256), ink=True, **kwargs)
 
 
 @register_backbone("conv4_omniglot_slim", "image",
