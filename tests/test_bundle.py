@@ -77,3 +77,15 @@ def test_loading_a_damaged_model_names_the_file_and_the_fix(color_tree, tmp_path
 def test_loading_a_missing_model_is_not_found():
     with pytest.raises(DataNotFoundError, match="handful train"):
         handful.load("no/such/model")
+
+
+@pytest.mark.parametrize("command", [["train"], ["finetune"]])
+def test_train_commands_refuse_an_existing_out_before_reading_any_data(command, tmp_path, capsys):
+    from handful.cli.main import main
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    # the data folder does not exist either: which error comes first shows when --out is checked
+    assert main([*command, str(tmp_path / "no-such-data"), "--out", str(taken), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "no-such-data" not in err

@@ -55,3 +55,46 @@ def test_load_examples_refuses_a_table_with_one_label(tmp_path):
     path.write_text("text,label\nx,a\ny,a\n")
     with pytest.raises(DataError, match="at least 2 classes"):
         load_examples(path)
+
+
+def test_a_text_longer_than_the_csv_modules_field_limit_is_cut_not_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("text,label\n" + "word " * 40_000 + ",positive\nshort one,negative\n")  # 200k chars
+    with pytest.warns(UserWarning, match="truncated"):
+        examples = read_table(path)
+    assert [len(t) for t in examples.items] == [20_000, 9]  # MAX_TEXT_CHARS, then the short one
+
+
+def test_excel_unicode_text_utf16_is_decoded_with_or_without_its_byte_order_mark(tmp_path):
+    content = "text,label\nun très bon film,positif\nquel ennui,négatif\n"
+    for name, data in (("bom.csv", content.encode("utf-16")),
+                       ("le.csv", content.encode("utf-16-le"))):  # no BOM: NULs give it away
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert read_table(path).classes == ("négatif", "positif"), name
+
+
+def test_one_stray_byte_does_not_turn_a_utf8_file_into_latin1(tmp_path):
+    path = tmp_path / "mixed.csv"
+    lines = ["text,label", "très bien,positif", "nul à chier,négatif", "ça va,positif", "bof,négatif"]
+    path.write_bytes("\n".join(lines).encode() + b"\ncaf\xe9 froid,n\xc3\xa9gatif\n")
+    with pytest.warns(UserWarning, match=r"1 bytes are not valid UTF-8 \(first on line 6\)"):
+        examples = read_table(path)
+    # the labels keep their accents; only the bad byte became U+FFFD
+    assert examples.classes == ("négatif", "positif") and examples.items[-1] == "caf\ufffd froid"
+
+
+def test_skipped_rows_are_named_by_their_line_in_the_file_blank_lines_included(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text('text,label\na,x\n\n\nb,y\n"multi\nline",x\n,y\nc,x\n')
+    examples = read_table(path)
+    assert examples.skipped == (("blank.csv:8", "empty text"),)  # line 8: the quoted text spans 6-7
+
+
+def test_one_column_cannot_be_both_text_and_label_and_twice_named_columns_warn(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,text\nfirst,a,second\nthird,b,fourth\n")
+    with pytest.raises(DataError, match="cannot be both the text and the label"):
+        read_table(path, text_column="text", label_column="text")
+    with pytest.warns(UserWarning, match="2 columns named 'text'; the first one is used"):
+        assert read_table(path).items == ("first", "third")

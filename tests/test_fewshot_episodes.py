@@ -135,3 +135,11 @@ def test_with_rotations_makes_each_quarter_turn_a_class_of_its_own(tmp_path: Pat
     assert rotated.labels[:6] == examples.labels  # the unturned copies keep their names
     with pytest.raises(DataError, match="square"):
         with_rotations(np.zeros((6, 4, 5), dtype=np.uint8), examples)
+
+
+def test_the_reported_interval_stays_within_0_and_1_for_few_near_perfect_episodes():
+    from handful.fewshot.episodes import summarize
+
+    result = summarize([1.0, 1.0, 0.9])  # 3 episodes: the t-interval reaches past 100%
+    assert result["ci95"][1] == 1.0 and result["ci95"][0] < result["accuracy"]
+    assert result["ci95_halfwidth"] > 1.0 - result["accuracy"]  # the half-width is the t-interval's

@@ -99,6 +99,28 @@ def test_predict_with_a_support_folder_names_new_classes(model, glyphs, tmp_path
     assert clf.predict([str(queries / "character01_05.png")])[0] == labels["character01_05.png"]
 
 
+def test_unreadable_support_files_are_reported_and_a_class_left_empty_names_its_file(model, glyphs, tmp_path,
+                                                                                      capsys):
+    support, queries, chars = support_and_queries(glyphs, tmp_path)
+    (support / chars[0].name / "zero.png").write_bytes(b"")
+    assert main(["predict", str(model), str(queries), "--support", str(support), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert [Path(s["path"]).name for s in result["support_skipped"]] == ["zero.png"]
+    assert "support file skipped" in captured.err and "zero.png" in captured.err
+    for good in (support / chars[1].name).iterdir():  # now a class with nothing readable left
+        good.write_bytes(b"not a png")
+    assert main(["predict", str(model), str(queries), "--support", str(support)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and chars[1].name in err[0] and "e.g." in err[0] and "see the report" not in err[0]
+
+
+def test_a_support_set_of_the_other_modality_is_refused(model, text_csv, capsys):
+    assert main(["predict", str(model), str(text_csv), "--support", str(text_csv)]) == 2
+    err = capsys.readouterr().err
+    assert "embeds images, but the support set" in err and "holds texts" in err
+
+
 def test_onnx_export_of_a_support_set_predicts_as_the_model_does(model, glyphs, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     support, queries, chars = support_and_queries(glyphs, tmp_path)
@@ -226,6 +248,27 @@ def test_omniglot_runs_report_error_per_run_and_skip_a_broken_test_item(model, t
     assert result["error"] == pytest.approx(result["errors"] / 9)
     assert any(r["method"] == "People" and r["error"] == 0.045 for r in result["references"])
     assert result["skipped"][0]["path"].endswith("item03.png")
+
+
+def test_malformed_runs_are_skipped_and_listed_while_the_good_ones_are_scored(model, tmp_path, capsys):
+    runs = make_runs(tmp_path / "runs", n_runs=5, n_classes=3)
+    (runs / "run02" / "class_labels.txt").unlink()  # a run without its answers
+    (runs / "run03" / "class_labels.txt").write_bytes(b"\xff\xfe not text\n")
+    (runs / "run04" / "class_labels.txt").write_text("")
+    for item in (runs / "run05" / "test").iterdir():  # answers, but no test drawing to score
+        item.unlink()
+    assert main(["omniglot-runs", str(runs), "--model", str(model), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert result["n_runs"] == 1 and [r["run"] for r in result["runs"]] == ["run01"]
+    reasons = {Path(s["path"]).name: s["reason"] for s in result["skipped"]}
+    assert "no class_labels.txt" in reasons["run02"] and "not UTF-8" in reasons["run03"]
+    assert "empty" in reasons["run04"] and "no readable test item" in reasons["run05"]
+    assert "skipped" in captured.err and "run03" in captured.err  # and the user is told, not only the JSON
+    # the same run alone: nothing left to score is a one-line error, not a division by zero
+    assert main(["omniglot-runs", str(runs / "run05"), "--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "No run could be scored" in err and "Traceback" not in err
 
 
 def test_runs_folder_without_labels_is_a_one_line_error(tmp_path, model, capsys):
@@ -435,3 +478,29 @@ def test_patience_waits_for_the_last_learning_rate_step():
     assert history.stopped_by == "patience"
     assert history.episodes == 31  # step 3 starts at episode 30: 2 validations without a gain
     assert history.best_episode == 1
+
+
+@pytest.mark.parametrize("option,value", [("--minutes", "0"), ("--shots", "0"), ("--queries", "0"),
+                                          ("--episodes", "0"), ("--episodes", "-5"), ("--ways", "1")])
+def test_protonet_train_refuses_settings_that_cannot_train_before_reading_data(option, value, glyphs,
+                                                                               tmp_path, capsys):
+    args = ["protonet", "train", str(glyphs), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_conv",
+            *TRAIN_ARGS, option, value, "--json"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].count(option) == 1 and "Traceback" not in err[0], err
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_existing_out_is_refused_before_training_not_after(model, glyphs, capsys, monkeypatch):
+    import handful.fewshot.training as training
+
+    def never(*args, **kwargs):  # the refusal must come before any episode is run
+        raise AssertionError("trained although --out exists")
+
+    monkeypatch.setattr(training, "train_protonet", never)
+    before = (model / "model.json").read_bytes()
+    assert main(["protonet", "train", str(glyphs), "--out", str(model), "--backbone", "test_tiny_conv",
+                 *TRAIN_ARGS]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (model / "model.json").read_bytes() == before  # and the model there is untouched

@@ -246,6 +246,23 @@ def test_text_projects_take_texts_and_tables_but_not_images(client):
     assert res.status_code == 400 and "holds texts" in res.json()["detail"]
 
 
+def test_table_errors_name_the_upload_and_the_form_field_and_long_texts_are_cut(client):
+    pid = new_project(client, "reviews", "text")
+    res = client.post(f"/api/projects/{pid}/examples/table",
+                      files={"file": ("reviews.csv", b"body,stars\ngood,5\nbad,1\n", "text/csv")})
+    detail = res.json()["detail"]
+    assert res.status_code == 400 and detail.startswith("reviews.csv: cannot tell which column")
+    assert "form field label_column" in detail and "--" not in detail and "tmp" not in detail
+    long_row = b"text,label\n" + b"word " * 40_000 + b",pos\nfine,neg\n"  # past csv's field limit
+    res = client.post(f"/api/projects/{pid}/examples/table", files={"file": ("l.csv", long_row, "text/csv")})
+    assert res.status_code == 201 and res.json()["n_added"] == 2
+
+
+def test_an_id_beyond_64_bits_is_not_found_rather_than_a_server_error(client):
+    res = client.get("/api/projects/99999999999999999999999")
+    assert res.status_code == 404 and "ids are below 2^63" in res.json()["detail"]
+
+
 def test_openapi_docs_and_ui_are_served(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]

@@ -213,6 +213,11 @@ class Classifier:
             >>> clf.predict(["query.png"])
         """
         examples = support if isinstance(support, Examples) else load_examples(support, **load_kwargs)
+        known = getattr(self, "modality_", None)
+        if known is not None and examples.modality != known:
+            raise DataError(f"This model embeds {known}s, but the support set {examples.source} holds "
+                            f"{examples.modality}s. Give a support set of {known}s (a sub-folder per "
+                            "class for images, a CSV of text and label for texts).")
         X, examples = self.embed_examples(examples, progress)
         params = self.head_params if self.head == "prototype" else {}
         self.head, self.head_params, self.leaderboard_ = "prototype", params, None
@@ -352,8 +357,11 @@ def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifi
 def _check_every_class_left(examples: Examples, classes_before: tuple[str, ...]) -> None:
     lost = [c for c in classes_before if c not in set(examples.labels)]
     if lost:
+        first = next(((p, r) for p, r in examples.skipped if f"/{lost[0]}/" in p), examples.skipped[0]) \
+            if examples.skipped else None
+        example = f", e.g. {first[0]}: {first[1]}" if first else ""
         raise DataError(f"Class '{lost[0]}' in {examples.source} has no usable examples left "
-                        f"({len(examples.skipped)} files skipped: see the report). "
+                        f"({len(examples.skipped)} files skipped{example}). "
                         "Add at least 1 readable example per class.")
 
 

@@ -27,12 +27,9 @@ MODEL_JSON = "model.json"
 HEAD_FILE = "head.safetensors"
 
 
-def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: bool = False) -> Path:
-    """Call ``write(tmp_dir)``, then move the finished directory to ``out`` in one rename.
-
-    An existing ``out`` is replaced only when ``force`` is set and it is a handful model
-    (has ``model.json``); it is kept until the new one is in place.
-    """
+def check_out_free(out: str | Path, force: bool = False) -> Path:
+    """``out`` as a Path, if a model may be written there: it does not exist, or ``force`` is set
+    and it is a handful model. Commands call this before long work, so a refusal costs nothing."""
     out = Path(out)
     if out.exists():
         if not force:
@@ -41,6 +38,16 @@ def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: 
         if not (out / MODEL_JSON).is_file():
             raise BundleError(f"Output '{out}' exists and is not a handful model; refusing to "
                               "replace it. Choose another --out.")
+    return out
+
+
+def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: bool = False) -> Path:
+    """Call ``write(tmp_dir)``, then move the finished directory to ``out`` in one rename.
+
+    An existing ``out`` is replaced only when ``force`` is set and it is a handful model
+    (has ``model.json``); it is kept until the new one is in place.
+    """
+    out = check_out_free(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ..bundle.store import check_out_free
 from ..classifier import Classifier, load
 from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
@@ -115,6 +116,7 @@ def train(
     out = Output(as_json)
     started = time.perf_counter()
     check_names(backbone, head)
+    check_out_free(out_dir, force)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
                      random_state=seed, augment_views=check_views(augment_views), augment=augment,

@@ -43,7 +43,7 @@ def omniglot_runs(
     out = Output(as_json)
     started = time.perf_counter()
     encoder = open_encoder(model, backbone, finetune_steps, tta_shift)
-    runs = read_runs(runs_dir)
+    runs, unreadable = read_runs(runs_dir)
     metric_name, scorer = encoder.scorer(metric, transductive)
     outputs = None
     if finetune_steps:
@@ -54,12 +54,17 @@ def omniglot_runs(
                                                 finetune_lr, seed)
 
     with out.progress("Runs", len(runs)) as advance:
-        result = evaluate_runs(runs, lambda paths: encoder.embed_items(paths), scorer, outputs, advance)
+        result = evaluate_runs(runs, lambda paths: encoder.embed_items(paths), scorer, outputs, advance,
+                               unreadable)
     out.table(f"One-shot runs ({encoder.source}, metric {metric_name})", ["run", "errors", "error"],
               [[r["run"], f"{r['errors']}/{r['n']}", pct(r["error"])] for r in result["runs"]])
     out.print(f"Overall error {pct(result['error'])} ({result['errors']}/{result['n']}, "
               f"{result['n_runs']} runs); accuracy {pct(result['accuracy'])}")
     out.print("Published error: " + "; ".join(format_reference(r) for r in result["references"]))
+    for item in result["skipped"][:10]:
+        out.print(f"  skipped {item['path']}: {item['reason']}")
+    if len(result["skipped"]) > 10:
+        out.print(f"  ... and {len(result['skipped']) - 10} more skipped (see --json)")
     out.result({**result, "encoder": encoder.source, "metric": metric_name,
                 "finetune_steps": finetune_steps, "tta_shift": encoder.tta_shift,
                 "transductive": transductive,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from contextlib import contextmanager
 
@@ -40,7 +41,7 @@ class Output:
     def result(self, payload: dict) -> None:
         """Print the final JSON object (only with --json)."""
         if self.as_json:
-            sys.stdout.write(json.dumps(payload, default=_default) + "\n")
+            sys.stdout.write(json.dumps(_finite(payload), default=_default, allow_nan=False) + "\n")
             sys.stdout.flush()
 
     @contextmanager
@@ -57,6 +58,20 @@ class Output:
         with Progress(*columns, console=self.err, transient=True) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n: bar.advance(task, n)
+
+
+def _finite(value):
+    """``value`` with NaN and infinities (floats or numpy scalars, at any depth) as None: strict
+    JSON, which JavaScript's JSON.parse and other languages' parsers accept."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    return value
 
 
 def _default(value):

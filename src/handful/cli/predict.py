@@ -104,6 +104,9 @@ def predict(
             raise DataError("--support needs the torch runtime without --ray (the support set is "
                             "embedded here). Drop --runtime/--ray.")
         predictor.fit_support(support)
+        support_skipped = predictor.training_["skipped"]  # [{"path", "reason"}], as Examples.summary()
+        for item in support_skipped[:10]:
+            out.print(f"  support file skipped {item['path']}: {item['reason']}")
     elif transductive:
         raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
                         "(a sub-folder per class), or drop --transductive.")
@@ -142,7 +145,8 @@ def predict(
         resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
         out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "
                       f"({n_done / max(seconds, 1e-9):.1f} inputs/s).")
-    payload = {"n": n_done, "n_resumed": n_resumed, "runtime": runtime, "ray": ray, "transductive": transductive,
+    payload = {"support_skipped": support_skipped} if support is not None else {}
+    payload |= {"n": n_done, "n_resumed": n_resumed, "runtime": runtime, "ray": ray, "transductive": transductive,
                "seconds": round(seconds, 2), "out": str(out_file) if out_file else None,
                "skipped": [{"path": p, "reason": r} for p, r in skipped],
                "skipped_summary": summarize_skipped(skipped),

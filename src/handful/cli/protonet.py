@@ -110,9 +110,13 @@ def train(
                              extra_train=extra_train or (), tta_shift=tta_shift, on_episode=update,
                              log=out.print)
     h = result["history"]
+    validated = (f"best validation {pct(h['best_val_accuracy'])} at episode {h['best_episode']}"
+                 if h["validation"] else "no validation (it needs 2+ validation classes; the last "
+                 "episode's weights were kept)")
     out.print(f"Meta-trained {h['episodes']} episodes in {h['seconds']:.0f} s (stopped by "
-              f"{h['stopped_by']}); best validation {pct(h['best_val_accuracy'])} at episode "
-              f"{h['best_episode']}")
+              f"{h['stopped_by']}); {validated}")
+    for item in result.get("skipped", [])[:10]:
+        out.print(f"  skipped {item['path']}: {item['reason']}")
     for key, value in result.get("heldout", {}).items():
         out.print(f"Held-out {key}: {pct(value['accuracy'])} ± {100 * value['ci95_halfwidth']:.2f}")
     out.print(f"Model saved to {result['model']} ({result['seconds']:.0f} s in all)")

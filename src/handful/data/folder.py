@@ -127,8 +127,9 @@ def _leaf_groups(root: Path) -> dict[str, list[Path]]:
 
 def _check_classes(root, groups, empty, skipped, min_classes) -> None:
     if empty:
-        n_bad = sum(1 for p, _ in skipped if f"/{empty[0]}/" in p)
-        found = f"no readable images ({n_bad} files skipped: see the report)" if n_bad else "no images"
+        bad = [(p, r) for p, r in skipped if f"/{empty[0]}/" in p]
+        found = (f"no readable images ({len(bad)} files skipped, e.g. {bad[0][0]}: {bad[0][1]})"
+                 if bad else "no images")
         raise DataError(
             f"Class folder '{empty[0]}' in {root} has {found}. "
             "Add at least 1 image per class or remove the folder."

@@ -16,6 +16,7 @@ TEXT_NAMES = ("text", "sentence", "review", "content", "body", "message", "docum
               "question", "utterance", "comment", "tweet")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "intent")
 MAX_TEXT_CHARS = 20_000
+csv.field_size_limit(2**31 - 1)  # a long text is cut to MAX_TEXT_CHARS below, not refused by csv
 
 
 def is_table_path(path: str | Path) -> bool:
@@ -24,13 +25,39 @@ def is_table_path(path: str | Path) -> bool:
 
 
 def read_text_file(path: Path) -> str:
-    """File contents as text: UTF-8 (BOM removed), else latin-1 with a warning."""
+    """File contents as text: UTF-16 when it starts with a UTF-16 byte-order mark or looks like
+    UTF-16 (a NUL in every other byte: Excel's "Unicode text"); else UTF-8 (BOM removed). A UTF-8
+    file with a few invalid bytes keeps its UTF-8 text (the bad bytes become U+FFFD, with a warning
+    naming the first line); a file with no valid UTF-8 beyond ASCII is read as latin-1, with a warning."""
     raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or _looks_utf16(raw):
+        try:
+            return raw.decode("utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else _utf16_order(raw))
+        except UnicodeDecodeError as err:
+            raise DataError(f"{path} looks like UTF-16 but does not decode ({err.reason} at byte "
+                            f"{err.start}). Save it as UTF-8.") from None
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        warnings.warn(f"{path} is not valid UTF-8; read it as latin-1.", stacklevel=3)
-        return raw.decode("latin-1")
+    except UnicodeDecodeError as err:
+        first_bad = raw[:err.start].count(b"\n") + 1
+    text = raw.decode("utf-8-sig", errors="replace")
+    n_bad = text.count("\ufffd")
+    if sum(ord(c) > 127 for c in text) - n_bad > n_bad:  # more good non-ASCII letters than bad bytes
+        warnings.warn(f"{path}: {n_bad} bytes are not valid UTF-8 (first on line {first_bad}); they "
+                      "were replaced by \ufffd. Save the file as UTF-8.", stacklevel=3)
+        return text
+    warnings.warn(f"{path} is not valid UTF-8; read it as latin-1.", stacklevel=3)
+    return raw.decode("latin-1")
+
+
+def _looks_utf16(raw: bytes) -> bool:
+    """No byte-order mark, but a NUL in every other byte of the start (UTF-16 ASCII text)."""
+    head = raw[:400]
+    return len(head) >= 4 and (head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == (len(head) + 1) // 2)
+
+
+def _utf16_order(raw: bytes) -> str:
+    return "utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be"
 
 
 def _sniff_delimiter(sample: str, path: Path) -> str:
@@ -42,8 +69,8 @@ def _sniff_delimiter(sample: str, path: Path) -> str:
         return "\t" if sample.count("\t") > sample.count(",") else ","
 
 
-def _rows(path: Path) -> tuple[list[list[str]], str]:
-    """Rows of the table and its delimiter.
+def _rows(path: Path) -> tuple[list[list[str]], list[int], str]:
+    """Rows of the table, the line each starts on, and its delimiter.
 
     Quotes are read as CSV quoting unless that swallows line breaks in a file whose lines
     all split into the same number of fields without it: then the quotes are part of the
@@ -52,16 +79,28 @@ def _rows(path: Path) -> tuple[list[list[str]], str]:
     """
     text = read_text_file(path)
     delimiter = _sniff_delimiter(text[:20_000], path)
-    quoted = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
+    quoted, starts = _numbered_rows(csv.reader(io.StringIO(text), delimiter=delimiter))
     if '"' not in text:
-        return quoted, delimiter
+        return quoted, starts, delimiter
     lines = [line.rstrip("\r") for line in text.split("\n")]  # not splitlines: U+0085 is text
-    literal = [line.split(delimiter) for line in lines if line.strip()]
+    numbered = [(n + 1, line.split(delimiter)) for n, line in enumerate(lines) if line.strip()]
+    literal = [row for _, row in numbered]
     same_width = len({len(r) for r in literal}) == 1
     swallowed = len(quoted) != len(literal) or any("\n" in f for r in quoted for f in r)
     if same_width and swallowed:
-        return [[_unquote(f) for f in row] for row in literal], delimiter
-    return quoted, delimiter
+        return [[_unquote(f) for f in row] for row in literal], [n for n, _ in numbered], delimiter
+    return quoted, starts, delimiter
+
+
+def _numbered_rows(reader) -> tuple[list[list[str]], list[int]]:
+    """The reader's non-empty rows and the line each starts on (blank lines counted)."""
+    rows, starts, read = [], [], 0
+    for row in reader:
+        if row:
+            rows.append(row)
+            starts.append(read + 1)
+        read = reader.line_num
+    return rows, starts
 
 
 def _unquote(field: str) -> str:
@@ -80,6 +119,7 @@ def _pick(header: list[str], name: str | None, guesses: tuple[str, ...], what: s
     lowered = [h.strip().lower() for h in header]
     if name is not None:
         if name.lower() in lowered:
+            _warn_twice_named(path, header, lowered, name.lower())
             return lowered.index(name.lower())
         raise DataError(
             f"{path} has no column '{name}'; found columns {header}. "
@@ -87,11 +127,19 @@ def _pick(header: list[str], name: str | None, guesses: tuple[str, ...], what: s
         )
     for guess in guesses:
         if guess in lowered:
+            _warn_twice_named(path, header, lowered, guess)
             return lowered.index(guess)
     raise DataError(
         f"{path}: cannot tell which column holds the {what}; found columns {header}. "
         f"Pass --{what}-column NAME."
     )
+
+
+def _warn_twice_named(path, header: list[str], lowered: list[str], name: str) -> None:
+    if lowered.count(name) > 1:
+        column = header[lowered.index(name)].strip()
+        warnings.warn(f"{path} has {lowered.count(name)} columns named '{column}'; the first one is "
+                      "used. Rename the others to choose another.", stacklevel=4)
 
 
 def read_table(
@@ -112,18 +160,21 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"Text table '{path}' does not exist. Give a CSV or TSV file.")
-    rows, delimiter = _rows(path)
+    rows, starts, delimiter = _rows(path)
     if not rows:
         raise DataError(f"Text table '{path}' is empty. Add rows of text and label.")
     header = _has_header(rows[0]) or bool(text_column or label_column)
     if not header and not labeled and delimiter != "\t":
         rows = [[delimiter.join(row)] for row in rows]  # one text per line, commas and all
     text_idx, label_idx, body, offset = _columns(path, rows, text_column, label_column, labeled)
+    if labeled and text_idx == label_idx:
+        raise DataError(f"{path}: column '{rows[0][text_idx].strip()}' cannot be both the text and the "
+                        "label. Pass a different --text-column or --label-column.")
     texts, labels, skipped, ids = [], [], [], []
     n_truncated = 0
     width = len(rows[0]) if header else _common_width(rows)
     for i, row in enumerate(body):
-        row_id = f"{path.name}:{i + 1 + offset}"
+        row_id = f"{path.name}:{starts[i + offset]}"
         if len(row) > width and width == 2 and labeled:
             row = _merge_text_fields(row, label_idx, delimiter)
         if len(row) <= max(text_idx, label_idx if labeled else 0) or (labeled and len(row) != width):

@@ -131,9 +131,10 @@ SCORERS: dict[str, Scorer] = {"euclidean": euclidean_scorer, "cosine": cosine_sc
 
 
 def summarize(accuracies: Sequence[float], **extra) -> dict:
-    """Mean accuracy over episodes with the 95% CI (t-interval; +-1.96 std/sqrt(n) at n >= 100)."""
+    """Mean accuracy over episodes with the 95% CI (t-interval; +-1.96 std/sqrt(n) at n >= 100),
+    its ends kept within [0, 1] (an accuracy cannot leave them; the half-width is the t-interval's)."""
     mean, std, (lo, hi) = mean_ci(list(accuracies))
-    return {"accuracy": mean, "ci95": [lo, hi], "ci95_halfwidth": (hi - lo) / 2, "std": std,
+    return {"accuracy": mean, "ci95": [max(0.0, lo), min(1.0, hi)], "ci95_halfwidth": (hi - lo) / 2, "std": std,
             "n_episodes": len(accuracies), **extra}
 
 

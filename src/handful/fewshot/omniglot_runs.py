@@ -42,26 +42,45 @@ def read_run(folder: Path) -> OneShotRun:
     if not labels_file.is_file():
         raise DataError(f"Run folder {folder} has no class_labels.txt. Expected Lake's layout: "
                         "training/classNN.png, test/itemNN.png, class_labels.txt.")
-    pairs = [line.split() for line in labels_file.read_text().splitlines() if line.strip()]
+    try:
+        text = labels_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{labels_file} is not UTF-8 text (byte {err.start}); it must hold lines "
+                        "'runNN/test/itemNN.png runNN/training/classNN.png'.") from None
+    pairs = [line.split() for line in text.splitlines() if line.strip()]
     if not pairs or any(len(p) != 2 for p in pairs):
-        raise DataError(f"{labels_file} must hold lines 'test/itemNN.png training/classNN.png'.")
+        raise DataError(f"{labels_file} must hold lines 'runNN/test/itemNN.png runNN/training/classNN.png'"
+                        + (" (it is empty)." if not pairs else "."))
     support = sorted({str(folder.joinpath(*Path(s).parts[-2:])) for _, s in pairs})
     test = [str(folder.joinpath(*Path(t).parts[-2:])) for t, _ in pairs]
     answer = [support.index(str(folder.joinpath(*Path(s).parts[-2:]))) for _, s in pairs]
     return OneShotRun(folder.name, tuple(support), tuple(test), tuple(answer))
 
 
-def read_runs(root: str | Path) -> list[OneShotRun]:
-    """Every run under ``root`` (``run01`` ... ``run20``), or ``root`` itself if it is one run."""
+def read_runs(root: str | Path) -> tuple[list[OneShotRun], list[tuple[str, str]]]:
+    """Every run under ``root`` (``run01`` ... ``run20``), or ``root`` itself if it is one run,
+    and ``(folder, reason)`` for each sub-folder that looks like a run (a ``training`` or ``test``
+    folder inside) but cannot be read: it is skipped, the others are scored."""
     root = Path(root)
     if not root.is_dir():
         raise DataNotFoundError(f"Runs folder '{root}' does not exist. Give the folder holding run01..run20.")
     if (root / "class_labels.txt").is_file():
-        return [read_run(root)]
-    runs = [read_run(d) for d in sorted(root.iterdir()) if d.is_dir() and (d / "class_labels.txt").is_file()]
+        return [read_run(root)], []
+    runs, skipped = [], []
+    for folder in sorted(d for d in root.iterdir() if d.is_dir()):
+        if not (folder / "class_labels.txt").is_file():
+            if (folder / "training").is_dir() or (folder / "test").is_dir():
+                skipped.append((str(folder), "run skipped: no class_labels.txt"))
+            continue
+        try:
+            runs.append(read_run(folder))
+        except DataError as err:
+            skipped.append((str(folder), f"run skipped: {err}"))
     if not runs:
-        raise DataError(f"No runs in {root}: expected sub-folders with class_labels.txt (run01, ...).")
-    return runs
+        reason = f" ({skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+        raise DataError(f"No readable runs in {root}{reason}: expected sub-folders with training/, test/ "
+                        "and class_labels.txt (run01, ...).")
+    return runs, skipped
 
 
 # embed(paths) -> (embeddings (n, d), {index: reason})
@@ -72,13 +91,15 @@ EpisodeOutputs = Callable[[list[str], np.ndarray, list[str]], tuple[np.ndarray, 
 
 def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
                   episode_outputs: EpisodeOutputs | None = None,
-                  on_run: Callable[[int], None] | None = None) -> dict:
+                  on_run: Callable[[int], None] | None = None,
+                  skipped: list[tuple[str, str]] | None = None) -> dict:
     """Error rate per run and overall (mean over runs = errors / test items).
 
-    A run whose support image is unreadable is skipped (it cannot be scored fairly); an
-    unreadable test item is left out of its run.
+    A run whose support image is unreadable, or that has no readable test item, is skipped (it
+    cannot be scored fairly); an unreadable test item is left out of its run. ``skipped``: runs
+    already skipped while reading (``read_runs``), listed first in the report.
     """
-    per_run, skipped, n_wrong, n_total = [], [], 0, 0
+    per_run, skipped, n_wrong, n_total = [], list(skipped or []), 0, 0
     for run in runs:
         paths = list(run.support) + list(run.test)
         emb, failures = embed(paths)
@@ -88,6 +109,9 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
             skipped.append((run.name, f"run skipped: support image {bad_support[0]} unreadable"))
             continue
         ok = [j for j in range(len(run.test)) if len(run.support) + j not in failures]
+        if not ok:
+            skipped.append((run.name, "run skipped: no readable test item"))
+            continue
         support_y = np.arange(len(run.support))
         if episode_outputs is not None:
             s_emb, q_emb = episode_outputs(list(run.support), support_y, [run.test[j] for j in ok])
@@ -100,7 +124,8 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
         if on_run:
             on_run(1)
     if not per_run:
-        raise DataError("No run could be scored (every run had an unreadable support image).")
+        raise DataError(f"No run could be scored: {skipped[-1][0]}: {skipped[-1][1]}"
+                        + (f" (and {len(skipped) - 1} more skipped)." if len(skipped) > 1 else "."))
     return {"error": n_wrong / n_total, "accuracy": 1 - n_wrong / n_total, "errors": n_wrong,
             "n": n_total, "n_runs": len(per_run), "runs": per_run, "references": REFERENCES,
             "skipped": [{"path": p, "reason": r} for p, r in skipped]}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..backbones.tuned import mark_tuned
+from ..bundle.store import check_out_free
 from ..classifier import Classifier
 from ..errors import DataError
 from .conv4 import Conv4Backbone
@@ -74,6 +75,8 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     config = config or ProtoNetConfig()
     if variant not in VARIANTS:
         raise DataError(f"Unknown variant '{variant}'. Choose protonet or gaussian.")
+    config.check()
+    check_out_free(out, force)  # before minutes of training, not after
     resolve_precision(config.precision)  # a bad value fails before any data is read
     torch.set_num_threads(max(1, threads))
     examples, n_dup = scan_many(data, nested=nested)

@@ -28,6 +28,15 @@ ACTIVE = ("queued", "running")
 MODALITIES = ("image", "text")
 
 
+def _in_range(args: tuple) -> tuple:
+    """``args``, refused with a 404 when an integer is beyond SQLite's 64-bit ids (no row has it)."""
+    for value in args:
+        if isinstance(value, int) and not -2**63 <= value < 2**63:
+            raise NotFoundError(f"No record has id {value}: ids are below 2^63. List what exists with "
+                                "GET /api/projects.")
+    return args
+
+
 class Catalog:
     """SQLite catalog plus the folders beside it (blobs, models, cache, tmp, logs)."""
 
@@ -72,10 +81,10 @@ class Catalog:
         conn.execute("COMMIT")
 
     def _one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
-        return self._conn().execute(sql, args).fetchone()
+        return self._conn().execute(sql, _in_range(args)).fetchone()
 
     def _all(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        return self._conn().execute(sql, args).fetchall()
+        return self._conn().execute(sql, _in_range(args)).fetchall()
 
     def schema_version(self) -> int:
         return int(self._one("PRAGMA user_version")[0])

@@ -126,6 +126,11 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         examples = read_table(tmp, text_column, label_column)
+    except DataError as err:  # name the upload and the form fields, not a temp file and CLI flags
+        message = str(err).replace(str(tmp), sanitize_filename(name)).replace(Path(tmp).name, sanitize_filename(name))
+        for flag in ("text", "label"):
+            message = message.replace(f"--{flag}-column", f"the form field {flag}_column")
+        raise DataError(message) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     report = add_texts(catalog, project, list(zip(examples.items, examples.labels, strict=True)), limits)
