@@ -109,3 +109,24 @@ def test_backbones_lists_the_offline_ones(capsys):
     out = run_json(capsys, ["backbones"])
     names = {b["name"] for b in out["backbones"]}
     assert {"efficientnet_lite0", "efficientnet_lite2", "minilm", "e5_small"} <= names
+
+
+@pytest.mark.parametrize("argv", [["train", "data"], ["predict", "m", "x", "--top", "abc"], ["nosuchcmd"]])
+def test_usage_errors_are_one_line_with_exit_2_not_a_traceback(argv, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "--help" in err[0], err
+    assert captured.out == ""
+
+
+def test_ctrl_c_exits_130_and_says_so(capsys, color_tree, tmp_path, monkeypatch):
+    import handful.cli.core as core
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(core, "load_train_and_eval", interrupted)
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--json"]) == 130
+    assert "interrupted" in capsys.readouterr().err  # a script must not read it as a success
+    assert not (tmp_path / "m").exists()

@@ -77,6 +77,22 @@ def test_overwrite_starts_over_and_other_columns_need_it(capsys, model_and_image
     assert result["n"] == 18 and result["n_resumed"] == 0 and len(read_rows(out)) == 19
 
 
+def test_an_out_file_handful_did_not_write_is_refused_and_left_byte_for_byte(capsys, model_and_images, tmp_path):
+    model, images = model_and_images
+    notes = {"note.txt": b"my precious one-line note", "user.csv": b"id,value\n1,important\n2,also important",
+             "blob.csv": bytes(range(256)) * 4}
+    for name, content in notes.items():
+        (tmp_path / name).write_bytes(content)
+        assert main(["predict", model, str(images), "--out", str(tmp_path / name)]) == 2
+        assert "--overwrite" in capsys.readouterr().err
+        assert (tmp_path / name).read_bytes() == content, name  # not even its last line is dropped
+    theirs = tmp_path / "theirs.npy"
+    np.save(theirs, np.arange(12, dtype=np.float32).reshape(3, 4))
+    assert main(["embed", str(images), "--out", str(theirs), "--backbone", "test_tiny_image"]) == 2
+    assert "not written by `handful embed`" in capsys.readouterr().err
+    np.testing.assert_array_equal(np.load(theirs), np.arange(12, dtype=np.float32).reshape(3, 4))
+
+
 def test_no_cache_and_cached_paths_give_the_same_predictions(capsys, model_and_images, tmp_path):
     model, images = model_and_images
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"

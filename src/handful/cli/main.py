@@ -37,29 +37,54 @@ def _register_commands() -> None:
     )
 
 
+def _click_modules() -> list:
+    """click's exception modules: click's own and, in typer >= 0.29, the copy typer ships."""
+    modules = [click.exceptions]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:
+        return modules
+    return [*modules, vendored]
+
+
+USAGE_ERRORS = tuple(m.ClickException for m in _click_modules())
+HELP_REQUESTS = tuple(m.NoArgsIsHelpError for m in _click_modules() if hasattr(m, "NoArgsIsHelpError"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI with ``argv``; returns the exit code (0 ok, 2 user error)."""
+    """Run the CLI with ``argv``; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     _register_commands()
     command = typer.main.get_command(app)
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
-        command.main(args=argv, prog_name="handful", standalone_mode=False)
+        code = command.main(args=argv, prog_name="handful", standalone_mode=False)
     except HandfulError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         print("error: aborted", file=sys.stderr)
         return 130
-    except click.ClickException as err:
+    except HELP_REQUESTS as err:  # `handful` alone, or a group without its command: the help
         err.show()
         return 2
+    except USAGE_ERRORS as err:
+        return _usage_error(err)
     except KeyboardInterrupt:
+        code = 130
+    except (click.exceptions.Exit, typer.Exit) as done:
+        code = done.exit_code
+    if code == 130:  # typer turns Ctrl-C into an exit code of 130 and returns it
         print("error: interrupted", file=sys.stderr)
-        return 130
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _usage_error(err) -> int:
+    """One line: what was wrong and where the help is (click's default takes four)."""
+    ctx = getattr(err, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    print(f"error: {err.format_message()}{where}", file=sys.stderr)
+    return getattr(err, "exit_code", 2) or 2
 
 
 def run() -> None:

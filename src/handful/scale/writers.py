@@ -48,17 +48,22 @@ def _drop_partial_last_line(path: Path) -> None:
 
 
 def _read_first_column(path: Path, header: list[str], what: str) -> set[str]:
+    """The first column of a file this writer made before (to resume it); a file with another
+    header is refused untouched: the header is checked before a torn last line is dropped."""
+    try:
+        with open(path, newline="", errors="replace") as f:
+            found = next(csv.reader(f), None)
+    except csv.Error:
+        found = ["(not CSV)"]
+    if found is None:
+        return set()
+    if found != header:
+        raise DataError(f"{what} '{path}' has columns {found[:6]}, expected {header} (another file, "
+                        "or one written with other options). Pass --overwrite to replace it, or "
+                        "choose another --out.")
     _drop_partial_last_line(path)
     with open(path, newline="") as f:
-        reader = csv.reader(f)
-        found = next(reader, None)
-        if found is None:
-            return set()
-        if found != header:
-            raise DataError(f"{what} '{path}' has columns {found}, expected {header} (it "
-                            "was written with other options). Pass --overwrite to start over, or "
-                            "choose another --out.")
-        return {row[0] for row in reader if row}
+        return {row[0] for row in list(csv.reader(f))[1:] if row}
 
 
 class PredictionCsv:
@@ -125,7 +130,11 @@ class EmbeddingStore:
                      "dim": dim, "dtype": "float32", "index": self.index_path.name, "complete": False}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: set[int] = set()
-        if not overwrite and self.path.is_file() and self.meta_path.is_file():
+        if not overwrite and self.path.is_file() and not self.meta_path.is_file():
+            raise DataError(f"{self.path} exists and was not written by `handful embed` (no "
+                            f"{self.meta_path.name} beside it). Pass --overwrite to replace it, or "
+                            "choose another --out.")
+        if not overwrite and self.path.is_file():
             self._resume()
         else:
             self._create()
