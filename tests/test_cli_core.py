@@ -130,3 +130,57 @@ def test_ctrl_c_exits_130_and_says_so(capsys, color_tree, tmp_path, monkeypatch)
     assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--json"]) == 130
     assert "interrupted" in capsys.readouterr().err  # a script must not read it as a success
     assert not (tmp_path / "m").exists()
+
+
+def test_out_files_the_user_made_are_never_overwritten_and_ours_are(capsys, color_splits, tmp_path):
+    model = tmp_path / "model"
+    assert main(["train", str(color_splits), "--out", str(model), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    mine = {"kshot.json": b'{"my": "notes"}', "zs.csv": b"name,phone\nann,123\n", "m.onnx": b"my bytes"}
+    for name, content in mine.items():
+        (tmp_path / name).write_bytes(content)
+    pool = str(color_splits / "train")
+    commands = {"kshot.json": ["kshot", str(color_splits), "--shots", "1", "--repeats", "2", "--backbone", "test_tiny_image"],
+                "zs.csv": ["zeroshot", pool, "--backbone", "test_tiny_image"],
+                "m.onnx": ["export", str(model)]}
+    capsys.readouterr()
+    for name, argv in commands.items():
+        assert main([*argv, "--out", str(tmp_path / name)]) == 2, name
+        assert "was not written by handful" in capsys.readouterr().err
+        assert (tmp_path / name).read_bytes() == mine[name]  # untouched
+    # the same commands replace a file they wrote themselves (re-runs work)
+    for argv in (commands["kshot.json"], commands["kshot.json"]):
+        assert main([*argv, "--out", str(tmp_path / "k2.json")]) == 0
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "report.json").write_text('{"mine": 1}')
+    assert main(["evaluate", str(model), str(color_splits / "val"), "--out", str(tmp_path / "report")]) == 2
+    assert json.loads((tmp_path / "report" / "report.json").read_text()) == {"mine": 1}
+
+
+def test_train_refuses_an_out_inside_its_data_and_a_path_through_a_file(capsys, color_tree, tmp_path):
+    assert main(["train", str(color_tree), "--out", str(color_tree / "red" / "model")]) == 2
+    assert "inside the data folder" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "afile" / "model")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert not (color_tree / "red" / "model").exists()
+
+
+def test_the_reports_plot_path_is_where_the_plot_is(capsys, color_tree, tmp_path):
+    result = run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "m"), "--backbone",
+                               "test_tiny_image"])
+    assert result["advice"]["plot"] == str(tmp_path / "m" / "learning_curve.png")
+    assert (tmp_path / "m" / "learning_curve.png").is_file()
+
+
+def test_a_damaged_model_json_is_a_one_line_error(capsys, color_tree, tmp_path):
+    model = tmp_path / "m"
+    assert main(["train", str(color_tree), "--out", str(model), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    doc = json.loads((model / "model.json").read_text())
+    doc["head"] = "prototype"  # a string where an object belongs
+    (model / "model.json").write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["predict", str(model), str(color_tree)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged or was not written by handful" in err[0]

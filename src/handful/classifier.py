@@ -20,7 +20,7 @@ from .backbones.base import Backbone
 from .bundle import load_bundle, save_bundle
 from .cache import FeatureCache
 from .data import Examples, load_examples
-from .errors import BundleError, DataError, NotFittedError
+from .errors import BundleError, DataError, HandfulError, NotFittedError
 from .evaluate import classification_report
 from .heads import create_head
 from .select import search_heads
@@ -326,6 +326,17 @@ class Classifier:
 
 def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifier:
     """Load a model directory written by ``Classifier.save`` / ``handful train``."""
+    try:
+        return _load(path, cache)
+    except (TypeError, AttributeError, IndexError, KeyError, ValueError) as err:
+        if isinstance(err, HandfulError):
+            raise
+        raise BundleError(f"Model {path} is damaged or was not written by handful: its model.json "
+                          f"does not fit its files ({type(err).__name__}: {err}). Re-train or re-export "
+                          "it.") from None
+
+
+def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
     head, doc = load_bundle(path)
     clf = Classifier(backbone=doc["backbone"]["name"], head=doc["head"]["type"],
                      head_params=doc["head"].get("params", {}), cache=cache)

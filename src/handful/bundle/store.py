@@ -27,10 +27,18 @@ MODEL_JSON = "model.json"
 HEAD_FILE = "head.safetensors"
 
 
-def check_out_free(out: str | Path, force: bool = False) -> Path:
+def check_out_free(out: str | Path, force: bool = False, data: str | Path | None = None) -> Path:
     """``out`` as a Path, if a model may be written there: it does not exist, or ``force`` is set
-    and it is a handful model. Commands call this before long work, so a refusal costs nothing."""
+    and it is a handful model; and it is not inside the ``data`` folder (the next scan would read
+    the model as a class). Commands call this before long work, so a refusal costs nothing."""
     out = Path(out)
+    existing = next(p for p in (out, *out.parents) if p.exists() or p == Path(p.anchor or "."))
+    if existing != out and not existing.is_dir():
+        raise BundleError(f"Output '{out}' cannot be created: '{existing}' is a file, not a folder. "
+                          "Choose another --out.")
+    if data is not None and Path(data).is_dir() and out.resolve().is_relative_to(Path(data).resolve()):
+        raise BundleError(f"Output '{out}' is inside the data folder '{data}'; its files would be "
+                          "read as examples next time. Choose an --out outside it.")
     if out.exists():
         if not force:
             raise BundleError(f"Output '{out}' already exists. Pass --force to replace it, "

@@ -16,7 +16,7 @@ from ..errors import DataError
 from ..evaluate.data_need import estimate_data_need, n_curve_fits
 from .main import app
 from .options import BackboneOpt, JsonOpt, LabelColOpt, NestedOpt, NoCacheOpt, SeedOpt, TextColOpt
-from .output import Output, pct
+from .output import Output, check_replaceable, json_with, pct
 
 AdviseOpt = Annotated[bool, typer.Option(
     "--advise/--no-advise", help="Estimate how many more examples per class would help "
@@ -83,17 +83,18 @@ def advise(
         raise DataError(f"--repeats must be >= 2 (the range comes from repeats). Got {repeats}.")
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
+    out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")
+    check_replaceable(out_dir / "advice.json", json_with("sentence"))
     examples = load_examples(data, **kwargs)
     clf = Classifier(backbone=backbone, head="logistic", cache=False if no_cache else None,
                      random_state=seed)
     with out.progress("Embedding", len(examples)) as advance:
         X, examples = clf.embed_examples(examples, advance)
-    out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    advice = advice_for(out, clf, X, examples, out_dir / "learning_curve.png", repeats)
-    if advice is None:
+    if min(examples.counts().values()) < 2:
         raise DataError(f"{data}: a class has a single example; a learning curve needs at least "
                         "2 per class. Add examples.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    advice = advice_for(out, clf, X, examples, out_dir / "learning_curve.png", repeats)
     advice |= {"backbone": clf._backbone.name, "data": str(data), "counts": examples.counts(),
                "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]}
     (out_dir / "advice.json").write_text(json.dumps(advice, indent=2))

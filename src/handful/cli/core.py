@@ -32,7 +32,7 @@ from .options import (
     UnlabeledOpt,
     check_names,
 )
-from .output import Output, pct
+from .output import Output, check_replaceable, json_with, pct
 from .zeroshot import (
     ClassesOpt,
     TemplateOpt,
@@ -116,7 +116,7 @@ def train(
     out = Output(as_json)
     started = time.perf_counter()
     check_names(backbone, head)
-    check_out_free(out_dir, force)
+    check_out_free(out_dir, force, data)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
                      random_state=seed, augment_views=check_views(augment_views), augment=augment,
@@ -147,6 +147,8 @@ def train(
     def write_report(tmp: Path) -> None:
         if advise:
             report["advice"] = advice_for(out, clf, X, train_ex, tmp / "learning_curve.png")
+            if report["advice"] and report["advice"].get("plot"):  # where it will be, not the temp dir
+                report["advice"]["plot"] = str(out_dir / "learning_curve.png")
         (tmp / "report.json").write_text(json.dumps(report, indent=2))
         if evaluation:
             plot_confusion_matrix(evaluation["confusion_matrix"], evaluation["classes"],
@@ -185,6 +187,8 @@ def evaluate(
     """Accuracy, balanced accuracy, per-class precision/recall/F1 and the confusion matrix."""
     out = Output(as_json)
     clf = load(model)
+    report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
+    check_replaceable(report_dir / "report.json", json_with("confusion_matrix"))
     if data.is_dir():
         examples = scan_splits(data, nested=nested)
         examples = examples.get("test") or examples.get("val") or examples["train"]
@@ -194,7 +198,6 @@ def evaluate(
         examples = load_examples(data)
     with out.progress("Embedding", len(examples)) as advance:
         report = clf.evaluate(examples, advance)
-    report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "report.json").write_text(json.dumps(report, indent=2))
     png = plot_confusion_matrix(report["confusion_matrix"], report["classes"],

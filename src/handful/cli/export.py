@@ -10,7 +10,7 @@ import typer
 from ..errors import UnknownNameError, did_you_mean
 from .main import app
 from .options import JsonOpt
-from .output import Output
+from .output import Output, check_replaceable
 
 FORMATS = ("onnx",)
 
@@ -37,6 +37,9 @@ def export(
         raise UnknownNameError(f"Unknown export format '{fmt}'.{did_you_mean(fmt, FORMATS)} "
                                f"Known: {', '.join(FORMATS)}.")
     from ..export import export_onnx
+
+    if out_file is not None:  # an ONNX file handful exported carries its metadata keys
+        check_replaceable(out_file, lambda path: b"handful.classes" in path.read_bytes())
 
     report = export_onnx(model, out_file, samples=[str(s) for s in sample or []], opset=opset,
                          tolerance=tolerance, support=support)

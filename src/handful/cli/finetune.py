@@ -68,7 +68,7 @@ def finetune_command(
     if not (0 <= dropout < 1 and 0 <= label_smoothing < 1):
         raise DataError(f"--dropout and --label-smoothing must be in [0, 1). Got {dropout} and "
                         f"{label_smoothing}.")
-    check_out_free(out_dir, force)
+    check_out_free(out_dir, force, data)
     splits = scan_splits(data, nested=nested)
     train_ex, eval_ex = splits["train"], splits.get("val") or splits.get("test")
     config = FinetuneConfig(unfreeze=_unfreeze(unfreeze), epochs=epochs, patience=patience, lr=lr,

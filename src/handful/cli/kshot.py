@@ -31,7 +31,7 @@ from .options import (
     UnlabeledOpt,
     check_names,
 )
-from .output import Output, pct
+from .output import Output, check_replaceable, json_with, pct
 from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, prior_options
 
 
@@ -84,6 +84,8 @@ def kshot(
 ) -> None:
     """For each K and repeat: draw K per class from POOL, fit, score on TEST; mean, std, 95% CI."""
     out = Output(as_json)
+    if out_file:
+        check_replaceable(out_file, json_with("shots"))
     k_values = parse_shots(shots)
     if repeats < 1:
         raise DataError(f"--repeats must be >= 1. Got {repeats}.")

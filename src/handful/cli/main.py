@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except USAGE_ERRORS as err:
         return _usage_error(err)
+    except OSError as err:  # an --out that is a folder, a file, unwritable, too long a name ...
+        where = f"'{err.filename}'" if err.filename else "a file"
+        print(f"error: cannot use {where}: {err.strerror or err}. Check the path and its permissions, "
+              "or choose another.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         code = 130
     except (click.exceptions.Exit, typer.Exit) as done:

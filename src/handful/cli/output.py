@@ -6,11 +6,14 @@ import json
 import math
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+from ..errors import DataError
 
 
 class Output:
@@ -58,6 +61,43 @@ class Output:
         with Progress(*columns, console=self.err, transient=True) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n: bar.advance(task, n)
+
+
+def json_with(key: str):
+    """A test for ``check_replaceable``: the file is a JSON object holding ``key`` (ours)."""
+    def ours(path: Path) -> bool:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(doc, dict) and key in doc
+    return ours
+
+
+def starts_with(prefix: bytes, within: int = 0):
+    """A test for ``check_replaceable``: the file starts with ``prefix`` (or holds it in its
+    first ``within`` bytes)."""
+    def ours(path: Path) -> bool:
+        with open(path, "rb") as f:
+            head = f.read(max(len(prefix), within))
+        return head.startswith(prefix) or (within > 0 and prefix in head)
+    return ours
+
+
+def check_replaceable(path: Path, ours) -> Path:
+    """``path``, if writing it loses nothing of the user's: it does not exist, or it is a file that
+    handful wrote (``ours(path)``), and no part of it is a file where a folder must be. Called
+    before the work, so a refusal costs nothing; nothing the user made is overwritten."""
+    path = Path(path)
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise DataError(f"Cannot write '{path}': '{blocker}' is a file, not a folder. Choose another --out.")
+    if path.is_dir():
+        raise DataError(f"Cannot write '{path}': it is a folder. Give a file name for --out.")
+    if path.exists() and path.stat().st_size and not ours(path):
+        raise DataError(f"'{path}' exists and was not written by handful; it is left as it is. "
+                        "Choose another --out (or delete the file).")
+    return path
 
 
 def _finite(value):

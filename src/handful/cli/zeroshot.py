@@ -18,7 +18,7 @@ from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
 from ..zeroshot.scorer import check_template
 from .main import app
 from .options import JsonOpt, LabelColOpt, TextColOpt
-from .output import Output, pct
+from .output import Output, check_replaceable, pct, starts_with
 
 ZeroShotPriorOpt = Annotated[bool, typer.Option(
     "--zero-shot-prior", help="Combine the head with zero-shot scores from the class names "
@@ -115,8 +115,14 @@ def zeroshot(
     """Classify from class names with no labeled example (ConSE on the ImageNet head, CLIP, or
     text similarity); reports accuracy when DATA is labeled."""
     out = Output(as_json)
+    if out_file:
+        check_replaceable(out_file, starts_with(b"input,label,prediction"))
     check_template(template)
     examples = _read_data(data, text_column, label_column, classes)
+    if not len(examples):
+        first = f", e.g. {examples.skipped[0][0]}: {examples.skipped[0][1]}" if examples.skipped else ""
+        raise DataError(f"No usable inputs in {data} ({len(examples.skipped)} skipped{first}). "
+                        "Give images or texts to classify.")
     labeled = all(examples.labels)
     if not labeled and classes is None:
         raise DataError(f"{data} has no labels, so the class names are unknown. Pass --classes "
@@ -132,6 +138,9 @@ def zeroshot(
         scores, failures = scorer.scores(list(examples.items), advance)
     examples = examples.without(failures) if failures else examples
     ok = [i for i in range(len(scores)) if i not in failures]
+    if not ok:
+        raise DataError(f"No input in {data} could be read ({len(failures)} failed, e.g. "
+                        f"{next(iter(failures.values()))}).")
     predicted = [labels[int(j)] for j in np.argmax(scores[ok], axis=1)] if ok else []
     result = {"backbone": scorer.backbone_.name, "method": scorer.map_.kind,
               "classes": {lab: mapping[lab] for lab in labels}, "n": len(predicted),

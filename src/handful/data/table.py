@@ -160,7 +160,11 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"Text table '{path}' does not exist. Give a CSV or TSV file.")
-    rows, starts, delimiter = _rows(path)
+    try:
+        rows, starts, delimiter = _rows(path)
+    except csv.Error as err:
+        raise DataError(f"Text table '{path}' cannot be read as CSV/TSV ({err}); is it a text file? "
+                        "Save it as CSV (UTF-8).") from None
     if not rows:
         raise DataError(f"Text table '{path}' is empty. Add rows of text and label.")
     header = _has_header(rows[0]) or bool(text_column or label_column)

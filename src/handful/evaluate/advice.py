@@ -214,9 +214,10 @@ def advise(curve: dict, main: CurveFit, boots: list[CurveFit], current: float | 
 
 
 def _forecast(main: CurveFit, boots: list[CurveFit], n: float) -> dict:
-    values = np.array([b.accuracy(n) for b in boots])
+    values = np.clip([b.accuracy(n) for b in boots], 0.0, 1.0)  # a fitted curve may pass 100%
     lo, hi = np.percentile(values, [10, 90])
-    return {"n_per_class": n, "accuracy": float(main.accuracy(n)), "range": [float(lo), float(hi)]}
+    return {"n_per_class": n, "accuracy": float(np.clip(main.accuracy(n), 0.0, 1.0)),
+            "range": [float(lo), float(hi)]}
 
 
 def _more(n: float, current: float) -> float | None:

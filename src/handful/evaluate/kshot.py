@@ -49,5 +49,6 @@ def run_kshot(
             if on_repeat:
                 on_repeat(k, r, scores[-1])
         mean, std, ci = mean_ci(scores)
-        results[str(k)] = {"mean": mean, "std": std, "ci95": [ci[0], ci[1]], "runs": scores}
+        results[str(k)] = {"mean": mean, "std": std, "ci95": [max(0.0, ci[0]), min(1.0, ci[1])],
+                           "runs": scores}  # the interval of an accuracy stays within [0, 1]
     return {"shots": results, "repeats": repeats, "seed": seed, "n_test": int(len(y_test))}

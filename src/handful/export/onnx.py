@@ -34,6 +34,7 @@ from ..data.images import ImageDecodeError
 from ..errors import BundleError, DataError
 from .graph import ClassifierGraph, preprocessing
 
+MIN_OPSET, MAX_OPSET = 13, 20  # the TorchScript exporter's upper end; 13 for the ops used here
 OPSET = 17  # onnxruntime >= 1.14 runs all of opset 17; the TorchScript exporter emits it well
 INPUT_NAME, OUTPUT_NAMES = "image", ("probabilities", "embeddings")
 N_SYNTHETIC = 8
@@ -188,6 +189,9 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     from ..classifier import Classifier, load
 
     model_dir = None if isinstance(model, Classifier) else Path(model)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise DataError(f"--opset must be from {MIN_OPSET} to {MAX_OPSET} (what the exporter writes and "
+                        f"handful's graphs need; {OPSET} is the default). Got {opset}.")
     if support is not None and out is None:
         raise DataError(f"--support needs --out FILE.onnx: the support set's graph is a file of its own "
                         f"({model_dir or 'the model'}/model.onnx stays the model's own export).")

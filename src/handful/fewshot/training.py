@@ -76,7 +76,8 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     if variant not in VARIANTS:
         raise DataError(f"Unknown variant '{variant}'. Choose protonet or gaussian.")
     config.check()
-    check_out_free(out, force)  # before minutes of training, not after
+    for folder in data:
+        check_out_free(out, force, folder)  # before minutes of training, not after
     resolve_precision(config.precision)  # a bad value fails before any data is read
     torch.set_num_threads(max(1, threads))
     examples, n_dup = scan_many(data, nested=nested)
