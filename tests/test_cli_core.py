@@ -140,7 +140,8 @@ def test_out_files_the_user_made_are_never_overwritten_and_ours_are(capsys, colo
     for name, content in mine.items():
         (tmp_path / name).write_bytes(content)
     pool = str(color_splits / "train")
-    commands = {"kshot.json": ["kshot", str(color_splits), "--shots", "1", "--repeats", "2", "--backbone", "test_tiny_image"],
+    commands = {"kshot.json": ["kshot", str(color_splits), "--shots", "1", "--repeats", "2", "--backbone",
+                               "test_tiny_image"],
                 "zs.csv": ["zeroshot", pool, "--backbone", "test_tiny_image"],
                 "m.onnx": ["export", str(model)]}
     capsys.readouterr()
