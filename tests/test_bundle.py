@@ -89,3 +89,18 @@ def test_train_commands_refuse_an_existing_out_before_reading_any_data(command, 
     assert main([*command, str(tmp_path / "no-such-data"), "--out", str(taken), "--json"]) == 2
     err = capsys.readouterr().err
     assert "already exists" in err and "no-such-data" not in err
+
+
+def test_a_model_directory_is_as_readable_as_any_new_folder(color_tree, tmp_path):
+    import os
+    import stat
+
+    clf = Classifier("test_tiny_image", head="prototype").fit(color_tree)
+    old = os.umask(0o022)
+    try:
+        path = clf.save(tmp_path / "m")
+    finally:
+        os.umask(old)
+    # mkdtemp makes 0700 and safetensors 0600: a service account could not read the model
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in path.iterdir()} == {0o644}

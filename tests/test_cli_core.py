@@ -185,3 +185,17 @@ def test_a_damaged_model_json_is_a_one_line_error(capsys, color_tree, tmp_path):
     assert main(["predict", str(model), str(color_tree)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "damaged or was not written by handful" in err[0]
+
+
+@pytest.mark.parametrize("argv,option", [
+    (["ladder", "DATA", "--rungs", "features+aug", "--augment-views", "0"], "--augment-views"),
+    (["ladder", "DATA", "--scratch-epochs", "0"], "--scratch-epochs"),
+    (["ladder", "DATA", "--scratch-size", "0"], "--scratch-size"),
+    (["finetune", "DATA", "--out", "OUT", "--lr", "-1"], "--lr"),
+    (["predict", "DATA", "DATA", "--batch-size", "0"], "--batch-size"),
+])
+def test_number_options_that_cannot_work_are_refused_up_front(argv, option, capsys, color_splits, tmp_path):
+    argv = [str(color_splits) if a == "DATA" else str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0], err

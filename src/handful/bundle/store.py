@@ -27,6 +27,13 @@ MODEL_JSON = "model.json"
 HEAD_FILE = "head.safetensors"
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, then put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def check_out_free(out: str | Path, force: bool = False, data: str | Path | None = None) -> Path:
     """``out`` as a Path, if a model may be written there: it does not exist, or ``force`` is set
     and it is a handful model; and it is not inside the ``data`` folder (the next scan would read
@@ -58,8 +65,11 @@ def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: 
     out = check_out_free(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    mask = _umask()
     try:
         write(tmp)
+        for path in [tmp, *tmp.rglob("*")]:  # mkdtemp (0700) and some writers (0600) keep others out
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
             os.replace(out, old)

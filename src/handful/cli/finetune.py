@@ -61,6 +61,8 @@ def finetune_command(
 ) -> None:
     """Fine-tune the last blocks of an EfficientNet-Lite backbone with a new head."""
     out = Output(as_json)
+    if not lr > 0:
+        raise DataError(f"--lr must be more than 0. Got {lr}.")
     if epochs < 1:
         raise DataError(f"--epochs must be at least 1. Got {epochs}.")
     if not 0 <= validation_fraction < 0.9:

@@ -21,5 +21,5 @@ def backbones(as_json: JsonOpt = False) -> None:
     out.table("Backbones", ["name", "modality", "offline", "description"],
               [[r["name"], r["modality"], "yes" if r["offline"] else "no", r["description"]]
                for r in rows])
-    out.print("Online (optional extra `handful[hub]`): timm:NAME, open_clip:ARCH/TAG, st:NAME")
+    out.print("Online (optional extra `handful\\[hub]`): timm:NAME, open_clip:ARCH/TAG, st:NAME")
     out.result({"backbones": rows, "hub_prefixes": ["timm", "open_clip", "st"]})

@@ -56,6 +56,10 @@ def ladder(
 ) -> None:
     """Train every rung of the transfer-learning ladder on DATA and score each on TEST."""
     out = Output(as_json)
+    for option, value, least in (("--augment-views", augment_views, 1), ("--scratch-epochs", scratch_epochs, 1),
+                                 ("--scratch-size", scratch_size, 16)):
+        if value < least:
+            raise DataError(f"{option} must be at least {least}. Got {value}.")
     train_ex, test_ex = _train_and_test(data, test)
     if max_per_class is not None and max_per_class < 1:
         raise DataError(f"--max-per-class must be at least 1. Got {max_per_class}.")

@@ -31,7 +31,7 @@ RayOpt = Annotated[bool, typer.Option("--ray", help="Spread the work over Ray (n
                                                     "pip install 'handful\\[ray]').")]
 AddressOpt = Annotated[str | None, typer.Option(
     help="Ray cluster address ('auto': the running cluster); default: a local Ray.")]
-BatchOpt = Annotated[int, typer.Option(help="Images per forward pass.")]
+BatchOpt = Annotated[int, typer.Option(help="Images per forward pass.", min=1)]
 OverwriteOpt = Annotated[bool, typer.Option(help="Start --out over instead of resuming it.")]
 
 
