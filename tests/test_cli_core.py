@@ -199,3 +199,15 @@ def test_number_options_that_cannot_work_are_refused_up_front(argv, option, caps
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and option in err[0], err
+
+
+@pytest.mark.parametrize("argv,name", [(["suggest", "MODEL", "DATA"], "suggestions.csv"),
+                                       (["ladder", "DATA"], "ladder.json")])
+def test_folder_outputs_keep_a_users_file_of_the_same_name(argv, name, capsys, color_tree, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / name).write_text("id,phone\n1,555\n")
+    argv = [str(tmp_path / "m") if a == "MODEL" else str(color_tree) if a == "DATA" else a for a in argv]
+    assert main([*argv, "--out", str(out)]) == 2  # refused before the model or the data is read
+    assert "was not written by handful" in capsys.readouterr().err
+    assert (out / name).read_text() == "id,phone\n1,555\n"

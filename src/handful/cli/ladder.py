@@ -18,7 +18,7 @@ from .augment import PresetOpt
 from .finetune import RefitOpt
 from .main import app
 from .options import JsonOpt, SeedOpt
-from .output import Output, pct
+from .output import Output, check_replaceable, json_with, pct
 
 LADDER_JSON, LADDER_PNG = "ladder.json", "ladder.png"
 
@@ -56,6 +56,8 @@ def ladder(
 ) -> None:
     """Train every rung of the transfer-learning ladder on DATA and score each on TEST."""
     out = Output(as_json)
+    out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
+    check_replaceable(out_dir / LADDER_JSON, json_with("rows"))
     for option, value, least in (("--augment-views", augment_views, 1), ("--scratch-epochs", scratch_epochs, 1),
                                  ("--scratch-size", scratch_size, 16)):
         if value < least:
@@ -79,7 +81,6 @@ def ladder(
         out.print(f"  {row['rung']:<13} {pct(row['accuracy']):>6}  train {row['train_seconds']:.0f} s")
 
     result = run_ladder(train_ex, test_ex, config, on_rung=show_rung)
-    out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
     out_dir.mkdir(parents=True, exist_ok=True)
     result["max_per_class"] = max_per_class
     (out_dir / LADDER_JSON).write_text(json.dumps(result, indent=2))

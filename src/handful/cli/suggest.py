@@ -18,7 +18,7 @@ from ..select.active import margin_uncertainty, rank_for_labeling
 from ..select.contact_sheet import contact_sheet
 from .main import app
 from .options import JsonOpt, TextColOpt
-from .output import Output, pct
+from .output import Output, check_replaceable, pct, starts_with
 
 
 def _unlabeled(clf, source: Path, text_column) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -48,6 +48,8 @@ def suggest(
     """Rank unlabeled examples by how much labeling them should help: the model's most uncertain
     ones, spread out so the list holds no near-duplicates."""
     out = Output(as_json)
+    out_dir = out_dir or Path("suggestions")
+    check_replaceable(out_dir / "suggestions.csv", starts_with(b"rank"))
     if n < 1:
         raise DataError(f"--n must be >= 1. Got {n}.")
     clf = load(model)
@@ -69,7 +71,6 @@ def suggest(
                      "probability": float(proba[j, top[0]]),
                      "runner_up": str(clf.classes_[top[1]]) if len(top) > 1 else None,
                      "uncertainty": float(uncertainty[j])})
-    out_dir = out_dir or Path("suggestions")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = _write(out_dir, rows, clf.modality_ == "image")
     out.table(f"Label these next ({len(rows)} of {len(ok)})", ["#", "input", "model says", "unsure"],
