@@ -55,6 +55,20 @@ def test_scan_folder_refuses_a_class_with_no_readable_image(color_tree):
         scan_folder(color_tree)
 
 
+def test_a_class_folder_that_cannot_be_read_says_so_rather_than_empty(color_tree, monkeypatch):
+    import os
+
+    import handful.data.folder as folder
+
+    for f in (color_tree / "red").iterdir():  # what os.walk sees in a folder it may not list
+        f.unlink()
+    (color_tree / "red" / "note.txt").write_text("x")  # keeps it a class folder for the scan
+    real_access = os.access
+    monkeypatch.setattr(folder.os, "access", lambda p, mode: Path(p).name != "red" and real_access(p, mode))
+    with pytest.raises(DataError, match="'red' .* cannot be read \\(permission denied\\)"):
+        scan_folder(color_tree)
+
+
 def test_scan_folder_missing_root_is_a_not_found_error(tmp_path):
     with pytest.raises(DataNotFoundError, match="does not exist"):
         scan_folder(tmp_path / "nope")

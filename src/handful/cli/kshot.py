@@ -136,6 +136,8 @@ def kshot(
               ["K", "mean", "std", "95% CI"],
               [[k, pct(v["mean"]), f"{100 * v['std']:.1f}", f"{pct(v['ci95'][0])}-{pct(v['ci95'][1])}"]
                for k, v in result["shots"].items()])
+    for item in result["skipped"][:10]:
+        out.print(f"  skipped {item['path']}: {item['reason']}")
     if out_file:
         out_file.write_text(json.dumps(result, indent=2))
     out.result(result)

@@ -126,6 +126,9 @@ def _leaf_groups(root: Path) -> dict[str, list[Path]]:
 
 
 def _check_classes(root, groups, empty, skipped, min_classes) -> None:
+    if empty and not os.access(Path(root) / empty[0], os.R_OK | os.X_OK):
+        raise DataError(f"Class folder '{empty[0]}' in {root} cannot be read (permission denied). "
+                        "Fix its permissions or move it out of the data folder.")
     if empty:
         bad = [(p, r) for p, r in skipped if f"/{empty[0]}/" in p]
         found = (f"no readable images ({len(bad)} files skipped, e.g. {bad[0][0]}: {bad[0][1]})"
