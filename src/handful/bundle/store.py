@@ -39,8 +39,8 @@ def check_out_free(out: str | Path, force: bool = False, data: str | Path | None
     and it is a handful model; and it is not inside the ``data`` folder (the next scan would read
     the model as a class). Commands call this before long work, so a refusal costs nothing."""
     out = Path(out)
-    existing = next(p for p in (out, *out.parents) if p.exists() or p == Path(p.anchor or "."))
-    if existing != out and not existing.is_dir():
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)  # "." or "/" at the latest
+    if existing is not None and existing != out and not existing.is_dir():
         raise BundleError(f"Output '{out}' cannot be created: '{existing}' is a file, not a folder. "
                           "Choose another --out.")
     if data is not None and Path(data).is_dir() and out.resolve().is_relative_to(Path(data).resolve()):

@@ -74,13 +74,11 @@ def json_with(key: str):
     return ours
 
 
-def starts_with(prefix: bytes, within: int = 0):
-    """A test for ``check_replaceable``: the file starts with ``prefix`` (or holds it in its
-    first ``within`` bytes)."""
+def starts_with(prefix: bytes):
+    """A test for ``check_replaceable``: the file starts with ``prefix`` (a header handful writes)."""
     def ours(path: Path) -> bool:
         with open(path, "rb") as f:
-            head = f.read(max(len(prefix), within))
-        return head.startswith(prefix) or (within > 0 and prefix in head)
+            return f.read(len(prefix)) == prefix
     return ours
 
 
