@@ -174,17 +174,22 @@ def test_the_reports_plot_path_is_where_the_plot_is(capsys, color_tree, tmp_path
     assert (tmp_path / "m" / "learning_curve.png").is_file()
 
 
-def test_a_damaged_model_json_is_a_one_line_error(capsys, color_tree, tmp_path):
+@pytest.mark.parametrize("damage", ["head as a string", "one class fewer", "one class more", "no class"])
+def test_a_damaged_model_json_is_a_one_line_error(damage, capsys, color_tree, tmp_path):
     model = tmp_path / "m"
     assert main(["train", str(color_tree), "--out", str(model), "--backbone", "test_tiny_image",
-                 "--no-advise"]) == 0
+                 "--head", "prototype", "--no-advise"]) == 0
     doc = json.loads((model / "model.json").read_text())
-    doc["head"] = "prototype"  # a string where an object belongs
+    if damage == "head as a string":
+        doc["head"] = "prototype"  # a string where an object belongs
+    else:  # the class list no longer matches the head's arrays (3 classes)
+        doc["classes"] = {"one class fewer": ["blue", "green"], "one class more": ["a", "b", "c", "d"],
+                          "no class": []}[damage]
     (model / "model.json").write_text(json.dumps(doc))
     capsys.readouterr()
     assert main(["predict", str(model), str(color_tree)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "damaged or was not written by handful" in err[0]
+    assert len(err) == 1 and "is damaged" in err[0] and "Re-train" in err[0], err
 
 
 @pytest.mark.parametrize("argv,option", [
@@ -211,3 +216,23 @@ def test_folder_outputs_keep_a_users_file_of_the_same_name(argv, name, capsys, c
     assert main([*argv, "--out", str(out)]) == 2  # refused before the model or the data is read
     assert "was not written by handful" in capsys.readouterr().err
     assert (out / name).read_text() == "id,phone\n1,555\n"
+
+
+def test_predict_refuses_input_of_the_other_kind(capsys, color_tree, text_csv, tmp_path):
+    image_model, text_model = tmp_path / "img", tmp_path / "txt"
+    assert main(["train", str(color_tree), "--out", str(image_model), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    assert main(["train", str(text_csv), "--out", str(text_model), "--backbone", "test_tiny_text",
+                 "--no-advise"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(image_model), str(text_csv)]) == 2
+    assert "classifies images" in capsys.readouterr().err
+    assert main(["predict", str(text_model), str(color_tree)]) == 2  # not the folder's name as a text
+    assert "classifies texts" in capsys.readouterr().err
+
+
+def test_a_long_but_legal_out_name_works(capsys, color_tree, tmp_path):
+    name = "m" * 240  # the hidden temp folder beside it must fit in 255 bytes as well
+    assert main(["train", str(color_tree), "--out", str(tmp_path / name), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    assert (tmp_path / name / "model.json").is_file()

@@ -64,7 +64,7 @@ def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: 
     """
     out = check_out_free(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:40]}.tmp-", dir=out.parent))  # fits a 255-byte name
     mask = _umask()
     try:
         write(tmp)
@@ -150,7 +150,20 @@ def load_bundle(path: str | Path) -> tuple[object, dict]:
         setattr(head, name, arrays[name])
     head.classes_ = np.array(doc["classes"], dtype=object)
     head.n_features_in_ = int(np.asarray(arrays[head._state_attrs[0]]).shape[-1])
+    _check_head_answers(head, path)
     return head, doc
+
+
+def _check_head_answers(head, path: Path) -> None:
+    """One probability per class listed in model.json, or the model was edited or mixed up."""
+    try:
+        columns = head.predict_proba(np.zeros((1, head.n_features_in_), dtype=np.float32)).shape[1]
+    except Exception as err:  # noqa: BLE001  (any failure means the arrays and the JSON disagree)
+        raise BundleError(f"Model {path} is damaged: its head cannot score ({type(err).__name__}: "
+                          f"{err}). Re-train the model.") from None
+    if columns != len(head.classes_):
+        raise BundleError(f"Model {path} is damaged: model.json lists {len(head.classes_)} classes but "
+                          f"{HEAD_FILE} scores {columns}. Re-train the model.")
 
 
 def _jsonable(params: dict) -> dict:

@@ -206,7 +206,7 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     graph = ClassifierGraph(clf._backbone, clf.head_).eval()
     batch, samples_text = sample_inputs(clf._backbone, samples)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.tmp-", suffix=".onnx")
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name[:40]}.tmp-", suffix=".onnx")
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -24,6 +24,7 @@ from ..backbones.stream import iter_embeddings
 from ..cache import FeatureCache
 from ..data import list_images, read_table
 from ..data.table import is_table_path
+from ..errors import DataError
 
 CHUNK = 512  # items per cache round trip: bounded memory for any number of files
 Results = tuple[list[int], np.ndarray, dict[int, str]]
@@ -36,6 +37,14 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     Image files are listed without opening them (decoding reports bad files later), so
     listing 100k files costs a directory walk and a list of path strings.
     """
+    tables = [x for x in inputs if is_table_path(x) and Path(x).is_file()]
+    if modality == "image" and tables and len(tables) == len(inputs):
+        raise DataError(f"This model classifies images; '{tables[0]}' is a table of texts. Give image "
+                        "files or folders.")
+    folders = [x for x in inputs if Path(x).is_dir()]
+    if modality == "text" and folders:
+        raise DataError(f"This model classifies texts; '{folders[0]}' is a folder. Give a CSV/TSV of "
+                        "texts, or the texts themselves.")
     if modality == "image":
         items, skipped = list_images(inputs, check=False)
         return items, items, skipped

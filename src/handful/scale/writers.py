@@ -26,9 +26,12 @@ INDEX_HEADER = ["row", "input", "error"]
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.tmp-")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; the file is as readable as any new one
     os.replace(tmp, path)
 
 

@@ -129,8 +129,8 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
     except DataError as err:  # name the upload and the form fields, not a temp file and CLI flags
         message = str(err).replace(str(tmp), sanitize_filename(name)).replace(Path(tmp).name, sanitize_filename(name))
         for flag in ("text", "label"):
-            message = message.replace(f"--{flag}-column", f"the form field {flag}_column")
-        raise DataError(message) from None
+            message = message.replace(f"--{flag}-column", f"{flag}_column")
+        raise DataError(f"{message} (text_column and label_column are form fields of this upload.)") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     report = add_texts(catalog, project, list(zip(examples.items, examples.labels, strict=True)), limits)
