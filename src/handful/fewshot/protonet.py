@@ -89,22 +89,6 @@ class History:
     def to_json(self) -> dict:
         return asdict(self)
 
-    def check(self) -> None:
-        """Raise DataError naming the `protonet train` option whose value cannot train."""
-        rules = [("--ways", self.n_way, self.n_way >= 2, "at least 2"),
-                 ("--shots", self.n_shot, self.n_shot >= 1, "at least 1"),
-                 ("--queries", self.n_query, self.n_query >= 1, "at least 1"),
-                 ("--episodes", self.max_episodes, self.max_episodes >= 1, "at least 1"),
-                 ("--minutes", self.max_minutes, self.max_minutes > 0, "more than 0"),
-                 ("--lr", self.lr, self.lr > 0, "more than 0"),
-                 ("--jitter", self.jitter, self.jitter >= 0, "0 or more"),
-                 ("--elastic", self.elastic, self.elastic >= 0, "0 or more"),
-                 ("--aux-weight", self.aux_weight, self.aux_weight >= 0, "0 or more"),
-                 ("--patience", self.patience, self.patience >= 1, "at least 1")]
-        for option, value, ok, expected in rules:
-            if not ok:
-                raise DataError(f"{option} must be {expected} to meta-train. Got {value}.")
-
 
 def prototype_logits(support: torch.Tensor, support_y: torch.Tensor, query: torch.Tensor,
                      n_way: int) -> torch.Tensor:
