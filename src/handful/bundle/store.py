@@ -27,11 +27,12 @@ MODEL_JSON = "model.json"
 HEAD_FILE = "head.safetensors"
 
 
-def _umask() -> int:
-    """The process's umask (read by setting it, then put back at once)."""
-    mask = os.umask(0o022)
+def chmod_like_new(path: Path) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would (0666/0777 less the umask):
+    ``mkstemp``/``mkdtemp`` (0600/0700) and some writers keep other users out of a model."""
+    mask = os.umask(0o022)  # read the umask by setting it, then put it back at once
     os.umask(mask)
-    return mask
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def check_out_free(out: str | Path, force: bool = False, data: str | Path | None = None) -> Path:
@@ -65,11 +66,10 @@ def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: 
     out = check_out_free(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:40]}.tmp-", dir=out.parent))  # fits a 255-byte name
-    mask = _umask()
     try:
         write(tmp)
-        for path in [tmp, *tmp.rglob("*")]:  # mkdtemp (0700) and some writers (0600) keep others out
-            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+        for path in [tmp, *tmp.rglob("*")]:
+            chmod_like_new(path)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
             os.replace(out, old)

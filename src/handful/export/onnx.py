@@ -29,7 +29,7 @@ import torch
 
 from .._version import __version__
 from ..backbones.base import Backbone
-from ..bundle.store import HEAD_FILE
+from ..bundle.store import HEAD_FILE, chmod_like_new
 from ..data.images import ImageDecodeError
 from ..errors import BundleError, DataError
 from .graph import ClassifierGraph, preprocessing
@@ -219,9 +219,7 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
         meta = _metadata(clf, model_dir, {**parity, "samples": samples_text, "opset": opset},
                          None if support is None else str(support))
         _write_metadata(tmp, meta)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a model file is not secret
+        chmod_like_new(tmp)  # mkstemp made it private; a model file is not secret
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bundle.store import chmod_like_new
 from ..errors import DataError
 
 INDEX_HEADER = ["row", "input", "error"]
@@ -29,9 +30,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.tmp-")
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; the file is as readable as any new one
+    chmod_like_new(Path(tmp))  # mkstemp makes 0600
     os.replace(tmp, path)
 
 
