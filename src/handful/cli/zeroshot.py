@@ -141,7 +141,7 @@ def zeroshot(
     if not ok:
         raise DataError(f"No input in {data} could be read ({len(failures)} failed, e.g. "
                         f"{next(iter(failures.values()))}).")
-    predicted = [labels[int(j)] for j in np.argmax(scores[ok], axis=1)] if ok else []
+    predicted = [labels[int(j)] for j in np.argmax(scores[ok], axis=1)]
     result = {"backbone": scorer.backbone_.name, "method": scorer.map_.kind,
               "classes": {lab: mapping[lab] for lab in labels}, "n": len(predicted),
               "template": template, "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]}

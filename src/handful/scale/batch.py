@@ -37,20 +37,19 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     Image files are listed without opening them (decoding reports bad files later), so
     listing 100k files costs a directory walk and a list of path strings.
     """
-    tables = [x for x in inputs if is_table_path(x) and Path(x).is_file()]
-    if modality == "image" and tables and len(tables) == len(inputs):
-        raise DataError(f"This model classifies images; '{tables[0]}' is a table of texts. Give image "
-                        "files or folders.")
-    folders = [x for x in inputs if Path(x).is_dir()]
-    if modality == "text" and folders:
-        raise DataError(f"This model classifies texts; '{folders[0]}' is a folder. Give a CSV/TSV of "
-                        "texts, or the texts themselves.")
     if modality == "image":
+        if inputs and all(is_table_path(x) and Path(x).is_file() for x in inputs):
+            raise DataError(f"This model classifies images; '{inputs[0]}' is a table of texts. Give "
+                            "image files or folders.")
         items, skipped = list_images(inputs, check=False)
         return items, items, skipped
     if len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file():
         table = read_table(inputs[0], text_column=text_column, labeled=False)
         return list(table.items), list(table.ids), list(table.skipped)
+    folder = next((x for x in inputs if Path(x).is_dir()), None)
+    if folder is not None:
+        raise DataError(f"This model classifies texts; '{folder}' is a folder. Give a CSV/TSV of texts, "
+                        "or the texts themselves.")
     return list(inputs), [f"text {i + 1}" for i in range(len(inputs))], []
 
 
