@@ -70,12 +70,12 @@ def read_runs(root: str | Path) -> tuple[list[OneShotRun], list[tuple[str, str]]
     for folder in sorted(d for d in root.iterdir() if d.is_dir()):
         if not (folder / "class_labels.txt").is_file():
             if (folder / "training").is_dir() or (folder / "test").is_dir():
-                skipped.append((str(folder), "run skipped: no class_labels.txt"))
+                skipped.append((folder.name, "run skipped: no class_labels.txt"))
             continue
         try:
             runs.append(read_run(folder))
         except DataError as err:
-            skipped.append((str(folder), f"run skipped: {err}"))
+            skipped.append((folder.name, f"run skipped: {err}"))
     if not runs:
         reason = f" ({skipped[0][0]}: {skipped[0][1]})" if skipped else ""
         raise DataError(f"No readable runs in {root}{reason}: expected sub-folders with training/, test/ "
