@@ -114,26 +114,26 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
               text_column: str | None = None, label_column: str | None = None) -> IngestReport:
     """Add the rows of an uploaded CSV/TSV (columns guessed or named, as ``handful train``)."""
     _check_modality(project, "text")
-    suffix = Path(sanitize_filename(name)).suffix.lower()
+    shown = sanitize_filename(name)  # the upload's name, never the temp file's, in what users read
+    suffix = Path(shown).suffix.lower()
     if suffix not in (".csv", ".tsv", ".txt", ".tab"):
-        raise DataError(f"Table '{sanitize_filename(name)}' must be a .csv or .tsv file. "
+        raise DataError(f"Table '{shown}' must be a .csv or .tsv file. "
                         f"Got '{suffix or 'no extension'}'.")
     if len(data) > limits.max_file_bytes:
-        raise DataError(f"Table '{sanitize_filename(name)}' is {len(data) / 2**20:.1f} MiB; the "
+        raise DataError(f"Table '{shown}' is {len(data) / 2**20:.1f} MiB; the "
                         f"limit is {limits.max_file_bytes / 2**20:.0f} MiB. Split it.")
     fd, tmp = tempfile.mkstemp(dir=catalog.tmp_dir, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         examples = read_table(tmp, text_column, label_column)
-    except DataError as err:  # name the upload and the form fields, not a temp file and CLI flags
-        message = str(err).replace(str(tmp), sanitize_filename(name)).replace(Path(tmp).name, sanitize_filename(name))
+    except DataError as err:  # the form fields, not the CLI flags
+        message = str(err).replace(str(tmp), shown).replace(Path(tmp).name, shown)
         for flag in ("text", "label"):
             message = message.replace(f"--{flag}-column", f"{flag}_column")
         raise DataError(f"{message} (text_column and label_column are form fields of this upload.)") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     report = add_texts(catalog, project, list(zip(examples.items, examples.labels, strict=True)), limits)
-    report.skipped += [{"name": p.replace(Path(tmp).name, sanitize_filename(name)), "reason": r}
-                       for p, r in examples.skipped]
+    report.skipped += [{"name": p.replace(Path(tmp).name, shown), "reason": r} for p, r in examples.skipped]
     return report
