@@ -16,7 +16,7 @@ from ..errors import DataError
 from ..evaluate.data_need import estimate_data_need, n_curve_fits
 from .main import app
 from .options import BackboneOpt, JsonOpt, LabelColOpt, NestedOpt, NoCacheOpt, SeedOpt, TextColOpt
-from .output import Output, check_replaceable, json_with, pct
+from .output import Output, check_folder_replaceable, json_with, pct
 
 AdviseOpt = Annotated[bool, typer.Option(
     "--advise/--no-advise", help="Estimate how many more examples per class would help "
@@ -84,7 +84,7 @@ def advise(
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
     out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")
-    check_replaceable(out_dir / "advice.json", json_with("sentence"))
+    check_folder_replaceable(out_dir, "advice.json", json_with("sentence"), {"learning_curve.png": "png"})
     examples = load_examples(data, **kwargs)
     clf = Classifier(backbone=backbone, head="logistic", cache=False if no_cache else None,
                      random_state=seed)

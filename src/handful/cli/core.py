@@ -32,7 +32,7 @@ from .options import (
     UnlabeledOpt,
     check_names,
 )
-from .output import Output, check_replaceable, json_with, pct
+from .output import Output, check_folder_replaceable, json_with, pct
 from .zeroshot import (
     ClassesOpt,
     TemplateOpt,
@@ -188,7 +188,8 @@ def evaluate(
     out = Output(as_json)
     clf = load(model)
     report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
-    check_replaceable(report_dir / "report.json", json_with("confusion_matrix"))
+    check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),
+                             {"confusion_matrix.png": "png"})
     if data.is_dir():
         examples = scan_splits(data, nested=nested)
         examples = examples.get("test") or examples.get("val") or examples["train"]

@@ -18,7 +18,7 @@ from .augment import PresetOpt
 from .finetune import RefitOpt
 from .main import app
 from .options import JsonOpt, SeedOpt
-from .output import Output, check_replaceable, json_with, pct
+from .output import Output, check_folder_replaceable, json_with, pct
 
 LADDER_JSON, LADDER_PNG = "ladder.json", "ladder.png"
 
@@ -57,7 +57,9 @@ def ladder(
     """Train every rung of the transfer-learning ladder on DATA and score each on TEST."""
     out = Output(as_json)
     out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
-    check_replaceable(out_dir / LADDER_JSON, json_with("rows"))
+    chosen = parse_rungs(rungs)
+    check_folder_replaceable(out_dir, LADDER_JSON, json_with("rows"),
+                             {name: "png" for name in (LADDER_PNG, *map(_curves_png, chosen))})
     for option, value, least in (("--augment-views", augment_views, 1), ("--scratch-epochs", scratch_epochs, 1),
                                  ("--scratch-size", scratch_size, 16)):
         if value < least:
@@ -68,7 +70,7 @@ def ladder(
     train_ex = cap_per_class(train_ex, max_per_class, seed)
     base = LadderConfig()
     config = LadderConfig(
-        rungs=parse_rungs(rungs), backbone=backbone, head=head, augment=augment,
+        rungs=chosen, backbone=backbone, head=head, augment=augment,
         augment_views=augment_views, seed=seed,
         scratch=replace(base.scratch, epochs=scratch_epochs, size=scratch_size, refit=refit),
         finetune=replace(base.finetune, epochs=finetune_epochs, refit=refit,
@@ -87,7 +89,7 @@ def ladder(
     plot_ladder(result["rows"], out_dir / LADDER_PNG, title=f"Ladder: {data.resolve().name}")
     for rung, doc in result["histories"].items():
         history = History(doc["epochs"], doc["best_epoch"], doc["stopped_early"])
-        plot_history(history, out_dir / f"curves-{rung.replace('+', '-')}.png", title=rung)
+        plot_history(history, out_dir / _curves_png(rung), title=rung)
     out.table(f"Ladder ({len(train_ex)} train -> {len(test_ex)} test)",
               ["rung", "accuracy", "train s", "eval s", "notes"],
               [[r["rung"], pct(r["accuracy"]), f"{r['train_seconds']:.0f}", f"{r['eval_seconds']:.0f}",
@@ -95,6 +97,10 @@ def ladder(
     out.print(f"Saved {out_dir / LADDER_JSON} and {out_dir / LADDER_PNG}")
     out.result({"rows": result["rows"], "out": str(out_dir), "n_train": len(train_ex),
                 "n_test": len(test_ex), "max_per_class": max_per_class})
+
+
+def _curves_png(rung: str) -> str:
+    return f"curves-{rung.replace('+', '-')}.png"
 
 
 def _int(text: str) -> int:

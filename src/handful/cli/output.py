@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..errors import DataError
+from ..evaluate.png import written_by_handful
 
 
 class Output:
@@ -96,6 +97,20 @@ def check_replaceable(path: Path, ours) -> Path:
         raise DataError(f"'{path}' exists and was not written by handful; it is left as it is. "
                         "Choose another --out (or delete the file).")
     return path
+
+
+def check_folder_replaceable(folder: Path, main: str, ours, others: dict[str, object]) -> Path:
+    """``folder``, if writing its ``main`` file (``ours`` tells handful's own) and the ``others``
+    (name -> such a test; ``png`` for a picture) loses nothing of the user's. When ``main`` is
+    already handful's, the folder is one handful wrote and its other files are taken as handful's
+    too (pictures from before they were tagged)."""
+    folder = Path(folder)
+    main_path = check_replaceable(folder / main, ours)
+    folder_is_ours = main_path.is_file() and main_path.stat().st_size > 0
+    for name, test in others.items():
+        test = written_by_handful if test == "png" else test
+        check_replaceable(folder / name, lambda path, test=test: folder_is_ours or test(path))
+    return folder
 
 
 def _finite(value):

@@ -18,7 +18,7 @@ from ..select.active import margin_uncertainty, rank_for_labeling
 from ..select.contact_sheet import contact_sheet
 from .main import app
 from .options import JsonOpt, TextColOpt
-from .output import Output, check_replaceable, pct, starts_with
+from .output import Output, check_folder_replaceable, pct, starts_with
 
 
 def _unlabeled(clf, source: Path, text_column) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -49,7 +49,8 @@ def suggest(
     ones, spread out so the list holds no near-duplicates."""
     out = Output(as_json)
     out_dir = out_dir or Path("suggestions")
-    check_replaceable(out_dir / "suggestions.csv", starts_with(b"rank"))
+    check_folder_replaceable(out_dir, "suggestions.csv", starts_with(b"rank"),
+                             {"suggestions.json": _our_json, "contact_sheet.png": "png"})
     if n < 1:
         raise DataError(f"--n must be >= 1. Got {n}.")
     clf = load(model)
@@ -81,6 +82,15 @@ def suggest(
     out.print("Wrote " + ", ".join(str(f) for f in files.values()))
     out.result({"suggestions": rows, "n_unlabeled": len(ok), "files": {k: str(v) for k, v in files.items()},
                 "skipped": [{"path": p, "reason": r} for p, r in skipped]})
+
+
+def _our_json(path: Path) -> bool:
+    """suggestions.json as ``_write`` writes it: a list of rows, each with a rank."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(rows, list) and all(isinstance(r, dict) and "rank" in r for r in rows)
 
 
 def _write(out_dir: Path, rows: list[dict], images: bool) -> dict[str, Path]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .advice import CurveFit
+from .png import save_figure
 
 
 def plot_learning_curve(curve: dict, main: CurveFit, boots: list[CurveFit], advice: dict,
@@ -44,6 +45,6 @@ def plot_learning_curve(curve: dict, main: CurveFit, boots: list[CurveFit], advi
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)

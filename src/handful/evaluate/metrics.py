@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+from .png import save_figure
+
 
 def wilson_interval(n_correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval for a proportion (sound at small n and near 0 or 1)."""
@@ -77,6 +79,6 @@ def plot_confusion_matrix(matrix: list[list[int]], classes: list[str], path: str
             ax.text(j, i, str(m[i, j]), ha="center", va="center",
                     color="white" if m[i, j] > m.max() / 2 else "black")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)

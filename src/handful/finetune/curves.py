@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..evaluate.png import save_figure
 from .loop import History
 
 
@@ -35,7 +36,7 @@ def plot_history(history: History, path: str | Path, title: str = "Training") ->
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -56,6 +57,6 @@ def plot_ladder(rows: list[dict], path: str | Path, title: str = "Ladder") -> Pa
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)

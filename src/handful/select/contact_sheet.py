@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from ..data.images import ImageDecodeError, load_image
+from ..evaluate.png import save_picture
 
 THUMB = 160
 CAPTION = 30
@@ -30,5 +31,5 @@ def contact_sheet(paths: Sequence[str], captions: Sequence[str], out: str | Path
         except (ImageDecodeError, OSError):
             draw.text((x + 10, y + THUMB // 2), "unreadable", fill="red")
         draw.multiline_text((x + 4, y + THUMB), caption, fill="black", spacing=2)
-    sheet.save(out)
+    save_picture(sheet, out)
     return Path(out)
