@@ -257,6 +257,11 @@ def test_table_errors_name_the_upload_and_the_form_field_and_long_texts_are_cut(
     long_row = b"text,label\n" + b"word " * 40_000 + b",pos\nfine,neg\n"  # past csv's field limit
     res = client.post(f"/api/projects/{pid}/examples/table", files={"file": ("l.csv", long_row, "text/csv")})
     assert res.status_code == 201 and res.json()["n_added"] == 2
+    # the response says which text was cut, from how long, to how long (the CLI warns the same)
+    assert res.json()["truncated"] == [{"name": "l.csv:2", "chars": len("word " * 40_000) - 1, "kept": 20_000}]
+    res = client.post(f"/api/projects/{pid}/examples/texts", json={"texts": ["x" * 20_001, "short"],
+                                                                   "label": "pos"})
+    assert res.json()["n_truncated"] == 1 and res.json()["truncated"][0]["name"] == "text 1"
 
 
 def test_an_id_beyond_64_bits_is_not_found_rather_than_a_server_error(client):

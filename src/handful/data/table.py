@@ -147,12 +147,14 @@ def read_table(
     text_column: str | None = None,
     label_column: str | None = None,
     labeled: bool = True,
+    max_chars: int | None = MAX_TEXT_CHARS,
 ) -> Examples:
     """Read ``(text, label)`` rows from a CSV/TSV into Examples with ``modality="text"``.
 
     A file without a header must have two columns (text then label, or label then text when
     the first column is short and the second long). Empty texts are skipped and listed; texts
-    longer than 20,000 characters are truncated with a warning.
+    longer than ``max_chars`` (20,000) characters are truncated with a warning (None: kept whole,
+    for a caller that cuts and reports them itself).
 
     Example:
         >>> examples = read_table("reviews.csv", text_column="review", label_column="stars")
@@ -192,13 +194,13 @@ def read_table(
         if labeled and not label:
             skipped.append((row_id, "empty label"))
             continue
-        if len(text) > MAX_TEXT_CHARS:
-            text, n_truncated = text[:MAX_TEXT_CHARS], n_truncated + 1
+        if max_chars is not None and len(text) > max_chars:
+            text, n_truncated = text[:max_chars], n_truncated + 1
         texts.append(text)
         labels.append(label)
         ids.append(row_id)
     if n_truncated:
-        warnings.warn(f"{path}: {n_truncated} texts longer than {MAX_TEXT_CHARS} characters "
+        warnings.warn(f"{path}: {n_truncated} texts longer than {max_chars} characters "
                       "were truncated.", stacklevel=2)
     if not texts:
         raise DataError(f"Text table '{path}' has no usable rows ({len(skipped)} skipped).")

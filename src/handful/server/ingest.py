@@ -26,11 +26,13 @@ class IngestReport:
     added: list[dict] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
+    truncated: list[dict] = field(default_factory=list)  # texts cut to the length limit (kept, shorter)
 
     def to_json(self) -> dict:
         return {"added": self.added, "duplicates": self.duplicates, "skipped": self.skipped,
-                "n_added": len(self.added), "n_duplicates": len(self.duplicates),
-                "n_skipped": len(self.skipped)}
+                "truncated": self.truncated, "n_added": len(self.added),
+                "n_duplicates": len(self.duplicates), "n_skipped": len(self.skipped),
+                "n_truncated": len(self.truncated)}
 
 
 def _check_modality(project: dict, modality: str) -> None:
@@ -88,19 +90,24 @@ def add_zip(catalog: Catalog, project: dict, file: io.IOBase, limits: Limits) ->
 
 
 def add_texts(catalog: Catalog, project: dict, pairs: list[tuple[str, str]],
-              limits: Limits) -> IngestReport:
-    """Add ``(text, label)`` pairs to a text project (texts over the limit are truncated)."""
+              limits: Limits, names: list[str] | None = None) -> IngestReport:
+    """Add ``(text, label)`` pairs to a text project; a text over the limit is cut to it and listed
+    in the report's ``truncated``. ``names`` say where each pair came from (default "text N")."""
     _check_modality(project, "text")
     report = IngestReport()
     for i, (text, label) in enumerate(pairs):
-        text = str(text).strip()[: limits.max_text_chars]
+        where = names[i] if names else f"text {i + 1}"
+        text = str(text).strip()
+        if len(text) > limits.max_text_chars:
+            report.truncated.append({"name": where, "chars": len(text), "kept": limits.max_text_chars})
+            text = text[: limits.max_text_chars]
         if not text:
-            report.skipped.append({"name": f"text {i + 1}", "reason": "empty text"})
+            report.skipped.append({"name": where, "reason": "empty text"})
             continue
         try:
             label = clean_name(label, "Class name")
         except DataError as err:
-            report.skipped.append({"name": f"text {i + 1}", "reason": str(err)})
+            report.skipped.append({"name": where, "reason": str(err)})
             continue
         name = " ".join(text.split())[:80]
         example_id, created = catalog.add_example(project["id"], label, content_key(text, "text"),
@@ -126,7 +133,7 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        examples = read_table(tmp, text_column, label_column)
+        examples = read_table(tmp, text_column, label_column, max_chars=None)  # add_texts cuts and says so
     except DataError as err:  # the form fields, not the CLI flags
         message = str(err).replace(str(tmp), shown).replace(Path(tmp).name, shown)
         for flag in ("text", "label"):
@@ -134,6 +141,8 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
         raise DataError(f"{message} (text_column and label_column are form fields of this upload.)") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
-    report = add_texts(catalog, project, list(zip(examples.items, examples.labels, strict=True)), limits)
+    names = [row_id.replace(Path(tmp).name, shown) for row_id in examples.ids]
+    report = add_texts(catalog, project, list(zip(examples.items, examples.labels, strict=True)), limits,
+                       names)
     report.skipped += [{"name": p.replace(Path(tmp).name, shown), "reason": r} for p, r in examples.skipped]
     return report

@@ -79,13 +79,21 @@ class Skipped(BaseModel):
     reason: str
 
 
+class Truncated(BaseModel):
+    name: str
+    chars: int = Field(description="the text's length as uploaded")
+    kept: int = Field(description="characters kept (the server's limit)")
+
+
 class IngestResult(BaseModel):
     added: list[dict]
     duplicates: list[dict]
     skipped: list[Skipped]
+    truncated: list[Truncated] = Field(default_factory=list, description="texts cut to the length limit")
     n_added: int
     n_duplicates: int
     n_skipped: int
+    n_truncated: int = 0
 
 
 class TrainOptions(BaseModel):

@@ -129,7 +129,9 @@ function reportUpload(r) {
   const parts = [`Added ${plural(r.n_added, "example")}`];
   if (r.n_duplicates) parts.push(`${r.n_duplicates} already there`);
   if (r.n_skipped) parts.push(`${r.n_skipped} skipped (${r.skipped[0].name}: ${r.skipped[0].reason})`);
-  toast(parts.join(" · "), r.n_skipped ? "warn" : "good", r.n_skipped ? 8000 : 4200);
+  if (r.n_truncated) parts.push(`${plural(r.n_truncated, "text")} cut to ${r.truncated[0].kept} characters`);
+  const warn = r.n_skipped || r.n_truncated;
+  toast(parts.join(" · "), warn ? "warn" : "good", warn ? 8000 : 4200);
 }
 
 function zipButton(ctx, root) {
