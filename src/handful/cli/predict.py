@@ -111,6 +111,10 @@ def predict(
         raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
                         "(a sub-folder per class), or drop --transductive.")
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
+    if not items and not skipped:
+        kind, fix = (("image files", "image files or folders of them") if predictor.modality_ == "image"
+                     else ("texts", "texts or a CSV of them"))
+        raise DataError(f"Nothing to predict in {', '.join(map(repr, inputs))}: no {kind} found. Give {fix}.")
     k = min(top, len(predictor.classes_))
     sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None
     todo = [i for i, input_id in enumerate(ids) if input_id not in sink.done] if sink else list(
@@ -141,6 +145,9 @@ def predict(
         _print_table(out, rows, k)
     skipped_file = report_skipped(out, skipped, out_file)
     n_resumed = len(items) - len(todo)
+    if not n_done and not n_resumed:  # every input was bad: a script must not read it as a success
+        raise DataError(f"None of the {len(skipped)} inputs could be used (the skipped list is above"
+                        f"{f', and in {skipped_file}' if skipped_file else ''}).")
     if out_file:
         resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
         out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "

@@ -46,11 +46,13 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     if len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file():
         table = read_table(inputs[0], text_column=text_column, labeled=False)
         return list(table.items), list(table.ids), list(table.skipped)
-    folder = next((x for x in inputs if Path(x).is_dir()), None)
+    folder = next((x for x in inputs if x.strip() and Path(x).is_dir()), None)  # Path("") is "."
     if folder is not None:
         raise DataError(f"This model classifies texts; '{folder}' is a folder. Give a CSV/TSV of texts, "
                         "or the texts themselves.")
-    return list(inputs), [f"text {i + 1}" for i in range(len(inputs))], []
+    texts = [(text, f"text {i + 1}") for i, text in enumerate(inputs)]
+    return ([t for t, _ in texts if t.strip()], [i for t, i in texts if t.strip()],
+            [(i, "empty text") for t, i in texts if not t.strip()])
 
 
 @functools.cache
