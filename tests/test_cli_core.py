@@ -218,6 +218,59 @@ def test_folder_outputs_keep_a_users_file_of_the_same_name(argv, name, capsys, c
     assert (out / name).read_text() == "id,phone\n1,555\n"
 
 
+@pytest.mark.parametrize("argv,main_file,picture", [
+    (["evaluate", "MODEL", "VAL"], "report.json", "confusion_matrix.png"),
+    (["advise", "DATA", "--repeats", "2", "--backbone", "test_tiny_image"], "advice.json", "learning_curve.png"),
+    (["suggest", "MODEL", "VAL"], "suggestions.csv", "contact_sheet.png"),
+    (["suggest", "MODEL", "VAL"], "suggestions.csv", "suggestions.json"),
+    (["ladder", "DATA", "--rungs", "features"], "ladder.json", "ladder.png"),
+])
+def test_a_users_picture_in_an_out_folder_is_kept_and_ours_is_replaced(argv, main_file, picture, capsys,
+                                                                        color_splits, tmp_path):
+    from PIL import Image
+
+    model = tmp_path / "m"
+    assert main(["train", str(color_splits), "--out", str(model), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    argv = [str(model) if a == "MODEL" else str(color_splits / "val") if a == "VAL"
+            else str(color_splits) if a == "DATA" else a for a in argv]
+    out = tmp_path / "mine"
+    out.mkdir()
+    Image.new("RGB", (4, 4), "red").save(out / picture, format="PNG")  # the user's own picture (or file)
+    mine = (out / picture).read_bytes()
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out)]) == 2  # the main file is absent: only the name matched
+    assert "was not written by handful" in capsys.readouterr().err
+    assert (out / picture).read_bytes() == mine
+    (out / picture).unlink()
+    assert main([*argv, "--out", str(out)]) == 0
+    (out / main_file).unlink()  # what is left must be known as handful's by itself (the PNG's tag)
+    assert main([*argv, "--out", str(out)]) == 0, f"a re-run must replace handful's own {picture}"
+
+
+def test_predict_with_nothing_usable_is_an_error_not_a_silent_success(capsys, color_tree, text_csv, tmp_path):
+    image_model, text_model = tmp_path / "img", tmp_path / "txt"
+    assert main(["train", str(color_tree), "--out", str(image_model), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    assert main(["train", str(text_csv), "--out", str(text_model), "--backbone", "test_tiny_text",
+                 "--no-advise"]) == 0
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.png").write_bytes(b"not a png")
+    capsys.readouterr()
+    assert main(["predict", str(image_model), str(tmp_path / "empty"), "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no image files found" in err[0], err
+    assert main(["predict", str(image_model), str(tmp_path / "bad")]) == 2  # as the server's 400
+    err = capsys.readouterr().err
+    assert "x.png" in err and "None of the 1 inputs could be used" in err
+    assert main(["predict", str(text_model), "  "]) == 2  # an empty text is skipped, not predicted
+    assert "text 1: empty text" in capsys.readouterr().err
+    result = run_json(capsys, ["predict", str(text_model), "", "a fine day"])
+    assert [r["input"] for r in result["predictions"]] == ["text 2"]
+    assert result["skipped"] == [{"path": "text 1", "reason": "empty text"}]
+
+
 def test_predict_refuses_input_of_the_other_kind(capsys, color_tree, text_csv, tmp_path):
     image_model, text_model = tmp_path / "img", tmp_path / "txt"
     assert main(["train", str(color_tree), "--out", str(image_model), "--backbone", "test_tiny_image",
