@@ -19,13 +19,14 @@ from .backbones import backbone_modality, create_backbone
 from .backbones.base import Backbone
 from .bundle import load_bundle, save_bundle
 from .cache import FeatureCache
-from .data import Examples, load_examples
+from .data import Examples, as_items, check_modality, load_examples
 from .errors import BundleError, DataError, HandfulError, NotFittedError
 from .evaluate import classification_report
 from .heads import create_head
 from .select import search_heads
 
 DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
+ARTICLE = {"image": "an", "text": "a"}
 Progress = Callable[[int], None]
 
 
@@ -83,17 +84,18 @@ class Classifier:
         if self.backbone == "auto" and self._backbone is not None \
                 and self._backbone.modality == modality:  # chosen by the backbone search
             return self._backbone
-        name = DEFAULT_BACKBONES[modality] if self.backbone == "auto" else self.backbone
+        name = DEFAULT_BACKBONES[check_modality(modality)] if self.backbone == "auto" else self.backbone
         if self._backbone is None or self._backbone.name != name.replace("-", "_"):
             if backbone_modality(name) != modality:
                 raise DataError(f"Backbone '{name}' embeds {backbone_modality(name)}s but the "
-                                f"data holds {modality}s. Choose a {modality} backbone.")
+                                f"data holds {modality}s. Choose {ARTICLE[modality]} {modality} backbone.")
             self._backbone = create_backbone(name)
         return self._backbone
 
     def embed(self, items: Sequence[str], modality: str,
               progress: Progress | None = None) -> tuple[np.ndarray, dict[int, str]]:
         """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones."""
+        items = as_items(items)
         backbone = self.backbone_for(modality)
         if hasattr(backbone, "parts"):  # a concatenation: reuse each part's cache
             from .backbones.concat import embed_parts_cached
@@ -119,7 +121,8 @@ class Classifier:
             **load_kwargs) -> Classifier:
         """Embed the labeled examples in ``data`` (folder, table or Examples) and fit the head."""
         examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
-        X, examples = self.select_backbone(examples, progress)
+        check_settings(self)
+        X, examples = self.select_backbone(examples.check_classes("Training"), progress)
         extra = self.embed_views(examples) if self.augment_views else None
         return self.fit_embeddings(X, examples, extra)
 
@@ -213,6 +216,7 @@ class Classifier:
             >>> clf.predict(["query.png"])
         """
         examples = support if isinstance(support, Examples) else load_examples(support, **load_kwargs)
+        examples.check_classes("A support set")
         known = getattr(self, "modality_", None)
         if known is not None and examples.modality != known:
             raise DataError(f"This model embeds {known}s, but the support set {examples.source} holds "
@@ -240,6 +244,7 @@ class Classifier:
         all of ``items`` first (an item's answer then depends on the rest of the batch).
         """
         self._check_fitted()
+        items = as_items(items)
         if transductive:
             from .fewshot.transductive import check_transductive_head, transductive_proba
 
@@ -254,6 +259,7 @@ class Classifier:
 
     def predict_proba(self, items: Sequence[str], transductive: bool = False) -> np.ndarray:
         """Probabilities (n, n_classes) in ``classes_`` order; NaN rows for unusable items."""
+        items = as_items(items)
         proba, ok, _ = self.predict_proba_items(items, transductive=transductive)
         out = np.full((len(items), len(self.classes_)), np.nan)
         out[ok] = proba
@@ -262,6 +268,7 @@ class Classifier:
     def predict(self, items: Sequence[str], transductive: bool = False) -> list[str | None]:
         """The most probable class of each item (None for an unusable file); ``transductive`` as
         in ``predict_proba_items``."""
+        items = as_items(items)
         proba, ok, _ = self.predict_proba_items(items, transductive=transductive)
         labels: list[str | None] = [None] * len(items)
         for row, i in enumerate(ok):
@@ -273,6 +280,8 @@ class Classifier:
         """Metrics on labeled ``data``: accuracy (+CI), balanced accuracy, per class, confusion."""
         self._check_fitted()
         examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
+        if not len(examples):
+            raise DataError(f"Evaluation data {examples.source} holds no example. Give labeled examples.")
         unknown = sorted(set(examples.labels) - {str(c) for c in self.classes_})
         if unknown:
             raise DataError(f"Evaluation data {examples.source} has classes {unknown} that the "
@@ -374,6 +383,21 @@ def _check_every_class_left(examples: Examples, classes_before: tuple[str, ...])
         raise DataError(f"Class '{lost[0]}' in {examples.source} has no usable examples left "
                         f"({len(examples.skipped)} files skipped{example}). "
                         "Add at least 1 readable example per class.")
+
+
+def check_settings(clf: Classifier) -> None:
+    """The constructor's arguments, checked before any work (as scikit-learn checks in fit)."""
+    from collections.abc import Mapping
+
+    for name, least in (("batch_size", 1), ("augment_views", 0)):
+        value = getattr(clf, name)
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+            raise DataError(f"Classifier({name}=...) must be a whole number >= {least}. Got {value!r}.")
+    if not isinstance(clf.class_names, Mapping):
+        raise DataError("Classifier(class_names=...) maps each label to the class name the zero-shot prior "
+                        f"reads, e.g. {{'0': 'negative'}}. Got a {type(clf.class_names).__name__}.")
+    if clf.head != "auto":
+        create_head(clf.head, **clf.head_params)  # unknown names and parameters fail here
 
 
 def _warn_small(examples: Examples) -> None:

@@ -49,8 +49,8 @@ def check_out_free(out: str | Path, force: bool = False, data: str | Path | None
                           "read as examples next time. Choose an --out outside it.")
     if out.exists():
         if not force:
-            raise BundleError(f"Output '{out}' already exists. Pass --force to replace it, "
-                              "or choose another --out.")
+            raise BundleError(f"Output '{out}' already exists. Pass --force (force=True in Python) "
+                              "to replace it, or choose another --out.")
         if not (out / MODEL_JSON).is_file():
             raise BundleError(f"Output '{out}' exists and is not a handful model; refusing to "
                               "replace it. Choose another --out.")

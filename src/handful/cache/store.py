@@ -19,6 +19,7 @@ import numpy as np
 
 from ..backbones.base import Backbone
 from ..backbones.stream import embed_items
+from ..data.examples import as_items
 from ..data.remote import is_uri, object_version
 
 
@@ -104,6 +105,7 @@ class FeatureCache:
 
         Rows of unusable items are NaN. Only missing entries go through the backbone.
         """
+        items = as_items(items)
         n = len(items)
         out = np.full((n, backbone.dim), np.nan, dtype=np.float32)
         failures: dict[int, str] = {}

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError, DataNotFoundError
-from .examples import Examples
+from .examples import Examples, as_items, check_modality
 from .folder import has_splits, list_images, scan_folder, scan_splits
 from .images import ImageDecodeError, load_image
 from .table import is_table_path, read_table
 
 __all__ = [
-    "Examples", "ImageDecodeError", "has_splits", "list_images", "load_examples", "load_image",
-    "read_table", "scan_folder", "scan_splits", "is_table_path",
+    "Examples", "ImageDecodeError", "as_items", "check_modality", "has_splits", "list_images",
+    "load_examples", "load_image", "read_table", "scan_folder", "scan_splits", "is_table_path",
 ]
 
 

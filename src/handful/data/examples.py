@@ -7,7 +7,26 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..errors import DataError
+
 Skipped = tuple[str, str]  # (path or row, reason)
+MODALITIES = ("image", "text")
+
+
+def as_items(items, what: str = "items") -> list[str]:
+    """``items`` (image paths or texts) as a list. A lone string is refused: iterating it would
+    make one "item" per character."""
+    if isinstance(items, (str, bytes)) or hasattr(items, "__fspath__"):
+        shown = str(items)[:60]
+        raise DataError(f"{what} must be a list of image paths or texts; got one string ('{shown}'). "
+                        f"Wrap it in a list: ['{shown}'].")
+    return list(items)
+
+
+def check_modality(modality: str) -> str:
+    if modality not in MODALITIES:
+        raise DataError(f"Unknown modality '{modality}'. Use 'image' or 'text'.")
+    return modality
 
 
 @dataclass(frozen=True)
@@ -31,7 +50,9 @@ class Examples:
 
     def __post_init__(self) -> None:
         if len(self.items) != len(self.labels):
-            raise ValueError("items and labels must have the same length")
+            raise DataError(f"Examples need one label per item; got {len(self.items)} items and "
+                            f"{len(self.labels)} labels.")
+        check_modality(self.modality)
         if not self.ids:
             object.__setattr__(self, "ids", tuple(self.items) if self.modality == "image"
                                else tuple(f"row {i + 1}" for i in range(len(self.items))))
@@ -43,6 +64,14 @@ class Examples:
     def classes(self) -> tuple[str, ...]:
         """Sorted distinct labels."""
         return tuple(sorted(set(self.labels)))
+
+    def check_classes(self, purpose: str, least: int = 2) -> Examples:
+        """These examples, if they hold at least ``least`` classes (each with an example)."""
+        if len(self.classes) < least:
+            where = f" in {self.source}" if self.source else ""
+            raise DataError(f"{purpose} needs at least {least} classes; the examples{where} hold "
+                            f"{len(self.classes)} ({list(self.classes)}). Add examples of more classes.")
+        return self
 
     def counts(self) -> dict[str, int]:
         """Number of examples per class, in class order."""

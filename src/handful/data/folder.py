@@ -37,9 +37,9 @@ def has_splits(root: str | Path) -> bool:
     return (root / "train").is_dir() and any(_visible_dirs(root / "train"))
 
 
-def list_images(paths: Iterable[str | Path],
+def list_images(paths: Iterable[str | Path] | str | Path,
                 check: bool = True) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand files and folders into image paths; returns ``(paths, skipped)``.
+    """Expand files and folders (or one of them) into image paths; returns ``(paths, skipped)``.
 
     Non-image files inside folders are ignored silently (clutter); a file named explicitly
     that is not a usable image is reported in ``skipped``. ``check=False`` skips the header
@@ -47,7 +47,7 @@ def list_images(paths: Iterable[str | Path],
     """
     images: list[str] = []
     skipped: list[tuple[str, str]] = []
-    for raw in paths:
+    for raw in [paths] if isinstance(paths, (str, Path)) else paths:
         if is_uri(raw):  # a bucket prefix or object: listed, checked when decoded
             images += [uri for uri in list_uri_files(raw) if is_image_path(Path(uri.split("://", 1)[1]))]
             continue
@@ -89,6 +89,8 @@ def scan_folder(root: str | Path, nested: bool = False, min_classes: int = 2) ->
         >>> examples = scan_folder("photos")  # photos/cats/*.jpg, photos/dogs/*.jpg
     """
     root = Path(root)
+    if root.is_file():
+        raise DataError(f"Data folder '{root}' is a file. Give a folder with one sub-folder per class.")
     if not root.is_dir():
         raise DataNotFoundError(
             f"Data folder '{root}' does not exist. Give a folder with one sub-folder per class."

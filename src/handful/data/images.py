@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..errors import DataError
 from .remote import is_uri, read_uri
 
 IMAGE_EXTENSIONS = frozenset(
@@ -17,8 +18,8 @@ MAX_FILE_BYTES = 100 * 1024 * 1024  # larger files are refused as "absurdly larg
 MAX_PIXELS = 100_000_000  # decompression-bomb limit (width * height)
 
 
-class ImageDecodeError(Exception):
-    """Internal: raised with the human-readable reason an image cannot be used."""
+class ImageDecodeError(DataError):
+    """The human-readable reason an image cannot be used (listed beside its path when skipped)."""
 
 
 def is_image_path(path: Path) -> bool:

@@ -15,6 +15,8 @@ def wilson_interval(n_correct: int, n: int, z: float = 1.96) -> tuple[float, flo
     """95% Wilson score interval for a proportion (sound at small n and near 0 or 1)."""
     if n == 0:
         return (0.0, 1.0)
+    if not 0 <= n_correct <= n:
+        raise ValueError(f"wilson_interval needs 0 <= n_correct <= n; got n_correct={n_correct}, n={n}.")
     p = n_correct / n
     denom = 1 + z * z / n
     center = (p + z * z / (2 * n)) / denom

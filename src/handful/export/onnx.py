@@ -198,6 +198,7 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     clf = model if model_dir is None else load(model_dir, cache=False)
     if support is not None:
         clf.fit_support(support)
+    clf._check_fitted()
     if out is None:
         if model_dir is None:
             raise DataError("export_onnx needs `out` when given a Classifier object.")

@@ -22,6 +22,7 @@ import numpy as np
 from ..backbones.base import BackboneInfo
 from ..backbones.image_input import preprocess_gray, preprocess_image
 from ..backbones.stream import iter_embeddings
+from ..data.examples import as_items
 from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, UnknownNameError
 from .onnx import INPUT_NAME, head_digest
 
@@ -99,7 +100,7 @@ class OnnxClassifier:
     def iter_proba(self, items: Sequence[str], batch_size: int | None = None
                    ) -> Iterator[tuple[list[int], np.ndarray, dict[int, str]]]:
         """Yield ``(indices, probabilities, {index: reason})`` batch by batch, decoding ahead."""
-        yield from iter_embeddings(_ProbaStage(self), items, batch_size or self.batch_size)
+        yield from iter_embeddings(_ProbaStage(self), as_items(items), batch_size or self.batch_size)
 
     def predict_proba_items(self, items: Sequence[str], progress: Progress | None = None
                             ) -> tuple[np.ndarray, list[int], dict[int, str]]:
@@ -116,6 +117,7 @@ class OnnxClassifier:
 
     def predict_proba(self, items: Sequence[str]) -> np.ndarray:
         """Probabilities (n, n_classes); NaN rows for unusable files."""
+        items = as_items(items)
         proba, ok, _ = self.predict_proba_items(items)
         out = np.full((len(items), len(self.classes_)), np.nan)
         out[ok] = proba

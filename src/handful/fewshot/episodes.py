@@ -45,7 +45,7 @@ def split_classes(classes: Sequence[str], eval_fraction: float, by_parent: bool 
 
     Example:
         >>> split_classes(["A/1", "A/2", "B/1", "C/1"], 0.34, by_parent=True)
-        (['A/1', 'A/2', 'C/1'], ['B/1'])
+        (['A/1', 'A/2', 'B/1'], ['C/1'])
     """
     classes = sorted(classes)
     if not 0 < eval_fraction < 1:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+
 from sklearn.base import BaseEstimator
 
-from ..errors import UnknownNameError, did_you_mean
+from ..errors import DataError, UnknownNameError, did_you_mean
 from .knn import KNNHead
 from .logistic import LogisticHead
 from .mlp import MLPHead
@@ -31,7 +33,12 @@ def create_head(name: str, **params) -> BaseEstimator:
         raise UnknownNameError(
             f"Unknown head '{name}'.{did_you_mean(name, HEADS)} Known: {', '.join(HEADS)}, or auto."
         )
-    return HEADS[name](**params)
+    try:
+        head = HEADS[name](**params)
+    except TypeError as err:  # an unknown keyword
+        raise DataError(f"Head '{name}' does not take those parameters ({err}). Its parameters: "
+                        f"{', '.join(inspect.signature(HEADS[name]).parameters)}.") from None
+    return head
 
 
 def head_name(head: BaseEstimator) -> str:

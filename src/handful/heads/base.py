@@ -7,6 +7,8 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..errors import DataError
+
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
@@ -41,7 +43,7 @@ class HeadMixin(ClassifierMixin):
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data; "
                 f"got 1 class: {self.classes_[0]!r}."
             )

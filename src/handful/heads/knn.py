@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..errors import DataError
 from .base import HeadMixin, l2_normalize
 
 
@@ -23,7 +24,7 @@ class KNNHead(HeadMixin, BaseEstimator):
     def fit(self, X, y) -> KNNHead:
         X, y_idx = self._validate_fit(X, y)
         if not (isinstance(self.n_neighbors, (int, np.integer)) and self.n_neighbors >= 1):
-            raise ValueError(f"The 'n_neighbors' parameter of KNNHead must be an int >= 1. "
+            raise DataError(f"The 'n_neighbors' parameter of KNNHead must be an int >= 1. "
                              f"Got {self.n_neighbors!r} instead.")
         self.mean_ = X.mean(axis=0)
         self.X_ = l2_normalize(X - self.mean_)

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
+from ..errors import DataError
 from .base import HeadMixin, l2_normalize, softmax
 
 
@@ -34,7 +35,7 @@ class LogisticHead(HeadMixin, BaseEstimator):
     def fit(self, X, y) -> LogisticHead:
         X, y_idx = self._validate_fit(X, y)
         if self.normalize not in ("standard", "l2"):
-            raise ValueError(f"The 'normalize' parameter of LogisticHead must be 'standard' or "
+            raise DataError(f"The 'normalize' parameter of LogisticHead must be 'standard' or "
                              f"'l2'. Got {self.normalize!r} instead.")
         Xn = l2_normalize(X) if self.normalize == "l2" else X
         self.mean_ = Xn.mean(axis=0)

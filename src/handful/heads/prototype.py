@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..errors import DataError
 from .base import HeadMixin, l2_normalize, softmax, squared_distances
 
 
@@ -39,10 +40,10 @@ class PrototypeHead(HeadMixin, BaseEstimator):
         X, y_idx = self._validate_fit(X, y)
         self.counts_ = np.bincount(y_idx, minlength=len(self.classes_))  # not saved; transduction reads it
         if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
-            raise ValueError(f"The 'temperature' parameter of PrototypeHead must be a float > 0. "
+            raise DataError(f"The 'temperature' parameter of PrototypeHead must be a float > 0. "
                              f"Got {self.temperature!r} instead.")
         if self.metric not in ("cosine", "euclidean"):
-            raise ValueError(f"The 'metric' parameter of PrototypeHead must be 'cosine' or 'euclidean'. "
+            raise DataError(f"The 'metric' parameter of PrototypeHead must be 'cosine' or 'euclidean'. "
                              f"Got {self.metric!r} instead.")
         if self.metric == "euclidean":
             self.mean_ = np.zeros(X.shape[1])

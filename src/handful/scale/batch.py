@@ -37,6 +37,7 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     Image files are listed without opening them (decoding reports bad files later), so
     listing 100k files costs a directory walk and a list of path strings.
     """
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)  # one file, folder or text
     if modality == "image":
         if inputs and all(is_table_path(x) and Path(x).is_file() for x in inputs):
             raise DataError(f"This model classifies images; '{inputs[0]}' is a table of texts. Give "

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..errors import DataError, UnknownNameError
 from .search import DEFAULT_CANDIDATES, Leaderboard, search_heads
 
 # Offline backbones searched by ``--backbone auto``, the modality default first (ties go to
@@ -61,6 +62,12 @@ def search_models(
         >>> board.best["backbone"], board.best["label"]
     """
     backbones = list(backbones or embeddings)
+    if not backbones:
+        raise DataError("search_models needs the embeddings of at least one backbone; got none.")
+    missing = [part for part in plain_backbones(backbones) if part not in embeddings]
+    if missing:
+        raise UnknownNameError(f"No embeddings for backbone '{missing[0]}'; the embeddings given are of "
+                               f"{', '.join(embeddings) or 'no backbone'}. Embed it first or drop it.")
     fast = [c for c in candidates if c[0] not in SLOW_HEADS] or list(candidates)
     slow = [c for c in candidates if c not in fast]
     boards = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..errors import DataError
 from ..heads.base import HeadMixin, softmax
 from .semantic import ZeroShotMap
 
@@ -72,7 +73,7 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
             zs = flat_zero_shot_map([str(c) for c in self.classes_], X.shape[1], self.kind)
         missing = [c for c in self.classes_ if str(c) not in zs.class_names]
         if missing:
-            raise ValueError(f"ZeroShotPriorHead has no class-name embedding for {missing}. "
+            raise DataError(f"ZeroShotPriorHead has no class-name embedding for {missing}. "
                              "Call with_zero_shot(map) with every class before fit.")
         zs = zs.select([str(c) for c in self.classes_])
         scores = zs.scores(X)  # (n, n_classes)

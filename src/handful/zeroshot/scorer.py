@@ -18,6 +18,7 @@ import numpy as np
 from ..backbones import create_backbone
 from ..backbones.base import Backbone
 from ..cache import FeatureCache
+from ..data.examples import as_items, check_modality
 from ..errors import BackboneUnavailableError, DataError
 from .labels import class_phrase, imagenet_label_texts
 from .semantic import ZeroShotMap, softmax
@@ -133,8 +134,10 @@ class ZeroShotScorer:
                  template: str | None = None, text_backbone: str | None = None,
                  top_t: int = TOP_T, cache: FeatureCache | bool | None = None,
                  batch_size: int = 32):
-        self.classes = tuple(str(c) for c in classes)
-        self.modality = modality
+        self.classes = tuple(str(c) for c in as_items(classes, "classes"))
+        if len(set(self.classes)) < 2:
+            raise DataError(f"Zero-shot needs at least 2 class names to choose from; got {list(self.classes)}.")
+        self.modality = check_modality(modality)
         self.backbone = backbone
         self.template = check_template(template)
         self.text_backbone = text_backbone
@@ -151,7 +154,8 @@ class ZeroShotScorer:
             self._backbone = create_backbone(name)
             if self._backbone.modality != self.modality:
                 raise DataError(f"Backbone '{name}' embeds {self._backbone.modality}s but the data "
-                                f"holds {self.modality}s. Choose a {self.modality} backbone.")
+                                f"holds {self.modality}s. Choose {'an' if self.modality == 'image' else 'a'} "
+                                f"{self.modality} backbone.")
         return self._backbone
 
     @property
@@ -164,6 +168,7 @@ class ZeroShotScorer:
     def scores(self, items: Sequence[str], progress: Progress | None = None
                ) -> tuple[np.ndarray, dict[int, str]]:
         """Cosine scores (n, n_classes) (NaN rows for unusable items) and ``{index: reason}``."""
+        items = as_items(items)
         zs_map = self.map_
         if hasattr(self.backbone_, "parts"):  # a concatenation: reuse each part's cache
             from ..backbones.concat import embed_parts_cached
@@ -181,11 +186,12 @@ class ZeroShotScorer:
 
     def predict_proba(self, items: Sequence[str]) -> np.ndarray:
         """Softmax of the scores at a fixed temperature (NaN rows for unusable items)."""
-        scores, _ = self.scores(items)
+        scores, _ = self.scores(as_items(items))
         return softmax(np.nan_to_num(scores) / TEMPERATURE) + np.where(np.isnan(scores), np.nan, 0)
 
     def predict(self, items: Sequence[str]) -> list[str | None]:
         """The best-matching class name for each item (None for an unusable file)."""
+        items = as_items(items)
         scores, failures = self.scores(items)
         return [None if i in failures else self.classes[int(np.argmax(row))]
                 for i, row in enumerate(scores)]
