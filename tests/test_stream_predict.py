@@ -83,14 +83,20 @@ def test_an_out_file_handful_did_not_write_is_refused_and_left_byte_for_byte(cap
              "blob.csv": bytes(range(256)) * 4}
     for name, content in notes.items():
         (tmp_path / name).write_bytes(content)
-        assert main(["predict", model, str(images), "--out", str(tmp_path / name)]) == 2
-        assert "--overwrite" in capsys.readouterr().err
-        assert (tmp_path / name).read_bytes() == content, name  # not even its last line is dropped
+        for overwrite in ([], ["--overwrite"]):  # --overwrite replaces handful's own outputs only
+            assert main(["predict", model, str(images), "--out", str(tmp_path / name), *overwrite]) == 2
+            err = capsys.readouterr().err
+            assert "not written by handful" in err and "--overwrite" not in err  # no advice to destroy it
+            assert (tmp_path / name).read_bytes() == content, name  # not even its last line is dropped
+    (tmp_path / "p.skipped.csv").write_text("my list\n")  # beside --out p.csv, where skipped files go
+    assert main(["predict", model, str(images), "--out", str(tmp_path / "p.csv")]) == 2
+    assert (tmp_path / "p.skipped.csv").read_text() == "my list\n" and not (tmp_path / "p.csv").exists()
     theirs = tmp_path / "theirs.npy"
     np.save(theirs, np.arange(12, dtype=np.float32).reshape(3, 4))
-    assert main(["embed", str(images), "--out", str(theirs), "--backbone", "test_tiny_image"]) == 2
-    assert "not written by `handful embed`" in capsys.readouterr().err
-    np.testing.assert_array_equal(np.load(theirs), np.arange(12, dtype=np.float32).reshape(3, 4))
+    for overwrite in ([], ["--overwrite"]):
+        assert main(["embed", str(images), "--out", str(theirs), "--backbone", "test_tiny_image", *overwrite]) == 2
+        assert "not written by handful" in capsys.readouterr().err
+        np.testing.assert_array_equal(np.load(theirs), np.arange(12, dtype=np.float32).reshape(3, 4))
 
 
 def test_no_cache_and_cached_paths_give_the_same_predictions(capsys, model_and_images, tmp_path):

@@ -20,7 +20,7 @@ import typer
 from ..errors import DataError
 from ..export.runtime import RUNTIMES, load_predictor
 from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k
-from ..scale.writers import PredictionCsv, write_skipped
+from ..scale.writers import PredictionCsv, skipped_path, write_skipped
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
 from .output import Output
@@ -174,7 +174,7 @@ def report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path |
     kinds = ", ".join(f"{n} {kind}" for kind, n in summarize_skipped(skipped).items())
     file = None
     if out_file:
-        file = write_skipped(out_file.with_name(out_file.stem + ".skipped.csv"), skipped)
+        file = write_skipped(skipped_path(out_file), skipped)
     more = f"; all listed in {file}" if file else ""
     extra = f" ... and {len(skipped) - 10} more" if len(skipped) > 10 else ""
     out.err.print(f"Skipped {len(skipped)} bad input(s): {kinds}{extra}{more}.")

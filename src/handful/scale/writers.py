@@ -34,6 +34,33 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _first_row(path: Path) -> list[str] | None:
+    """The first CSV row of ``path`` (None for an empty file; a marker row for a non-CSV one)."""
+    try:
+        with open(path, newline="", errors="replace") as f:
+            return next(csv.reader(f), None)
+    except csv.Error:
+        return ["(not CSV)"]
+
+
+def _is_prediction_header(row: list[str] | None) -> bool:
+    """``input,label_1,probability_1,...`` for any k: a predictions file handful wrote."""
+    k = (len(row) - 1) // 2 if row else 0
+    return k >= 1 and row == prediction_header(k)
+
+
+def prediction_header(k: int) -> list[str]:
+    return ["input"] + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")]
+
+
+def refuse_foreign(path: Path, ours: bool) -> None:
+    """Stop, before any work, when ``path`` is a non-empty file handful did not write: even
+    --overwrite replaces only handful's own outputs."""
+    if path.is_file() and path.stat().st_size and not ours:
+        raise DataError(f"'{path}' exists and was not written by handful; it is left as it is. "
+                        "Choose another --out (or delete the file).")
+
+
 def _drop_partial_last_line(path: Path) -> None:
     """Truncate after the last newline: a run killed mid-write leaves half a row."""
     with open(path, "rb+") as f:
@@ -52,11 +79,7 @@ def _drop_partial_last_line(path: Path) -> None:
 def _read_first_column(path: Path, header: list[str], what: str) -> set[str]:
     """The first column of a file this writer made before (to resume it); a file with another
     header is refused untouched: the header is checked before a torn last line is dropped."""
-    try:
-        with open(path, newline="", errors="replace") as f:
-            found = next(csv.reader(f), None)
-    except csv.Error:
-        found = ["(not CSV)"]
+    found = _first_row(path)
     if found is None:
         return set()
     if found != header:
@@ -73,8 +96,11 @@ class PredictionCsv:
 
     def __init__(self, path: str | Path, k: int, overwrite: bool = False):
         self.path = Path(path)
-        self.header = ["input"] + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")]
+        self.header = prediction_header(k)
         self.done: set[str] = set()
+        refuse_foreign(self.path, _is_prediction_header(_first_row(self.path)) if self.path.is_file() else True)
+        skipped = skipped_path(self.path)
+        refuse_foreign(skipped, skipped.is_file() and _first_row(skipped) == ["input", "reason"])
         if self.path.is_file() and not overwrite:
             self.done = _read_first_column(self.path, self.header, "Predictions file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +118,11 @@ class PredictionCsv:
 
     def close(self) -> None:
         self._handle.close()
+
+
+def skipped_path(out: Path) -> Path:
+    """Where the skipped inputs of a run writing ``out`` are listed: ``preds.skipped.csv``."""
+    return out.with_name(out.stem + ".skipped.csv")
 
 
 def write_skipped(path: Path, skipped: Sequence[tuple[str, str]]) -> Path:
@@ -114,6 +145,13 @@ def _npy_layout(path: Path) -> tuple[tuple[int, ...], int]:
         return shape, f.tell()
 
 
+def _is_our_meta(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text()).get("format") == "handful-embeddings-1"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 class EmbeddingStore:
     """``embeddings.npy`` (n, dim) float32 in listing order + index CSV + meta JSON.
 
@@ -132,10 +170,9 @@ class EmbeddingStore:
                      "dim": dim, "dtype": "float32", "index": self.index_path.name, "complete": False}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: set[int] = set()
-        if not overwrite and self.path.is_file() and not self.meta_path.is_file():
-            raise DataError(f"{self.path} exists and was not written by `handful embed` (no "
-                            f"{self.meta_path.name} beside it). Pass --overwrite to replace it, or "
-                            "choose another --out.")
+        refuse_foreign(self.meta_path, _is_our_meta(self.meta_path))
+        refuse_foreign(self.path, self.meta_path.is_file())  # a .npy without our meta is someone else's
+        refuse_foreign(self.index_path, self.index_path.is_file() and _first_row(self.index_path) == INDEX_HEADER)
         if not overwrite and self.path.is_file():
             self._resume()
         else:
