@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -262,6 +263,16 @@ def test_table_errors_name_the_upload_and_the_form_field_and_long_texts_are_cut(
     res = client.post(f"/api/projects/{pid}/examples/texts", json={"texts": ["x" * 20_001, "short"],
                                                                    "label": "pos"})
     assert res.json()["n_truncated"] == 1 and res.json()["truncated"][0]["name"] == "text 1"
+
+
+def test_the_api_docs_pages_load_nothing_from_the_internet(client):
+    pytest.importorskip("fastapi_offline")
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "cdn.jsdelivr" not in html and "https://" not in html.split("<body")[0], page
+        for src in re.findall(r'(?:src|href)="(/docs-static/[^"]+)"', html):
+            res = client.get(src)
+            assert res.status_code == 200 and len(res.content) > 1000, src  # the script itself, served here
 
 
 def test_an_id_beyond_64_bits_is_not_found_rather_than_a_server_error(client):

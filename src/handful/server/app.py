@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .._version import __version__
 from ..errors import DataNotFoundError, HandfulError
 from .catalog import Catalog
+from .docs import add_offline_docs, offline_docs_files
 from .errors import AuthError, ConflictError, NotFoundError, TooLargeError
 from .predictor import ModelPool
 from .routes import examples, jobs, meta, predict, projects, versions
@@ -75,7 +76,9 @@ def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> Fast
             runner.stop()
             pool.close()
 
+    docs_files = offline_docs_files()  # FastAPI's default pages need a CDN
     app = FastAPI(title="handful", version=__version__, lifespan=lifespan,
+                  docs_url=None if docs_files else "/docs", redoc_url=None if docs_files else "/redoc",
                   description="Train image and text classifiers from a handful of examples: "
                               "upload, train, test, predict. Errors are JSON `{\"detail\": msg}`.")
     app.state.catalog, app.state.settings = catalog, settings
@@ -84,6 +87,8 @@ def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> Fast
                    predict.router):
         app.include_router(router, prefix="/api")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if docs_files:
+        add_offline_docs(app, docs_files)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
