@@ -248,12 +248,16 @@ def test_a_users_picture_in_an_out_folder_is_kept_and_ours_is_replaced(argv, mai
     assert main([*argv, "--out", str(out)]) == 0, f"a re-run must replace handful's own {picture}"
 
 
+def image_and_text_models(color_tree, text_csv, tmp_path):
+    """Two small trained models: (image model, text model)."""
+    models = tmp_path / "img", tmp_path / "txt"
+    for data, model, backbone in ((color_tree, models[0], "test_tiny_image"), (text_csv, models[1], "test_tiny_text")):
+        assert main(["train", str(data), "--out", str(model), "--backbone", backbone, "--no-advise"]) == 0
+    return models
+
+
 def test_predict_with_nothing_usable_is_an_error_not_a_silent_success(capsys, color_tree, text_csv, tmp_path):
-    image_model, text_model = tmp_path / "img", tmp_path / "txt"
-    assert main(["train", str(color_tree), "--out", str(image_model), "--backbone", "test_tiny_image",
-                 "--no-advise"]) == 0
-    assert main(["train", str(text_csv), "--out", str(text_model), "--backbone", "test_tiny_text",
-                 "--no-advise"]) == 0
+    image_model, text_model = image_and_text_models(color_tree, text_csv, tmp_path)
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.png").write_bytes(b"not a png")
@@ -272,11 +276,7 @@ def test_predict_with_nothing_usable_is_an_error_not_a_silent_success(capsys, co
 
 
 def test_predict_refuses_input_of_the_other_kind(capsys, color_tree, text_csv, tmp_path):
-    image_model, text_model = tmp_path / "img", tmp_path / "txt"
-    assert main(["train", str(color_tree), "--out", str(image_model), "--backbone", "test_tiny_image",
-                 "--no-advise"]) == 0
-    assert main(["train", str(text_csv), "--out", str(text_model), "--backbone", "test_tiny_text",
-                 "--no-advise"]) == 0
+    image_model, text_model = image_and_text_models(color_tree, text_csv, tmp_path)
     capsys.readouterr()
     assert main(["predict", str(image_model), str(text_csv)]) == 2
     assert "classifies images" in capsys.readouterr().err
