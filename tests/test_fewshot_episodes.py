@@ -113,6 +113,21 @@ def test_equal_confidences_rank_classes_like_plain_prototypes():
     assert torch.equal(plain.argmax(1), gauss.argmax(1))
 
 
+@pytest.mark.parametrize("k", [1, 6])  # one confidence per example (radius), or one per dimension
+def test_gaussian_logits_are_the_precision_weighted_squared_distances(k):
+    """The matmul form must equal the definition, sum_j s_cj (q_j - p_cj)^2, term by term."""
+    torch.manual_seed(k)
+    support, raw, query = torch.randn(8, 6) * 3, torch.randn(8, k), torch.randn(5, 6) * 3
+    y = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    precision = 1.0 + torch.nn.functional.softplus(raw)
+    expected = torch.empty(5, 4)
+    for c in range(4):
+        s = precision[y == c].sum(0)  # class precision
+        proto = (precision[y == c] * support[y == c]).sum(0) / s
+        expected[:, c] = -((query - proto) ** 2 * s).sum(1)
+    assert torch.allclose(gaussian_logits(support, raw, y, query, 4), expected, rtol=1e-4, atol=1e-3)
+
+
 def test_scan_many_merges_roots_and_drops_duplicate_files(tmp_path: Path):
     make_glyph_tree(tmp_path / "one", n_alphabets=2, n_chars=2, n_drawings=3, seed=1)
     make_glyph_tree(tmp_path / "two", n_alphabets=3, n_chars=2, n_drawings=3, seed=1)  # A, B repeated

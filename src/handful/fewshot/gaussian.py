@@ -25,8 +25,10 @@ def gaussian_logits(support: torch.Tensor, support_raw: torch.Tensor, support_y:
     onehot = F.one_hot(support_y, n_way).to(support.dtype)  # (n_s, n_way)
     class_precision = onehot.T @ precision  # (n_way, k)
     protos = (onehot.T @ (precision * support)) / class_precision  # (n_way, d)
-    sq = (query[:, None, :] - protos[None]) ** 2  # (n_q, n_way, d)
-    return -(sq * class_precision[None]).sum(-1)
+    s = class_precision.expand_as(protos)  # (n_way, d)
+    # sum_j s_cj (q_j - p_cj)^2 expanded into three matmuls: the (n_q, n_way, d) tensor of
+    # differences cost ~2x the training time of a 60-way episode at d = 256 (memory traffic)
+    return -(query.pow(2) @ s.T - 2 * query @ (s * protos).T + (s * protos.pow(2)).sum(1))
 
 
 def gaussian_scorer(extra: int = 1):
