@@ -51,6 +51,10 @@ Stages (run each under `flock /tmp/handful-cpu.lock`; results merge into one JSO
   (ink_probe  `--backbone conv4_omniglot_pyramid_ink`: each drawing cropped to its ink before the
            resize, on the development fold (seed 2), same rule. Validation rose, held-out did not
            (97.93 / 92.73%); backbone and stage removed after commit 6e5f870, result in the JSON.)
+  gaussian_15min  the Gaussian variant (Fort 2017) on the pyramid (`--variant gaussian --backbone
+           conv4_omniglot_pyramid_gaussian`), trained as `pyramid_full` (seed 0, early stopping off)
+           for the same 8,585 episodes (its 15 minutes; the two variants now train at one speed) and
+           scored the same way: `compare` measured the two at 2.5 minutes only.
   glyphs_15min  the `--extra-share 0.3` glyph recipe with the full 15-minute budget (and the 20 runs).
 
 Run: `.venv/bin/python benchmarks/omniglot_fewshot.py train evaluate finetune tta compare runs_all`
@@ -416,6 +420,30 @@ def stage_long(minutes: float = 30.0) -> dict:
     return result
 
 
+GAUSSIAN_EPISODES = 8585  # what pyramid_full fit in its 15 minutes
+
+
+def stage_gaussian_15min() -> dict:
+    """The Gaussian variant on the 32-64-128-256 encoder, trained as `pyramid_full` (15 minutes, seed
+    0, `--patience 100`), then the same held-out episodes and runs: the comparison the issue asks for,
+    at the full budget (stage `compare` ran it at 2.5 minutes, where Gaussian lost on every measure)."""
+    label = "protonet_pyramid_gaussian_full"
+    # pyramid_full's 8,585 episodes, whatever else shares the CPU: the learning rate then halves at
+    # each quarter of the episodes (the minutes are only a cap; progress is the larger fraction). The two variants train at the same
+    # speed since gaussian_logits became three matmuls (399 vs 378 episodes in the same 45 s).
+    flags = [*TRAIN_FLAGS, "--variant", "gaussian", "--backbone", "conv4_omniglot_pyramid_gaussian",
+             "--patience", "100", "--episodes", str(GAUSSIAN_EPISODES)]
+    training = train(label, 20 * TRAIN_MINUTES, flags)  # a cap far away: the episodes set the schedule
+    model = ["--model", str(MODELS / label)]
+    result = {"training": training}
+    for ways in (5, 20):  # transductive refinement is Euclidean only, so it ignores the confidences
+        result[f"{ways}-way 1-shot"] = episodes(model, ways)
+        result[f"{ways}-way 1-shot, transductive"] = episodes(model, ways, extra=["--metric", "euclidean",
+                                                                                  "--transductive"])
+    result["20 runs"] = runs(model)
+    return result
+
+
 STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evaluate": stage_evaluate,
           "finetune": stage_finetune, "compare_protonet_vs_gaussian": stage_compare,
           "runs_all": stage_runs_all, "glyphs": stage_glyphs,
@@ -424,7 +452,8 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "folds": stage_folds, "widths": stage_widths,
           "widths_15min": stage_widths_15min, "pyramid_full": stage_pyramid_full,
           "pyramid_folds": stage_pyramid_folds, "pyramid_finetune": stage_pyramid_finetune,
-          "rotations": stage_rotations, "lr_probe": stage_lr_probe, "splices": stage_splices}
+          "rotations": stage_rotations, "lr_probe": stage_lr_probe, "splices": stage_splices,
+          "gaussian_15min": stage_gaussian_15min}
 
 
 def main(stages: list[str]) -> None:

@@ -4,7 +4,8 @@ Each block is conv 3x3 (64) -> batch norm -> ReLU -> max-pool 2, so a 28x28 gray
 becomes a 64-d vector. Registered as ``conv4_omniglot`` (random init until meta-trained by
 ``handful protonet train``, whose weights travel in the model directory) and as
 ``conv4_omniglot_gaussian``, which adds one channel that the Gaussian variant (Fort 2017)
-reads as a per-example confidence. ``conv4_omniglot_pyramid`` (32-64-128-256 channels, 256-d)
+reads as a per-example confidence (``conv4_omniglot_pyramid_gaussian``: the same on the
+pyramid). ``conv4_omniglot_pyramid`` (32-64-128-256 channels, 256-d)
 and ``conv4_omniglot_slim`` (32-64-64-64) narrow the first block, which runs at 28 x 28 and so
 costs the most per channel: 1.9x and 2.5x the training episodes per second of the 64-channel
 one, and the pyramid's wider deep blocks score higher (BENCHMARKS.md). ``test_tiny_conv`` is an
@@ -191,6 +192,12 @@ def conv4_omniglot_gaussian(**kwargs) -> Conv4Backbone:
                    "Conv-4 widening 32-64-128-256 (cheap first block), 28px, 256-d; meta-train it")
 def conv4_omniglot_pyramid(**kwargs) -> Conv4Backbone:
     return Conv4Backbone("conv4_omniglot_pyramid", widths=(32, 64, 128, 256), **kwargs)
+
+
+@register_backbone("conv4_omniglot_pyramid_gaussian", "image",
+                   "Conv-4 32-64-128-256 + 1 confidence channel (Gaussian prototypes), 28px, 256-d")
+def conv4_omniglot_pyramid_gaussian(**kwargs) -> Conv4Backbone:
+    return Conv4Backbone("conv4_omniglot_pyramid_gaussian", widths=(32, 64, 128, 256), extra=1, **kwargs)
 
 
 @register_backbone("conv4_omniglot_slim", "image",
