@@ -429,8 +429,9 @@ def stage_gaussian_15min() -> dict:
     at the full budget (stage `compare` ran it at 2.5 minutes, where Gaussian lost on every measure)."""
     label = "protonet_pyramid_gaussian_full"
     # pyramid_full's 8,585 episodes, whatever else shares the CPU: the learning rate then halves at
-    # each quarter of the episodes (the minutes are only a cap; progress is the larger fraction). The two variants train at the same
-    # speed since gaussian_logits became three matmuls (399 vs 378 episodes in the same 45 s).
+    # each quarter of the episodes (the minutes are only a cap; progress is the larger fraction). The
+    # two variants train at one speed since gaussian_logits became three matmuls (399 vs 378 episodes
+    # in the same 45 s).
     flags = [*TRAIN_FLAGS, "--variant", "gaussian", "--backbone", "conv4_omniglot_pyramid_gaussian",
              "--patience", "100", "--episodes", str(GAUSSIAN_EPISODES)]
     training = train(label, 20 * TRAIN_MINUTES, flags)  # a cap far away: the episodes set the schedule

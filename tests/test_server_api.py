@@ -269,10 +269,11 @@ def test_the_api_docs_pages_load_nothing_from_the_internet(client):
     pytest.importorskip("fastapi_offline")
     for page in ("/docs", "/redoc"):
         html = client.get(page).text
-        assert "cdn.jsdelivr" not in html and "https://" not in html.split("<body")[0], page
-        for src in re.findall(r'(?:src|href)="(/docs-static/[^"]+)"', html):
+        sources = re.findall(r'(?:src|href)=["\']([^"\']+)', html)
+        assert sources and all(src.startswith("/docs-static/") for src in sources), (page, sources)
+        for src in sources:
             res = client.get(src)
-            assert res.status_code == 200 and len(res.content) > 1000, src  # the script itself, served here
+            assert res.status_code == 200 and len(res.content) > 500, src  # the file itself, served here
 
 
 def test_an_id_beyond_64_bits_is_not_found_rather_than_a_server_error(client):
