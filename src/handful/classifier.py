@@ -20,13 +20,13 @@ from .backbones.base import Backbone
 from .bundle import load_bundle, save_bundle
 from .cache import FeatureCache
 from .data import Examples, as_items, check_modality, load_examples
+from .data.examples import ARTICLE
 from .errors import BundleError, DataError, HandfulError, NotFittedError
 from .evaluate import classification_report
 from .heads import create_head
 from .select import search_heads
 
 DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
-ARTICLE = {"image": "an", "text": "a"}
 Progress = Callable[[int], None]
 
 

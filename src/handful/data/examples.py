@@ -11,6 +11,7 @@ from ..errors import DataError
 
 Skipped = tuple[str, str]  # (path or row, reason)
 MODALITIES = ("image", "text")
+ARTICLE = {"image": "an", "text": "a"}  # "Choose an image backbone"
 
 
 def as_items(items, what: str = "items") -> list[str]:

@@ -18,7 +18,7 @@ import numpy as np
 from ..backbones import create_backbone
 from ..backbones.base import Backbone
 from ..cache import FeatureCache
-from ..data.examples import as_items, check_modality
+from ..data.examples import ARTICLE, as_items, check_modality
 from ..errors import BackboneUnavailableError, DataError
 from .labels import class_phrase, imagenet_label_texts
 from .semantic import ZeroShotMap, softmax
@@ -154,8 +154,7 @@ class ZeroShotScorer:
             self._backbone = create_backbone(name)
             if self._backbone.modality != self.modality:
                 raise DataError(f"Backbone '{name}' embeds {self._backbone.modality}s but the data "
-                                f"holds {self.modality}s. Choose {'an' if self.modality == 'image' else 'a'} "
-                                f"{self.modality} backbone.")
+                                f"holds {self.modality}s. Choose {ARTICLE[self.modality]} {self.modality} backbone.")
         return self._backbone
 
     @property
