@@ -108,3 +108,15 @@ def test_image_and_folder_errors_are_handful_errors(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(DataError, match="is a file"):  # it said "does not exist"
         scan_folder(tmp_path / "notes.txt")
+
+
+def test_a_path_that_is_not_a_path_and_an_unknown_modality_are_one_line_errors():
+    from handful import load
+    from handful.backbones import list_backbones
+
+    with pytest.raises(DataError, match="must be a path"):
+        Classifier(backbone="test_tiny_image").fit(42)  # was pathlib's TypeError
+    with pytest.raises(DataError, match="A model must be a path"):
+        load(3)  # was "damaged or not written by handful"
+    with pytest.raises(DataError, match="Unknown modality 'audio'"):
+        list_backbones(modality="audio")  # was an empty list

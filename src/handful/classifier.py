@@ -19,7 +19,7 @@ from .backbones import backbone_modality, create_backbone
 from .backbones.base import Backbone
 from .bundle import load_bundle, save_bundle
 from .cache import FeatureCache
-from .data import Examples, as_items, check_modality, load_examples
+from .data import Examples, as_items, as_path, check_modality, load_examples
 from .data.examples import ARTICLE
 from .errors import BundleError, DataError, HandfulError, NotFittedError
 from .evaluate import classification_report
@@ -335,6 +335,7 @@ class Classifier:
 
 def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifier:
     """Load a model directory written by ``Classifier.save`` / ``handful train``."""
+    as_path(path, "A model")
     try:
         return _load(path, cache)
     except (TypeError, AttributeError, IndexError, KeyError, ValueError) as err:

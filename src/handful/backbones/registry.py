@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import UnknownNameError, did_you_mean
+from ..errors import DataError, UnknownNameError, did_you_mean
 from .base import Backbone
 
 HUB_PREFIXES = ("timm", "open_clip", "st")
@@ -50,6 +50,8 @@ def list_backbones(
         ['efficientnet_lite0', 'efficientnet_lite2']
     """
     _ensure_builtins()
+    if modality not in (None, "image", "text"):
+        raise DataError(f"Unknown modality '{modality}'. Use 'image', 'text' or None (both).")
     return sorted(
         name for name, entry in _REGISTRY.items()
         if fnmatch.fnmatch(name, pattern)

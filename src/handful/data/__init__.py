@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError, DataNotFoundError
-from .examples import Examples, as_items, check_modality
+from .examples import Examples, as_items, as_path, check_modality
 from .folder import has_splits, list_images, scan_folder, scan_splits
 from .images import ImageDecodeError, load_image
 from .table import is_table_path, read_table
 
 __all__ = [
-    "Examples", "ImageDecodeError", "as_items", "check_modality", "has_splits", "list_images",
+    "Examples", "ImageDecodeError", "as_items", "as_path", "check_modality", "has_splits", "list_images",
     "load_examples", "load_image", "read_table", "scan_folder", "scan_splits", "is_table_path",
 ]
 
@@ -26,7 +26,7 @@ def load_examples(
 
     For a folder with ``train/`` inside, this returns the train split.
     """
-    path = Path(source)
+    path = as_path(source)
     if not path.exists():
         raise DataNotFoundError(
             f"Data '{path}' does not exist. Give a folder with one sub-folder per class, "

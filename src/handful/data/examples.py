@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +24,14 @@ def as_items(items, what: str = "items") -> list[str]:
         raise DataError(f"{what} must be a list of image paths or texts; got one string ('{shown}'). "
                         f"Wrap it in a list: ['{shown}'].")
     return list(items)
+
+
+def as_path(source, what: str = "Data") -> Path:
+    """``source`` (a str or path-like) as a Path; anything else is refused in one line."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise DataError(f"{what} must be a path (a str or pathlib.Path); got {type(source).__name__} "
+                        f"{str(source)[:60]!r}.")
+    return Path(source)
 
 
 def check_modality(modality: str) -> str:
