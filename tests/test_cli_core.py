@@ -198,6 +198,19 @@ def test_a_damaged_model_json_is_a_one_line_error(damage, capsys, color_tree, tm
     (["ladder", "DATA", "--scratch-size", "0"], "--scratch-size"),
     (["finetune", "DATA", "--out", "OUT", "--lr", "-1"], "--lr"),
     (["predict", "DATA", "DATA", "--batch-size", "0"], "--batch-size"),
+    # each of these was a traceback or was quietly changed into another value
+    (["train", "DATA", "--out", "OUT", "--seed", "-5"], "--seed"),
+    (["kshot", "DATA", "--seed", "4294967296"], "--seed"),
+    (["serve", "--port", "70000"], "--port"),
+    (["serve", "--max-upload-mb", "0"], "--max-upload-mb"),
+    (["episodes", "DATA", "--backbone", "test_tiny_image", "--eval-fraction", "0"], "eval fraction"),
+    (["omniglot-runs", "DATA", "--backbone", "test_tiny_conv", "--finetune-steps", "1", "--finetune-lr", "-1"],
+     "--finetune-lr"),
+    (["protonet", "train", "DATA", "--out", "OUT", "--threads", "0"], "--threads"),
+    (["protonet", "train", "DATA", "--out", "OUT", "--val-fraction", "-1"], "--val-fraction"),
+    (["ladder", "DATA", "--finetune-epochs", "0"], "--finetune-epochs"),
+    (["finetune", "DATA", "--out", "OUT", "--patience", "-1"], "--patience"),
+    (["export", "DATA", "--tolerance", "-1"], "--tolerance"),
 ])
 def test_number_options_that_cannot_work_are_refused_up_front(argv, option, capsys, color_splits, tmp_path):
     argv = [str(color_splits) if a == "DATA" else str(tmp_path / "out") if a == "OUT" else a for a in argv]

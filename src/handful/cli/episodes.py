@@ -28,7 +28,7 @@ AsIsBackboneOpt = Annotated[str | None, typer.Option("--backbone", help="Backbon
 MetricOpt = Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")]
 FinetuneStepsOpt = Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
                                                "support set for this many steps (0: off).")]
-FinetuneLrOpt = Annotated[float, typer.Option(help="Learning rate of test-time fine-tuning.")]
+FinetuneLrOpt = Annotated[float, typer.Option(help="Learning rate of test-time fine-tuning (> 0).")]
 TtaShiftOpt = Annotated[int | None, typer.Option(
     help="Average each Conv-4 embedding over the image shifted by up to N pixels ((2N+1)^2 passes; "
          "default: the model's setting; 0: off).", min=0)]
@@ -41,12 +41,14 @@ RotationsOpt = Annotated[bool, typer.Option(
 
 
 def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0,
-                 tta_shift: int | None = None) -> FewShotEncoder:
-    """The encoder of --model or --backbone (not both), checked for --finetune-steps, with --tta-shift."""
+                 tta_shift: int | None = None, finetune_lr: float = 1e-4) -> FewShotEncoder:
+    """The encoder of --model or --backbone (not both), checked for --finetune-steps/-lr, with --tta-shift."""
     if model is not None and backbone is not None:
         raise DataError("Give --model or --backbone, not both.")
     if finetune_steps < 0:
         raise DataError(f"--finetune-steps must be >= 0. Got {finetune_steps}.")
+    if not finetune_lr > 0:
+        raise DataError(f"--finetune-lr must be more than 0. Got {finetune_lr}.")
     encoder = FewShotEncoder.from_model(model) if model else FewShotEncoder.from_backbone(backbone or "auto")
     if finetune_steps and not encoder.can_finetune:
         raise DataError(f"--finetune-steps needs a Conv-4 encoder; '{encoder.backbone.name}' is not "
@@ -59,7 +61,7 @@ def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: boo
                  seen: set[str]) -> tuple[list[str], str]:
     """The classes to draw episodes from, and a sentence saying which and why."""
     if eval_fraction is not None or by_parent:
-        _, held = split_classes(classes, eval_fraction or 0.25, by_parent, seed)
+        _, held = split_classes(classes, 0.25 if eval_fraction is None else eval_fraction, by_parent, seed)
         overlap = sorted(set(held) & seen)
         if overlap:
             raise DataError(f"The model was trained on {len(overlap)} of the held-out classes (e.g. "
@@ -100,7 +102,7 @@ def episodes(
     started = time.perf_counter()
     if n_episodes < 1:
         raise DataError(f"--episodes must be >= 1. Got {n_episodes}.")
-    encoder = open_encoder(model, backbone, finetune_steps, tta_shift)
+    encoder = open_encoder(model, backbone, finetune_steps, tta_shift, finetune_lr)
     examples, n_dup = scan_many(data, nested=nested)
     classes, note = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
                                  encoder.seen_classes)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UnknownNameError, did_you_mean
+from ..errors import DataError, UnknownNameError, did_you_mean
 from .main import app
 from .options import JsonOpt
 from .output import Output, check_replaceable
@@ -24,7 +24,7 @@ def export(
     sample: Annotated[list[Path] | None, typer.Option(
         help="Image files or folders for the parity check (default: synthetic images).")] = None,
     tolerance: Annotated[float, typer.Option(
-        help="Largest allowed max abs difference of probabilities vs PyTorch.")] = 1e-4,
+        help="Largest allowed max abs difference of probabilities vs PyTorch (> 0).")] = 1e-4,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
     support: Annotated[Path | None, typer.Option(
         help="Support folder (a sub-folder per class, 1+ image each): the graph classifies into its "
@@ -36,6 +36,8 @@ def export(
     if fmt not in FORMATS:
         raise UnknownNameError(f"Unknown export format '{fmt}'.{did_you_mean(fmt, FORMATS)} "
                                f"Known: {', '.join(FORMATS)}.")
+    if not tolerance > 0:
+        raise DataError(f"--tolerance must be more than 0 (the parity check's largest difference). Got {tolerance}.")
     from ..export import export_onnx
 
     if out_file is not None:  # an ONNX file handful exported carries its metadata keys

@@ -44,7 +44,7 @@ def finetune_command(
     unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto (by data size).")] = "auto",
     epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 12,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better "
-                                               "validation accuracy (0: never).")] = 4,
+                                               "validation accuracy (0: never).", min=0)] = 4,
     lr: Annotated[float, typer.Option(help="Learning rate of the backbone blocks (head: 10x).")] = 1e-4,
     validation_fraction: Annotated[float, typer.Option(help="Share of each class held out for "
                                                              "early stopping.")] = 0.15,

@@ -61,7 +61,7 @@ def ladder(
     check_folder_replaceable(out_dir, LADDER_JSON, json_with("rows"),
                              {name: "png" for name in (LADDER_PNG, *map(_curves_png, chosen))})
     for option, value, least in (("--augment-views", augment_views, 1), ("--scratch-epochs", scratch_epochs, 1),
-                                 ("--scratch-size", scratch_size, 16)):
+                                 ("--scratch-size", scratch_size, 16), ("--finetune-epochs", finetune_epochs, 1)):
         if value < least:
             raise DataError(f"{option} must be at least {least}. Got {value}.")
     train_ex, test_ex = _train_and_test(data, test)

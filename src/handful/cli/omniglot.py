@@ -42,7 +42,7 @@ def omniglot_runs(
     """Classify each run's 20 test drawings among its 20 one-shot classes; report the error rates."""
     out = Output(as_json)
     started = time.perf_counter()
-    encoder = open_encoder(model, backbone, finetune_steps, tta_shift)
+    encoder = open_encoder(model, backbone, finetune_steps, tta_shift, finetune_lr)
     runs, unreadable = read_runs(runs_dir)
     metric_name, scorer = encoder.scorer(metric, transductive)
     outputs = None

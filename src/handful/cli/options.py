@@ -13,7 +13,7 @@ from ..heads import HEADS, create_head
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 BackboneOpt = Annotated[str, typer.Option(help="Backbone name, or auto (default per modality).")]
 HeadOpt = Annotated[str, typer.Option(help="logistic, prototype, knn, mlp, or auto (by CV).")]
-SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed (0 to 2^32 - 1).", min=0, max=2**32 - 1)]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")]
 TextColOpt = Annotated[str | None, typer.Option(help="Text column of a CSV/TSV.")]
 LabelColOpt = Annotated[str | None, typer.Option(help="Label column of a CSV/TSV.")]

@@ -92,7 +92,7 @@ def train(
     tta_shift: Annotated[int | None, typer.Option(
         help="Saved with the model: embeddings average the image shifted by up to N pixels "
              "((2N+1)^2 passes; default 3 for Conv-4; 0: off).", min=0)] = None,
-    threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch.", min=1)] = 2,
     force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,

@@ -48,12 +48,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind. Anything but loopback needs "
                                            "--token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (0: any free port).", min=0, max=65535)] = 8000,
     home: Annotated[Path, typer.Option(help="Where projects, examples and models live.")] = Path(
         "~/.handful"),
     token: Annotated[str | None, typer.Option(envvar="HANDFUL_TOKEN", help="API token every "
                      "request must carry (Authorization: Bearer TOKEN).")] = None,
-    max_upload_mb: Annotated[int, typer.Option(help="Largest request body (MiB).")] = 1024,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest request body (MiB).", min=1)] = 1024,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     max_batch: Annotated[int, typer.Option(help="Largest micro-batch of concurrent predict "
                                                 "requests (1 turns batching off).")] = 32,

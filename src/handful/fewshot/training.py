@@ -37,7 +37,7 @@ def split_for_training(classes: list[str], eval_fraction: float | None, by_paren
     """{"train", "val", "heldout"} class lists: held-out first (by parent if asked), then val."""
     train, heldout = list(classes), []
     if eval_fraction is not None or by_parent:
-        train, heldout = split_classes(classes, eval_fraction or 0.25, by_parent, seed)
+        train, heldout = split_classes(classes, 0.25 if eval_fraction is None else eval_fraction, by_parent, seed)
     val = []
     if val_fraction > 0:
         train, val = split_classes(train, val_fraction, False, seed)
@@ -76,6 +76,8 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     if variant not in VARIANTS:
         raise DataError(f"Unknown variant '{variant}'. Choose protonet or gaussian.")
     config.check()
+    if not 0 <= val_fraction < 1:
+        raise DataError(f"--val-fraction must be at least 0 and below 1 (0: no validation). Got {val_fraction}.")
     for folder in data:
         check_out_free(out, force, folder)  # before minutes of training, not after
     resolve_precision(config.precision)  # a bad value fails before any data is read
