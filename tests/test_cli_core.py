@@ -211,6 +211,10 @@ def test_a_damaged_model_json_is_a_one_line_error(damage, capsys, color_tree, tm
     (["ladder", "DATA", "--finetune-epochs", "0"], "--finetune-epochs"),
     (["finetune", "DATA", "--out", "OUT", "--patience", "-1"], "--patience"),
     (["export", "DATA", "--tolerance", "-1"], "--tolerance"),
+    # a misspelled preset was accepted whenever no augmented view was asked for
+    (["train", "DATA", "--out", "OUT", "--augment", "nosuch"], "Unknown augmentation preset 'nosuch'"),
+    (["kshot", "DATA", "--augment", "nosuch"], "Unknown augmentation preset 'nosuch'"),
+    (["embed", "DATA", "--model", "DATA", "--backbone", "test_tiny_image", "--out", "OUT"], "not both"),
 ])
 def test_number_options_that_cannot_work_are_refused_up_front(argv, option, capsys, color_splits, tmp_path):
     argv = [str(color_splits) if a == "DATA" else str(tmp_path / "out") if a == "OUT" else a for a in argv]

@@ -399,6 +399,10 @@ def check_settings(clf: Classifier) -> None:
                         f"reads, e.g. {{'0': 'negative'}}. Got a {type(clf.class_names).__name__}.")
     if clf.head != "auto":
         create_head(clf.head, **clf.head_params)  # unknown names and parameters fail here
+    if isinstance(clf.augment, str):  # a misspelled preset fails even while augment_views is 0
+        from .augment.pipeline import preset_config
+
+        preset_config(clf.augment)
 
 
 def _warn_small(examples: Examples) -> None:

@@ -16,7 +16,15 @@ from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output
 
-PresetOpt = Annotated[str, typer.Option(help=f"Augmentation preset: {', '.join(PRESETS)}.")]
+
+def _known_preset(name: str) -> str:
+    """Checked as the command line is read: a misspelled preset fails even where it is not used."""
+    preset_config(name)
+    return name
+
+
+PresetOpt = Annotated[str, typer.Option(help=f"Augmentation preset: {', '.join(PRESETS)}.",
+                                        callback=_known_preset)]
 FillOpt = Annotated[str | None, typer.Option(
     help=f"What uncovered pixels show: {', '.join(FILL_MODES)} (default: the preset's, reflect).")]
 ConfigOpt = Annotated[Path | None, typer.Option(

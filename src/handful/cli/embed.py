@@ -30,6 +30,8 @@ def _backbone(backbone: str, model: Path | None):
     if model is not None:
         from ..classifier import load
 
+        if backbone != "auto":
+            raise DataError(f"Give --model or --backbone, not both: {model} embeds with its own backbone.")
         clf = load(model, cache=False)
         return clf.backbone_for(clf.modality_), model
     return create_backbone(DEFAULT_BACKBONES["image"] if backbone == "auto" else backbone), None
