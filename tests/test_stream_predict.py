@@ -202,3 +202,18 @@ def test_ray_without_the_extra_is_a_one_line_error(capsys, model_and_images, mon
     assert main(["predict", model, str(images), "--ray"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'handful[ray]'" in err and "Traceback" not in err
+
+
+def test_embed_auto_picks_the_text_backbone_for_a_table(capsys, text_csv, tmp_path, monkeypatch):
+    import handful.cli.embed as embed_cli
+
+    monkeypatch.setattr(embed_cli, "DEFAULT_BACKBONES", {"image": "test_tiny_image", "text": "test_tiny_text"})
+    result = run_json(capsys, ["embed", str(text_csv), "--out", str(tmp_path / "t.npy")])  # no --backbone
+    assert result["backbone"] == "test_tiny_text" and result["n"] > 0  # it was the image default: an error
+
+
+def test_embed_keeps_a_users_file_where_its_skipped_list_would_go(capsys, model_and_images, tmp_path):
+    _, images = model_and_images
+    (tmp_path / "e.skipped.csv").write_text("my list\n")
+    assert main(["embed", str(images), "--out", str(tmp_path / "e.npy"), "--backbone", "test_tiny_image"]) == 2
+    assert (tmp_path / "e.skipped.csv").read_text() == "my list\n" and not (tmp_path / "e.npy").exists()

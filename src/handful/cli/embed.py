@@ -16,6 +16,7 @@ import typer
 from ..backbones import create_backbone
 from ..cache import FeatureCache
 from ..classifier import DEFAULT_BACKBONES
+from ..data.table import is_table_path
 from ..errors import DataError
 from ..scale.batch import iter_embedding_results, list_inputs, summarize_skipped
 from ..scale.writers import EmbeddingStore
@@ -25,8 +26,8 @@ from .output import Output
 from .predict import AddressOpt, BatchOpt, OverwriteOpt, RayOpt, report_skipped
 
 
-def _backbone(backbone: str, model: Path | None):
-    """(backbone instance, model files for Ray workers or None)."""
+def _backbone(backbone: str, model: Path | None, inputs: list[str]):
+    """(backbone instance, model files for Ray workers or None); ``auto`` follows the inputs' kind."""
     if model is not None:
         from ..classifier import load
 
@@ -34,7 +35,10 @@ def _backbone(backbone: str, model: Path | None):
             raise DataError(f"Give --model or --backbone, not both: {model} embeds with its own backbone.")
         clf = load(model, cache=False)
         return clf.backbone_for(clf.modality_), model
-    return create_backbone(DEFAULT_BACKBONES["image"] if backbone == "auto" else backbone), None
+    if backbone == "auto":
+        texts = len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file()
+        backbone = DEFAULT_BACKBONES["text" if texts else "image"]
+    return create_backbone(backbone), None
 
 
 def _results(backbone, model, work, cache, ray, address, batch_size, quiet):
@@ -53,7 +57,8 @@ def embed(
     inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or a CSV/TSV of texts.")],
     out_file: Annotated[Path, typer.Option("--out", help="The .npy file to write (resumed if it "
                                                          "exists).")],
-    backbone: Annotated[str, typer.Option(help="Backbone name (auto: efficientnet_lite0).")] = "auto",
+    backbone: Annotated[str, typer.Option(help="Backbone name (auto: efficientnet_lite0 for images, minilm "
+                                                "for a CSV/TSV of texts).")] = "auto",
     model: Annotated[Path | None, typer.Option(help="Use the backbone of this model directory "
                                                     "(fine-tuned weights included).")] = None,
     text_column: TextColOpt = None,
@@ -67,7 +72,7 @@ def embed(
     """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
     out = Output(as_json)
     started = time.perf_counter()
-    net, model_dir = _backbone(backbone, model)
+    net, model_dir = _backbone(backbone, model, list(inputs))
     items, ids, skipped = list_inputs(net.modality, inputs, text_column)
     if not items:
         raise DataError(f"No {net.modality} inputs found in {list(inputs)[:3]}. Give image files or "

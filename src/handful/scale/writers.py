@@ -173,6 +173,8 @@ class EmbeddingStore:
         refuse_foreign(self.meta_path, _is_our_meta(self.meta_path))
         refuse_foreign(self.path, self.meta_path.is_file())  # a .npy without our meta is someone else's
         refuse_foreign(self.index_path, self.index_path.is_file() and _first_row(self.index_path) == INDEX_HEADER)
+        skipped = skipped_path(self.path)
+        refuse_foreign(skipped, skipped.is_file() and _first_row(skipped) == ["input", "reason"])
         if not overwrite and self.path.is_file():
             self._resume()
         else:
