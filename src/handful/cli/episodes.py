@@ -61,7 +61,7 @@ def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: boo
                  seen: set[str]) -> tuple[list[str], str]:
     """The classes to draw episodes from, and a sentence saying which and why."""
     if eval_fraction is not None or by_parent:
-        _, held = split_classes(classes, 0.25 if eval_fraction is None else eval_fraction, by_parent, seed)
+        _, held = split_classes(classes, eval_fraction, by_parent, seed)
         overlap = sorted(set(held) & seen)
         if overlap:
             raise DataError(f"The model was trained on {len(overlap)} of the held-out classes (e.g. "

@@ -36,9 +36,10 @@ def parent_of(label: str) -> str:
     return label.rsplit("/", 1)[0] if "/" in label else ""
 
 
-def split_classes(classes: Sequence[str], eval_fraction: float, by_parent: bool = False,
+def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent: bool = False,
                   seed: int = 0) -> tuple[list[str], list[str]]:
-    """Split class names into (train, eval), at random but reproducibly.
+    """Split class names into (train, eval), at random but reproducibly (``eval_fraction`` None:
+    a quarter).
 
     With ``by_parent`` whole parent folders (Omniglot alphabets) go to one side, and
     ``eval_fraction`` counts parents, not classes.
@@ -48,6 +49,7 @@ def split_classes(classes: Sequence[str], eval_fraction: float, by_parent: bool 
         (['A/1', 'A/2', 'B/1'], ['C/1'])
     """
     classes = sorted(classes)
+    eval_fraction = 0.25 if eval_fraction is None else eval_fraction
     if not 0 < eval_fraction < 1:
         raise DataError(f"The eval fraction must be between 0 and 1 (exclusive). Got {eval_fraction}.")
     groups = sorted({parent_of(c) for c in classes}) if by_parent else classes

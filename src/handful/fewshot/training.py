@@ -37,7 +37,7 @@ def split_for_training(classes: list[str], eval_fraction: float | None, by_paren
     """{"train", "val", "heldout"} class lists: held-out first (by parent if asked), then val."""
     train, heldout = list(classes), []
     if eval_fraction is not None or by_parent:
-        train, heldout = split_classes(classes, 0.25 if eval_fraction is None else eval_fraction, by_parent, seed)
+        train, heldout = split_classes(classes, eval_fraction, by_parent, seed)
     val = []
     if val_fraction > 0:
         train, val = split_classes(train, val_fraction, False, seed)

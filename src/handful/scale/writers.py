@@ -99,8 +99,7 @@ class PredictionCsv:
         self.header = prediction_header(k)
         self.done: set[str] = set()
         refuse_foreign(self.path, _is_prediction_header(_first_row(self.path)) if self.path.is_file() else True)
-        skipped = skipped_path(self.path)
-        refuse_foreign(skipped, skipped.is_file() and _first_row(skipped) == ["input", "reason"])
+        _refuse_foreign_skipped_list(self.path)
         if self.path.is_file() and not overwrite:
             self.done = _read_first_column(self.path, self.header, "Predictions file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +122,12 @@ class PredictionCsv:
 def skipped_path(out: Path) -> Path:
     """Where the skipped inputs of a run writing ``out`` are listed: ``preds.skipped.csv``."""
     return out.with_name(out.stem + ".skipped.csv")
+
+
+def _refuse_foreign_skipped_list(out: Path) -> None:
+    """The skipped list of a run writing ``out`` goes beside it: a user's file there stays."""
+    skipped = skipped_path(out)
+    refuse_foreign(skipped, skipped.is_file() and _first_row(skipped) == ["input", "reason"])
 
 
 def write_skipped(path: Path, skipped: Sequence[tuple[str, str]]) -> Path:
@@ -173,8 +178,7 @@ class EmbeddingStore:
         refuse_foreign(self.meta_path, _is_our_meta(self.meta_path))
         refuse_foreign(self.path, self.meta_path.is_file())  # a .npy without our meta is someone else's
         refuse_foreign(self.index_path, self.index_path.is_file() and _first_row(self.index_path) == INDEX_HEADER)
-        skipped = skipped_path(self.path)
-        refuse_foreign(skipped, skipped.is_file() and _first_row(skipped) == ["input", "reason"])
+        _refuse_foreign_skipped_list(self.path)
         if not overwrite and self.path.is_file():
             self._resume()
         else:
