@@ -107,7 +107,8 @@ def train(label: str, minutes: float, flags: list[str], split: list[str] = SPLIT
             "best_val_accuracy": round(h["best_val_accuracy"], 4), "validation": h["validation"],
             "config": out["config"], "n_train_classes": len(out["train_classes"]),
             "n_val_classes": len(out["val_classes"]), "heldout_classes": out["heldout_classes"],
-            "heldout": out.get("heldout", {})}
+            "heldout": out.get("heldout", {}),
+            **({"validation_raw": h["validation_raw"]} if h.get("validation_raw") else {})}
 
 
 def episodes(encoder: list[str], ways: int, shots: int = 1, n: int = 600,
@@ -445,6 +446,17 @@ def stage_gaussian_15min() -> dict:
     return result
 
 
+def stage_ema_probe(decay: float = 0.999) -> dict:
+    """`pyramid_full` again (seed 0, 8,585 episodes, `--patience 100`) with `--ema 0.999`: each
+    validation scores a moving average of the weights over about the last 1,000 episodes, and the
+    raw weights beside it (`validation_raw`), so validation compares the two at every step of one
+    run; the kept checkpoint is the best average. Then the held-out episodes and the runs."""
+    label = "protonet_pyramid_ema"
+    flags = [*PYRAMID_FLAGS, "--patience", "100", "--episodes", str(GAUSSIAN_EPISODES), "--ema", str(decay)]
+    training = train(label, 20 * TRAIN_MINUTES, flags)  # the episodes set the schedule, as gaussian_15min
+    return {"training": training, **scored(label)}
+
+
 STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evaluate": stage_evaluate,
           "finetune": stage_finetune, "compare_protonet_vs_gaussian": stage_compare,
           "runs_all": stage_runs_all, "glyphs": stage_glyphs,
@@ -454,7 +466,7 @@ STAGES = {"train": lambda: train("protonet", TRAIN_MINUTES, TRAIN_FLAGS), "evalu
           "widths_15min": stage_widths_15min, "pyramid_full": stage_pyramid_full,
           "pyramid_folds": stage_pyramid_folds, "pyramid_finetune": stage_pyramid_finetune,
           "rotations": stage_rotations, "lr_probe": stage_lr_probe, "splices": stage_splices,
-          "gaussian_15min": stage_gaussian_15min}
+          "gaussian_15min": stage_gaussian_15min, "ema_probe": stage_ema_probe}
 
 
 def main(stages: list[str]) -> None:

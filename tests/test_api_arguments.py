@@ -49,6 +49,8 @@ def test_unknown_modality_is_a_clear_error(fitted):
     ({"batch_size": 0}, "batch_size"),
     ({"head": "knn", "head_params": {"foo": 1}}, "does not take those parameters"),
     ({"zero_shot_prior": True, "class_names": ["neg", "pos"]}, "class_names"),
+    # the prior's own head without the prior had no class-name scores and acted as a plain prototype
+    ({"head": "zeroshot_prior"}, "zero_shot_prior=True"),
 ])
 def test_bad_constructor_arguments_fail_at_fit_before_any_work(kwargs, message, color_tree):
     clf = Classifier(backbone="test_tiny_image", **{"head": "prototype", **kwargs})

@@ -1,9 +1,11 @@
 """The CLI as a user runs it: exit codes, the final --json line, errors as one line."""
 
 import json
+from pathlib import Path
 
 import pytest
 
+from conftest import make_color_tree
 from handful.backbones.efficientnet_lite import EfficientNetLiteBackbone
 from handful.backbones.testing import TinyImageBackbone
 from handful.cli import main
@@ -214,7 +216,12 @@ def test_a_damaged_model_json_is_a_one_line_error(damage, capsys, color_tree, tm
     # a misspelled preset was accepted whenever no augmented view was asked for
     (["train", "DATA", "--out", "OUT", "--augment", "nosuch"], "Unknown augmentation preset 'nosuch'"),
     (["kshot", "DATA", "--augment", "nosuch"], "Unknown augmentation preset 'nosuch'"),
+    (["augment", "DATA", "--out", "OUT", "--augment", "nosuch"], "Unknown augmentation preset 'nosuch'"),
+    (["ladder", "DATA", "--augment-views", "65"], "--augment-views"),
     (["embed", "DATA", "--model", "DATA", "--backbone", "test_tiny_image", "--out", "OUT"], "not both"),
+    # the zero-shot prior's head, asked for without the prior, trained a plain prototype head
+    (["train", "DATA", "--out", "OUT", "--head", "zeroshot_prior"], "--zero-shot-prior"),
+    (["kshot", "DATA", "--head", "zeroshot_prior"], "--zero-shot-prior"),
 ])
 def test_number_options_that_cannot_work_are_refused_up_front(argv, option, capsys, color_splits, tmp_path):
     argv = [str(color_splits) if a == "DATA" else str(tmp_path / "out") if a == "OUT" else a for a in argv]
@@ -306,3 +313,42 @@ def test_a_long_but_legal_out_name_works(capsys, color_tree, tmp_path):
     assert main(["train", str(color_tree), "--out", str(tmp_path / name), "--backbone", "test_tiny_image",
                  "--no-advise"]) == 0
     assert (tmp_path / name / "model.json").is_file()
+
+
+@pytest.fixture
+def nested_splits(tmp_path) -> Path:
+    """train/ and val/, each parent/leaf: warm/red, cool/green, cool/blue (3 leaf classes)."""
+    root = tmp_path / "nested"
+    for split, n, seed in (("train", 6, 1), ("val", 4, 2)):
+        flat = make_color_tree(tmp_path / f"flat-{split}", n, seed=seed)
+        for leaf, parent in (("red", "warm"), ("green", "cool"), ("blue", "cool")):
+            (root / split / parent).mkdir(parents=True, exist_ok=True)
+            (flat / leaf).rename(root / split / parent / leaf)
+    return root
+
+
+@pytest.mark.parametrize("argv", [
+    ["kshot", "DATA", "--shots", "1", "--repeats", "2", "--head", "prototype"],
+    ["ladder", "DATA", "--rungs", "features", "--out", "OUT"],
+    ["zeroshot", "DATA/val", "--classes", "orange,broccoli,strawberry"],
+])
+def test_nested_leaf_folders_are_the_classes_in_every_data_command(argv, nested_splits, capsys, tmp_path):
+    # --nested was missing from kshot, ladder and zeroshot (train, evaluate, advise, augment,
+    # finetune and the few-shot commands had it); each leaf folder is a class, as in train.
+    import zeroshot_support  # noqa: F401  (registers test_imagenet_colors)
+    from handful.zeroshot import scorer
+
+    backbone = "test_imagenet_colors" if argv[0] == "zeroshot" else "test_tiny_image"
+    argv = [a.replace("DATA", str(nested_splits)) if a.startswith("DATA") else
+            str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scorer, "DEFAULT_TEXT_BACKBONE", "test_tiny_text")
+        assert main([*argv, "--nested", "--backbone", backbone, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    if argv[0] == "kshot":
+        assert result["n_test"] == 12 and result["shots"]["1"]["mean"] == 1.0
+    elif argv[0] == "ladder":
+        assert result["rows"][0]["n_test"] == 12 and result["rows"][0]["accuracy"] == 1.0
+    else:
+        assert result["classes"] == {"cool/blue": "orange", "cool/green": "broccoli", "warm/red": "strawberry"}
+        assert result["accuracy"] == 1.0 and result["n"] == 12

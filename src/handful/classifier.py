@@ -397,6 +397,9 @@ def check_settings(clf: Classifier) -> None:
     if not isinstance(clf.class_names, Mapping):
         raise DataError("Classifier(class_names=...) maps each label to the class name the zero-shot prior "
                         f"reads, e.g. {{'0': 'negative'}}. Got a {type(clf.class_names).__name__}.")
+    if clf.head == "zeroshot_prior" and not clf.zero_shot_prior:
+        raise DataError("Classifier(head='zeroshot_prior') has no class-name scores without "
+                        "zero_shot_prior=True. Use e.g. Classifier(head='prototype', zero_shot_prior=True).")
     if clf.head != "auto":
         create_head(clf.head, **clf.head_params)  # unknown names and parameters fail here
     if isinstance(clf.augment, str):  # a misspelled preset fails even while augment_views is 0

@@ -54,7 +54,9 @@ def augment(
     data: Annotated[Path, typer.Argument(help="Folder with a sub-folder per class (or train/ val/).")],
     out_dir: Annotated[Path, typer.Option("--out", help="New folder for the augmented copy.")],
     factor: Annotated[int, typer.Option(help="Augmented images per original.")] = 4,
-    preset: PresetOpt = "default",
+    preset: Annotated[str, typer.Option(
+        "--preset", "--augment", help=f"Augmentation preset: {', '.join(PRESETS)} (--augment, as in "
+        "train, works too).", callback=_known_preset)] = "default",
     fill: FillOpt = None,
     config_file: ConfigOpt = None,
     originals: Annotated[bool, typer.Option(help="Also copy the originals into --out.")] = True,
@@ -85,7 +87,7 @@ def augment(
 
 AugmentViewsOpt = Annotated[int, typer.Option(
     help="Images: also train the head on this many augmented views of each training image "
-    "(feature-space augmentation, cached; see --augment).")]
+    "(0 to 64; feature-space augmentation, cached; see --augment).")]
 
 
 def check_views(n_views: int) -> int:

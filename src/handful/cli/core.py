@@ -115,7 +115,7 @@ def train(
     """Train a classifier on labeled examples and save it as a model directory."""
     out = Output(as_json)
     started = time.perf_counter()
-    check_names(backbone, head)
+    check_names(backbone, head, zero_shot_prior)
     check_out_free(out_dir, force, data)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,

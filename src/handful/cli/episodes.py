@@ -24,7 +24,8 @@ ModelOpt = Annotated[Path | None, typer.Option(help="Model directory (e.g. from 
 EvalFractionOpt = Annotated[float | None, typer.Option(
     help="Hold out this fraction of classes (of parents with --split-by-parent) for evaluation; "
          "default 0.25 when --split-by-parent is given.")]
-AsIsBackboneOpt = Annotated[str | None, typer.Option("--backbone", help="Backbone to evaluate as it is.")]
+AsIsBackboneOpt = Annotated[str | None, typer.Option(
+    "--backbone", help="Backbone to evaluate as it is (default without --model: efficientnet_lite0).")]
 MetricOpt = Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")]
 FinetuneStepsOpt = Annotated[int, typer.Option(help="Fine-tune a copy of a Conv-4 encoder on each "
                                                "support set for this many steps (0: off).")]

@@ -25,7 +25,7 @@ def export(
         help="Image files or folders for the parity check (default: synthetic images).")] = None,
     tolerance: Annotated[float, typer.Option(
         help="Largest allowed max abs difference of probabilities vs PyTorch (> 0).")] = 1e-4,
-    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
+    opset: Annotated[int, typer.Option(help="ONNX opset (13 to 20, as the exporter writes).")] = 17,
     support: Annotated[Path | None, typer.Option(
         help="Support folder (a sub-folder per class, 1+ image each): the graph classifies into its "
              "classes by nearest prototype, e.g. new characters for a `protonet train` model. Needs --out.")] = None,

@@ -46,8 +46,9 @@ def finetune_command(
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better "
                                                "validation accuracy (0: never).", min=0)] = 4,
     lr: Annotated[float, typer.Option(help="Learning rate of the backbone blocks (head: 10x).")] = 1e-4,
-    validation_fraction: Annotated[float, typer.Option(help="Share of each class held out for "
-                                                             "early stopping.")] = 0.15,
+    validation_fraction: Annotated[float, typer.Option(
+        "--validation-fraction", "--val-fraction", help="Share of each class held out for early "
+        "stopping.")] = 0.15,
     dropout: Annotated[float, typer.Option(help="Dropout before the new head (0: off).")] = 0.0,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss (0: off).")] = 0.0,
     augment: PresetOpt = "default",

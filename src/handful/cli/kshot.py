@@ -25,6 +25,7 @@ from .options import (
     JsonOpt,
     LabelColOpt,
     MaxPairsOpt,
+    NestedOpt,
     NoCacheOpt,
     SeedOpt,
     TextColOpt,
@@ -45,18 +46,19 @@ def parse_shots(text: str) -> list[int]:
     return shots
 
 
-def pool_and_test(pool: Path, test: Path | None, text_col, label_col) -> tuple[Examples, Examples]:
+def pool_and_test(pool: Path, test: Path | None, text_col, label_col,
+                  nested: bool = False) -> tuple[Examples, Examples]:
     if test is None:
         if not pool.is_dir():
             raise DataError(f"kshot needs --test TEST unless {pool} has train/ and val/ or test/.")
-        splits = scan_splits(pool)
+        splits = scan_splits(pool, nested=nested)
         held = splits.get("test") or splits.get("val")
         if held is None:
             raise DataError(f"{pool} has no val/ or test/ split; pass --test TEST.")
         return splits["train"], held
     kwargs = {} if pool.is_dir() else {"text_column": text_col, "label_column": label_col}
     test_kwargs = {} if test.is_dir() else {"text_column": text_col, "label_column": label_col}
-    return load_examples(pool, **kwargs), load_examples(test, **test_kwargs)
+    return load_examples(pool, nested, **kwargs), load_examples(test, nested, **test_kwargs)
 
 
 @app.command()
@@ -68,6 +70,7 @@ def kshot(
     backbone: BackboneOpt = "auto",
     head: HeadOpt = "auto",
     seed: SeedOpt = 0,
+    nested: NestedOpt = False,
     no_cache: NoCacheOpt = False,
     text_column: TextColOpt = None,
     label_column: LabelColOpt = None,
@@ -89,8 +92,8 @@ def kshot(
     k_values = parse_shots(shots)
     if repeats < 1:
         raise DataError(f"--repeats must be >= 1. Got {repeats}.")
-    check_names(backbone, head)
-    pool_ex, test_ex = pool_and_test(pool, test, text_column, label_column)
+    check_names(backbone, head, zero_shot_prior)
+    pool_ex, test_ex = pool_and_test(pool, test, text_column, label_column, nested)
     missing = sorted(set(test_ex.classes) - set(pool_ex.classes))
     if missing:
         raise DataError(f"Test classes {missing} do not occur in the pool {pool}.")

@@ -17,16 +17,16 @@ from ..finetune.loop import History
 from .augment import PresetOpt
 from .finetune import RefitOpt
 from .main import app
-from .options import JsonOpt, SeedOpt
+from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, check_folder_replaceable, json_with, pct
 
 LADDER_JSON, LADDER_PNG = "ladder.json", "ladder.png"
 
 
-def _train_and_test(data: Path, test: Path | None):
+def _train_and_test(data: Path, test: Path | None, nested: bool = False):
     if test is not None:
-        return load_examples(data), load_examples(test)
-    splits = scan_splits(data)
+        return load_examples(data, nested), load_examples(test, nested)
+    splits = scan_splits(data, nested=nested)
     held = splits.get("test") or splits.get("val")
     if held is None:
         raise DataError(f"ladder needs --test TEST unless {data} has train/ and val/ or test/.")
@@ -45,13 +45,14 @@ def ladder(
     backbone: Annotated[str, typer.Option(help="Backbone of the pretrained rungs.")] = "efficientnet_lite0",
     head: Annotated[str, typer.Option(help="Head of the feature rungs.")] = "logistic",
     augment: PresetOpt = "default",
-    augment_views: Annotated[int, typer.Option(help="Augmented views per image (features+aug).")] = 4,
+    augment_views: Annotated[int, typer.Option(help="Augmented views per image (features+aug; 1 to 64).")] = 4,
     scratch_epochs: Annotated[int, typer.Option(help="Most epochs of the scratch CNN.")] = 30,
     scratch_size: Annotated[int, typer.Option(help="Input size of the scratch CNN (px).")] = 128,
     finetune_epochs: Annotated[int, typer.Option(help="Most epochs of fine-tuning.")] = 12,
     unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto.")] = "auto",
     refit: RefitOpt = True,
     seed: SeedOpt = 0,
+    nested: NestedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train every rung of the transfer-learning ladder on DATA and score each on TEST."""
@@ -64,7 +65,9 @@ def ladder(
                                  ("--scratch-size", scratch_size, 16), ("--finetune-epochs", finetune_epochs, 1)):
         if value < least:
             raise DataError(f"{option} must be at least {least}. Got {value}.")
-    train_ex, test_ex = _train_and_test(data, test)
+    if augment_views > 64:
+        raise DataError(f"--augment-views must be between 1 and 64. Got {augment_views}.")
+    train_ex, test_ex = _train_and_test(data, test, nested)
     if max_per_class is not None and max_per_class < 1:
         raise DataError(f"--max-per-class must be at least 1. Got {max_per_class}.")
     train_ex = cap_per_class(train_ex, max_per_class, seed)

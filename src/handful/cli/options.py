@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from ..backbones import backbone_modality
+from ..errors import DataError
 from ..heads import HEADS, create_head
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 BackboneOpt = Annotated[str, typer.Option(help="Backbone name, or auto (default per modality).")]
-HeadOpt = Annotated[str, typer.Option(help="logistic, prototype, knn, mlp, or auto (by CV).")]
+HeadOpt = Annotated[str, typer.Option(help="logistic, prototype, knn, mlp, or auto (by CV); "
+                                      "--zero-shot-prior adds class-name scores to it.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed (0 to 2^32 - 1).", min=0, max=2**32 - 1)]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")]
 TextColOpt = Annotated[str | None, typer.Option(help="Text column of a CSV/TSV.")]
@@ -20,10 +22,13 @@ LabelColOpt = Annotated[str | None, typer.Option(help="Label column of a CSV/TSV
 NestedOpt = Annotated[bool, typer.Option("--nested", help="Every leaf folder is a class.")]
 
 
-def check_names(backbone: str, head: str) -> None:
+def check_names(backbone: str, head: str, zero_shot_prior: bool = False) -> None:
     """Fail fast on a misspelled backbone or head, before any data is read."""
     if backbone != "auto":
         backbone_modality(backbone)
+    if head == "zeroshot_prior" and not zero_shot_prior:
+        raise DataError("--head zeroshot_prior is the head --zero-shot-prior builds; alone it has no "
+                        "class-name scores. Use --head prototype (or another head) --zero-shot-prior.")
     if head != "auto" and head not in HEADS:
         create_head(head)
 FinetuneOpt = Annotated[bool, typer.Option(

@@ -59,8 +59,9 @@ def train(
     nested: NestedOpt = False,
     split_by_parent: SplitByParentOpt = False,
     eval_fraction: EvalFractionOpt = None,
-    val_fraction: Annotated[float, typer.Option(help="Fraction of training classes kept for "
-                                                "early-stopping episodes.")] = 0.1,
+    val_fraction: Annotated[float, typer.Option(
+        "--val-fraction", "--validation-fraction", help="Fraction of training classes kept for "
+        "early-stopping episodes.")] = 0.1,
     ways: Annotated[int, typer.Option(help="Classes per training episode (more than at test time).")] = 60,
     shots: Annotated[int, typer.Option(help="Support examples per class in training episodes.")] = 1,
     queries: Annotated[int, typer.Option(help="Query examples per class in training episodes.")] = 5,
@@ -78,6 +79,9 @@ def train(
                                            "random warp per training image (0: off).", min=0.0)] = 0.0,
     aux_weight: Annotated[float, typer.Option(help="Weight of an auxiliary classifier over all "
                                               "training classes (0: off).")] = 0.0,
+    ema: Annotated[float, typer.Option(help="Validate and keep a moving average of the weights, "
+                                       "this decay per episode (0: off; 0.999 averages ~1,000 "
+                                       "episodes).", min=0.0, max=0.9999)] = 0.0,
     extra_train: Annotated[list[Path] | None, typer.Option(
         "--extra-train", help="Folder of further classes for training episodes only (never "
         "validated or held out); repeatable.")] = None,
@@ -101,7 +105,7 @@ def train(
     out = Output(as_json)
     config = ProtoNetConfig(n_way=ways, n_shot=shots, n_query=queries, max_episodes=n_episodes,
                             max_minutes=minutes, lr=lr, rotations=rotations, flips=flips,
-                            jitter=jitter, elastic=elastic, aux_weight=aux_weight, extra_share=extra_share,
+                            jitter=jitter, elastic=elastic, aux_weight=aux_weight, ema=ema, extra_share=extra_share,
                             patience=patience, precision=precision, seed=seed)
     with training_progress(out, n_episodes) as update:
         result = train_model(data, out_dir, config, variant=variant, backbone=backbone, nested=nested,

@@ -56,7 +56,7 @@ def serve(
     max_upload_mb: Annotated[int, typer.Option(help="Largest request body (MiB).", min=1)] = 1024,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     max_batch: Annotated[int, typer.Option(help="Largest micro-batch of concurrent predict "
-                                                "requests (1 turns batching off).")] = 32,
+                                                "requests (1 to 64; 1 turns batching off).")] = 32,
     runtime: Annotated[str, typer.Option(help="Inference runtime for image models: torch, or onnx "
                                               "(ONNX Runtime; each version is exported on first use).")] = "torch",
     as_json: JsonOpt = False,

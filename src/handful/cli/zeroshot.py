@@ -17,7 +17,7 @@ from ..evaluate import classification_report
 from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
 from ..zeroshot.scorer import check_template
 from .main import app
-from .options import JsonOpt, LabelColOpt, TextColOpt
+from .options import JsonOpt, LabelColOpt, NestedOpt, TextColOpt
 from .output import Output, check_replaceable, pct, starts_with
 
 ZeroShotPriorOpt = Annotated[bool, typer.Option(
@@ -80,7 +80,7 @@ def print_selection(out: Output, notes: dict) -> None:
                   f"{prior['chosen_by']}{extra}")
 
 
-def _read_data(data: Path, text_column, label_column, classes: str | None) -> Examples:
+def _read_data(data: Path, text_column, label_column, classes: str | None, nested: bool = False) -> Examples:
     """Labeled examples when ``data`` has labels, else unlabeled ones (labels all '')."""
     if not data.exists():
         raise DataNotFoundError(f"Data '{data}' does not exist. Give a folder of images (one "
@@ -93,7 +93,7 @@ def _read_data(data: Path, text_column, label_column, classes: str | None) -> Ex
                 raise
             return read_table(data, text_column, labeled=False)
     if data.is_dir() and (has_splits(data) or any(p.is_dir() for p in data.iterdir())):
-        splits = scan_splits(data)
+        splits = scan_splits(data, nested=nested)
         return splits.get("test") or splits.get("val") or splits["train"]
     items, skipped = list_images([data])
     return Examples(tuple(items), tuple("" for _ in items), "image", tuple(skipped), str(data))
@@ -109,6 +109,7 @@ def zeroshot(
     template: TemplateOpt = None,
     text_column: TextColOpt = None,
     label_column: LabelColOpt = None,
+    nested: NestedOpt = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write predictions (CSV).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -118,7 +119,7 @@ def zeroshot(
     if out_file:
         check_replaceable(out_file, starts_with(b"input,label,prediction"))
     check_template(template)
-    examples = _read_data(data, text_column, label_column, classes)
+    examples = _read_data(data, text_column, label_column, classes, nested)
     if not len(examples):
         first = f", e.g. {examples.skipped[0][0]}: {examples.skipped[0][1]}" if examples.skipped else ""
         raise DataError(f"No usable inputs in {data} ({len(examples.skipped)} skipped{first}). "
