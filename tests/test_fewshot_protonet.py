@@ -480,59 +480,8 @@ def test_patience_waits_for_the_last_learning_rate_step():
     assert history.best_episode == 1
 
 
-def test_weight_average_moves_by_one_minus_decay_and_swaps_back():
-    from handful.fewshot.protonet import WeightAverage
-
-    module = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
-    torch.nn.init.constant_(module[0].weight, 1.0)
-    average = WeightAverage(module, decay=0.75)
-    torch.nn.init.constant_(module[0].weight, 5.0)
-    module[1].num_batches_tracked.fill_(7)
-    average.update(module)  # 0.75 * 1 + 0.25 * 5
-    assert torch.allclose(average.state["0.weight"], torch.full((1, 2), 2.0))
-    assert average.state["1.num_batches_tracked"].item() == 7  # counts are copied, not averaged
-    with average.swapped_in(module):
-        assert torch.allclose(module[0].weight, torch.full((1, 2), 2.0))
-    assert torch.allclose(module[0].weight, torch.full((1, 2), 5.0))
-
-
-def _tiny_training(ema: float, val: bool = False, lr: float = 0.05):
-    from handful.fewshot.protonet import train_protonet
-
-    rng = np.random.default_rng(0)
-    arrays = (rng.random((48, 8, 8)) * 255).astype(np.uint8)
-    labels = np.repeat([f"c{i}" for i in range(8)], 6).astype(object)
-    to_tensor = lambda a: torch.from_numpy(np.stack(a)).float().div(255).unsqueeze(1)  # noqa: E731
-    torch.manual_seed(0)
-    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4))
-    config = ProtoNetConfig(n_way=4, n_query=2, max_episodes=1 if not val else 20, lr=lr, val_every=1,
-                            val_ways=3, val_episodes=5, jitter=0, rotations=False, precision="fp32", ema=ema)
-    start = {k: v.clone() for k, v in module.state_dict().items()}
-    history = train_protonet(module, module, to_tensor, (arrays[:32], labels[:32]),
-                             (arrays[32:], labels[32:]) if val else None, config)
-    return start, module.state_dict(), history
-
-
-def test_ema_keeps_the_average_of_the_weights_not_the_last_ones():
-    # One Adam step from the same start and seed, then decay 0.5: the kept weights are halfway
-    # between the start and where the step went.
-    start, stepped, _ = _tiny_training(ema=0.0)
-    _, averaged, _ = _tiny_training(ema=0.5)
-    assert not torch.allclose(start["1.weight"], stepped["1.weight"])
-    assert torch.allclose(averaged["1.weight"], (start["1.weight"] + stepped["1.weight"]) / 2, atol=1e-6)
-
-
-def test_ema_validates_the_average_and_records_the_raw_weights_beside_it():
-    _, _, frozen = _tiny_training(ema=0.9, val=True, lr=0.0)  # nothing moves: both curves agree
-    assert [v["accuracy"] for v in frozen.validation] == [v["accuracy"] for v in frozen.validation_raw]
-    assert len(frozen.validation) == 20
-    _, _, plain = _tiny_training(ema=0.0, val=True)
-    assert plain.validation_raw == [] and len(plain.validation) == 20
-
-
 @pytest.mark.parametrize("option,value", [("--minutes", "0"), ("--shots", "0"), ("--queries", "0"),
-                                          ("--episodes", "0"), ("--episodes", "-5"), ("--ways", "1"),
-                                          ("--ema", "1")])
+                                          ("--episodes", "0"), ("--episodes", "-5"), ("--ways", "1")])
 def test_protonet_train_refuses_settings_that_cannot_train_before_reading_data(option, value, glyphs,
                                                                                tmp_path, capsys):
     args = ["protonet", "train", str(glyphs), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_conv",

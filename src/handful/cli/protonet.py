@@ -79,9 +79,6 @@ def train(
                                            "random warp per training image (0: off).", min=0.0)] = 0.0,
     aux_weight: Annotated[float, typer.Option(help="Weight of an auxiliary classifier over all "
                                               "training classes (0: off).")] = 0.0,
-    ema: Annotated[float, typer.Option(help="Validate and keep a moving average of the weights, "
-                                       "this decay per episode (0: off; 0.999 averages ~1,000 "
-                                       "episodes).", min=0.0, max=0.9999)] = 0.0,
     extra_train: Annotated[list[Path] | None, typer.Option(
         "--extra-train", help="Folder of further classes for training episodes only (never "
         "validated or held out); repeatable.")] = None,
@@ -105,7 +102,7 @@ def train(
     out = Output(as_json)
     config = ProtoNetConfig(n_way=ways, n_shot=shots, n_query=queries, max_episodes=n_episodes,
                             max_minutes=minutes, lr=lr, rotations=rotations, flips=flips,
-                            jitter=jitter, elastic=elastic, aux_weight=aux_weight, ema=ema, extra_share=extra_share,
+                            jitter=jitter, elastic=elastic, aux_weight=aux_weight, extra_share=extra_share,
                             patience=patience, precision=precision, seed=seed)
     with training_progress(out, n_episodes) as update:
         result = train_model(data, out_dir, config, variant=variant, backbone=backbone, nested=nested,

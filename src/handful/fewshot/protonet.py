@@ -13,7 +13,6 @@ about 2.5x the episodes per minute of plain float32 on a 2-core AVX-512 BF16 mac
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -52,7 +51,6 @@ class ProtoNetConfig:
     patience: int = 15  # validations without improvement before stopping, in the last lr step only
     extra_share: float | None = None  # share of episode classes from training-only extra classes (None: by count)
     aux_weight: float = 0.0  # > 0: add a linear classifier over all training classes (auxiliary loss)
-    ema: float = 0.0  # > 0: validate and keep a moving average of the weights with this decay per episode
     precision: str = "auto"  # "bf16" autocast (2x faster on CPUs with AVX-512 BF16), "fp32", or auto
     seed: int = 0
 
@@ -70,7 +68,6 @@ class ProtoNetConfig:
                  ("--jitter", self.jitter, self.jitter >= 0, "0 or more"),
                  ("--elastic", self.elastic, self.elastic >= 0, "0 or more"),
                  ("--aux-weight", self.aux_weight, self.aux_weight >= 0, "0 or more"),
-                 ("--ema", self.ema, 0 <= self.ema < 1, "0 (off) or a decay in (0, 1)"),
                  ("--patience", self.patience, self.patience >= 1, "at least 1")]
         for option, value, ok, expected in rules:
             if not ok:
@@ -88,7 +85,6 @@ class History:
     best_val_accuracy: float = 0.0
     validation: list[dict] = field(default_factory=list)
     train: list[dict] = field(default_factory=list)
-    validation_raw: list[dict] = field(default_factory=list)  # with --ema: the trained weights themselves
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -238,7 +234,6 @@ def train_protonet(module: torch.nn.Module, encode: Callable, to_tensor: Callabl
     optimizer = torch.optim.Adam(params, lr=config.lr)
     val_sampler = _val_sampler(val, config)
     history, best_state, since_best, lr_step = History(), None, 0, 0
-    average = WeightAverage(module, config.ema) if config.ema > 0 else None
     started, running = time.perf_counter(), None
     for episode in range(1, config.max_episodes + 1):
         progress = max(episode / config.max_episodes,
@@ -256,28 +251,18 @@ def train_protonet(module: torch.nn.Module, encode: Callable, to_tensor: Callabl
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if average is not None:
-            average.update(module)
         running = acc if running is None else 0.95 * running + 0.05 * acc
         metrics = {"loss": loss.item(), "accuracy": acc, "running_accuracy": running,
                    "lr": optimizer.param_groups[0]["lr"], "progress": min(1.0, progress)}
         if episode % config.val_every == 0 or progress >= 1:
             history.train.append({"episode": episode, **metrics})
             if val_sampler is not None:
-                def validate() -> float:
-                    return _validate(module, encode, to_tensor, val[0], val_sampler, config, extra)
-                if average is not None:
-                    history.validation_raw.append({"episode": episode, "accuracy": validate()})
-                    with average.swapped_in(module):
-                        metrics["val_accuracy"] = validate()
-                        state = copy.deepcopy(module.state_dict())
-                else:
-                    metrics["val_accuracy"] = validate()
-                    state = None
+                metrics["val_accuracy"] = _validate(module, encode, to_tensor, val[0], val_sampler,
+                                                    config, extra)
                 history.validation.append({"episode": episode, "accuracy": metrics["val_accuracy"]})
                 if metrics["val_accuracy"] > history.best_val_accuracy:
                     history.best_val_accuracy, history.best_episode = metrics["val_accuracy"], episode
-                    best_state, since_best = state or copy.deepcopy(module.state_dict()), 0
+                    best_state, since_best = copy.deepcopy(module.state_dict()), 0
                 else:
                     since_best += 1
         if on_episode:
@@ -293,46 +278,10 @@ def train_protonet(module: torch.nn.Module, encode: Callable, to_tensor: Callabl
         history.stopped_by = "episodes"
     if best_state is not None:
         module.load_state_dict(best_state)
-    elif average is not None:
-        average.copy_to(module)
     module.to(memory_format=torch.contiguous_format)  # saved weights must be contiguous
     module.eval()
     history.seconds = round(time.perf_counter() - started, 1)
     return history
-
-
-class WeightAverage:
-    """An exponential moving average of a module's parameters and batch-norm statistics.
-
-    ``update`` after each optimizer step: avg <- decay * avg + (1 - decay) * current (integer
-    buffers such as batch counts are copied). A decay of 0.999 averages about the last 1,000 steps.
-    """
-
-    def __init__(self, module: torch.nn.Module, decay: float):
-        self.decay = decay
-        self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-    @torch.no_grad()
-    def update(self, module: torch.nn.Module) -> None:
-        for key, value in module.state_dict().items():
-            mean = self.state[key]
-            if mean.is_floating_point():
-                mean.lerp_(value.detach(), 1 - self.decay)
-            else:
-                mean.copy_(value)
-
-    def copy_to(self, module: torch.nn.Module) -> None:
-        module.load_state_dict(self.state)
-
-    @contextlib.contextmanager
-    def swapped_in(self, module: torch.nn.Module):
-        """Within the block ``module`` holds the averaged weights; its own come back after."""
-        own = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        self.copy_to(module)
-        try:
-            yield module
-        finally:
-            module.load_state_dict(own)
 
 
 def _val_sampler(val, config: ProtoNetConfig) -> EpisodeSampler | None:
