@@ -146,7 +146,9 @@ def train(
 
     def write_report(tmp: Path) -> None:
         if advise:
+            advice_started = time.perf_counter()
             report["advice"] = advice_for(out, clf, X, train_ex, tmp / "learning_curve.png")
+            report["advice_seconds"] = round(time.perf_counter() - advice_started, 2)
             if report["advice"] and report["advice"].get("plot"):  # where it will be, not the temp dir
                 report["advice"]["plot"] = str(out_dir / "learning_curve.png")
         (tmp / "report.json").write_text(json.dumps(report, indent=2))
@@ -164,13 +166,16 @@ def train(
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
     print_advice(out, report.get("advice"))
-    out.print(f"Model saved to {path} ({seconds:.1f} s)")
+    advice_seconds = report.get("advice_seconds")
+    took = f"{seconds:.1f} s" + (f"; data-need estimate {advice_seconds:.1f} s" if advice_seconds else "")
+    out.print(f"Model saved to {path} ({took})")
     out.result({**selection, "advice": report.get("advice"),
                 "model": str(path), "classes": list(map(str, clf.classes_)),
                 "backbone": clf._backbone.name, "head": {"type": type(clf.head_).__name__,
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
-                "leaderboard": report["leaderboard"], "seconds": round(seconds, 2), **text_report})
+                "leaderboard": report["leaderboard"], "seconds": round(seconds, 2),
+                "advice_seconds": advice_seconds, **text_report})
 
 
 @app.command()
