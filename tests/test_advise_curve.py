@@ -124,3 +124,16 @@ def test_train_report_includes_the_advice(capsys, color_tree, tmp_path):
     report = json.loads((tmp_path / "m" / "report.json").read_text())
     assert report["advice"]["sentence"] == out["advice"]["sentence"]
     assert (tmp_path / "m" / "learning_curve.png").is_file()
+
+
+@pytest.mark.parametrize("lo,hi,expected", [
+    (45.0, 80.0, "range 5–40"),
+    (45.0, float("inf"), "range 5 or more"),
+    # a bootstrap from "already there" to "never" read "range 0 or more"
+    (30.0, float("inf"), "too noisy to bound: from none to out of reach"),
+])
+def test_the_sentence_states_the_range_of_more_examples_in_words(lo, hi, expected):
+    from handful.evaluate.advice import _sentence
+
+    sentence = _sentence(0.80, 0.85, 20, lo, hi, 40)
+    assert sentence == f"≈ 20 more examples per class should reach 85.0% ({expected}; now ~80.0% with 40 per class)."

@@ -228,7 +228,12 @@ def _sentence(now, target, more, lo, hi, current) -> str:
     if more is None:
         return (f"At ~{100 * now:.1f}% now, {100 * target:.1f}% looks out of reach with more data "
                 "of this kind.")
-    lo_txt = str(int(_more(lo, current)))
-    span = f"{lo_txt} or more" if not math.isfinite(hi) else f"{lo_txt}–{int(_more(hi, current))}"
+    lo_more = int(_more(lo, current))
+    if math.isfinite(hi):
+        span = f"range {lo_more}–{int(_more(hi, current))}"
+    elif lo_more == 0:  # the bootstrap spans "already there" to "never": say so, not "0 or more"
+        span = "too noisy to bound: from none to out of reach"
+    else:
+        span = f"range {lo_more} or more"
     return (f"≈ {more} more examples per class should reach {100 * target:.1f}% "
-            f"(range {span}; now ~{100 * now:.1f}% with {current:.0f} per class).")
+            f"({span}; now ~{100 * now:.1f}% with {current:.0f} per class).")
