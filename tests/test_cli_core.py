@@ -109,6 +109,13 @@ def test_text_table_trains_and_predicts(capsys, text_csv, tmp_path):
     run_json(capsys, ["train", str(text_csv), "--out", str(tmp_path / "t"), "--backbone", "test_tiny_text"])
     out = run_json(capsys, ["predict", str(tmp_path / "t"), "the team scored a goal", "add basil to the soup"])
     assert [p["label"] for p in out["predictions"]] == ["sports", "cooking"]
+    # typed texts are named by position, and each row carries its text (it was only "text 1")
+    assert [(p["input"], p["text"]) for p in out["predictions"]] == [
+        ("text 1", "the team scored a goal"), ("text 2", "add basil to the soup")]
+    assert main(["predict", str(tmp_path / "t"), "the team scored a goal"]) == 0
+    assert "the team scored a goal" in capsys.readouterr().out  # the table shows the text
+    table = run_json(capsys, ["predict", str(tmp_path / "t"), str(text_csv)])
+    assert "text" not in table["predictions"][0]  # a table's rows are named by their line
 
 
 def test_backbones_lists_the_offline_ones(capsys):

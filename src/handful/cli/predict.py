@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from ..data.table import is_table_path
 from ..errors import DataError
 from ..export.runtime import RUNTIMES, load_predictor
 from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k
@@ -115,6 +116,10 @@ def predict(
         kind, fix = (("image files", "image files or folders of them") if predictor.modality_ == "image"
                      else ("texts", "texts or a CSV of them"))
         raise DataError(f"Nothing to predict in {', '.join(map(repr, inputs))}: no {kind} found. Give {fix}.")
+    # texts typed on the command line are named "text 1", "text 2"...: rows also carry the text
+    typed = predictor.modality_ == "text" and not (len(inputs) == 1 and is_table_path(inputs[0])
+                                                   and Path(inputs[0]).is_file())
+    text_of = dict(zip(ids, items)) if typed else {}
     k = min(top, len(predictor.classes_))
     sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None
     todo = [i for i, input_id in enumerate(ids) if input_id not in sink.done] if sink else list(
@@ -132,7 +137,8 @@ def predict(
                 if sink:
                     sink.write(batch_ids, preds)
                 if keep_rows:
-                    rows += [{"input": i, "label": p[0][0], "top": p} for i, p in zip(batch_ids, preds)]
+                    rows += [{"input": i, **({"text": text_of[i]} if i in text_of else {}),
+                              "label": p[0][0], "top": p} for i, p in zip(batch_ids, preds)]
                 skipped += [(ids[todo[j]], reason) for j, reason in failures.items()]
                 n_done += len(indices)
                 if not transductive:  # it advanced while embedding
@@ -159,7 +165,8 @@ def predict(
                "skipped_summary": summarize_skipped(skipped),
                "skipped_file": str(skipped_file) if skipped_file else None}
     if keep_rows:
-        payload["predictions"] = [{"input": r["input"], "label": r["label"],
+        payload["predictions"] = [{"input": r["input"], **({"text": r["text"]} if "text" in r else {}),
+                                   "label": r["label"],
                                    "top": [{"label": lab, "probability": p} for lab, p in r["top"]]}
                                   for r in rows]
     out.result(payload)
@@ -192,5 +199,13 @@ def _print_table(out: Output, rows: list[dict], k: int) -> None:
         out.out.print(buf.getvalue(), end="")
         return
     out.table("Predictions", ["input", "prediction"] + ([f"top {k}"] if k > 1 else ["p"]),
-              [[r["input"], r["label"], ", ".join(f"{lab} {p:.2f}" for lab, p in r["top"])
+              [[_shown(r), r["label"], ", ".join(f"{lab} {p:.2f}" for lab, p in r["top"])
                 if k > 1 else f"{r['top'][0][1]:.2f}"] for r in rows])
+
+
+def _shown(row: dict, width: int = 60) -> str:
+    """The row's input as a person reads it: a typed text itself (shortened), else its name."""
+    text = " ".join(row.get("text", "").split())
+    if not text:
+        return row["input"]
+    return text if len(text) <= width else text[:width - 1] + "…"
