@@ -31,6 +31,8 @@ def check_names(backbone: str, head: str, zero_shot_prior: bool = False) -> None
                         "class-name scores. Use --head prototype (or another head) --zero-shot-prior.")
     if head != "auto" and head not in HEADS:
         create_head(head)
+
+
 FinetuneOpt = Annotated[bool, typer.Option(
     "--finetune", help="Texts: tune the sentence encoder on pairs of your examples (SetFit) "
     "before fitting the head; the tuned encoder is saved with the model.")]
