@@ -20,7 +20,8 @@ from .output import Output, check_folder_replaceable, json_with, pct
 
 AdviseOpt = Annotated[bool, typer.Option(
     "--advise/--no-advise", help="Estimate how many more examples per class would help "
-    "(learning curve, a few seconds; saved in report.json and learning_curve.png).")]
+    "(a learning curve: about a second for hundreds of images, a minute or two for thousands; "
+    "saved in report.json and learning_curve.png).")]
 
 
 def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
