@@ -127,8 +127,8 @@ def test_train_report_includes_the_advice(capsys, color_tree, tmp_path):
 
 
 @pytest.mark.parametrize("lo,hi,expected", [
-    (45.0, 80.0, "range 5–40"),
-    (45.0, float("inf"), "range 5 or more"),
+    (45.0, 80.0, "range 5–40 more"),
+    (45.0, float("inf"), "at least 5 more, perhaps far more"),
     # a bootstrap from "already there" to "never" read "range 0 or more"
     (30.0, float("inf"), "too noisy to bound: from none to out of reach"),
 ])

@@ -288,3 +288,47 @@ def test_openapi_docs_and_ui_are_served(client):
             "/api/projects/{project_id}/versions/{number}/activate"} <= set(paths)
     assert "<title>handful</title>" in client.get("/").text
     assert client.get("/static/js/app.js").status_code == 200
+
+
+def test_a_class_named_dot_dot_is_refused_so_class_routes_cannot_reach_the_project(client):
+    # '/classes/..' is normalized by the browser to the project itself: "delete class .." deleted
+    # the project, "rename class .." renamed it
+    pid = new_project(client)
+    for name in ("..", "."):
+        res = client.post(f"/api/projects/{pid}/examples", data={"label": name},
+                          files=[("files", ("a.png", color_png("red", 0), "image/png"))])
+        assert res.status_code == 400 and f"cannot be '{name}'" in res.json()["detail"]
+    upload_colors(client, pid, n=1, colors=("red",))
+    assert client.patch(f"/api/projects/{pid}/classes/red", json={"name": ".."}).status_code == 400
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"red": 1}
+
+
+def test_renaming_a_class_onto_another_is_refused_not_merged(client):
+    pid = new_project(client)
+    upload_colors(client, pid, n=2, colors=("red", "green"))
+    res = client.patch(f"/api/projects/{pid}/classes/red", json={"name": "green"})
+    assert res.status_code == 409 and "already exists" in res.json()["detail"]
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"green": 2, "red": 2}
+    assert client.patch(f"/api/projects/{pid}/classes/red", json={"name": "red"}).json()["renamed"] == 2
+
+
+def test_example_images_are_revalidated_because_ids_come_back_after_a_delete(client):
+    pid = new_project(client)
+    upload_colors(client, pid, n=1, colors=("red",))
+    first = client.get(f"/api/projects/{pid}/examples").json()["items"][0]
+    assert client.get(first["url"]).headers["cache-control"] == "private, no-cache"
+    client.delete(f"/api/projects/{pid}/classes/red")
+    upload_colors(client, pid, n=1, colors=("blue",))
+    second = client.get(f"/api/projects/{pid}/examples").json()["items"][0]
+    if second["url"] == first["url"]:  # SQLite reuses the id: the same URL now means another image
+        assert client.get(second["url"]).content == color_png("blue", 0)
+
+
+def test_a_duplicate_upload_names_the_class_that_already_holds_it(client):
+    pid = new_project(client)
+    upload_colors(client, pid, n=1, colors=("red",))
+    res = client.post(f"/api/projects/{pid}/examples", data={"label": "green"},
+                      files=[("files", ("again.png", color_png("red", 0), "image/png"))])
+    assert res.json()["n_duplicates"] == 1
+    assert res.json()["duplicates"][0]["label"] == "red"  # it was reported under 'green', the class asked
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"red": 1}

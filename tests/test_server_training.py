@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import threading
 import time
@@ -40,6 +41,7 @@ def predict(client, pid, files, **params):
 def test_training_job_produces_current_version_with_report(trained):
     client, pid, job, _ = trained
     assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["version"] == 1
+    assert job["message"] == "saved as version 1"  # not the last stage's "writing the model"
     versions = client.get(f"/api/projects/{pid}/versions").json()
     assert [(v["number"], v["current"]) for v in versions] == [(1, True)]
     detail = client.get(f"/api/projects/{pid}/versions/1").json()
@@ -83,7 +85,7 @@ def test_the_onnx_runtime_serves_the_same_predictions_as_torch(trained):
         onnx_res = predict(onnx_client, pid, files, top_k=3).json()
         stats = onnx_client.get("/api/stats").json()["models"]
     assert [s["runtime"] for s in stats] == ["onnx"]  # the version really ran in ONNX Runtime
-    assert (home / "onnx" / f"project-{pid}-v1.onnx").is_file()  # exported once, outside the version
+    assert len(list((home / "onnx").glob(f"project-{pid}-v1-*.onnx"))) == 1  # exported once, outside the version
     for a, b in zip(torch_res["predictions"], onnx_res["predictions"]):
         assert a["label"] == b["label"]
         pa = {t["label"]: t["probability"] for t in a["top"]}
@@ -268,3 +270,40 @@ def test_fine_tuning_job_makes_a_normal_version(tmp_path):
         assert "val_accuracy" in version["metrics"] and version["report"]["finetune"]["history"]["epochs"]
         res = predict(client, pid, [("q.png", color_png("red", 5))]).json()
     assert res["version"] == 1 and res["predictions"][0]["label"] in ("red", "blue")
+
+
+@pytest.mark.skipif(not extras.has_onnx_export(), reason="the onnx extra is not installed")
+def test_a_new_project_with_a_deleted_ones_id_gets_its_own_onnx_export(tmp_path):
+    # SQLite gives the next project the deleted one's id: the export cached as exports/<id>/v1.onnx
+    # was served for the new project's v1 (the deleted project's classes and weights)
+    import onnx
+
+    def train_and_export(client, colors) -> tuple[int, list[str]]:
+        pid = client.post("/api/projects", json={"name": "p"}).json()["id"]
+        upload_colors(client, pid, n=3, colors=colors)
+        wait_job(client, client.post(f"/api/projects/{pid}/jobs", json=TINY).json()["id"])
+        res = client.get(f"/api/projects/{pid}/versions/1/export", params={"format": "onnx"})
+        assert res.status_code == 200, res.text
+        meta = {p.key: p.value for p in onnx.load_from_string(res.content).metadata_props}
+        return pid, sorted(json.loads(meta["handful.classes"]))
+
+    with TestClient(create_app(Catalog(tmp_path / "home"), ServerSettings(preload=False))) as client:
+        first, classes = train_and_export(client, ("red", "green"))
+        assert classes == ["green", "red"]
+        assert client.delete(f"/api/projects/{first}").status_code == 204
+        second, classes = train_and_export(client, ("blue", "red"))
+    assert second == first and classes == ["blue", "red"]
+
+
+def test_a_conv4_model_warms_up_through_its_own_grayscale_preprocessing(tmp_path):
+    # warm_up fed an RGB array to every image model; a Conv-4 (grayscale) raised, so the server
+    # answered 500 to every prediction of a version trained with a conv4_* backbone
+    from conftest import make_color_tree
+    from handful.server.predictor import LoadedModel
+
+    clf = handful.Classifier(backbone="test_tiny_conv", head="prototype").fit(make_color_tree(tmp_path / "c"))
+    model = LoadedModel(clf, 1)
+    model.warm_up()
+    proba, ok, failures = model.predict([str(next((tmp_path / "c" / "red").iterdir()))])
+    assert ok == [0] and not failures and proba.shape == (1, 3)
+    model.close()

@@ -230,10 +230,10 @@ def _sentence(now, target, more, lo, hi, current) -> str:
                 "of this kind.")
     lo_more = int(_more(lo, current))
     if math.isfinite(hi):
-        span = f"range {lo_more}–{int(_more(hi, current))}"
+        span = f"range {lo_more}–{int(_more(hi, current))} more"
     elif lo_more == 0:  # the bootstrap spans "already there" to "never": say so, not "0 or more"
         span = "too noisy to bound: from none to out of reach"
-    else:
-        span = f"range {lo_more} or more"
+    else:  # "range 71 or more" next to "71.7%" read as a percentage
+        span = f"at least {lo_more} more, perhaps far more"
     return (f"≈ {more} more examples per class should reach {100 * target:.1f}% "
             f"({span}; now ~{100 * now:.1f}% with {current:.0f} per class).")

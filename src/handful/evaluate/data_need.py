@@ -3,7 +3,7 @@
 Example:
     >>> advice = estimate_data_need(X, labels, plot="learning_curve.png")
     >>> advice["sentence"]
-    '≈ 40 more examples per class should reach 96.0% (range 20–95; now ~93.5% with 120 per class).'
+    '≈ 40 more examples per class should reach 96.0% (range 20–95 more; now ~93.5% with 120 per class).'
 """
 
 from __future__ import annotations

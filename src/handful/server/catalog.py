@@ -222,6 +222,11 @@ class Catalog:
     def rename_class(self, project_id: int, old: str, new: str) -> int:
         new = clean_name(new, "Class name")
         with self.transaction() as conn:
+            taken = conn.execute("SELECT 1 FROM examples WHERE project_id = ? AND label = ? LIMIT 1",
+                                 (project_id, new)).fetchone()
+            if taken is not None and new != old:  # renaming onto a class merged the two silently
+                raise ConflictError(f"Class '{new}' already exists in project {project_id}. Choose another "
+                                    f"name, or move the examples of '{old}' to it one by one.")
             cur = conn.execute("UPDATE examples SET label = ? WHERE project_id = ? AND label = ?",
                                (new, project_id, old))
         if cur.rowcount == 0:
@@ -324,8 +329,9 @@ class Catalog:
             conn.executemany("INSERT INTO metrics (version_id, name, value) VALUES (?, ?, ?)",
                              [(cur.lastrowid, k, float(v)) for k, v in metrics.items()
                               if isinstance(v, int | float) and v == v])
-            conn.execute("UPDATE jobs SET status = 'succeeded', version = ?, progress = 1, "
-                         "stage = 'done', finished = ? WHERE id = ?", (number, time.time(), job_id))
+            conn.execute("UPDATE jobs SET status = 'succeeded', version = ?, progress = 1, stage = 'done', "
+                         "message = ?, finished = ? WHERE id = ?",
+                         (number, f"saved as version {number}", time.time(), job_id))
             conn.execute("UPDATE projects SET current_version = ? WHERE id = ?", (number, project_id))
         return number
 
@@ -380,7 +386,9 @@ def clean_name(value: str, what: str, max_len: int = 100) -> str:
     text = " ".join(str(value).split())
     if not text or len(text) > max_len or any(ch in text for ch in "/\\") or not text.isprintable():
         raise DataError(f"{what} must be 1 to {max_len} printable characters without slashes. "
-                        f"Got {value!r:.120}.")
+                        f"Got '{str(value)[:120]}'.")
+    if text in (".", ".."):  # a URL path segment '..' names the parent: /classes/.. is the project
+        raise DataError(f"{what} cannot be '{text}'. Choose a name with a letter or digit in it.")
     return text
 
 

@@ -28,6 +28,15 @@ class IngestReport:
     skipped: list[dict] = field(default_factory=list)
     truncated: list[dict] = field(default_factory=list)  # texts cut to the length limit (kept, shorter)
 
+    def record(self, catalog: Catalog, project_id: int, example_id: int, created: bool, name: str,
+               label: str) -> None:
+        """An added example, or a duplicate named by the class it already is in (not the one asked)."""
+        if created:
+            self.added.append({"id": example_id, "name": name, "label": label})
+        else:
+            held = catalog.get_example(project_id, example_id)["label"]
+            self.duplicates.append({"id": example_id, "name": name, "label": held})
+
     def to_json(self) -> dict:
         return {"added": self.added, "duplicates": self.duplicates, "skipped": self.skipped,
                 "truncated": self.truncated, "n_added": len(self.added),
@@ -54,8 +63,7 @@ def add_image(catalog: Catalog, project: dict, name: str, data: bytes, label: st
     with catalog.blob_lock:
         digest = catalog.blobs.put(data, ext)
         example_id, created = catalog.add_example(project["id"], label, digest, name, ext=ext)
-    entry = {"id": example_id, "name": name, "label": label}
-    (report.added if created else report.duplicates).append(entry)
+    report.record(catalog, project["id"], example_id, created, name, label)
 
 
 def add_images(catalog: Catalog, project: dict, files: list[tuple[str, bytes]], label: str,
@@ -112,8 +120,7 @@ def add_texts(catalog: Catalog, project: dict, pairs: list[tuple[str, str]],
         name = " ".join(text.split())[:80]
         example_id, created = catalog.add_example(project["id"], label, content_key(text, "text"),
                                                   name, text=text)
-        (report.added if created else report.duplicates).append(
-            {"id": example_id, "name": name, "label": label})
+        report.record(catalog, project["id"], example_id, created, name, label)
     return report
 
 

@@ -12,16 +12,20 @@ stops spin-waiting and each batch-1 forward got ~2.5x slower here (12 -> 31 ms o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..classifier import Classifier, load
 from ..data.images import ImageDecodeError
@@ -124,9 +128,12 @@ class LoadedModel:
 
     def warm_up(self) -> None:
         """One forward pass now, so the first request does not pay for lazy initialization."""
-        if self.clf.modality_ == "image":
-            size = self.backbone.info.input_size
-            on_torch_thread(self._forward, [np.full((size, size, 3), 127, dtype=np.uint8)])
+        if self.clf.modality_ == "image":  # through the backbone's own preprocess: a Conv-4 reads
+            with tempfile.TemporaryDirectory() as tmp:  # grayscale, so a made-up RGB array failed
+                path = Path(tmp) / "warm-up.png"
+                size = self.backbone.info.input_size
+                Image.new("RGB", (size, size), (127, 127, 127)).save(path)
+                on_torch_thread(self._forward, [self.backbone.preprocess(str(path))])
         else:
             on_torch_thread(self._forward, [self.backbone.preprocess("warm up")])
 
@@ -216,9 +223,11 @@ class ModelPool:
         from ..export import export_onnx
         from ..export.runtime import OnnxClassifier
 
-        path = self.catalog.home / "onnx" / f"project-{version['project_id']}-v{version['number']}.onnx"
+        model_dir = self.catalog.home / version["path"]  # named by its files: project ids come back
+        path = self.catalog.home / "onnx" / (f"project-{version['project_id']}-v{version['number']}-"
+                                             f"{model_digest(model_dir)}.onnx")
         if not path.is_file():
-            export_onnx(self.catalog.home / version["path"], out=path)
+            export_onnx(model_dir, out=path)
         return OnnxClassifier(path)
 
     def preload(self, project_ids: Sequence[int]) -> threading.Thread:
@@ -255,3 +264,16 @@ class ModelPool:
             for model in self._models.values():
                 model.close()
             self._models.clear()
+
+
+def model_digest(model_dir: Path) -> str:
+    """16 hex digits of SHA-256 over a model directory's metadata and head: names its exports.
+
+    Project, job and version numbers come back after a delete (SQLite reuses the largest id), so
+    an export named by them alone was served for a deleted project's model.
+    """
+    digest = hashlib.sha256()
+    for name in ("model.json", "head.safetensors"):
+        path = model_dir / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()[:16]

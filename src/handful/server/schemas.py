@@ -87,7 +87,8 @@ class Truncated(BaseModel):
 
 class IngestResult(BaseModel):
     added: list[dict]
-    duplicates: list[dict]
+    duplicates: list[dict] = Field(description="files or texts the project already had: {id, name, "
+                                   "label}, label being the class they are in")
     skipped: list[Skipped]
     truncated: list[Truncated] = Field(default_factory=list, description="texts cut to the length limit")
     n_added: int

@@ -98,7 +98,9 @@ def example_file(project_id: int, example_id: int, catalog: CatalogDep,
     path = catalog.blobs.path(example["digest"], example["ext"])
     if size:
         path = thumbnail(path, catalog.home / "thumbs", example["digest"], size)
-    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    # revalidated on each use (ETag, 304): example ids can come back after a delete, so a URL
+    # cached as immutable showed the old image for a new example
+    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
 
 
 @router.patch("/examples/{example_id}", response_model=Example)

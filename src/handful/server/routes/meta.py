@@ -11,6 +11,15 @@ from ..schemas import Info
 
 router = APIRouter(tags=["meta"])
 
+# backbones that cannot train a classifier from a project's examples as they are: a Conv-4 is
+# random until `handful protonet train` meta-trains it, word2vec needs unlabeled text first
+NEEDS_PREPARATION = ("conv4_", "word2vec")
+
+
+def trainable_backbones(modality: str) -> list[str]:
+    """The offline backbones a project of ``modality`` can train with straight away."""
+    return [name for name in list_backbones(modality=modality) if not name.startswith(NEEDS_PREPARATION)]
+
 
 @router.get("/health")
 def health() -> dict:
@@ -36,6 +45,6 @@ def info(request: Request) -> Info:
                 "max_file_mb": limits.max_file_bytes / 2**20,
                 "max_image_pixels": limits.max_image_pixels,
                 "max_batch_files": limits.max_batch_files},
-        backbones={m: list_backbones(modality=m) for m in ("image", "text")},
+        backbones={m: trainable_backbones(m) for m in ("image", "text")},
         auth=bool(settings.token),
     )

@@ -48,3 +48,6 @@ def delete_project(project_id: int, catalog: CatalogDep, pool: PoolDep, runner: 
     for path in model_dirs:
         shutil.rmtree(path, ignore_errors=True)
     shutil.rmtree(catalog.models_dir / str(project_id), ignore_errors=True)
+    shutil.rmtree(catalog.home / "exports" / str(project_id), ignore_errors=True)
+    for export in (catalog.home / "onnx").glob(f"project-{project_id}-v*.onnx"):  # runtime=onnx copies
+        export.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from ...errors import DataError
 from .. import extras
 from ..catalog import Catalog
-from ..predictor import on_torch_thread
+from ..predictor import model_digest, on_torch_thread
 from ..schemas import Version, VersionDetail
 from .deps import CatalogDep, PoolDep
 
@@ -63,7 +63,9 @@ def export(project_id: int, number: int, catalog: CatalogDep,
         if not extras.has_onnx_export():
             raise DataError("ONNX export is not installed here. Install handful[onnx], or "
                             "download the bundle.")
-        out = catalog.home / "exports" / str(project_id) / f"v{number}.onnx"
+        # keyed by the model's own files: project and job ids come back after a delete, and an
+        # export named by them alone was served for another project's model
+        out = catalog.home / "exports" / str(project_id) / f"v{number}-{model_digest(model_dir)}.onnx"
         if not out.is_file():
             on_torch_thread(extras.export_onnx, model_dir, out)
         return FileResponse(out, filename=f"{name}.onnx", media_type="application/octet-stream")

@@ -47,7 +47,7 @@ export function authUrl(path) {
 
 /** Upload files in chunks of `size`; calls onProgress(done, total). Returns merged reports. */
 export async function uploadInChunks(path, files, fields, onProgress, size = 16) {
-  const merged = { n_added: 0, n_duplicates: 0, n_skipped: 0, skipped: [] };
+  const merged = { n_added: 0, n_duplicates: 0, n_skipped: 0, skipped: [], duplicates: [] };
   for (let i = 0; i < files.length; i += size) {
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) form.append(k, v);
@@ -57,6 +57,7 @@ export async function uploadInChunks(path, files, fields, onProgress, size = 16)
     merged.n_duplicates += report.n_duplicates;
     merged.n_skipped += report.n_skipped;
     merged.skipped.push(...report.skipped);
+    merged.duplicates.push(...report.duplicates);
     onProgress?.(Math.min(files.length, i + size), files.length);
   }
   return merged;

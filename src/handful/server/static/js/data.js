@@ -13,7 +13,8 @@ export async function renderData(root, ctx) {
   const addClass = () => {
     const name = nameInput.value.trim();
     if (!name) return nameInput.focus();
-    if (name.includes("/")) return toast("Class names cannot contain '/'.", "error");
+    const problem = classNameProblem(name, names);
+    if (problem) return toast(problem, "error");
     extra.add(name);
     renderData(root, ctx);
   };
@@ -28,6 +29,15 @@ export async function renderData(root, ctx) {
   const grid = h("div.class-grid", {}, cards, names.length === 1
     ? h("div.class-card.ghost-card", {}, h("p.muted", {}, "Add a second class: a classifier needs at least two.")) : null);
   mount(root, toolbar, names.length ? grid : hint(ctx));
+}
+
+/** Why `name` cannot be a new class name (as the server checks it), or "" when it can. */
+function classNameProblem(name, existing) {
+  if (!name) return "A class name cannot be empty.";
+  if (/[\/\\]/.test(name)) return "Class names cannot contain '/' or '\\'.";
+  if (name === "." || name === "..") return `A class cannot be named '${name}'.`;
+  if (existing.includes(name)) return `Class '${name}' already exists.`;
+  return "";
 }
 
 function hint(ctx) {
@@ -127,8 +137,14 @@ async function textBody(card, name, count, ctx, root) {
 
 function reportUpload(r) {
   const parts = [`Added ${plural(r.n_added, "example")}`];
-  if (r.n_duplicates) parts.push(`${r.n_duplicates} already there`);
-  if (r.n_skipped) parts.push(`${r.n_skipped} skipped (${r.skipped[0].name}: ${r.skipped[0].reason})`);
+  if (r.n_duplicates) {
+    const elsewhere = [...new Set((r.duplicates || []).map((d) => d.label).filter(Boolean))];
+    parts.push(`${r.n_duplicates} already there${elsewhere.length ? ` (in ${elsewhere.slice(0, 3).join(", ")})` : ""}`);
+  }
+  if (r.n_skipped) {
+    const reasons = r.skipped.slice(0, 3).map((x) => `${x.name}: ${x.reason}`).join("; ");
+    parts.push(`${r.n_skipped} skipped (${reasons}${r.n_skipped > 3 ? "; …" : ""})`);
+  }
   if (r.n_truncated) parts.push(`${plural(r.n_truncated, "text")} cut to ${r.truncated[0].kept} characters`);
   const warn = r.n_skipped || r.n_truncated;
   toast(parts.join(" · "), warn ? "warn" : "good", warn ? 8000 : 4200);
@@ -161,7 +177,11 @@ function renameClass(name, ctx, root) {
   const input = h("input.input", { value: name });
   modal(`Rename class “${name}”`, input, [["Cancel", "ghost"], ["Rename", "primary", async () => {
     const set = pending.get(ctx.id);
-    if (set?.has(name)) { set.delete(name); set.add(input.value.trim()); renderData(root, ctx); return; }
+    const next = input.value.trim();
+    if (next === name) return;
+    const problem = classNameProblem(next, [...ctx.classes(), ...(set || [])]);
+    if (problem) { toast(problem, "error"); return false; }
+    if (set?.has(name)) { set.delete(name); set.add(next); renderData(root, ctx); return; }
     try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); return false; }
   }]]);
 }

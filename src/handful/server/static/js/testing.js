@@ -24,15 +24,18 @@ export async function renderTest(root, ctx) {
   }
 }
 
+const MAX_TESTED = 24;
+
 async function testImages(files, ctx, results) {
-  for (const file of files.slice(0, 24)) {
+  if (files.length > MAX_TESTED) toast(`Testing the first ${MAX_TESTED} of ${files.length} images; drop the rest in another batch.`, "warn", 8000);
+  for (const file of files.slice(0, MAX_TESTED)) {
     const form = new FormData();
     form.append("files", file, file.name);
     const card = h("div.result-card.loading", {}, h("img", { src: URL.createObjectURL(file), alt: file.name }), h("div.result-body", {}, h("span.spinner")));
     results.prepend(card);
     try {
       const started = performance.now();
-      const res = await post(`/projects/${ctx.id}/predict?top_k=${Math.min(5, ctx.classes().length)}`, form);
+      const res = await post(`/projects/${ctx.id}/predict?top_k=5`, form);  // capped at the model's classes
       const ms = performance.now() - started;
       const pred = res.predictions[0];
       card.classList.remove("loading");
@@ -49,8 +52,13 @@ async function testImages(files, ctx, results) {
 }
 
 function addAsExample(file, predicted, ctx) {
-  const select = h("select.input.inline", {}, ctx.classes().map((c) => h("option", { value: c, selected: c === predicted }, c)));
+  // the model may predict a class deleted since it was trained: then the user picks, nothing is preselected
+  const known = ctx.classes().includes(predicted);
+  const select = h("select.input.inline", { "aria-label": "Correct class" },
+    known ? null : h("option", { value: "", selected: true }, "choose…"),
+    ctx.classes().map((c) => h("option", { value: c, selected: c === predicted }, c)));
   const button = h("button.secondary.small", { onclick: async () => {
+    if (!select.value) { toast("Choose the class this image belongs to.", "warn"); return select.focus(); }
     try {
       const r = await uploadInChunks(`/projects/${ctx.id}/examples`, [file], { label: select.value });
       await ctx.refresh();
@@ -65,7 +73,7 @@ async function testTexts(value, ctx, results) {
   const texts = value.split("\n").map((t) => t.trim()).filter(Boolean);
   if (!texts.length) return;
   try {
-    const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: Math.min(5, ctx.classes().length) });
+    const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: 5 });
     results.replaceChildren(...res.predictions.map((p) => h("div.result-card.text", {},
       h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), h("h3", { "data-testid": "prediction" }, p.label)),
         probabilityBars(p.top, ctx.classes())))));

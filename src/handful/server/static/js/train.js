@@ -17,7 +17,8 @@ export async function renderTrain(root, ctx) {
   const augmentOk = info.features.augment && modality === "image";
   const augment = select("augment", [["none", "None"], ["light", "Light"], ["default", "Default"], ["strong", "Strong"]], "none",
     !augmentOk, augmentOk ? "Also train on augmented copies (flips, crops, colour)" : "Not available in this installation");
-  const finetune = h("input", { type: "checkbox", name: "finetune", disabled: !info.features.finetune });
+  const finetuneOk = info.features.finetune && modality === "image";  // the server tunes image backbones only
+  const finetune = h("input", { type: "checkbox", name: "finetune", disabled: !finetuneOk });
   const nClasses = ctx.classes().length;
   const start = h("button.primary.big", { "data-testid": "start-training", disabled: nClasses < 2 || ctx.project.active_job, onclick: async () => {
     start.disabled = true;
@@ -39,7 +40,7 @@ export async function renderTrain(root, ctx) {
           h("label", {}, "Backbone", backbone),
           h("label", {}, "Classifier head", head),
           h("label", {}, "Augmentation", augment),
-          h("label.check", { title: info.features.finetune ? "" : "Not available in this installation" }, finetune, "Fine-tune the backbone (slower)")),
+          h("label.check", { title: finetuneOk ? "" : modality === "image" ? "Not available in this installation" : "Image projects only" }, finetune, "Fine-tune the backbone (slower)")),
         h("div.actions", {}, start)),
       h("div", {}, progress, h("div.card", {}, h("h3", {}, "History"), await jobTable(ctx)))));
   if (ctx.project.active_job) watchJob(ctx, ctx.project.active_job);
