@@ -98,3 +98,11 @@ def test_one_column_cannot_be_both_text_and_label_and_twice_named_columns_warn(t
         read_table(path, text_column="text", label_column="text")
     with pytest.warns(UserWarning, match="2 columns named 'text'; the first one is used"):
         assert read_table(path).items == ("first", "third")
+
+
+def test_a_binary_file_named_csv_says_it_is_binary(tmp_path):
+    # a JPEG renamed .csv surfaced Python's "new-line character seen in unquoted field" message
+    path = tmp_path / "photo.csv"
+    path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\r\x00abc\r\ndef\x00\x00")
+    with pytest.raises(DataError, match="is a binary file"):
+        read_table(path)

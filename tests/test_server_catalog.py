@@ -139,3 +139,22 @@ def test_names_are_validated(tmp_path):
         catalog.create_project("a", "video")
     assert catalog.create_project("  two   words ", "image")["name"] == "two words"
     assert isinstance(Path(catalog.home), Path)
+
+
+def test_a_worker_whose_project_was_deleted_is_reaped_without_an_error(tmp_path):
+    # deleting a project while it trained left the runner's loop with a job that no longer
+    # exists: "job runner error ... NotFoundError" in the log
+    from handful.server.runner import JobRunner
+
+    finished = []
+    runner = JobRunner(Catalog(tmp_path / "home"), on_finished=finished.append)
+
+    class Ended:
+        returncode = 0
+
+        def poll(self):
+            return 0
+
+    runner._procs[41] = Ended()
+    runner._reap()
+    assert runner._procs == {} and finished == []

@@ -36,6 +36,9 @@ def read_text_file(path: Path) -> str:
         except UnicodeDecodeError as err:
             raise DataError(f"{path} looks like UTF-16 but does not decode ({err.reason} at byte "
                             f"{err.start}). Save it as UTF-8.") from None
+    if b"\x00" in raw[:4096]:  # an image or other binary file under a text name
+        raise DataError(f"{path} is a binary file (it holds NUL bytes), not text. Give a CSV/TSV or "
+                        ".txt file saved as text (UTF-8).")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

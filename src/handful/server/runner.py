@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .catalog import Catalog
+from .errors import NotFoundError
 
 log = logging.getLogger("handful.server")
 
@@ -100,10 +101,14 @@ class JobRunner:
             for job_id in done:
                 del self._procs[job_id]
         for job_id, proc in done.items():
+            try:
+                job = self.catalog.get_job(job_id)
+            except NotFoundError:  # its project was deleted meanwhile (the job went with it)
+                continue
             if proc.returncode != 0:
                 self.catalog.finish_job(job_id, "failed", f"The training worker stopped "
                                                           f"unexpectedly (exit code {proc.returncode}).")
-            job = self.catalog.get_job(job_id)
+                job = self.catalog.get_job(job_id)
             if job["status"] != "succeeded":
                 remove_job_leftovers(self.catalog, job)
             if self.on_finished:

@@ -40,7 +40,9 @@ async function route() {
     else await renderHome(root, state);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
-    root.replaceChildren(h("div.empty", {}, h("h2", {}, "Something went wrong"), h("p", {}, err.message),
+    const gone = m && err instanceof ApiError && err.status === 404;  // a deleted project, an old link
+    root.replaceChildren(h("div.empty", {}, h("h2", {}, gone ? "This project does not exist" : "Something went wrong"),
+      h("p", {}, gone ? "It may have been deleted. Your other projects are on the home page." : err.message),
       h("a.button.primary", { href: "#/" }, "Back to projects")));
   }
 }

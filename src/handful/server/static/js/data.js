@@ -9,7 +9,7 @@ export async function renderData(root, ctx) {
   const extra = pending.get(ctx.id) || new Set();
   pending.set(ctx.id, extra);
   const names = [...new Set([...ctx.classes(), ...extra])];
-  const nameInput = h("input.input", { placeholder: ctx.project.modality === "image" ? "New class, e.g. bees" : "New class, e.g. positive", "data-testid": "class-name", maxlength: 100 });
+  const nameInput = h("input.input", { placeholder: ctx.project.modality === "image" ? "New class, e.g. bees" : "New class, e.g. positive", "data-testid": "class-name", maxlength: 100, "aria-label": "New class name" });
   const addClass = () => {
     const name = nameInput.value.trim();
     if (!name) return nameInput.focus();
@@ -120,7 +120,7 @@ async function textBody(card, name, count, ctx, root) {
       h("button.remove", { title: "Delete", onclick: async () => { await del(`/projects/${ctx.id}/examples/${e.id}`); await ctx.refresh(); renderData(root, ctx); } }, "×")));
     if (count > 6) list.append(h("li.muted", {}, `and ${count - 6} more`));
   }
-  const area = h("textarea.input", { rows: 3, placeholder: "Paste texts, one per line", "data-testid": `texts-${name}` });
+  const area = h("textarea.input", { rows: 3, placeholder: "Paste texts, one per line", "data-testid": `texts-${name}`, "aria-label": `Texts of ${name}, one per line` });
   const add = h("button.secondary.small", { onclick: async () => {
     const texts = area.value.split("\n").map((t) => t.trim()).filter(Boolean);
     if (!texts.length) return area.focus();

@@ -11,6 +11,7 @@ const TABS = [["data", "Data"], ["train", "Train"], ["results", "Results"], ["te
 const VIEWS = { data: renderData, train: renderTrain, results: renderResults, test: renderTest, versions: renderVersions };
 
 export async function renderProject(root, id, tab, state) {
+  if (!Object.hasOwn(VIEWS, tab)) { location.replace(`#/p/${id}/data`); return; }  // a mistyped or old tab
   const project = await get(`/projects/${id}`);
   const ctx = {
     id, project, state, tab,

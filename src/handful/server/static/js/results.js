@@ -52,13 +52,21 @@ function mistakes(ev, ctx, root) {
   return h("div.mistakes", {}, h("p.muted.small", {}, "Held-out examples the model got wrong, most confident first: a wrong label, or a class that needs more examples."),
     ev.mistakes.slice(0, 8).map((m) => {
       const id = Number((m.example.match(/^#(\d+)/) || [])[1]);
-      const img = ctx.project.modality === "image" && id ? h("img", { src: authUrl(`/api/projects/${ctx.id}/examples/${id}/file?size=160`), alt: "" }) : null;
+      const labeled = h("b", {}, m.label);
+      const relabel = id ? h("button.ghost.small", { onclick: async () => {
+        try {
+          await patch(`/projects/${ctx.id}/examples/${id}`, { label: m.predicted }); await ctx.refresh();
+          labeled.textContent = m.predicted; relabel.disabled = true;  // the card shows the move
+          toast(`Moved to ${m.predicted}. Retrain to use it.`, "good");
+        } catch (err) { toast(err.message, "error"); }
+      } }, `Relabel as ${m.predicted}`) : null;
+      const gone = () => { img?.remove(); relabel?.remove(); note.hidden = false; };  // deleted since training
+      const img = ctx.project.modality === "image" && id ? h("img", { src: authUrl(`/api/projects/${ctx.id}/examples/${id}/file?size=160`), alt: "", onerror: gone }) : null;
+      const note = h("div.small.muted", { hidden: true }, "deleted since this version was trained");
       return h("div.mistake", {}, img, h("div", {},
         h("div.small", {}, m.example.replace(/^#\d+ /, "")),
-        h("div.small", {}, "labeled ", h("b", {}, m.label), ", looks like ", h("b", {}, m.predicted), ` (${pct(m.confidence)})`),
-        id ? h("button.ghost.small", { onclick: async () => {
-          try { await patch(`/projects/${ctx.id}/examples/${id}`, { label: m.predicted }); await ctx.refresh(); toast(`Moved to ${m.predicted}. Retrain to use it.`, "good"); } catch (err) { toast(err.message, "error"); }
-        } }, `Relabel as ${m.predicted}`) : null));
+        h("div.small", {}, "labeled ", labeled, ", looks like ", h("b", {}, m.predicted), ` (${pct(m.confidence)})`),
+        relabel, note));
     }));
 }
 

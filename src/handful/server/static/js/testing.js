@@ -18,7 +18,7 @@ export async function renderTest(root, ctx) {
     root.replaceChildren(zone, results);
     if (ctx.state.info.features.suggest) root.append(suggestCard(ctx));
   } else {
-    const area = h("textarea.input", { rows: 4, placeholder: "Type or paste texts to classify, one per line", "data-testid": "test-text" });
+    const area = h("textarea.input", { rows: 4, placeholder: "Type or paste texts to classify, one per line", "data-testid": "test-text", "aria-label": "Texts to classify, one per line" });
     const go = h("button.primary", { onclick: () => testTexts(area.value, ctx, results) }, "Classify");
     root.replaceChildren(h("div.card", {}, area, h("div.actions", {}, go)), results);
   }

@@ -96,6 +96,12 @@ export function dropZone(el, onFiles, { accept = "image/*", multiple = true } = 
   input.addEventListener("change", () => { if (input.files.length) onFiles([...input.files]); input.value = ""; });
   el.append(input);
   el.addEventListener("click", (e) => { if (!e.target.closest("button,a,.thumb")) input.click(); });
+  // reachable without a mouse: Tab to the zone, Enter or Space opens the file picker
+  if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
+  if (!el.hasAttribute("aria-label")) el.setAttribute("aria-label", "Drop files here, or press Enter to choose them");
+  el.addEventListener("keydown", (e) => {
+    if (e.target === el && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); input.click(); }
+  });
   el.addEventListener("dragover", (e) => {
     if ([...e.dataTransfer.types].includes("Files")) { e.preventDefault(); el.classList.add("dragging"); }
   });
