@@ -69,7 +69,8 @@ async function imageBody(card, name, count, ctx, root) {
   if (count) {
     const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=${SHOWN}`);
     for (const e of page.items) thumbs.append(thumb(e, ctx, root));
-    if (count > SHOWN) thumbs.append(h("div.more", {}, `+${count - SHOWN}`));
+    if (count > SHOWN) thumbs.append(moreButton(name, count, SHOWN, ctx, (e, before) => thumbs.insertBefore(thumb(e, ctx, root), before),
+      (text) => h("button.more", { type: "button", title: "Show more of this class" }, text)));
   }
   if (count) body.append(thumbs, h("div.drop-more.muted.small", {}, icon("upload", 14), " Drop more images, or drag one to another class"));
   else body.append(h("div.drop-hint", {}, h("div.big-icon", {}, icon("upload", 30)), h("div", {}, "Drop images here"), h("div.muted.small", {}, "or click to browse")));
@@ -112,13 +113,30 @@ function thumb(e, ctx, root) {
   return el;
 }
 
+/** A button that loads the class's next examples (100 at a time) in front of itself. */
+function moreButton(name, count, shown, ctx, insert, make) {
+  let offset = shown;
+  const button = make(`+${count - shown}`);
+  button.addEventListener("click", async (ev) => {
+    ev.stopPropagation();  // not the drop zone's file picker
+    const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=100&offset=${offset}`);
+    for (const e of page.items) insert(e, button);
+    offset += page.items.length;
+    if (!page.items.length || offset >= count) (button.closest("li.muted") || button).remove();
+    else button.textContent = make(`+${count - offset}`).textContent;
+  });
+  return button;
+}
+
 async function textBody(card, name, count, ctx, root) {
   const list = h("ul.texts");
   if (count) {
     const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=6`);
-    for (const e of page.items) list.append(h("li", { title: e.text }, e.text,
-      h("button.remove", { title: "Delete", onclick: async () => { await del(`/projects/${ctx.id}/examples/${e.id}`); await ctx.refresh(); renderData(root, ctx); } }, "×")));
-    if (count > 6) list.append(h("li.muted", {}, `and ${count - 6} more`));
+    const item = (e) => h("li", { title: e.text }, e.text,
+      h("button.remove", { title: "Delete", onclick: async () => { await del(`/projects/${ctx.id}/examples/${e.id}`); await ctx.refresh(); renderData(root, ctx); } }, "×"));
+    for (const e of page.items) list.append(item(e));
+    if (count > 6) list.append(h("li.muted", {}, moreButton(name, count, 6, ctx, (e, before) => list.insertBefore(item(e), before.closest("li")),
+      (text) => h("button.ghost.small", { type: "button" }, text.replace("+", "show ") + " more"))));
   }
   const area = h("textarea.input", { rows: 3, placeholder: "Paste texts, one per line", "data-testid": `texts-${name}`, "aria-label": `Texts of ${name}, one per line` });
   const add = h("button.secondary.small", { onclick: async () => {

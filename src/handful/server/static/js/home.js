@@ -66,5 +66,4 @@ export function newProject() {
         location.hash = `#/p/${p.id}/data`;
       } catch (err) { toast(err.message, "error"); return false; }
     }]]);
-  name.addEventListener("keydown", (e) => { if (e.key === "Enter") document.querySelector(".modal .primary").click(); });
 }

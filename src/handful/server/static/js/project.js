@@ -29,7 +29,8 @@ export async function renderProject(root, id, tab, state) {
     const version = p.current_version;
     header.replaceChildren(
       h("div.title-row", {},
-        h("h1.editable", { title: "Rename", onclick: rename }, p.name),
+        h("h1.editable", { title: "Rename", onclick: rename, tabindex: 0, role: "button",
+          onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); rename(); } } }, p.name),
         h(`span.badge.${p.modality}`, {}, p.modality),
         version ? h("span.chip.good", { "data-testid": "current-version" }, `model v${version}`) : h("span.chip", {}, "no model yet"),
         h("div.spacer"),

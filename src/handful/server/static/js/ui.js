@@ -41,18 +41,32 @@ export function toast(message, kind = "info", ms = 4200) {
 
 export function modal(title, body, actions) {
   const backdrop = h("div.backdrop");
-  const close = () => backdrop.remove();
-  const dialog = h("div.modal", { role: "dialog", "aria-label": title },
-    h("h2", {}, title), body,
-    h("div.modal-actions", {}, actions.map(([label, cls, fn]) =>
-      h(`button.${cls}`, { onclick: async () => { if ((await fn?.()) !== false) close(); } }, label))));
+  const opener = document.activeElement;
+  const close = () => {
+    backdrop.remove();
+    document.removeEventListener("keydown", keys);
+    if (opener?.isConnected) opener.focus();  // focus goes back where it was
+  };
+  const buttons = actions.map(([label, cls, fn]) =>
+    h(`button.${cls}`, { onclick: async () => { if ((await fn?.()) !== false) close(); } }, label));
+  const dialog = h("div.modal", { role: "dialog", "aria-modal": "true", "aria-label": title },
+    h("h2", {}, title), body, h("div.modal-actions", {}, buttons));
   backdrop.append(dialog);
   backdrop.addEventListener("mousedown", (e) => { if (e.target === backdrop) close(); });
-  document.addEventListener("keydown", function esc(e) {
-    if (e.key === "Escape") { close(); document.removeEventListener("keydown", esc); }
-  });
+  function keys(e) {
+    if (e.key === "Escape") return close();
+    if (e.key === "Enter" && e.target.tagName === "INPUT") { e.preventDefault(); buttons.at(-1)?.click(); }  // Enter submits
+    if (e.key === "Tab") {  // keep focus inside the dialog
+      const focusable = [...dialog.querySelectorAll("button,input,textarea,select,a[href]")].filter((el) => !el.disabled);
+      const [first, last] = [focusable[0], focusable.at(-1)];
+      if (!dialog.contains(document.activeElement)) { e.preventDefault(); first?.focus(); }
+      else if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last?.focus(); }
+      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first?.focus(); }
+    }
+  }
+  document.addEventListener("keydown", keys);
   document.body.append(backdrop);
-  dialog.querySelector("input,textarea,select")?.focus();
+  (dialog.querySelector("input,textarea,select") || buttons[0])?.focus();  // Cancel first: Enter never deletes by itself
   return close;
 }
 
