@@ -183,12 +183,36 @@ function zipButton(ctx, root) {
 function tableButton(ctx, root) {
   const input = h("input", { type: "file", accept: ".csv,.tsv,.txt", hidden: true });
   input.addEventListener("change", async () => {
-    const form = new FormData();
-    form.append("file", input.files[0]);
-    try { reportUpload(await post(`/projects/${ctx.id}/examples/table`, form)); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); }
+    const file = input.files[0];
     input.value = "";
+    await uploadTable(file, ctx, root);
   });
   return h("div", {}, input, h("button.secondary", { onclick: () => input.click() }, icon("upload", 16), "Upload CSV / TSV"));
+}
+
+/** Upload a table; when the server cannot tell its text and label columns, ask, then retry. */
+async function uploadTable(file, ctx, root, fields = {}) {
+  const form = new FormData();
+  form.append("file", file);
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  try {
+    reportUpload(await post(`/projects/${ctx.id}/examples/table`, form)); await ctx.refresh(); renderData(root, ctx);
+  } catch (err) {
+    const columns = /column/.test(err.message) && !fields.text_column ? await headerColumns(file) : [];
+    if (columns.length < 2) return toast(err.message, "error");
+    const pick = (name, preset) => h("select.input", { "aria-label": name }, columns.map((c, i) => h("option", { value: c, selected: i === preset }, c)));
+    const text = pick("Text column", 0), label = pick("Label column", 1);
+    modal("Which columns?", h("div.form", {}, h("p.muted.small", {}, `handful could not tell which columns of ${file.name} hold the texts and the labels.`),
+      h("label", {}, "Text column", text), h("label", {}, "Label column", label)),
+    [["Cancel", "ghost"], ["Upload", "primary", () => { uploadTable(file, ctx, root, { text_column: text.value, label_column: label.value }); }]]);
+  }
+}
+
+/** The column names on the first line of a CSV/TSV file (tab, semicolon or comma separated). */
+async function headerColumns(file) {
+  const first = (await file.slice(0, 65536).text()).split(/\r?\n/)[0] || "";
+  const delimiter = ["\t", ";", ","].find((d) => first.includes(d)) || ",";
+  return first.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, "$1")).filter(Boolean);
 }
 
 function renameClass(name, ctx, root) {

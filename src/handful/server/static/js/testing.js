@@ -46,6 +46,7 @@ async function testImages(files, ctx, results) {
         addAsExample(file, pred.label, ctx));
     } catch (err) {
       card.classList.remove("loading");
+      card.querySelector("img")?.remove();  // not an image the browser can show either
       card.querySelector(".result-body").replaceChildren(h("p.error", {}, err.message));
     }
   }
