@@ -27,7 +27,9 @@ export function learningCurve(curve, { width = 420, height = 220, xLabel = "exam
   const xs = curve.sizes, ys = curve.accuracy, sd = curve.std || ys.map(() => 0);
   const maxX = Math.max(...xs), minX = Math.min(...xs);
   const minY = Math.max(0, Math.min(...ys.map((y, i) => y - sd[i])) - 0.05);
-  const x = (v) => pad.l + ((v - minX) / Math.max(1, maxX - minX)) * (width - pad.l - pad.r);
+  // sizes grow geometrically (1, 2, 3, 5, 8, ...): a log axis spreads them evenly
+  const log = minX > 0 ? Math.log : (v) => v;
+  const x = (v) => pad.l + ((log(v) - log(minX)) / Math.max(1e-9, log(maxX) - log(minX))) * (width - pad.l - pad.r);
   const y = (v) => pad.t + (1 - (v - minY) / Math.max(0.01, 1 - minY)) * (height - pad.t - pad.b);
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": "learning curve" });
   for (let k = 0; k <= 4; k++) {
@@ -35,7 +37,12 @@ export function learningCurve(curve, { width = 420, height = 220, xLabel = "exam
     svg.append(s("line", { x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v), class: "grid" }),
       s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, pct(v)));
   }
-  xs.forEach((v) => svg.append(s("text", { x: x(v), y: height - pad.b + 16, "text-anchor": "middle", class: "axis" }, Number.isInteger(v) ? v : v.toFixed(1))));
+  let lastLabel = Infinity;  // from the right, so the largest size is always labeled; no two labels overlap
+  [...xs].reverse().forEach((v) => {
+    if (lastLabel - x(v) < 24) return;
+    lastLabel = x(v);
+    svg.append(s("text", { x: x(v), y: height - pad.b + 16, "text-anchor": "middle", class: "axis" }, Number.isInteger(v) ? v : v.toFixed(1)));
+  });
   svg.append(s("text", { x: (width + pad.l) / 2, y: height - 4, "text-anchor": "middle", class: "axis-label" }, xLabel));
   const band = xs.map((v, i) => `${x(v)},${y(Math.min(1, ys[i] + sd[i]))}`)
     .concat(xs.map((v, i) => `${x(v)},${y(Math.max(minY, ys[i] - sd[i]))}`).reverse());
