@@ -17,10 +17,9 @@ from typing import Annotated
 
 import typer
 
-from ..data.table import is_table_path
 from ..errors import DataError
 from ..export.runtime import RUNTIMES, load_predictor
-from ..scale.batch import iter_predictions, list_inputs, summarize_skipped, top_k
+from ..scale.batch import is_text_table, iter_predictions, list_inputs, summarize_skipped, top_k
 from ..scale.writers import PredictionCsv, skipped_path, write_skipped
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
@@ -117,8 +116,7 @@ def predict(
                      else ("texts", "texts or a CSV of them"))
         raise DataError(f"Nothing to predict in {', '.join(map(repr, inputs))}: no {kind} found. Give {fix}.")
     # texts typed on the command line are named "text 1", "text 2"...: rows also carry the text
-    typed = predictor.modality_ == "text" and not (len(inputs) == 1 and is_table_path(inputs[0])
-                                                   and Path(inputs[0]).is_file())
+    typed = predictor.modality_ == "text" and not is_text_table(inputs)
     text_of = dict(zip(ids, items)) if typed else {}
     k = min(top, len(predictor.classes_))
     sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None

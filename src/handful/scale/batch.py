@@ -44,7 +44,7 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
                             "image files or folders.")
         items, skipped = list_images(inputs, check=False)
         return items, items, skipped
-    if len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file():
+    if is_text_table(inputs):
         table = read_table(inputs[0], text_column=text_column, labeled=False)
         return list(table.items), list(table.ids), list(table.skipped)
     folder = next((x for x in inputs if x.strip() and Path(x).is_dir()), None)  # Path("") is "."
@@ -54,6 +54,11 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     texts = [(text, f"text {i + 1}") for i, text in enumerate(inputs)]
     return ([t for t, _ in texts if t.strip()], [i for t, i in texts if t.strip()],
             [(i, "empty text") for t, i in texts if not t.strip()])
+
+
+def is_text_table(inputs: Sequence[str]) -> bool:
+    """Whether ``inputs`` of a text model name one CSV/TSV file (else they are the texts themselves)."""
+    return len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file()
 
 
 @functools.cache
