@@ -158,3 +158,26 @@ def test_a_worker_whose_project_was_deleted_is_reaped_without_an_error(tmp_path)
     runner._procs[41] = Ended()
     runner._reap()
     assert runner._procs == {} and finished == []
+
+
+def test_ids_are_never_handed_out_twice_even_after_the_newest_row_is_deleted(tmp_path):
+    catalog = Catalog(tmp_path)
+    first = catalog.create_project("a", "image")["id"]
+    example, _ = catalog.add_example(first, "x", "d1", "one.png", ".png")
+    job = catalog.create_job(first, {})["id"]
+    catalog.delete_project(first)  # the newest row of each table: SQLite alone would reuse its id
+    second = catalog.create_project("b", "image")["id"]
+    assert second == first + 1
+    assert catalog.add_example(second, "x", "d2", "two.png", ".png")[0] == example + 1
+    assert catalog.create_job(second, {})["id"] == job + 1
+
+
+def test_an_old_catalogs_counters_start_above_its_ids(tmp_path):
+    conn = sqlite3.connect(tmp_path / "catalog.sqlite")
+    for migration in MIGRATIONS[:2]:
+        conn.executescript(migration)
+    conn.execute("INSERT INTO projects (id, name, modality, created) VALUES (7, 'old', 'image', 1.0)")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    assert Catalog(tmp_path).create_project("new", "image")["id"] == 8

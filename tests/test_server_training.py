@@ -274,7 +274,7 @@ def test_fine_tuning_job_makes_a_normal_version(tmp_path):
 
 @pytest.mark.skipif(not extras.has_onnx_export(), reason="the onnx extra is not installed")
 def test_a_new_project_with_a_deleted_ones_id_gets_its_own_onnx_export(tmp_path):
-    # SQLite gives the next project the deleted one's id: the export cached as exports/<id>/v1.onnx
+    # SQLite gave the next project the deleted one's id, and the export cached as exports/<id>/v1.onnx
     # was served for the new project's v1 (the deleted project's classes and weights)
     import onnx
 
@@ -292,7 +292,7 @@ def test_a_new_project_with_a_deleted_ones_id_gets_its_own_onnx_export(tmp_path)
         assert classes == ["green", "red"]
         assert client.delete(f"/api/projects/{first}").status_code == 204
         second, classes = train_and_export(client, ("blue", "red"))
-    assert second == first and classes == ["blue", "red"]
+    assert second != first and classes == ["blue", "red"]  # ids are not handed out twice any more
 
 
 def test_a_conv4_model_warms_up_through_its_own_grayscale_preprocessing(tmp_path):

@@ -114,8 +114,8 @@ class Catalog:
         if modality not in MODALITIES:
             raise DataError(f"Project modality must be 'image' or 'text'. Got '{modality}'.")
         with self.transaction() as conn:
-            cur = conn.execute("INSERT INTO projects (name, modality, created) VALUES (?, ?, ?)",
-                               (name, modality, time.time()))
+            cur = conn.execute("INSERT INTO projects (id, name, modality, created) VALUES (?, ?, ?, ?)",
+                               (_next_id(conn, "projects"), name, modality, time.time()))
         return self.get_project(cur.lastrowid)
 
     def list_projects(self) -> list[dict]:
@@ -165,9 +165,9 @@ class Catalog:
             if row is not None:
                 return row["id"], False
             cur = conn.execute(
-                "INSERT INTO examples (project_id, label, digest, name, ext, text, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (project_id, label, digest, name, ext, text, time.time()))
+                "INSERT INTO examples (id, project_id, label, digest, name, ext, text, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (_next_id(conn, "examples"), project_id, label, digest, name, ext, text, time.time()))
         return cur.lastrowid, True
 
     def list_examples(self, project_id: int, label: str | None = None, offset: int = 0,
@@ -248,9 +248,9 @@ class Catalog:
             if active is not None:
                 raise ConflictError(f"Project {project_id} already has training job {active['id']} "
                                     "in progress. Wait for it or cancel it first.")
-            cur = conn.execute("INSERT INTO jobs (project_id, status, options, created) "
-                               "VALUES (?, 'queued', ?, ?)",
-                               (project_id, json.dumps(options), time.time()))
+            cur = conn.execute("INSERT INTO jobs (id, project_id, status, options, created) "
+                               "VALUES (?, ?, 'queued', ?, ?)",
+                               (_next_id(conn, "jobs"), project_id, json.dumps(options), time.time()))
         return self.get_job(cur.lastrowid)
 
     def get_job(self, job_id: int) -> dict:
@@ -390,6 +390,12 @@ def clean_name(value: str, what: str, max_len: int = 100) -> str:
     if text in (".", ".."):  # a URL path segment '..' names the parent: /classes/.. is the project
         raise DataError(f"{what} cannot be '{text}'. Choose a name with a letter or digit in it.")
     return text
+
+
+def _next_id(conn: sqlite3.Connection, table: str) -> int:
+    """A new id for ``table`` (projects, examples or jobs) that no row, present or deleted, had."""
+    return conn.execute(f"UPDATE id_counters SET last = MAX(last, (SELECT COALESCE(MAX(id), 0) FROM {table})) + 1 "
+                        "WHERE name = ? RETURNING last", (table,)).fetchone()[0]
 
 
 def _job_dict(row: sqlite3.Row) -> dict:

@@ -69,6 +69,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE jobs ADD COLUMN heartbeat REAL;
     """,
+    # 3: ids are never handed out twice. SQLite gives a new row max(id) + 1, so deleting the newest
+    # project, example or job gave its id to the next one, and anything keyed by the id (an ONNX
+    # export, a cached thumbnail) then belonged to two things. The catalog draws ids from here.
+    """
+    CREATE TABLE id_counters (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+    INSERT INTO id_counters SELECT 'projects', COALESCE(MAX(id), 0) FROM projects;
+    INSERT INTO id_counters SELECT 'examples', COALESCE(MAX(id), 0) FROM examples;
+    INSERT INTO id_counters SELECT 'jobs', COALESCE(MAX(id), 0) FROM jobs;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
