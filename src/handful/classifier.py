@@ -24,6 +24,7 @@ from .data.examples import ARTICLE
 from .errors import BundleError, DataError, HandfulError, NotFittedError
 from .evaluate import classification_report
 from .heads import create_head
+from .heads.threads import single_threaded
 from .select import search_heads
 
 DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
@@ -156,6 +157,7 @@ class Classifier:
         labels = np.asarray(examples.labels, dtype=object)[keep]
         return views[keep].reshape(-1, views.shape[-1]), np.repeat(labels, self.augment_views)
 
+    @single_threaded
     def fit_embeddings(self, X: np.ndarray, examples: Examples,
                        extra: tuple[np.ndarray, np.ndarray] | None = None) -> Classifier:
         """Fit the head on precomputed embeddings of ``examples``.

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..heads import create_head
+from ..heads.threads import single_threaded
 from .advice import advise, bootstrap_fits
 from .advice_plot import plot_learning_curve
 from .learning_curve import measure_learning_curve
@@ -29,6 +30,7 @@ def curve_head(name: str | None, params: dict | None) -> tuple[str, dict]:
     return DEFAULT_HEAD[0], dict(DEFAULT_HEAD[1])
 
 
+@single_threaded
 def estimate_data_need(
     X: np.ndarray, y: np.ndarray, head: str | None = None, params: dict | None = None,
     repeats: int = 10, seed: int = 0, plot: str | Path | None = None, title: str = "Learning curve",

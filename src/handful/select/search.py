@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from ..heads import create_head
+from ..heads.threads import single_threaded
 
 # (head name, params): ordered simplest first; ties go to the earlier candidate.
 DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
@@ -57,6 +58,7 @@ def candidate_label(name: str, params: dict) -> str:
     return f"{name}({inner})"
 
 
+@single_threaded
 def search_heads(
     X: np.ndarray, y: np.ndarray, candidates=DEFAULT_CANDIDATES, random_state: int = 0,
     backbone: str = "",

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import torch
 from sklearn.base import clone
 
 from ..cache import FeatureCache
@@ -22,6 +21,7 @@ from ..classifier import Classifier
 from ..data import Examples
 from ..errors import DataError
 from ..evaluate import classification_report
+from ..heads.threads import one_thread
 from ..select.search import cv_splits
 from . import extras
 from .catalog import Catalog
@@ -76,15 +76,15 @@ def _fit_on_embeddings(catalog: Catalog, options: TrainOptions, examples: Exampl
     X, examples = _embed(clf, examples, report)
     extra = _augmented_views(clf, examples, options, report)
     report("selecting", 0.72, "comparing heads by cross-validation")
-    torch.set_num_threads(1)  # heads train on tiny tensors: one thread is ~10x faster than two
-    if extra is not None:
-        clf.fit_embeddings(X, examples, extra)
-    else:
-        clf.fit_embeddings(X, examples)
-    report("evaluating", 0.8, "cross-validated predictions")
-    evaluation = cross_validated_report(clf, X, examples)
-    report("advice", 0.88, "learning curve")
-    curve = extras.advice(clf, X, examples) or learning_curve(clf, X, examples)
+    with one_thread():  # heads train on small matrices: one thread is several times faster
+        if extra is not None:
+            clf.fit_embeddings(X, examples, extra)
+        else:
+            clf.fit_embeddings(X, examples)
+        report("evaluating", 0.8, "cross-validated predictions")
+        evaluation = cross_validated_report(clf, X, examples)
+        report("advice", 0.88, "learning curve")
+        curve = extras.advice(clf, X, examples) or learning_curve(clf, X, examples)
     doc = {"evaluation": evaluation, "learning_curve": curve,
            "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None}
     return clf, examples, doc, _metrics(clf, evaluation)
