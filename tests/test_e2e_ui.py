@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from server_utils import COLORS, ServerProcess, color_png
+from server_utils import COLORS, ServerProcess, color_png, upload_colors
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -111,3 +111,46 @@ def test_create_upload_train_and_test_in_the_browser(tmp_path):
     assert errors == []
     # The screenshot shows the dropped image (a 190x190 green square) beside its probabilities.
     assert green_pixels(shot) > 20_000
+
+
+@pytest.mark.parametrize("modality", ["image", "text"])
+def test_an_example_moves_to_another_class_from_the_keyboard(tmp_path, modality):
+    # Dragging is mouse-only: every example has a move button that Tab reaches and Enter uses.
+    sync_api = pytest.importorskip("playwright.sync_api")
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home)
+    errors: list[str] = []
+    try:
+        api = httpx.Client(base_url=server.url, timeout=30)
+        pid = api.post("/api/projects", json={"name": "Move", "modality": modality}).json()["id"]
+        if modality == "image":
+            upload_colors(api, pid, n=2, colors=("red", "green"))
+        else:
+            for label in ("red", "green"):
+                api.post(f"/api/projects/{pid}/examples/texts",
+                         json={"texts": [f"a {label} thing", f"another {label} thing"], "label": label})
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.goto(f"{server.url}/#/p/{pid}/data")
+            page.wait_for_selector("[data-class=red] .move")
+            page.focus("[data-class=red] .move >> nth=0")
+            page.keyboard.press("Enter")
+            page.wait_for_selector(".modal select")
+            assert page.evaluate("document.activeElement.tagName") == "SELECT"
+            page.keyboard.press("Enter")  # the only other class, green, is chosen
+            page.wait_for_selector(".modal", state="detached")
+            page.wait_for_function("document.querySelector('[data-class=red] .count').textContent === '1'")
+            assert page.inner_text("[data-class=green] .count") == "3"
+            page.click("[data-class=green] .move >> nth=0")
+            page.wait_for_selector(".modal select")
+            page.evaluate("location.hash = '#/'")  # Back or a link: the dialog closes with its page
+            page.wait_for_selector(".modal", state="detached")
+            browser.close()
+        labels = [e["label"] for e in api.get(f"/api/projects/{pid}/examples").json()["items"]]
+        assert sorted(labels) == ["green", "green", "green", "red"]
+    finally:
+        server.stop()
+    assert errors == []

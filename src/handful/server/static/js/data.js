@@ -1,4 +1,5 @@
-// The Data tab: one card per class; drop images (or paste texts) into a card; drag to relabel.
+// The Data tab: one card per class; drop images (or paste texts) into a card; drag an image, or
+// use an example's move button (keyboard too), to relabel it.
 import { get, post, patch, del, authUrl, uploadInChunks } from "./api.js";
 import { h, modal, toast, dropZone, classColor, plural, icon, mount } from "./ui.js";
 
@@ -103,6 +104,7 @@ async function imageBody(card, name, count, ctx, root) {
 function thumb(e, ctx, root) {
   const el = h("div.thumb", { draggable: "true", title: `${e.name} — drag to another class to relabel` },
     h("img", { src: authUrl(`${e.url}?size=160`), alt: e.name, loading: "lazy" }),
+    moveButton(e, ctx, root),
     h("button.remove", { title: "Delete example", onclick: async (ev) => {
       ev.stopPropagation();
       await del(`/projects/${ctx.id}/examples/${e.id}`);
@@ -111,6 +113,25 @@ function thumb(e, ctx, root) {
     } }, "×"));
   el.addEventListener("dragstart", (ev) => ev.dataTransfer.setData("application/x-handful-example", String(e.id)));
   return el;
+}
+
+/** A button that moves example `e` to another class (the keyboard's way to relabel). */
+function moveButton(e, ctx, root) {
+  const what = e.name || e.text || "example";
+  return h("button.move", { type: "button", title: "Move to another class", "aria-label": `Move ${what} to another class`,
+    onclick: (ev) => {
+      ev.stopPropagation();  // not the drop zone's file picker
+      const others = ctx.classes().filter((c) => c !== e.label);
+      if (!others.length) return toast("Add another class first, then move examples into it.", "error");
+      const select = h("select.input", { "aria-label": "Class" }, others.map((c) => h("option", { value: c }, c)));
+      modal(`Move “${what.length > 60 ? `${what.slice(0, 57)}…` : what}” to`, select, [["Cancel", "ghost"], ["Move", "primary", async () => {
+        try { await patch(`/projects/${ctx.id}/examples/${e.id}`, { label: select.value }); }
+        catch (err) { toast(err.message, "error"); return false; }
+        toast(`Moved to ${select.value}`, "good");
+        await ctx.refresh();
+        renderData(root, ctx);
+      }]]);
+    } }, "⇄");
 }
 
 /** A button that loads the class's next examples (100 at a time) in front of itself. */
@@ -132,7 +153,7 @@ async function textBody(card, name, count, ctx, root) {
   const list = h("ul.texts");
   if (count) {
     const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=6`);
-    const item = (e) => h("li", { title: e.text }, e.text,
+    const item = (e) => h("li", { title: e.text }, e.text, moveButton(e, ctx, root),
       h("button.remove", { title: "Delete", onclick: async () => { await del(`/projects/${ctx.id}/examples/${e.id}`); await ctx.refresh(); renderData(root, ctx); } }, "×"));
     for (const e of page.items) list.append(item(e));
     if (count > 6) list.append(h("li.muted", {}, moreButton(name, count, 6, ctx, (e, before) => list.insertBefore(item(e), before.closest("li")),

@@ -45,6 +45,7 @@ export function modal(title, body, actions) {
   const close = () => {
     backdrop.remove();
     document.removeEventListener("keydown", keys);
+    window.removeEventListener("hashchange", close);
     if (opener?.isConnected) opener.focus();  // focus goes back where it was
   };
   const buttons = actions.map(([label, cls, fn]) =>
@@ -55,7 +56,7 @@ export function modal(title, body, actions) {
   backdrop.addEventListener("mousedown", (e) => { if (e.target === backdrop) close(); });
   function keys(e) {
     if (e.key === "Escape") return close();
-    if (e.key === "Enter" && e.target.tagName === "INPUT") { e.preventDefault(); buttons.at(-1)?.click(); }  // Enter submits
+    if (e.key === "Enter" && ["INPUT", "SELECT"].includes(e.target.tagName)) { e.preventDefault(); buttons.at(-1)?.click(); }  // Enter submits
     if (e.key === "Tab") {  // keep focus inside the dialog
       const focusable = [...dialog.querySelectorAll("button,input,textarea,select,a[href]")].filter((el) => !el.disabled);
       const [first, last] = [focusable[0], focusable.at(-1)];
@@ -65,6 +66,7 @@ export function modal(title, body, actions) {
     }
   }
   document.addEventListener("keydown", keys);
+  window.addEventListener("hashchange", close);  // Back or a link: the dialog was about the page left
   document.body.append(backdrop);
   (dialog.querySelector("input,textarea,select") || buttons[0])?.focus();  // Cancel first: Enter never deletes by itself
   return close;
