@@ -71,3 +71,19 @@ def test_the_data_need_curve_and_the_final_fit_run_on_one_thread(spy, monkeypatc
     assert n_curve >= 10 and len(spy) == n_curve + 1
     assert all(seen == {1} for seen in spy)
     assert _threads() == {2}
+
+
+def test_episodes_on_embeddings_are_scored_on_one_thread():
+    from handful.fewshot.episodes import EpisodeSampler, euclidean_scorer, evaluate_episodes
+
+    seen = []
+
+    def scorer(support, support_y, query, n_way):
+        seen.append(_threads())
+        return euclidean_scorer(support, support_y, query, n_way)
+
+    labels = [f"c{i}" for i in range(6) for _ in range(4)]
+    X = np.random.default_rng(0).normal(size=(len(labels), 8))
+    with threadpool_limits(2):
+        evaluate_episodes(X, EpisodeSampler(labels, 3, 1, 2), 5, scorer)
+    assert seen == [{1}] * 5
