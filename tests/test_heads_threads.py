@@ -87,3 +87,18 @@ def test_episodes_on_embeddings_are_scored_on_one_thread():
     with threadpool_limits(2):
         evaluate_episodes(X, EpisodeSampler(labels, 3, 1, 2), 5, scorer)
     assert seen == [{1}] * 5
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_import_handful_makes_openmp_threads_sleep_unless_the_user_chose(given, expected):
+    # Spinning OpenMP threads halve torch's speed when another process wants a core.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    out = subprocess.run([sys.executable, "-c", "import os, handful; print(os.environ['OMP_WAIT_POLICY'])"],
+                         env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out[-1] == expected
