@@ -42,6 +42,17 @@ def test_scan_folder_ignores_hidden_files_folders_and_root_clutter(color_tree):
     assert examples.skipped == ()
 
 
+def test_a_class_folder_named_with_a_leading_underscore_is_a_class(color_tree, tmp_path):
+    # '_other' is a common class name; only hidden folders and __MACOSX-style clutter are skipped
+    # (the server's zip upload reads the same tree the same way).
+    make_color_image(color_tree / "_other" / "x.png", (9, 9, 9), 0)
+    assert scan_folder(color_tree).counts()["_other"] == 1
+    make_color_image(tmp_path / "nested" / "Greek" / "_alpha" / "1.png", (9, 9, 9), 0)
+    make_color_image(tmp_path / "nested" / "Greek" / "beta" / "1.png", (9, 9, 9), 1)
+    make_color_image(tmp_path / "nested" / "Greek" / "__pycache__" / "1.png", (9, 9, 9), 2)
+    assert scan_folder(tmp_path / "nested", nested=True).classes == ("Greek/_alpha", "Greek/beta")
+
+
 def test_scan_folder_refuses_a_single_class_and_names_the_fix(tmp_path):
     make_color_tree(tmp_path / "one", classes=("red",))
     with pytest.raises(DataError, match="at least 2 class sub-folders.*own sub-folder"):

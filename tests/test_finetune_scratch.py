@@ -69,3 +69,20 @@ def test_center_square_resizes_short_side_and_crops():
     image[:, 45:55] = 255  # a white bar in the middle survives the center crop
     out = center_square(image, 20)
     assert out.shape == (20, 20, 3) and out[:, 10].min() == 255
+
+
+def test_center_square_of_a_strip_never_builds_the_giant_resize():
+    # A 20000x1 strip scaled to a 32-px short side would be 640,000x32 pixels (61 MB); the
+    # central square is cropped first, so the result is the same with no giant intermediate.
+    import tracemalloc
+
+    strip = np.zeros((1, 20000, 3), dtype=np.uint8)
+    strip[0, 9990:10010] = 255  # white around the middle: the central square
+    tracemalloc.start()
+    out = center_square(strip, 32)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.shape == (32, 32, 3) and out.max() == 255
+    assert peak < 5_000_000
+    wide = np.random.default_rng(0).integers(0, 255, (40, 150, 3), dtype=np.uint8)  # ratio < 4
+    assert center_square(wide, 20).shape == (20, 20, 3)

@@ -22,7 +22,8 @@ def export(
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="File to write (default MODEL/model.onnx, which --runtime onnx uses).")] = None,
     sample: Annotated[list[Path] | None, typer.Option(
-        help="Image files or folders for the parity check (default: synthetic images).")] = None,
+        help="An image file or folder for the parity check; repeat the flag for more (--sample a.jpg "
+             "--sample photos/). Default: synthetic images.")] = None,
     tolerance: Annotated[float, typer.Option(
         help="Largest allowed max abs difference of probabilities vs PyTorch (> 0).")] = 1e-4,
     opset: Annotated[int, typer.Option(help="ONNX opset (13 to 20, as the exporter writes).")] = 17,

@@ -18,7 +18,7 @@ _IGNORED_DIRS = {"__MACOSX", "__pycache__"}
 def _visible_dirs(folder: Path) -> list[Path]:
     return sorted(
         p for p in folder.iterdir()
-        if p.is_dir() and not p.name.startswith((".", "_")) and p.name not in _IGNORED_DIRS
+        if p.is_dir() and not p.name.startswith(".") and p.name not in _IGNORED_DIRS
     )
 
 
@@ -120,7 +120,7 @@ def scan_folder(root: str | Path, nested: bool = False, min_classes: int = 2) ->
 def _leaf_groups(root: Path) -> dict[str, list[Path]]:
     groups: dict[str, list[Path]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _IGNORED_DIRS)
         files = [Path(dirpath) / f for f in sorted(filenames) if not f.startswith(".")]
         if files and any(is_image_path(f) for f in files) and Path(dirpath) != root:
             groups[str(Path(dirpath).relative_to(root))] = files

@@ -89,6 +89,10 @@ def center_square(image: np.ndarray, size: int) -> np.ndarray:
     scale = size / min(height, width)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    if max(new_w, new_h) > 4 * size:  # a strip (40000x1 would resize to 10,240,000x256):
+        side = min(height, width)       # crop the central square first, then resize it
+        top, left = (height - side) // 2, (width - side) // 2
+        return cv2.resize(image[top:top + side, left:left + side], (size, size), interpolation=interp)
     image = cv2.resize(image, (new_w, new_h), interpolation=interp)
     top, left = (new_h - size) // 2, (new_w - size) // 2
     return image[top:top + size, left:left + size]
