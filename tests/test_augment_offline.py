@@ -94,6 +94,26 @@ def test_augmented_name_keeps_the_stem_and_a_writable_format():
     assert augmented_name(Path("scan.tiff"), 1) == "scan.aug1.png"
 
 
+def test_no_written_image_replaces_another_when_names_would_collide(capsys, color_tree, tmp_path):
+    # scan.tiff and scan.png both became scan.aug1.png; red_0.jpg's variant overwrote the copy of
+    # an original already named red_0.aug1.jpg (augmenting an augmented copy): images were lost
+    # while the count said they were written
+    red = color_tree / "red"
+    Image.open(red / "red_1.png").save(red / "red_1.tiff")
+    (red / "red_0.aug1.jpg").write_bytes((red / "red_2.jpg").read_bytes())
+    originals = tree_hashes(color_tree)
+    out = tmp_path / "aug"
+    result = run_json(capsys, ["augment", str(color_tree), "--out", str(out), "--factor", "2"])
+    n_sources = 18 + 2
+    assert result["n_originals"] == n_sources and result["n_augmented"] == 2 * n_sources
+    written = [p for p in out.rglob("*") if p.is_file() and p.name not in ("preview.png", "augment.json")]
+    assert len(written) == 3 * n_sources  # each original's copy + 2 variants, none written over another
+    assert tree_hashes(out)["red/red_0.aug1.jpg"] == originals["red/red_0.aug1.jpg"]
+    manifest = json.loads((out / "augment.json").read_text())
+    names = [a for entry in manifest["files"] for a in entry["augmented"]]
+    assert len(set(names)) == len(names) and all((out / a).is_file() for a in names)
+
+
 def test_config_file_overrides_the_preset(capsys, color_tree, tmp_path):
     config = tmp_path / "aug.json"
     config.write_text(json.dumps({"vflip": 1.0}))

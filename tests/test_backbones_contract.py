@@ -60,3 +60,43 @@ def test_hub_backbones_fail_offline_with_a_message_listing_offline_ones(name):
     # No network (and maybe no package) here: the error must say what to do instead.
     with pytest.raises(BackboneUnavailableError, match="efficientnet_lite0"):
         create_backbone(name)
+
+
+@pytest.mark.parametrize("size", [(40000, 1), (3, 50000)])
+def test_a_thin_strip_image_is_preprocessed_without_a_giant_intermediate(size, tmp_path, monkeypatch):
+    # a 40000x1 PNG (a spacer image, ~200 bytes, far under the pixel limit) was resized to
+    # 10,240,000x256 before the crop: ~8 GB of memory for one image (4000x1 already took 1.4 GB)
+    from PIL import Image
+
+    from handful.backbones.base import BackboneInfo
+    from handful.backbones.image_input import preprocess_image
+
+    path = tmp_path / "strip.png"
+    Image.new("RGB", size, (200, 40, 10)).save(path)
+    info = BackboneInfo(name="x", modality="image", dim=1, input_size=224, resize_size=256)
+    resize = Image.Image.resize
+
+    def bounded(self, new_size, *args, **kwargs):  # refuses before allocating, so the test stays cheap
+        assert new_size[0] * new_size[1] <= 16 * 256 * 256, f"resize to {new_size}"
+        return resize(self, new_size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", bounded)
+    pixels = preprocess_image(str(path), info)
+    assert pixels.shape == (224, 224, 3)
+    assert np.abs(pixels.astype(int) - [200, 40, 10]).max() <= 1  # the strip's own color, stretched
+
+
+def test_the_thin_strip_path_matches_resize_then_crop_where_both_fit(tmp_path):
+    # a 6:1 image takes the crop-first path: it must give what resize-then-crop gives
+    from PIL import Image
+
+    from handful.backbones.base import BackboneInfo
+    from handful.backbones.image_input import resize_and_crop
+
+    rng = np.random.default_rng(0)
+    smooth = Image.fromarray(rng.integers(0, 255, (8, 48, 3), dtype=np.uint8)).resize((1200, 200))
+    info = BackboneInfo(name="x", modality="image", dim=1, input_size=224, resize_size=256)
+    reference = smooth.resize((1536, 256), Image.BILINEAR, reducing_gap=3.0)
+    left = (1536 - 224) // 2
+    reference = np.asarray(reference.crop((left, 16, left + 224, 240)), dtype=int)
+    assert np.abs(resize_and_crop(smooth, info).astype(int) - reference).max() <= 2

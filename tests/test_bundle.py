@@ -76,6 +76,17 @@ def test_loading_a_damaged_model_names_the_file_and_the_fix(color_tree, tmp_path
         handful.load(tmp_path / "m")
 
 
+def test_a_head_from_a_model_with_another_backbone_is_a_bundle_error_not_a_traceback(color_tree, tmp_path):
+    # model.json names a backbone whose embeddings the head cannot take (edited, or files mixed
+    # up): predict raised sklearn's "X has 8 features, but ... 32" with a traceback
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "model.json").read_text())
+    doc["backbone"]["name"] = "test_tiny_conv"  # an image backbone with 8-d embeddings, not 32-d
+    (tmp_path / "m" / "model.json").write_text(json.dumps(doc))
+    with pytest.raises(BundleError, match="head takes 32-d embeddings.*'test_tiny_conv' gives 8-d.*Re-train"):
+        handful.load(tmp_path / "m")
+
+
 def test_loading_a_missing_model_is_not_found():
     with pytest.raises(DataNotFoundError, match="handful train"):
         handful.load("no/such/model")

@@ -180,6 +180,58 @@ def test_train_refuses_an_out_inside_its_data_and_a_path_through_a_file(capsys, 
     assert not (color_tree / "red" / "model").exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ["advise", "DATA", "--repeats", "2", "--backbone", "test_tiny_image"],
+    ["suggest", "MODEL", "DATA/red"],
+    ["evaluate", "MODEL", "DATA"],
+    ["ladder", "DATA", "--test", "DATA", "--rungs", "features", "--backbone", "test_tiny_image"],
+])
+def test_folder_outputs_inside_the_data_are_refused_before_writing_a_picture_there(argv, capsys, color_tree,
+                                                                                  tmp_path):
+    # advise's learning_curve.png became a class 'advice'; suggest then suggested its own contact sheet
+    model = tmp_path / "m"
+    assert main(["train", str(color_tree), "--out", str(model), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    before = sorted(color_tree.rglob("*"))
+    argv = [str(model) if a == "MODEL" else a.replace("DATA", str(color_tree)) for a in argv]
+    capsys.readouterr()
+    assert main([*argv, "--out", str(color_tree / "red" / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "inside the data folder" in err[0] and "outside" in err[0], err
+    assert sorted(color_tree.rglob("*")) == before
+
+
+def test_train_refuses_an_out_inside_a_class_folder_that_is_a_symlink(capsys, color_tree, tmp_path):
+    # data/red links to a folder elsewhere: resolving the out path hid that it lies in the data
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for color in ("red", "green"):
+        (linked / color).symlink_to(color_tree / color, target_is_directory=True)
+    assert main(["train", str(linked), "--out", str(linked / "red" / "model"), "--backbone",
+                 "test_tiny_image"]) == 2
+    assert "inside the data folder" in capsys.readouterr().err
+    assert not (color_tree / "red" / "model").exists()
+
+
+def test_a_held_out_class_missing_from_train_is_refused_before_any_training(capsys, color_splits, tmp_path,
+                                                                           monkeypatch):
+    # it was found only after embedding and fitting (minutes with the default backbone search)
+    from conftest import make_color_image
+    from handful.classifier import Classifier
+
+    make_color_image(color_splits / "val" / "purple" / "p.png", (120, 0, 120), 0)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the held-out classes")
+
+    monkeypatch.setattr(Classifier, "select_backbone", no_training)
+    assert main(["train", str(color_splits), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'purple'" in err[0] and "train" in err[0], err
+    assert "Add" in err[0] or "remove" in err[0], err
+    assert not (tmp_path / "m").exists()
+
+
 def test_the_reports_plot_path_is_where_the_plot_is(capsys, color_tree, tmp_path):
     result = run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "m"), "--backbone",
                                "test_tiny_image"])

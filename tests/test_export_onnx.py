@@ -118,6 +118,16 @@ def test_text_models_are_refused_with_a_reason(text_csv, tmp_path):
         export_onnx(tmp_path / "t")
 
 
+def test_the_onnx_runtime_on_a_text_model_does_not_advise_an_export_that_is_refused(capsys, text_csv,
+                                                                                    tmp_path):
+    # the error said "Run `handful export MODEL --format onnx` first", which refuses text models
+    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "t")
+    assert main(["predict", str(tmp_path / "t"), "some text", "--runtime", "onnx"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "image models only" in err[0] and "--runtime torch" in err[0], err
+    assert "handful export" not in err[0]
+
+
 def test_grayscale_conv4_models_export_with_their_test_time_shifts_inside(color_tree, tmp_path):
     # Conv-4 reads (H, W) grayscale and averages shifted views: both must be in the graph
     clf = Classifier("test_tiny_conv", head="prototype", cache=False)

@@ -228,6 +228,42 @@ def test_text_project_trains_and_predicts(tmp_path):
     assert body["skipped"] == [{"name": "text 3", "reason": "empty text"}]
 
 
+@pytest.fixture
+def text_server(tmp_path):
+    """A server with a text project (sports vs cooking) trained once: (client, project id)."""
+    with TestClient(create_app(Catalog(tmp_path / "home"), ServerSettings(preload=False))) as client:
+        pid = client.post("/api/projects", json={"name": "t", "modality": "text"}).json()["id"]
+        items = [{"text": t, "label": "sports"} for t in ("the team won the match", "a great goal")]
+        items += [{"text": t, "label": "cooking"} for t in ("add salt to the soup", "bake the bread")]
+        client.post(f"/api/projects/{pid}/examples/texts", json={"items": items})
+        job = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_text", "head": "prototype"})
+        assert wait_job(client, job.json()["id"])["status"] == "succeeded"
+        yield client, pid
+
+
+def test_predicting_only_empty_texts_asks_for_texts_not_images(text_server):
+    client, pid = text_server
+    res = client.post(f"/api/projects/{pid}/predict/texts", json={"texts": ["", "  "]})
+    assert res.status_code == 400
+    detail = res.json()["detail"]
+    assert "empty text" in detail and "image" not in detail and "text" in detail.split(").")[-1], detail
+
+
+def test_evaluating_a_text_table_names_the_upload_and_takes_the_column_form_fields(text_server):
+    client, pid = text_server
+    table = b"review,topic\nthe match was won,sports\nsalt and soup,cooking\n"
+    res = client.post(f"/api/projects/{pid}/evaluate", files={"file": ("held out.csv", table)})
+    assert res.status_code == 400
+    detail = res.json()["detail"]
+    # it named the server's temp file and a CLI flag the HTTP API does not have
+    assert "held out.csv" in detail and "/tmp" not in detail and "tmp" not in detail, detail
+    assert "label_column" in detail and "--label-column" not in detail, detail
+    res = client.post(f"/api/projects/{pid}/evaluate", files={"file": ("held out.csv", table)},
+                      data={"text_column": "review", "label_column": "topic"})
+    assert res.status_code == 200, res.text
+    assert res.json()["n"] == 2
+
+
 def test_version_report_carries_the_data_need_advice(trained):
     client, pid, _, _ = trained
     curve = client.get(f"/api/projects/{pid}/versions/1").json()["report"]["learning_curve"]

@@ -72,6 +72,30 @@ def test_zip_labels_come_from_the_first_folder_and_root_files_are_skipped():
                    ("dogs", "dogs/notes.txt", "not an image file (extension '.txt')")}
 
 
+def _zip_without_utf8_flag(entries: dict[str, bytes]) -> io.BytesIO:
+    """As macOS's Archive Utility and Info-ZIP write it: UTF-8 names, the UTF-8 flag (bit 11) unset."""
+    data = bytearray(_zip(entries).getvalue())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local header, central directory
+        at = data.find(signature)
+        while at != -1:
+            flags = int.from_bytes(data[at + offset:at + offset + 2], "little") & ~0x800
+            data[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
+            at = data.find(signature, at + 4)
+    return io.BytesIO(bytes(data))
+
+
+def test_zip_names_in_utf8_without_the_utf8_flag_keep_their_accents():
+    # zipfile reads such names as cp437: class 'café' became 'cafÔö£®' ('blue é' -> 'blue ├⌐')
+    entries = list(read_class_zip(_zip_without_utf8_flag({"café/é.png": b"1", "thé/b.png": b"2"}), Limits()))
+    assert {(e.label, e.name) for e in entries} == {("café", "café/é.png"), ("thé", "thé/b.png")}
+
+
+def test_zip_names_in_cp437_from_old_windows_tools_still_read_as_cp437():
+    raw = _zip({"cafX/a.png": b"1"}).getvalue().replace(b"cafX", b"caf\x82")  # cp437 'é'; not UTF-8
+    entries = list(read_class_zip(io.BytesIO(raw), Limits()))
+    assert [e.label for e in entries] == ["café"]
+
+
 def test_zip_entry_over_the_file_limit_is_skipped_not_read():
     entries = list(read_class_zip(_zip({"a/big.png": b"x" * 2000, "a/ok.png": b"y"}),
                                   Limits(max_file_bytes=1000)))

@@ -287,7 +287,8 @@ class Classifier:
         unknown = sorted(set(examples.labels) - {str(c) for c in self.classes_})
         if unknown:
             raise DataError(f"Evaluation data {examples.source} has classes {unknown} that the "
-                            f"model does not know ({list(map(str, self.classes_))}).")
+                            f"model does not know ({list(map(str, self.classes_))}). Remove them from "
+                            "the evaluation data, or re-train with examples of them.")
         X, examples = self.embed_examples(examples, progress)
         y_pred = self.head_.predict(X)
         report = classification_report(list(examples.labels), list(y_pred),
@@ -369,6 +370,10 @@ def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
             raise BundleError(f"Model {path} sets backbone options {options} that backbone "
                               f"'{backbone.name}' does not take. Re-train the model.")
         backbone.set_embed_options(options)
+    if head.n_features_in_ != backbone.dim:
+        raise BundleError(f"Model {path} is damaged: its head takes {head.n_features_in_}-d embeddings "
+                          f"but its backbone '{backbone.name}' gives {backbone.dim}-d ones (model.json "
+                          "and head.safetensors are from different models). Re-train the model.")
     if backbone.fingerprint != doc["backbone"].get("fingerprint"):
         warnings.warn(f"Model {path} was trained with backbone fingerprint "
                       f"{doc['backbone'].get('fingerprint')}; this machine gives "

@@ -76,6 +76,7 @@ def augment_folder(data: str | Path, out: str | Path, augment: Augment, factor: 
 
 def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, factor: int,
                    seed: int, originals: bool, manifest: dict, progress) -> None:
+    taken = {Path(item).relative_to(data) for item in examples.items} if originals else set()
     for item, label in zip(examples.items, examples.labels):
         rel = Path(item).relative_to(data)  # includes the split folder when there is one
         try:
@@ -89,7 +90,7 @@ def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, 
             shutil.copy2(item, tmp / rel)
         written = []
         for index in range(1, factor + 1):
-            name = rel.parent / augmented_name(rel, index)
+            name = _free_name(rel, index, taken)
             fmt = KEEP_FORMATS.get(name.suffix, "PNG")
             augmented = augment(image, view_rng(content, seed, index))
             Image.fromarray(augmented).save(tmp / name, format=fmt,
@@ -98,6 +99,20 @@ def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, 
         manifest["files"].append({"source": str(rel), "label": label, "augmented": written})
         if progress:
             progress(1)
+
+
+def _free_name(source: Path, index: int, taken: set[Path]) -> Path:
+    """``augmented_name``, or, when that name is taken (``scan.tiff`` and ``scan.png`` both give
+    ``scan.aug1.png``; an original may already be called ``cat.aug1.jpg``), one that keeps the
+    source's whole name (``scan.tiff.aug1.png``), numbered if need be; added to ``taken``."""
+    name = source.parent / augmented_name(source, index)
+    n = 1
+    while name in taken:
+        suffix = name.suffix
+        name = source.parent / f"{source.name}.aug{index}{'' if n == 1 else f'-{n}'}{suffix}"
+        n += 1
+    taken.add(name)
+    return name
 
 
 def _copy_split(examples: Examples, data: Path, tmp: Path, manifest: dict) -> None:

@@ -19,9 +19,17 @@ def resize_and_crop(img: Image.Image, info: BackboneInfo) -> np.ndarray:
     width, height = img.size
     scale = info.resize_size / min(width, height)
     new_size = (max(info.input_size, round(width * scale)), max(info.input_size, round(height * scale)))
-    img = img.resize(new_size, _RESAMPLE[info.interpolation], reducing_gap=3.0)
     left = (new_size[0] - info.input_size) // 2
     top = (new_size[1] - info.input_size) // 2
+    if max(new_size) > 4 * info.resize_size:
+        # A strip (a 40000x1 spacer would be resized to 10,240,000x256, gigabytes): resize only the
+        # source region the crop keeps, which maps every output pixel to the same source point.
+        sx, sy = new_size[0] / width, new_size[1] / height
+        box = (left / sx, top / sy, (left + info.input_size) / sx, (top + info.input_size) / sy)
+        img = img.resize((info.input_size, info.input_size), _RESAMPLE[info.interpolation], box=box,
+                         reducing_gap=3.0)
+        return np.asarray(img, dtype=np.uint8)
+    img = img.resize(new_size, _RESAMPLE[info.interpolation], reducing_gap=3.0)
     img = img.crop((left, top, left + info.input_size, top + info.input_size))
     return np.asarray(img, dtype=np.uint8)
 

@@ -44,7 +44,7 @@ def check_out_free(out: str | Path, force: bool = False, data: str | Path | None
     if existing is not None and existing != out and not existing.is_dir():
         raise BundleError(f"Output '{out}' cannot be created: '{existing}' is a file, not a folder. "
                           "Choose another --out.")
-    if data is not None and Path(data).is_dir() and out.resolve().is_relative_to(Path(data).resolve()):
+    if data is not None and Path(data).is_dir() and is_inside(out, data):
         raise BundleError(f"Output '{out}' is inside the data folder '{data}'; its files would be "
                           "read as examples next time. Choose an --out outside it.")
     if out.exists():
@@ -55,6 +55,15 @@ def check_out_free(out: str | Path, force: bool = False, data: str | Path | None
             raise BundleError(f"Output '{out}' exists and is not a handful model; refusing to "
                               "replace it. Choose another --out.")
     return out
+
+
+def is_inside(path: str | Path, folder: str | Path) -> bool:
+    """True when ``path`` lies in ``folder``, as written or with links resolved: through a class
+    folder that is a link, a path leads into the data while its resolved form does not."""
+    path, folder = Path(path), Path(folder)
+    paths = (Path(os.path.abspath(path)), path.resolve())
+    folders = (Path(os.path.abspath(folder)), folder.resolve())
+    return any(p.is_relative_to(f) for p in paths for f in folders)
 
 
 def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: bool = False) -> Path:

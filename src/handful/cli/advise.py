@@ -85,7 +85,8 @@ def advise(
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
     out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")
-    check_folder_replaceable(out_dir, "advice.json", json_with("sentence"), {"learning_curve.png": "png"})
+    check_folder_replaceable(out_dir, "advice.json", json_with("sentence"), {"learning_curve.png": "png"},
+                             inputs=(data,))
     examples = load_examples(data, **kwargs)
     clf = Classifier(backbone=backbone, head="logistic", cache=False if no_cache else None,
                      random_state=seed)

@@ -13,6 +13,7 @@ from ..bundle.store import check_out_free
 from ..classifier import Classifier, load
 from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
+from ..errors import DataError
 from ..evaluate import plot_confusion_matrix
 from ..text.prepare import prepare_for_training
 from .advise import AdviseOpt, advice_for, print_advice
@@ -47,7 +48,13 @@ def load_train_and_eval(data: Path, nested: bool, text_col, label_col) -> tuple[
     """Train examples and, when the folder has val/ or test/, held-out examples."""
     if data.is_dir():
         splits = scan_splits(data, nested=nested)
-        return splits["train"], splits.get("val") or splits.get("test")
+        train, held_out = splits["train"], splits.get("val") or splits.get("test")
+        unknown = sorted(set(held_out.labels) - set(train.labels)) if held_out else []
+        if unknown:  # before any training: evaluating would fail after it
+            raise DataError(f"Held-out split {held_out.source} has classes {unknown} that {train.source} "
+                            f"lacks (it has {list(train.classes)}). Add their images to {train.source}, "
+                            "or remove those folders from the held-out split.")
+        return train, held_out
     return load_examples(data, text_column=text_col, label_column=label_col), None
 
 
@@ -194,7 +201,7 @@ def evaluate(
     clf = load(model)
     report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
     check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),
-                             {"confusion_matrix.png": "png"})
+                             {"confusion_matrix.png": "png"}, inputs=(data,))
     if data.is_dir():
         examples = scan_splits(data, nested=nested)
         examples = examples.get("test") or examples.get("val") or examples["train"]

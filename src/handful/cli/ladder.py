@@ -60,7 +60,8 @@ def ladder(
     out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
     chosen = parse_rungs(rungs)
     check_folder_replaceable(out_dir, LADDER_JSON, json_with("rows"),
-                             {name: "png" for name in (LADDER_PNG, *map(_curves_png, chosen))})
+                             {name: "png" for name in (LADDER_PNG, *map(_curves_png, chosen))},
+                             inputs=(data, test))
     for option, value, least in (("--augment-views", augment_views, 1), ("--scratch-epochs", scratch_epochs, 1),
                                  ("--scratch-size", scratch_size, 16), ("--finetune-epochs", finetune_epochs, 1)):
         if value < least:

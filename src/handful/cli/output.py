@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..bundle.store import is_inside
 from ..errors import DataError
 from ..evaluate.png import written_by_handful
 
@@ -99,12 +100,18 @@ def check_replaceable(path: Path, ours) -> Path:
     return path
 
 
-def check_folder_replaceable(folder: Path, main: str, ours, others: dict[str, object]) -> Path:
+def check_folder_replaceable(folder: Path, main: str, ours, others: dict[str, object],
+                             inputs: tuple[Path | None, ...] = ()) -> Path:
     """``folder``, if writing its ``main`` file (``ours`` tells handful's own) and the ``others``
-    (name -> such a test; ``png`` for a picture) loses nothing of the user's. When ``main`` is
-    already handful's, the folder is one handful wrote and its other files are taken as handful's
-    too (pictures from before they were tagged)."""
+    (name -> such a test; ``png`` for a picture) loses nothing of the user's, and the folder is not
+    inside one of the ``inputs`` folders (its pictures would be read as data next time). When
+    ``main`` is already handful's, the folder is one handful wrote and its other files are taken as
+    handful's too (pictures from before they were tagged)."""
     folder = Path(folder)
+    inside = next((d for d in inputs if d is not None and Path(d).is_dir() and is_inside(folder, d)), None)
+    if inside is not None:
+        raise DataError(f"Output '{folder}' is inside the data folder '{inside}'; its files would be "
+                        "read as examples next time. Choose an --out outside it.")
     main_path = check_replaceable(folder / main, ours)
     folder_is_ours = main_path.is_file() and main_path.stat().st_size > 0
     for name, test in others.items():

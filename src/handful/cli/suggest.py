@@ -50,7 +50,8 @@ def suggest(
     out = Output(as_json)
     out_dir = out_dir or Path("suggestions")
     check_folder_replaceable(out_dir, "suggestions.csv", starts_with(b"rank"),
-                             {"suggestions.json": _our_json, "contact_sheet.png": "png"})
+                             {"suggestions.json": _our_json, "contact_sheet.png": "png"},
+                             inputs=(unlabeled,))
     if n < 1:
         raise DataError(f"--n must be >= 1. Got {n}.")
     clf = load(model)

@@ -22,6 +22,7 @@ import numpy as np
 from ..backbones.base import BackboneInfo
 from ..backbones.image_input import preprocess_gray, preprocess_image
 from ..backbones.stream import iter_embeddings
+from ..bundle.store import read_model_json
 from ..data.examples import as_items
 from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, UnknownNameError
 from .onnx import INPUT_NAME, head_digest
@@ -145,6 +146,9 @@ def onnx_path(model: str | Path) -> Path:
     if not path.is_file():
         if not model.exists():
             raise DataNotFoundError(f"Model '{model}' does not exist. Train one with `handful train`.")
+        if model.is_dir() and read_model_json(model).get("modality") == "text":
+            raise BundleError(f"Model '{model}' classifies texts; the ONNX runtime serves image models "
+                              "only. Use --runtime torch.")
         raise BundleError(f"Model '{model}' has no ONNX export ({path} is missing). Run "
                           f"`handful export {model} --format onnx` first, or use --runtime torch.")
     return path

@@ -9,11 +9,12 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..cache.store import content_key
-from ..data import read_table
+from ..data import Examples, read_table
+from ..data.table import MAX_TEXT_CHARS
 from ..errors import DataError
 from .catalog import Catalog, clean_name
 from .uploads import Limits, check_image_bytes, image_extension, read_class_zip, sanitize_filename
@@ -128,7 +129,20 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
               text_column: str | None = None, label_column: str | None = None) -> IngestReport:
     """Add the rows of an uploaded CSV/TSV (columns guessed or named, as ``handful train``)."""
     _check_modality(project, "text")
-    shown = sanitize_filename(name)  # the upload's name, never the temp file's, in what users read
+    examples = read_uploaded_table(catalog, name, data, limits, text_column, label_column,
+                                   max_chars=None)  # add_texts cuts and says so
+    report = add_texts(catalog, project, list(zip(examples.items, examples.labels, strict=True)), limits,
+                       list(examples.ids))
+    report.skipped += [{"name": p, "reason": r} for p, r in examples.skipped]
+    return report
+
+
+def read_uploaded_table(catalog: Catalog, name: str, data: bytes, limits: Limits,
+                        text_column: str | None = None, label_column: str | None = None,
+                        max_chars: int | None = MAX_TEXT_CHARS) -> Examples:
+    """The rows of an uploaded CSV/TSV as Examples; messages, ids and skipped rows name the upload
+    (never the temp file) and the form fields (never the CLI flags)."""
+    shown = sanitize_filename(name)
     suffix = Path(shown).suffix.lower()
     if suffix not in (".csv", ".tsv", ".txt", ".tab"):
         raise DataError(f"Table '{shown}' must be a .csv or .tsv file. "
@@ -140,7 +154,7 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        examples = read_table(tmp, text_column, label_column, max_chars=None)  # add_texts cuts and says so
+        examples = read_table(tmp, text_column, label_column, max_chars=max_chars)
     except DataError as err:  # the form fields, not the CLI flags
         message = str(err).replace(str(tmp), shown).replace(Path(tmp).name, shown)
         for flag in ("text", "label"):
@@ -148,8 +162,5 @@ def add_table(catalog: Catalog, project: dict, name: str, data: bytes, limits: L
         raise DataError(f"{message} (text_column and label_column are form fields of this upload.)") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
-    names = [row_id.replace(Path(tmp).name, shown) for row_id in examples.ids]
-    report = add_texts(catalog, project, list(zip(examples.items, examples.labels, strict=True)), limits,
-                       names)
-    report.skipped += [{"name": p.replace(Path(tmp).name, shown), "reason": r} for p, r in examples.skipped]
-    return report
+    return replace(examples, source=shown, ids=tuple(i.replace(Path(tmp).name, shown) for i in examples.ids),
+                   skipped=tuple((p.replace(Path(tmp).name, shown), r) for p, r in examples.skipped))

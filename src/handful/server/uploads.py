@@ -136,13 +136,24 @@ def _check_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
 
 
 def _member_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
-    raw = info.filename.replace("\\", "/")
+    raw = _entry_name(info).replace("\\", "/")
     if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw):
         raise DataError(f"The zip holds an absolute path '{raw[:80]}'; refusing the archive.")
     parts = tuple(p for p in raw.split("/") if p not in ("", "."))
     if ".." in parts:
         raise DataError(f"The zip holds a path with '..' ('{raw[:80]}'); refusing the archive.")
     return parts
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name. macOS's Archive Utility and Info-ZIP write UTF-8 names without the UTF-8
+    flag, which zipfile then reads as cp437 ('café' -> 'cafÔö£®'): such names are read as UTF-8."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:  # a true cp437 name (old Windows tools)
+        return info.filename
 
 
 def _common_top(paths: list[tuple[str, ...]]) -> int:

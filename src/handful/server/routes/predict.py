@@ -12,9 +12,10 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from ...data import Examples, read_table
+from ...data import Examples
 from ...errors import DataError
 from .. import extras
+from ..ingest import read_uploaded_table
 from ..predictor import LoadedModel, on_torch_thread
 from ..schemas import PredictResult, TextPredictIn
 from ..uploads import Limits, check_image_header, image_extension, read_class_zip, sanitize_filename
@@ -35,9 +36,12 @@ def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int) -> li
 def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int) -> dict:
     skipped = [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]
     if not ok:
-        detail = skipped[0]["reason"] if len(skipped) == 1 else f"{len(skipped)} inputs skipped"
+        detail = skipped[0]["reason"] if len(skipped) == 1 else \
+            f"{len(skipped)} inputs skipped, e.g. {skipped[0]['name']}: {skipped[0]['reason']}"
+        fix = ("Send texts that are not empty." if model.clf.modality_ == "text"
+               else "Send image files in a format PIL reads (JPEG, PNG, ...).")
         raise DataError(f"No usable input to predict ({names[0] if len(names) == 1 else 'all'}: "
-                        f"{detail}). Send image files in a format PIL reads (JPEG, PNG, ...).")
+                        f"{detail}). {fix}")
     return {"version": model.number, "skipped": skipped,
             "predictions": top_k(model, proba, [names[i] for i in ok], k)}
 
@@ -140,7 +144,9 @@ def predict_texts(project_id: int, body: TextPredictIn, pool: PoolDep) -> dict:
 @router.post("/evaluate")
 def evaluate(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsDep,
              file: Annotated[UploadFile, File(description="zip of class folders, or CSV/TSV")],
-             version: Annotated[int | None, Form()] = None) -> dict:
+             version: Annotated[int | None, Form()] = None,
+             text_column: Annotated[str | None, Form()] = None,
+             label_column: Annotated[str | None, Form()] = None) -> dict:
     """Accuracy (95% CI), per-class precision/recall/F1 and confusion matrix on labeled data."""
     model = pool.get(project_id, version)
     tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
@@ -148,13 +154,9 @@ def evaluate(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: Limits
         if model.clf.modality_ == "image":
             examples = _zip_examples(file, tmp, limits)
         else:
-            suffix = Path(sanitize_filename(file.filename or "x.csv")).suffix.lower()
-            if suffix not in (".csv", ".tsv", ".txt", ".tab"):
-                raise DataError(f"Evaluate a text model on a .csv or .tsv of texts and labels. "
-                                f"Got '{suffix or 'no extension'}'.")
-            path = tmp / f"data{suffix}"
-            path.write_bytes(read_upload(file, limits.max_file_bytes))
-            examples = read_table(path)
+            examples = read_uploaded_table(catalog, file.filename or "table.csv",
+                                           read_upload(file, limits.max_file_bytes), limits,
+                                           text_column, label_column)
         report = on_torch_thread(model.clf.evaluate, examples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
