@@ -63,11 +63,19 @@ def test_a_save_that_dies_midway_leaves_the_old_model_intact(color_tree, tmp_pat
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".m")] == []
 
 
+def _edit_classes(model, edit):
+    doc = json.loads((model / "model.json").read_text())
+    doc["classes"] = edit(doc["classes"])  # a hand edit: two classes would answer to one name
+    (model / "model.json").write_text(json.dumps(doc))
+
+
 @pytest.mark.parametrize("damage, match", [
     (lambda d: (d / "model.json").unlink(), "not a handful model"),
     (lambda d: (d / "model.json").write_text("{not json"), "damaged"),
     (lambda d: (d / "head.safetensors").write_bytes(b"garbage"), "missing or damaged"),
     (lambda d: (d / "model.json").write_text(json.dumps({"format_version": 99})), "newer"),
+    (lambda d: _edit_classes(d, lambda c: [c[0], c[0], *c[2:]]), r"\['blue'\] more than once"),
+    (lambda d: _edit_classes(d, lambda c: "blue"), "distinct names"),
 ])
 def test_loading_a_damaged_model_names_the_file_and_the_fix(color_tree, tmp_path, damage, match):
     Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")

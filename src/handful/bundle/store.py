@@ -136,6 +136,11 @@ def read_model_json(path: str | Path) -> dict:
     for key in ("classes", "head", "backbone"):
         if key not in doc:
             raise BundleError(f"{file} is missing '{key}': damaged or foreign. Re-train the model.")
+    classes = doc["classes"]
+    if not isinstance(classes, list) or len(set(map(str, classes))) != len(classes):
+        repeated = sorted({str(c) for c in classes if list(classes).count(c) > 1}) if isinstance(classes, list) else []
+        raise BundleError(f"{file} is damaged: 'classes' must list distinct names; got "
+                          f"{f'{repeated} more than once' if repeated else repr(classes)[:80]}. Re-train the model.")
     return doc
 
 
