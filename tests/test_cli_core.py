@@ -371,6 +371,36 @@ def test_predict_refuses_input_of_the_other_kind(capsys, color_tree, text_csv, t
     assert "classifies texts" in capsys.readouterr().err
 
 
+def test_predict_takes_a_missing_or_second_table_name_as_an_error_not_as_a_text(capsys, text_csv, tmp_path):
+    text_model = tmp_path / "txt"
+    assert main(["train", str(text_csv), "--out", str(text_model), "--backbone", "test_tiny_text",
+                 "--no-advise"]) == 0
+    capsys.readouterr()
+    missing = tmp_path / "reviews.csv"  # a typo or a file not there: not the text "reviews.csv"
+    assert main(["predict", str(text_model), str(missing), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert not captured.out and str(missing) in captured.err and "does not exist" in captured.err
+    other = tmp_path / "more.csv"
+    other.write_text("text\nthe team won\n")
+    assert main(["predict", str(text_model), str(text_csv), str(other), "--json"]) == 2  # not 2 texts
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "one CSV/TSV" in err[0], err
+
+
+def test_typed_texts_written_to_an_out_file_are_keyed_by_text_so_a_rerun_predicts_new_ones(
+        capsys, text_csv, tmp_path):
+    model, preds = tmp_path / "txt", tmp_path / "preds.csv"
+    assert main(["train", str(text_csv), "--out", str(model), "--backbone", "test_tiny_text", "--no-advise"]) == 0
+    assert main(["predict", str(model), "the team scored a goal", "--out", str(preds)]) == 0
+    # other texts, same --out: "text 1" is a new text, not the one already predicted
+    result = run_json(capsys, ["predict", str(model), "add basil to the soup", "the team scored a goal",
+                               "--out", str(preds)])
+    assert (result["n"], result["n_resumed"]) == (1, 1)
+    rows = preds.read_text().strip().splitlines()[1:]
+    assert [r.split(",")[:2] for r in rows] == [["the team scored a goal", "sports"],
+                                                ["add basil to the soup", "cooking"]]
+
+
 def test_a_long_but_legal_out_name_works(capsys, color_tree, tmp_path):
     name = "m" * 240  # the hidden temp folder beside it must fit in 255 bytes as well
     assert main(["train", str(color_tree), "--out", str(tmp_path / name), "--backbone", "test_tiny_image",

@@ -138,3 +138,11 @@ def test_gif_and_webp_and_bmp_and_tiff_are_read(tmp_path):
     for ext in ("gif", "webp", "bmp", "tiff"):
         Image.fromarray(np.full((8, 8, 3), 100, np.uint8)).save(tmp_path / f"x.{ext}")
         assert load_image(tmp_path / f"x.{ext}").size == (8, 8)
+
+
+def test_class_folders_of_text_files_point_to_a_csv_of_texts(tmp_path):
+    for label in ("pos", "neg"):
+        (tmp_path / "reviews" / label).mkdir(parents=True)
+        (tmp_path / "reviews" / label / "1.txt").write_text(f"a {label} review")
+    with pytest.raises(DataError, match=r"only \.txt files.*CSV/TSV"):
+        scan_folder(tmp_path / "reviews")

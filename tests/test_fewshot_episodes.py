@@ -39,6 +39,7 @@ def test_split_by_class_holds_out_the_fraction_of_classes():
 
 @pytest.mark.parametrize("classes, kwargs, phrase", [
     (["a", "b", "c"], {"by_parent": True}, "needs nested classes"),
+    (["a", "b", "c"], {"by_parent": True}, "not one alphabet"),  # --nested on a single alphabet
     (CLASSES, {"eval_fraction": 1.5}, "between 0 and 1"),
     (["A/x", "A/y"], {"by_parent": True}, "at least 2"),
 ])

@@ -504,3 +504,57 @@ def test_an_existing_out_is_refused_before_training_not_after(model, glyphs, cap
                  *TRAIN_ARGS]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (model / "model.json").read_bytes() == before  # and the model there is untouched
+
+
+def test_protonet_train_with_every_class_smaller_than_an_episode_is_a_one_line_error(glyphs, tmp_path,
+                                                                                   capsys):
+    # 8 drawings per character: 6 shots + 3 queries leave no class to draw a training episode from
+    args = ["protonet", "train", str(glyphs), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_conv",
+            *TRAIN_ARGS, "--shots", "6", "--json"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "9 images" in err[0] and "--shots" in err[0], err
+    assert not (tmp_path / "m").exists()
+
+
+def test_extra_training_classes_that_are_held_out_are_refused_before_training(glyphs, tmp_path):
+    # the same folder as DATA and --extra-train: the held-out alphabet would be trained on, and
+    # its "held-out" accuracy reported as if it had never been seen
+    config = ProtoNetConfig(n_way=8, n_query=3, max_episodes=1, precision="fp32")
+    with pytest.raises(handful.HandfulError, match=r"alphabet_D/character01.*--extra-train") as info:
+        train_model([glyphs], tmp_path / "m", config, backbone="test_tiny_conv", nested=True,
+                    split_by_parent=True, eval_fraction=0.25, extra_train=[glyphs], log=lambda _: None)
+    assert "held out" in str(info.value)
+    assert not (tmp_path / "m").exists()
+
+
+def test_validation_uses_the_classes_with_enough_images_and_leaves_out_the_others():
+    # 3 of the 5 validation classes have 1 image: too few for a 1-shot episode with a query.
+    # Validation runs 2-way on the others instead of failing with a --ways message it never took.
+    from handful.fewshot.protonet import train_protonet
+
+    rng = np.random.default_rng(0)
+    arrays = (rng.random((32 + 7, 8, 8)) * 255).astype(np.uint8)
+    labels = np.array([f"t{i}" for i in range(8) for _ in range(4)]
+                      + ["v0", "v0", "v1", "v1", "v2", "v3", "v4"], dtype=object)
+    to_tensor = lambda a: torch.from_numpy(np.stack(a)).float().div(255).unsqueeze(1)  # noqa: E731
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4))
+    config = ProtoNetConfig(n_way=4, n_query=2, max_episodes=2, val_every=1, val_ways=20, val_episodes=5,
+                            jitter=0, rotations=False, precision="fp32")
+    history = train_protonet(module, module, to_tensor, (arrays[:32], labels[:32]),
+                             (arrays[32:], labels[32:]), config)
+    assert len(history.validation) == 2  # one per episode, 2-way over v0 and v1
+
+
+def test_training_classes_too_small_for_an_episode_are_named_in_a_warning(tmp_path):
+    from handful.fewshot.training import split_for_training
+
+    root = make_glyph_tree(tmp_path / "bg", n_alphabets=1, n_chars=5, n_drawings=8)
+    classes = [f"alphabet_A/character{c:02d}" for c in range(1, 6)]
+    small = split_for_training(classes, 0.2, False, 0, 0)["train"][0]  # one of the 4 training classes
+    for drawing in sorted((root / small).iterdir())[2:]:
+        drawing.unlink()  # 2 drawings left: fewer than 1 shot + 3 queries
+    config = ProtoNetConfig(n_way=3, n_query=3, max_episodes=1, precision="fp32")
+    with pytest.warns(UserWarning, match=rf"1 of the 4 training classes \({small}\) .*fewer than 4 images"):
+        train_model([root], tmp_path / "m", config, backbone="test_tiny_conv", nested=True, val_fraction=0,
+                    eval_fraction=0.2, log=lambda _: None)

@@ -73,3 +73,11 @@ def test_suggest_user_errors_are_one_line_that_names_the_fix(capsys, text_csv, c
     assert main(["suggest", str(tmp_path / "m"), str(color_tree), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_suggest_on_a_missing_table_says_it_does_not_exist(capsys, text_csv, tmp_path):
+    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "m")
+    missing = tmp_path / "inbox.csv"
+    assert main(["suggest", str(tmp_path / "m"), str(missing), "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(missing) in err[0] and "does not exist" in err[0], err

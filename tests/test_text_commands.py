@@ -3,6 +3,7 @@ kshot, advise and zeroshot, with awkward input (latin-1, BOM, labels with spaces
 
 import json
 
+import numpy as np
 import pytest
 
 from handful.cli import main
@@ -97,3 +98,19 @@ def test_empty_and_too_long_texts_are_reported_by_train(capsys, tmp_path):
                                 "--backbone", "test_tiny_text", "--head", "logistic"])
     assert out["n_train"] == 8  # the long text is kept (cut), the empty one is not
     assert out["skipped"] == [{"path": "gaps.csv:2", "reason": "empty text"}]
+
+
+def test_python_predict_gives_none_for_an_empty_text_as_the_cli_skips_it(text_csv):
+    from handful import Classifier
+
+    clf = Classifier(backbone="test_tiny_text", head="logistic").fit(text_csv)
+    labels = clf.predict(["", "   ", "the team won the match"])
+    assert labels[:2] == [None, None] and labels[2] == "sports"  # None: unusable, as for a broken file
+    assert np.isnan(clf.predict_proba([""])).all()
+
+
+def test_kshot_warns_when_the_test_set_repeats_texts_of_the_pool(capsys, latin1_tsv):
+    # scoring on the texts a draw was fitted on inflates the accuracy: the user must hear of it
+    with pytest.warns(UserWarning, match="16 of the 16 test items are also in the pool"):
+        run_json(capsys, ["kshot", str(latin1_tsv), "--test", str(latin1_tsv), "--shots", "1",
+                          "--repeats", "1", "--backbone", "test_tiny_text", "--head", "prototype"])

@@ -149,3 +149,11 @@ def test_finetune_on_images_points_to_the_image_command(tmp_path, color_tree, ca
                  "--backbone", "test_tiny_image"])
     assert code == 2
     assert "handful finetune" in capsys.readouterr().err
+
+
+def test_finetune_with_word2vec_is_refused_before_any_word_vectors_are_trained(tmp_path, text_csv, capsys):
+    code = main(["train", str(text_csv), "--out", str(tmp_path / "m"), "--finetune", "--backbone", "word2vec"])
+    captured = capsys.readouterr()
+    assert code == 2 and "word2vec:" not in captured.out + captured.err  # no training first
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "'word2vec'" in err[0] and "--backbone minilm" in err[0], err

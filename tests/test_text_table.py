@@ -107,3 +107,18 @@ def test_unlabeled_csv_with_header_uses_the_text_column(tmp_path):
     path = tmp_path / "more.csv"
     path.write_text("id,review\n1,great stuff\n2,\"not great, sadly\"\n")
     assert read_unlabeled(path) == ["great stuff", "not great, sadly"]
+
+
+def test_comma_separated_file_named_tsv_is_read_by_its_commas(tmp_path):
+    path = tmp_path / "reviews.tsv"  # no tab anywhere: the .tsv name is wrong, not the file
+    path.write_text("text,label\nhot soup,good\ncold soup,bad\n")
+    examples = read_table(path)
+    assert examples.items == ("hot soup", "cold soup") and examples.labels == ("good", "bad")
+
+
+def test_header_of_unknown_names_asks_for_the_columns_not_for_a_header(tmp_path):
+    path = tmp_path / "cols.csv"
+    path.write_text("id,phrase,verdict\n1,hot soup,good\n2,cold soup,bad\n")
+    with pytest.raises(DataError, match=r"--text-column and --label-column") as info:
+        read_table(path)
+    assert "['id', 'phrase', 'verdict']" in str(info.value) and "no header" not in str(info.value)

@@ -26,6 +26,7 @@ def test_label_texts_drop_latin_binomials_but_keep_english_synonyms():
     (["bee", "ant"], ["ants", "bees"], {"ants": "ant", "bees": "bee"}),  # by name, not order
     (["Daisy", "rose"], ["daisies", "roses"], {"daisies": "Daisy", "roses": "rose"}),
     (["positive", "negative"], ["0", "1"], {"0": "positive", "1": "negative"}),  # in order
+    (["one", "two", "ten"], ["10", "2", "1"], {"1": "one", "2": "two", "10": "ten"}),  # numbers: by value
 ])
 def test_class_names_match_labels_by_name_else_in_sorted_order(names, labels, expected):
     assert match_class_names(names, labels) == expected

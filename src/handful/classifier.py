@@ -95,16 +95,21 @@ class Classifier:
 
     def embed(self, items: Sequence[str], modality: str,
               progress: Progress | None = None) -> tuple[np.ndarray, dict[int, str]]:
-        """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones."""
+        """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones (an empty
+        text is one, as in a table or on the command line)."""
         items = as_items(items)
         backbone = self.backbone_for(modality)
         if hasattr(backbone, "parts"):  # a concatenation: reuse each part's cache
             from .backbones.concat import embed_parts_cached
 
-            return embed_parts_cached(self._feature_cache(), backbone, items, self.batch_size,
-                                      progress)
-        return self._feature_cache().get_or_compute(backbone, list(items), self.batch_size,
-                                                    progress)
+            X, failures = embed_parts_cached(self._feature_cache(), backbone, items, self.batch_size,
+                                             progress)
+        else:
+            X, failures = self._feature_cache().get_or_compute(backbone, list(items), self.batch_size,
+                                                               progress)
+        if modality == "text":
+            failures = {**failures, **{i: "empty text" for i, t in enumerate(items) if not str(t).strip()}}
+        return X, failures
 
     def embed_examples(self, examples: Examples,
                        progress: Progress | None = None) -> tuple[np.ndarray, Examples]:

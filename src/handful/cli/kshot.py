@@ -46,6 +46,17 @@ def parse_shots(text: str) -> list[int]:
     return shots
 
 
+def warn_shared(pool: Examples, test: Examples) -> None:
+    """Test items that are also in the pool (the same text, or the same file) inflate the accuracy."""
+    key = (lambda x: x) if pool.modality == "text" else (lambda x: str(Path(x).resolve()))
+    in_pool = {key(x) for x in pool.items}
+    n_shared = sum(key(x) in in_pool for x in test.items)
+    if n_shared:
+        warnings.warn(f"{n_shared} of the {len(test)} test items are also in the pool {pool.source}; a draw "
+                      "that picks them is scored on what it was fitted on. Give a test set apart from "
+                      "the pool.", stacklevel=2)
+
+
 def pool_and_test(pool: Path, test: Path | None, text_col, label_col,
                   nested: bool = False) -> tuple[Examples, Examples]:
     if test is None:
@@ -97,6 +108,7 @@ def kshot(
     missing = sorted(set(test_ex.classes) - set(pool_ex.classes))
     if missing:
         raise DataError(f"Test classes {missing} do not occur in the pool {pool}.")
+    warn_shared(pool_ex, test_ex)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
                      random_state=seed, augment_views=check_views(augment_views), augment=augment,
                      **prior_options(zero_shot_prior, classes, template, pool_ex.labels))

@@ -120,7 +120,9 @@ def predict(
     text_of = dict(zip(ids, items)) if typed else {}
     k = min(top, len(predictor.classes_))
     sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None
-    todo = [i for i, input_id in enumerate(ids) if input_id not in sink.done] if sink else list(
+    # an --out file names typed texts by their text: "text 1" of another run is another text
+    row_ids = items if typed and out_file else ids
+    todo = [i for i, input_id in enumerate(row_ids) if input_id not in sink.done] if sink else list(
         range(len(items)))
     keep_rows = sink is None
     rows, n_done = [], 0
@@ -133,7 +135,7 @@ def predict(
                 batch_ids = [ids[todo[j]] for j in indices]
                 preds = top_k(proba, predictor.classes_, k)
                 if sink:
-                    sink.write(batch_ids, preds)
+                    sink.write([row_ids[todo[j]] for j in indices], preds)
                 if keep_rows:
                     rows += [{"input": i, **({"text": text_of[i]} if i in text_of else {}),
                               "label": p[0][0], "top": p} for i, p in zip(batch_ids, preds)]

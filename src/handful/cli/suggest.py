@@ -26,6 +26,9 @@ def _unlabeled(clf, source: Path, text_column) -> tuple[list[str], list[str], li
     if clf.modality_ == "image":
         items, skipped = list_images([source])
         return items, items, skipped
+    if is_table_path(source) and not source.exists():
+        raise DataError(f"The file of unlabeled texts '{source}' does not exist. Give an existing "
+                        "CSV/TSV or .txt file.")
     if not (source.is_file() and is_table_path(source)):
         raise DataError(f"The model classifies texts; give a CSV/TSV or .txt of unlabeled texts, "
                         f"not '{source}'.")

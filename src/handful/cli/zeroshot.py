@@ -25,7 +25,7 @@ ZeroShotPriorOpt = Annotated[bool, typer.Option(
     "(weight chosen by cross-validation).")]
 ClassesOpt = Annotated[str | None, typer.Option(
     help="Class names, comma-separated (default: the labels). Matched to the labels by name, "
-    "else in the labels' sorted order: --classes \"negative,positive\" for labels 0,1.")]
+    "else in the labels' sorted order (numbers by value): --classes \"negative,positive\" for labels 0,1.")]
 TemplateOpt = Annotated[str | None, typer.Option(
     help="Phrase around each class name, with {} for the name, e.g. \"this review is {}\".")]
 

@@ -135,6 +135,9 @@ def _check_classes(root, groups, empty, skipped, min_classes) -> None:
         bad = [(p, r) for p, r in skipped if f"/{empty[0]}/" in p]
         found = (f"no readable images ({len(bad)} files skipped, e.g. {bad[0][0]}: {bad[0][1]})"
                  if bad else "no images")
+        if groups[empty[0]] and all(f.suffix.lower() == ".txt" for f in groups[empty[0]]):
+            found = ("no images, only .txt files (texts are read from one CSV/TSV with a text and a label "
+                     "column, not from class folders)")
         raise DataError(
             f"Class folder '{empty[0]}' in {root} has {found}. "
             "Add at least 1 image per class or remove the folder."

@@ -64,7 +64,7 @@ def _utf16_order(raw: bytes) -> str:
 
 
 def _sniff_delimiter(sample: str, path: Path) -> str:
-    if path.suffix.lower() in (".tsv", ".tab"):
+    if path.suffix.lower() in (".tsv", ".tab") and "\t" in sample:  # else a CSV under a .tsv name
         return "\t"
     try:
         return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
@@ -231,8 +231,9 @@ def _columns(path, rows, text_column, label_column, labeled):
         return int(max(range(width), key=lambda j: mean_len[j])), -1, rows, 0
     if width != 2:
         raise DataError(
-            f"{path} has no header and {width} columns {first[:4]}; expected 2 "
-            "(text, label). Add a header row with 'text' and 'label' columns."
+            f"{path} has {width} columns and no 'text' or 'label' among its first row {first[:6]}; "
+            "expected a header naming them or 2 columns (text, label). Pass --text-column and "
+            "--label-column with names from the first row, or name them 'text' and 'label'."
         )
     text_idx = 0 if mean_len[0] >= mean_len[1] else 1
     return text_idx, 1 - text_idx, rows, 0

@@ -56,7 +56,8 @@ def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent
     groups = sorted({parent_of(c) for c in classes}) if by_parent else classes
     if by_parent and groups == [""]:
         raise DataError("--split-by-parent needs nested classes (parent/class folders); these classes "
-                        "have no parent folder. Pass --nested with an alphabet/character layout.")
+                        "have no parent folder. Pass --nested, with DATA the folder that holds the parents "
+                        "(alphabet/character/*.png: images_background, not one alphabet).")
     if len(groups) < 2:
         raise DataError(f"Cannot split {len(groups)} group(s) into train and eval; need at least 2.")
     rng = np.random.default_rng([seed, 7])

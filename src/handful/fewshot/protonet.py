@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -285,11 +286,15 @@ def train_protonet(module: torch.nn.Module, encode: Callable, to_tensor: Callabl
 
 
 def _val_sampler(val, config: ProtoNetConfig) -> EpisodeSampler | None:
-    if val is None or len(set(val[1])) < 2:
+    """Validation episodes over the classes with enough images for a shot and a query (None: < 2)."""
+    if val is None:
         return None
     labels = list(val[1])
-    n_way = min(config.val_ways, len(set(labels)))
-    return EpisodeSampler(labels, n_way, config.val_shots, 1)
+    counts = Counter(labels)
+    n_ready = sum(n >= config.val_shots + 1 for n in counts.values())
+    if n_ready < 2:
+        return None
+    return EpisodeSampler(labels, min(config.val_ways, n_ready), config.val_shots, 1)
 
 
 def _validate(module, encode, to_tensor, arrays, sampler, config: ProtoNetConfig, extra: int) -> float:

@@ -8,6 +8,8 @@ Example:
 from __future__ import annotations
 
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -89,6 +91,8 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     if len(split["train"]) < 2:
         raise DataError(f"Meta-training needs at least 2 training classes; {examples.source} leaves "
                         f"{len(split['train'])} after the held-out and validation splits.")
+    _check_episode_classes(examples, split["train"], extra_examples, config)
+    _check_extra_apart(extra_examples, split)
     clf = Classifier(backbone=backbone or VARIANTS[variant], head="prototype",
                      head_params={"metric": "euclidean", "temperature": 1.0})
     encoder = FewShotEncoder(clf, {"metric": "euclidean"})
@@ -127,6 +131,39 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     path = clf.save(out, force=force, metrics=metrics, extra_meta={"fewshot": report})
     report.update(model=str(path), seconds=round(time.perf_counter() - started, 1), heldout=heldout)
     return report
+
+
+def _check_episode_classes(examples, train_classes: list[str], extra_examples, config: ProtoNetConfig) -> None:
+    """A training episode draws shots + queries images of a class: at least 2 classes must have them."""
+    need = config.n_shot + config.n_query
+    counts = Counter(examples.labels)
+    sizes = [counts[c] for c in train_classes]
+    if extra_examples is not None:
+        sizes += list(Counter(extra_examples.labels).values())
+    if sum(n >= need for n in sizes) < 2:
+        raise DataError(f"Training episodes need at least 2 classes with {need} images or more ({config.n_shot} "
+                        f"--shots + {config.n_query} --queries); {sum(n >= need for n in sizes)} of the "
+                        f"{len(sizes)} training classes of {examples.source} have that many (the largest "
+                        f"has {max(sizes)}). Lower --shots or --queries, or add images.")
+    small = [c for c in train_classes if counts[c] < need]
+    if small:
+        warnings.warn(f"{len(small)} of the {len(train_classes)} training classes ({', '.join(small[:3])}"
+                      f"{', ...' if len(small) > 3 else ''}) have fewer than {need} images ({config.n_shot} "
+                      f"--shots + {config.n_query} --queries) and are left out of the training episodes.",
+                      stacklevel=3)
+
+
+def _check_extra_apart(extra_examples, split: dict) -> None:
+    """Extra training classes must not be the held-out or validation classes of DATA: those would be
+    trained on, and their accuracy reported as if never seen."""
+    if extra_examples is None:
+        return
+    shared = sorted(set(extra_examples.classes) & set(split["heldout"] + split["val"]))
+    if shared:
+        raise DataError(f"--extra-train {extra_examples.source} holds {len(shared)} classes that are held out "
+                        f"or validated from DATA ({', '.join(shared[:3])}{', ...' if len(shared) > 3 else ''}); "
+                        "training on them would make those scores meaningless. Remove them from --extra-train, "
+                        "or give that folder as DATA instead.")
 
 
 def _extra_arrays(backbone, examples) -> tuple[np.ndarray, np.ndarray] | None:

@@ -47,6 +47,7 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     if is_text_table(inputs):
         table = read_table(inputs[0], text_column=text_column, labeled=False)
         return list(table.items), list(table.ids), list(table.skipped)
+    _check_no_table_names(inputs)
     folder = next((x for x in inputs if x.strip() and Path(x).is_dir()), None)  # Path("") is "."
     if folder is not None:
         raise DataError(f"This model classifies texts; '{folder}' is a folder. Give a CSV/TSV of texts, "
@@ -54,6 +55,17 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     texts = [(text, f"text {i + 1}") for i, text in enumerate(inputs)]
     return ([t for t, _ in texts if t.strip()], [i for t, i in texts if t.strip()],
             [(i, "empty text") for t, i in texts if not t.strip()])
+
+
+def _check_no_table_names(inputs: Sequence[str]) -> None:
+    """Texts that name a table (a missing file, or one of several) are a mistake, not texts to classify."""
+    for x in inputs:
+        if is_table_path(x) and not any(c.isspace() for c in x):
+            if not Path(x).is_file():
+                raise DataError(f"Text table '{x}' does not exist. Give an existing CSV/TSV file, or the texts "
+                                "themselves.")
+            raise DataError(f"'{x}' is one of {len(inputs)} inputs, but one CSV/TSV of texts is read at a "
+                            "time. Run the command once per table, or give only texts.")
 
 
 def is_text_table(inputs: Sequence[str]) -> bool:

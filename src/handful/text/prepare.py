@@ -50,6 +50,10 @@ def check_text_options(clf, modality: str, finetune: bool, unlabeled: Path | Non
                         "word2vec from scratch; use one of them.")
     if finetune and clf.backbone == "auto":
         clf.backbone = TUNABLE_DEFAULT
+    if finetune and clf.backbone.replace("-", "_") == "word2vec":
+        raise DataError("--finetune tunes a pretrained sentence encoder; backbone 'word2vec' learns its "
+                        "vectors from your texts instead. Use --backbone minilm with --finetune, or drop "
+                        "--finetune.")
     if unlabeled and clf.backbone.replace("-", "_") != "word2vec":
         raise DataError(f"--unlabeled trains word vectors for --backbone word2vec; backbone "
                         f"'{clf.backbone}' is pretrained and does not use unlabeled text. Add "

@@ -7,6 +7,7 @@ comma-separated, the common name first.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -73,16 +74,26 @@ def _same_class(a: str, b: str) -> bool:
     return class_phrase(a).lower() in _forms(b) or class_phrase(b).lower() in _forms(a)
 
 
+def _label_order(label: str) -> tuple:
+    """Numbers by value (1, 2, 10: star ratings), other labels as text after them."""
+    try:
+        value = float(label)
+    except ValueError:
+        return (1, 0.0, label)
+    return (0, value, label) if math.isfinite(value) else (1, 0.0, label)
+
+
 def match_class_names(names: Sequence[str], labels: Sequence[str]) -> dict[str, str]:
     """Map each data label to a class name: by name (case, plural, ``_`` tolerant), else in order.
 
     ``names=["ant", "bee"]`` and labels ``["ants", "bees"]`` match by name; ``["positive",
-    "negative"]`` against labels ``["0", "1"]`` maps in order (sorted labels: 0 -> positive).
+    "negative"]`` against labels ``["0", "1"]`` maps in order (sorted labels: 0 -> positive; numbers
+    sort by value, so labels 1, 2, 10 take the names in that order).
 
     Raises:
         DataError: the counts differ and the names do not all match.
     """
-    labels = sorted(set(labels))
+    labels = sorted(set(labels), key=_label_order)
     matches = {lab: [n for n in names if _same_class(n, lab)] for lab in labels}
     if all(len(m) == 1 for m in matches.values()) and len({m[0] for m in matches.values()}) == len(labels):
         return {lab: str(m[0]) for lab, m in matches.items()}
