@@ -114,3 +114,22 @@ def test_kshot_warns_when_the_test_set_repeats_texts_of_the_pool(capsys, latin1_
     with pytest.warns(UserWarning, match="16 of the 16 test items are also in the pool"):
         run_json(capsys, ["kshot", str(latin1_tsv), "--test", str(latin1_tsv), "--shots", "1",
                           "--repeats", "1", "--backbone", "test_tiny_text", "--head", "prototype"])
+
+
+def test_train_warns_when_one_text_is_labeled_two_ways(capsys, tmp_path):
+    # the copies cannot be told apart, and cross-validation scores each with the other trained on
+    path = tmp_path / "clash.csv"
+    rows = ["text,label"] + [f"{t},sports" for t in SPORTS] + [f"{t},cooking" for t in COOKING]
+    rows.append("The team  won the match,cooking")  # same text, other case and spacing
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"1 text\(s\) in .*clash.csv appear under more than one label "
+                                         r"\(e.g. 'the team won the match': cooking, sports\)"):
+        run_json(capsys, ["train", str(path), "--out", str(tmp_path / "m"),
+                          "--backbone", "test_tiny_text", "--head", "logistic"])
+
+
+def test_distinct_texts_train_without_a_label_warning(capsys, recwarn, latin1_tsv, tmp_path):
+    run_json(capsys, ["train", str(latin1_tsv), "--out", str(tmp_path / "m"),
+                      "--backbone", "test_tiny_text", "--head", "logistic"])
+    assert not [w for w in recwarn if "more than one label" in str(w.message)]
+    assert any("latin-1" in str(w.message) for w in recwarn)  # the recorder does see warnings

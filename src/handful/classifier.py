@@ -425,3 +425,20 @@ def _warn_small(examples: Examples) -> None:
     if min(counts.values()) == 1:
         warnings.warn("Some classes have a single example; accuracy estimates will be rough.",
                       stacklevel=3)
+    if examples.modality == "text":
+        _warn_conflicting_texts(examples)
+
+
+def _warn_conflicting_texts(examples: Examples) -> None:
+    """Warn when one text is labeled two ways: the model cannot tell the copies apart, and
+    cross-validation scores each copy with the other in training."""
+    labels_of: dict[str, set[str]] = {}
+    for text, label in zip(examples.items, examples.labels):
+        labels_of.setdefault(" ".join(str(text).split()).lower(), set()).add(str(label))
+    conflicts = {t: sorted(ls) for t, ls in labels_of.items() if len(ls) > 1}
+    if conflicts:
+        text, labels = next(iter(conflicts.items()))
+        shown = text if len(text) <= 60 else f"{text[:57]}..."
+        warnings.warn(f"{len(conflicts)} text(s) in {examples.source or 'the data'} appear under more than "
+                      f"one label (e.g. '{shown}': {', '.join(labels)}). Keep one label per text or "
+                      "remove the copies.", stacklevel=4)
