@@ -205,9 +205,10 @@ def test_ray_without_the_extra_is_a_one_line_error(capsys, model_and_images, mon
 
 
 def test_embed_auto_picks_the_text_backbone_for_a_table(capsys, text_csv, tmp_path, monkeypatch):
-    import handful.cli.embed as embed_cli
+    from handful.classifier import DEFAULT_BACKBONES
 
-    monkeypatch.setattr(embed_cli, "DEFAULT_BACKBONES", {"image": "test_tiny_image", "text": "test_tiny_text"})
+    monkeypatch.setitem(DEFAULT_BACKBONES, "image", "test_tiny_image")
+    monkeypatch.setitem(DEFAULT_BACKBONES, "text", "test_tiny_text")
     result = run_json(capsys, ["embed", str(text_csv), "--out", str(tmp_path / "t.npy")])  # no --backbone
     assert result["backbone"] == "test_tiny_text" and result["n"] > 0  # it was the image default: an error
 

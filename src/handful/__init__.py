@@ -9,9 +9,26 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__  # noqa: E402
-from .backbones import create_backbone, list_backbones  # noqa: E402
-from .classifier import Classifier, load  # noqa: E402
 from .errors import HandfulError  # noqa: E402
 
 __all__ = ["Classifier", "HandfulError", "__version__", "create_backbone", "list_backbones",
            "load"]
+
+# The rest loads on first use (PEP 562): `import handful` and `handful --help` do not pay
+# for torch and scikit-learn (about 2 s) until a classifier or backbone is asked for.
+_LAZY = {"Classifier": "classifier", "load": "classifier",
+         "create_backbone": "backbones", "list_backbones": "backbones"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'handful' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
 
 class HandfulError(Exception):
     """Base class of every error handful raises for user input."""
@@ -39,8 +37,19 @@ class BackboneUnavailableError(HandfulError, RuntimeError):
     """A backbone that needs a package or network access that is not available here."""
 
 
-class NotFittedError(HandfulError, _SklearnNotFittedError):
-    """A model used before it was fitted."""
+def __getattr__(name: str):
+    """``NotFittedError`` subclasses scikit-learn's, made on first use: importing this module
+    (every command does) must not load scikit-learn (about 1 s)."""
+    if name != "NotFittedError":
+        raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+    from sklearn.exceptions import NotFittedError as sklearn_not_fitted
+
+    class NotFittedError(HandfulError, sklearn_not_fitted):
+        """A model used before it was fitted."""
+
+    NotFittedError.__module__ = __name__
+    globals()["NotFittedError"] = NotFittedError
+    return NotFittedError
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

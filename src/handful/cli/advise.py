@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
-from ..classifier import Classifier
 from ..data import Examples, load_examples
 from ..errors import DataError
-from ..evaluate.data_need import estimate_data_need, n_curve_fits
 from .main import app
 from .options import BackboneOpt, JsonOpt, LabelColOpt, NestedOpt, NoCacheOpt, SeedOpt, TextColOpt
 from .output import Output, check_folder_replaceable, json_with, pct
+
+if TYPE_CHECKING:
+    from ..classifier import Classifier
 
 AdviseOpt = Annotated[bool, typer.Option(
     "--advise/--no-advise", help="Estimate how many more examples per class would help "
@@ -28,6 +29,7 @@ def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
                plot: Path | None, repeats: int = 10) -> dict | None:
     """The data-need estimate on ``clf``'s embeddings with its head (base head under a prior);
     None, with a note, when some class has a single example."""
+    from ..evaluate.data_need import estimate_data_need, n_curve_fits
     y = np.asarray(examples.labels, dtype=object)
     if np.unique(y, return_counts=True)[1].min() < 2:
         out.print("Data-need estimate skipped: a class has a single example.")
@@ -79,6 +81,7 @@ def advise(
 ) -> None:
     """Measure accuracy at sub-sample sizes per class, fit the learning curve, and say how many
     more examples per class should reach the next accuracy level (with a range)."""
+    from ..classifier import Classifier
     out = Output(as_json)
     if repeats < 2:
         raise DataError(f"--repeats must be >= 2 (the range comes from repeats). Got {repeats}.")

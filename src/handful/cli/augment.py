@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from ..augment import FILL_MODES, PRESETS, AugmentConfig, create_augment, preset_config, with_settings
-from ..augment.offline import MANIFEST_FILE, PREVIEW_FILE, augment_folder
 from ..data import scan_splits
 from ..errors import DataError
 from .main import app
@@ -65,6 +64,7 @@ def augment(
     as_json: JsonOpt = False,
 ) -> None:
     """Write an augmented copy of DATA (originals untouched; names like cat_001.aug3.jpg)."""
+    from ..augment.offline import MANIFEST_FILE, PREVIEW_FILE, augment_folder
     out = Output(as_json)
     pipeline = create_augment(augment_config(preset, fill, config_file))
     n_train = len(scan_splits(data, nested=nested)["train"])

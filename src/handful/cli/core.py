@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..bundle.store import check_out_free
-from ..classifier import Classifier, load
 from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
 from ..errors import DataError
-from ..evaluate import plot_confusion_matrix
-from ..text.prepare import prepare_for_training
 from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
 from .main import app
@@ -42,6 +38,9 @@ from .zeroshot import (
     prior_options,
     selection_notes,
 )
+
+if TYPE_CHECKING:
+    from ..classifier import Classifier
 
 
 def load_train_and_eval(data: Path, nested: bool, text_col, label_col) -> tuple[Examples, Examples | None]:
@@ -120,6 +119,10 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a classifier on labeled examples and save it as a model directory."""
+    from ..bundle.store import check_out_free
+    from ..classifier import Classifier
+    from ..evaluate import plot_confusion_matrix
+    from ..text.prepare import prepare_for_training
     out = Output(as_json)
     started = time.perf_counter()
     check_names(backbone, head, zero_shot_prior)
@@ -197,6 +200,8 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, balanced accuracy, per-class precision/recall/F1 and the confusion matrix."""
+    from ..classifier import load
+    from ..evaluate import plot_confusion_matrix
     out = Output(as_json)
     clf = load(model)
     report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))

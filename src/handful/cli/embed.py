@@ -15,11 +15,8 @@ import typer
 
 from ..backbones import create_backbone
 from ..cache import FeatureCache
-from ..classifier import DEFAULT_BACKBONES
 from ..data.table import is_table_path
 from ..errors import DataError
-from ..scale.batch import iter_embedding_results, list_inputs, summarize_skipped
-from ..scale.writers import EmbeddingStore
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
 from .output import Output
@@ -28,6 +25,7 @@ from .predict import AddressOpt, BatchOpt, OverwriteOpt, RayOpt, report_skipped
 
 def _backbone(backbone: str, model: Path | None, inputs: list[str]):
     """(backbone instance, model files for Ray workers or None); ``auto`` follows the inputs' kind."""
+    from ..classifier import DEFAULT_BACKBONES
     if model is not None:
         from ..classifier import load
 
@@ -42,6 +40,7 @@ def _backbone(backbone: str, model: Path | None, inputs: list[str]):
 
 
 def _results(backbone, model, work, cache, ray, address, batch_size, quiet):
+    from ..scale.batch import iter_embedding_results
     if not ray:
         return iter_embedding_results(backbone, work, cache, batch_size)
     from ..scale.ray_data import init_ray, iter_ray_results, model_files
@@ -70,6 +69,8 @@ def embed(
     as_json: JsonOpt = False,
 ) -> None:
     """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
+    from ..scale.batch import list_inputs, summarize_skipped
+    from ..scale.writers import EmbeddingStore
     out = Output(as_json)
     started = time.perf_counter()
     net, model_dir = _backbone(backbone, model, list(inputs))

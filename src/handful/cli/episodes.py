@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import DataError
-from ..fewshot.encoder import FewShotEncoder
-from ..fewshot.episodes import EpisodeSampler, evaluate_episodes, evaluate_episodes_with, split_classes
 from ..fewshot.sources import load_arrays, restrict, scan_many, with_rotations
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct
+
+if TYPE_CHECKING:
+    from ..fewshot.encoder import FewShotEncoder
 
 SplitByParentOpt = Annotated[bool, typer.Option(
     "--split-by-parent", help="Split classes by parent folder (whole alphabets on one side).")]
@@ -44,6 +45,7 @@ RotationsOpt = Annotated[bool, typer.Option(
 def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0,
                  tta_shift: int | None = None, finetune_lr: float = 1e-4) -> FewShotEncoder:
     """The encoder of --model or --backbone (not both), checked for --finetune-steps/-lr, with --tta-shift."""
+    from ..fewshot.encoder import FewShotEncoder
     if model is not None and backbone is not None:
         raise DataError("Give --model or --backbone, not both.")
     if finetune_steps < 0:
@@ -61,6 +63,7 @@ def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int =
 def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: bool, seed: int,
                  seen: set[str]) -> tuple[list[str], str]:
     """The classes to draw episodes from, and a sentence saying which and why."""
+    from ..fewshot.episodes import split_classes
     if eval_fraction is not None or by_parent:
         _, held = split_classes(classes, eval_fraction, by_parent, seed)
         overlap = sorted(set(held) & seen)
@@ -99,6 +102,7 @@ def episodes(
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
+    from ..fewshot.episodes import EpisodeSampler, evaluate_episodes, evaluate_episodes_with
     out = Output(as_json)
     started = time.perf_counter()
     if n_episodes < 1:

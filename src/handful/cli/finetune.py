@@ -8,12 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ..bundle.store import check_out_free
 from ..data import scan_splits
 from ..errors import DataError
-from ..evaluate import plot_confusion_matrix
-from ..finetune.curves import plot_history
-from ..finetune.tune import FinetuneConfig, finetune
 from .augment import ConfigOpt, FillOpt, PresetOpt, augment_config
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
@@ -61,6 +57,10 @@ def finetune_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Fine-tune the last blocks of an EfficientNet-Lite backbone with a new head."""
+    from ..bundle.store import check_out_free
+    from ..evaluate import plot_confusion_matrix
+    from ..finetune.curves import plot_history
+    from ..finetune.tune import FinetuneConfig, finetune
     out = Output(as_json)
     if not lr > 0:
         raise DataError(f"--lr must be more than 0. Got {lr}.")

@@ -11,11 +11,8 @@ import numpy as np
 import typer
 
 from ..augment.views import ViewLookup
-from ..classifier import Classifier
 from ..data import Examples, load_examples, scan_splits
 from ..errors import DataError
-from ..evaluate.kshot import run_kshot
-from ..text.prepare import finetune_kshot, prepare_for_kshot
 from .augment import AugmentViewsOpt, PresetOpt, check_views
 from .main import app
 from .options import (
@@ -97,6 +94,9 @@ def kshot(
     as_json: JsonOpt = False,
 ) -> None:
     """For each K and repeat: draw K per class from POOL, fit, score on TEST; mean, std, 95% CI."""
+    from ..classifier import Classifier
+    from ..evaluate.kshot import run_kshot
+    from ..text.prepare import finetune_kshot, prepare_for_kshot
     out = Output(as_json)
     if out_file:
         check_replaceable(out_file, json_with("shots"))

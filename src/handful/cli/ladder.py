@@ -11,14 +11,15 @@ import typer
 
 from ..data import load_examples, scan_splits
 from ..errors import DataError
-from ..finetune.curves import plot_history, plot_ladder
-from ..finetune.ladder import RUNGS, LadderConfig, cap_per_class, parse_rungs, run_ladder
-from ..finetune.loop import History
 from .augment import PresetOpt
 from .finetune import RefitOpt
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, check_folder_replaceable, json_with, pct
+
+# finetune.ladder.RUNGS, spelled out so that `handful --help` does not load torch (a test checks
+# they agree).
+RUNGS = ("scratch", "scratch+aug", "features", "features+aug", "finetune")
 
 LADDER_JSON, LADDER_PNG = "ladder.json", "ladder.png"
 
@@ -56,6 +57,9 @@ def ladder(
     as_json: JsonOpt = False,
 ) -> None:
     """Train every rung of the transfer-learning ladder on DATA and score each on TEST."""
+    from ..finetune.curves import plot_history, plot_ladder
+    from ..finetune.ladder import LadderConfig, cap_per_class, parse_rungs, run_ladder
+    from ..finetune.loop import History
     out = Output(as_json)
     out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
     chosen = parse_rungs(rungs)

@@ -9,7 +9,6 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..fewshot.omniglot_runs import evaluate_runs, format_reference, read_runs
 from ..fewshot.sources import preprocess_items
 from .episodes import (
     AsIsBackboneOpt,
@@ -40,6 +39,7 @@ def omniglot_runs(
     as_json: JsonOpt = False,
 ) -> None:
     """Classify each run's 20 test drawings among its 20 one-shot classes; report the error rates."""
+    from ..fewshot.omniglot_runs import evaluate_runs, format_reference, read_runs
     out = Output(as_json)
     started = time.perf_counter()
     encoder = open_encoder(model, backbone, finetune_steps, tta_shift, finetune_lr)

@@ -9,7 +9,6 @@ import typer
 
 from ..backbones import backbone_modality
 from ..errors import DataError
-from ..heads import HEADS, create_head
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 BackboneOpt = Annotated[str, typer.Option(help="Backbone name, or auto (default per modality).")]
@@ -24,6 +23,7 @@ NestedOpt = Annotated[bool, typer.Option("--nested", help="Every leaf folder is 
 
 def check_names(backbone: str, head: str, zero_shot_prior: bool = False) -> None:
     """Fail fast on a misspelled backbone or head, before any data is read."""
+    from ..heads import HEADS, create_head
     if backbone != "auto":
         backbone_modality(backbone)
     if head == "zeroshot_prior" and not zero_shot_prior:

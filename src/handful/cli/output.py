@@ -13,9 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..bundle.store import is_inside
 from ..errors import DataError
-from ..evaluate.png import written_by_handful
 
 
 class Output:
@@ -107,6 +105,8 @@ def check_folder_replaceable(folder: Path, main: str, ours, others: dict[str, ob
     inside one of the ``inputs`` folders (its pictures would be read as data next time). When
     ``main`` is already handful's, the folder is one handful wrote and its other files are taken as
     handful's too (pictures from before they were tagged)."""
+    from ..bundle.store import is_inside
+    from ..evaluate.png import written_by_handful
     folder = Path(folder)
     inside = next((d for d in inputs if d is not None and Path(d).is_dir() and is_inside(folder, d)), None)
     if inside is not None:

@@ -18,13 +18,13 @@ from typing import Annotated
 import typer
 
 from ..errors import DataError
-from ..export.runtime import RUNTIMES, load_predictor
-from ..scale.batch import is_text_table, iter_predictions, list_inputs, summarize_skipped, top_k
-from ..scale.writers import PredictionCsv, skipped_path, write_skipped
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
 from .output import Output
 
+# export.runtime.RUNTIMES, spelled out so that `handful --help` does not load torch (a test
+# checks they agree).
+RUNTIMES = ("torch", "onnx")
 RuntimeOpt = Annotated[str, typer.Option(help=f"Inference runtime: {', '.join(RUNTIMES)} (onnx needs "
                                               "`handful export MODEL` first).")]
 RayOpt = Annotated[bool, typer.Option("--ray", help="Spread the work over Ray (needs the ray extra: "
@@ -56,6 +56,7 @@ def _results(predictor, work: list[str], ray: bool, address, model: Path, runtim
              batch_size: int, quiet: bool, transductive: bool = False, advance=None):
     """(indices, probabilities, failures) per batch; the transductive one moves ``advance`` as it
     embeds (its one batch is the whole input, answered only at the end)."""
+    from ..scale.batch import iter_predictions
     if transductive:  # one answer for the whole batch: the prototypes are refined with all of it
         proba, ok, failures = predictor.predict_proba_items(work, progress=advance, transductive=True)
         return [(ok, proba, failures)]
@@ -93,6 +94,9 @@ def predict(
     as_json: JsonOpt = False,
 ) -> None:
     """Predict the class of each input, with the top-k probabilities."""
+    from ..export.runtime import load_predictor
+    from ..scale.batch import is_text_table, list_inputs, summarize_skipped, top_k
+    from ..scale.writers import PredictionCsv
     out = Output(as_json, stdout_taken=as_csv)
     if top < 1:
         raise DataError(f"--top must be >= 1. Got {top}.")
@@ -174,6 +178,8 @@ def predict(
 
 def report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path | None) -> Path | None:
     """Print the first bad inputs and counts per reason; the full list goes next to --out."""
+    from ..scale.batch import summarize_skipped
+    from ..scale.writers import skipped_path, write_skipped
     if not skipped:
         return None
     for path, reason in skipped[:10]:

@@ -10,8 +10,6 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from ..fewshot.protonet import ProtoNetConfig
-from ..fewshot.training import train_model
 from .episodes import DataArg, EvalFractionOpt, SplitByParentOpt
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
@@ -99,6 +97,8 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Meta-train an encoder on episodes from DATA; the model predicts new classes from a support set."""
+    from ..fewshot.protonet import ProtoNetConfig
+    from ..fewshot.training import train_model
     out = Output(as_json)
     config = ProtoNetConfig(n_way=ways, n_shot=shots, n_query=queries, max_episodes=n_episodes,
                             max_minutes=minutes, lr=lr, rotations=rotations, flips=flips,

@@ -10,12 +10,9 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..classifier import load
 from ..data import list_images, read_table
 from ..data.table import is_table_path
 from ..errors import DataError
-from ..select.active import margin_uncertainty, rank_for_labeling
-from ..select.contact_sheet import contact_sheet
 from .main import app
 from .options import JsonOpt, TextColOpt
 from .output import Output, check_folder_replaceable, pct, starts_with
@@ -50,6 +47,8 @@ def suggest(
 ) -> None:
     """Rank unlabeled examples by how much labeling them should help: the model's most uncertain
     ones, spread out so the list holds no near-duplicates."""
+    from ..classifier import load
+    from ..select.active import margin_uncertainty, rank_for_labeling
     out = Output(as_json)
     out_dir = out_dir or Path("suggestions")
     check_folder_replaceable(out_dir, "suggestions.csv", starts_with(b"rank"),
@@ -98,6 +97,7 @@ def _our_json(path: Path) -> bool:
 
 
 def _write(out_dir: Path, rows: list[dict], images: bool) -> dict[str, Path]:
+    from ..select.contact_sheet import contact_sheet
     files = {"csv": out_dir / "suggestions.csv", "json": out_dir / "suggestions.json"}
     with open(files["csv"], "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["rank"])

@@ -13,7 +13,6 @@ from ..data import Examples, list_images, read_table, scan_splits
 from ..data.folder import has_splits
 from ..data.table import is_table_path
 from ..errors import DataError, DataNotFoundError
-from ..evaluate import classification_report
 from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
 from ..zeroshot.scorer import check_template
 from .main import app
@@ -115,6 +114,7 @@ def zeroshot(
 ) -> None:
     """Classify from class names with no labeled example (ConSE on the ImageNet head, CLIP, or
     text similarity); reports accuracy when DATA is labeled."""
+    from ..evaluate import classification_report
     out = Output(as_json)
     if out_file:
         check_replaceable(out_file, starts_with(b"input,label,prediction"))
