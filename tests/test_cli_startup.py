@@ -18,8 +18,8 @@ PROBE = """
 import json, sys
 from handful.cli.main import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({"code": code, "loaded": [m for m in HEAVY if m in sys.modules]}))
+""".replace("HEAVY", repr(HEAVY))
 
 
 def _probe(*argv: str) -> dict:
