@@ -1,5 +1,6 @@
 """Which examples to label next: uncertain first, no near-duplicates; ``handful suggest``."""
 
+import csv
 import json
 import shutil
 
@@ -59,8 +60,19 @@ def test_suggest_on_texts_ranks_the_ambiguous_sentence_first_and_writes_no_sheet
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["n_unlabeled"] == 3 and len(out["suggestions"]) == 1
     assert out["suggestions"][0]["input"].endswith(":2")  # the mixed sentence, not a clear one
+    # the text itself is in the list: a line number alone sends the user back to the file
+    assert out["suggestions"][0]["text"] == "the team ate soup in the oven before the match"
     assert "contact_sheet" not in out["files"]  # no pictures to show for texts
-    assert (tmp_path / "s" / "suggestions.csv").is_file()
+    with open(tmp_path / "s" / "suggestions.csv", newline="") as handle:
+        assert next(csv.DictReader(handle))["text"] == "the team ate soup in the oven before the match"
+
+
+def test_suggest_on_texts_shows_the_texts_in_the_table(capsys, text_csv, tmp_path):
+    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "m")
+    inbox = tmp_path / "inbox.txt"
+    inbox.write_text("the team ate soup in the oven before the match\n")
+    assert main(["suggest", str(tmp_path / "m"), str(inbox), "--out", str(tmp_path / "s")]) == 0
+    assert "ate soup in the oven" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [

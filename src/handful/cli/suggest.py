@@ -68,23 +68,32 @@ def suggest(
     proba = clf.head_.predict_proba(X)
     uncertainty = margin_uncertainty(proba)
     ranked = rank_for_labeling(X, proba, n)
+    texts = clf.modality_ == "text"
     rows = []
     for rank, j in enumerate(ranked, 1):
         top = np.argsort(-proba[j])[:2]
-        rows.append({"rank": rank, "input": ids[ok[j]], "predicted": str(clf.classes_[top[0]]),
-                     "probability": float(proba[j, top[0]]),
+        rows.append({"rank": rank, "input": ids[ok[j]], **({"text": items[ok[j]]} if texts else {}),
+                     "predicted": str(clf.classes_[top[0]]), "probability": float(proba[j, top[0]]),
                      "runner_up": str(clf.classes_[top[1]]) if len(top) > 1 else None,
                      "uncertainty": float(uncertainty[j])})
     out_dir.mkdir(parents=True, exist_ok=True)
     files = _write(out_dir, rows, clf.modality_ == "image")
     out.table(f"Label these next ({len(rows)} of {len(ok)})", ["#", "input", "model says", "unsure"],
-              [[r["rank"], r["input"], f"{r['predicted']} {pct(r['probability'])}",
+              [[r["rank"], _shown(r), f"{r['predicted']} {pct(r['probability'])}",
                 f"{r['uncertainty']:.2f}"] for r in rows])
     for path, reason in skipped:
         out.err.print(f"skipped {path}: {reason}")
     out.print("Wrote " + ", ".join(str(f) for f in files.values()))
     out.result({"suggestions": rows, "n_unlabeled": len(ok), "files": {k: str(v) for k, v in files.items()},
                 "skipped": [{"path": p, "reason": r} for p, r in skipped]})
+
+
+def _shown(row: dict) -> str:
+    """The input as the table shows it: a path, or a text's place and (the start of) the text."""
+    if "text" not in row:
+        return row["input"]
+    text = " ".join(row["text"].split())
+    return f"{row['input']}: {text if len(text) <= 70 else text[:67] + '...'}"
 
 
 def _our_json(path: Path) -> bool:
