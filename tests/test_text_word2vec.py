@@ -68,11 +68,19 @@ def test_word2vec_sentence_is_the_mean_of_its_known_words():
     backbone.fit_unlabeled(topic_corpus(60))
     vectors = backbone.module.vectors.detach().numpy()
     index = {w: i for i, w in enumerate(backbone.vocab)}
-    X = backbone.embed(["cat dog unknownword", "zzz qqq"])
+    with pytest.warns(UserWarning, match="no word the word2vec vectors know"):
+        X = backbone.embed(["cat dog unknownword", "zzz qqq"])  # said: the 2nd answer means nothing
     assert X.dtype == np.float32 and X.shape == (2, 8)
     assert np.allclose(X[0], (vectors[index["cat"]] + vectors[index["dog"]]) / 2)
     assert not X[1].any()  # no known word: a zero vector, not a failure
     assert backbone.info.weights.startswith("tuned-")  # a new fingerprint for the cache
+
+
+def test_word2vec_is_silent_when_every_text_has_a_known_word(recwarn):
+    backbone = create_backbone("word2vec", dim=8, epochs=2)
+    backbone.fit_unlabeled(topic_corpus(60))
+    backbone.embed(["cat dog unknownword", "saw", ""])  # an empty text is skipped before, not a gap
+    assert not [w for w in recwarn if "word2vec" in str(w.message)]
 
 
 def test_train_word2vec_with_unlabeled_then_predict_from_the_saved_model(tmp_path, capsys):

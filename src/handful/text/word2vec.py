@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -191,10 +192,17 @@ class Word2VecBackbone(BackboneBase):
                                  "--unlabeled more.txt.")
         vectors = self.module.vectors.detach().numpy()
         out = np.zeros((len(batch), self.dim), dtype=np.float32)
+        unknown = False
         for i, text in enumerate(batch):
             ids = [self._index[w] for w in tokenize_words(text) if w in self._index]
             if ids:
                 out[i] = vectors[ids].mean(axis=0)
+            elif tokenize_words(text):
+                unknown = True
+        if unknown:  # one wording, so a stream of batches says it once
+            warnings.warn("Some texts contain no word the word2vec vectors know: each is embedded as "
+                          "zeros, so its prediction says nothing about it. Train the vectors on more "
+                          "text like it (--unlabeled).", stacklevel=2)
         return out
 
     def coverage(self, texts: Sequence[str]) -> float:
