@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from PIL import Image
 
-from ..data.images import IMAGE_EXTENSIONS
+from ..data.images import IMAGE_EXTENSIONS, decode_failure
 from ..errors import DataError
 
 _IGNORED_PARTS = {"__MACOSX", "__pycache__", "Thumbs.db", ".DS_Store"}
@@ -77,7 +77,7 @@ def check_image_bytes(data: bytes, limits: Limits) -> str | None:
             Image.DecompressionBombWarning):
         return "not an image, or an image too large to decode"
     except (OSError, ValueError, SyntaxError) as err:
-        return f"cannot be decoded ({err})"
+        return decode_failure(err)  # worded as `handful train` words it
     return None
 
 
