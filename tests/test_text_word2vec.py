@@ -120,3 +120,22 @@ def test_damaged_vocabulary_is_reported_as_a_bundle_error(tmp_path):
     (tmp_path / "m" / "vocab.json").write_text("{not json")
     with pytest.raises(BundleError, match="Re-train"):
         load(tmp_path / "m")
+
+
+@pytest.mark.parametrize("make, said", [
+    (lambda p: p.mkdir(), "is a folder"),  # it said the table "does not exist"
+    (lambda p: None, "does not exist"),
+    (lambda p: p.write_text(""), "has no texts"),  # it asked for "rows of text and label"
+    (lambda p: p.write_text("x,y\n1,2\n"), "column named 'text'"),  # it named --text-column,
+])                                                                    # which is for the labeled table
+def test_a_bad_unlabeled_file_is_one_line_that_says_what_it_needs(tmp_path, capsys, make, said):
+    data = tmp_path / "labeled.csv"
+    data.write_text("text,label\ncat dog,animal\nhammer saw,tool\n")
+    unlabeled = tmp_path / ("more.csv" if said.startswith("column") else "more.txt")
+    make(unlabeled)
+    code = main(["train", str(data), "--out", str(tmp_path / "m"), "--backbone", "word2vec",
+                 "--unlabeled", str(unlabeled)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert f"--unlabeled '{unlabeled}'" in err[0] and said in err[0]
+    assert "one text per line" in err[0] and "and label" not in err[0] and "--text-column" not in err[0]

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backbones.tuned import mark_tuned
 from ..data import Examples, read_table
-from ..errors import DataError
+from ..errors import DataError, DataNotFoundError
 from ..evaluate.kshot import run_kshot
 from .setfit import SetFitConfig, contrastive_finetune, finetune_backbone, split_encoder
 
@@ -27,13 +27,36 @@ TUNABLE_DEFAULT = "minilm"
 FitHead = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
+UNLABELED_FORMS = "Give a .txt with one text per line, or a CSV/TSV with a column named 'text'."
+
+
 def read_unlabeled(path: str | Path) -> list[str]:
     """Texts of an unlabeled file: one per line (.txt), or the text column of a CSV/TSV."""
-    table = read_table(path, labeled=False)
+    path = Path(path)
+    if not path.is_file():
+        missing = DataError if path.exists() else DataNotFoundError
+        raise missing(f"--unlabeled '{path}' {'is a folder' if path.is_dir() else 'does not exist'}. "
+                      + UNLABELED_FORMS)
+    try:
+        table = read_table(path, labeled=False)
+    except DataError as err:  # its advice is for the labeled table: --text-column, "text and label"
+        raise DataError(f"--unlabeled '{path}' {_unlabeled_problem(err)}. {UNLABELED_FORMS}") from None
+    if not table.items:
+        raise DataError(f"--unlabeled '{path}' has no texts. {UNLABELED_FORMS}")
     if table.skipped:
         warnings.warn(f"{path}: {len(table.skipped)} unlabeled rows skipped (empty or malformed).",
                       stacklevel=2)
     return list(table.items)
+
+
+def _unlabeled_problem(err: DataError) -> str:
+    message = str(err)
+    if "is empty" in message:
+        return "has no texts"
+    if "which column" in message:
+        columns = message.split("found columns ", 1)[-1].split("]", 1)[0] + "]"
+        return f"has no text column we know by name (found {columns})"
+    return f"cannot be read ({message})"
 
 
 def check_text_options(clf, modality: str, finetune: bool, unlabeled: Path | None) -> None:
