@@ -445,3 +445,43 @@ def test_nested_leaf_folders_are_the_classes_in_every_data_command(argv, nested_
     else:
         assert result["classes"] == {"cool/blue": "orange", "cool/green": "broccoli", "warm/red": "strawberry"}
         assert result["accuracy"] == 1.0 and result["n"] == 12
+
+
+def test_predict_asks_for_the_text_column_of_a_table_whose_header_it_does_not_know(capsys, text_csv, tmp_path):
+    # the header row 'id,phrase' was classified as a text, and each id glued to its text
+    text_model = tmp_path / "txt"
+    assert main(["train", str(text_csv), "--out", str(text_model), "--backbone", "test_tiny_text",
+                 "--no-advise"]) == 0
+    table = tmp_path / "queries.csv"
+    table.write_text("id,phrase\n1,the team won the final\n2,stir the soup\n")
+    capsys.readouterr()
+    assert main(["predict", str(text_model), str(table)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--text-column" in err[0] and "'phrase'" in err[0], err
+    result = run_json(capsys, ["predict", str(text_model), str(table), "--text-column", "phrase"])
+    assert [(r["input"], r["label"]) for r in result["predictions"]] == [
+        ("queries.csv:2", "sports"), ("queries.csv:3", "cooking")]
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "IMAGES", "--out", "OUT", "--backbone", "test_tiny_image", "--text-column", "text"],
+    ["evaluate", "IMAGE_MODEL", "IMAGES", "--label-column", "label"],
+    ["advise", "IMAGES", "--out", "OUT", "--backbone", "test_tiny_image", "--text-column", "text"],
+    ["kshot", "IMAGES", "--test", "IMAGES", "--shots", "1", "--text-column", "text"],
+    ["zeroshot", "IMAGES", "--classes", "a,b,c", "--out", "OUT", "--text-column", "text"],
+    ["suggest", "IMAGE_MODEL", "IMAGES", "--out", "OUT", "--text-column", "text"],
+    ["predict", "IMAGE_MODEL", "IMAGES", "--text-column", "text"],
+    ["embed", "IMAGES", "--out", "OUT.npy", "--backbone", "test_tiny_image", "--text-column", "text"],
+    ["predict", "TEXT_MODEL", "a typed text", "--text-column", "text"],
+])
+def test_a_column_option_where_there_is_no_table_is_refused_not_ignored(argv, capsys, color_tree, text_csv,
+                                                                        tmp_path):
+    image_model, text_model = image_and_text_models(color_tree, text_csv, tmp_path)
+    names = {"IMAGES": str(color_tree), "IMAGE_MODEL": str(image_model), "TEXT_MODEL": str(text_model),
+             "OUT": str(tmp_path / "out"), "OUT.npy": str(tmp_path / "out.npy")}
+    capsys.readouterr()
+    assert main([names.get(a, a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    option = next(a for a in argv if a.endswith("-column"))
+    assert len(err) == 1 and option in err[0] and "CSV/TSV" in err[0] and "Drop" in err[0], err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.npy").exists()

@@ -10,7 +10,7 @@ pytest.importorskip("onnxruntime")
 
 from handful import Classifier  # noqa: E402
 from handful.cli import main  # noqa: E402
-from handful.errors import BundleError  # noqa: E402
+from handful.errors import BundleError, DataError  # noqa: E402
 from handful.export import OnnxClassifier, export_onnx, load_predictor  # noqa: E402
 
 TIGHT = 1e-5  # float32 graph vs float64 numpy head: rounding only
@@ -150,6 +150,43 @@ def test_support_export_needs_an_out_file(capsys, color_tree, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--support needs --out" in err[0]
     assert not (tmp_path / "g" / "model.onnx").exists()
+
+
+@pytest.mark.parametrize("where", ["x.onnx", "red/x.onnx"])
+def test_support_export_refuses_an_out_inside_the_support_folder(capsys, color_tree, tmp_path, where):
+    # the next read of the support set met the export: a stray file, or a class's skipped file
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "g")
+    out = color_tree / where
+    assert main(["export", str(tmp_path / "g"), "--support", str(color_tree), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "inside the support folder" in err[0] and "outside it" in err[0], err
+    assert not out.exists()
+    with pytest.raises(DataError, match="inside the support folder"):  # the Python API too
+        export_onnx(tmp_path / "g", out, support=color_tree)
+
+
+def test_support_export_reads_a_nested_tree_with_nested(capsys, tmp_path):
+    from conftest import make_color_tree
+
+    data = make_color_tree(tmp_path / "data", 3)
+    Classifier("test_tiny_image", head="prototype").fit(data).save(tmp_path / "g")
+    for leaf, parent in (("red", "warm"), ("green", "cool"), ("blue", "cool")):
+        (tmp_path / "support" / parent).mkdir(parents=True, exist_ok=True)
+        (data / leaf).rename(tmp_path / "support" / parent / leaf)
+    result = run_json(capsys, ["export", str(tmp_path / "g"), "--support", str(tmp_path / "support"),
+                               "--nested", "--out", str(tmp_path / "n.onnx")])
+    assert result["metadata"]["handful.classes"] == ["cool/blue", "cool/green", "warm/red"]
+
+
+def test_predictions_of_the_two_runtimes_do_not_share_an_out_file(capsys, color_tree, tmp_path):
+    # bfloat16 torch and float32 ONNX answers differ in the last digits: one file, one runtime
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    export_onnx(tmp_path / "m")
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", str(tmp_path / "m"), str(color_tree), "--out", str(out)])
+    assert main(["predict", str(tmp_path / "m"), str(color_tree), "--out", str(out), "--runtime", "onnx"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--runtime torch" in err[0] and "--runtime onnx" in err[0], err
 
 
 @pytest.mark.slow

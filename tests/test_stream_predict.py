@@ -218,3 +218,115 @@ def test_embed_keeps_a_users_file_where_its_skipped_list_would_go(capsys, model_
     (tmp_path / "e.skipped.csv").write_text("my list\n")
     assert main(["embed", str(images), "--out", str(tmp_path / "e.npy"), "--backbone", "test_tiny_image"]) == 2
     assert (tmp_path / "e.skipped.csv").read_text() == "my list\n" and not (tmp_path / "e.npy").exists()
+
+
+def one_line_error(capsys, argv):
+    """Run ``argv``, expect exit 2, and return the one line of stderr."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_a_rerun_with_another_model_is_refused_and_the_file_kept(capsys, model_and_images, color_tree,
+                                                                 tmp_path):
+    # it resumed: the rows of the first model stayed and the second one's were appended, one file
+    # answering with two models
+    model, images = model_and_images
+    other = tmp_path / "other"
+    Classifier("test_tiny_image", head="logistic").fit(color_tree).save(other)
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    before = out.read_bytes()
+    err = one_line_error(capsys, ["predict", str(other), str(images), "--out", str(out)])
+    assert model in err and str(other) in err  # which model wrote it, which one this run has
+    assert "another --out" in err and "delete" in err  # how to go on
+    assert out.read_bytes() == before
+
+
+def test_a_rerun_with_a_copy_of_the_model_resumes(capsys, model_and_images, tmp_path):
+    import shutil
+
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    shutil.copytree(model, tmp_path / "moved")  # the same model under another name: same answers
+    again = run_json(capsys, ["predict", str(tmp_path / "moved"), str(images), "--out", str(out)])
+    assert (again["n"], again["n_resumed"]) == (0, 18)
+
+
+def test_a_model_retrained_in_place_is_another_model(capsys, model_and_images, color_tree, tmp_path):
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    Classifier("test_tiny_image", head="logistic").fit(color_tree).save(model, force=True)
+    err = one_line_error(capsys, ["predict", model, str(images), "--out", str(out)])
+    assert "changed" in err and model in err
+
+
+def test_a_rerun_with_another_top_k_names_it(capsys, model_and_images, tmp_path):
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    err = one_line_error(capsys, ["predict", model, str(images), "--out", str(out), "--top", "2"])
+    assert "--top 1" in err and "--top 2" in err and "--overwrite" in err
+
+
+def test_deleting_the_file_as_told_lets_another_model_start_it(capsys, model_and_images, color_tree,
+                                                               tmp_path):
+    # the record beside the file outlives it: a new file must not be held to the old record
+    model, images = model_and_images
+    other = tmp_path / "other"
+    Classifier("test_tiny_image", head="logistic").fit(color_tree).save(other)
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    out.unlink()
+    result = run_json(capsys, ["predict", str(other), str(images), "--out", str(out)])
+    assert (result["n"], result["n_resumed"]) == (18, 0)
+    err = one_line_error(capsys, ["predict", model, str(images), "--out", str(out)])
+    assert str(other) in err  # now the file is the other model's
+
+
+def test_a_file_from_before_the_record_resumes_with_a_warning(capsys, model_and_images, tmp_path):
+    from handful.scale.writers import run_record_path
+
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    run_record_path(out).unlink()  # as an older handful left it
+    with pytest.warns(UserWarning, match="no record of the model that wrote it.*--overwrite"):
+        again = run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    assert again["n_resumed"] == 18
+    assert run_record_path(out).is_file()  # from now on this run's model is known
+
+
+def test_a_users_file_where_the_record_goes_is_kept(capsys, model_and_images, tmp_path):
+    from handful.scale.writers import run_record_path
+
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    run_record_path(out).write_text('{"mine": 1}')
+    err = one_line_error(capsys, ["predict", model, str(images), "--out", str(out)])
+    assert "not written by handful" in err
+    assert run_record_path(out).read_text() == '{"mine": 1}' and not out.exists()
+
+
+@pytest.mark.parametrize("key, old, new, shown", [
+    ("runtime", "torch", "onnx", "--runtime torch"),
+    ("transductive", False, True, "--transductive"),
+])
+def test_prediction_csv_refuses_a_run_that_differs_in_runtime_or_transduction(tmp_path, key, old, new, shown):
+    from handful.errors import DataError
+    from handful.scale.writers import PredictionCsv
+
+    run = {"model": "m", "model_id": "abc", "runtime": "torch", "top": 1, "support": None,
+           "transductive": False}
+    sink = PredictionCsv(tmp_path / "p.csv", 1, run={**run, key: old})
+    sink.write(["a.png"], [[("red", 0.9)]])
+    sink.close()
+    with pytest.raises(DataError, match="another --out") as info:
+        PredictionCsv(tmp_path / "p.csv", 1, run={**run, key: new})
+    assert shown in str(info.value)
+    same = PredictionCsv(tmp_path / "p.csv", 1, run={**run, key: old})
+    same.close()
+    assert same.done == {"a.png"}

@@ -1,5 +1,7 @@
 """Text input handling: encodings, quoting, delimiters inside texts, empty and long texts, labels."""
 
+import warnings
+
 import pytest
 
 from handful.data import read_table
@@ -122,3 +124,44 @@ def test_header_of_unknown_names_asks_for_the_columns_not_for_a_header(tmp_path)
     with pytest.raises(DataError, match=r"--text-column and --label-column") as info:
         read_table(path)
     assert "['id', 'phrase', 'verdict']" in str(info.value) and "no header" not in str(info.value)
+
+
+def test_unlabeled_table_with_an_unknown_header_over_numbers_asks_for_the_text_column(tmp_path):
+    # the header row was classified as a text, and every id was glued to its text ("1,hot soup")
+    path = tmp_path / "cols.csv"
+    path.write_text("id,phrase\n1,hot soup\n2,cold soup\n")
+    with pytest.raises(DataError, match=r"Pass --text-column") as info:
+        read_table(path, labeled=False)
+    assert "['id', 'phrase']" in str(info.value)
+    assert read_table(path, text_column="phrase", labeled=False).items == ("hot soup", "cold soup")
+
+
+def test_unknown_header_over_a_column_of_numbers_is_a_header_for_training_too(tmp_path):
+    # two columns and no known name: the header row became an example of a class 'stars'
+    path = tmp_path / "rated.csv"
+    path.write_text("phrase,stars\nhot soup,5\ncold soup,1\n")
+    with pytest.raises(DataError, match=r"--text-column"):
+        read_table(path)
+    examples = read_table(path, text_column="phrase", label_column="stars")
+    assert examples.items == ("hot soup", "cold soup") and examples.labels == ("5", "1")
+
+
+def test_headerless_tables_with_number_columns_keep_their_first_row(tmp_path):
+    labeled = tmp_path / "labeled.csv"
+    labeled.write_text("hot soup,1\ncold soup,0\nwarm bread,1\n")  # a number in the first row too
+    assert read_table(labeled).items == ("hot soup", "cold soup", "warm bread")
+    ids = tmp_path / "ids.tsv"
+    ids.write_text("1\thot soup\n2\tcold soup\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its first row is plainly data: nothing to warn about
+        assert read_table(ids, labeled=False).items == ("hot soup", "cold soup")
+
+
+def test_unlabeled_table_whose_first_row_may_name_columns_is_read_with_a_warning(tmp_path):
+    # 'phrase,verdict' may be a header or a text: every line is read, and the warning says how
+    # to name the text column if it is a header
+    path = tmp_path / "words.csv"
+    path.write_text("phrase,verdict\nhot soup,good\ncold soup,bad\n")
+    with pytest.warns(UserWarning, match=r"--text-column"):
+        texts = read_table(path, labeled=False).items
+    assert texts == ("phrase,verdict", "hot soup,good", "cold soup,bad")

@@ -13,7 +13,16 @@ import typer
 from ..data import Examples, load_examples
 from ..errors import DataError
 from .main import app
-from .options import BackboneOpt, JsonOpt, LabelColOpt, NestedOpt, NoCacheOpt, SeedOpt, TextColOpt
+from .options import (
+    BackboneOpt,
+    JsonOpt,
+    LabelColOpt,
+    NestedOpt,
+    NoCacheOpt,
+    SeedOpt,
+    TextColOpt,
+    check_columns_apply,
+)
 from .output import Output, check_folder_replaceable, json_with, pct
 
 if TYPE_CHECKING:
@@ -85,6 +94,7 @@ def advise(
     out = Output(as_json)
     if repeats < 2:
         raise DataError(f"--repeats must be >= 2 (the range comes from repeats). Got {repeats}.")
+    check_columns_apply([data], text_column, label_column)
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
     out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")

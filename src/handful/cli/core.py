@@ -27,6 +27,7 @@ from .options import (
     SeedOpt,
     TextColOpt,
     UnlabeledOpt,
+    check_columns_apply,
     check_names,
 )
 from .output import Output, check_folder_replaceable, json_with, pct
@@ -126,6 +127,7 @@ def train(
     out = Output(as_json)
     started = time.perf_counter()
     check_names(backbone, head, zero_shot_prior)
+    check_columns_apply([data], text_column, label_column)
     check_out_free(out_dir, force, data)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
@@ -203,6 +205,7 @@ def evaluate(
     from ..classifier import load
     from ..evaluate import plot_confusion_matrix
     out = Output(as_json)
+    check_columns_apply([data], text_column, label_column)
     clf = load(model)
     report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
     check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),

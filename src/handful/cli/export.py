@@ -9,7 +9,7 @@ import typer
 
 from ..errors import DataError, UnknownNameError, did_you_mean
 from .main import app
-from .options import JsonOpt
+from .options import JsonOpt, SupportNestedOpt
 from .output import Output, check_replaceable
 
 FORMATS = ("onnx",)
@@ -30,6 +30,7 @@ def export(
     support: Annotated[Path | None, typer.Option(
         help="Support folder (a sub-folder per class, 1+ image each): the graph classifies into its "
              "classes by nearest prototype, e.g. new characters for a `protonet train` model. Needs --out.")] = None,
+    nested: SupportNestedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Export backbone + head as ONE graph: uint8 image batch in, class probabilities out."""
@@ -39,13 +40,16 @@ def export(
                                f"Known: {', '.join(FORMATS)}.")
     if not tolerance > 0:
         raise DataError(f"--tolerance must be more than 0 (the parity check's largest difference). Got {tolerance}.")
+    if nested and support is None:
+        raise DataError("--nested reads a nested support tree (alphabet/character/): pass --support DIR, "
+                        "or drop --nested.")
     from ..export import export_onnx
 
     if out_file is not None:  # an ONNX file handful exported carries its metadata keys
         check_replaceable(out_file, lambda path: b"handful.classes" in path.read_bytes())
 
     report = export_onnx(model, out_file, samples=[str(s) for s in sample or []], opset=opset,
-                         tolerance=tolerance, support=support)
+                         tolerance=tolerance, support=support, nested=nested)
     prep = report.metadata["handful.preprocessing"]
     shape = ", ".join(map(str, ["batch", *prep["shape"][1:]]))
     out.print(f"Wrote {report.path} (opset {report.opset}): input 'image' uint8 ({shape}) "

@@ -19,6 +19,9 @@ NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or wri
 TextColOpt = Annotated[str | None, typer.Option(help="Text column of a CSV/TSV.")]
 LabelColOpt = Annotated[str | None, typer.Option(help="Label column of a CSV/TSV.")]
 NestedOpt = Annotated[bool, typer.Option("--nested", help="Every leaf folder is a class.")]
+SupportNestedOpt = Annotated[bool, typer.Option(
+    "--nested", help="With --support: every leaf folder of the support tree is a class, named by its "
+                     "path (alphabet/character/, as Omniglot).")]
 
 
 def check_names(backbone: str, head: str, zero_shot_prior: bool = False) -> None:
@@ -41,3 +44,22 @@ MaxPairsOpt = Annotated[int, typer.Option(
 UnlabeledOpt = Annotated[Path | None, typer.Option(
     help="Texts: unlabeled in-domain sentences (.txt, one per line, or a CSV/TSV) that "
     "--backbone word2vec learns its word vectors from.")]
+
+
+def check_columns_apply(paths: list[Path | None], text_column: str | None, label_column: str | None = None
+                        ) -> None:
+    """--text-column/--label-column name columns of a CSV/TSV: refuse them when no path is one
+    (an image folder), where they would be silently ignored. Missing paths are left to the
+    command's own "does not exist"."""
+    from ..data.table import is_table_path
+
+    given = [f"--{what}-column" for what, name in (("text", text_column), ("label", label_column)) if name]
+    paths = [Path(p) for p in paths if p is not None]
+    if not given or not paths or any(not p.exists() or (p.is_file() and is_table_path(p)) for p in paths):
+        return
+    options = " and ".join(given)
+    kind = "a folder" if paths[0].is_dir() else "not a CSV/TSV"
+    one = len(given) == 1
+    raise DataError(f"{options} {'names a column' if one else 'name columns'} of a CSV/TSV table, but "
+                    f"'{paths[0]}' is {kind}, so {'it' if one else 'they'} would be ignored. Drop {options}, "
+                    "or give a table.")

@@ -2,8 +2,9 @@
 
 With ``--out preds.csv`` rows are written as batches finish and nothing is held per input
 but its path, so a folder of 100k+ images runs in bounded memory; a re-run skips inputs
-already in the file and appends. ``--runtime onnx`` runs the ONNX export with ONNX Runtime;
-``--ray`` spreads the work over a Ray cluster.
+already in the file and appends (with the same model and options only: ``preds.csv.json``
+records them). ``--runtime onnx`` runs the ONNX export with ONNX Runtime; ``--ray`` spreads the
+work over a Ray cluster.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import typer
 
 from ..errors import DataError
 from .main import app
-from .options import JsonOpt, NoCacheOpt, TextColOpt
+from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
 from .output import Output
 
 # export.runtime.RUNTIMES, spelled out so that `handful --help` does not load torch (a test
@@ -87,6 +88,7 @@ def predict(
     support: Annotated[Path | None, typer.Option(
         help="Support folder (a sub-folder per class, 1+ images each): predict its classes by "
              "nearest prototype, e.g. new classes for a `handful protonet train` model.")] = None,
+    nested: SupportNestedOpt = False,
     transductive: Annotated[bool, typer.Option(
         "--transductive", help="With --support and a ProtoNet model: refine the class means with all "
                                "the inputs of this run before answering (each answer then depends on "
@@ -100,17 +102,19 @@ def predict(
     out = Output(as_json, stdout_taken=as_csv)
     if top < 1:
         raise DataError(f"--top must be >= 1. Got {top}.")
+    if nested and support is None:
+        raise DataError("--nested reads a nested support tree (alphabet/character/): pass --support DIR, "
+                        "or drop --nested.")
     started = time.perf_counter()
     predictor = load_predictor(model, runtime, cache=False if no_cache else None,
                                batch_size=batch_size)
+    support_examples = None
     if support is not None:
         if runtime != "torch" or ray:
             raise DataError("--support needs the torch runtime without --ray (the support set is "
                             "embedded here). Drop --runtime/--ray.")
-        predictor.fit_support(support)
+        support_examples = _fit_support(out, predictor, support, nested)
         support_skipped = predictor.training_["skipped"]  # [{"path", "reason"}], as Examples.summary()
-        for item in support_skipped[:10]:
-            out.print(f"  support file skipped {item['path']}: {item['reason']}")
     elif transductive:
         raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
                         "(a sub-folder per class), or drop --transductive.")
@@ -123,7 +127,10 @@ def predict(
     typed = predictor.modality_ == "text" and not is_text_table(inputs)
     text_of = dict(zip(ids, items)) if typed else {}
     k = min(top, len(predictor.classes_))
-    sink = PredictionCsv(out_file, k, overwrite) if out_file else _StdoutCsv(k) if as_csv else None
+    sink = _StdoutCsv(k) if as_csv and not out_file else None
+    if out_file:
+        run = _run_record(model, runtime, k, transductive, support, nested, support_examples)
+        sink = PredictionCsv(out_file, k, overwrite, run=run)
     # an --out file names typed texts by their text: "text 1" of another run is another text
     row_ids = items if typed and out_file else ids
     todo = [i for i, input_id in enumerate(row_ids) if input_id not in sink.done] if sink else list(
@@ -174,6 +181,53 @@ def predict(
                                    "top": [{"label": lab, "probability": p} for lab, p in r["top"]]}
                                   for r in rows]
     out.result(payload)
+
+
+def _fit_support(out: Output, predictor, support: Path, nested: bool):
+    """Make ``predictor`` answer with the support set's classes; returns the set's Examples."""
+    from ..data import load_examples
+
+    examples = load_examples(support, nested=nested)
+    predictor.fit_support(examples)
+    for item in predictor.training_["skipped"][:10]:
+        out.print(f"  support file skipped {item['path']}: {item['reason']}")
+    return examples
+
+
+def _run_record(model: Path, runtime: str, k: int, transductive: bool, support: Path | None,
+                nested: bool, support_examples) -> dict:
+    """What makes the rows of an --out file, recorded beside it: a re-run that differs is refused."""
+    return {"model": str(model), "model_id": _model_id(model), "runtime": runtime, "top": k,
+            "support": None if support is None else {"path": str(support), "nested": nested,
+                                                     "id": _support_id(support_examples)},
+            "transductive": transductive}
+
+
+def _model_id(model: Path) -> str:
+    """16 hex digits of SHA-256 over what answers: an .onnx file, or a model directory's model.json
+    and weights (not the reports and evaluations that later commands add to it)."""
+    import hashlib
+
+    files = [model] if model.is_file() else [model / name for name in
+                                              ("model.json", "head.safetensors", "backbone.safetensors")]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.read_bytes() if file.is_file() else b"-")
+    return digest.hexdigest()[:16]
+
+
+def _support_id(examples) -> str:
+    """16 hex digits naming a support set by its labeled contents, not where it lies (a copy is the
+    same set; one more example or another --nested reading is another)."""
+    import hashlib
+    import json
+
+    def content(item: str) -> bytes:
+        return Path(item).read_bytes() if examples.modality == "image" else item.encode()
+
+    pairs = sorted((label, hashlib.sha256(content(item)).hexdigest())
+                   for label, item in zip(examples.labels, examples.items))
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
 
 
 def report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path | None) -> Path | None:

@@ -14,7 +14,7 @@ from ..data import list_images, read_table
 from ..data.table import is_table_path
 from ..errors import DataError
 from .main import app
-from .options import JsonOpt, TextColOpt
+from .options import JsonOpt, TextColOpt, check_columns_apply
 from .output import Output, check_folder_replaceable, pct, starts_with
 
 
@@ -50,6 +50,7 @@ def suggest(
     from ..classifier import load
     from ..select.active import margin_uncertainty, rank_for_labeling
     out = Output(as_json)
+    check_columns_apply([unlabeled], text_column)
     out_dir = out_dir or Path("suggestions")
     check_folder_replaceable(out_dir, "suggestions.csv", starts_with(b"rank"),
                              {"suggestions.json": _our_json, "contact_sheet.png": "png"},

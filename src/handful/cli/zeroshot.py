@@ -16,7 +16,7 @@ from ..errors import DataError, DataNotFoundError
 from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
 from ..zeroshot.scorer import check_template
 from .main import app
-from .options import JsonOpt, LabelColOpt, NestedOpt, TextColOpt
+from .options import JsonOpt, LabelColOpt, NestedOpt, TextColOpt, check_columns_apply
 from .output import Output, check_replaceable, pct, starts_with
 
 ZeroShotPriorOpt = Annotated[bool, typer.Option(
@@ -119,6 +119,7 @@ def zeroshot(
     if out_file:
         check_replaceable(out_file, starts_with(b"input,label,prediction"))
     check_template(template)
+    check_columns_apply([data], text_column, label_column)
     examples = _read_data(data, text_column, label_column, classes, nested)
     if not len(examples):
         first = f", e.g. {examples.skipped[0][0]}: {examples.skipped[0][1]}" if examples.skipped else ""

@@ -113,9 +113,43 @@ def _unquote(field: str) -> str:
     return field
 
 
-def _has_header(first: list[str]) -> bool:
-    lowered = [c.strip().lower() for c in first]
-    return any(c in TEXT_NAMES or c in LABEL_NAMES or c.endswith("_label") for c in lowered)
+def _has_header(rows: list[list[str]]) -> bool:
+    """Whether the first row names the columns: a known name (text, label, ...), or a word over a
+    column of numbers (``id,phrase`` over ``1,hot soup``: ids, ratings, scores)."""
+    lowered = [c.strip().lower() for c in rows[0]]
+    known = any(c in TEXT_NAMES or c in LABEL_NAMES or c.endswith("_label") for c in lowered)
+    return known or _word_over_numbers(rows)
+
+
+def _word_over_numbers(rows: list[list[str]]) -> bool:
+    """A column whose rows are all numbers but whose first row is a word: the first row is a
+    header, not data. Judged on rows as wide as the first (most of them, or it is not a table)."""
+    first, sample = rows[0], rows[1:201]
+    body = [r for r in sample if len(r) == len(first)]
+    if len(first) < 2 or not body or 2 * len(body) < len(sample):
+        return False
+    return any(first[j].strip() and not _is_number(first[j]) and all(_is_number(r[j]) for r in body)
+               for j in range(len(first)))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _warn_first_row_read_as_text(path: Path, rows: list[list[str]]) -> None:
+    """Rows of one width >= 2, no column named and none of numbers: a table whose header cannot be
+    told from a text. Every row is read; the warning says how to name the text column if it is one."""
+    if len(rows) < 2 or len(rows[0]) < 2 or any(len(r) != len(rows[0]) for r in rows):
+        return
+    if any(all(_is_number(r[j]) for r in rows) for j in range(len(rows[0]))):
+        return  # a number where every other row has one: the first row is data
+    warnings.warn(f"{path}: its rows have {len(rows[0])} fields and no column is named text (or "
+                  f"{', '.join(TEXT_NAMES[1:4])}, ...), so its first row {rows[0][:6]} is read as a text "
+                  "like the others. If that row names the columns, pass --text-column NAME.", stacklevel=3)
 
 
 def _pick(header: list[str], name: str | None, guesses: tuple[str, ...], what: str, path) -> int:
@@ -172,7 +206,9 @@ def read_table(
                         "Save it as CSV (UTF-8).") from None
     if not rows:
         raise DataError(f"Text table '{path}' is empty. Add rows of text and label.")
-    header = _has_header(rows[0]) or bool(text_column or label_column)
+    header = _has_header(rows) or bool(text_column or label_column)
+    if not header and not labeled:
+        _warn_first_row_read_as_text(path, rows)
     if not header and not labeled and delimiter != "\t":
         rows = [[delimiter.join(row)] for row in rows]  # one text per line, commas and all
     text_idx, label_idx, body, offset = _columns(path, rows, text_column, label_column, labeled)
@@ -220,7 +256,8 @@ def _merge_text_fields(row: list[str], label_idx: int, delimiter: str) -> list[s
 def _columns(path, rows, text_column, label_column, labeled):
     """(text index, label index, data rows, line offset) for the table."""
     first = rows[0]
-    if _has_header(first) or text_column or label_column:
+    if _has_header(rows) or text_column or label_column:
+        _ask_for_both_columns(path, first, text_column, label_column, labeled)
         text_idx = _pick(first, text_column, TEXT_NAMES, "text", path)
         label_idx = _pick(first, label_column, LABEL_NAMES, "label", path) if labeled else -1
         return text_idx, label_idx, rows[1:], 1
@@ -237,6 +274,15 @@ def _columns(path, rows, text_column, label_column, labeled):
         )
     text_idx = 0 if mean_len[0] >= mean_len[1] else 1
     return text_idx, 1 - text_idx, rows, 0
+
+
+def _ask_for_both_columns(path, header: list[str], text_column, label_column, labeled: bool) -> None:
+    """A header naming neither the text nor the label (and neither given): ask for both at once."""
+    lowered = {h.strip().lower() for h in header}
+    if labeled and not (text_column or label_column) and not lowered & {*TEXT_NAMES, *LABEL_NAMES}:
+        raise DataError(f"{path}: its first row {header[:6]} names no text or label column; expected "
+                        "'text' and 'label' (or sentence, class, ...). Pass --text-column and "
+                        "--label-column with names from that row.")
 
 
 def _common_width(rows: list[list[str]]) -> int:

@@ -29,7 +29,7 @@ import torch
 
 from .._version import __version__
 from ..backbones.base import Backbone
-from ..bundle.store import HEAD_FILE, chmod_like_new
+from ..bundle.store import HEAD_FILE, chmod_like_new, is_inside
 from ..data.images import ImageDecodeError
 from ..errors import BundleError, DataError
 from .graph import ClassifierGraph, preprocessing
@@ -171,7 +171,8 @@ def _parity(path: Path, graph: ClassifierGraph, clf, batch: list[np.ndarray]) ->
 
 
 def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (),
-                opset: int = OPSET, tolerance: float = 1e-4, support: str | Path | None = None) -> ExportReport:
+                opset: int = OPSET, tolerance: float = 1e-4, support: str | Path | None = None,
+                nested: bool = False) -> ExportReport:
     """Export a model directory (or a fitted image ``Classifier``) to one ONNX file.
 
     Args:
@@ -182,6 +183,8 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
         support: a support folder (a sub-folder per class, 1+ image each): the graph's head is
             the nearest prototype over its classes (``Classifier.fit_support``), e.g. new
             characters for a meta-trained ProtoNet.
+        nested: read ``support`` as a nested tree: every leaf folder is a class
+            (``alphabet/character/``), named by its path in the tree.
 
     Raises:
         BundleError: text model, unsupported head, or parity worse than ``tolerance``.
@@ -195,9 +198,12 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     if support is not None and out is None:
         raise DataError(f"--support needs --out FILE.onnx: the support set's graph is a file of its own "
                         f"({model_dir or 'the model'}/model.onnx stays the model's own export).")
+    if support is not None and Path(support).is_dir() and is_inside(out, support):
+        raise DataError(f"Output '{out}' is inside the support folder '{support}'; the next read of the "
+                        "support set would take it for one of its files. Choose an --out outside it.")
     clf = model if model_dir is None else load(model_dir, cache=False)
     if support is not None:
-        clf.fit_support(support)
+        clf.fit_support(support, nested=nested)
     clf._check_fitted()
     if out is None:
         if model_dir is None:

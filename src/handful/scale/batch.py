@@ -42,6 +42,7 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
         if inputs and all(is_table_path(x) and Path(x).is_file() for x in inputs):
             raise DataError(f"This model classifies images; '{inputs[0]}' is a table of texts. Give "
                             "image files or folders.")
+        _check_text_column_applies(modality, inputs, text_column)
         items, skipped = list_images(inputs, check=False)
         return items, items, skipped
     if is_text_table(inputs):
@@ -52,9 +53,20 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     if folder is not None:
         raise DataError(f"This model classifies texts; '{folder}' is a folder. Give a CSV/TSV of texts, "
                         "or the texts themselves.")
+    _check_text_column_applies(modality, inputs, text_column)
     texts = [(text, f"text {i + 1}") for i, text in enumerate(inputs)]
     return ([t for t, _ in texts if t.strip()], [i for t, i in texts if t.strip()],
             [(i, "empty text") for t, i in texts if not t.strip()])
+
+
+def _check_text_column_applies(modality: str, inputs: Sequence[str], text_column: str | None) -> None:
+    """--text-column picks a column of one text table: for images or typed texts it would be ignored."""
+    if text_column is None:
+        return
+    what = ("these inputs are images" if modality == "image"
+            else "the inputs here are the texts themselves, not one CSV/TSV file")
+    raise DataError(f"--text-column names a column of a CSV/TSV table of texts, but {what}, so it would "
+                    "be ignored. Drop --text-column.")
 
 
 def _check_no_table_names(inputs: Sequence[str]) -> None:

@@ -2,7 +2,9 @@
 
 ``PredictionCsv`` appends rows and flushes each batch; re-opened on an existing file it
 reads back the inputs already there (and drops a half-written last line), so a re-run
-predicts only the rest. ``EmbeddingStore`` preallocates ``embeddings.npy`` (rows in listing
+predicts only the rest. Beside it, ``preds.csv.json`` records what made the rows (model,
+support set, runtime, top-k): a re-run that differs is refused rather than mixing answers.
+``EmbeddingStore`` preallocates ``embeddings.npy`` (rows in listing
 order), writes finished rows with ``os.pwrite`` (no memory map, so resident memory does not
 grow with the file), and records each finished row in ``embeddings.index.csv``; a
 ``embeddings.meta.json`` says which backbone wrote it and whether it is complete.
@@ -15,6 +17,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from ..bundle.store import chmod_like_new
 from ..errors import DataError
 
 INDEX_HEADER = ["row", "input", "error"]
+RUN_FORMAT = "handful-predictions-1"
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -91,23 +95,88 @@ def _read_first_column(path: Path, header: list[str], what: str) -> set[str]:
         return {row[0] for row in list(csv.reader(f))[1:] if row}
 
 
-class PredictionCsv:
-    """``input,label_1,probability_1,...`` rows; resumes an existing file unless ``overwrite``."""
+def run_record_path(out: Path) -> Path:
+    """Where the record of the run that writes ``out`` goes: ``preds.csv.json``."""
+    return out.with_name(out.name + ".json")
 
-    def __init__(self, path: str | Path, k: int, overwrite: bool = False):
+
+def _read_run_record(path: Path) -> dict | None:
+    """The record at ``path`` if handful wrote it (None when missing or someone else's)."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("format") == RUN_FORMAT else None
+
+
+def _run_parts(run: dict) -> dict[str, tuple[str, str | None]]:
+    """Each part of a run as (how a user names it, its identity): an identity (a content hash)
+    decides when there is one, so a copied model or support set is the same one."""
+    support = run.get("support")
+    support_text = ("no --support" if not support else
+                    f"--support '{support.get('path')}'" + (" --nested" if support.get("nested") else ""))
+    return {"model": (f"model '{run.get('model')}'", run.get("model_id")),
+            "support": (support_text, support.get("id") if support else None),
+            "runtime": (f"--runtime {run.get('runtime')}", None),
+            "top": (f"--top {run.get('top')}", None),
+            "transductive": ("--transductive" if run.get("transductive") else "no --transductive", None)}
+
+
+def _check_same_run(path: Path, old: dict, new: dict) -> None:
+    """Refuse to append rows of a run that differs from the one that wrote ``path``."""
+    was, now = [], []
+    new_parts = _run_parts(new)
+    for key, (old_text, old_id) in _run_parts(old).items():
+        new_text, new_id = new_parts[key]
+        differs = old_id != new_id if old_id or new_id else old_text != new_text
+        if differs:
+            same_name = old_text == new_text
+            was.append(f"{old_text} before it changed (re-trained or edited)" if same_name else old_text)
+            now.append(f"{new_text} as it is now" if same_name else new_text)
+    if was:
+        raise DataError(f"'{path}' holds predictions made with {', '.join(was)}; this run has "
+                        f"{', '.join(now)}, and resuming would mix their answers in one file. Choose "
+                        f"another --out, or delete '{path}' (or pass --overwrite) to start over.")
+
+
+class PredictionCsv:
+    """``input,label_1,probability_1,...`` rows; resumes an existing file unless ``overwrite``.
+
+    ``run`` (JSON-ready: model, model_id, support, runtime, top, transductive) is recorded beside
+    the file, and a file recorded with another run is refused instead of resumed.
+    """
+
+    def __init__(self, path: str | Path, k: int, overwrite: bool = False, run: dict | None = None):
         self.path = Path(path)
         self.header = prediction_header(k)
         self.done: set[str] = set()
         refuse_foreign(self.path, _is_prediction_header(_first_row(self.path)) if self.path.is_file() else True)
         _refuse_foreign_skipped_list(self.path)
+        record = run_record_path(self.path)
+        if run is not None:
+            refuse_foreign(record, _read_run_record(record) is not None)
+        resumed = not overwrite and self.path.is_file() and self.path.stat().st_size > 0
+        if resumed and run is not None:
+            self._check_run(record, run)
         if self.path.is_file() and not overwrite:
             self.done = _read_first_column(self.path, self.header, "Predictions file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = overwrite or not self.path.is_file() or self.path.stat().st_size == 0
+        if run is not None and (fresh or _read_run_record(record) is None):
+            _atomic_write_text(record, json.dumps({"format": RUN_FORMAT, **run}, indent=2))
         self._handle = open(self.path, "w" if fresh else "a", newline="")  # noqa: SIM115
         self._writer = csv.writer(self._handle)
         if fresh:
             self._writer.writerow(self.header)
+
+    def _check_run(self, record: Path, run: dict) -> None:
+        old = _read_run_record(record)
+        if old is None:  # written before runs were recorded
+            warnings.warn(f"'{self.path}' has no record of the model that wrote it (older versions of "
+                          "handful kept none); it is resumed with this run's model. If its rows came from "
+                          "another model, pass --overwrite to start over.", stacklevel=3)
+            return
+        _check_same_run(self.path, old, run)
 
     def write(self, ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]]) -> None:
         """Append one row per input and flush (a kill loses at most the batch in flight)."""

@@ -1,0 +1,88 @@
+"""predict --support: a nested support tree (--nested), and an --out file held to its support set."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import make_color_tree
+from handful import Classifier, load
+from handful.cli import main
+
+LEAVES = {"red": "warm", "green": "cool", "blue": "cool"}  # leaf class -> its parent folder
+
+
+def run_json(capsys, argv):
+    code = main(argv + ["--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def model(color_tree, tmp_path) -> str:
+    Classifier("test_tiny_image", head="prototype").fit(color_tree).save(tmp_path / "m")
+    return str(tmp_path / "m")
+
+
+@pytest.fixture
+def nested_support(tmp_path) -> Path:
+    """support/warm/red, support/cool/green, support/cool/blue: 2 images per leaf, as Omniglot's
+    alphabet/character/ tree."""
+    flat = make_color_tree(tmp_path / "flat", 2, seed=3)
+    root = tmp_path / "support"
+    for leaf, parent in LEAVES.items():
+        (root / parent).mkdir(parents=True, exist_ok=True)
+        (flat / leaf).rename(root / parent / leaf)
+    return root
+
+
+@pytest.fixture
+def queries(tmp_path) -> Path:
+    return make_color_tree(tmp_path / "queries", 2, seed=4)
+
+
+def test_predict_reads_a_nested_support_tree_with_leaf_folders_as_classes(capsys, model, nested_support,
+                                                                          queries):
+    result = run_json(capsys, ["predict", model, str(queries), "--support", str(nested_support), "--nested"])
+    labels = {Path(r["input"]).parent.name: r["label"] for r in result["predictions"]}
+    # each query is answered by its own leaf (colors are separable), named by its path in the tree
+    assert labels == {leaf: f"{parent}/{leaf}" for leaf, parent in LEAVES.items()}
+
+
+def test_without_nested_the_top_folders_are_the_classes(capsys, model, nested_support, queries):
+    result = run_json(capsys, ["predict", model, str(queries), "--support", str(nested_support)])
+    assert {r["label"] for r in result["predictions"]} <= {"warm", "cool"}
+
+
+def test_nested_without_a_support_set_is_refused(capsys, model, queries):
+    assert main(["predict", model, str(queries), "--nested"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--nested" in err[0] and "--support" in err[0]
+
+
+def test_python_fit_support_reads_a_nested_tree(model, nested_support, queries):
+    clf = load(model).fit_support(nested_support, nested=True)
+    assert list(clf.classes_) == ["cool/blue", "cool/green", "warm/red"]
+    assert clf.predict([str(queries / "red" / "red_0.jpg")]) == ["warm/red"]
+
+
+def test_an_out_file_is_held_to_its_support_set(capsys, model, nested_support, queries, tmp_path):
+    # a re-run with another support set resumed: rows over two class lists in one file
+    out = tmp_path / "preds.csv"
+    nested = ["--support", str(nested_support), "--nested"]
+    run_json(capsys, ["predict", model, str(queries), "--out", str(out), *nested])
+    for argv in (["--support", str(nested_support)],  # same folder read flat: other classes
+                 []):  # no support set: the model's own classes
+        assert main(["predict", model, str(queries), "--out", str(out), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "support" in err[0] and "another --out" in err[0], err
+    shutil.copytree(nested_support, tmp_path / "copy")  # the same examples elsewhere: same set
+    again = run_json(capsys, ["predict", model, str(queries), "--out", str(out), "--support",
+                              str(tmp_path / "copy"), "--nested"])
+    assert again["n_resumed"] == 6
+    make_color_tree(tmp_path / "more", 1, classes=("red",), seed=9)
+    shutil.move(tmp_path / "more" / "red" / "red_0.jpg", nested_support / "warm" / "red" / "new.jpg")
+    assert main(["predict", model, str(queries), "--out", str(out), *nested]) == 2  # one more example
+    assert "changed" in capsys.readouterr().err
