@@ -20,6 +20,7 @@ from .backbones.base import Backbone
 from .bundle import load_bundle, save_bundle
 from .cache import FeatureCache
 from .data import Examples, as_items, as_path, check_modality, load_examples
+from .data.duplicates import copies_summary, copies_warning, duplicate_groups, has_copies
 from .data.examples import ARTICLE
 from .errors import BundleError, DataError, HandfulError, NotFittedError
 from .evaluate import classification_report
@@ -172,13 +173,14 @@ class Classifier:
         would flatter every score.
         """
         y = np.asarray(examples.labels, dtype=object)
-        _warn_small(examples)
+        groups = duplicate_groups(examples)
+        _warn_small(examples, groups)
         self.leaderboard_, self._preselected = self._preselected, None
         if self.head == "auto":
             if self.leaderboard_ is None:
                 self.leaderboard_ = search_heads(
                     X, y, random_state=self.random_state,
-                    backbone=self._backbone.name if self._backbone else "")
+                    backbone=self._backbone.name if self._backbone else "", groups=groups)
             best = self.leaderboard_.best
             self.head_ = create_head(best["head"], **best["params"])
         else:
@@ -187,17 +189,29 @@ class Classifier:
             from .zeroshot.prior import with_prior
 
             self.head_ = with_prior(self.head_, self.zero_shot_map(sorted(set(y))), self.random_state)
-        if extra is not None and len(extra[1]):
-            self.head_.fit(np.vstack([X, extra[0]]), np.concatenate([y, extra[1]]))
-        else:
-            self.head_.fit(X, y)
+        self._fit_head(X, y, groups, extra)
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
         self.training_ = examples.summary()
+        copies = copies_summary(examples, groups)
+        if copies:
+            self.training_["duplicates"] = copies
         if extra is not None:
             augment = self.augment if isinstance(self.augment, str) else self.augment.to_json()
             self.training_["augmented_views"] = {"n": int(len(extra[1])), "augment": augment}
         return self
+
+    def _fit_head(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                  extra: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Fit ``head_`` on ``X`` and the extra rows; a prior head, which cross-validates its
+        weight, also gets the copy groups (each extra row a group of its own, as before)."""
+        if extra is not None and len(extra[1]):
+            X, y = np.vstack([X, extra[0]]), np.concatenate([y, extra[1]])
+            groups = np.concatenate([groups, groups.max() + 1 + np.arange(len(extra[1]))])
+        if self.zero_shot_prior and has_copies(groups):
+            self.head_.fit(X, y, groups=groups)
+        else:
+            self.head_.fit(X, y)
 
     def zero_shot_map(self, labels: Sequence[str]):
         """The class-name scorer for ``labels`` on this backbone's embeddings (built once)."""
@@ -420,25 +434,11 @@ def check_settings(clf: Classifier) -> None:
         preset_config(clf.augment)
 
 
-def _warn_small(examples: Examples) -> None:
+def _warn_small(examples: Examples, groups: np.ndarray) -> None:
     counts = examples.counts()
     if min(counts.values()) == 1:
         warnings.warn("Some classes have a single example; accuracy estimates will be rough.",
                       stacklevel=3)
-    if examples.modality == "text":
-        _warn_conflicting_texts(examples)
-
-
-def _warn_conflicting_texts(examples: Examples) -> None:
-    """Warn when one text is labeled two ways: the model cannot tell the copies apart, and
-    cross-validation scores each copy with the other in training."""
-    labels_of: dict[str, set[str]] = {}
-    for text, label in zip(examples.items, examples.labels):
-        labels_of.setdefault(" ".join(str(text).split()).lower(), set()).add(str(label))
-    conflicts = {t: sorted(ls) for t, ls in labels_of.items() if len(ls) > 1}
-    if conflicts:
-        text, labels = next(iter(conflicts.items()))
-        shown = text if len(text) <= 60 else f"{text[:57]}..."
-        warnings.warn(f"{len(conflicts)} text(s) in {examples.source or 'the data'} appear under more than "
-                      f"one label (e.g. '{shown}': {', '.join(labels)}). Keep one label per text or "
-                      "remove the copies.", stacklevel=4)
+    message = copies_warning(examples, groups)
+    if message:  # copies cannot be told apart: CV keeps them together, labels may clash
+        warnings.warn(message, stacklevel=3)

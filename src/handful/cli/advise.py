@@ -38,6 +38,7 @@ def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
                plot: Path | None, repeats: int = 10) -> dict | None:
     """The data-need estimate on ``clf``'s embeddings with its head (base head under a prior);
     None, with a note, when some class has a single example."""
+    from ..data.duplicates import duplicate_groups
     from ..evaluate.data_need import estimate_data_need, n_curve_fits
     y = np.asarray(examples.labels, dtype=object)
     if np.unique(y, return_counts=True)[1].min() < 2:
@@ -50,7 +51,7 @@ def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
         warnings.simplefilter("ignore", UserWarning)
         return estimate_data_need(X, y, name, params, repeats=repeats, seed=clf.random_state,
                                   plot=plot, title=f"Learning curve ({clf._backbone.name})",
-                                  on_fit=lambda: advance(1))
+                                  on_fit=lambda: advance(1), groups=duplicate_groups(examples))
 
 
 def _head_of(head) -> tuple[str | None, dict | None]:

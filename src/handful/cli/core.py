@@ -151,7 +151,7 @@ def train(
                        heldout_balanced_accuracy=evaluation["balanced_accuracy"],
                        heldout_n=evaluation["n"], heldout_source=eval_ex.source)
     seconds = time.perf_counter() - started
-    report = {"training": train_ex.summary(), "metrics": metrics, "evaluation": evaluation,
+    report = {"training": clf.training_, "metrics": metrics, "evaluation": evaluation,
               "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None,
               "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats),
               **text_report, **selection}

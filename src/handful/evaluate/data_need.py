@@ -34,10 +34,11 @@ def curve_head(name: str | None, params: dict | None) -> tuple[str, dict]:
 def estimate_data_need(
     X: np.ndarray, y: np.ndarray, head: str | None = None, params: dict | None = None,
     repeats: int = 10, seed: int = 0, plot: str | Path | None = None, title: str = "Learning curve",
-    on_fit: Callable[[], None] | None = None,
+    on_fit: Callable[[], None] | None = None, groups: np.ndarray | None = None,
 ) -> dict:
     """Measure the curve by repeated hold-out on ``X, y``, fit it, and advise.
 
+    ``groups`` (n,): copies of one example (``duplicate_groups``) are held out together.
     Returns the ``advise`` dict plus ``curve`` (the measured points) and ``head``.
     """
     name, params = curve_head(head, params)
@@ -46,7 +47,7 @@ def estimate_data_need(
         return create_head(name, **params).fit(X_train, y_train).predict(X_eval)
 
     curve = measure_learning_curve(X, np.asarray(y, dtype=object), fit_predict, repeats=repeats,
-                                   seed=seed, on_fit=on_fit)
+                                   seed=seed, on_fit=on_fit, groups=groups)
     main, boots = bootstrap_fits(curve, seed=seed)
     result = advise(curve, main, boots)
     result["head"] = {"type": name, "params": params}

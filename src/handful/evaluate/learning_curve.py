@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..data.duplicates import group_members, has_copies, members_of, representatives
 from ..errors import DataError
 from .kshot import draw_kshot
 
@@ -26,8 +27,19 @@ def default_sizes(max_per_class: int, limit: int | None = None) -> list[int]:
     return [s for s in SIZE_GRID if s < top] + [top]
 
 
-def _holdout(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """A boolean mask of held-out rows: ``fraction`` of each class, at least 1, never all."""
+def _holdout(y: np.ndarray, fraction: float, rng: np.random.Generator,
+             groups: np.ndarray | None = None) -> np.ndarray:
+    """A boolean mask of held-out rows: ``fraction`` of each class, at least 1, never all.
+
+    With copies in ``groups``, whole groups are held out (drawn by their first example's label),
+    so no held-out row has a copy in the pool.
+    """
+    if has_copies(groups):
+        members = group_members(groups)
+        first = representatives(members)
+        held = np.zeros(len(y), dtype=bool)
+        held[members_of(np.flatnonzero(_holdout(y[first], fraction, rng)), members)] = True
+        return held
     held = np.zeros(len(y), dtype=bool)
     for cls in np.unique(y):
         members = np.flatnonzero(y == cls)
@@ -40,7 +52,7 @@ def measure_learning_curve(
     X: np.ndarray, y: np.ndarray, fit_predict: FitPredict, sizes: list[int] | None = None,
     repeats: int = 10, test_fraction: float = 0.25, seed: int = 0,
     X_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
-    on_fit: Callable[[], None] | None = None,
+    on_fit: Callable[[], None] | None = None, groups: np.ndarray | None = None,
 ) -> dict:
     """Accuracy at each size: ``{"points": [{"size", "n", "mean", "std", "runs"}], ...}``.
 
@@ -50,6 +62,7 @@ def measure_learning_curve(
         sizes: examples per class to draw (default: a grid up to the largest pool class).
         repeats: draws per size (and held-out splits, without a fixed test set).
         X_test, y_test: a fixed test set; without it each repeat holds out ``test_fraction``.
+        groups: (n,) copies of one example share a group, held out (or not) together.
 
     Raises:
         DataError: a class with fewer than 2 examples (nothing to hold out).
@@ -70,7 +83,7 @@ def measure_learning_curve(
         if fixed:
             pool, X_eval, y_eval = np.arange(len(y)), X_test, np.asarray(y_test, dtype=object)
         else:
-            held = _holdout(y, test_fraction, rng)
+            held = _holdout(y, test_fraction, rng, groups)
             pool, X_eval, y_eval = np.flatnonzero(~held), X[held], y[held]
         for s in sizes:
             idx = pool[draw_kshot(y[pool], s, rng)]

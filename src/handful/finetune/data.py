@@ -11,6 +11,7 @@ import numpy as np
 
 from ..augment.views import load_array
 from ..data import Examples, ImageDecodeError
+from ..data.duplicates import duplicate_groups, group_members, has_copies, members_of, representatives
 from ..errors import DataError
 
 
@@ -21,9 +22,11 @@ class ImageSet:
     images: list[np.ndarray]
     labels: np.ndarray  # (n,) int64 indices into classes
     classes: tuple[str, ...]
+    groups: np.ndarray | None = None  # (n,) byte-identical files share a group (duplicate_groups)
 
     def subset(self, indices: np.ndarray) -> ImageSet:
-        return ImageSet([self.images[i] for i in indices], self.labels[indices], self.classes)
+        groups = None if self.groups is None else self.groups[indices]
+        return ImageSet([self.images[i] for i in indices], self.labels[indices], self.classes, groups)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -64,12 +67,21 @@ def load_image_set(examples: Examples, short_side: int, classes: tuple[str, ...]
     classes = classes or kept.classes
     index = {c: k for k, c in enumerate(classes)}
     labels = np.array([index[label] for label in kept.labels], dtype=np.int64)
-    return ImageSet(images, labels, tuple(classes)), kept
+    return ImageSet(images, labels, tuple(classes), duplicate_groups(kept)), kept
 
 
-def split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split_validation(labels: np.ndarray, fraction: float, seed: int,
+                     groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stratified (train indices, validation indices); no validation when a class has < 3
-    examples or ``fraction`` is 0 (every class keeps at least 2 for training)."""
+    examples or ``fraction`` is 0 (every class keeps at least 2 for training).
+
+    With copies in ``groups``, groups are split as one (by their first example's label), so no
+    validation image has a copy in training.
+    """
+    if has_copies(groups):
+        members = group_members(groups)
+        train, val = split_validation(labels[representatives(members)], fraction, seed)
+        return members_of(train, members), members_of(val, members)
     counts = np.bincount(labels)
     if fraction <= 0 or counts.min() < 3:
         return np.arange(len(labels)), np.array([], dtype=np.int64)

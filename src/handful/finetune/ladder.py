@@ -128,7 +128,8 @@ def _scratch_rungs(train, test, config, epoch_hook):
         scratch = ScratchConfig(**{**asdict(config.scratch),
                                    "augment": config.augment if rung == "scratch+aug" else "none",
                                    "seed": config.seed})
-        n_val = len(split_validation(images.labels, scratch.validation_fraction, scratch.seed)[1])
+        n_val = len(split_validation(images.labels, scratch.validation_fraction, scratch.seed,
+                                     images.groups)[1])
         start = time.perf_counter()
         model, history = train_scratch(images, scratch, epoch_hook(rung))
         train_s = time.perf_counter() - start + decode_s

@@ -89,7 +89,8 @@ def train_scratch(images: ImageSet, config: ScratchConfig | None = None,
     with ``config.refit``, then trained again on all of ``images`` for the best epoch count
     (``history.refit`` says how)."""
     config = config or ScratchConfig()
-    train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed)
+    train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed,
+                                          images.groups)
     train, val = images.subset(train_idx), images.subset(val_idx)
     net, history = _fit(train, val, config, config.epochs, on_epoch_end)
     if config.refit and len(val):  # the same number of epochs again, on every image

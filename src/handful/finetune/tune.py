@@ -198,7 +198,8 @@ def finetune(examples: Examples, backbone: str = "efficientnet_lite0",
     torch.manual_seed(config.seed)
     net_backbone = create_backbone(backbone)
     images, examples = load_image_set(examples, net_backbone.info.resize_size, progress=progress)
-    train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed)
+    train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed,
+                                          images.groups)
     train, val = images.subset(train_idx), images.subset(val_idx)
     n_unfreeze = resolve_unfreeze(config.unfreeze, len(train), len(net_backbone.model._blocks))
     prepared = time.perf_counter() - started

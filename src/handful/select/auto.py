@@ -11,6 +11,7 @@ from ..backbones import create_backbone
 from ..backbones.base import Backbone
 from ..backbones.concat import ConcatBackbone
 from ..data import Examples
+from ..data.duplicates import duplicate_groups
 from .models import AUTO_BACKBONES, AUTO_MAX_ITEMS, plain_backbones, search_models, stack_embeddings
 from .search import DEFAULT_CANDIDATES, Leaderboard
 
@@ -63,7 +64,7 @@ def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | 
         embeddings = {name: X[keep] for name, X in embeddings.items()}
     candidates = DEFAULT_CANDIDATES if clf.head == "auto" else ((clf.head, clf.head_params),)
     board = search_models(embeddings, np.asarray(examples.labels, dtype=object), names,
-                          candidates, clf.random_state)
+                          candidates, clf.random_state, groups=duplicate_groups(examples))
     winner = board.best["backbone"] or names[0]
     parts = winner.split("+")
     backbone = built[winner] if len(parts) == 1 else ConcatBackbone([built[p] for p in parts])

@@ -42,7 +42,7 @@ def stack_embeddings(name: str, embeddings: Mapping[str, np.ndarray]) -> np.ndar
 def search_models(
     embeddings: Mapping[str, np.ndarray], y: np.ndarray, backbones: Sequence[str] | None = None,
     candidates=DEFAULT_CANDIDATES, random_state: int = 0,
-    on_backbone: Callable[[str], None] | None = None,
+    on_backbone: Callable[[str], None] | None = None, groups: np.ndarray | None = None,
 ) -> Leaderboard:
     """Cross-validated score of every (backbone, head, params); best first.
 
@@ -54,6 +54,7 @@ def search_models(
         y: the labels (n,).
         backbones: names to score, plain or ``a+b`` (default: the keys of ``embeddings``).
         candidates: ``(head, params)`` pairs, simplest first.
+        groups: (n,) copies of one example share a group, kept on one side of every fold.
 
     Example:
         >>> board = search_models({"efficientnet_lite0": X0, "efficientnet_lite2": X2}, y,
@@ -75,13 +76,14 @@ def search_models(
         if on_backbone:
             on_backbone(name)
         boards.append(search_heads(stack_embeddings(name, embeddings), y, fast, random_state,
-                                   backbone=name))
+                                   backbone=name, groups=groups))
     if boards[0].best["mean"] is None:  # too few examples to cross-validate: the default
         return boards[0]
     if slow:  # the slow heads (seconds each) only where the fast ones did best
         leader = max(range(len(boards)), key=lambda i: (round(boards[i].best["mean"], 6), -i))
         name = backbones[leader]
-        extra = search_heads(stack_embeddings(name, embeddings), y, slow, random_state, backbone=name)
+        extra = search_heads(stack_embeddings(name, embeddings), y, slow, random_state, backbone=name,
+                             groups=groups)
         boards[leader].rows.extend(extra.rows)
     rows = [row for board in boards for row in board.rows]
     rows.sort(key=lambda r: -round(r["mean"], 6))  # stable: ties keep backbone, then head order

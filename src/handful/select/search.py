@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from ..data.duplicates import group_members, has_copies, members_of, representatives
 from ..heads import create_head
 from ..heads.threads import single_threaded
 
@@ -40,8 +41,16 @@ class Leaderboard:
         return {"scheme": self.scheme, "rows": self.rows, "baseline": self.baseline}
 
 
-def cv_splits(y: np.ndarray, random_state: int = 0, max_folds: int = 5):
-    """Stratified folds; with very few examples per class, leave-one-per-class-out, repeated."""
+def cv_splits(y: np.ndarray, random_state: int = 0, max_folds: int = 5,
+              groups: np.ndarray | None = None):
+    """Stratified folds; with very few examples per class, leave-one-per-class-out, repeated.
+
+    ``groups`` (n,): examples of one group (copies of one image or text) stay on one side of
+    every fold; the folds are those of the groups' first examples, each group expanded. Without
+    copies the folds are the plain stratified ones.
+    """
+    if has_copies(groups):
+        return _group_splits(np.asarray(y), groups, random_state, max_folds)
     _, counts = np.unique(y, return_counts=True)
     min_count = int(counts.min())
     if min_count < 2:
@@ -53,6 +62,27 @@ def cv_splits(y: np.ndarray, random_state: int = 0, max_folds: int = 5):
     return list(splitter.split(np.zeros(len(y)), y)), f"{n_repeats}x{n_splits}-fold stratified CV"
 
 
+def _group_splits(y: np.ndarray, groups: np.ndarray, random_state: int, max_folds: int):
+    members = group_members(groups)
+    splits, scheme = cv_splits(y[representatives(members)], random_state, max_folds)
+    n_copies = len(y) - len(members)
+    copies = f"{n_copies} cop{'y' if n_copies == 1 else 'ies'}"
+    if splits is None:
+        return None, f"{scheme.replace('example', 'distinct example')} ({copies} aside)"
+    return ([(members_of(train, members), members_of(test, members)) for train, test in splits],
+            f"{scheme}, {copies} kept together")
+
+
+def first_repeat(splits: list[tuple[np.ndarray, np.ndarray]], n: int) -> list:
+    """The leading folds of ``cv_splits`` that cover the ``n`` examples once."""
+    covered = 0
+    for k, (_, test) in enumerate(splits):
+        covered += len(test)
+        if covered >= n:
+            return splits[:k + 1]
+    return splits
+
+
 def candidate_label(name: str, params: dict) -> str:
     inner = ", ".join(f"{k}={v}" for k, v in params.items())
     return f"{name}({inner})"
@@ -61,11 +91,14 @@ def candidate_label(name: str, params: dict) -> str:
 @single_threaded
 def search_heads(
     X: np.ndarray, y: np.ndarray, candidates=DEFAULT_CANDIDATES, random_state: int = 0,
-    backbone: str = "",
+    backbone: str = "", groups: np.ndarray | None = None,
 ) -> Leaderboard:
-    """Score every candidate head by CV accuracy; best first (ties keep the simpler one)."""
+    """Score every candidate head by CV accuracy; best first (ties keep the simpler one).
+
+    ``groups`` (n,): copies of one example share a group and a side of every fold.
+    """
     y = np.asarray(y)
-    splits, scheme = cv_splits(y, random_state)
+    splits, scheme = cv_splits(y, random_state, groups=groups)
     if splits is None:
         name, params = FALLBACK
         row = {"backbone": backbone, "head": name, "params": params,

@@ -12,6 +12,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 
 from ..classifier import Classifier
 from ..data import Examples
+from ..data.duplicates import duplicate_groups, group_members, has_copies, members_of, representatives
 from ..evaluate.kshot import draw_kshot
 
 
@@ -31,10 +32,9 @@ def learning_curve(clf: Classifier, X: np.ndarray, examples: Examples, repeats: 
     n_classes = len(counts)
     if counts.min() < 3:
         return None
-    test_size = max(n_classes, int(round(0.3 * len(y))))
-    splitter = StratifiedShuffleSplit(n_splits=repeats, test_size=test_size,
-                                      random_state=clf.random_state)
-    splits = list(splitter.split(np.zeros(len(y)), y))
+    splits = _holdout_splits(y, duplicate_groups(examples), n_classes, repeats, clf.random_state)
+    if splits is None:
+        return None
     largest = min(int(np.unique(y[train], return_counts=True)[1].min()) for train, _ in splits)
     sizes = curve_sizes(max(1, largest))
     scores = np.zeros((len(sizes), repeats))
@@ -47,8 +47,26 @@ def learning_curve(clf: Classifier, X: np.ndarray, examples: Examples, repeats: 
             scores[s, r] = float((head.predict(X[test]) == y[test]).mean())
     means = scores.mean(axis=1)
     return {"sizes": sizes, "accuracy": means.tolist(), "std": scores.std(axis=1).tolist(),
-            "repeats": repeats, "n_test": int(test_size), "advice": _advice(sizes, means),
+            "repeats": repeats, "n_test": len(splits[0][1]), "advice": _advice(sizes, means),
             "source": "measured (held-out split per repeat)"}
+
+
+def _holdout_splits(y: np.ndarray, groups: np.ndarray, n_classes: int, repeats: int,
+                    seed: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """``repeats`` stratified (pool, test) splits, 30% tested; copies of one example (a group)
+    are split as one, so no test example has a copy in the pool. None: too few to split."""
+    members = group_members(groups)
+    first = representatives(members)
+    test_size = max(n_classes, int(round(0.3 * len(first))))
+    if has_copies(groups) and (np.unique(y[first], return_counts=True)[1].min() < 2
+                               or len(np.unique(y[first])) < n_classes
+                               or test_size > len(first) - n_classes):
+        return None
+    splitter = StratifiedShuffleSplit(n_splits=repeats, test_size=test_size, random_state=seed)
+    splits = splitter.split(np.zeros(len(first)), y[first])
+    if not has_copies(groups):  # the groups are the examples: the splits as they were
+        return list(splits)
+    return [(members_of(pool, members), members_of(test, members)) for pool, test in splits]
 
 
 def _advice(sizes: list[int], means: np.ndarray) -> str:

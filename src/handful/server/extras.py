@@ -69,6 +69,7 @@ def advice(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
     in the report's learning-curve shape; None when not installed or too little data."""
     if not has_advice():
         return None
+    from ..data.duplicates import duplicate_groups
     from ..errors import HandfulError
     from ..evaluate.data_need import estimate_data_need
     from ..heads import head_name
@@ -77,7 +78,7 @@ def advice(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
     try:
         result = estimate_data_need(X, np.asarray(examples.labels, dtype=object),
                                     head=head_name(clf.head_), params=params,
-                                    seed=clf.random_state)
+                                    seed=clf.random_state, groups=duplicate_groups(examples))
     except (HandfulError, ValueError, RuntimeError):
         return None  # too few examples to fit a curve: the caller measures a simple one
     points = result["curve"]["points"]

@@ -19,10 +19,11 @@ from sklearn.base import clone
 from ..cache import FeatureCache
 from ..classifier import Classifier
 from ..data import Examples
+from ..data.duplicates import duplicate_groups
 from ..errors import DataError
 from ..evaluate import classification_report
 from ..heads.threads import one_thread
-from ..select.search import cv_splits
+from ..select.search import cv_splits, first_repeat
 from . import extras
 from .catalog import Catalog
 from .curve import learning_curve
@@ -164,14 +165,15 @@ def cross_validated_report(clf: Classifier, X: np.ndarray, examples: Examples) -
     on the same folds, so the estimate is slightly optimistic (stated in the report).
     """
     y = np.asarray(examples.labels, dtype=object)
-    splits, scheme = cv_splits(y, clf.random_state)
+    splits, scheme = cv_splits(y, clf.random_state, groups=duplicate_groups(examples))
     if splits is None:
         return None
-    n_folds = min(5, int(np.unique(y, return_counts=True)[1].min()))
+    folds = first_repeat(splits, len(y))  # the first repeat partitions the data once
+    n_folds = len(folds)
     classes = [str(c) for c in clf.classes_]
     predicted = np.empty(len(y), dtype=object)
     confidence = np.zeros(len(y))
-    for train_idx, test_idx in splits[:n_folds]:  # the first repeat partitions the data once
+    for train_idx, test_idx in folds:
         head = clone(clf.head_).fit(X[train_idx], y[train_idx])
         proba = head.predict_proba(X[test_idx])
         predicted[test_idx] = head.classes_[proba.argmax(axis=1)]
@@ -182,7 +184,9 @@ def cross_validated_report(clf: Classifier, X: np.ndarray, examples: Examples) -
     report["mistakes"] = [{"example": examples.ids[i], "label": str(y[i]),
                            "predicted": str(predicted[i]), "confidence": float(confidence[i])}
                           for i in wrong]
-    report["scheme"] = f"{n_folds}-fold stratified CV, out-of-fold predictions"
+    copies = scheme.partition(", ")[2]  # "N copies kept together", when there are copies
+    report["scheme"] = f"{n_folds}-fold stratified CV, out-of-fold predictions" + (
+        f", {copies}" if copies else "")
     report["note"] = "The head was chosen on the same folds, so this is slightly optimistic."
     return report
 

@@ -64,10 +64,15 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         self.zero_shot_map = zero_shot
         return self
 
-    def fit(self, X, y) -> ZeroShotPriorHead:
+    def fit(self, X, y, groups=None) -> ZeroShotPriorHead:
+        """Fit the base head; ``groups`` (n,): copies share a group and a side of the folds
+        that choose the weight."""
         from ..heads import create_head
 
         X, y_idx = self._validate_fit(X, y)
+        if groups is not None and len(groups) != len(y_idx):
+            raise DataError(f"ZeroShotPriorHead.fit needs one group per example; got {len(groups)} "
+                            f"groups for {len(y_idx)} examples.")
         zs = getattr(self, "zero_shot_map", None)
         if zs is None:  # no scorer attached: a flat prior, the head is the base head
             zs = flat_zero_shot_map([str(c) for c in self.classes_], X.shape[1], self.kind)
@@ -81,7 +86,7 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         self.cv_accuracy_ = None  # {"without_prior": ..., "with_prior": ...} when CV ran
         if self.weight == "auto":
             self.weight_, self.weight_source_, self.cv_accuracy_ = choose_weight(
-                X, y_idx, scores, self.base, params, self.random_state)
+                X, y_idx, scores, self.base, params, self.random_state, groups)
         else:
             self.weight_, self.weight_source_ = float(self.weight), "given"
         self._base_head = create_head(self.base, **params).fit(X, self.classes_[y_idx])
@@ -117,16 +122,18 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
 
 
 def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: str, params: dict,
-                  random_state: int = 0) -> tuple[float, str, dict | None]:
+                  random_state: int = 0, groups: np.ndarray | None = None
+                  ) -> tuple[float, str, dict | None]:
     """The prior weight: by cross-validated accuracy (log-likelihood breaks ties), else by
     how well the zero-shot scores alone predict the training labels.
 
     Returns the weight, how it was chosen, and the CV accuracy without and with it (or None).
+    ``groups`` (n,): copies of one example stay on one side of every fold.
     """
     from ..heads import create_head
     from ..select import cv_splits
 
-    splits, _ = cv_splits(y_idx, random_state)
+    splits, _ = cv_splits(y_idx, random_state, groups=groups)
     if splits is None:
         return weight_without_cv(scores, y_idx), "zero-shot fit on the training examples", None
     n_classes = scores.shape[1]
