@@ -1,8 +1,10 @@
 """The CLI as a user runs it: exit codes, the final --json line, errors as one line."""
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import make_color_tree
@@ -485,3 +487,45 @@ def test_a_column_option_where_there_is_no_table_is_refused_not_ignored(argv, ca
     option = next(a for a in argv if a.endswith("-column"))
     assert len(err) == 1 and option in err[0] and "CSV/TSV" in err[0] and "Drop" in err[0], err
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.npy").exists()
+
+
+def test_evaluate_and_kshot_take_a_test_set_of_one_class(capsys, color_tree, tmp_path):
+    # "how many of my new red images does it get right?" was refused: a test set needed 2 classes
+    model = tmp_path / "m"
+    assert main(["train", str(color_tree), "--out", str(model), "--backbone", "test_tiny_image",
+                 "--head", "prototype", "--no-advise"]) == 0
+    only_red = make_color_tree(tmp_path / "new", 4, classes=("red",), seed=7)
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(only_red), "--out", str(tmp_path / "ev")]) == 0
+    captured = capsys.readouterr()
+    assert "Accuracy 100.0%" in captured.out and "balanced 100.0%" in captured.out  # = red's recall
+    assert "2 of the model's 3 classes are not in this test set (blue, green)" in captured.out
+    assert "warning" not in captured.err  # sklearn's "A single label was found" is not the user's
+    result = run_json(capsys, ["evaluate", str(model), str(only_red), "--out", str(tmp_path / "ev"), "--json"])
+    assert result["n"] == 4 and result["per_class"]["red"]["recall"] == 1.0
+    assert result["per_class"]["blue"]["support"] == 0
+    result = run_json(capsys, ["kshot", str(color_tree), "--test", str(only_red), "--shots", "1",
+                               "--repeats", "2", "--backbone", "test_tiny_image", "--head", "prototype"])
+    assert result["n_test"] == 4 and len(result["shots"]["1"]["runs"]) == 2
+
+
+def test_training_still_needs_two_classes(capsys, tmp_path):
+    only_red = make_color_tree(tmp_path / "new", 4, classes=("red",))
+    assert main(["train", str(only_red), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image"]) == 2
+    assert "needs at least 2 class sub-folders" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_balanced_accuracy_is_sklearns_mean_recall_over_the_classes_in_the_test_set(seed):
+    from sklearn.metrics import balanced_accuracy_score
+
+    from handful.evaluate import classification_report
+
+    rng = np.random.default_rng(seed)
+    classes = ["a", "b", "c", "d"]
+    y_true = rng.choice(classes[: 2 + seed % 3], 40)  # some seeds leave classes out of the test set
+    y_pred = rng.choice(classes, 40)
+    report = classification_report(y_true, y_pred, classes)
+    with pytest.warns(UserWarning) if len(set(y_true)) < len(set(y_pred) | set(y_true)) else nullcontext():
+        expected = balanced_accuracy_score(y_true, y_pred)
+    assert report["balanced_accuracy"] == pytest.approx(expected)

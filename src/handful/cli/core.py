@@ -44,6 +44,15 @@ if TYPE_CHECKING:
     from ..classifier import Classifier
 
 
+def _per_class_rows(report: dict) -> list[list]:
+    """Precision, recall, F1 and support per class; '-' where undefined (a class never predicted
+    has no precision, one absent from the test set no recall)."""
+    predicted = [sum(col) for col in zip(*report["confusion_matrix"])]
+    return [[c, pct(m["precision"]) if predicted[i] else "-", pct(m["recall"]) if m["support"] else "-",
+             pct(m["f1"]) if m["support"] and predicted[i] else "-", m["support"]]
+            for i, (c, m) in enumerate(report["per_class"].items())]
+
+
 def load_train_and_eval(data: Path, nested: bool, text_col, label_col) -> tuple[Examples, Examples | None]:
     """Train examples and, when the folder has val/ or test/, held-out examples."""
     if data.is_dir():
@@ -210,13 +219,13 @@ def evaluate(
     report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
     check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),
                              {"confusion_matrix.png": "png"}, inputs=(data,))
-    if data.is_dir():
-        examples = scan_splits(data, nested=nested)
+    if data.is_dir():  # a test set of one class is fine: its accuracy is that class's recall
+        examples = scan_splits(data, nested=nested, min_classes=1)
         examples = examples.get("test") or examples.get("val") or examples["train"]
     elif is_table_path(data):
-        examples = load_examples(data, text_column=text_column, label_column=label_column)
+        examples = load_examples(data, text_column=text_column, label_column=label_column, min_classes=1)
     else:
-        examples = load_examples(data)
+        examples = load_examples(data, min_classes=1)
     with out.progress("Embedding", len(examples)) as advance:
         report = clf.evaluate(examples, advance)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -226,9 +235,12 @@ def evaluate(
     lo, hi = report["accuracy_ci95"]
     out.print(f"Accuracy {pct(report['accuracy'])} (95% CI {pct(lo)}-{pct(hi)}), balanced "
               f"{pct(report['balanced_accuracy'])}, n={report['n']}")
-    out.table("Per class", ["class", "precision", "recall", "F1", "support"],
-              [[c, pct(m["precision"]), pct(m["recall"]), pct(m["f1"]), m["support"]]
-               for c, m in report["per_class"].items()])
+    out.table("Per class", ["class", "precision", "recall", "F1", "support"], _per_class_rows(report))
+    absent = [c for c, m in report["per_class"].items() if not m["support"]]
+    if absent:
+        out.print(f"{len(absent)} of the model's {len(report['classes'])} classes {'is' if len(absent) == 1 else 'are'} "
+                  "not in this test set "
+                  f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}): their recall is undefined (-).")
     if report["skipped"]:
         out.print(f"Skipped {len(report['skipped'])} bad input(s): see {report_dir / 'report.json'}")
     out.print(f"Report: {report_dir / 'report.json'}; confusion matrix: {png}")

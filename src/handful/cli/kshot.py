@@ -67,7 +67,7 @@ def pool_and_test(pool: Path, test: Path | None, text_col, label_col,
         return splits["train"], held
     kwargs = {} if pool.is_dir() else {"text_column": text_col, "label_column": label_col}
     test_kwargs = {} if test.is_dir() else {"text_column": text_col, "label_column": label_col}
-    return load_examples(pool, nested, **kwargs), load_examples(test, nested, **test_kwargs)
+    return load_examples(pool, nested, **kwargs), load_examples(test, nested, **test_kwargs, min_classes=1)
 
 
 @app.command()

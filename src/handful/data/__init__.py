@@ -21,10 +21,12 @@ def load_examples(
     nested: bool = False,
     text_column: str | None = None,
     label_column: str | None = None,
+    min_classes: int = 2,
 ) -> Examples:
     """Examples from an image folder (class per sub-folder) or a CSV/TSV of texts.
 
-    For a folder with ``train/`` inside, this returns the train split.
+    For a folder with ``train/`` inside, this returns the train split. Fewer than ``min_classes``
+    classes is an error (1 for a test set: its accuracy is then that class's recall).
     """
     path = as_path(source)
     if not path.exists():
@@ -33,13 +35,13 @@ def load_examples(
             "or a CSV/TSV file of texts and labels."
         )
     if path.is_dir():
-        return scan_splits(path, nested=nested)["train"]
+        return scan_splits(path, nested=nested, min_classes=min_classes)["train"]
     if is_table_path(path):
         examples = read_table(path, text_column, label_column)
-        if len(examples.classes) < 2:
+        if len(examples.classes) < min_classes:
             raise DataError(
                 f"Text table '{path}' has {len(examples.classes)} label(s) "
-                f"{list(examples.classes)}; at least 2 classes are needed."
+                f"{list(examples.classes)}; at least {min_classes} classes are needed."
             )
         return examples
     raise DataError(

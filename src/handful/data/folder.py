@@ -150,13 +150,17 @@ def _check_classes(root, groups, empty, skipped, min_classes) -> None:
         )
 
 
-def scan_splits(root: str | Path, nested: bool = False) -> dict[str, Examples]:
-    """Scan ``root/train``, ``root/val`` and ``root/test`` when present, else ``root`` as 'train'."""
+def scan_splits(root: str | Path, nested: bool = False, min_classes: int = 2) -> dict[str, Examples]:
+    """Scan ``root/train``, ``root/val`` and ``root/test`` when present, else ``root`` as 'train'.
+
+    ``min_classes`` applies to 'train' (``root`` itself without splits); a held-out split may
+    hold a single class (its accuracy is then that class's recall).
+    """
     root = Path(root)
     if not has_splits(root):
-        return {"train": scan_folder(root, nested=nested)}
+        return {"train": scan_folder(root, nested=nested, min_classes=min_classes)}
     return {
-        split: scan_folder(root / split, nested=nested)
+        split: scan_folder(root / split, nested=nested, min_classes=min_classes if split == "train" else 1)
         for split in SPLIT_NAMES
         if (root / split).is_dir()
     }
