@@ -529,3 +529,20 @@ def test_balanced_accuracy_is_sklearns_mean_recall_over_the_classes_in_the_test_
     with pytest.warns(UserWarning) if len(set(y_true)) < len(set(y_pred) | set(y_true)) else nullcontext():
         expected = balanced_accuracy_score(y_true, y_pred)
     assert report["balanced_accuracy"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "TABLE", "--out", "OUT", "--backbone", "test_tiny_text", "--nested"],
+    ["evaluate", "TEXT_MODEL", "TABLE", "--out", "OUT", "--nested"],
+    ["advise", "TABLE", "--out", "OUT", "--backbone", "test_tiny_text", "--nested"],
+    ["kshot", "TABLE", "--test", "TABLE", "--shots", "1", "--backbone", "test_tiny_text", "--nested"],
+    ["zeroshot", "TABLE", "--out", "OUT", "--nested"],
+])
+def test_nested_with_a_table_is_refused_not_ignored(argv, capsys, color_tree, text_csv, tmp_path):
+    _, text_model = image_and_text_models(color_tree, text_csv, tmp_path)
+    names = {"TABLE": str(text_csv), "TEXT_MODEL": str(text_model), "OUT": str(tmp_path / "out")}
+    capsys.readouterr()
+    assert main([names.get(a, a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--nested" in err[0] and "Drop --nested" in err[0], err
+    assert not (tmp_path / "out").exists()

@@ -314,6 +314,7 @@ def test_a_users_file_where_the_record_goes_is_kept(capsys, model_and_images, tm
 @pytest.mark.parametrize("key, old, new, shown", [
     ("runtime", "torch", "onnx", "--runtime torch"),
     ("transductive", False, True, "--transductive"),
+    ("text_column", None, "review", "--text-column review"),  # other texts of one table, same ids
 ])
 def test_prediction_csv_refuses_a_run_that_differs_in_runtime_or_transduction(tmp_path, key, old, new, shown):
     from handful.errors import DataError

@@ -95,7 +95,7 @@ def advise(
     out = Output(as_json)
     if repeats < 2:
         raise DataError(f"--repeats must be >= 2 (the range comes from repeats). Got {repeats}.")
-    check_columns_apply([data], text_column, label_column)
+    check_columns_apply([data], text_column, label_column, nested)
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
     out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")

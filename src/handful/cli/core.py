@@ -136,7 +136,7 @@ def train(
     out = Output(as_json)
     started = time.perf_counter()
     check_names(backbone, head, zero_shot_prior)
-    check_columns_apply([data], text_column, label_column)
+    check_columns_apply([data], text_column, label_column, nested)
     check_out_free(out_dir, force, data)
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
@@ -214,7 +214,7 @@ def evaluate(
     from ..classifier import load
     from ..evaluate import plot_confusion_matrix
     out = Output(as_json)
-    check_columns_apply([data], text_column, label_column)
+    check_columns_apply([data], text_column, label_column, nested)
     clf = load(model)
     report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
     check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),
@@ -238,8 +238,8 @@ def evaluate(
     out.table("Per class", ["class", "precision", "recall", "F1", "support"], _per_class_rows(report))
     absent = [c for c, m in report["per_class"].items() if not m["support"]]
     if absent:
-        out.print(f"{len(absent)} of the model's {len(report['classes'])} classes {'is' if len(absent) == 1 else 'are'} "
-                  "not in this test set "
+        verb = "is" if len(absent) == 1 else "are"
+        out.print(f"{len(absent)} of the model's {len(report['classes'])} classes {verb} not in this test set "
                   f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}): their recall is undefined (-).")
     if report["skipped"]:
         out.print(f"Skipped {len(report['skipped'])} bad input(s): see {report_dir / 'report.json'}")

@@ -105,7 +105,7 @@ def kshot(
     if repeats < 1:
         raise DataError(f"--repeats must be >= 1. Got {repeats}.")
     check_names(backbone, head, zero_shot_prior)
-    check_columns_apply([pool, test], text_column, label_column)
+    check_columns_apply([pool, test], text_column, label_column, nested)
     pool_ex, test_ex = pool_and_test(pool, test, text_column, label_column, nested)
     missing = sorted(set(test_ex.classes) - set(pool_ex.classes))
     if missing:

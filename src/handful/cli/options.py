@@ -46,12 +46,18 @@ UnlabeledOpt = Annotated[Path | None, typer.Option(
     "--backbone word2vec learns its word vectors from.")]
 
 
-def check_columns_apply(paths: list[Path | None], text_column: str | None, label_column: str | None = None
-                        ) -> None:
+def check_columns_apply(paths: list[Path | None], text_column: str | None, label_column: str | None = None,
+                        nested: bool = False) -> None:
     """--text-column/--label-column name columns of a CSV/TSV: refuse them when no path is one
-    (an image folder), where they would be silently ignored. Missing paths are left to the
-    command's own "does not exist"."""
+    (an image folder), where they would be silently ignored; and --nested (class folders inside
+    folders) when every path is a table. Missing paths are left to the command's own "does not
+    exist"."""
     from ..data.table import is_table_path
+
+    tables = [Path(p) for p in paths if p is not None and Path(p).is_file() and is_table_path(Path(p))]
+    if nested and tables and len(tables) == len([p for p in paths if p is not None]):
+        raise DataError(f"--nested reads class folders inside folders (alphabet/character/), but '{tables[0]}' "
+                        "is a table of texts, so it would be ignored. Drop --nested.")
 
     given = [f"--{what}-column" for what, name in (("text", text_column), ("label", label_column)) if name]
     paths = [Path(p) for p in paths if p is not None]

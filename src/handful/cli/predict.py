@@ -130,6 +130,7 @@ def predict(
     sink = _StdoutCsv(k) if as_csv and not out_file else None
     if out_file:
         run = _run_record(model, runtime, k, transductive, support, nested, support_examples)
+        run["text_column"] = text_column  # another column of one table: other texts, the same ids
         sink = PredictionCsv(out_file, k, overwrite, run=run)
     # an --out file names typed texts by their text: "text 1" of another run is another text
     row_ids = items if typed and out_file else ids

@@ -119,7 +119,7 @@ def zeroshot(
     if out_file:
         check_replaceable(out_file, starts_with(b"input,label,prediction"))
     check_template(template)
-    check_columns_apply([data], text_column, label_column)
+    check_columns_apply([data], text_column, label_column, nested)
     examples = _read_data(data, text_column, label_column, classes, nested)
     if not len(examples):
         first = f", e.g. {examples.skipped[0][0]}: {examples.skipped[0][1]}" if examples.skipped else ""

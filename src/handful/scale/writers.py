@@ -119,7 +119,9 @@ def _run_parts(run: dict) -> dict[str, tuple[str, str | None]]:
             "support": (support_text, support.get("id") if support else None),
             "runtime": (f"--runtime {run.get('runtime')}", None),
             "top": (f"--top {run.get('top')}", None),
-            "transductive": ("--transductive" if run.get("transductive") else "no --transductive", None)}
+            "transductive": ("--transductive" if run.get("transductive") else "no --transductive", None),
+            "text_column": (f"--text-column {run['text_column']}" if run.get("text_column") else "no --text-column",
+                            None)}
 
 
 def _check_same_run(path: Path, old: dict, new: dict) -> None:
