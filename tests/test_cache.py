@@ -65,3 +65,27 @@ def test_disabled_cache_writes_nothing(tmp_path):
     cache = FeatureCache(tmp_path / "c", enabled=False)
     cache.get_or_compute(create_backbone("test_tiny_image"), _paths(tmp_path))
     assert not (tmp_path / "c").exists()
+
+
+def test_a_cache_that_cannot_be_written_warns_once_and_the_embeddings_still_come(tmp_path, recwarn):
+    # a read-only or full disk under ~/.cache stopped every command: the cache only saves time
+    (tmp_path / "file").write_text("not a folder")
+    cache, backbone, paths = FeatureCache(tmp_path / "file" / "c"), create_backbone("test_tiny_image"), _paths(tmp_path)
+    out, failures = cache.get_or_compute(backbone, paths)
+    again, _ = cache.get_or_compute(backbone, paths)
+    assert failures == {} and np.isfinite(out).all()
+    np.testing.assert_array_equal(out, again)
+    said = [str(w.message) for w in recwarn if "cache" in str(w.message)]
+    assert len(said) == 1 and str(tmp_path / "file" / "c") in said[0] and "HANDFUL_CACHE" in said[0]
+
+
+def test_train_goes_on_when_the_cache_folder_is_read_only(tmp_path, monkeypatch, capsys):
+    from conftest import make_color_tree
+    from handful.cli import main
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("HANDFUL_CACHE", str(tmp_path / "file" / "cache"))
+    data = make_color_tree(tmp_path / "data")
+    assert main(["train", str(data), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image",
+                 "--head", "prototype", "--no-advise"]) == 0
+    assert (tmp_path / "m" / "model.json").is_file()

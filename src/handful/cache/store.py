@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ class FeatureCache:
         self.root = Path(root) if root is not None else default_cache_dir()
         self.enabled = enabled
         self.stats = CacheStats()
+        self._unwritable = False  # set by the first failed write: reads go on, writes stop
 
     def _path(self, fingerprint: str, key: str) -> Path:
         return self.root / "embeddings" / fingerprint / key[:2] / f"{key}.npy"
@@ -76,6 +78,19 @@ class FeatureCache:
         return vector if vector.shape == (dim,) and vector.dtype == np.float32 else None
 
     def _write(self, path: Path, vector: np.ndarray) -> None:
+        """Store one entry atomically; a cache that cannot be written (read-only, full, not a
+        folder) is said once and then only read: it saves time, it must not stop the work."""
+        if self._unwritable:
+            return
+        try:
+            self._write_entry(path, vector)
+        except OSError as err:
+            self._unwritable = True
+            warnings.warn(f"Cannot write the embedding cache in '{self.root}' ({err.strerror or err}); "
+                          "going on without storing embeddings (they are computed again next time). "
+                          "Set HANDFUL_CACHE to a writable folder, or pass --no-cache.", stacklevel=3)
+
+    def _write_entry(self, path: Path, vector: np.ndarray) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
         try:
