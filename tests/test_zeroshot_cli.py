@@ -60,3 +60,26 @@ def test_zeroshot_user_errors_are_one_line(capsys, color_tree, argv, message):
     assert main(["zeroshot", str(color_tree), *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_zeroshot_on_a_folder_of_one_class_scores_it_among_the_named_classes(capsys, tmp_path):
+    # "are my strawberries told from broccoli?" with only strawberries at hand was refused
+    for i in range(3):
+        make_color_image(tmp_path / "test" / "strawberry" / f"r{i}.png", (220, 30, 30), i)
+    out = run_json(capsys, ["zeroshot", str(tmp_path / "test"), "--classes", "strawberry,broccoli",
+                            "--backbone", "test_imagenet_colors"])
+    assert out["n"] == 3 and out["accuracy"] == 1.0
+    assert main(["zeroshot", str(tmp_path / "test"), "--backbone", "test_imagenet_colors"]) == 2
+    assert "at least 2 class" in capsys.readouterr().err  # without --classes one name is no choice
+
+
+def test_zeroshot_names_beyond_the_folders_are_candidates_not_dropped(capsys, tmp_path):
+    # `--classes strawberry,broccoli,orange` on folders strawberry/ and broccoli/ silently left
+    # orange out of the choice
+    for i in range(2):
+        make_color_image(tmp_path / "test" / "strawberry" / f"r{i}.png", (220, 30, 30), i)
+        make_color_image(tmp_path / "test" / "broccoli" / f"g{i}.png", (30, 200, 30), 10 + i)
+    out = run_json(capsys, ["zeroshot", str(tmp_path / "test"), "--classes", "strawberry,broccoli,orange",
+                            "--backbone", "test_imagenet_colors"])
+    assert out["classes"] == {"broccoli": "broccoli", "strawberry": "strawberry", "orange": "orange"}
+    assert len(out["confusion_matrix"]) == 3 and out["per_class"]["orange"]["support"] == 0

@@ -92,7 +92,8 @@ def _read_data(data: Path, text_column, label_column, classes: str | None, neste
                 raise
             return read_table(data, text_column, labeled=False)
     if data.is_dir() and (has_splits(data) or any(p.is_dir() for p in data.iterdir())):
-        splits = scan_splits(data, nested=nested)
+        # with --classes, a folder of one class is a test of that class (the others are the names)
+        splits = scan_splits(data, nested=nested, min_classes=1 if classes else 2)
         return splits.get("test") or splits.get("val") or splits["train"]
     items, skipped = list_images([data])
     return Examples(tuple(items), tuple("" for _ in items), "image", tuple(skipped), str(data))
@@ -131,7 +132,11 @@ def zeroshot(
                         "\"name1,name2,...\".")
     if labeled:
         mapping = class_names_option(classes, examples.labels) or {c: c for c in examples.classes}
-        labels = sorted(mapping)
+        # names in --classes that no label took are classes too (none of the data is theirs, yet
+        # each answer must choose among all the names): `--classes ant,bee` on a folder of ants
+        extra = [n for n in parse_class_list(classes) if n not in mapping.values()] if classes else []
+        mapping |= {n: n for n in extra}
+        labels = sorted(set(mapping) - set(extra)) + extra
     else:
         labels = parse_class_list(classes)
         mapping = {name: name for name in labels}
@@ -155,7 +160,7 @@ def zeroshot(
         out.print(f"Zero-shot accuracy {pct(report['accuracy'])} (95% CI {pct(lo)}-{pct(hi)}), "
                   f"n={report['n']}, backbone {result['backbone']} ({result['method']})")
         out.table("Per class", ["label", "class name", "recall", "support"],
-                  [[lab, mapping[lab], pct(m["recall"]), m["support"]]
+                  [[lab, mapping[lab], pct(m["recall"]) if m["support"] else "-", m["support"]]
                    for lab, m in report["per_class"].items()])
     else:
         counts = {lab: predicted.count(lab) for lab in labels}
