@@ -147,6 +147,26 @@ def test_ctrl_c_exits_130_and_says_so(capsys, color_tree, tmp_path, monkeypatch)
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("filename, named", [
+    ("/data/out/.m.tmp-x1y2z3", "the folder '/data/out'"),  # a temporary name the user never gave
+    ("/data/out/.preds.csv.json.tmp-ab12", "the folder '/data/out'"),
+    ("/data/out/m", "'/data/out/m'"),
+])
+def test_a_file_system_error_names_what_the_user_gave(capsys, color_tree, tmp_path, monkeypatch, filename, named):
+    import errno
+
+    import handful.cli.core as core
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", filename)
+
+    monkeypatch.setattr(core, "load_train_and_eval", read_only)
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: cannot use {named}: Read-only file system. Check the path and its permissions, "
+                   "or choose another."]
+
+
 def test_out_files_the_user_made_are_never_overwritten_and_ours_are(capsys, color_splits, tmp_path):
     model = tmp_path / "model"
     assert main(["train", str(color_splits), "--out", str(model), "--backbone", "test_tiny_image",

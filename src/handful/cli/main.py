@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -71,9 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     except USAGE_ERRORS as err:
         return _usage_error(err)
     except OSError as err:  # an --out that is a folder, a file, unwritable, too long a name ...
-        where = f"'{err.filename}'" if err.filename else "a file"
-        print(f"error: cannot use {where}: {err.strerror or err}. Check the path and its permissions, "
-              "or choose another.", file=sys.stderr)
+        print(f"error: cannot use {_where(err.filename)}: {err.strerror or err}. Check the path and its "
+              "permissions, or choose another.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         code = 130
@@ -82,6 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     if code == 130:  # typer turns Ctrl-C into an exit code of 130 and returns it
         print("error: interrupted", file=sys.stderr)
     return code if isinstance(code, int) else 0
+
+
+def _where(filename) -> str:
+    """The path to name: the folder of a temporary file (``.model.tmp-x1y2``, written there before
+    it is renamed into place), which the user never named."""
+    if not filename:
+        return "a file"
+    path = os.fsdecode(filename)
+    name = os.path.basename(path.rstrip("/"))
+    if name.startswith(".") and ".tmp-" in name:
+        return f"the folder '{os.path.dirname(path.rstrip('/')) or '.'}'"
+    return f"'{path}'"
 
 
 def _usage_error(err) -> int:
