@@ -106,3 +106,20 @@ def test_a_binary_file_named_csv_says_it_is_binary(tmp_path):
     path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\r\x00abc\r\ndef\x00\x00")
     with pytest.raises(DataError, match="is a binary file"):
         read_table(path)
+
+
+def test_a_header_of_unknown_names_read_as_an_example_is_warned_about(tmp_path):
+    # 'phrase,verdict' became an example of a class 'verdict' without a word
+    path = tmp_path / "t.csv"
+    path.write_text("phrase,verdict\nhot soup today,good\ncold soup again,bad\nwarm bread,good\n"
+                    "burnt toast,bad\n")
+    with pytest.warns(UserWarning, match="--text-column phrase --label-column verdict"):
+        examples = read_table(path)
+    assert "verdict" in examples.labels  # still read as written: the warning says how to change it
+
+
+def test_a_first_row_whose_label_repeats_is_not_warned_about(tmp_path, recwarn):
+    path = tmp_path / "t.csv"
+    path.write_text("hot soup today,good\ncold soup again,bad\nwarm bread,good\nburnt toast,bad\n")
+    read_table(path)
+    assert not [w for w in recwarn if "may name the columns" in str(w.message)]

@@ -273,7 +273,21 @@ def _columns(path, rows, text_column, label_column, labeled):
             "--label-column with names from the first row, or name them 'text' and 'label'."
         )
     text_idx = 0 if mean_len[0] >= mean_len[1] else 1
+    _warn_lone_first_label(path, rows, 1 - text_idx)
     return text_idx, 1 - text_idx, rows, 0
+
+
+def _warn_lone_first_label(path, rows: list[list[str]], label_idx: int) -> None:
+    """A headerless 2-column table whose first row's label is a label nowhere else, while every
+    other label repeats: most likely a header of unknown names (``phrase,verdict``), read as an
+    example of a class of its own."""
+    labels = Counter(r[label_idx].strip() for r in rows if len(r) == 2)
+    first = rows[0][label_idx].strip()
+    others = [n for label, n in labels.items() if label != first]
+    if labels[first] == 1 and len(others) >= 2 and min(others) >= 2:
+        warnings.warn(f"{path}: its first row {rows[0]} may name the columns: '{first}' is a label of no "
+                      f"other row. It is read as an example of class '{first}'; if it is a header, pass "
+                      f"--text-column {rows[0][1 - label_idx].strip()} --label-column {first}.", stacklevel=4)
 
 
 def _ask_for_both_columns(path, header: list[str], text_column, label_column, labeled: bool) -> None:
