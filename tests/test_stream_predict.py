@@ -204,6 +204,22 @@ def test_ray_without_the_extra_is_a_one_line_error(capsys, model_and_images, mon
     assert "pip install 'handful[ray]'" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("options, fix", [
+    (["--csv", "--out", "OUT"], "Drop --csv"),  # rows went to the file only: stdout stayed empty
+    (["--address", "auto"], "Add --ray"),  # ran locally, not on the cluster asked for
+    (["--overwrite"], "Add --out"),  # nothing to start over
+])
+def test_predict_refuses_an_option_it_would_ignore(capsys, model_and_images, tmp_path, options, fix):
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    argv = ["predict", model, str(images), *[str(out) if o == "OUT" else o for o in options]]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and fix in err[0]
+    assert captured.out == "" and not out.exists()  # refused before any work
+
+
 def test_embed_auto_picks_the_text_backbone_for_a_table(capsys, text_csv, tmp_path, monkeypatch):
     from handful.classifier import DEFAULT_BACKBONES
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 AdviseOpt = Annotated[bool, typer.Option(
     "--advise/--no-advise", help="Estimate how many more examples per class would help "
-    "(a learning curve: about a second for hundreds of images, a minute or two for thousands; "
+    "(a learning curve: about a second for hundreds of images, half a minute for 3,000; "
     "saved in report.json and learning_curve.png).")]
 
 
@@ -81,7 +81,7 @@ def advise(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Folder for advice.json and learning_curve.png (default: ./advice-DATA).")] = None,
     backbone: BackboneOpt = "auto",
-    repeats: Annotated[int, typer.Option(help="Hold-out splits per size.")] = 10,
+    repeats: Annotated[int, typer.Option(help="Hold-out splits per size (2 or more).")] = 10,
     seed: SeedOpt = 0,
     no_cache: NoCacheOpt = False,
     nested: NestedOpt = False,

@@ -16,7 +16,6 @@ from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
 from .main import app
 from .options import (
-    BackboneOpt,
     FinetuneOpt,
     HeadOpt,
     JsonOpt,
@@ -109,7 +108,10 @@ def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
 def train(
     data: Annotated[Path, typer.Argument(help="Folder with a sub-folder per class, or a CSV/TSV.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
-    backbone: BackboneOpt = "auto",
+    backbone: Annotated[str, typer.Option(
+        help="Backbone name, or auto: cross-validates efficientnet_lite0, efficientnet_lite2 and the two "
+             "concatenated (texts: minilm, e5_small and the two) with the heads and keeps the best "
+             "(over 5,000 examples: the first one only).")] = "auto",
     head: HeadOpt = "auto",
     force: Annotated[bool, typer.Option(help="Replace an existing model at --out.")] = False,
     seed: SeedOpt = 0,
@@ -202,7 +204,8 @@ def train(
 @app.command()
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Model directory.")],
-    data: Annotated[Path, typer.Argument(help="Labeled folder or CSV/TSV to evaluate on.")],
+    data: Annotated[Path, typer.Argument(help="Labeled folder or CSV/TSV to evaluate on (a folder with "
+                                              "test/ or val/ inside: that split).")],
     report_dir: Annotated[Path | None, typer.Option("--out", help="Where to write report.json "
                           "and confusion_matrix.png (default: MODEL/evaluations/DATA-NAME).")] = None,
     nested: NestedOpt = False,

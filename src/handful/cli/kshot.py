@@ -17,7 +17,6 @@ from .augment import AugmentViewsOpt, PresetOpt, check_views
 from .main import app
 from .options import (
     BackboneOpt,
-    FinetuneOpt,
     HeadOpt,
     JsonOpt,
     LabelColOpt,
@@ -73,9 +72,10 @@ def pool_and_test(pool: Path, test: Path | None, text_col, label_col,
 @app.command()
 def kshot(
     pool: Annotated[Path, typer.Argument(help="Labeled pool to draw K examples per class from.")],
-    test: Annotated[Path | None, typer.Option(help="Labeled test set (fixed).")] = None,
+    test: Annotated[Path | None, typer.Option(help="Labeled test set (fixed; default: POOL's test/, "
+                                                   "else its val/, with its train/ as the pool).")] = None,
     shots: Annotated[str, typer.Option(help="K values, comma-separated.")] = "1,5,20",
-    repeats: Annotated[int, typer.Option(help="Draws per K.")] = 10,
+    repeats: Annotated[int, typer.Option(help="Draws per K (1 or more).")] = 10,
     backbone: BackboneOpt = "auto",
     head: HeadOpt = "auto",
     seed: SeedOpt = 0,
@@ -86,7 +86,9 @@ def kshot(
     zero_shot_prior: ZeroShotPriorOpt = False,
     classes: ClassesOpt = None,
     template: TemplateOpt = None,
-    finetune: FinetuneOpt = False,
+    finetune: Annotated[bool, typer.Option(
+        "--finetune", help="Texts: tune the sentence encoder on pairs of each draw's examples (SetFit) "
+        "before fitting the head (seconds per draw).")] = False,
     max_pairs: MaxPairsOpt = 640,
     unlabeled: UnlabeledOpt = None,
     augment_views: AugmentViewsOpt = 0,

@@ -40,7 +40,7 @@ FinetuneOpt = Annotated[bool, typer.Option(
     "--finetune", help="Texts: tune the sentence encoder on pairs of your examples (SetFit) "
     "before fitting the head; the tuned encoder is saved with the model.")]
 MaxPairsOpt = Annotated[int, typer.Option(
-    help="With --finetune: at most this many sentence pairs (bounds the time).")]
+    help="With --finetune: at most this many sentence pairs (1 or more; bounds the time).")]
 UnlabeledOpt = Annotated[Path | None, typer.Option(
     help="Texts: unlabeled in-domain sentences (.txt, one per line, or a CSV/TSV) that "
     "--backbone word2vec learns its word vectors from.")]

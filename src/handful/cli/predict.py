@@ -74,7 +74,7 @@ def _results(predictor, work: list[str], ray: bool, address, model: Path, runtim
 def predict(
     model: Annotated[Path, typer.Argument(help="Model directory (or an exported .onnx file).")],
     inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or texts, or a CSV/TSV.")],
-    top: Annotated[int, typer.Option(help="How many classes to show per item.")] = 1,
+    top: Annotated[int, typer.Option(help="How many classes to show per item (1 or more).")] = 1,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows to stdout.")] = False,
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="Write CSV predictions here; a re-run resumes it.")] = None,
@@ -102,6 +102,7 @@ def predict(
     out = Output(as_json, stdout_taken=as_csv)
     if top < 1:
         raise DataError(f"--top must be >= 1. Got {top}.")
+    check_output_options(as_csv, out_file, overwrite, ray, address)
     if nested and support is None:
         raise DataError("--nested reads a nested support tree (alphabet/character/): pass --support DIR, "
                         "or drop --nested.")
@@ -182,6 +183,20 @@ def predict(
                                    "top": [{"label": lab, "probability": p} for lab, p in r["top"]]}
                                   for r in rows]
     out.result(payload)
+
+
+def check_output_options(as_csv: bool, out_file: Path | None, overwrite: bool, ray: bool,
+                         address: str | None) -> None:
+    """Refuse an option this run would ignore (the user asked for something that would not happen)."""
+    if as_csv and out_file is not None:
+        raise DataError("--csv prints the rows to stdout, but with --out they go to the file only. "
+                        "Drop --csv (the rows are in --out), or drop --out to print them.")
+    if address is not None and not ray:
+        raise DataError(f"--address names the Ray cluster for --ray, which is not given, so '{address}' "
+                        "would be ignored and the work would run here. Add --ray, or drop --address.")
+    if overwrite and out_file is None:
+        raise DataError("--overwrite starts an --out file over, and no --out is given, so it would be "
+                        "ignored. Add --out FILE, or drop --overwrite.")
 
 
 def _fit_support(out: Output, predictor, support: Path, nested: bool):

@@ -52,14 +52,15 @@ def train(
     data: DataArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
     variant: Annotated[str, typer.Option(help="protonet or gaussian (Fort 2017).")] = "protonet",
-    backbone: Annotated[str | None, typer.Option(help="Encoder: conv4_omniglot (default), or a "
-                                                 "pretrained backbone to meta-fine-tune.")] = None,
+    backbone: Annotated[str | None, typer.Option(help="Encoder (default: conv4_omniglot, or "
+                                                 "conv4_omniglot_gaussian with --variant gaussian), "
+                                                 "or a pretrained backbone to meta-fine-tune.")] = None,
     nested: NestedOpt = False,
     split_by_parent: SplitByParentOpt = False,
     eval_fraction: EvalFractionOpt = None,
     val_fraction: Annotated[float, typer.Option(
         "--val-fraction", "--validation-fraction", help="Fraction of training classes kept for "
-        "early-stopping episodes.")] = 0.1,
+        "early-stopping episodes (0 to below 1; 0: none, the last weights are kept).")] = 0.1,
     ways: Annotated[int, typer.Option(help="Classes per training episode (more than at test time).")] = 60,
     shots: Annotated[int, typer.Option(help="Support examples per class in training episodes.")] = 1,
     queries: Annotated[int, typer.Option(help="Query examples per class in training episodes.")] = 5,

@@ -51,8 +51,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port (0: any free port).", min=0, max=65535)] = 8000,
     home: Annotated[Path, typer.Option(help="Where projects, examples and models live.")] = Path(
         "~/.handful"),
-    token: Annotated[str | None, typer.Option(envvar="HANDFUL_TOKEN", help="API token every "
-                     "request must carry (Authorization: Bearer TOKEN).")] = None,
+    token: Annotated[str | None, typer.Option(envvar="HANDFUL_TOKEN", help="API token (8 characters or "
+                     "more) every /api request must carry (Authorization: Bearer TOKEN, or an "
+                     "X-Handful-Token header).")] = None,
     max_upload_mb: Annotated[int, typer.Option(help="Largest request body (MiB).", min=1)] = 1024,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     max_batch: Annotated[int, typer.Option(help="Largest micro-batch of concurrent predict "

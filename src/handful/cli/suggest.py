@@ -38,7 +38,7 @@ def suggest(
     model: Annotated[Path, typer.Argument(help="Model directory.")],
     unlabeled: Annotated[Path, typer.Argument(help="Folder of unlabeled images, or a CSV/TSV/.txt "
                                                    "of unlabeled texts.")],
-    n: Annotated[int, typer.Option("--n", help="How many to suggest.")] = 20,
+    n: Annotated[int, typer.Option("--n", help="How many to suggest (1 or more).")] = 20,
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Folder for suggestions.csv/.json and contact_sheet.png "
         "(default: ./suggestions).")] = None,
