@@ -4,6 +4,7 @@ import hashlib
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from handful.augment import create_augment
@@ -125,3 +126,42 @@ def test_config_file_overrides_the_preset(capsys, color_tree, tmp_path):
     with Image.open(tmp_path / "aug" / "red" / "red_1.aug1.png") as img:
         flipped = np.asarray(img)
     np.testing.assert_array_equal(flipped, original[::-1])  # PNG is lossless: exactly upside down
+
+
+def test_augment_prints_its_transforms_and_bracketed_paths_as_written(capsys, color_tree, tmp_path):
+    # Rich read "[random_crop, affine, ...]" and "[v2]" as markup: the summary said "Augment()"
+    # (as if nothing were applied) and "Wrote ... to aug " (a folder that does not exist).
+    (color_tree / "blue" / "broken [draft].jpg").write_bytes(b"not an image")
+    out = tmp_path / "aug [v2]"
+    code = main(["augment", str(color_tree), "--out", str(out), "--factor", "1", "--preset", "light",
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Augment([affine, hflip, brightness_contrast])" in captured.err
+    assert f"to {out}" in captured.err and "broken [draft].jpg: not an image" in captured.err
+    assert len(captured.out.strip().splitlines()) == 1  # stdout: the JSON line only
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--config", '{"fill": "constant", "fill_value": "red"}'], "'fill_value' augmentation setting"),
+    (["--fill", ""], "Unknown fill mode ''"),  # was silently the preset's fill (reflect)
+])
+def test_bad_fill_settings_are_one_line_errors(capsys, color_tree, tmp_path, args, message):
+    if args[0] == "--config":
+        config = tmp_path / "aug.json"
+        config.write_text(args[1])
+        args = ["--config", str(config)]
+    code = main(["augment", str(color_tree), "--out", str(tmp_path / "aug"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "aug").exists()
+
+
+def test_augment_says_how_many_skipped_files_it_did_not_list(capsys, color_tree, tmp_path):
+    # the first 20 were listed and the rest dropped without a word
+    for i in range(23):
+        (color_tree / "red" / f"junk_{i:02d}.jpg").write_bytes(b"not an image")
+    code = main(["augment", str(color_tree), "--out", str(tmp_path / "aug"), "--factor", "1", "--json"])
+    err = capsys.readouterr().err
+    assert code == 0 and err.count("junk_") == 20
+    assert "... and 3 more (see" in err and "augment.json" in err

@@ -142,3 +142,18 @@ def test_unknown_preset_and_setting_are_named():
 def test_fingerprint_changes_with_the_config():
     assert create_augment("default").fingerprint != create_augment("default", fill="wrap").fingerprint
     assert create_augment("light").fingerprint == create_augment("light").fingerprint
+
+
+@pytest.mark.parametrize("fill_value", ["red", 300, -1, float("nan"), [10, 20], None])
+def test_fill_value_must_be_a_pixel_value_or_one_per_channel(fill_value):
+    # "red" reached albumentations and failed there with a pydantic traceback; 300 and -1 were
+    # silently clipped to 255 and 0
+    with pytest.raises(DataError, match="'fill_value' augmentation setting must be a number in"):
+        create_augment("default", fill="constant", fill_value=fill_value)
+
+
+def test_fill_value_per_channel_is_accepted():
+    image = np.full((20, 30, 3), 100, np.uint8)
+    out = T.translate(0.4, fill="constant", fill_value=[10, 20, 30])(image, np.random.default_rng(0))
+    assert {tuple(px) for px in out.reshape(-1, 3)} == {(100, 100, 100), (10, 20, 30)}
+    create_augment("default", fill="constant", fill_value=[0, 128, 255.0])

@@ -84,3 +84,24 @@ def test_mlp_head_offers_dropout_weight_decay_and_early_stopping():
     head = MLPHead(dropout=0.5, weight_decay=0.1, max_epochs=500, patience=5).fit(X, y)
     assert head.n_epochs_ < 500
     assert {"dropout", "weight_decay", "patience", "validation_fraction"} <= set(head.get_params())
+
+
+def test_training_that_diverges_without_validation_is_an_error_not_a_nan_model():
+    # Without validation the last epoch is kept: a fine-tuning run whose loss became NaN (--lr 1e30)
+    # was kept and saved, and `handful predict` on it then failed with "Input X contains NaN".
+    from handful.errors import DataError
+
+    X, y = _blobs()
+    net = torch.nn.Linear(4, 2)
+    with pytest.raises(DataError, match="diverged.*smaller learning rate"):
+        train_loop(net, torch.optim.SGD(net.parameters(), lr=float("inf")), _batches(X, y), 3)
+
+
+def test_a_diverged_epoch_is_never_kept_when_there_is_validation():
+    X, y = _blobs()
+    Xv, yv = _blobs(seed=1)
+    net = torch.nn.Linear(4, 2)
+    history = train_loop(net, torch.optim.SGD(net.parameters(), lr=float("inf")), _batches(X, y), 3,
+                         _batches(Xv, yv), validate_first=True)
+    assert history.best_epoch == 0  # the start: every trained epoch is NaN
+    assert all(torch.isfinite(p).all() for p in net.parameters())

@@ -86,3 +86,15 @@ def test_center_square_of_a_strip_never_builds_the_giant_resize():
     assert peak < 5_000_000
     wide = np.random.default_rng(0).integers(0, 255, (40, 150, 3), dtype=np.uint8)  # ratio < 4
     assert center_square(wide, 20).shape == (20, 20, 3)
+
+
+def test_decoding_images_on_threads_leaves_the_warning_filters_as_they_were(color_tree):
+    # load_image silenced PIL inside warnings.catch_warnings(), which is not thread-safe: two threads
+    # decoding at once left "ignore every warning" behind for the rest of the process, so the CLI's
+    # own warnings (finetune's "No validation split", an unwritable cache ...) were never shown
+    import warnings
+
+    before = list(warnings.filters)
+    for _ in range(10):
+        load_image_set(scan_folder(color_tree), 64)
+    assert warnings.filters == before

@@ -154,3 +154,73 @@ def test_linear_head_maps_onto_logistic_head_exactly():
     with torch.no_grad():
         logits = linear(net.standardize(torch.tensor(X, dtype=torch.float32)))
     np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), head.predict_proba(X), atol=1e-5)
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("fine-tuning started")
+
+
+@pytest.mark.parametrize("case, message", [
+    ("unknown held-out class", "has classes ['purple'] that"),  # was found after training, which was lost
+    ("rotate 500", "'rotate' augmentation setting"),  # was found after decoding every image
+    ("--lr inf", "--lr must be a finite number"),  # was accepted: every trained epoch NaN
+])
+def test_finetune_cli_checks_its_inputs_before_training(capsys, color_splits, tmp_path, monkeypatch,
+                                                        case, message):
+    monkeypatch.setattr("handful.finetune.tune.finetune", _no_training)
+    args = []
+    if case == "unknown held-out class":
+        purple = color_splits / "val" / "purple"
+        purple.mkdir()
+        (purple / "p.png").write_bytes((color_splits / "val" / "red" / "red_1.png").read_bytes())
+    elif case == "rotate 500":
+        (tmp_path / "aug.json").write_text('{"rotate": 500}')
+        args = ["--config", str(tmp_path / "aug.json")]
+    else:
+        args = ["--lr", "inf"]
+    code = main(["finetune", str(color_splits), "--out", str(tmp_path / "m"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_finetune_cli_lists_skipped_files_and_warns_that_early_stopping_is_off(capsys, tmp_path):
+    # A class of 2 images leaves no validation split: --patience and --validation-fraction did
+    # nothing, silently. Skipped files were only in --json, never in the human output.
+    from conftest import make_color_tree
+
+    data = make_color_tree(tmp_path / "data", 6)
+    for extra in ("blue_2.jpg", "blue_3.png", "blue_4.jpg", "blue_5.png"):
+        (data / "blue" / extra).unlink()
+    (data / "red" / "notes.jpg").write_text("not an image")
+    with pytest.warns(UserWarning, match="No validation split: the smallest class, 'blue', has 2 image"):
+        code = main(["finetune", str(data), "--out", str(tmp_path / "m"), "--unfreeze", "1",
+                     "--epochs", "1", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "notes.jpg: not an image" in captured.err
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert result["finetune"]["n_val"] == 0 and len(captured.out.strip().splitlines()) == 1
+
+
+def test_finetune_cli_that_diverges_without_validation_saves_nothing(capsys, tmp_path):
+    from conftest import make_color_tree
+
+    data = make_color_tree(tmp_path / "data", 2)  # 2 per class: no validation split
+    code = main(["finetune", str(data), "--out", str(tmp_path / "m"), "--unfreeze", "1",
+                 "--epochs", "2", "--lr", "1e30"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Training diverged" in err and "--lr" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_finetune_cli_that_keeps_the_linear_probe_says_so(capsys, color_splits, tmp_path):
+    # "best epoch 0, then again on all 18 images for 0 epochs" read as if fine-tuning had happened;
+    # a diverging run (every epoch NaN) keeps the probe it started from
+    code = main(["finetune", str(color_splits), "--out", str(tmp_path / "m"), "--unfreeze", "1",
+                 "--epochs", "1", "--lr", "1e30", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["metrics"]["best_epoch"] == 0
+    assert "best epoch 0 (the linear-probe start: no epoch of fine-tuning beat it)" in captured.err
+    assert "for 0 epochs" not in captured.err

@@ -70,3 +70,48 @@ def test_ladder_finetune_rung_scores_the_tuned_model(capsys, color_splits, tmp_p
     assert rows["finetune"]["n_test"] == rows["features"]["n_test"] == 12
     assert rows["finetune"]["details"]["unfreeze"] == 1
     assert rows["finetune"]["accuracy"] >= 0.75  # chance is 1/3 (see test_finetune_tune)
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("a rung started training")
+
+
+@pytest.mark.parametrize("args, message", [
+    # each was found only when its rung came up, after the scratch CNN had trained (ladder.json lost)
+    (["--rungs", "scratch,features", "--backbone", "efficientnet_lite00"], "Did you mean 'efficientnet_lite0'"),
+    (["--rungs", "scratch,features", "--backbone", "test_tiny_text"], "embeds texts"),
+    (["--rungs", "scratch,features", "--head", "logistc"], "Unknown head 'logistc'"),
+    (["--rungs", "scratch,finetune", "--backbone", "test_tiny_image"], "cannot be fine-tuned"),
+    (["--rungs", "scratch,finetune", "--unfreeze", "99"], "between 0 and 16"),
+    (["--rungs", "scratch", "--scratch-size", "100000"], "--scratch-size must be between 16 and 512"),  # a traceback
+    (["--rungs", ","], "--rungs names no rung"),  # ran nothing and wrote an empty table
+])
+def test_ladder_checks_its_options_before_training_any_rung(capsys, color_splits, tmp_path, monkeypatch,
+                                                             args, message):
+    monkeypatch.setattr("handful.finetune.ladder.train_scratch", _no_training)
+    code = main(["ladder", str(color_splits), "--out", str(tmp_path / "l"), "--scratch-epochs", "1", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "l").exists()
+
+
+def test_ladder_lists_skipped_files(capsys, color_splits, tmp_path):
+    (color_splits / "train" / "red" / "notes.jpg").write_text("not an image")
+    (color_splits / "val" / "blue" / "empty.png").write_bytes(b"")
+    code = main(["ladder", str(color_splits), "--out", str(tmp_path / "l"), "--rungs", "features",
+                 "--backbone", "test_tiny_image", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "notes.jpg: not an image" in captured.err and "empty.png: empty file" in captured.err
+    assert len(captured.out.strip().splitlines()) == 1
+
+
+def test_ladder_feature_rungs_still_take_backbone_auto(capsys, color_splits, tmp_path, monkeypatch):
+    from handful.classifier import DEFAULT_BACKBONES
+
+    monkeypatch.setitem(DEFAULT_BACKBONES, "image", "test_tiny_image")
+    code = main(["ladder", str(color_splits), "--out", str(tmp_path / "l"), "--rungs", "features",
+                 "--backbone", "auto", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["rows"][0]["accuracy"] == 1.0

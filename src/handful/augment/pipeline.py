@@ -32,7 +32,7 @@ class AugmentConfig:
         noise: largest Gaussian noise std as a fraction of the value range.
         salt_pepper: largest fraction of pixels set to black or white.
         fill: what uncovered pixels show: constant, edge, reflect, symmetric or wrap.
-        fill_value: the value for ``fill="constant"``.
+        fill_value: the value for ``fill="constant"``: 0-255, or a list of 3 (red, green, blue).
     """
 
     hflip: float = 0.0
@@ -46,7 +46,7 @@ class AugmentConfig:
     noise: float = 0.0
     salt_pepper: float = 0.0
     fill: str = "reflect"
-    fill_value: float = 0.0
+    fill_value: float | list[float] = 0.0
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -96,7 +96,15 @@ def check_config(config: AugmentConfig) -> AugmentConfig:
         if not isinstance(value, (int, float)) or not 0 <= value <= limit:
             raise DataError(f"The '{name}' augmentation setting must be a number in [0, {limit}]. "
                             f"Got {value!r} instead.")
+    values = config.fill_value if isinstance(config.fill_value, (list, tuple)) else [config.fill_value]
+    if len(values) not in (1, 3) or not all(_is_pixel_value(v) for v in values):
+        raise DataError("The 'fill_value' augmentation setting must be a number in [0, 255] or a list "
+                        f"of 3 (red, green, blue). Got {config.fill_value!r} instead.")
     return config
+
+
+def _is_pixel_value(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 255
 
 
 class Augment:

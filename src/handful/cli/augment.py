@@ -45,7 +45,7 @@ def augment_config(preset: str, fill: str | None, config_file: Path | None) -> A
             raise DataError(f"Augmentation config {config_file} must hold a JSON object like "
                             "{\"rotate\": 20}.")
         config = with_settings(config, settings)
-    return with_settings(config, {"fill": fill}) if fill else config
+    return with_settings(config, {"fill": fill}) if fill is not None else config
 
 
 @app.command()
@@ -78,6 +78,8 @@ def augment(
                                  if manifest["copied"] else ""))
     for item in manifest["skipped"][:20]:
         out.print(f"  skipped {item['path']}: {item['reason']}")
+    if len(manifest["skipped"]) > 20:
+        out.print(f"  ... and {len(manifest['skipped']) - 20} more (see {out_dir / MANIFEST_FILE})")
     out.print(f"Preview: {out_dir / PREVIEW_FILE}; manifest: {out_dir / MANIFEST_FILE}")
     out.result({"out": str(out_dir), "n_originals": len(manifest["files"]),
                 "n_augmented": n_written, "n_copied": len(manifest["copied"]),

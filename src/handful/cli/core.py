@@ -55,15 +55,21 @@ def _per_class_rows(report: dict) -> list[list]:
 def load_train_and_eval(data: Path, nested: bool, text_col, label_col) -> tuple[Examples, Examples | None]:
     """Train examples and, when the folder has val/ or test/, held-out examples."""
     if data.is_dir():
-        splits = scan_splits(data, nested=nested)
-        train, held_out = splits["train"], splits.get("val") or splits.get("test")
-        unknown = sorted(set(held_out.labels) - set(train.labels)) if held_out else []
-        if unknown:  # before any training: evaluating would fail after it
-            raise DataError(f"Held-out split {held_out.source} has classes {unknown} that {train.source} "
-                            f"lacks (it has {list(train.classes)}). Add their images to {train.source}, "
-                            "or remove those folders from the held-out split.")
-        return train, held_out
+        return split_train_and_eval(data, nested)
     return load_examples(data, text_column=text_col, label_column=label_col), None
+
+
+def split_train_and_eval(data: Path, nested: bool) -> tuple[Examples, Examples | None]:
+    """The image folder's train split and its val/ (or test/) split, checked before any training:
+    evaluating on a class the model never saw would fail after it."""
+    splits = scan_splits(data, nested=nested)
+    train, held_out = splits["train"], splits.get("val") or splits.get("test")
+    unknown = sorted(set(held_out.labels) - set(train.labels)) if held_out else []
+    if unknown:
+        raise DataError(f"Held-out split {held_out.source} has classes {unknown} that {train.source} "
+                        f"lacks (it has {list(train.classes)}). Add their images to {train.source}, "
+                        "or remove those folders from the held-out split.")
+    return train, held_out
 
 
 def embed_with_progress(out: Output, clf: Classifier, examples: Examples, what: str):
@@ -73,7 +79,7 @@ def embed_with_progress(out: Output, clf: Classifier, examples: Examples, what: 
 
 def print_skipped(out: Output, examples: Examples) -> None:
     if examples.skipped:
-        out.print(f"[yellow]Skipped {len(examples.skipped)} bad input(s):[/yellow]")
+        out.print(f"Skipped {len(examples.skipped)} bad input(s):", style="yellow")
         for path, reason in examples.skipped[:20]:
             out.print(f"  {path}: {reason}")
         if len(examples.skipped) > 20:

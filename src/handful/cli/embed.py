@@ -70,7 +70,7 @@ def embed(
 ) -> None:
     """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
     from ..scale.batch import list_inputs, summarize_skipped
-    from ..scale.writers import EmbeddingStore
+    from ..scale.writers import EmbeddingStore, skipped_path
     out = Output(as_json)
     started = time.perf_counter()
     net, model_dir = _backbone(backbone, model, list(inputs))
@@ -81,6 +81,8 @@ def embed(
     store = EmbeddingStore(out_file, ids, net.dim, {"name": net.name, "fingerprint": net.fingerprint,
                                                     "info": net.info.to_json()}, overwrite)
     todo = store.pending()
+    if not store.done:  # a fresh start: the skipped list of the run it replaces no longer applies
+        skipped_path(out_file).unlink(missing_ok=True)
     cache = None if (no_cache or ray) else FeatureCache()
     n_done, failures_all = 0, {}
     try:

@@ -148,8 +148,8 @@ def episodes(
               f"{100 * result['ci95_halfwidth']:.2f} (95% CI {pct(lo)}-{pct(hi)}, {n_episodes} episodes, "
               f"{len(sampler.classes)} classes, chance {pct(1 / ways)})")
     if sampler.too_small:
-        out.print(f"[yellow]{len(sampler.too_small)} classes have fewer than {shots + queries} examples "
-                  "and were left out.[/yellow]")
+        out.print(f"{len(sampler.too_small)} classes have fewer than {shots + queries} examples "
+                  "and were left out.", style="yellow")
     for path, reason in examples.skipped[:10]:
         out.print(f"  skipped {path}: {reason}")
     out.result({**result, "metric": metric_name, "encoder": encoder.source, "classes_note": note,

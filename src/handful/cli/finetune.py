@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
+import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..data import scan_splits
+from ..augment.pipeline import check_config
 from ..errors import DataError
 from .augment import ConfigOpt, FillOpt, PresetOpt, augment_config
+from .core import print_skipped, split_train_and_eval
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct
@@ -62,8 +66,8 @@ def finetune_command(
     from ..finetune.curves import plot_history
     from ..finetune.tune import FinetuneConfig, finetune
     out = Output(as_json)
-    if not lr > 0:
-        raise DataError(f"--lr must be more than 0. Got {lr}.")
+    if not (math.isfinite(lr) and lr > 0):
+        raise DataError(f"--lr must be a finite number more than 0. Got {lr}.")
     if epochs < 1:
         raise DataError(f"--epochs must be at least 1. Got {epochs}.")
     if not 0 <= validation_fraction < 0.9:
@@ -71,14 +75,13 @@ def finetune_command(
     if not (0 <= dropout < 1 and 0 <= label_smoothing < 1):
         raise DataError(f"--dropout and --label-smoothing must be in [0, 1). Got {dropout} and "
                         f"{label_smoothing}.")
+    augmentation = check_config(augment_config(augment, fill, config_file))
     check_out_free(out_dir, force, data)
-    splits = scan_splits(data, nested=nested)
-    train_ex, eval_ex = splits["train"], splits.get("val") or splits.get("test")
+    train_ex, eval_ex = split_train_and_eval(data, nested)
     config = FinetuneConfig(unfreeze=_unfreeze(unfreeze), epochs=epochs, patience=patience, lr=lr,
                             head_lr=10 * lr, validation_fraction=validation_fraction,
                             dropout=dropout, label_smoothing=label_smoothing,
-                            augment=augment_config(augment, fill, config_file), seed=seed,
-                            refit=refit)
+                            augment=augmentation, seed=seed, refit=refit)
 
     def show_epoch(epoch: int, m: dict) -> None:
         train = (f"train loss {m['train_loss']:.3f} acc {pct(m['train_accuracy'])}"
@@ -92,6 +95,14 @@ def finetune_command(
     with out.progress("Decoding images", len(train_ex)) as advance:
         result = finetune(train_ex, backbone, config, show_epoch, advance)
     clf, history, summary = result.classifier, result.history, result.summary
+    skipped = tuple((s["path"], s["reason"]) for s in clf.training_["skipped"])  # decoding failures too
+    print_skipped(out, replace(train_ex, skipped=skipped))
+    if summary["n_val"] == 0 and validation_fraction > 0:
+        counts = clf.training_["counts"]
+        smallest = min(counts, key=counts.get)
+        warnings.warn(f"No validation split: the smallest class, '{smallest}', has {counts[smallest]} image(s) "
+                      "(3 distinct ones are needed to hold one out), so early stopping (--patience) was off and the "
+                      f"model is the last of {epochs} epochs. Add images to that class.", stacklevel=2)
     metrics = {"val_accuracy": history.best.get("val_accuracy"), "best_epoch": history.best_epoch}
     evaluation = None
     if eval_ex is not None:
@@ -112,9 +123,7 @@ def finetune_command(
 
     path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_extra)
     out.print(f"Fine-tuned the last {summary['unfreeze']} blocks on {summary['n_train']} images "
-              f"(validation {summary['n_val']}); best epoch {history.best_epoch}"
-              + (f", then again on all {summary['refit']['n_train']} images for {summary['refit']['epochs']}"
-                 " epochs" if summary["refit"] else "")
+              f"(validation {summary['n_val']}); best epoch {history.best_epoch}" + _refit_note(summary)
               + f"; {summary['seconds_per_epoch']:.1f} s per epoch, {summary['seconds']:.0f} s in all.")
     if evaluation:
         lo, hi = evaluation["accuracy_ci95"]
@@ -125,3 +134,13 @@ def finetune_command(
                 "finetune": summary, "metrics": metrics, "history": history.to_json(),
                 "skipped": clf.training_["skipped"]})
 
+
+def _refit_note(summary: dict) -> str:
+    """How the saved model was made after the best epoch was found."""
+    refit, probe = summary["refit"], summary["best_epoch"] == 0
+    kept = " (the linear-probe start: no epoch of fine-tuning beat it)" if probe else ""
+    if not refit:
+        return kept
+    if probe:
+        return f"{kept}, so the model is that probe fitted again on all {refit['n_train']} images"
+    return f", then again on all {refit['n_train']} images for {refit['epochs']} epochs"

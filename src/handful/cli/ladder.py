@@ -12,9 +12,10 @@ import typer
 from ..data import load_examples, scan_splits
 from ..errors import DataError
 from .augment import PresetOpt
+from .core import print_skipped
 from .finetune import RefitOpt
 from .main import app
-from .options import JsonOpt, NestedOpt, SeedOpt
+from .options import JsonOpt, NestedOpt, SeedOpt, check_names
 from .output import Output, check_folder_replaceable, json_with, pct
 
 # finetune.ladder.RUNGS, spelled out so that `handful --help` does not load torch (a test checks
@@ -63,19 +64,26 @@ def ladder(
     out = Output(as_json)
     out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
     chosen = parse_rungs(rungs)
+    if not chosen:
+        raise DataError(f"--rungs names no rung. Give one or more of: {', '.join(RUNGS)}.")
     check_folder_replaceable(out_dir, LADDER_JSON, json_with("rows"),
                              {name: "png" for name in (LADDER_PNG, *map(_curves_png, chosen))},
                              inputs=(data, test))
     for option, value, least in (("--augment-views", augment_views, 1), ("--scratch-epochs", scratch_epochs, 1),
-                                 ("--scratch-size", scratch_size, 16), ("--finetune-epochs", finetune_epochs, 1)):
+                                 ("--finetune-epochs", finetune_epochs, 1)):
         if value < least:
             raise DataError(f"{option} must be at least {least}. Got {value}.")
     if augment_views > 64:
         raise DataError(f"--augment-views must be between 1 and 64. Got {augment_views}.")
+    if not 16 <= scratch_size <= 512:  # the CNN's dense layer grows with its square (100000 px: 2.5 TB)
+        raise DataError(f"--scratch-size must be between 16 and 512 (px). Got {scratch_size}.")
+    _check_pretrained_rungs(chosen, backbone, head, unfreeze)
     train_ex, test_ex = _train_and_test(data, test, nested)
     if max_per_class is not None and max_per_class < 1:
         raise DataError(f"--max-per-class must be at least 1. Got {max_per_class}.")
     train_ex = cap_per_class(train_ex, max_per_class, seed)
+    print_skipped(out, train_ex)
+    print_skipped(out, test_ex)
     base = LadderConfig()
     config = LadderConfig(
         rungs=chosen, backbone=backbone, head=head, augment=augment,
@@ -105,6 +113,24 @@ def ladder(
     out.print(f"Saved {out_dir / LADDER_JSON} and {out_dir / LADDER_PNG}")
     out.result({"rows": result["rows"], "out": str(out_dir), "n_train": len(train_ex),
                 "n_test": len(test_ex), "max_per_class": max_per_class})
+
+
+def _check_pretrained_rungs(chosen: tuple[str, ...], backbone: str, head: str, unfreeze: str) -> None:
+    """The backbone, head and --unfreeze of the later rungs, checked before the first rung trains."""
+    from ..backbones import backbone_modality, create_backbone
+    from ..finetune.tune import TUNABLE, resolve_unfreeze
+
+    if {"features", "features+aug"} & set(chosen):
+        check_names(backbone, head)
+        if backbone != "auto" and backbone_modality(backbone) != "image":
+            raise DataError(f"Backbone '{backbone}' embeds {backbone_modality(backbone)}s; the ladder "
+                            "needs an image backbone.")
+    if "finetune" in chosen:
+        if backbone.replace("-", "_") not in TUNABLE:
+            raise DataError(f"Backbone '{backbone}' cannot be fine-tuned here; choose one of "
+                            f"{', '.join(TUNABLE)}.")
+        if unfreeze != "auto":
+            resolve_unfreeze(_int(unfreeze), 0, len(create_backbone(backbone).model._blocks))
 
 
 def _curves_png(rung: str) -> str:

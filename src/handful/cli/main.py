@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     _register_commands()
     command = typer.main.get_command(app)
     warnings.simplefilter("default")
+    # PIL's notes on odd but usable files (corrupt EXIF, palette transparency) are noise here:
+    # such files decode. Set once for the process, as decoding threads cannot set it safely.
+    warnings.filterwarnings("ignore", module=r"PIL\.")
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
         code = command.main(args=argv, prog_name="handful", standalone_mode=False)

@@ -22,8 +22,10 @@ class Output:
     def __init__(self, as_json: bool = False, stdout_taken: bool = False):
         self.as_json = as_json
         self.stdout_taken = as_json or stdout_taken
-        self.err = Console(stderr=True, highlight=False)
-        self.out = Console(highlight=False, soft_wrap=True)
+        # markup off: paths, class names and reprs print as written ("[draft]/a.jpg" and
+        # "Augment([hflip])" are not style tags); soft_wrap: no newline inside a long path
+        self.err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+        self.out = Console(highlight=False, markup=False, soft_wrap=True)
 
     @property
     def human(self) -> Console:

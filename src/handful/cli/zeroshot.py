@@ -69,7 +69,7 @@ def selection_notes(clf) -> dict:
 def print_selection(out: Output, notes: dict) -> None:
     """The negative-transfer warning and the zero-shot prior's weight, for people."""
     if notes.get("transfer_warning"):
-        out.print(f"[yellow]warning: {notes['transfer_warning']}[/yellow]")
+        out.print(f"warning: {notes['transfer_warning']}", style="yellow")
     prior = notes.get("zero_shot_prior")
     if prior:
         cv = prior.get("cv_accuracy")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -64,15 +63,13 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
     reason = check_image_file(path)
     if reason:
         raise ImageDecodeError(reason)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as img:
-                if draft_size and img.format == "JPEG":
-                    img.draft("RGB", _draft_request(img.size, draft_size))
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                return _to_rgb(img)
+    try:  # PIL's warnings are not silenced here: catch_warnings() is not thread-safe (cli/main.py)
+        with Image.open(path) as img:
+            if draft_size and img.format == "JPEG":
+                img.draft("RGB", _draft_request(img.size, draft_size))
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return _to_rgb(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageDecodeError(decode_failure(err)) from err
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import AugmentConfig
+from ..errors import DataError
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, integer labels)
 
@@ -133,7 +134,8 @@ def train_loop(
 
     ``train_batches(epoch)`` yields ``(x, y)`` for one epoch (fresh augmentation each time);
     ``val_batches()`` yields the fixed validation batches. Without them the last epoch is
-    kept. Best means the highest validation accuracy, then the lowest loss among equals
+    kept (a non-finite training loss then raises DataError: there is nothing better to keep).
+    Best means the highest validation accuracy, then the lowest loss among equals
     (accuracy first: label smoothing makes a model less confident, so its plain loss can
     rise while it gets more answers right). ``patience > 0`` stops after that many epochs
     without a better score.
@@ -164,6 +166,10 @@ def train_loop(
         if on_epoch_end:
             on_epoch_end(epoch, metrics)
         if val_batches is None:
+            if not math.isfinite(metrics["train_loss"]):  # nothing better to keep: the last epoch is the model
+                raise DataError(f"Training diverged: the training loss is {metrics['train_loss']} at epoch "
+                                f"{epoch} and there is no validation split to fall back on. Use a smaller "
+                                "learning rate (--lr).")
             history.best_epoch = epoch
             continue
         if _better(metrics, best):
