@@ -147,6 +147,28 @@ def test_ctrl_c_exits_130_and_says_so(capsys, color_tree, tmp_path, monkeypatch)
     assert not (tmp_path / "m").exists()
 
 
+def test_sigterm_while_the_model_is_written_leaves_no_temporary_folder(capsys, color_tree, tmp_path,
+                                                                       monkeypatch):
+    # `kill` or `timeout` ended the process on the spot: .m.tmp-* folders piled up beside --out
+    import os
+    import signal
+    import time
+
+    import handful.bundle.store as store
+
+    def killed_midway(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # the signal arrives here
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(store, "save_file", killed_midway)
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image",
+                 "--head", "prototype", "--no-advise"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["colors"]  # no model, no temporary folder
+    assert signal.getsignal(signal.SIGTERM) is before  # the caller's handler is back
+
+
 @pytest.mark.parametrize("filename, named", [
     ("/data/out/.m.tmp-x1y2z3", "the folder '/data/out'"),  # a temporary name the user never gave
     ("/data/out/.preds.csv.json.tmp-ab12", "the folder '/data/out'"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
+from contextlib import contextmanager
 
 import click
 import typer
@@ -56,6 +58,31 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv``; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     _register_commands()
     command = typer.main.get_command(app)
+    with _terminate_as_interrupt():
+        return _run(command, argv)
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (``kill``, ``timeout``, a container stopping) ends a command as Ctrl-C does: the
+    temporary folders of unfinished outputs are removed (the default handler exits on the spot
+    and leaves them), and the exit code is 130. The previous handler is restored afterwards."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(command, argv: list[str] | None) -> int:
     warnings.simplefilter("default")
     # PIL's notes on odd but usable files (corrupt EXIF, palette transparency) are noise here:
     # such files decode. Set once for the process, as decoding threads cannot set it safely.
