@@ -588,3 +588,14 @@ def test_nested_with_a_table_is_refused_not_ignored(argv, capsys, color_tree, te
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--nested" in err[0] and "Drop --nested" in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_kshot_with_one_draw_gives_no_interval_rather_than_a_zero_wide_one(capsys, color_splits):
+    # one draw said "std 0.0, 95% CI 77.8%-77.8%": certainty it does not have
+    argv = ["kshot", str(color_splits), "--shots", "1,2", "--repeats", "1", "--backbone", "test_tiny_image",
+            "--head", "prototype"]
+    result = run_json(capsys, argv)
+    assert all(v["std"] is None and v["ci95"] is None and len(v["runs"]) == 1 for v in result["shots"].values())
+    assert main(argv) == 0
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│ 1 ")]
+    assert table and table[0].count("│ -") == 2  # std and CI shown as '-'

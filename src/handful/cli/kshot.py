@@ -153,7 +153,8 @@ def kshot(
                   skipped=[{"path": p, "reason": r} for p, r in pool_ex.skipped + test_ex.skipped])
     out.table(f"K-shot accuracy ({repeats} draws per K, test n={result['n_test']})",
               ["K", "mean", "std", "95% CI"],
-              [[k, pct(v["mean"]), f"{100 * v['std']:.1f}", f"{pct(v['ci95'][0])}-{pct(v['ci95'][1])}"]
+              [[k, pct(v["mean"]), "-" if v["std"] is None else f"{100 * v['std']:.1f}",
+                "-" if v["ci95"] is None else f"{pct(v['ci95'][0])}-{pct(v['ci95'][1])}"]
                for k, v in result["shots"].items()])
     for item in result["skipped"][:10]:
         out.print(f"  skipped {item['path']}: {item['reason']}")

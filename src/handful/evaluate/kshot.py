@@ -30,7 +30,8 @@ def run_kshot(
     shots: list[int], repeats: int, fit_predict: FitPredict, seed: int = 0,
     on_repeat: Callable[[int, int, float], None] | None = None,
 ) -> dict:
-    """Accuracy per K over ``repeats`` draws: mean, std, 95% CI (t) and every run's score.
+    """Accuracy per K over ``repeats`` draws: mean, std, 95% CI (t) and every run's score
+    (std and CI None for a single draw).
 
     ``fit_predict(X_train, y_train, X_test)`` returns predicted labels for ``X_test``.
     """
@@ -49,6 +50,9 @@ def run_kshot(
             if on_repeat:
                 on_repeat(k, r, scores[-1])
         mean, std, ci = mean_ci(scores)
+        if len(scores) < 2:  # one draw has no spread to tell: no std, no interval (not a 0-wide one)
+            results[str(k)] = {"mean": mean, "std": None, "ci95": None, "runs": scores}
+            continue
         results[str(k)] = {"mean": mean, "std": std, "ci95": [max(0.0, ci[0]), min(1.0, ci[1])],
                            "runs": scores}  # the interval of an accuracy stays within [0, 1]
     return {"shots": results, "repeats": repeats, "seed": seed, "n_test": int(len(y_test))}
