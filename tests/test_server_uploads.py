@@ -106,3 +106,16 @@ def test_zip_entry_over_the_file_limit_is_skipped_not_read():
 def test_zip_declaring_too_many_bytes_is_refused():
     with pytest.raises(DataError, match="would expand to"):
         list(read_class_zip(_zip({"a/1.png": b"x" * 5000}), Limits(max_zip_bytes=4000)))
+
+
+def test_checking_uploads_on_many_threads_leaves_the_warning_filters_as_they_were():
+    # catch_warnings() is not thread-safe: concurrent uploads left a filter behind for the whole
+    # server process (here: "error" on DecompressionBombWarning)
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = color_png("red", 1, size=(8, 8))
+    before = list(warnings.filters)
+    with ThreadPoolExecutor(8) as pool:
+        reasons = list(pool.map(lambda _: check_image_bytes(data, Limits()), range(2000)))
+    assert reasons == [None] * 2000 and warnings.filters == before

@@ -10,7 +10,6 @@ import io
 import re
 import stat
 import unicodedata
-import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,19 +61,16 @@ def check_image_bytes(data: bytes, limits: Limits) -> str | None:
         return "empty file (0 bytes)"
     if len(data) > limits.max_file_bytes:
         return f"file too large ({len(data) / 2**20:.1f} MiB > {limits.max_file_bytes / 2**20:.0f} MiB)"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > limits.max_image_pixels:
-                    return (f"image too large ({width}x{height} pixels > "
-                            f"{limits.max_image_pixels:,})")
-                if img.format == "JPEG":
-                    img.draft("RGB", (64, 64))  # full check of the stream at a fraction of the cost
-                img.load()
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    try:  # no warnings.catch_warnings() here: it is not thread-safe, and uploads are checked on threads
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > limits.max_image_pixels:  # before decoding, whatever PIL's own limit
+                return (f"image too large ({width}x{height} pixels > "
+                        f"{limits.max_image_pixels:,})")
+            if img.format == "JPEG":
+                img.draft("RGB", (64, 64))  # full check of the stream at a fraction of the cost
+            img.load()
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError):
         return "not an image, or an image too large to decode"
     except (OSError, ValueError, SyntaxError) as err:
         return decode_failure(err)  # worded as `handful train` words it
