@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# e.g. make test TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu" (empty: pip's own)
+TORCH_INDEX ?=
 
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# The CPU build of torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install -q torch==2.13.0
+	# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build. Where pip
+	# has no CPU wheel at hand (stock PyPI has CUDA builds), set TORCH_INDEX to PyTorch's CPU index.
+	$(BIN)/python -m pip install -q torch==2.13.0 $(TORCH_INDEX)
 	$(BIN)/python -m pip install -q -e '.[dev,server,onnx,ray]'
 	touch $(STAMP)
 
@@ -29,4 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/kshot_images.py
 
 clean:
-	rm -rf $(VENV) models .handful-cache
+	rm -rf $(VENV) models
