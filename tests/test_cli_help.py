@@ -44,3 +44,23 @@ def test_kshot_finetune_help_promises_no_saved_model():
     # kshot scores draws and saves no model; train's help says the tuned encoder is saved
     assert "saved" not in help_of("kshot", "--finetune")
     assert "saved with the model" in help_of("train", "--finetune")
+
+
+def test_help_lists_commands_in_the_order_of_the_data_path(capsys):
+    # they came in the order their modules happened to be imported: advise, augment, zeroshot, train
+    from handful.cli.main import ORDER, main
+
+    main(["--help"])
+    listed = [line.split()[1] for line in capsys.readouterr().out.splitlines()
+              if line.startswith("│ ") and len(line.split()) > 1 and line.split()[1] in ORDER]
+    assert listed == list(ORDER)
+
+
+def test_command_help_has_no_line_breaks_inside_a_paragraph(capsys):
+    # the docstrings' own breaks at 100 columns made ragged lines in the 80-column help box
+    from handful.cli.main import main
+
+    main(["--help"])  # the command list: the one place typer kept the docstring's breaks
+    out = capsys.readouterr().out
+    assert "say how many more examples per class" in " ".join(out.split())
+    assert not any(line.strip(" │").endswith("how many") for line in out.splitlines())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import warnings
@@ -13,8 +14,20 @@ import typer
 
 from ..errors import HandfulError
 
+# `handful --help` lists the commands in the order of the data path, not of their modules' imports
+ORDER = ("train", "predict", "evaluate", "advise", "suggest", "zeroshot", "kshot", "augment", "finetune",
+         "ladder", "embed", "export", "serve", "episodes", "protonet", "omniglot-runs", "backbones")
+
+
+class _Commands(typer.core.TyperGroup):
+    def list_commands(self, ctx) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+
+
 app = typer.Typer(
-    name="handful", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="handful", cls=_Commands, no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False,
     help="Train an image or text classifier from a handful of labeled examples, offline.",
 )
 
@@ -58,8 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv``; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     _register_commands()
     command = typer.main.get_command(app)
+    _unwrap_help(command)
     with _terminate_as_interrupt():
         return _run(command, argv)
+
+
+def _unwrap_help(group) -> None:
+    """Join the lines of each paragraph of the commands' help (docstrings wrap at 100 columns; the
+    help box re-wraps to the terminal, and the docstring's own breaks made ragged lines)."""
+    for command in getattr(group, "commands", {}).values():
+        if command.help:
+            command.help = re.sub(r"(?<=\S)[ \t]*\n[ \t]*(?=\S)", " ", command.help)
+        _unwrap_help(command)
 
 
 @contextmanager
