@@ -244,15 +244,21 @@ def one_line_error(capsys, argv):
     return err[0]
 
 
-def test_a_rerun_with_another_model_is_refused_and_the_file_kept(capsys, model_and_images, color_tree,
-                                                                 tmp_path):
-    # it resumed: the rows of the first model stayed and the second one's were appended, one file
-    # answering with two models
+def predicted_once_and_another_model(capsys, model_and_images, color_tree, tmp_path):
+    """(model, images, another model, preds.csv written by the first model)."""
     model, images = model_and_images
     other = tmp_path / "other"
     Classifier("test_tiny_image", head="logistic").fit(color_tree).save(other)
     out = tmp_path / "preds.csv"
     run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    return model, images, other, out
+
+
+def test_a_rerun_with_another_model_is_refused_and_the_file_kept(capsys, model_and_images, color_tree,
+                                                                 tmp_path):
+    # it resumed: the rows of the first model stayed and the second one's were appended, one file
+    # answering with two models
+    model, images, other, out = predicted_once_and_another_model(capsys, model_and_images, color_tree, tmp_path)
     before = out.read_bytes()
     err = one_line_error(capsys, ["predict", str(other), str(images), "--out", str(out)])
     assert model in err and str(other) in err  # which model wrote it, which one this run has
@@ -291,11 +297,7 @@ def test_a_rerun_with_another_top_k_names_it(capsys, model_and_images, tmp_path)
 def test_deleting_the_file_as_told_lets_another_model_start_it(capsys, model_and_images, color_tree,
                                                                tmp_path):
     # the record beside the file outlives it: a new file must not be held to the old record
-    model, images = model_and_images
-    other = tmp_path / "other"
-    Classifier("test_tiny_image", head="logistic").fit(color_tree).save(other)
-    out = tmp_path / "preds.csv"
-    run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    model, images, other, out = predicted_once_and_another_model(capsys, model_and_images, color_tree, tmp_path)
     out.unlink()
     result = run_json(capsys, ["predict", str(other), str(images), "--out", str(out)])
     assert (result["n"], result["n_resumed"]) == (18, 0)
