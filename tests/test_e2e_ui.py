@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from server_utils import COLORS, ServerProcess, color_png, upload_colors
+from server_utils import COLORS, ServerProcess, color_png, upload_colors, wait_job
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -154,3 +154,124 @@ def test_an_example_moves_to_another_class_from_the_keyboard(tmp_path, modality)
     finally:
         server.stop()
     assert errors == []
+
+
+def _browser(pw):
+    return pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+def test_the_token_dialog_opens_once_and_says_when_a_token_is_wrong(tmp_path):
+    # every request that got a 401 (the health check every 5 s too) opened another dialog: after
+    # the right token, the stale ones still covered the page; a wrong token only reopened it
+    sync_api = pytest.importorskip("playwright.sync_api")
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home, args=("--token", "right-token-123"))
+    errors: list[str] = []
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = _browser(pw)
+            page = browser.new_page()
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.goto(server.url)
+            page.wait_for_selector(".modal input[type=password]")
+            page.evaluate("import('/static/js/api.js').then((m) => m.get('/health')).catch(() => null)")
+            page.wait_for_timeout(300)
+            assert page.locator(".modal").count() == 1
+            page.keyboard.type("wrong-token")
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.querySelector('.modal')?.textContent.includes('not accepted')")
+            assert page.locator(".modal").count() == 1
+            page.fill(".modal input[type=password]", "right-token-123")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("[data-testid=new-project]")
+            page.wait_for_timeout(300)
+            assert page.locator(".modal").count() == 0
+            browser.close()
+    finally:
+        server.stop()
+    assert errors == []
+
+
+def test_an_empty_project_name_is_asked_for_not_sent(tmp_path):
+    # the server's 422 was shown as "Invalid request: name: String should have at least 1 character."
+    sync_api = pytest.importorskip("playwright.sync_api")
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home)
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = _browser(pw)
+            page = browser.new_page()
+            page.goto(server.url)
+            page.click("[data-testid=new-project]")
+            page.fill("input[name=project-name]", "   ")
+            page.keyboard.press("Enter")
+            page.wait_for_selector(".toast")
+            assert page.inner_text(".toast") == "Give the project a name."
+            assert page.evaluate("document.activeElement.name") == "project-name"
+            assert httpx.get(f"{server.url}/api/projects").json() == []
+            browser.close()
+    finally:
+        server.stop()
+
+
+def test_long_names_wrap_and_keep_every_button_in_reach(tmp_path):
+    # a 100-character project or class name (the API's limit) made the page scroll sideways and
+    # pushed the class card's rename and delete buttons out of the card
+    sync_api = pytest.importorskip("playwright.sync_api")
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home)
+    long_class = "L" * 100
+    try:
+        api = httpx.Client(base_url=server.url, timeout=30)
+        pid = api.post("/api/projects", json={"name": "N" * 100}).json()["id"]
+        for label, color in ((long_class, "red"), ("green", "green")):
+            files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(3)]
+            api.post(f"/api/projects/{pid}/examples", files=files, data={"label": label})
+        job = api.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_image", "head": "logistic"}).json()
+        assert wait_job(api, job["id"])["status"] == "succeeded"
+        with sync_api.sync_playwright() as pw:
+            browser = _browser(pw)
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            for tab in ("data", "results", "versions"):
+                page.goto(f"{server.url}/#/p/{pid}/{tab}")
+                page.wait_for_selector(f"[data-tab={tab}].active")
+                page.wait_for_selector(".class-card, .tiles, table")
+                assert page.evaluate("document.documentElement.scrollWidth") <= 1280, tab
+            page.goto(f"{server.url}/#/p/{pid}/data")
+            card = page.locator(f"[data-class={long_class}]")
+            card.wait_for()
+            box = card.bounding_box()
+            for title in ("Rename class", "Delete class"):
+                button = card.locator(f"button[title='{title}']").bounding_box()
+                assert box["x"] <= button["x"] and button["x"] + button["width"] <= box["x"] + box["width"]
+            browser.close()
+    finally:
+        server.stop()
+
+
+def test_a_fine_tuned_version_says_why_it_has_no_cross_validated_scores(tmp_path):
+    # its Results tab asked to "Add at least 2 examples per class" to a project with 3 per class
+    sync_api = pytest.importorskip("playwright.sync_api")
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home)
+    try:
+        api = httpx.Client(base_url=server.url, timeout=30)
+        pid = api.post("/api/projects", json={"name": "Tuned"}).json()["id"]
+        upload_colors(api, pid, n=3, colors=("red", "green"))
+        job = api.post(f"/api/projects/{pid}/jobs", json={"finetune": True}).json()
+        assert wait_job(api, job["id"], timeout=300)["status"] == "succeeded"
+        with sync_api.sync_playwright() as pw:
+            browser = _browser(pw)
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.goto(f"{server.url}/#/p/{pid}/results")
+            page.wait_for_selector("[data-testid=accuracy]")
+            text = page.inner_text(".tab-content")
+            assert "Add at least 2 examples per class" not in text
+            assert "no cross-validated confusion matrix" in text
+            browser.close()
+    finally:
+        server.stop()

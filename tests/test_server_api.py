@@ -226,7 +226,7 @@ def test_training_needs_two_classes_and_valid_options(client):
     assert res.status_code == 400 and "at least 2 classes" in res.json()["detail"]
     upload_colors(client, pid, n=2, colors=("blue",))
     res = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_text"})
-    assert res.status_code == 400 and "Choose a image backbone" in res.json()["detail"]
+    assert res.status_code == 400 and "Choose a backbone for images, or auto." in res.json()["detail"]  # not "a image"
     res = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "efficientnet_lit0"})
     assert res.status_code == 400 and "Did you mean 'efficientnet_lite0'" in res.json()["detail"]
     res = client.post(f"/api/projects/{pid}/jobs", json={"head": "svm"})
@@ -279,6 +279,9 @@ def test_the_api_docs_pages_load_nothing_from_the_internet(client):
 def test_an_id_beyond_64_bits_is_not_found_rather_than_a_server_error(client):
     res = client.get("/api/projects/99999999999999999999999")
     assert res.status_code == 404 and "ids are below 2^63" in res.json()["detail"]
+    pid = new_project(client)
+    res = client.get(f"/api/projects/{pid}/examples?offset=99999999999999999999999")
+    assert res.status_code == 422 and "query.offset" in res.json()["detail"]  # not "No record has id"
 
 
 def test_openapi_docs_and_ui_are_served(client):
@@ -332,3 +335,57 @@ def test_a_duplicate_upload_names_the_class_that_already_holds_it(client):
     assert res.json()["n_duplicates"] == 1
     assert res.json()["duplicates"][0]["label"] == "red"  # it was reported under 'green', the class asked
     assert client.get(f"/api/projects/{pid}").json()["classes"] == {"red": 1}
+
+
+def test_deleting_examples_counts_only_the_ones_that_existed(client):
+    pid = new_project(client)
+    upload_colors(client, pid, n=2, colors=("red",))
+    ids = [e["id"] for e in client.get(f"/api/projects/{pid}/examples").json()["items"]]
+    res = client.post(f"/api/projects/{pid}/examples/delete", json={"ids": [ids[0], 99_999, -5]})
+    assert res.status_code == 200 and res.json() == {"deleted": 1}  # it said 3
+    res = client.post(f"/api/projects/{pid}/examples/delete", json={"ids": [2**70]})
+    assert res.status_code == 404 and "ids are below 2^63" in res.json()["detail"]  # a 500 before
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"red": 1}
+
+
+@pytest.mark.parametrize("path, body, content_type", [
+    ("/examples", None, None),  # multipart, built below
+    ("", b'{"name": "' + b"x" * 30_000 + b'"}', "application/json"),
+])
+def test_a_body_over_the_limit_without_a_content_length_is_a_413(home, path, body, content_type):
+    # streamed (chunked) uploads have no Content-Length: the limit hit while parsing was a 400
+    # "There was an error parsing the body"
+    limits = Limits(max_request_bytes=20_000)
+    with TestClient(create_app(Catalog(home), ServerSettings(preload=False, limits=limits))) as client:
+        pid = new_project(client)
+        if body is None:
+            files = [("files", ("big.png", b"x" * 30_000, "image/png"))]
+            request = client.build_request("POST", "/", files=files, data={"label": "red"})
+            body, content_type = request.read(), request.headers["content-type"]
+        url = f"/api/projects/{pid}{path}" if path else "/api/projects"
+        res = client.post(url, content=iter([body[:10_000], body[10_000:]]),
+                          headers={"content-type": content_type})
+    assert res.status_code == 413
+    assert "body is over the" in res.json()["detail"] and "smaller parts" in res.json()["detail"]
+
+
+@pytest.mark.parametrize("body, content_type, phrase", [
+    (b"{bad", "application/json", "the body is not valid JSON (Expecting property name"),
+    (b"", "application/json", "the JSON body is missing"),
+    (b"[1]", "application/json", "the body must be a JSON object"),
+    (b"name=x", "text/plain", "the body must be a JSON object (Content-Type: application/json)"),
+])
+def test_a_missing_or_malformed_json_body_is_named_as_such(client, body, content_type, phrase):
+    # the messages were "1: JSON decode error.", "request: Field required." and "request: Input
+    # should be a valid dictionary or object to extract fields from."
+    res = client.post("/api/projects", content=body, headers={"content-type": content_type})
+    assert res.status_code == 422 and phrase in res.json()["detail"], res.json()
+
+
+def test_the_zero_shot_prior_head_is_refused_because_the_server_builds_no_class_name_scores(client):
+    # it trained a ZeroShotPriorHead without its scores (the CLI and Classifier refuse that)
+    pid = new_project(client)
+    upload_colors(client, pid, n=2, colors=("red", "blue"))
+    res = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_image", "head": "zeroshot_prior"})
+    assert res.status_code == 400 and "handful train --zero-shot-prior" in res.json()["detail"]
+    assert client.get(f"/api/projects/{pid}/jobs").json() == []

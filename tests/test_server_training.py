@@ -343,3 +343,10 @@ def test_a_conv4_model_warms_up_through_its_own_grayscale_preprocessing(tmp_path
     proba, ok, failures = model.predict([str(next((tmp_path / "c" / "red").iterdir()))])
     assert ok == [0] and not failures and proba.shape == (1, 3)
     model.close()
+
+
+def test_suggestions_on_a_text_project_are_refused_not_made_from_file_paths(text_server):
+    # the uploaded files' temp paths were embedded as texts and ranked
+    client, pid = text_server
+    res = client.post(f"/api/projects/{pid}/suggest", files=[("files", ("a.png", color_png("red", 1), "image/png"))])
+    assert res.status_code == 400 and "text project" in res.json()["detail"]

@@ -72,6 +72,15 @@ def test_zip_labels_come_from_the_first_folder_and_root_files_are_skipped():
                    ("dogs", "dogs/notes.txt", "not an image file (extension '.txt')")}
 
 
+
+def test_a_file_beside_the_class_folders_in_an_enclosing_folder_does_not_make_it_the_class():
+    # photos/README.txt beside photos/cats/ and photos/dogs/: every image was filed under 'photos'
+    entries = list(read_class_zip(_zip({"photos/cats/a.png": b"1", "photos/dogs/b.png": b"2",
+                                        "photos/README.txt": b"3", "__MACOSX/photos/._x": b"4"}), Limits()))
+    got = {(e.label, e.name, e.reason) for e in entries}
+    assert got == {("cats", "cats/a.png", None), ("dogs", "dogs/b.png", None),
+                   (None, "README.txt", "not inside a class folder")}
+
 def _zip_without_utf8_flag(entries: dict[str, bytes]) -> io.BytesIO:
     """As macOS's Archive Utility and Info-ZIP write it: UTF-8 names, the UTF-8 flag (bit 11) unset."""
     data = bytearray(_zip(entries).getvalue())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -108,10 +108,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
-        parts = []
-        for e in err.errors()[:5]:
-            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "request"
-            parts.append(f"{where}: {e.get('msg', 'invalid')}")
+        parts = [_validation_part(e) for e in err.errors()[:5]]
         return JSONResponse({"detail": "Invalid request: " + "; ".join(parts) + "."},
                             status_code=422)
 
@@ -120,6 +117,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=err)
         return JSONResponse({"detail": f"Internal error ({type(err).__name__}); the server log has "
                                        "the details."}, status_code=500)
+
+
+def _validation_part(error: dict) -> str:
+    """One of pydantic's validation errors in words: where, then what."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":  # loc is ('body', character offset)
+        return (f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'decode error')} "
+                f"at character {loc[-1]})")
+    if loc == ("body",):  # no body at all, a JSON list, or text/plain
+        return ("the JSON body is missing" if error.get("type") == "missing" else
+                "the body must be a JSON object (Content-Type: application/json)")
+    where = ".".join(str(x) for x in loc if x != "body") or "request"
+    return f"{where}: {error.get('msg', 'invalid')}"
 
 
 async def _send_error(send: Send, status: int, detail: str) -> None:
@@ -178,12 +188,14 @@ class BodyLimitMiddleware:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise TooLargeError(self._message(seen))
+            if seen > self.max_bytes:  # FastAPI re-raises an HTTPException met while parsing the
+                raise HTTPException(413, self._message(None))  # body; others become a 400
             return message
 
         await self.app(scope, limited, send)
 
-    def _message(self, n: int) -> str:
-        return (f"The request body is {n / 2**20:.1f} MiB; the limit is "
-                f"{self.max_bytes / 2**20:.0f} MiB. Upload in smaller parts.")
+    def _message(self, n: int | None) -> str:
+        """``n``: the declared length (None when streamed: reading stopped at the limit)."""
+        limit = f"{self.max_bytes / 2**20:.0f} MiB"
+        size = f"over the {limit} limit" if n is None else f"{n / 2**20:.1f} MiB; the limit is {limit}"
+        return f"The request body is {size}. Upload in smaller parts."

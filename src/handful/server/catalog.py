@@ -205,15 +205,17 @@ class Catalog:
                          (clean_name(label, "Class name"), example_id))
         return self.get_example(project_id, example_id)
 
-    def delete_examples(self, project_id: int, example_ids: list[int]) -> list[dict]:
-        """Delete examples; returns the blobs no example references any more."""
+    def delete_examples(self, project_id: int, example_ids: list[int]) -> tuple[list[dict], int]:
+        """Delete examples; returns the blobs no example references any more, and how many of
+        ``example_ids`` there were to delete (unknown ids are not counted)."""
+        args = _in_range((project_id, *example_ids))
         with self.transaction() as conn:
             rows = [dict(r) for r in conn.execute(
                 f"SELECT digest, ext FROM examples WHERE project_id = ? AND id IN "
-                f"({','.join('?' * len(example_ids))})", (project_id, *example_ids))]
+                f"({','.join('?' * len(example_ids))})", args)]
             conn.execute(f"DELETE FROM examples WHERE project_id = ? AND id IN "
-                         f"({','.join('?' * len(example_ids))})", (project_id, *example_ids))
-        return [r for r in rows if not self._digest_used(r["digest"])]
+                         f"({','.join('?' * len(example_ids))})", args)
+        return [r for r in rows if not self._digest_used(r["digest"])], len(rows)
 
     def example_ids(self, project_id: int, label: str) -> list[int]:
         return [r["id"] for r in self._all(

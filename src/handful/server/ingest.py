@@ -48,7 +48,7 @@ class IngestReport:
 def _check_modality(project: dict, modality: str) -> None:
     if project["modality"] != modality:
         raise DataError(f"Project '{project['name']}' holds {project['modality']}s; this upload "
-                        f"holds {modality}s. Create a {modality} project for them.")
+                        f"holds {modality}s. Create a project of {modality}s for them.")
 
 
 def add_image(catalog: Catalog, project: dict, name: str, data: bytes, label: str,

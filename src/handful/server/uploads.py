@@ -153,8 +153,10 @@ def _entry_name(info: zipfile.ZipInfo) -> str:
 
 
 def _common_top(paths: list[tuple[str, ...]]) -> int:
-    """1 when every file sits in one enclosing folder above the class folders, else 0."""
-    visible = [p for p in paths if not any(x.startswith(".") or x in _IGNORED_PARTS for x in p)]
+    """1 when every image sits in one enclosing folder above the class folders, else 0 (a README
+    beside the class folders must not make the enclosing folder the one class)."""
+    visible = [p for p in paths if not any(x.startswith(".") or x in _IGNORED_PARTS for x in p)
+               and p and image_extension(p[-1]) is not None]
     if visible and all(len(p) >= 3 for p in visible) and len({p[0] for p in visible}) == 1:
         return 1
     return 0

@@ -79,7 +79,7 @@ def upload_table(project_id: int, catalog: CatalogDep, limits: LimitsDep,
 
 @router.get("/examples", response_model=ExamplePage)
 def list_examples(project_id: int, catalog: CatalogDep, label: str | None = None,
-                  offset: Annotated[int, Query(ge=0)] = 0,
+                  offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # beyond: SQLite's 64 bits
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
     """A page of examples, newest first, optionally of one class."""
     catalog.get_project(project_id)
@@ -140,7 +140,7 @@ def _delete(catalog: Catalog, project_id: int, ids: list[int]) -> int:
     if not ids:
         return 0
     with catalog.blob_lock:
-        orphans = catalog.delete_examples(project_id, ids)
+        orphans, n_deleted = catalog.delete_examples(project_id, ids)
         for blob in orphans:
             catalog.blobs.delete(blob["digest"], blob["ext"])
-    return len(ids)
+    return n_deleted

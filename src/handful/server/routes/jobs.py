@@ -21,9 +21,13 @@ def check_options(options: TrainOptions, modality: str) -> None:
     if options.backbone != "auto" and backbone_modality(options.backbone) != modality:
         raise DataError(f"Backbone '{options.backbone}' embeds "
                         f"{backbone_modality(options.backbone)}s but this project holds "
-                        f"{modality}s. Choose a {modality} backbone or auto.")
+                        f"{modality}s. Choose a backbone for {modality}s, or auto.")
+    if options.head == "zeroshot_prior":  # it would train without its class-name scores
+        raise DataError("The zeroshot_prior head needs class-name scores, which the server does not "
+                        "build. Choose another head here, or train with `handful train --zero-shot-prior`.")
     if options.head != "auto" and options.head not in HEADS:
-        raise DataError(f"Unknown head '{options.head}'. Choose auto, {', '.join(HEADS)}.")
+        raise DataError(f"Unknown head '{options.head}'. Choose auto, "
+                        f"{', '.join(h for h in HEADS if h != 'zeroshot_prior')}.")
     if options.augment not in AUGMENT_PRESETS:
         raise DataError(f"Unknown augmentation '{options.augment}'. Choose one of "
                         f"{', '.join(AUGMENT_PRESETS)}.")
@@ -34,7 +38,7 @@ def check_options(options: TrainOptions, modality: str) -> None:
         raise DataError("Fine-tuning is not available in this installation. Train without it.")
     if options.finetune and (modality != "image" or options.backbone not in TUNABLE):
         raise DataError(f"Fine-tuning works for image projects with backbone "
-                        f"{' or '.join(TUNABLE)}. Got a {modality} project with '{options.backbone}'.")
+                        f"{' or '.join(TUNABLE)}. Got a project of {modality}s with '{options.backbone}'.")
 
 
 @router.post("/projects/{project_id}/jobs", response_model=Job,

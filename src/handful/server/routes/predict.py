@@ -104,6 +104,9 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
     if not extras.has_suggest():
         raise DataError("Suggestions need handful.select.active, which is not installed here.")
     model = pool.get(project_id)
+    if model.clf.modality_ != "image":  # the files' temp paths were embedded as texts
+        raise DataError("Suggestions rank unlabeled images; this is a text project. Use "
+                        "`handful suggest` with a table of texts instead.")
     if len(files) > limits.max_batch_files:
         raise DataError(f"{len(files)} files in one request; at most {limits.max_batch_files}.")
     names = [sanitize_filename(f.filename or "file") for f in files]

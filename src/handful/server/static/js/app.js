@@ -26,10 +26,20 @@ function setStatus(ok, text) {
 }
 
 function askToken() {
-  const input = h("input.input", { type: "password", placeholder: "API token", autocomplete: "off" });
-  modal("This server needs a token", h("div", {},
-    h("p.muted", {}, "It was started with --token. Paste the same token to continue."), input),
-  [["Continue", "primary", async () => { setToken(input.value); await boot(); }]]);
+  // one dialog however many requests get a 401 (the health check every 5 s is one of them)
+  if (document.querySelector("input[name=api-token]")) return;
+  const input = h("input.input", { type: "password", name: "api-token", placeholder: "API token", autocomplete: "off" });
+  const note = h("p.muted", {}, "It was started with --token. Paste the same token to continue.");
+  modal("This server needs a token", h("div", {}, note, input),
+    [["Continue", "primary", async () => {
+      setToken(input.value);
+      try { await get("/health"); } catch (err) {
+        note.textContent = err.status === 401 ? "That token was not accepted. Paste the one the server was started with (--token)." : err.message;
+        input.select();
+        return false;  // the dialog stays open
+      }
+      await boot();
+    }]]);
 }
 
 async function route() {

@@ -4,7 +4,7 @@ import { h, s, pct, classColor } from "./ui.js";
 export function confusionMatrix(matrix, classes) {
   const max = Math.max(1, ...matrix.flat());
   const n = classes.length;
-  const grid = h("div.cm-grid", { style: { gridTemplateColumns: `minmax(70px,auto) repeat(${n}, minmax(38px, 1fr))` } });
+  const grid = h("div.cm-grid", { style: { gridTemplateColumns: `minmax(70px, 30%) repeat(${n}, minmax(38px, 1fr))` } });
   grid.append(h("div.cm-corner", {}, h("span", {}, "true ↓ / predicted →")));
   for (const c of classes) grid.append(h("div.cm-head", { title: c }, c));
   matrix.forEach((row, i) => {

@@ -54,7 +54,7 @@ async function classCard(name, ctx, root, names) {
   const color = classColor(name, names);
   const card = h("div.class-card", { "data-class": name, style: { "--accent": color } });
   const head = h("div.class-head", {},
-    h("span.dot", { style: { background: color } }), h("b", {}, name), h("span.count", {}, count),
+    h("span.dot", { style: { background: color } }), h("b", { title: name }, name), h("span.count", {}, count),
     h("div.spacer"),
     h("button.icon", { title: "Rename class", onclick: () => renameClass(name, ctx, root) }, icon("pencil", 16)),
     h("button.icon", { title: "Delete class", onclick: () => deleteClass(name, ctx, root) }, icon("trash", 16)));

@@ -61,6 +61,7 @@ export function newProject() {
     }, icon(m === "image" ? "image" : "text", 16), m === "image" ? "Images" : "Texts")));
   modal("New project", h("div.form", {}, h("label", {}, "Name", name), h("label", {}, "What will it classify?", seg)),
     [["Cancel", "ghost"], ["Create project", "primary", async () => {
+      if (!name.value.trim()) { toast("Give the project a name.", "error"); name.focus(); return false; }
       try {
         const p = await post("/projects", { name: name.value, modality });
         location.hash = `#/p/${p.id}/data`;

@@ -43,6 +43,7 @@ export async function renderProject(root, id, tab, state) {
   async function rename() {
     const input = h("input.input", { value: ctx.project.name });
     modal("Rename project", input, [["Cancel", "ghost"], ["Save", "primary", async () => {
+      if (!input.value.trim()) { toast("Give the project a name.", "error"); input.focus(); return false; }
       try { await patch(`/projects/${id}`, { name: input.value }); await ctx.refresh(); } catch (err) { toast(err.message, "error"); return false; }
     }]]);
   }

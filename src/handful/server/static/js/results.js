@@ -31,7 +31,9 @@ export async function renderResults(root, ctx, number) {
     tiles,
     h("div.two-col", {},
       h("div.card", {}, h("h3", {}, "Confusion matrix"),
-        ev ? confusionMatrix(ev.confusion_matrix, ev.classes) : h("p.muted", {}, "Add at least 2 examples per class to measure it."),
+        ev ? confusionMatrix(ev.confusion_matrix, ev.classes) : h("p.muted", {}, tuned
+          ? "Fine-tuned versions are scored on their validation split only: no cross-validated confusion matrix."
+          : "Add at least 2 examples per class to measure it."),
         ev ? h("p.muted.small", {}, ev.note) : null),
       h("div.card", {}, h("h3", {}, "Learning curve"),
         curve ? [learningCurve(curve, { xLabel: curve.xLabel }), h("p.advice", { "data-testid": "advice" }, curve.advice || curve.message || "")]
