@@ -406,6 +406,20 @@ def test_predict_with_nothing_usable_is_an_error_not_a_silent_success(capsys, co
     assert result["skipped"] == [{"path": "text 1", "reason": "empty text"}]
 
 
+def test_predict_with_every_typed_text_empty_ends_with_an_error_that_says_why(capsys, text_csv, tmp_path):
+    # "No usable inputs." came first, on stdout (so after the error when both went to one file),
+    # and the error said only that none of the inputs could be used
+    from handful import Classifier
+
+    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "txt")
+    assert main(["predict", str(tmp_path / "txt"), "", "  "]) == 2
+    captured = capsys.readouterr()
+    assert "No usable inputs" not in captured.out + captured.err
+    err = captured.err.strip().splitlines()
+    assert err[:2] == ["skipped text 1: empty text", "skipped text 2: empty text"]
+    assert err[-1].startswith("error: ") and "2 empty text" in err[-1] and "non-empty text" in err[-1]
+
+
 def test_predict_refuses_input_of_the_other_kind(capsys, color_tree, text_csv, tmp_path):
     image_model, text_model = image_and_text_models(color_tree, text_csv, tmp_path)
     capsys.readouterr()

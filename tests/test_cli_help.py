@@ -35,6 +35,8 @@ def help_of(command_path: str, name: str) -> str:
     ("suggest", "--n", "1 or more"),
     ("train", "--max-pairs", "1 or more"),
     ("protonet train", "--val-fraction", "0: none"),
+    ("episodes", "--eval-fraction", "between 0 and 1 (exclusive)"),  # 0 and 1 are refused
+    ("protonet train", "--eval-fraction", "between 0 and 1 (exclusive)"),
 ])
 def test_help_states_what_the_code_does(command, name, phrase):
     assert phrase in help_of(command, name)

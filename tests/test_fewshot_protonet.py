@@ -558,3 +558,18 @@ def test_training_classes_too_small_for_an_episode_are_named_in_a_warning(tmp_pa
     with pytest.warns(UserWarning, match=rf"1 of the 4 training classes \({small}\) .*fewer than 4 images"):
         train_model([root], tmp_path / "m", config, backbone="test_tiny_conv", nested=True, val_fraction=0,
                     eval_fraction=0.2, log=lambda _: None)
+
+
+def test_a_held_out_report_left_out_for_small_classes_is_a_warning_and_in_the_json(glyphs, tmp_path, capsys):
+    # 8 drawings per held-out character, fewer than 1 shot + 15 queries: the report was left out
+    # without a word, and the JSON's "heldout" was just {}
+    args = ["protonet", "train", str(glyphs), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_conv",
+            *TRAIN_ARGS, "--episodes", "2", "--json"]
+    expected = r"No held-out accuracy.*16 drawings or more.*smallest, 'alphabet_D/character0\d', has 8"
+    with pytest.warns(UserWarning, match=expected) as record:
+        assert main(args) == 0
+    assert len([w for w in record if "held-out" in str(w.message)]) == 1
+    result = last_json(capsys)
+    assert result["heldout"] == {} and "16 drawings or more" in result["heldout_not_reported"]
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())["fewshot"]
+    assert saved["heldout_not_reported"] == result["heldout_not_reported"]

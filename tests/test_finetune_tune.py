@@ -224,3 +224,21 @@ def test_finetune_cli_that_keeps_the_linear_probe_says_so(capsys, color_splits, 
     assert json.loads(captured.out.strip().splitlines()[-1])["metrics"]["best_epoch"] == 0
     assert "best epoch 0 (the linear-probe start: no epoch of fine-tuning beat it)" in captured.err
     assert "for 0 epochs" not in captured.err
+
+
+def strict_json(path):
+    """``path`` parsed as strict JSON: NaN and Infinity are not JSON (JSON.parse and jq refuse them)."""
+    def refuse(token):
+        raise ValueError(f"{path.name} holds {token}, which is not JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_finetune_that_diverges_with_validation_writes_valid_json_files(capsys, color_splits, tmp_path):
+    # history.json held NaN tokens (every trained epoch's loss), which strict parsers refuse
+    code = main(["finetune", str(color_splits), "--out", str(tmp_path / "m"), "--unfreeze", "1",
+                 "--epochs", "1", "--lr", "1e30", "--json"])
+    assert code == 0, capsys.readouterr().err
+    history = strict_json(tmp_path / "m" / "history.json")
+    assert history["epochs"][1]["val_loss"] is None  # the diverged epoch's NaN, written as null
+    for name in ("report.json", "model.json"):
+        strict_json(tmp_path / "m" / name)

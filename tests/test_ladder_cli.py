@@ -1,6 +1,7 @@
 """``handful ladder``: every rung trained and scored on the same data, saved as JSON + chart."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,89 @@ def test_ladder_feature_rungs_still_take_backbone_auto(capsys, color_splits, tmp
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["rows"][0]["accuracy"] == 1.0
+
+
+SCRATCH = ["--backbone", "test_tiny_image", "--scratch-epochs", "1", "--scratch-size", "32"]
+
+
+def test_a_rerun_with_fewer_rungs_removes_the_curves_of_the_rungs_it_did_not_run(capsys, color_splits,
+                                                                                   tmp_path):
+    # curves-scratch-aug.png of the first run stayed beside a ladder.json without that rung
+    out = tmp_path / "ladder"
+    assert main(["ladder", str(color_splits), "--out", str(out), "--rungs", "scratch,scratch+aug", *SCRATCH]) == 0
+    (out / "notes.txt").write_text("my notes")
+    (out / "curves-finetune.png").write_bytes(b"\x89PNG my own picture")  # not handful's: kept
+    assert main(["ladder", str(color_splits), "--out", str(out), "--rungs", "scratch", *SCRATCH]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["curves-finetune.png", "curves-scratch.png",
+                                                     "ladder.json", "ladder.png", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert (out / "curves-finetune.png").read_bytes() == b"\x89PNG my own picture"
+
+
+def _interrupted_plot(rows, path, title="Ladder"):
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n half a picture")
+    raise KeyboardInterrupt
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_ladder_interrupted_while_writing_leaves_the_folder_as_it_was(capsys, color_splits, tmp_path,
+                                                                        monkeypatch):
+    # its files were written in place one by one: Ctrl-C left half a ladder.png beside a new
+    # ladder.json (or half a ladder.json, which the next run refused as not written by handful)
+    import handful.finetune.curves as curves
+
+    out = tmp_path / "ladder"
+    argv = ["ladder", str(color_splits), "--out", str(out), "--rungs", "features", "--backbone", "test_tiny_image"]
+    real_plot = curves.plot_ladder
+    monkeypatch.setattr(curves, "plot_ladder", _interrupted_plot)
+    assert main(argv) == 130
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["splits"]  # no temp folder left
+    monkeypatch.setattr(curves, "plot_ladder", real_plot)
+    assert main(argv) == 0
+    before = _snapshot(out)
+    monkeypatch.setattr(curves, "plot_ladder", _interrupted_plot)
+    assert main(argv + ["--seed", "1"]) == 130
+    assert _snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["ladder", "splits"]
+    monkeypatch.setattr(curves, "plot_ladder", real_plot)
+    assert main(argv) == 0
+    capsys.readouterr()
+
+
+def test_ladder_json_is_strict_json_when_a_rung_has_nan_losses(capsys, color_splits, tmp_path, monkeypatch):
+    # a diverged run's NaN losses were written as NaN tokens, which JSON.parse and jq refuse
+    import handful.finetune.ladder as ladder_module
+
+    real = ladder_module.run_ladder
+
+    def diverged(*args, **kwargs):
+        result = real(*args, **kwargs)
+        for epoch in result["histories"]["scratch"]["epochs"]:
+            epoch["train_loss"] = float("nan")
+        return result
+
+    monkeypatch.setattr(ladder_module, "run_ladder", diverged)
+    out = tmp_path / "ladder"
+    assert main(["ladder", str(color_splits), "--out", str(out), "--rungs", "scratch", *SCRATCH]) == 0
+    capsys.readouterr()
+
+    def refuse(token):
+        raise ValueError(f"{token} is not JSON")
+
+    saved = json.loads((out / "ladder.json").read_text(), parse_constant=refuse)
+    assert saved["histories"]["scratch"]["epochs"][0]["train_loss"] is None
+
+
+def test_a_copies_warning_is_said_once_though_two_feature_rungs_fit(capsys, color_splits, tmp_path):
+    # the features and features+aug rungs each fit a Classifier: the warning came twice
+    red = color_splits / "train" / "red"
+    (red / "copy.png").write_bytes((red / "red_1.png").read_bytes())
+    with pytest.warns(UserWarning) as record:
+        code = main(["ladder", str(color_splits), "--out", str(tmp_path / "l"), "--rungs", "features,features+aug",
+                     "--backbone", "test_tiny_image", "--augment-views", "2", "--augment", "light"])
+    assert code == 0, capsys.readouterr().err
+    copies = [str(w.message) for w in record if "byte-identical" in str(w.message)]
+    assert len(copies) == 1, copies

@@ -77,6 +77,22 @@ def test_overwrite_starts_over_and_other_columns_need_it(capsys, model_and_image
     assert result["n"] == 18 and result["n_resumed"] == 0 and len(read_rows(out)) == 19
 
 
+@pytest.mark.parametrize("rerun", [["--overwrite"], []])
+def test_a_rerun_with_no_bad_input_removes_the_skipped_list_of_the_run_before(capsys, model_and_images, tmp_path,
+                                                                            rerun):
+    # preds.skipped.csv of the first run stayed after --overwrite (and after a resumed run that
+    # retried the bad files once they were fixed), listing files this run never saw or could read
+    model, images = model_and_images
+    out = tmp_path / "preds.csv"
+    first = run_json(capsys, ["predict", model, str(images), "--out", str(out)])
+    assert first["skipped_file"] == str(tmp_path / "preds.skipped.csv")
+    (images / "red" / "empty.png").unlink()
+    (images / "blue" / "junk.jpg").write_bytes((images / "blue" / "blue_1.png").read_bytes())  # fixed
+    again = run_json(capsys, ["predict", model, str(images), "--out", str(out), *rerun])
+    assert again["skipped"] == [] and again["skipped_file"] is None
+    assert not (tmp_path / "preds.skipped.csv").exists()
+
+
 def test_an_out_file_handful_did_not_write_is_refused_and_left_byte_for_byte(capsys, model_and_images, tmp_path):
     model, images = model_and_images
     notes = {"note.txt": b"my precious one-line note", "user.csv": b"id,value\n1,important\n2,also important",
@@ -136,7 +152,8 @@ def test_embed_resumes_and_refuses_a_changed_listing(capsys, model_and_images, t
     index = tmp_path / "emb.index.csv"
     index.write_text("".join(index.read_text().splitlines(keepends=True)[:8]))  # 7 rows survive
     again = run_json(capsys, argv)
-    assert again["n_resumed"] == 7 and again["n"] + len(again["skipped"]) == 13
+    assert again["n_resumed"] == 7 and again["n"] == 12  # 13 rows left, 1 of them bad
+    assert len(again["skipped"]) == 2  # the bad rows of the file: the resumed one (blue/junk.jpg) too
     np.testing.assert_array_equal(np.load(out), full)
     (images / "green" / "extra.png").write_bytes((images / "green" / "green_1.png").read_bytes())
     assert main(argv) == 2
@@ -218,6 +235,16 @@ def test_predict_refuses_an_option_it_would_ignore(capsys, model_and_images, tmp
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and fix in err[0]
     assert captured.out == "" and not out.exists()  # refused before any work
+
+
+def test_predict_refuses_csv_with_json_as_both_would_print_to_stdout(capsys, model_and_images):
+    # stdout held the CSV rows and then the JSON object: neither a CSV nor a JSON reader could take it
+    model, images = model_and_images
+    assert main(["predict", model, str(images), "--csv", "--json"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Drop --csv" in err[0] and "--out" in err[0]
+    assert captured.out == ""
 
 
 def test_embed_auto_picks_the_text_backbone_for_a_table(capsys, text_csv, tmp_path, monkeypatch):

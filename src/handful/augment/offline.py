@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from ..bundle import write_dir_atomically
 from ..cache.store import content_key
 from ..data import Examples, ImageDecodeError, load_image, scan_splits
 from ..errors import DataError
+from ..jsontext import json_text
 from .pipeline import Augment
 from .views import view_rng
 
@@ -68,7 +68,7 @@ def augment_folder(data: str | Path, out: str | Path, augment: Augment, factor: 
         manifest["skipped"] += [{"path": p, "reason": r}
                                 for ex in splits.values() for p, r in ex.skipped]
         preview(manifest, data, tmp, tmp / PREVIEW_FILE)
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+        (tmp / MANIFEST_FILE).write_text(json_text(manifest, indent=2))
 
     write_dir_atomically(out, write)
     return manifest

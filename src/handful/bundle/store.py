@@ -21,6 +21,7 @@ from safetensors.numpy import load_file, save_file
 from .._version import __version__
 from ..errors import BundleError, DataNotFoundError
 from ..heads import HEADS, create_head, head_name
+from ..jsontext import json_text
 
 FORMAT_VERSION = 1
 MODEL_JSON = "model.json"
@@ -107,7 +108,7 @@ def save_bundle(out: str | Path, head, meta: dict, force: bool = False,
             "classes": [str(c) for c in head.classes_],
             "head": {"type": head_name(head), "params": _jsonable(head.get_params())},
         }
-        (tmp / MODEL_JSON).write_text(json.dumps(doc, indent=2, default=_json_default))
+        (tmp / MODEL_JSON).write_text(json_text(doc, indent=2, default=_json_default))
         if extra:
             extra(tmp)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +11,7 @@ import typer
 
 from ..data import Examples, load_examples
 from ..errors import DataError
+from ..jsontext import json_text
 from .main import app
 from .options import (
     BackboneOpt,
@@ -113,7 +113,7 @@ def advise(
     advice = advice_for(out, clf, X, examples, out_dir / "learning_curve.png", repeats)
     advice |= {"backbone": clf._backbone.name, "data": str(data), "counts": examples.counts(),
                "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]}
-    (out_dir / "advice.json").write_text(json.dumps(advice, indent=2))
+    (out_dir / "advice.json").write_text(json_text(advice, indent=2))
     out.table("Learning curve", ["per class", "accuracy", "sd"],
               [[f"{p['n']:.0f}", pct(p["mean"]), f"{100 * p['std']:.1f}"]
                for p in advice["curve"]["points"]])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +11,7 @@ import typer
 from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
 from ..errors import DataError
+from ..jsontext import json_text
 from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
 from .main import app
@@ -180,7 +180,7 @@ def train(
             report["advice_seconds"] = round(time.perf_counter() - advice_started, 2)
             if report["advice"] and report["advice"].get("plot"):  # where it will be, not the temp dir
                 report["advice"]["plot"] = str(out_dir / "learning_curve.png")
-        (tmp / "report.json").write_text(json.dumps(report, indent=2))
+        (tmp / "report.json").write_text(json_text(report, indent=2))
         if evaluation:
             plot_confusion_matrix(evaluation["confusion_matrix"], evaluation["classes"],
                                   tmp / "confusion_matrix.png")
@@ -238,7 +238,7 @@ def evaluate(
     with out.progress("Embedding", len(examples)) as advance:
         report = clf.evaluate(examples, advance)
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "report.json").write_text(json.dumps(report, indent=2))
+    (report_dir / "report.json").write_text(json_text(report, indent=2))
     png = plot_confusion_matrix(report["confusion_matrix"], report["classes"],
                                 report_dir / "confusion_matrix.png")
     lo, hi = report["accuracy_ci95"]

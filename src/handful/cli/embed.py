@@ -70,7 +70,7 @@ def embed(
 ) -> None:
     """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
     from ..scale.batch import list_inputs, summarize_skipped
-    from ..scale.writers import EmbeddingStore, skipped_path
+    from ..scale.writers import EmbeddingStore, remove_skipped_list
     out = Output(as_json)
     started = time.perf_counter()
     net, model_dir = _backbone(backbone, model, list(inputs))
@@ -82,9 +82,9 @@ def embed(
                                                     "info": net.info.to_json()}, overwrite)
     todo = store.pending()
     if not store.done:  # a fresh start: the skipped list of the run it replaces no longer applies
-        skipped_path(out_file).unlink(missing_ok=True)
+        remove_skipped_list(out_file)
     cache = None if (no_cache or ray) else FeatureCache()
-    n_done, failures_all = 0, {}
+    n_done = 0
     try:
         with out.progress("Embedding", len(todo)) as advance:
             for indices, embeddings, failures in _results(
@@ -93,12 +93,12 @@ def embed(
                 rows = [todo[j] for j in indices]
                 bad = {todo[j]: reason for j, reason in failures.items()}
                 store.write(rows, embeddings, bad)
-                failures_all.update(bad)
                 n_done += len(rows)
                 advance(len(rows) + len(bad))
     finally:
-        skipped += [(ids[r], reason) for r, reason in sorted(failures_all.items())]
         store.close()
+    # the output's bad rows, a resumed run's included: its list beside --out names them all
+    skipped += [(ids[r], reason) for r, reason in sorted(store.failed.items())]
     seconds = time.perf_counter() - started
     skipped_file = report_skipped(out, skipped, out_file)
     out.print(f"Wrote {n_done} embeddings ({net.dim}-d, {net.name}) to {out_file} in {seconds:.1f} s; "

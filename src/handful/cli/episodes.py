@@ -23,8 +23,9 @@ DataArg = Annotated[list[Path], typer.Argument(
     help="Class-per-folder image tree(s); merged, duplicate files dropped.")]
 ModelOpt = Annotated[Path | None, typer.Option(help="Model directory (e.g. from `handful protonet train`).")]
 EvalFractionOpt = Annotated[float | None, typer.Option(
-    help="Hold out this fraction of classes (of parents with --split-by-parent) for evaluation; "
-         "default 0.25 when --split-by-parent is given.")]
+    help="Hold out this fraction of classes (of parents with --split-by-parent) for evaluation, "
+         "between 0 and 1 (exclusive): at least 1 and never all of them are held out; default "
+         "0.25 when --split-by-parent is given.")]
 AsIsBackboneOpt = Annotated[str | None, typer.Option(
     "--backbone", help="Backbone to evaluate as it is (default without --model: efficientnet_lite0).")]
 MetricOpt = Annotated[str, typer.Option(help="auto, euclidean, cosine or gaussian.")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import replace
@@ -13,6 +12,7 @@ import typer
 
 from ..augment.pipeline import check_config
 from ..errors import DataError
+from ..jsontext import json_text
 from .augment import ConfigOpt, FillOpt, PresetOpt, augment_config
 from .core import print_skipped, split_train_and_eval
 from .main import app
@@ -112,11 +112,11 @@ def finetune_command(
                        heldout_source=eval_ex.source)
 
     def write_extra(tmp: Path) -> None:
-        (tmp / HISTORY_FILE).write_text(json.dumps(history.to_json(), indent=2))
+        (tmp / HISTORY_FILE).write_text(json_text(history.to_json(), indent=2))
         plot_history(history, tmp / CURVES_FILE, title=f"Fine-tuning {backbone} "
                      f"(last {summary['unfreeze']} blocks)")
         report = {"finetune": summary, "metrics": metrics, "evaluation": evaluation}
-        (tmp / "report.json").write_text(json.dumps(report, indent=2))
+        (tmp / "report.json").write_text(json_text(report, indent=2))
         if evaluation:
             plot_confusion_matrix(evaluation["confusion_matrix"], evaluation["classes"],
                                   tmp / "confusion_matrix.png")

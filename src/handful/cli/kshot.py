@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ import typer
 from ..augment.views import ViewLookup
 from ..data import Examples, load_examples, scan_splits
 from ..errors import DataError
+from ..jsontext import json_text
 from .augment import AugmentViewsOpt, PresetOpt, check_views
 from .main import app
 from .options import (
@@ -159,5 +159,5 @@ def kshot(
     for item in result["skipped"][:10]:
         out.print(f"  skipped {item['path']}: {item['reason']}")
     if out_file:
-        out_file.write_text(json.dumps(result, indent=2))
+        out_file.write_text(json_text(result, indent=2))
     out.result(result)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -11,12 +10,13 @@ import typer
 
 from ..data import load_examples, scan_splits
 from ..errors import DataError
+from ..jsontext import json_text
 from .augment import PresetOpt
 from .core import print_skipped
 from .finetune import RefitOpt
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt, check_names
-from .output import Output, check_folder_replaceable, json_with, pct
+from .output import Output, check_folder_replaceable, json_with, pct, write_folder_files
 
 # finetune.ladder.RUNGS, spelled out so that `handful --help` does not load torch (a test checks
 # they agree).
@@ -99,13 +99,17 @@ def ladder(
         out.print(f"  {row['rung']:<13} {pct(row['accuracy']):>6}  train {row['train_seconds']:.0f} s")
 
     result = run_ladder(train_ex, test_ex, config, on_rung=show_rung)
-    out_dir.mkdir(parents=True, exist_ok=True)
     result["max_per_class"] = max_per_class
-    (out_dir / LADDER_JSON).write_text(json.dumps(result, indent=2))
-    plot_ladder(result["rows"], out_dir / LADDER_PNG, title=f"Ladder: {data.resolve().name}")
-    for rung, doc in result["histories"].items():
-        history = History(doc["epochs"], doc["best_epoch"], doc["stopped_early"])
-        plot_history(history, out_dir / _curves_png(rung), title=rung)
+
+    def write(tmp: Path) -> None:
+        (tmp / LADDER_JSON).write_text(json_text(result, indent=2))
+        plot_ladder(result["rows"], tmp / LADDER_PNG, title=f"Ladder: {data.resolve().name}")
+        for rung, doc in result["histories"].items():
+            history = History(doc["epochs"], doc["best_epoch"], doc["stopped_early"])
+            plot_history(history, tmp / _curves_png(rung), title=rung)
+
+    # the curves of rungs this run did not train (or of an earlier run with more) do not stay
+    write_folder_files(out_dir, write, main=LADDER_JSON, stale=map(_curves_png, RUNGS))
     out.table(f"Ladder ({len(train_ex)} train -> {len(test_ex)} test)",
               ["rung", "accuracy", "train s", "eval s", "notes"],
               [[r["rung"], pct(r["accuracy"]), f"{r['train_seconds']:.0f}", f"{r['eval_seconds']:.0f}",

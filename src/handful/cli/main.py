@@ -105,7 +105,33 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+@contextmanager
+def _each_warning_once():
+    """Show each warning (its category and text) once per command run, wherever it comes from: the
+    ladder fits two feature rungs, and said "N image(s) ... are byte-identical copies" twice. (The
+    "once" filter cannot do it: its record is cleared whenever a library changes the filters.)"""
+    shown: set[tuple[type, str]] = set()
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        key = (category, str(message))
+        if key not in shown:
+            shown.add(key)
+            previous(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def _run(command, argv: list[str] | None) -> int:
+    with _each_warning_once():
+        return _run_command(command, argv)
+
+
+def _run_command(command, argv: list[str] | None) -> int:
     warnings.simplefilter("default")
     # PIL's notes on odd but usable files (corrupt EXIF, palette transparency) are noise here:
     # such files decode. Set once for the process, as decoding threads cannot set it safely.

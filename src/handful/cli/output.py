@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import math
+import os
 import sys
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..errors import DataError
+from ..jsontext import json_text
 
 
 class Output:
@@ -46,7 +47,7 @@ class Output:
     def result(self, payload: dict) -> None:
         """Print the final JSON object (only with --json)."""
         if self.as_json:
-            sys.stdout.write(json.dumps(_finite(payload), default=_default, allow_nan=False) + "\n")
+            sys.stdout.write(json_text(payload, default=_default) + "\n")
             sys.stdout.flush()
 
     @contextmanager
@@ -122,25 +123,43 @@ def check_folder_replaceable(folder: Path, main: str, ours, others: dict[str, ob
     return folder
 
 
-def _finite(value):
-    """``value`` with NaN and infinities (floats or numpy scalars, at any depth) as None: strict
-    JSON, which JavaScript's JSON.parse and other languages' parsers accept."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.ndarray):
-        return _finite(value.tolist())
-    return value
+def write_folder_files(folder: Path, write: Callable[[Path], None], main: str,
+                       stale: Iterable[str] = ()) -> Path:
+    """Write an output folder's files with ``write(tmp)`` in a temporary folder beside it, then move
+    them in: a new folder arrives in one rename; into an existing one each file moves in one rename
+    (``main`` last), so a file there is the old one or the new one, never half of either. Ctrl-C
+    before then leaves the folder as it was. Then each ``stale`` name this run did not write is
+    removed where it is a picture handful wrote (tagged): no result of an earlier run stays beside
+    the new ones. Other files in the folder (the user's) are left as they are. Call
+    ``check_folder_replaceable`` first."""
+    import shutil
+    import tempfile
+
+    from ..bundle.store import chmod_like_new
+    from ..evaluate.png import written_by_handful
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name[:40]}.tmp-", dir=folder.parent))  # fits 255 bytes
+    try:
+        write(tmp)
+        for path in [tmp, *tmp.iterdir()]:
+            chmod_like_new(path)  # mkdtemp makes 0700
+        if not folder.exists():
+            os.replace(tmp, folder)
+            return folder
+        names = sorted((p.name for p in tmp.iterdir()), key=lambda name: name == main)
+        for name in names:
+            os.replace(tmp / name, folder / name)
+        for name in set(stale) - set(names):
+            if written_by_handful(folder / name):
+                (folder / name).unlink()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already when the folder was new
+    return folder
 
 
-def _default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+def _default(value) -> str:
+    """Anything else in a --json result (a Path, a config object) as its text."""
     return str(value)
 
 

@@ -75,7 +75,8 @@ def predict(
     model: Annotated[Path, typer.Argument(help="Model directory (or an exported .onnx file).")],
     inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or texts, or a CSV/TSV.")],
     top: Annotated[int, typer.Option(help="How many classes to show per item (1 or more).")] = 1,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows to stdout.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows to stdout (not with --json or "
+                                                        "--out).")] = False,
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="Write CSV predictions here; a re-run resumes it.")] = None,
     text_column: TextColOpt = None,
@@ -98,11 +99,11 @@ def predict(
     """Predict the class of each input, with the top-k probabilities."""
     from ..export.runtime import load_predictor
     from ..scale.batch import is_text_table, list_inputs, summarize_skipped, top_k
-    from ..scale.writers import PredictionCsv
+    from ..scale.writers import PredictionCsv, remove_skipped_list
     out = Output(as_json, stdout_taken=as_csv)
     if top < 1:
         raise DataError(f"--top must be >= 1. Got {top}.")
-    check_output_options(as_csv, out_file, overwrite, ray, address)
+    check_output_options(as_csv, out_file, overwrite, ray, address, as_json)
     if nested and support is None:
         raise DataError("--nested reads a nested support tree (alphabet/character/): pass --support DIR, "
                         "or drop --nested.")
@@ -133,6 +134,8 @@ def predict(
         run = _run_record(model, runtime, k, transductive, support, nested, support_examples)
         run["text_column"] = text_column  # another column of one table: other texts, the same ids
         sink = PredictionCsv(out_file, k, overwrite, run=run)
+        if not sink.done:  # a fresh start: the skipped list of the run it replaces no longer applies
+            remove_skipped_list(out_file)
     # an --out file names typed texts by their text: "text 1" of another run is another text
     row_ids = items if typed and out_file else ids
     todo = [i for i, input_id in enumerate(row_ids) if input_id not in sink.done] if sink else list(
@@ -160,13 +163,12 @@ def predict(
         if sink:
             sink.close()
     seconds = time.perf_counter() - started
-    if keep_rows and not as_json:
+    n_resumed = len(items) - len(todo)
+    if keep_rows and not as_json and n_done:
         _print_table(out, rows, k)
     skipped_file = report_skipped(out, skipped, out_file)
-    n_resumed = len(items) - len(todo)
     if not n_done and not n_resumed:  # every input was bad: a script must not read it as a success
-        raise DataError(f"None of the {len(skipped)} inputs could be used (the skipped list is above"
-                        f"{f', and in {skipped_file}' if skipped_file else ''}).")
+        raise DataError(_nothing_usable(skipped, skipped_file, predictor.modality_))
     if out_file:
         resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
         out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "
@@ -186,11 +188,16 @@ def predict(
 
 
 def check_output_options(as_csv: bool, out_file: Path | None, overwrite: bool, ray: bool,
-                         address: str | None) -> None:
-    """Refuse an option this run would ignore (the user asked for something that would not happen)."""
+                         address: str | None, as_json: bool = False) -> None:
+    """Refuse an option this run would ignore (the user asked for something that would not happen),
+    or two that would mix their outputs on stdout."""
     if as_csv and out_file is not None:
         raise DataError("--csv prints the rows to stdout, but with --out they go to the file only. "
                         "Drop --csv (the rows are in --out), or drop --out to print them.")
+    if as_csv and as_json:  # stdout would hold CSV rows and then a JSON line: neither parser reads it
+        raise DataError("--csv and --json both print to stdout, and CSV rows before the JSON object "
+                        "make the output neither CSV nor JSON. Drop --csv (the JSON object lists the "
+                        "predictions), drop --json, or write the CSV with --out FILE and keep --json.")
     if address is not None and not ray:
         raise DataError(f"--address names the Ray cluster for --ray, which is not given, so '{address}' "
                         "would be ignored and the work would run here. Add --ray, or drop --address.")
@@ -247,10 +254,13 @@ def _support_id(examples) -> str:
 
 
 def report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path | None) -> Path | None:
-    """Print the first bad inputs and counts per reason; the full list goes next to --out."""
+    """Print the first bad inputs and counts per reason; the full list goes next to --out (and an
+    old list there is removed when nothing was skipped)."""
     from ..scale.batch import summarize_skipped
-    from ..scale.writers import skipped_path, write_skipped
+    from ..scale.writers import remove_skipped_list, skipped_path, write_skipped
     if not skipped:
+        if out_file:  # the list of a run before this one would name inputs this run used or never saw
+            remove_skipped_list(out_file)
         return None
     for path, reason in skipped[:10]:
         out.err.print(f"skipped {path}: {reason}")
@@ -264,10 +274,16 @@ def report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path |
     return file
 
 
+def _nothing_usable(skipped: list[tuple[str, str]], skipped_file: Path | None, modality: str) -> str:
+    """The error of a run that could use none of its inputs: how many, why, and what to give."""
+    from ..scale.batch import summarize_skipped
+    kinds = ", ".join(f"{n} {kind}" for kind, n in summarize_skipped(skipped).items())
+    listed = f"listed above, and in {skipped_file}" if skipped_file else "listed above"
+    fix = "Give at least one non-empty text" if modality == "text" else "Give at least one image file that opens"
+    return f"None of the {len(skipped)} inputs could be used: {kinds} ({listed}). {fix}."
+
+
 def _print_table(out: Output, rows: list[dict], k: int) -> None:
-    if not rows:
-        out.print("No usable inputs.")
-        return
     if len(rows) > 200:  # a table of thousands helps nobody; summarize
         buf = io.StringIO()
         for r in rows:

@@ -13,6 +13,7 @@ import typer
 from ..data import list_images, read_table
 from ..data.table import is_table_path
 from ..errors import DataError
+from ..jsontext import json_text
 from .main import app
 from .options import JsonOpt, TextColOpt, check_columns_apply
 from .output import Output, check_folder_replaceable, pct, starts_with
@@ -113,7 +114,7 @@ def _write(out_dir: Path, rows: list[dict], images: bool) -> dict[str, Path]:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["rank"])
         writer.writeheader()
         writer.writerows(rows)
-    files["json"].write_text(json.dumps(rows, indent=2))
+    files["json"].write_text(json_text(rows, indent=2))
     if images and rows:
         files["contact_sheet"] = contact_sheet(
             [r["input"] for r in rows],

@@ -32,6 +32,7 @@ from ..backbones.base import Backbone
 from ..bundle.store import HEAD_FILE, chmod_like_new, is_inside
 from ..data.images import ImageDecodeError
 from ..errors import BundleError, DataError
+from ..jsontext import json_text
 from .graph import ClassifierGraph, preprocessing
 
 MIN_OPSET, MAX_OPSET = 13, 20  # the TorchScript exporter's upper end; 13 for the ops used here
@@ -126,7 +127,7 @@ def _metadata(clf, model_dir: Path | None, report_fields: dict, support: str | N
                                     "params": clf.head_.get_params()}, default=str),
         "handful.outputs": json.dumps({"probabilities": "(batch, n_classes) float32, classes order",
                                        "embeddings": f"(batch, {info.dim}) float32"}),
-        "handful.parity": json.dumps(report_fields),
+        "handful.parity": json_text(report_fields),
     }
     if model_dir is not None and support is None:
         meta["handful.model"] = json.dumps({"path": str(model_dir), "head_sha256": head_digest(model_dir),

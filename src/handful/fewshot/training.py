@@ -28,6 +28,7 @@ from .sources import load_arrays, restrict, scan_many
 
 VARIANTS = {"protonet": "conv4_omniglot", "gaussian": "conv4_omniglot_gaussian"}
 HELDOUT_CHECKS = ((5, 1), (20, 1))  # (ways, shots) reported on held-out classes after training
+HELDOUT_QUERIES = 15  # queries per class in those episodes
 # Test-time shifts saved with a Conv-4 model, chosen on the 19 Omniglot validation characters
 # (benchmarks/omniglot_tta_probe.py, 19-way 1-shot: 0 px 92.9%, 1 px 94.0%, 2 px 94.4%, 3 px 94.5%,
 # 4 px 94.6% at 1.7x the cost of 3), never on held-out alphabets or Lake's runs.
@@ -121,8 +122,9 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     mark_tuned(encoder.backbone)
     train_emb = encoder.embed_arrays(arrays[is_train])[:, :encoder.backbone.dim]
     clf.fit_embeddings(train_emb, used.subset(np.flatnonzero(is_train)))
-    heldout = _heldout_report(encoder, examples, split["heldout"], config.seed)
+    heldout, not_reported = _heldout_report(encoder, examples, split["heldout"], config.seed, out)
     report = _report(config, variant, split, history, heldout, data, n_dup, used, encoder.tta_shift)
+    report["heldout_not_reported"] = not_reported
     report["extra_train"] = {"data": [str(d) for d in extra_train],
                              "classes": len(set(extra[1])) if extra else 0,
                              "images": len(extra[1]) if extra else 0}
@@ -174,23 +176,51 @@ def _extra_arrays(backbone, examples) -> tuple[np.ndarray, np.ndarray] | None:
     return arrays, np.asarray([f"{EXTRA_PREFIX}{label}" for label in used.labels], dtype=object)
 
 
-def _heldout_report(encoder: FewShotEncoder, examples, heldout: list[str], seed: int) -> dict:
-    if len(heldout) < 5:
-        return {}
+def _heldout_report(encoder: FewShotEncoder, examples, heldout: list[str], seed: int,
+                    out: str | Path) -> tuple[dict, str | None]:
+    """Episode accuracy on the held-out classes per HELDOUT_CHECKS, and why checks were left out
+    (None when none was, or when no class is held out); a left-out check is also a warning."""
+    if not heldout:
+        return {}, None
     held = restrict(examples, heldout)
-    embeddings, failures = encoder.embed_items(held.items)
-    if failures:
-        keep = [i for i in range(len(held)) if i not in failures]
-        embeddings, held = embeddings[keep], held.without(failures)
-    _, scorer = encoder.scorer("auto")
     report = {}
-    for ways, shots in HELDOUT_CHECKS:
-        try:
-            sampler = EpisodeSampler(held.labels, ways, shots, 15)
-        except DataError:
-            continue
-        report[f"{ways}-way {shots}-shot"] = evaluate_episodes(embeddings, sampler, 600, scorer, seed)
-    return report
+    drawable = [(w, s) for w, s in HELDOUT_CHECKS if _can_draw(Counter(held.labels), w, s)]
+    if drawable:  # else embedding them would be wasted
+        embeddings, failures = encoder.embed_items(held.items)
+        if failures:
+            keep = [i for i in range(len(held)) if i not in failures]
+            embeddings, held = embeddings[keep], held.without(failures)
+        _, scorer = encoder.scorer("auto")
+        for ways, shots in drawable:
+            if _can_draw(Counter(held.labels), ways, shots):  # unreadable files may have left fewer
+                sampler = EpisodeSampler(held.labels, ways, shots, HELDOUT_QUERIES)
+                report[f"{ways}-way {shots}-shot"] = evaluate_episodes(embeddings, sampler, 600, scorer, seed)
+    missing = [(w, s) for w, s in HELDOUT_CHECKS if f"{w}-way {s}-shot" not in report]
+    if not missing:
+        return report, None
+    reason = _why_not_drawn(Counter(held.labels), missing)
+    warnings.warn(f"No held-out accuracy for {len(missing)} of the {len(HELDOUT_CHECKS)} checks: {reason}. Add "
+                  "drawings to the held-out classes or hold out more classes (--eval-fraction), or score them "
+                  f"with `handful episodes --model {out}` and fewer --queries.", stacklevel=3)
+    return report, reason
+
+
+def _can_draw(counts: Counter, ways: int, shots: int) -> bool:
+    """True when ``ways`` classes have the ``shots`` + HELDOUT_QUERIES images an episode draws."""
+    return sum(n >= shots + HELDOUT_QUERIES for n in counts.values()) >= ways
+
+
+def _why_not_drawn(counts: Counter, missing: list[tuple[int, int]]) -> str:
+    """Why the ``missing`` (ways, shots) checks cannot draw episodes from classes of ``counts``."""
+    needs = "; ".join(f"{ways}-way {shots}-shot episodes need {ways} held-out classes with {shots + HELDOUT_QUERIES} "
+                      f"drawings or more ({shots} shot + {HELDOUT_QUERIES} queries)" for ways, shots in missing)
+    if not counts:
+        return f"{needs}; none of the held-out images could be read"
+    need = min(shots for _, shots in missing) + HELDOUT_QUERIES
+    smallest = min(sorted(counts), key=counts.get)
+    n_enough = sum(n >= need for n in counts.values())
+    return (f"{needs}; {n_enough} of the {len(counts)} held-out classes have {need} or more (the smallest, "
+            f"'{smallest}', has {counts[smallest]})")
 
 
 def _report(config: ProtoNetConfig, variant: str, split: dict, history: History, heldout: dict,

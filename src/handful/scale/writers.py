@@ -27,15 +27,20 @@ from ..bundle.store import chmod_like_new
 from ..errors import DataError
 
 INDEX_HEADER = ["row", "input", "error"]
+SKIPPED_HEADER = ["input", "reason"]
 RUN_FORMAT = "handful-predictions-1"
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    chmod_like_new(Path(tmp))  # mkstemp makes 0600
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        chmod_like_new(Path(tmp))  # mkstemp makes 0600
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C or a full disk: no temporary file left beside the output
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _first_row(path: Path) -> list[str] | None:
@@ -195,17 +200,30 @@ def skipped_path(out: Path) -> Path:
     return out.with_name(out.stem + ".skipped.csv")
 
 
+def _is_skipped_list(path: Path) -> bool:
+    """True when ``path`` is a skipped list handful wrote (its ``input,reason`` header)."""
+    return path.is_file() and _first_row(path) == SKIPPED_HEADER
+
+
 def _refuse_foreign_skipped_list(out: Path) -> None:
     """The skipped list of a run writing ``out`` goes beside it: a user's file there stays."""
     skipped = skipped_path(out)
-    refuse_foreign(skipped, skipped.is_file() and _first_row(skipped) == ["input", "reason"])
+    refuse_foreign(skipped, _is_skipped_list(skipped))
+
+
+def remove_skipped_list(out: Path) -> None:
+    """Remove the skipped list beside ``out`` if handful wrote it: a run that starts ``out`` over,
+    or skips nothing, must not leave a list of inputs from the run before it."""
+    skipped = skipped_path(out)
+    if _is_skipped_list(skipped):
+        skipped.unlink()
 
 
 def write_skipped(path: Path, skipped: Sequence[tuple[str, str]]) -> Path:
-    """All skipped inputs with their reasons, as CSV (``input,reason``)."""
-    lines = [["input", "reason"], *[[p, r] for p, r in skipped]]
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows(lines)
+    """All skipped inputs with their reasons, as CSV (``input,reason``), written atomically."""
+    text = io.StringIO()
+    csv.writer(text).writerows([SKIPPED_HEADER, *[[p, r] for p, r in skipped]])
+    _atomic_write_text(path, text.getvalue())
     return path
 
 
@@ -231,7 +249,8 @@ def _is_our_meta(path: Path) -> bool:
 class EmbeddingStore:
     """``embeddings.npy`` (n, dim) float32 in listing order + index CSV + meta JSON.
 
-    Rows of unusable inputs are NaN and their index line carries the reason.
+    Rows of unusable inputs are NaN and their index line carries the reason; ``failed`` maps
+    them to it (rows of a resumed run too).
     """
 
     def __init__(self, path: str | Path, ids: Sequence[str], dim: int, backbone: dict,
@@ -246,6 +265,7 @@ class EmbeddingStore:
                      "dim": dim, "dtype": "float32", "index": self.index_path.name, "complete": False}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: set[int] = set()
+        self.failed: dict[int, str] = {}  # row -> reason, this run's and those of the run it resumes
         refuse_foreign(self.meta_path, _is_our_meta(self.meta_path))
         refuse_foreign(self.path, self.meta_path.is_file())  # a .npy without our meta is someone else's
         refuse_foreign(self.index_path, self.index_path.is_file() and _first_row(self.index_path) == INDEX_HEADER)
@@ -281,12 +301,14 @@ class EmbeddingStore:
             _drop_partial_last_line(self.index_path)
             with open(self.index_path, newline="") as f:
                 rows = [r for r in csv.reader(f)][1:]
-            for row, input_id, _ in (r for r in rows if len(r) == 3):
+            for row, input_id, error in (r for r in rows if len(r) == 3):
                 if int(row) >= len(self.ids) or self.ids[int(row)] != input_id:
                     raise DataError(f"{self.index_path} row {row} is '{input_id}', but this run "
                                     "lists the inputs differently (files added or removed). Pass "
                                     "--overwrite to start over.")
                 self.done.add(int(row))
+                if error:
+                    self.failed[int(row)] = error
         else:
             _atomic_write_text(self.index_path, ",".join(INDEX_HEADER) + "\n")
 
@@ -310,6 +332,7 @@ class EmbeddingStore:
         for r, _ in pairs:
             self._index_writer.writerow([r, self.ids[r], failures.get(r, "")])
             self.done.add(r)
+        self.failed.update(failures)
         self._index.flush()
 
     def close(self) -> None:

@@ -8,7 +8,6 @@ the next server start removes.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from ..data.duplicates import duplicate_groups
 from ..errors import DataError
 from ..evaluate import classification_report
 from ..heads.threads import one_thread
+from ..jsontext import json_text
 from ..select.search import cv_splits, first_repeat
 from . import extras
 from .catalog import Catalog
@@ -62,7 +62,7 @@ def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
             "seconds": round(time.perf_counter() - started, 2)}
     path = catalog.models_dir / str(project["id"]) / f"job-{job['id']}"
     clf.save(path, metrics=metrics, extra_meta={"project": project["name"]},
-             extra_files=lambda tmp: (tmp / "report.json").write_text(json.dumps(doc, indent=2)))
+             extra_files=lambda tmp: (tmp / "report.json").write_text(json_text(doc, indent=2)))
     number = catalog.commit_version(job["id"], path, clf.backbone_for(examples.modality).name,
                                     _head_label(clf), [str(c) for c in clf.classes_],
                                     len(examples), metrics)

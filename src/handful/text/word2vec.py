@@ -33,6 +33,7 @@ from ..backbones.base import BackboneBase, BackboneInfo
 from ..backbones.registry import register_backbone
 from ..backbones.tuned import mark_tuned
 from ..errors import BundleError, DataError, NotFittedError
+from ..jsontext import json_text
 
 VOCAB_FILE = "vocab.json"
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -165,7 +166,7 @@ class Word2VecBackbone(BackboneBase):
     def save_extra(self, model_dir: Path) -> None:
         """Write the vocabulary (``vocab.json``) beside the vectors."""
         doc = {"vocab": self.vocab, "params": self.params, "stats": self.stats}
-        (Path(model_dir) / VOCAB_FILE).write_text(json.dumps(doc, ensure_ascii=False))
+        (Path(model_dir) / VOCAB_FILE).write_text(json_text(doc, ensure_ascii=False))  # NaN final_loss: no pair trained
 
     def load_extra(self, model_dir: Path) -> None:
         """Read ``vocab.json`` and size the vectors to it (they are loaded next)."""
