@@ -306,6 +306,16 @@ def test_a_class_named_dot_dot_is_refused_so_class_routes_cannot_reach_the_proje
     assert client.get(f"/api/projects/{pid}").json()["classes"] == {"red": 1}
 
 
+def test_deleting_a_class_that_does_not_exist_is_a_404_as_renaming_it_is(client):
+    # it answered 200 {"deleted": 0}: a typo in a class name looked like a success
+    pid = new_project(client)
+    upload_colors(client, pid, n=1, colors=("red", "green"))
+    for res in (client.delete(f"/api/projects/{pid}/classes/rde"),
+                client.patch(f"/api/projects/{pid}/classes/rde", json={"name": "x"})):
+        assert res.status_code == 404 and "'rde'" in res.json()["detail"]
+    assert client.get(f"/api/projects/{pid}").json()["classes"] == {"green": 1, "red": 1}
+
+
 def test_renaming_a_class_onto_another_is_refused_not_merged(client):
     pid = new_project(client)
     upload_colors(client, pid, n=2, colors=("red", "green"))

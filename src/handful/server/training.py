@@ -111,7 +111,7 @@ def _fit_finetuned(catalog: Catalog, options: TrainOptions, examples: Examples, 
             return
         val = m.get("val_accuracy")
         report("fine-tuning", 0.15 + 0.6 * epoch / config.epochs,
-               f"epoch {epoch}/{config.epochs}" + (f", validation accuracy {val:.1%}" if val else ""))
+               f"epoch {epoch}/{config.epochs}" + (f", validation accuracy {val:.1%}" if val is not None else ""))
 
     result = finetune(examples, backbone, config, epoch_end, decoded)
     history = result.history.to_json()

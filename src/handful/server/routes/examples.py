@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, Response
 
 from ...errors import DataError
 from ..catalog import Catalog
+from ..errors import NotFoundError
 from ..ingest import add_images, add_table, add_texts, add_zip
 from ..schemas import ClassRename, Example, ExampleIds, ExamplePage, ExampleUpdate, IngestResult, TextsIn
 from ..thumbnails import thumbnail
@@ -133,7 +134,10 @@ def rename_class(project_id: int, label: str, body: ClassRename, catalog: Catalo
 def delete_class(project_id: int, label: str, catalog: CatalogDep) -> dict:
     """Delete a class and all its examples."""
     catalog.get_project(project_id)
-    return {"deleted": _delete(catalog, project_id, catalog.example_ids(project_id, label))}
+    ids = catalog.example_ids(project_id, label)
+    if not ids:  # as renaming it says: a misspelled class is not a deletion of nothing
+        raise NotFoundError(f"Class '{label}' has no examples in project {project_id}.")
+    return {"deleted": _delete(catalog, project_id, ids)}
 
 
 def _delete(catalog: Catalog, project_id: int, ids: list[int]) -> int:
