@@ -137,3 +137,16 @@ def test_the_sentence_states_the_range_of_more_examples_in_words(lo, hi, expecte
 
     sentence = _sentence(0.80, 0.85, 20, lo, hi, 40)
     assert sentence == f"≈ 20 more examples per class should reach 85.0% ({expected}; now ~80.0% with 40 per class)."
+
+
+def test_a_target_beyond_ten_times_the_data_is_not_given_as_a_precise_count():
+    # "≈ 5792 more examples per class should reach 67.6%" from 5 per class: a 1000x extrapolation
+    # stated to the example, where the forecasts stop at 10x
+    curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.15), sizes=(1, 2, 3, 4, 5), noise=0.002)
+    main_fit, boots = bootstrap_fits(curve, n_boot=20)
+    result = advise(curve, main_fit, boots)
+    assert result["target"]["n_per_class"] > 10 * 5  # the situation: far beyond the data
+    ten = result["forecast"][2]
+    assert result["sentence"].startswith("At ~") and "more than 10 times the data" in result["sentence"]
+    assert f"~{100 * ten['accuracy']:.1f}% at 50 per class" in result["sentence"]
+    assert "≈" not in result["sentence"]

@@ -209,8 +209,23 @@ def advise(curve: dict, main: CurveFit, boots: list[CurveFit], current: float | 
     more = max(1, math.ceil(need - current)) if math.isfinite(need) else None
     result["target"] = {"accuracy": target, "n_per_class": need, "more_per_class": more,
                         "range_more_per_class": [_more(lo, current), _more(hi, current)]}
-    result["sentence"] = _sentence(now, target, more, lo, hi, current)
+    far = more is not None and need > FAR * current
+    result["sentence"] = (_far_sentence(now, target, current, result["forecast"][-1]) if far
+                          else _sentence(now, target, more, lo, hi, current))
     return result
+
+
+FAR = 10  # the forecasts stop at 10x the data; a count of examples further out is not stated
+
+
+def _far_sentence(now: float, target: float, current: float, forecast: dict) -> str:
+    """The answer when the target lies beyond ``FAR`` times the data: the forecast at ``FAR``x,
+    not a count of examples from a far extrapolation ("≈ 5792 more" from 5 per class)."""
+    lo, hi = forecast["range"]
+    return (f"At ~{100 * now:.1f}% with {current:.0f} per class, {100 * target:.1f}% needs more than "
+            f"{FAR} times the data by the fitted curve, further than it can forecast; it forecasts "
+            f"~{100 * forecast['accuracy']:.1f}% at {forecast['n_per_class']:.0f} per class "
+            f"(range {100 * lo:.1f}–{100 * hi:.1f}%).")
 
 
 def _forecast(main: CurveFit, boots: list[CurveFit], n: float) -> dict:
