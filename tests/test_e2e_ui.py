@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -160,6 +161,37 @@ def _browser(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
 
+@contextmanager
+def wide_page(sync_api):
+    """A 1280x860 page of a fresh headless Chromium."""
+    with sync_api.sync_playwright() as pw:
+        browser = _browser(pw)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 860})
+        finally:
+            browser.close()
+
+
+@contextmanager
+def trained_project(tmp_path, name: str, colors: dict[str, str], job: dict, timeout: float = 60.0):
+    """(server, project id): a server on a fresh home, one project with 3 images per class
+    (label -> color), trained with the ``job`` options."""
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home)
+    try:
+        api = httpx.Client(base_url=server.url, timeout=30)
+        pid = api.post("/api/projects", json={"name": name}).json()["id"]
+        for label, color in colors.items():
+            files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(3)]
+            api.post(f"/api/projects/{pid}/examples", files=files, data={"label": label})
+        job_id = api.post(f"/api/projects/{pid}/jobs", json=job).json()["id"]
+        assert wait_job(api, job_id, timeout=timeout)["status"] == "succeeded"
+        yield server, pid
+    finally:
+        server.stop()
+
+
 def test_the_token_dialog_opens_once_and_says_when_a_token_is_wrong(tmp_path):
     # every request that got a 401 (the health check every 5 s too) opened another dialog: after
     # the right token, the stale ones still covered the page; a wrong token only reopened it
@@ -220,58 +252,31 @@ def test_long_names_wrap_and_keep_every_button_in_reach(tmp_path):
     # a 100-character project or class name (the API's limit) made the page scroll sideways and
     # pushed the class card's rename and delete buttons out of the card
     sync_api = pytest.importorskip("playwright.sync_api")
-    home = tmp_path / "home"
-    home.mkdir()
-    server = ServerProcess(home)
     long_class = "L" * 100
-    try:
-        api = httpx.Client(base_url=server.url, timeout=30)
-        pid = api.post("/api/projects", json={"name": "N" * 100}).json()["id"]
-        for label, color in ((long_class, "red"), ("green", "green")):
-            files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(3)]
-            api.post(f"/api/projects/{pid}/examples", files=files, data={"label": label})
-        job = api.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_image", "head": "logistic"}).json()
-        assert wait_job(api, job["id"])["status"] == "succeeded"
-        with sync_api.sync_playwright() as pw:
-            browser = _browser(pw)
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            for tab in ("data", "results", "versions"):
-                page.goto(f"{server.url}/#/p/{pid}/{tab}")
-                page.wait_for_selector(f"[data-tab={tab}].active")
-                page.wait_for_selector(".class-card, .tiles, table")
-                assert page.evaluate("document.documentElement.scrollWidth") <= 1280, tab
-            page.goto(f"{server.url}/#/p/{pid}/data")
-            card = page.locator(f"[data-class={long_class}]")
-            card.wait_for()
-            box = card.bounding_box()
-            for title in ("Rename class", "Delete class"):
-                button = card.locator(f"button[title='{title}']").bounding_box()
-                assert box["x"] <= button["x"] and button["x"] + button["width"] <= box["x"] + box["width"]
-            browser.close()
-    finally:
-        server.stop()
+    with trained_project(tmp_path, "N" * 100, {long_class: "red", "green": "green"},
+                         {"backbone": "test_tiny_image", "head": "logistic"}) as (server, pid), \
+            wide_page(sync_api) as page:
+        for tab in ("data", "results", "versions"):
+            page.goto(f"{server.url}/#/p/{pid}/{tab}")
+            page.wait_for_selector(f"[data-tab={tab}].active")
+            page.wait_for_selector(".class-card, .tiles, table")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280, tab
+        page.goto(f"{server.url}/#/p/{pid}/data")
+        card = page.locator(f"[data-class={long_class}]")
+        card.wait_for()
+        box = card.bounding_box()
+        for title in ("Rename class", "Delete class"):
+            button = card.locator(f"button[title='{title}']").bounding_box()
+            assert box["x"] <= button["x"] and button["x"] + button["width"] <= box["x"] + box["width"]
 
 
 def test_a_fine_tuned_version_says_why_it_has_no_cross_validated_scores(tmp_path):
     # its Results tab asked to "Add at least 2 examples per class" to a project with 3 per class
     sync_api = pytest.importorskip("playwright.sync_api")
-    home = tmp_path / "home"
-    home.mkdir()
-    server = ServerProcess(home)
-    try:
-        api = httpx.Client(base_url=server.url, timeout=30)
-        pid = api.post("/api/projects", json={"name": "Tuned"}).json()["id"]
-        upload_colors(api, pid, n=3, colors=("red", "green"))
-        job = api.post(f"/api/projects/{pid}/jobs", json={"finetune": True}).json()
-        assert wait_job(api, job["id"], timeout=300)["status"] == "succeeded"
-        with sync_api.sync_playwright() as pw:
-            browser = _browser(pw)
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            page.goto(f"{server.url}/#/p/{pid}/results")
-            page.wait_for_selector("[data-testid=accuracy]")
-            text = page.inner_text(".tab-content")
-            assert "Add at least 2 examples per class" not in text
-            assert "no cross-validated confusion matrix" in text
-            browser.close()
-    finally:
-        server.stop()
+    with trained_project(tmp_path, "Tuned", {"red": "red", "green": "green"}, {"finetune": True},
+                         timeout=300) as (server, pid), wide_page(sync_api) as page:
+        page.goto(f"{server.url}/#/p/{pid}/results")
+        page.wait_for_selector("[data-testid=accuracy]")
+        text = page.inner_text(".tab-content")
+        assert "Add at least 2 examples per class" not in text
+        assert "no cross-validated confusion matrix" in text
