@@ -106,7 +106,7 @@ def save_bundle(out: str | Path, head, meta: dict, force: bool = False,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **meta,
             "classes": [str(c) for c in head.classes_],
-            "head": {"type": head_name(head), "params": _jsonable(head.get_params())},
+            "head": {"type": head_name(head), "params": head.get_params()},
         }
         (tmp / MODEL_JSON).write_text(json_text(doc, indent=2, default=_json_default))
         if extra:
@@ -181,15 +181,8 @@ def _check_head_answers(head, path: Path) -> None:
                           f"{HEAD_FILE} scores {columns}. Re-train the model.")
 
 
-def _jsonable(params: dict) -> dict:
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
-
-
 def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+    """Paths as text; numpy values are turned into Python ones by ``json_text`` itself."""
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")

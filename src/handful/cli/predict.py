@@ -245,10 +245,9 @@ def _support_id(examples) -> str:
     import hashlib
     import json
 
-    def content(item: str) -> bytes:
-        return Path(item).read_bytes() if examples.modality == "image" else item.encode()
+    from ..cache import content_key  # the embedding cache's key: file bytes, or the text
 
-    pairs = sorted((label, hashlib.sha256(content(item)).hexdigest())
+    pairs = sorted((label, content_key(item, examples.modality))
                    for label, item in zip(examples.labels, examples.items))
     return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
 
