@@ -67,6 +67,42 @@ def test_features_no_better_than_the_baseline_raise_the_negative_transfer_warnin
     assert transfer_warning(Leaderboard([{"mean": None}], "no CV")) is None
 
 
+def test_the_selection_bias_is_the_mean_per_fold_lead_of_the_folds_own_best_over_the_choice():
+    # Two candidates that each win one fold by luck: either choice's 75% is half luck.
+    rows = [{"mean": 0.75, "fold_scores": [1.0, 0.5]}, {"mean": 0.75, "fold_scores": [0.5, 1.0]}]
+    sel = Leaderboard(rows, "1x2-fold").selection()
+    assert sel["selection_bias"] == pytest.approx(0.25) and sel["adjusted_accuracy"] == pytest.approx(0.5)
+    # One candidate: nothing was picked, nothing to take off.
+    one = Leaderboard(rows[:1], "1x2-fold").selection()
+    assert one["selection_bias"] == 0 and one["adjusted_accuracy"] == 0.75 and one["candidates"] == 1
+    assert Leaderboard([{"mean": None}], "no CV").selection() is None
+
+
+def test_on_noise_the_adjusted_accuracy_is_nearer_chance_than_the_winners_cv_score():
+    # Random labels on random features: every candidate is at chance (50%) on new data, so the
+    # best of 18 CV scores is luck, and the adjustment should take most of it back.
+    gaps_best, gaps_adjusted = [], []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        y = rng.permutation(np.repeat(["a", "b"], 10))
+        embeddings = {name: rng.normal(0, 1, (20, 16)) for name in ("n1", "n2")}
+        sel = search_models(embeddings, y, ["n1", "n2", "n1+n2"]).selection()
+        assert sel["candidates"] == 19 and sel["selection_bias"] > 0
+        gaps_best.append(sel["cv_accuracy"] - 0.5)
+        gaps_adjusted.append(sel["adjusted_accuracy"] - 0.5)
+    assert np.mean(gaps_best) > 0.1  # the winner's CV score flatters it
+    assert abs(np.mean(gaps_adjusted)) < np.mean(gaps_best) / 2
+
+
+def test_the_leaderboard_json_keeps_the_selection_and_drops_the_per_fold_scores():
+    rng = np.random.default_rng(0)
+    good, y = _blobs(rng)
+    doc = search_models({"good": good}, y).to_json()
+    assert all("fold_scores" not in row for row in doc["rows"])
+    assert doc["selection"]["cv_accuracy"] == doc["rows"][0]["mean"]
+    json.dumps(doc, allow_nan=False)
+
+
 @pytest.fixture
 def tiny_auto(monkeypatch):
     monkeypatch.setitem(models.AUTO_BACKBONES, "image",

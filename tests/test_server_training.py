@@ -9,14 +9,17 @@ import os
 import threading
 import time
 import zipfile
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 import handful
+from handful.select.search import Leaderboard
 from handful.server import Catalog, ServerSettings, create_app, extras
 from handful.server.predictor import MicroBatcher
+from handful.server.training import _metrics, _optimism_note
 from server_utils import color_png, upload_colors, wait_job
 
 TINY = {"backbone": "test_tiny_image", "head": "logistic"}
@@ -51,6 +54,16 @@ def test_training_job_produces_current_version_with_report(trained):
     assert evaluation["confusion_matrix"] == [[5, 0, 0], [0, 5, 0], [0, 0, 5]]
     assert detail["report"]["learning_curve"]["sizes"][0] == 1
     assert detail["backbone"] == "test_tiny_image" and detail["head"].startswith("LogisticHead")
+    # A head given by the user: nothing was chosen on these folds, so nothing flatters the score.
+    assert "no choice among candidates" in evaluation["note"] and "cv_accuracy" not in detail["metrics"]
+
+
+def test_a_head_chosen_on_the_folds_gets_a_note_with_the_adjusted_accuracy():
+    rows = [{"mean": 0.75, "fold_scores": [1.0, 0.5]}, {"mean": 0.75, "fold_scores": [0.5, 1.0]}]
+    clf = SimpleNamespace(leaderboard_=Leaderboard(rows, "1x2-fold"))
+    note = _optimism_note(clf)
+    assert "best of 2 candidates" in note and "about 50.0% on new data" in note
+    assert _metrics(clf, None) == {"cv_accuracy": 0.75, "cv_accuracy_adjusted": 0.5}
 
 
 def test_predict_one_and_many_files_with_top_k(trained):

@@ -146,6 +146,15 @@ def test_unknown_header_over_a_column_of_numbers_is_a_header_for_training_too(tm
     assert examples.items == ("hot soup", "cold soup") and examples.labels == ("5", "1")
 
 
+def test_a_headerless_table_of_three_columns_is_told_to_add_a_header_line(tmp_path):
+    # SentEval's rows without their header: "names from the first row" would be the first text.
+    path = tmp_path / "cr.tsv"
+    path.write_text("it holds plenty of songs .\t1\t2\nthe zoom is weak .\t0\t5\n")
+    with pytest.raises(DataError, match=r"has 3 columns") as info:
+        read_table(path)
+    assert "if it is data, add a first line naming the columns" in str(info.value)
+
+
 def test_headerless_tables_with_number_columns_keep_their_first_row(tmp_path):
     labeled = tmp_path / "labeled.csv"
     labeled.write_text("hot soup,1\ncold soup,0\nwarm bread,1\n")  # a number in the first row too

@@ -269,8 +269,9 @@ def _columns(path, rows, text_column, label_column, labeled):
     if width != 2:
         raise DataError(
             f"{path} has {width} columns and no 'text' or 'label' among its first row {first[:6]}; "
-            "expected a header naming them or 2 columns (text, label). Pass --text-column and "
-            "--label-column with names from the first row, or name them 'text' and 'label'."
+            "expected a header naming them or 2 columns (text, label). If that row names the columns, "
+            "pass --text-column and --label-column with names from it; if it is data, add a first "
+            "line naming the columns (the text's 'text', the label's 'label')."
         )
     text_idx = 0 if mean_len[0] >= mean_len[1] else 1
     _warn_lone_first_label(path, rows, 1 - text_idx)
