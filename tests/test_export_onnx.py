@@ -196,3 +196,59 @@ def test_efficientnet_lite0_export_matches_float32_pytorch(color_tree, tmp_path)
     report = export_onnx(tmp_path / "m", samples=[str(color_tree / "red")])
     assert report.max_abs_diff < 1e-4  # ~1e-7 measured; 1280-d conv net in float32
     assert report.max_abs_diff_embeddings < 1e-3
+
+
+def test_two_exports_at_once_leave_the_process_warning_filters_as_they_were(tmp_path, monkeypatch):
+    # each export swapped the process-wide filter list (warnings.catch_warnings): the export that
+    # started second saved the first one's "ignore every warning" and put it back when it ended,
+    # for the rest of the process; and an export hid every warning, not only torch's notes
+    import threading
+    import warnings
+
+    import torch
+
+    from handful.export import onnx as onnx_export
+
+    inside = {"a": threading.Event(), "b": threading.Event()}
+    a_done = threading.Event()
+
+    def export(graph, args, path, **kwargs):  # torch.onnx.export; a is inside when b starts, ends first
+        name = threading.current_thread().name
+        inside[name].set()
+        (inside["b"] if name == "a" else a_done).wait(30)
+        warnings.warn("a note of the exporter's that matters", UserWarning, stacklevel=2)
+
+    monkeypatch.setattr(torch.onnx, "export", export)
+    threads = {name: threading.Thread(target=onnx_export._export_graph, name=name,
+                                      args=(None, None, tmp_path / f"{name}.onnx", 17)) for name in "ab"}
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        threads["a"].start()
+        inside["a"].wait(30)
+        threads["b"].start()
+        threads["a"].join()
+        a_done.set()
+        threads["b"].join()
+        after = list(warnings.filters)
+    assert after == before
+    assert [str(w.message) for w in log] == ["a note of the exporter's that matters"] * 2
+
+
+def test_torchs_notes_on_its_own_exporter_are_not_shown(color_tree, tmp_path):
+    # "legacy TorchScript-based ONNX export", "The feature will be removed" and, for the conv
+    # net's strided slices, "Constant folding - Only steps=1 ...": nothing the user can act on
+    import warnings
+
+    from handful.export.onnx import EXPORTER_NOTES
+
+    clf = Classifier("test_tiny_conv", head="prototype", cache=False)
+    backbone = clf.backbone_for("image")
+    backbone.set_embed_options({"tta_shift": 2})
+    backbone.info = replace(backbone.info, precision="float32")
+    clf.fit(color_tree)
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")  # as `handful` shows warnings: each export puts its filters in front
+        export_onnx(clf, tmp_path / "g.onnx")
+    shown = [str(w.message) for w in log]
+    assert not [m for m in shown if any(m.startswith(text) for _, text, _ in EXPORTER_NOTES)], shown

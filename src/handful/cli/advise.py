@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,10 +22,12 @@ from .options import (
     TextColOpt,
     check_columns_apply,
 )
-from .output import Output, check_folder_replaceable, json_with, pct
+from .output import Output, check_folder_replaceable, json_with, pct, write_folder_files
 
 if TYPE_CHECKING:
     from ..classifier import Classifier
+
+ADVICE_JSON, CURVE_PNG = "advice.json", "learning_curve.png"
 
 AdviseOpt = Annotated[bool, typer.Option(
     "--advise/--no-advise", help="Estimate how many more examples per class would help "
@@ -46,9 +47,10 @@ def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
         return None
     head = getattr(clf, "head_", None)
     name, params = _head_of(head)
-    with out.progress("Learning curve", n_curve_fits(y, repeats)) as advance, \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    # no warnings.catch_warnings() around it: its fits say nothing routine, what they do say (a fit
+    # that did not converge) bears on the estimate, and swapping the process-wide filters is not
+    # thread-safe (a filter another thread set meanwhile was lost)
+    with out.progress("Learning curve", n_curve_fits(y, repeats)) as advance:
         return estimate_data_need(X, y, name, params, repeats=repeats, seed=clf.random_state,
                                   plot=plot, title=f"Learning curve ({clf._backbone.name})",
                                   on_fit=lambda: advance(1), groups=duplicate_groups(examples))
@@ -99,8 +101,7 @@ def advise(
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
     out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")
-    check_folder_replaceable(out_dir, "advice.json", json_with("sentence"), {"learning_curve.png": "png"},
-                             inputs=(data,))
+    check_folder_replaceable(out_dir, ADVICE_JSON, json_with("sentence"), {CURVE_PNG: "png"}, inputs=(data,))
     examples = load_examples(data, **kwargs)
     clf = Classifier(backbone=backbone, head="logistic", cache=False if no_cache else None,
                      random_state=seed)
@@ -109,14 +110,21 @@ def advise(
     if min(examples.counts().values()) < 2:
         raise DataError(f"{data}: a class has a single example; a learning curve needs at least "
                         "2 per class. Add examples.")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    advice = advice_for(out, clf, X, examples, out_dir / "learning_curve.png", repeats)
-    advice |= {"backbone": clf._backbone.name, "data": str(data), "counts": examples.counts(),
-               "skipped": [{"path": p, "reason": r} for p, r in examples.skipped]}
-    (out_dir / "advice.json").write_text(json_text(advice, indent=2))
+    advice: dict = {}
+
+    def write(tmp: Path) -> None:  # measuring the curve draws its picture, so it runs in here
+        advice.update(advice_for(out, clf, X, examples, tmp / CURVE_PNG, repeats))  # 2+ per class
+        if advice.get("plot"):  # where it will be, not the temporary folder
+            advice["plot"] = str(out_dir / CURVE_PNG)
+        advice.update(backbone=clf._backbone.name, data=str(data), counts=examples.counts(),
+                      skipped=[{"path": p, "reason": r} for p, r in examples.skipped])
+        (tmp / ADVICE_JSON).write_text(json_text(advice, indent=2))
+
+    # through a temporary folder beside it: Ctrl-C midway leaves the previous advice as it was
+    write_folder_files(out_dir, write, main=ADVICE_JSON, stale=(CURVE_PNG,))
     out.table("Learning curve", ["per class", "accuracy", "sd"],
               [[f"{p['n']:.0f}", pct(p["mean"]), f"{100 * p['std']:.1f}"]
                for p in advice["curve"]["points"]])
     print_advice(out, advice)
-    out.print(f"Plot: {advice['plot']}; details: {out_dir / 'advice.json'}")
+    out.print(f"Plot: {advice['plot']}; details: {out_dir / ADVICE_JSON}")
     out.result(advice)

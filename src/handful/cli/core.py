@@ -29,7 +29,7 @@ from .options import (
     check_columns_apply,
     check_names,
 )
-from .output import Output, check_folder_replaceable, json_with, pct
+from .output import Output, check_folder_replaceable, json_with, pct, write_folder_files
 from .zeroshot import (
     ClassesOpt,
     TemplateOpt,
@@ -237,10 +237,14 @@ def evaluate(
         examples = load_examples(data, min_classes=1)
     with out.progress("Embedding", len(examples)) as advance:
         report = clf.evaluate(examples, advance)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "report.json").write_text(json_text(report, indent=2))
-    png = plot_confusion_matrix(report["confusion_matrix"], report["classes"],
-                                report_dir / "confusion_matrix.png")
+
+    def write(tmp: Path) -> None:
+        (tmp / "report.json").write_text(json_text(report, indent=2))
+        plot_confusion_matrix(report["confusion_matrix"], report["classes"], tmp / "confusion_matrix.png")
+
+    # through a temporary folder beside it: Ctrl-C midway leaves the previous evaluation as it was
+    write_folder_files(report_dir, write, main="report.json", stale=("confusion_matrix.png",))
+    png = report_dir / "confusion_matrix.png"
     lo, hi = report["accuracy_ci95"]
     out.print(f"Accuracy {pct(report['accuracy'])} (95% CI {pct(lo)}-{pct(hi)}), balanced "
               f"{pct(report['balanced_accuracy'])}, n={report['n']}")

@@ -158,6 +158,27 @@ def write_folder_files(folder: Path, write: Callable[[Path], None], main: str,
     return folder
 
 
+def write_text_file(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it and one rename: Ctrl-C
+    or an error midway leaves the old file (or none), never half of one. Call ``check_replaceable``
+    first."""
+    import tempfile
+
+    from ..bundle.store import chmod_like_new
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.tmp-")  # fits 255 bytes
+    tmp = Path(name)
+    try:
+        with open(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        chmod_like_new(tmp)  # mkstemp makes 0600
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone already once renamed
+    return path
+
+
 def _default(value) -> str:
     """Anything else in a --json result (a Path, a config object) as its text."""
     return str(value)

@@ -16,7 +16,9 @@ from ..errors import DataError
 from ..jsontext import json_text
 from .main import app
 from .options import JsonOpt, TextColOpt, check_columns_apply
-from .output import Output, check_folder_replaceable, pct, starts_with
+from .output import Output, check_folder_replaceable, pct, starts_with, write_folder_files
+
+SUGGESTIONS_CSV, SUGGESTIONS_JSON, CONTACT_SHEET = "suggestions.csv", "suggestions.json", "contact_sheet.png"
 
 
 def _unlabeled(clf, source: Path, text_column) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -53,9 +55,8 @@ def suggest(
     out = Output(as_json)
     check_columns_apply([unlabeled], text_column)
     out_dir = out_dir or Path("suggestions")
-    check_folder_replaceable(out_dir, "suggestions.csv", starts_with(b"rank"),
-                             {"suggestions.json": _our_json, "contact_sheet.png": "png"},
-                             inputs=(unlabeled,))
+    check_folder_replaceable(out_dir, SUGGESTIONS_CSV, starts_with(b"rank"),
+                             {SUGGESTIONS_JSON: _our_json, CONTACT_SHEET: "png"}, inputs=(unlabeled,))
     if n < 1:
         raise DataError(f"--n must be >= 1. Got {n}.")
     clf = load(model)
@@ -78,8 +79,12 @@ def suggest(
                      "predicted": str(clf.classes_[top[0]]), "probability": float(proba[j, top[0]]),
                      "runner_up": str(clf.classes_[top[1]]) if len(top) > 1 else None,
                      "uncertainty": float(uncertainty[j])})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = _write(out_dir, rows, clf.modality_ == "image")
+    images = clf.modality_ == "image"
+    # through a temporary folder beside it: Ctrl-C midway leaves the previous list as it was, and
+    # the contact sheet of an earlier run (of images) goes when this one writes none (texts)
+    write_folder_files(out_dir, lambda tmp: _write(tmp, rows, images), main=SUGGESTIONS_CSV,
+                       stale=(CONTACT_SHEET,))
+    files = _files(out_dir, rows, images)
     out.table(f"Label these next ({len(rows)} of {len(ok)})", ["#", "input", "model says", "unsure"],
               [[r["rank"], _shown(r), f"{r['predicted']} {pct(r['probability'])}",
                 f"{r['uncertainty']:.2f}"] for r in rows])
@@ -107,17 +112,23 @@ def _our_json(path: Path) -> bool:
     return isinstance(rows, list) and all(isinstance(r, dict) and "rank" in r for r in rows)
 
 
-def _write(out_dir: Path, rows: list[dict], images: bool) -> dict[str, Path]:
+def _files(out_dir: Path, rows: list[dict], images: bool) -> dict[str, Path]:
+    """The files ``_write`` writes into ``out_dir``, by kind."""
+    files = {"csv": out_dir / SUGGESTIONS_CSV, "json": out_dir / SUGGESTIONS_JSON}
+    if images and rows:
+        files["contact_sheet"] = out_dir / CONTACT_SHEET
+    return files
+
+
+def _write(out_dir: Path, rows: list[dict], images: bool) -> None:
     from ..select.contact_sheet import contact_sheet
-    files = {"csv": out_dir / "suggestions.csv", "json": out_dir / "suggestions.json"}
+    files = _files(out_dir, rows, images)
     with open(files["csv"], "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["rank"])
         writer.writeheader()
         writer.writerows(rows)
     files["json"].write_text(json_text(rows, indent=2))
-    if images and rows:
-        files["contact_sheet"] = contact_sheet(
-            [r["input"] for r in rows],
-            [f"#{r['rank']} {r['predicted']} {100 * r['probability']:.0f}%\nor {r['runner_up']}"
-             for r in rows], out_dir / "contact_sheet.png")
-    return files
+    if "contact_sheet" in files:
+        contact_sheet([r["input"] for r in rows],
+                      [f"#{r['rank']} {r['predicted']} {100 * r['probability']:.0f}%\nor {r['runner_up']}"
+                       for r in rows], files["contact_sheet"])

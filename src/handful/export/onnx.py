@@ -18,7 +18,9 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -39,6 +41,14 @@ MIN_OPSET, MAX_OPSET = 13, 20  # the TorchScript exporter's upper end; 13 for th
 OPSET = 17  # onnxruntime >= 1.14 runs all of opset 17; the TorchScript exporter emits it well
 INPUT_NAME, OUTPUT_NAMES = "image", ("probabilities", "embeddings")
 N_SYNTHETIC = 8
+# torch's notes on its own exporter, which the user cannot act on: the TorchScript exporter is the
+# choice here (see _export_graph), and a Slice left unfolded is computed in the graph all the same.
+# (category, text, module it is attributed to)
+EXPORTER_NOTES = (
+    (DeprecationWarning, "You are using the legacy TorchScript-based ONNX export", r"handful\.export\.onnx\Z"),
+    (DeprecationWarning, "The feature will be removed", r"torch\.onnx\."),
+    (UserWarning, "Constant folding - Only steps=1 can be constant folded", r"torch\.onnx\."),
+)
 
 
 @dataclass
@@ -109,9 +119,25 @@ def _export_graph(graph: torch.nn.Module, example: torch.Tensor, path: Path, ops
                   dynamic_axes={INPUT_NAME: {0: "batch"}, **{o: {0: "batch"} for o in OUTPUT_NAMES}})
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False  # TorchScript exporter: ~1 s instead of ~15 s, same graph quality
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
+    if threading.current_thread() is threading.main_thread():
+        ignore_exporter_notes()  # again: a command's start (cli.main) put its own filters in front
+    with torch.no_grad():
         torch.onnx.export(graph, (example,), str(path), **kwargs)
+
+
+def ignore_exporter_notes() -> None:
+    """Hide torch's ``EXPORTER_NOTES`` in this process: one filter for each text, nothing else.
+
+    Set once at import (under the import lock) and again by exports on the main thread, not by
+    exports on other threads; and not with ``warnings.catch_warnings()`` around the export: that
+    swaps the process-wide filter list, so two exports at once (the server runs them on worker
+    threads) could leave "ignore every warning" behind for the whole process, or drop a filter
+    another thread set meanwhile."""
+    for category, text, module in EXPORTER_NOTES:
+        warnings.filterwarnings("ignore", message=re.escape(text), category=category, module=module)
+
+
+ignore_exporter_notes()
 
 
 def _metadata(clf, model_dir: Path | None, report_fields: dict, support: str | None = None) -> dict[str, str]:
