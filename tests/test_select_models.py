@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -135,11 +136,17 @@ def test_train_prints_the_leaderboard_with_backbones_and_the_baseline(capsys, co
     assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--no-advise"]) == 0
     printed = capsys.readouterr().out
     assert "test_tiny_noise" in printed and "majority class (baseline)" in printed
+    # The winner is one of many candidates scored on the same folds: both figures are printed.
+    assert re.search(r"Cross-validated accuracy: 100.0% \(the best of \d+ candidates on these folds; "
+                     r"allowing for that choice, about 100.0% on new data\)", printed)
     assert main(["train", str(color_tree), "--out", str(tmp_path / "n"), "--no-advise",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["leaderboard"]["baseline"]["mean"] == pytest.approx(1 / 3, abs=0.1)
     assert out["transfer_warning"] is None and out["metrics"]["cv_accuracy"] == 1.0
+    assert out["metrics"]["cv_accuracy_adjusted"] == 1.0  # every informative candidate is perfect
+    saved = json.loads((tmp_path / "n" / "model.json").read_text())
+    assert saved["leaderboard"]["selection"]["adjusted_accuracy"] == 1.0
 
 
 def test_a_concatenation_reuses_the_cached_embeddings_of_its_parts(color_tree):

@@ -110,6 +110,26 @@ def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
               rows)
 
 
+def cv_metrics(leaderboard) -> dict:
+    """The winner's CV accuracy and, when it was picked among candidates, the same less the bias
+    of picking the best (``Leaderboard.selection``)."""
+    selection = leaderboard.selection() if leaderboard is not None else None
+    if selection is None:
+        return {}
+    return {"cv_accuracy": selection["cv_accuracy"], "cv_accuracy_adjusted": selection["adjusted_accuracy"]}
+
+
+def print_cv_accuracy(out: Output, leaderboard) -> None:
+    selection = leaderboard.selection() if leaderboard is not None else None
+    if selection is None:
+        return
+    line = f"Cross-validated accuracy: {pct(selection['cv_accuracy'])}"
+    if selection["candidates"] > 1:
+        line += (f" (the best of {selection['candidates']} candidates on these folds; allowing for that "
+                 f"choice, about {pct(selection['adjusted_accuracy'])} on new data)")
+    out.print(line)
+
+
 @app.command()
 def train(
     data: Annotated[Path, typer.Argument(help="Folder with a sub-folder per class, or a CSV/TSV.")],
@@ -158,9 +178,7 @@ def train(
     print_leaderboard(out, clf.leaderboard_)
     selection = selection_notes(clf)
     print_selection(out, selection)
-    metrics = {}
-    if clf.leaderboard_ is not None and clf.leaderboard_.best["mean"] is not None:
-        metrics["cv_accuracy"] = clf.leaderboard_.best["mean"]
+    metrics = cv_metrics(clf.leaderboard_)
     evaluation = None
     if eval_ex is not None:
         evaluation = clf.evaluate(eval_ex)
@@ -188,8 +206,7 @@ def train(
     path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_report)
     head_label = f"{type(clf.head_).__name__} {clf.head_.get_params()}"
     out.print(f"Head: {head_label}")
-    if "cv_accuracy" in metrics:
-        out.print(f"Cross-validated accuracy: {pct(metrics['cv_accuracy'])}")
+    print_cv_accuracy(out, clf.leaderboard_)
     if evaluation:
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
