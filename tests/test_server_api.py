@@ -399,3 +399,13 @@ def test_the_zero_shot_prior_head_is_refused_because_the_server_builds_no_class_
     res = client.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_image", "head": "zeroshot_prior"})
     assert res.status_code == 400 and "handful train --zero-shot-prior" in res.json()["detail"]
     assert client.get(f"/api/projects/{pid}/jobs").json() == []
+
+
+def test_the_api_docs_say_suggest_answers_with_the_files_it_skipped(client):
+    # the UI missed 'skipped' in the suggest answer; the OpenAPI docs had no schema for it at all
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    answer = client.get("/openapi.json").json()["paths"]["/api/projects/{project_id}/suggest"]["post"]
+    ref = answer["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    fields = schemas[ref.rsplit("/", 1)[1]]["properties"]
+    assert {"version", "suggestions", "skipped"} <= set(fields)
+    assert fields["skipped"]["items"]["$ref"].endswith("/Skipped")

@@ -156,6 +156,22 @@ class PredictResult(BaseModel):
     skipped: list[Skipped]
 
 
+class Suggestion(BaseModel):
+    rank: int = Field(description="1 for the image whose label would help the model most")
+    index: int = Field(description="the file's position in the request")
+    input: str
+    predicted: str
+    probability: float
+    runner_up: str | None
+    uncertainty: float
+
+
+class SuggestResult(BaseModel):
+    version: int
+    suggestions: list[Suggestion]
+    skipped: list[Skipped] = Field(description="files that could not be read, with why; not ranked")
+
+
 class TextPredictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     texts: list[str] = Field(min_length=1, max_length=1024)

@@ -17,7 +17,7 @@ from ...errors import DataError
 from .. import extras
 from ..ingest import read_uploaded_table
 from ..predictor import LoadedModel, on_torch_thread
-from ..schemas import PredictResult, TextPredictIn
+from ..schemas import PredictResult, SuggestResult, TextPredictIn
 from ..uploads import Limits, check_image_header, image_extension, read_class_zip, sanitize_filename
 from .deps import CatalogDep, LimitsDep, PoolDep
 from .examples import read_upload
@@ -95,7 +95,7 @@ def _stage_files(files: list[UploadFile], tmp: Path, limits: Limits) -> tuple[li
     return paths, early
 
 
-@router.post("/suggest")
+@router.post("/suggest", response_model=SuggestResult)
 def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsDep,
             files: Annotated[list[UploadFile], File(description="unlabeled images")],
             n: Annotated[int, Query(ge=1, le=256)] = 20) -> dict:

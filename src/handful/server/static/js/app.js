@@ -25,6 +25,8 @@ function setStatus(ok, text) {
   el.querySelector("span").textContent = text || (ok ? `handful ${state.info?.handful_version ?? ""}` : "offline");
 }
 
+let tokenDismissed = false;  // Escape on the token dialog: it does not pop up again by itself
+
 function askToken() {
   // one dialog however many requests get a 401 (the health check every 5 s is one of them)
   if (document.querySelector("input[name=api-token]")) return;
@@ -39,21 +41,43 @@ function askToken() {
         return false;  // the dialog stays open
       }
       await boot();
-    }]]);
+    }]], { onDismiss: () => { tokenDismissed = true; root.querySelector("[data-testid=enter-token]")?.focus(); } });
+}
+
+/** What a 401 leaves under the token dialog: why the page is empty, and a way to reopen it. */
+function showLocked() {
+  clearTimers();  // a project page's pollers would only get 401s
+  document.getElementById("crumbs").replaceChildren();
+  if (root.querySelector("[data-testid=locked]")) return;
+  root.replaceChildren(h("div.empty", { "data-testid": "locked" }, h("h2", {}, "This server needs a token"),
+    h("p.muted", {}, "It was started with --token. Enter the same token to see your projects."),
+    h("button.primary", { "data-testid": "enter-token", onclick: () => { tokenDismissed = false; askToken(); } }, "Enter token")));
+}
+
+function onUnauthorized() {
+  showLocked();
+  if (!tokenDismissed) askToken();
+}
+
+function showProblem(gone, message) {
+  document.getElementById("crumbs").replaceChildren();
+  root.replaceChildren(h("div.empty", { "data-testid": gone ? "not-found" : "problem" },
+    h("h2", {}, gone ? "This project does not exist" : "Something went wrong"),
+    h("p", {}, gone ? "It may have been deleted. Your other projects are on the home page." : message),
+    h("a.button.primary", { href: "#/" }, "Back to projects")));
 }
 
 async function route() {
   clearTimers();
   const m = location.hash.match(/^#\/p\/(\d+)(?:\/(\w+))?/);
+  // an id past 2^53 is no project's (ids count up from 1), and Number() would send it as 1e+23
+  if (m && !Number.isSafeInteger(Number(m[1]))) return showProblem(true);
   try {
     if (m) await renderProject(root, Number(m[1]), m[2] || "data", state);
     else await renderHome(root, state);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return;
-    const gone = m && err instanceof ApiError && err.status === 404;  // a deleted project, an old link
-    root.replaceChildren(h("div.empty", {}, h("h2", {}, gone ? "This project does not exist" : "Something went wrong"),
-      h("p", {}, gone ? "It may have been deleted. Your other projects are on the home page." : err.message),
-      h("a.button.primary", { href: "#/" }, "Back to projects")));
+    if (err instanceof ApiError && err.status === 401) return;  // showLocked() has the page
+    showProblem(m && err instanceof ApiError && err.status === 404, err.message);  // 404: deleted, an old link
   }
 }
 
@@ -70,7 +94,7 @@ async function boot() {
 }
 
 window.addEventListener("hashchange", route);
-window.addEventListener("handful:auth", askToken);
+window.addEventListener("handful:auth", onUnauthorized);
 setInterval(async () => {
   try { await get("/health"); setStatus(true); } catch (err) { setStatus(false, err.status === 401 ? "locked" : "offline"); }
 }, 5000);

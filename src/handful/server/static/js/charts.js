@@ -61,12 +61,40 @@ export function probabilityBars(top, classes) {
       h("div.prob-value", {}, pct(p.probability, 1)))));
 }
 
-export function metricBars(perClass, classes) {
-  return h("table.table.compact", {},
+const UNDEFINED = {
+  precision: "never predicted, so precision and F1 are undefined",
+  recall: "no examples of this class were scored, so recall and F1 are undefined",
+};
+
+/** The report's per-class scores with null where a score is undefined, as the CLI shows '-':
+ * precision of a class never predicted (its confusion-matrix column sums to 0), recall of one
+ * with no examples (its row sums to 0), and F1 of either. The report's JSON keeps 0.0 for both. */
+export function definedScores(ev) {
+  const matrix = ev.confusion_matrix || [];
+  const predicted = ev.classes.map((_, j) => matrix.reduce((sum, row) => sum + (row[j] || 0), 0));
+  const actual = ev.classes.map((_, i) => (matrix[i] || []).reduce((sum, v) => sum + v, 0));
+  return Object.fromEntries(Object.entries(ev.per_class).map(([c, m]) => {
+    const i = ev.classes.indexOf(c);
+    const never = i >= 0 && matrix.length > 0 && predicted[i] === 0;
+    const absent = i >= 0 && matrix.length > 0 && actual[i] === 0;
+    return [c, { ...m, precision: never ? null : m.precision, recall: absent ? null : m.recall,
+      f1: never || absent ? null : m.f1, why: never ? UNDEFINED.precision : absent ? UNDEFINED.recall : "" }];
+  }));
+}
+
+export function metricBars(ev) {
+  const scores = definedScores(ev);
+  const cell = (m, k) => (m[k] == null
+    ? h("td.undefined", { title: m.why }, h("span", { "aria-label": "undefined" }, "–"))
+    : h("td", {}, h("div.minibar", {}, h("i", { style: { width: `${100 * m[k]}%` } }), h("span", {}, pct(m[k])))));
+  const table = h("table.table.compact", { "data-testid": "per-class" },
     h("thead", {}, h("tr", {}, ["class", "precision", "recall", "F1", "n"].map((c) => h("th", {}, c)))),
-    h("tbody", {}, Object.entries(perClass).map(([c, m]) => h("tr", {},
-      h("td", {}, h("span.dot", { style: { background: classColor(c, classes) } }), c),
-      ...["precision", "recall", "f1"].map((k) => h("td", {}, h("div.minibar", {},
-        h("i", { style: { width: `${100 * m[k]}%` } }), h("span", {}, pct(m[k]))))),
+    h("tbody", {}, Object.entries(scores).map(([c, m]) => h("tr", { "data-class": c },
+      h("td", {}, h("span.dot", { style: { background: classColor(c, ev.classes) } }), c),
+      ...["precision", "recall", "f1"].map((k) => cell(m, k)),
       h("td.num", {}, m.support)))));
+  const reasons = [...new Set(Object.values(scores).map((m) => m.why).filter(Boolean))];
+  return reasons.length
+    ? [table, h("p.muted.small.legend", { "data-testid": "undefined-legend" }, reasons.map((r) => h("span", {}, `– ${r}.`)))]
+    : table;
 }

@@ -105,14 +105,21 @@ function thumb(e, ctx, root) {
   const el = h("div.thumb", { draggable: "true", title: `${e.name} — drag to another class to relabel` },
     h("img", { src: authUrl(`${e.url}?size=160`), alt: e.name, loading: "lazy" }),
     moveButton(e, ctx, root),
-    h("button.remove", { title: "Delete example", onclick: async (ev) => {
-      ev.stopPropagation();
-      await del(`/projects/${ctx.id}/examples/${e.id}`);
-      await ctx.refresh();
-      renderData(root, ctx);
+    h("button.remove", { title: "Delete example", onclick: (ev) => {
+      ev.stopPropagation();  // not the drop zone's file picker
+      deleteExample(e, ctx, root);
     } }, "×"));
   el.addEventListener("dragstart", (ev) => ev.dataTransfer.setData("application/x-handful-example", String(e.id)));
   return el;
+}
+
+/** Delete example `e`. A failure is shown, not swallowed; after a 404 (deleted elsewhere) the
+ * page catches up, so a stale thumbnail does not stay. */
+async function deleteExample(e, ctx, root) {
+  let failed = null;
+  try { await del(`/projects/${ctx.id}/examples/${e.id}`); } catch (err) { failed = err; toast(err.message, "error"); }
+  if (failed && failed.status !== 404) return;
+  try { await ctx.refresh(); await renderData(root, ctx); } catch (err) { if (!failed) toast(err.message, "error"); }
 }
 
 /** A button that moves example `e` to another class (the keyboard's way to relabel). */
@@ -154,7 +161,7 @@ async function textBody(card, name, count, ctx, root) {
   if (count) {
     const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=6`);
     const item = (e) => h("li", { title: e.text }, e.text, moveButton(e, ctx, root),
-      h("button.remove", { title: "Delete", onclick: async () => { await del(`/projects/${ctx.id}/examples/${e.id}`); await ctx.refresh(); renderData(root, ctx); } }, "×"));
+      h("button.remove", { title: "Delete", onclick: () => deleteExample(e, ctx, root) }, "×"));
     for (const e of page.items) list.append(item(e));
     if (count > 6) list.append(h("li.muted", {}, moreButton(name, count, 6, ctx, (e, before) => list.insertBefore(item(e), before.closest("li")),
       (text) => h("button.ghost.small", { type: "button" }, text.replace("+", "show ") + " more"))));
@@ -253,5 +260,8 @@ function deleteClass(name, ctx, root) {
   const set = pending.get(ctx.id);
   if (set?.has(name) && !ctx.project.classes[name]) { set.delete(name); renderData(root, ctx); return; }
   modal(`Delete class “${name}”?`, h("p", {}, `Its ${plural(ctx.project.classes[name] || 0, "example")} will be deleted.`),
-    [["Cancel", "ghost"], ["Delete", "danger", async () => { await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); await ctx.refresh(); renderData(root, ctx); }]]);
+    [["Cancel", "ghost"], ["Delete", "danger", async () => {
+      try { await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); } catch (err) { toast(err.message, "error"); return false; }
+      await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
+    }]]);
 }

@@ -50,7 +50,10 @@ export async function renderProject(root, id, tab, state) {
 
   function remove() {
     modal(`Delete “${ctx.project.name}”?`, h("p", {}, "Its examples and every model version will be deleted. This cannot be undone."),
-      [["Cancel", "ghost"], ["Delete", "danger", async () => { await del(`/projects/${id}`); location.hash = "#/"; }]]);
+      [["Cancel", "ghost"], ["Delete", "danger", async () => {
+        try { await del(`/projects/${id}`); } catch (err) { toast(err.message, "error"); return false; }  // the dialog stays
+        location.hash = "#/";
+      }]]);
   }
 
   ctx.showJob = (job) => showBanner(banner, job, ctx);

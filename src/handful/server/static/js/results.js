@@ -17,14 +17,15 @@ export async function renderResults(root, ctx, number) {
   const ev = v.report.evaluation;
   const picker = h("select.input.inline", { onchange: (e) => renderResults(root, ctx, Number(e.target.value)) },
     versions.map((x) => h("option", { value: x.number, selected: x.number === number }, `v${x.number}${x.current ? " (current)" : ""}`)));
+  const tuned = v.report.finetune;
+  const unscored = tuned ? "fine-tuned without a validation split (needs ≥ 3 images per class)" : "needs ≥ 2 examples per class";
   const tiles = h("div.tiles", {},
     ev || v.metrics.val_accuracy == null
-      ? tile("Accuracy", ev ? pct(ev.accuracy, 1) : "–", ev ? `95% CI ${pct(ev.accuracy_ci95[0])}–${pct(ev.accuracy_ci95[1])}` : "needs ≥ 2 examples per class", "accuracy")
+      ? tile("Accuracy", ev ? pct(ev.accuracy, 1) : "–", ev ? `95% CI ${pct(ev.accuracy_ci95[0])}–${pct(ev.accuracy_ci95[1])}` : unscored, "accuracy")
       : tile("Validation accuracy", pct(v.metrics.val_accuracy, 1), "fine-tuned; held-out validation split", "accuracy"),
     tile("Balanced accuracy", ev ? pct(ev.balanced_accuracy, 1) : "–", "mean recall over classes"),
     tile("Examples", v.n_examples, plural(v.classes.length, "class")),
     tile("Model", v.head.split("(")[0].replace("Head", ""), v.backbone));
-  const tuned = v.report.finetune;
   const curve = v.report.learning_curve || (tuned && epochCurve(tuned.history));
   mount(root,
     h("div.results-head", {}, h("h2", {}, "Model ", picker), h("span.muted.small", {}, ev ? ev.scheme : "")),
@@ -39,7 +40,7 @@ export async function renderResults(root, ctx, number) {
         curve ? [learningCurve(curve, { xLabel: curve.xLabel }), h("p.advice", { "data-testid": "advice" }, curve.advice || curve.message || "")]
           : h("p.muted", {}, "Needs at least 3 examples per class."))),
     h("div.two-col", {},
-      h("div.card", {}, h("h3", {}, "Per class"), ev ? metricBars(ev.per_class, ev.classes) : h("p.muted", {}, "–")),
+      h("div.card", {}, h("h3", {}, "Per class"), ev ? metricBars(ev) : h("p.muted", {}, "–")),
       h("div.card", {}, h("h3", {}, "Worth a second look"), mistakes(ev, ctx, root))),
     leaderboard(v.report.leaderboard));
 }

@@ -1,7 +1,7 @@
 // The Test tab: drop an image (or type a text) and see the class probabilities;
 // then add it as an example with the right label, to retrain.
 import { post, uploadInChunks } from "./api.js";
-import { h, toast, dropZone, icon } from "./ui.js";
+import { h, toast, dropZone, icon, plural } from "./ui.js";
 import { probabilityBars } from "./charts.js";
 
 export async function renderTest(root, ctx) {
@@ -97,7 +97,20 @@ function suggestCard(ctx) {
         h("div.small", {}, h("b", {}, `#${r.rank} `), `${r.predicted} ${Math.round(100 * r.probability)}% or ${r.runner_up}`),
         addAsExample(files[r.index], r.predicted, ctx))));
       if (!res.suggestions.length) list.replaceChildren(h("p.muted", {}, "No usable images."));
+      if (res.skipped?.length) {
+        list.append(skippedNote(res.skipped));
+        toast(`${plural(res.skipped.length, "file")} skipped: not ranked`, "warn", 8000);
+      }
     } catch (err) { list.replaceChildren(); toast(err.message, "error"); }
   });
   return h("div.card.suggest-card", {}, zone, list);
+}
+
+/** The files a request skipped, each with its reason (the first 8; then how many more). */
+function skippedNote(skipped) {
+  const shown = skipped.slice(0, 8);
+  return h("div.skipped", { "data-testid": "suggest-skipped", role: "status" },
+    h("b.small", {}, `${plural(skipped.length, "file")} skipped`),
+    h("ul.small", {}, shown.map((x) => h("li", {}, h("span", {}, x.name), `: ${x.reason}`)),
+      skipped.length > shown.length ? h("li.muted", {}, `… and ${skipped.length - shown.length} more`) : null));
 }

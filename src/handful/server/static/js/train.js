@@ -67,7 +67,7 @@ function renderProgress(el, job, ctx) {
       h("div.spacer"), h("span.big-num", { "data-testid": "progress-value" }, pct(job.progress))),
     h("div.bar", {}, h("i", { style: { width: `${Math.round(100 * job.progress)}%` } })),
     h("div.progress-foot", {}, h("span.muted.small", {}, job.message || " "),
-      active ? h("button.ghost.small", { onclick: () => post(`/jobs/${job.id}/cancel`) }, "Cancel")
+      active ? h("button.ghost.small", { onclick: () => post(`/jobs/${job.id}/cancel`).catch((err) => toast(err.message, "error")) }, "Cancel")
         : job.status === "succeeded" ? h("button.secondary.small", { onclick: () => ctx.go("results") }, "See results →") : null));
 }
 

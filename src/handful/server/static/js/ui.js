@@ -39,13 +39,17 @@ export function toast(message, kind = "info", ms = 4200) {
   setTimeout(() => box.remove(), ms + 400);
 }
 
-export function modal(title, body, actions) {
+/** A dialog with `actions` ([label, class, fn]: fn returning false keeps it open). `onDismiss`
+ * runs when it is closed without an action: Escape, a click beside it, or leaving the page. */
+export function modal(title, body, actions, { onDismiss } = {}) {
   const backdrop = h("div.backdrop");
   const opener = document.activeElement;
+  const dismiss = () => { if (backdrop.isConnected) { close(); onDismiss?.(); } };
   const close = () => {
+    if (!backdrop.isConnected) return;
     backdrop.remove();
     document.removeEventListener("keydown", keys);
-    window.removeEventListener("hashchange", close);
+    window.removeEventListener("hashchange", dismiss);
     if (opener?.isConnected) opener.focus();  // focus goes back where it was
   };
   const buttons = actions.map(([label, cls, fn]) =>
@@ -53,9 +57,9 @@ export function modal(title, body, actions) {
   const dialog = h("div.modal", { role: "dialog", "aria-modal": "true", "aria-label": title },
     h("h2", {}, title), body, h("div.modal-actions", {}, buttons));
   backdrop.append(dialog);
-  backdrop.addEventListener("mousedown", (e) => { if (e.target === backdrop) close(); });
+  backdrop.addEventListener("mousedown", (e) => { if (e.target === backdrop) dismiss(); });
   function keys(e) {
-    if (e.key === "Escape") return close();
+    if (e.key === "Escape") return dismiss();
     if (e.key === "Enter" && ["INPUT", "SELECT"].includes(e.target.tagName)) { e.preventDefault(); buttons.at(-1)?.click(); }  // Enter submits
     if (e.key === "Tab") {  // keep focus inside the dialog
       const focusable = [...dialog.querySelectorAll("button,input,textarea,select,a[href]")].filter((el) => !el.disabled);
@@ -66,7 +70,7 @@ export function modal(title, body, actions) {
     }
   }
   document.addEventListener("keydown", keys);
-  window.addEventListener("hashchange", close);  // Back or a link: the dialog was about the page left
+  window.addEventListener("hashchange", dismiss);  // Back or a link: the dialog was about the page left
   document.body.append(backdrop);
   (dialog.querySelector("input,textarea,select") || buttons[0])?.focus();  // Cancel first: Enter never deletes by itself
   return close;

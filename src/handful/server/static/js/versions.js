@@ -1,6 +1,7 @@
 // The Versions tab: every trained model, which one is live, roll back, download, compare two.
 import { get, post, authUrl } from "./api.js";
 import { h, toast, pct, ago, icon } from "./ui.js";
+import { definedScores } from "./charts.js";
 
 export async function renderVersions(root, ctx) {
   const versions = await get(`/projects/${ctx.id}/versions`);
@@ -19,12 +20,12 @@ export async function renderVersions(root, ctx) {
         showCompare(compare, ctx, [...chosen].sort((a, b) => a - b).slice(-2));
       } })),
       h("td", {}, h("b", {}, `v${v.number}`), v.current ? h("span.chip.good", {}, "live") : null),
-      h("td", {}, v.metrics.accuracy != null ? `${pct(v.metrics.accuracy, 1)}` : "–"),
+      accuracyCell(v.metrics),
       h("td", {}, v.n_examples),
       h("td.small", {}, `${v.backbone} · ${v.head.split("(")[0]}`),
       h("td.muted", {}, ago(v.created)),
       h("td", {}, v.current ? null : h("button.secondary.small", { "data-testid": `activate-${v.number}`, onclick: async () => {
-        await post(`/projects/${ctx.id}/versions/${v.number}/activate`);
+        try { await post(`/projects/${ctx.id}/versions/${v.number}/activate`); } catch (err) { toast(err.message, "error"); return; }
         await ctx.refresh();
         toast(`v${v.number} is now live`, "good");
         renderVersions(root, ctx);
@@ -33,6 +34,16 @@ export async function renderVersions(root, ctx) {
         onnx ? [" · ", h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=onnx`) }, "ONNX")] : null)))));
   root.replaceChildren(h("div.card", {}, h("h3", {}, "Versions"), h("p.muted.small", {}, "Versions never change. Predictions use the live one; make an older one live to roll back."), table), compare);
   showCompare(compare, ctx, [...chosen].sort((a, b) => a - b));
+}
+
+/** Cross-validated accuracy, or a fine-tuned version's validation accuracy, saying which it is. */
+function accuracyCell(metrics) {
+  const [value, kind, title] = metrics.accuracy != null
+    ? [metrics.accuracy, "CV", "cross-validated: out-of-fold predictions on the project's examples"]
+    : metrics.val_accuracy != null
+      ? [metrics.val_accuracy, "validation", "fine-tuned: scored on its held-out validation split (not cross-validated)"]
+      : [null, "", "not measured: too few examples per class to hold some out"];
+  return h("td", { title, "data-testid": "version-accuracy" }, pct(value, 1), kind ? h("span.muted.small", {}, ` ${kind}`) : null);
 }
 
 async function showCompare(box, ctx, numbers) {
@@ -45,12 +56,15 @@ async function showCompare(box, ctx, numbers) {
       h("td", {}, delta == null ? "" : h(`span.delta.${delta > 0.0005 ? "up" : delta < -0.0005 ? "down" : "same"}`, {}, delta > 0 ? `+${(100 * delta).toFixed(1)}` : (100 * delta).toFixed(1))));
   };
   const classes = [...new Set([...(ea?.classes || []), ...(eb?.classes || [])])];
+  const [fa, fb] = [ea, eb].map((ev) => (ev ? definedScores(ev) : {}));  // "–" where F1 is undefined
+  const tuned = a.metrics.val_accuracy != null || b.metrics.val_accuracy != null;
   box.replaceChildren(h("div.card", { "data-testid": "compare" }, h("h3", {}, `v${a.number} → v${b.number}`),
     h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["", `v${a.number}`, `v${b.number}`, "Δ points"].map((c) => h("th", {}, c)))),
       h("tbody", {},
-        row("Accuracy", ea?.accuracy, eb?.accuracy, (x) => pct(x, 1), true),
+        row("Accuracy (CV)", ea?.accuracy, eb?.accuracy, (x) => pct(x, 1), true),
+        tuned ? row("Validation accuracy", a.metrics.val_accuracy, b.metrics.val_accuracy, (x) => pct(x, 1), true) : null,
         row("Balanced accuracy", ea?.balanced_accuracy, eb?.balanced_accuracy, (x) => pct(x, 1), true),
         row("Examples", a.n_examples, b.n_examples),
         row("Head", a.head.split("(")[0], b.head.split("(")[0]),
-        classes.map((c) => row(`F1 · ${c}`, ea?.per_class[c]?.f1, eb?.per_class[c]?.f1, (x) => pct(x), true))))));
+        classes.map((c) => row(`F1 · ${c}`, fa[c]?.f1, fb[c]?.f1, (x) => pct(x), true))))));
 }
