@@ -312,7 +312,7 @@ def test_a_damaged_model_json_is_a_one_line_error(damage, capsys, color_tree, tm
     (["kshot", "DATA", "--seed", "4294967296"], "--seed"),
     (["serve", "--port", "70000"], "--port"),
     (["serve", "--max-upload-mb", "0"], "--max-upload-mb"),
-    (["episodes", "DATA", "--backbone", "test_tiny_image", "--eval-fraction", "0"], "eval fraction"),
+    (["episodes", "DATA", "--backbone", "test_tiny_image", "--eval-fraction", "0"], "--eval-fraction"),
     (["omniglot-runs", "DATA", "--backbone", "test_tiny_conv", "--finetune-steps", "1", "--finetune-lr", "-1"],
      "--finetune-lr"),
     (["protonet", "train", "DATA", "--out", "OUT", "--threads", "0"], "--threads"),

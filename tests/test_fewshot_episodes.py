@@ -41,12 +41,39 @@ def test_split_by_class_holds_out_the_fraction_of_classes():
     (["a", "b", "c"], {"by_parent": True}, "needs nested classes"),
     (["a", "b", "c"], {"by_parent": True}, "not one alphabet"),  # --nested on a single alphabet
     (CLASSES, {"eval_fraction": 1.5}, "between 0 and 1"),
-    (["A/x", "A/y"], {"by_parent": True}, "at least 2"),
+    (["A/x", "A/y"], {"by_parent": True}, "2 or more parent folders, or drop --split-by-parent"),
 ])
 def test_split_errors_name_the_fix(classes, kwargs, phrase):
     kwargs = {"eval_fraction": 0.25, **kwargs}
     with pytest.raises(DataError, match=phrase):
         split_classes(classes, **kwargs)
+
+
+@pytest.mark.parametrize("call, message", [
+    # "The eval fraction must be ..." named no option; "Cannot split 1 group(s)" named neither it nor a fix
+    (lambda: split_classes(CLASSES, 1.5), r"^--eval-fraction must be between 0 and 1 \(exclusive\)\. Got 1\.5"),
+    (lambda: split_classes(CLASSES, 0.0, option="--val-fraction"), r"^--val-fraction must be between"),
+    (lambda: split_classes(["A/x", "A/y"], 0.25, by_parent=True), r"^--split-by-parent .* there is 1 \('A'\)"),
+    (lambda: split_classes(["solo"], 0.25), r"^--eval-fraction .* there is 1 \('solo'\).* drop --eval-fraction"),
+    (lambda: EpisodeSampler(["a", "b"] * 3, 1, 1, 1), r"--ways 2 or more.* Got --ways 1"),
+])
+def test_fewshot_errors_name_the_option_the_user_typed(call, message):
+    with pytest.raises(DataError, match=message):
+        call()
+
+
+def test_unknown_precision_variant_and_a_too_wide_shift_name_their_options(tmp_path):
+    from handful.fewshot.encoder import FewShotEncoder
+    from handful.fewshot.protonet import resolve_precision
+    from handful.fewshot.training import train_model
+
+    with pytest.raises(DataError, match="Unknown --precision 'fp8'"):
+        resolve_precision("fp8")
+    with pytest.raises(DataError, match="Unknown --variant 'big'"):
+        train_model([tmp_path], tmp_path / "m", variant="big")
+    encoder = FewShotEncoder.from_backbone("test_tiny_conv")  # 16 px input: shifts up to 4 px
+    with pytest.raises(DataError, match=r"^--tta-shift must be from 0 to 4 pixels"):
+        encoder.set_tta_shift(9)  # said "tta_shift of 'test_tiny_conv' must be ..."
 
 
 def test_episodes_have_disjoint_support_and_query_of_the_drawn_classes():

@@ -356,7 +356,7 @@ def test_both_precisions_learn_and_save_loadable_weights(precision, glyphs, tmp_
 def test_unknown_precision_is_a_one_line_error(glyphs, tmp_path, capsys):
     assert main(["protonet", "train", str(glyphs), "--out", str(tmp_path / "m"), "--backbone",
                  "test_tiny_conv", "--precision", "fp8", "--json"]) == 2
-    assert "Unknown precision 'fp8'" in capsys.readouterr().err
+    assert "Unknown --precision 'fp8'" in capsys.readouterr().err
 
 
 def test_flips_make_mirror_images_new_classes_next_to_the_rotations():

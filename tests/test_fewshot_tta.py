@@ -106,7 +106,7 @@ def test_episodes_and_runs_take_the_models_shift_or_an_override(glyphs, tmp_path
     without = last_json(capsys)
     assert (with_shift["tta_shift"], without["tta_shift"]) == (1, 0)
     assert main([*common, "--tta-shift", "9"]) == 2  # more than a quarter of the 16px input
-    assert "tta_shift" in capsys.readouterr().err
+    assert "--tta-shift must be from 0 to 4" in capsys.readouterr().err
 
 
 def test_tta_shift_on_a_backbone_that_is_not_conv4_is_a_one_line_error(glyphs, capsys):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_color_tree
+from conftest import make_color_image, make_color_tree
 from handful import Classifier, load
 from handful.cli import main
 
@@ -86,3 +86,54 @@ def test_an_out_file_is_held_to_its_support_set(capsys, model, nested_support, q
     shutil.move(tmp_path / "more" / "red" / "red_0.jpg", nested_support / "warm" / "red" / "new.jpg")
     assert main(["predict", model, str(queries), "--out", str(out), *nested]) == 2  # one more example
     assert "changed" in capsys.readouterr().err
+
+
+@pytest.fixture
+def euclidean_model(color_tree, tmp_path) -> str:
+    """A prototype model with the euclidean metric: a support set's means can be refined."""
+    Classifier("test_tiny_image", head="prototype", head_params={"metric": "euclidean"}).fit(color_tree).save(
+        tmp_path / "euclidean")
+    return str(tmp_path / "euclidean")
+
+
+@pytest.fixture
+def purple_queries(tmp_path) -> Path:
+    """Queries from red to blue through purple: where the refined means fall moves their answers."""
+    mix = [(220, 30, 30), (150, 30, 120), (120, 30, 150), (90, 60, 180), (40, 60, 220), (30, 200, 60)]
+    for i, color in enumerate(mix):
+        make_color_image(tmp_path / "purple" / f"q{i}.png", color, 50 + i)
+    return tmp_path / "purple"
+
+
+def test_a_resumed_transductive_run_writes_the_rows_a_fresh_run_writes(capsys, euclidean_model, purple_queries,
+                                                                        tmp_path):
+    out = tmp_path / "preds.csv"
+    argv = ["predict", euclidean_model, str(purple_queries), "--support",
+            str(make_color_tree(tmp_path / "support", 1, seed=3)), "--transductive", "--out", str(out)]
+    run_json(capsys, argv)
+    fresh = out.read_text().splitlines()
+    out.write_text("\n".join(fresh[:3]) + "\n")  # killed after the header and two rows
+    again = run_json(capsys, argv)
+    # the other 4 were refined with those 4 alone, so their probabilities differed from the fresh run's
+    assert (again["n_resumed"], again["n"]) == (2, 4)
+    assert out.read_text().splitlines() == fresh
+    done = run_json(capsys, argv)  # all answered: nothing to refine or write
+    assert (done["n_resumed"], done["n"]) == (6, 0) and out.read_text().splitlines() == fresh
+
+
+def test_a_transductive_out_file_is_not_extended_with_another_batch(capsys, euclidean_model, purple_queries,
+                                                                     tmp_path):
+    out = tmp_path / "preds.csv"
+    argv = ["predict", euclidean_model, str(purple_queries), "--support",
+            str(make_color_tree(tmp_path / "support", 1, seed=3)), "--transductive", "--out", str(out)]
+    run_json(capsys, argv)
+    make_color_image(purple_queries / "q9.png", (130, 30, 140), 99)  # one more query: another batch
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another batch of 6 inputs" in err[0] and "--overwrite" in err[0], err
+    assert len(out.read_text().splitlines()) == 7  # the file is left as it was
+    (tmp_path / "preds.csv.json").unlink()  # a file from before runs were recorded: its batch is unknown
+    with pytest.warns(UserWarning, match="no record"):
+        assert main(argv) == 2
+    assert "another batch of inputs" in capsys.readouterr().err
+    assert run_json(capsys, [*argv, "--overwrite"])["n"] == 7

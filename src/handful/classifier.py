@@ -5,15 +5,18 @@ Example:
     >>> clf = Classifier().fit("photos/")          # photos/cats/*.jpg, photos/dogs/*.jpg
     >>> clf.save("models/pets")
     >>> load("models/pets").predict(["new.jpg"])
+    >>> Classifier().fit(["good soup", "cold soup"], ["pos", "neg"]).score(["nice soup"], ["pos"])
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from .backbones import backbone_modality, create_backbone
 from .backbones.base import Backbone
@@ -22,6 +25,7 @@ from .cache import FeatureCache
 from .data import Examples, as_items, as_path, check_modality, load_examples
 from .data.duplicates import copies_summary, copies_warning, duplicate_groups, has_copies
 from .data.examples import ARTICLE
+from .data.images import IMAGE_EXTENSIONS
 from .errors import BundleError, DataError, HandfulError, NotFittedError
 from .evaluate import classification_report
 from .heads import create_head
@@ -32,8 +36,8 @@ DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
 Progress = Callable[[int], None]
 
 
-class Classifier:
-    """Few-shot classifier on pretrained embeddings.
+class Classifier(BaseEstimator):
+    """Few-shot classifier on pretrained embeddings (``get_params``, ``clone`` as in scikit-learn).
 
     Args:
         backbone: a registered name, a hub name (``timm:...``), or ``"auto"`` (the default
@@ -58,14 +62,14 @@ class Classifier:
                  zero_shot_template: str | None = None):
         self.backbone = backbone
         self.head = head
-        self.head_params = head_params or {}
+        self.head_params = head_params if head_params is not None else {}  # as given: clone checks
         self.cache = cache
         self.batch_size = batch_size
         self.random_state = random_state
         self.augment_views = augment_views
         self.augment = augment
         self.zero_shot_prior = zero_shot_prior
-        self.class_names = class_names or {}
+        self.class_names = class_names if class_names is not None else {}
         self.zero_shot_template = zero_shot_template
         self._backbone: Backbone | None = None
         self._cache: FeatureCache | None = None
@@ -99,6 +103,7 @@ class Classifier:
         """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones (an empty
         text is one, as in a table or on the command line)."""
         items = as_items(items)
+        _check_item_types(items)
         backbone = self.backbone_for(modality)
         if hasattr(backbone, "parts"):  # a concatenation: reuse each part's cache
             from .backbones.concat import embed_parts_cached
@@ -124,10 +129,14 @@ class Classifier:
         return X, examples
 
     # -- fit / predict ----------------------------------------------------------------------
-    def fit(self, data: str | Path | Examples, progress: Progress | None = None,
-            **load_kwargs) -> Classifier:
-        """Embed the labeled examples in ``data`` (folder, table or Examples) and fit the head."""
-        examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
+    def fit(self, data: str | Path | Examples | Sequence[str | Path], labels: Sequence[str] | None = None,
+            progress: Progress | None = None, **load_kwargs) -> Classifier:
+        """Embed the labeled examples in ``data`` and fit the head; returns ``self``.
+
+        ``data``: a folder (a sub-folder per class), a CSV/TSV of texts, Examples, or a list of
+        image paths or texts with their ``labels`` (scikit-learn's ``fit(X, y)``).
+        """
+        examples = self.examples_of(data, labels, load_kwargs)
         check_settings(self)
         X, examples = self.select_backbone(examples.check_classes("Training"), progress)
         extra = self.embed_views(examples) if self.augment_views else None
@@ -225,18 +234,20 @@ class Classifier:
                 self._feature_cache()))
         return self._zero_shot[1]
 
-    def fit_support(self, support: str | Path | Examples, progress: Progress | None = None,
+    def fit_support(self, support: str | Path | Examples | Sequence[str | Path],
+                    labels: Sequence[str] | None = None, progress: Progress | None = None,
                     **load_kwargs) -> Classifier:
         """Keep the backbone; make the head nearest-prototype over the classes in ``support``.
 
         The few-shot workflow: with a meta-trained model (``handful protonet train``) the
-        support folder's classes need not have been seen in training, 1+ example each.
+        support folder's classes need not have been seen in training, 1+ example each. A list of
+        image paths (or texts) with their ``labels`` works too.
 
         Example:
             >>> clf = load("models/omniglot").fit_support("support/")   # support/<class>/*.png
             >>> clf.predict(["query.png"])
         """
-        examples = support if isinstance(support, Examples) else load_examples(support, **load_kwargs)
+        examples = self.examples_of(support, labels, load_kwargs, getattr(self, "modality_", None))
         examples.check_classes("A support set")
         known = getattr(self, "modality_", None)
         if known is not None and examples.modality != known:
@@ -251,6 +262,35 @@ class Classifier:
         self.modality_ = examples.modality
         self.training_ = {**examples.summary(), "support_set": True}
         return self
+
+    def examples_of(self, data, labels: Sequence[str] | None, load_kwargs: dict,
+                    modality: str | None = None) -> Examples:
+        """``data`` as Examples: read from a folder or table (with ``load_kwargs``), as given, or
+        built from a list of items and their ``labels`` (of ``modality``, else guessed)."""
+        if callable(labels) or isinstance(labels, (str, bytes)) or not isinstance(labels, (Iterable, type(None))):
+            raise DataError(f"labels must be a list of class names, one per item; got {type(labels).__name__} "
+                            f"{str(labels)[:60]!r}. (A progress callback goes in as progress=...)")
+        if labels is None:
+            if isinstance(data, Examples):
+                return data
+            if isinstance(data, Iterable) and not isinstance(data, (str, bytes, os.PathLike)):
+                raise DataError(f"Got a list of {len(list(data))} items without labels. Pass their labels too, "
+                                "e.g. fit(paths, labels), or a folder with a sub-folder per class.")
+            return load_examples(data, **load_kwargs)
+        if isinstance(data, (Examples, str, bytes, os.PathLike)) or load_kwargs:
+            raise DataError("labels go with a list of image paths or texts; a folder, table or Examples "
+                            "carries its own labels. Drop labels=, or pass a list of items.")
+        items, labels = as_items(data), list(labels)
+        _check_item_types(items)
+        odd = next((i for i, label in enumerate(labels) if not isinstance(label, str)), None)
+        if odd is not None:
+            raise DataError(f"labels must be strings (class names); label {odd} is {type(labels[odd]).__name__} "
+                            f"{labels[odd]!r}, and predictions would come back as strings that never equal "
+                            "it. Pass [str(label) for label in labels].")
+        items = [str(item) for item in items]
+        modality = modality or (backbone_modality(self.backbone) if self.backbone != "auto"
+                                else _guess_modality(items))
+        return Examples(tuple(items), tuple(labels), modality, source="the list given")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "head_"):
@@ -279,28 +319,35 @@ class Classifier:
         return proba, ok, failures
 
     def predict_proba(self, items: Sequence[str], transductive: bool = False) -> np.ndarray:
-        """Probabilities (n, n_classes) in ``classes_`` order; NaN rows for unusable items."""
+        """Probabilities (n, n_classes) in ``classes_`` order; NaN rows (and a warning) for
+        unusable items."""
         items = as_items(items)
-        proba, ok, _ = self.predict_proba_items(items, transductive=transductive)
+        proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
+        _warn_unusable(items, failures, "rows are NaN")
         out = np.full((len(items), len(self.classes_)), np.nan)
         out[ok] = proba
         return out
 
     def predict(self, items: Sequence[str], transductive: bool = False) -> list[str | None]:
-        """The most probable class of each item (None for an unusable file); ``transductive`` as
-        in ``predict_proba_items``."""
+        """The most probable class of each item (None, and a warning, for an unusable one);
+        ``transductive`` as in ``predict_proba_items``."""
         items = as_items(items)
-        proba, ok, _ = self.predict_proba_items(items, transductive=transductive)
+        proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
+        _warn_unusable(items, failures, "predictions are None")
         labels: list[str | None] = [None] * len(items)
         for row, i in enumerate(ok):
             labels[i] = str(self.classes_[int(np.argmax(proba[row]))])
         return labels
 
-    def evaluate(self, data: str | Path | Examples, progress: Progress | None = None,
-                 **load_kwargs) -> dict:
-        """Metrics on labeled ``data``: accuracy (+CI), balanced accuracy, per class, confusion."""
+    def evaluate(self, data: str | Path | Examples | Sequence[str | Path], progress: Progress | None = None,
+                 *, labels: Sequence[str] | None = None, **load_kwargs) -> dict:
+        """Metrics on labeled ``data`` (as in ``fit``): accuracy (+CI), balanced accuracy, per
+        class, confusion."""
         self._check_fitted()
-        examples = data if isinstance(data, Examples) else load_examples(data, **load_kwargs)
+        if progress is not None and not callable(progress):
+            raise DataError("evaluate(data, progress): progress is a callback. To evaluate a list of items, "
+                            "pass their labels by name, evaluate(items, labels=labels), or use score(items, labels).")
+        examples = self.examples_of(data, labels, load_kwargs, self.modality_)
         if not len(examples):
             raise DataError(f"Evaluation data {examples.source} holds no example. Give labeled examples.")
         unknown = sorted(set(examples.labels) - {str(c) for c in self.classes_})
@@ -314,6 +361,11 @@ class Classifier:
                                        [str(c) for c in self.classes_])
         report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
         return report
+
+    def score(self, data: str | Path | Examples | Sequence[str | Path], labels: Sequence[str] | None = None,
+              **load_kwargs) -> float:
+        """Accuracy on labeled ``data`` (as in ``fit``), as scikit-learn's ``score(X, y)``."""
+        return float(self.evaluate(data, labels=labels, **load_kwargs)["accuracy"])
 
     # -- persistence ------------------------------------------------------------------------
     def _backbone_meta(self) -> dict:
@@ -442,3 +494,31 @@ def _warn_small(examples: Examples, groups: np.ndarray) -> None:
     message = copies_warning(examples, groups)
     if message:  # copies cannot be told apart: CV keeps them together, labels may clash
         warnings.warn(message, stacklevel=3)
+
+
+def _check_item_types(items: list) -> None:
+    """Refuse an item that is neither a path nor a text (a PIL image, an array), before any work."""
+    odd = next((i for i, item in enumerate(items) if not isinstance(item, (str, os.PathLike))), None)
+    if odd is not None:
+        raise DataError(f"Item {odd} is a {type(items[odd]).__name__}, not an image path or a text: handful "
+                        "reads images from files (its cache keys them by content). Save it first, e.g. "
+                        "image.save('x.png'), and pass the path.")
+
+
+def _guess_modality(items: list[str]) -> str:
+    """'image' when an item is an existing file, else 'text'; paths that all miss are an error."""
+    if any(os.path.isfile(item) for item in items):
+        return "image"
+    if items and all(Path(item).suffix.lower() in IMAGE_EXTENSIONS for item in items):
+        raise DataError(f"None of the {len(items)} items is an existing file (e.g. '{items[0]}'), so they "
+                        "would be read as texts, yet they look like image paths. Check the paths (relative "
+                        f"ones start at {os.getcwd()}).")
+    return "text"
+
+
+def _warn_unusable(items: list, failures: dict[int, str], outcome: str) -> None:
+    """Say which items predict could not use (their answers are blanks), as the CLI lists them."""
+    if failures:
+        i = min(failures)
+        warnings.warn(f"{len(failures)} of {len(items)} items could not be used, so their {outcome}: e.g. "
+                      f"'{str(items[i])[:80]}': {failures[i]}.", stacklevel=3)

@@ -53,14 +53,23 @@ class _StdoutCsv:
         sys.stdout.flush()
 
 
+def _transductive_results(predictor, items: list[str], todo: list[int], advance):
+    """The one (indices into ``todo``, probabilities, failures) batch of a transductive run: the
+    prototypes are refined with all of ``items``, also those an interrupted run already answered,
+    so the rows still to write are those a fresh run writes. ``advance`` moves as it embeds."""
+    if not todo:  # all answered: nothing to refine for
+        return []
+    proba, ok, failures = predictor.predict_proba_items(items, progress=advance, transductive=True)
+    position = {i: j for j, i in enumerate(todo)}
+    rows = [row for row, i in enumerate(ok) if i in position]
+    return [([position[ok[row]] for row in rows], proba[rows],
+             {position[i]: reason for i, reason in failures.items() if i in position})]
+
+
 def _results(predictor, work: list[str], ray: bool, address, model: Path, runtime: str,
-             batch_size: int, quiet: bool, transductive: bool = False, advance=None):
-    """(indices, probabilities, failures) per batch; the transductive one moves ``advance`` as it
-    embeds (its one batch is the whole input, answered only at the end)."""
+             batch_size: int, quiet: bool):
+    """(indices, probabilities, failures) per batch."""
     from ..scale.batch import iter_predictions
-    if transductive:  # one answer for the whole batch: the prototypes are refined with all of it
-        proba, ok, failures = predictor.predict_proba_items(work, progress=advance, transductive=True)
-        return [(ok, proba, failures)]
     if not ray:
         return iter_predictions(predictor, work, batch_size)
     from ..scale.ray_data import init_ray, iter_ray_results, model_files
@@ -133,9 +142,14 @@ def predict(
     if out_file:
         run = _run_record(model, runtime, k, transductive, support, nested, support_examples)
         run["text_column"] = text_column  # another column of one table: other texts, the same ids
+        if transductive:  # every answer depends on the whole batch: rows of another batch cannot stay
+            run["batch"], batch_before = _batch_record(items, predictor.modality_), _recorded_batch(out_file)
         sink = PredictionCsv(out_file, k, overwrite, run=run)
         if not sink.done:  # a fresh start: the skipped list of the run it replaces no longer applies
             remove_skipped_list(out_file)
+        elif transductive and batch_before != run["batch"]:
+            sink.close()
+            raise DataError(_other_batch(out_file, batch_before, run["batch"]))
     # an --out file names typed texts by their text: "text 1" of another run is another text
     row_ids = items if typed and out_file else ids
     todo = [i for i, input_id in enumerate(row_ids) if input_id not in sink.done] if sink else list(
@@ -143,10 +157,10 @@ def predict(
     keep_rows = sink is None
     rows, n_done = [], 0
     try:
-        with out.progress("Predicting", len(todo)) as advance:
-            results = _results(predictor, [items[i] for i in todo], ray, address, model, runtime,
-                               batch_size, quiet=out.stdout_taken, transductive=transductive,
-                               advance=advance)
+        with out.progress("Predicting", len(items) if transductive and todo else len(todo)) as advance:
+            results = (_transductive_results(predictor, items, todo, advance) if transductive else
+                       _results(predictor, [items[i] for i in todo], ray, address, model, runtime,
+                                batch_size, quiet=out.stdout_taken))
             for indices, proba, failures in results:
                 batch_ids = [ids[todo[j]] for j in indices]
                 preds = top_k(proba, predictor.classes_, k)
@@ -224,6 +238,44 @@ def _run_record(model: Path, runtime: str, k: int, transductive: bool, support: 
             "support": None if support is None else {"path": str(support), "nested": nested,
                                                      "id": _support_id(support_examples)},
             "transductive": transductive}
+
+
+def _batch_record(items: list[str], modality: str) -> dict:
+    """The inputs of a transductive run by content (their order and names aside): ``n`` and a
+    16-hex-digit ``id``."""
+    import hashlib
+    import json
+
+    from ..cache import content_key
+
+    def key(item: str) -> str:
+        try:
+            return content_key(item, modality)
+        except OSError:  # unreadable: it is skipped, and named by its path
+            return f"unreadable {item}"
+
+    return {"n": len(items), "id": hashlib.sha256(json.dumps(sorted(map(key, items))).encode()).hexdigest()[:16]}
+
+
+def _recorded_batch(out_file: Path) -> dict | None:
+    """The batch recorded beside ``out_file`` by the transductive run that wrote it (None: none)."""
+    import json
+
+    from ..scale.writers import run_record_path
+    try:
+        batch = json.loads(run_record_path(out_file).read_text()).get("batch")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return batch if isinstance(batch, dict) and "n" in batch else None
+
+
+def _other_batch(out_file: Path, before: dict | None, batch: dict) -> str:
+    """Why transductive rows refined with another batch of inputs (or an unknown one) are not added to."""
+    was = f"another batch of {before['n']} inputs" if before else "another batch of inputs"
+    same_n = " (as many, but not the same)" if before and before["n"] == batch["n"] else ""
+    return (f"'{out_file}' holds --transductive answers refined with {was}; this run has {batch['n']}{same_n}, "
+            "and each answer depends on the whole batch, so adding rows would mix two batches' answers. Pass "
+            f"--overwrite to answer all {batch['n']} together (their embeddings are cached), or choose another --out.")
 
 
 def _model_id(model: Path) -> str:

@@ -122,6 +122,10 @@ class FewShotEncoder:
         if not is_conv4:
             raise DataError(f"--tta-shift needs a Conv-4 encoder; '{self.backbone.name}' is not one. "
                             "Drop --tta-shift.")
+        limit = self.backbone.info.input_size // 4
+        if not 0 <= radius <= limit:
+            raise DataError(f"--tta-shift must be from 0 to {limit} pixels for '{self.backbone.name}' (a "
+                            f"quarter of its {self.backbone.info.input_size}px input). Got {radius}.")
         self.backbone.set_embed_options({"tta_shift": radius})
 
     @property

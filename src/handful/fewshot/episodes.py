@@ -38,12 +38,13 @@ def parent_of(label: str) -> str:
 
 
 def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent: bool = False,
-                  seed: int = 0) -> tuple[list[str], list[str]]:
+                  seed: int = 0, option: str = "--eval-fraction") -> tuple[list[str], list[str]]:
     """Split class names into (train, eval), at random but reproducibly (``eval_fraction`` None:
     a quarter).
 
     With ``by_parent`` whole parent folders (Omniglot alphabets) go to one side, and
-    ``eval_fraction`` counts parents, not classes.
+    ``eval_fraction`` counts parents, not classes. ``option`` is the command-line option that set
+    the fraction, named in errors (``--val-fraction`` for the validation split).
 
     Example:
         >>> split_classes(["A/1", "A/2", "B/1", "C/1"], 0.34, by_parent=True)
@@ -52,14 +53,18 @@ def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent
     classes = sorted(classes)
     eval_fraction = 0.25 if eval_fraction is None else eval_fraction
     if not 0 < eval_fraction < 1:
-        raise DataError(f"The eval fraction must be between 0 and 1 (exclusive). Got {eval_fraction}.")
+        raise DataError(f"{option} must be between 0 and 1 (exclusive). Got {eval_fraction}.")
     groups = sorted({parent_of(c) for c in classes}) if by_parent else classes
     if by_parent and groups == [""]:
         raise DataError("--split-by-parent needs nested classes (parent/class folders); these classes "
                         "have no parent folder. Pass --nested, with DATA the folder that holds the parents "
                         "(alphabet/character/*.png: images_background, not one alphabet).")
     if len(groups) < 2:
-        raise DataError(f"Cannot split {len(groups)} group(s) into train and eval; need at least 2.")
+        what, fix = (("parent folders", "drop --split-by-parent") if by_parent
+                     else ("classes", f"drop {option}"))
+        raise DataError(f"{'--split-by-parent' if by_parent else option} splits the {what} into two "
+                        f"sides, and there is {len(groups)} ({', '.join(map(repr, groups))}). Give data "
+                        f"with 2 or more {what}, or {fix}.")
     rng = np.random.default_rng([seed, 7])
     n_eval = min(len(groups) - 1, max(1, round(eval_fraction * len(groups))))
     held = {groups[i] for i in rng.permutation(len(groups))[:n_eval]}
@@ -79,8 +84,8 @@ class EpisodeSampler:
     def __init__(self, labels: Sequence[str], n_way: int, n_shot: int, n_query: int,
                  classes: Sequence[str] | None = None):
         if min(n_way, n_shot, n_query) < 1 or n_way < 2:
-            raise DataError(f"Episodes need ways >= 2, shots >= 1, queries >= 1. Got ways={n_way}, "
-                            f"shots={n_shot}, queries={n_query}.")
+            raise DataError(f"Episodes need --ways 2 or more, --shots and --queries 1 or more. Got "
+                            f"--ways {n_way}, --shots {n_shot}, --queries {n_query}.")
         labels = np.asarray(labels, dtype=object)
         wanted = sorted(set(classes) if classes is not None else set(labels))
         need = n_shot + n_query

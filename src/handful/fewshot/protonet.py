@@ -175,7 +175,7 @@ class EpisodeBatcher:
 def resolve_precision(precision: str) -> str:
     """``"bf16"`` or ``"fp32"``: auto picks bf16 where the CPU computes it natively."""
     if precision not in ("auto", "bf16", "fp32"):
-        raise DataError(f"Unknown precision '{precision}'. Choose auto, bf16 or fp32.")
+        raise DataError(f"Unknown --precision '{precision}'. Choose auto, bf16 or fp32.")
     if precision != "auto":
         return precision
     return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() \

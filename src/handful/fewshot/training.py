@@ -43,7 +43,7 @@ def split_for_training(classes: list[str], eval_fraction: float | None, by_paren
         train, heldout = split_classes(classes, eval_fraction, by_parent, seed)
     val = []
     if val_fraction > 0:
-        train, val = split_classes(train, val_fraction, False, seed)
+        train, val = split_classes(train, val_fraction, False, seed, option="--val-fraction")
     return {"train": train, "val": val, "heldout": heldout}
 
 
@@ -77,7 +77,7 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     started = time.perf_counter()
     config = config or ProtoNetConfig()
     if variant not in VARIANTS:
-        raise DataError(f"Unknown variant '{variant}'. Choose protonet or gaussian.")
+        raise DataError(f"Unknown --variant '{variant}'. Choose protonet or gaussian.")
     config.check()
     if not 0 <= val_fraction < 1:
         raise DataError(f"--val-fraction must be at least 0 and below 1 (0: no validation). Got {val_fraction}.")
