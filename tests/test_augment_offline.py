@@ -165,3 +165,28 @@ def test_augment_says_how_many_skipped_files_it_did_not_list(capsys, color_tree,
     err = capsys.readouterr().err
     assert code == 0 and err.count("junk_") == 20
     assert "... and 3 more (see" in err and "augment.json" in err
+
+
+@pytest.mark.parametrize("factor", ["0", "65", "4000"])
+def test_augment_refuses_a_factor_outside_its_range_in_one_line(capsys, color_tree, tmp_path, factor):
+    # 4000 (a typo for 4) was accepted: 4000 new files per original, until the disk was full
+    out = tmp_path / "aug"
+    code = main(["augment", str(color_tree), "--out", str(out), "--factor", factor])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--factor must be between 1 and 64 (augmented images per original" in err
+    assert f"Got {factor}." in err and not out.exists()
+
+
+def test_augment_refuses_a_copy_that_does_not_fit_on_the_disk(capsys, color_tree, tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**6, 10**6 - 5000, 5000))
+    out = tmp_path / "aug"
+    code = main(["augment", str(color_tree), "--out", str(out), "--factor", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "needs about" in err and "5.0 kB free" in err and "Lower --factor" in err
+    assert not out.exists()

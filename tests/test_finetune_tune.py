@@ -1,6 +1,7 @@
 """Fine-tuning EfficientNet-Lite0: the result is a normal handful model (save, load, predict)."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -242,3 +243,77 @@ def test_finetune_that_diverges_with_validation_writes_valid_json_files(capsys, 
     assert history["epochs"][1]["val_loss"] is None  # the diverged epoch's NaN, written as null
     for name in ("report.json", "model.json"):
         strict_json(tmp_path / "m" / name)
+
+
+def test_first_epoch_does_not_wreck_the_linear_probe_start(tuned):
+    # The probe's standardization divided nearly dead channels by std ~1e-6, so augmented crops
+    # of the training images scored far off and epoch 1's loss was 11.6 on these colors, worse
+    # than guessing (ln 3 = 1.10) though the probe it started from was right on validation.
+    _, result = tuned
+    assert result.history.epochs[1]["train_loss"] < math.log(3)
+
+
+@pytest.mark.parametrize("refit", ["--refit", "--no-refit"])
+def test_a_kept_linear_probe_is_saved_as_a_plain_frozen_backbone_model(capsys, color_splits, tmp_path,
+                                                                        refit):
+    # It was saved with backbone.safetensors and a "tuned-" weights tag, so its embeddings never
+    # came from the cache and the model was 19 MB bigger. --lr 1e30 diverges: the probe is kept.
+    from handful.backbones.tuned import _state_hash
+
+    out = tmp_path / "m"
+    code = main(["finetune", str(color_splits), "--out", str(out), "--unfreeze", "1", "--epochs", "1",
+                 "--lr", "1e30", refit, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert result["metrics"]["best_epoch"] == 0
+    assert result["backbone_tuned"] is False and result["finetune"]["backbone_tuned"] is False
+    assert "saved as a plain efficientnet_lite0 model" in captured.err
+    assert not (out / "backbone.safetensors").exists()
+    meta = json.loads((out / "model.json").read_text())
+    assert "weights_file" not in meta["backbone"]
+    assert meta["training"]["finetune"]["backbone_tuned"] is False
+    loaded, fresh = handful.load(out), handful.create_backbone("efficientnet_lite0")
+    backbone = loaded.backbone_for("image")
+    assert backbone.fingerprint == fresh.fingerprint  # the cache key of every frozen-backbone model
+    assert _state_hash(backbone.model) == _state_hash(fresh.model)
+    assert loaded.evaluate(color_splits / "val")["accuracy"] >= 0.75  # the probe: chance is 1/3
+
+
+def test_a_tuned_backbone_is_said_so_in_the_json(tuned):
+    _, result = tuned
+    assert result.summary["backbone_tuned"] is True
+    assert result.classifier.training_["finetune"]["backbone_tuned"] is True
+
+
+def test_weight_decay_reaches_the_optimizer_and_the_model_record(capsys, color_splits, tmp_path,
+                                                               monkeypatch):
+    decays = []
+
+    class RecordingAdamW(torch.optim.AdamW):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            decays.extend(group["weight_decay"] for group in self.param_groups)
+
+    monkeypatch.setattr(torch.optim, "AdamW", RecordingAdamW)
+    out = tmp_path / "m"
+    code = main(["finetune", str(color_splits), "--out", str(out), "--unfreeze", "1", "--epochs", "1",
+                 "--weight-decay", "0.05", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert decays and set(decays) == {0.05}  # backbone blocks and head, first run and refit
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert result["finetune"]["config"]["weight_decay"] == 0.05
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["training"]["finetune"]["config"]["weight_decay"] == 0.05
+
+
+@pytest.mark.parametrize("value", ["-0.01", "2", "nan"])
+def test_finetune_cli_rejects_a_bad_weight_decay_in_one_line(capsys, color_splits, tmp_path, monkeypatch,
+                                                             value):
+    monkeypatch.setattr("handful.finetune.tune.finetune", _no_training)
+    code = main(["finetune", str(color_splits), "--out", str(tmp_path / "m"), "--weight-decay", value])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "--weight-decay must be a number between 0 and 1" in err and f"Got {float(value)}" in err
+    assert not (tmp_path / "m").exists()

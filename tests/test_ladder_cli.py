@@ -64,12 +64,16 @@ def test_cap_per_class_keeps_at_most_n_of_each_class(color_tree):
 @pytest.mark.slow  # real EfficientNet-Lite0 weights
 def test_ladder_finetune_rung_scores_the_tuned_model(capsys, color_splits, tmp_path):
     code = main(["ladder", str(color_splits), "--out", str(tmp_path / "l"), "--json",
-                 "--rungs", "features,finetune", "--finetune-epochs", "1", "--unfreeze", "1"])
+                 "--rungs", "features,finetune", "--finetune-epochs", "1", "--unfreeze", "1",
+                 "--finetune-weight-decay", "0.05"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rows = {r["rung"]: r for r in json.loads(captured.out.strip().splitlines()[-1])["rows"]}
     assert rows["finetune"]["n_test"] == rows["features"]["n_test"] == 12
     assert rows["finetune"]["details"]["unfreeze"] == 1
+    assert isinstance(rows["finetune"]["details"]["backbone_tuned"], bool)
+    saved = json.loads((tmp_path / "l" / "ladder.json").read_text())
+    assert saved["config"]["finetune"]["weight_decay"] == 0.05  # passed through to fine-tuning
     assert rows["finetune"]["accuracy"] >= 0.75  # chance is 1/3 (see test_finetune_tune)
 
 
@@ -86,6 +90,8 @@ def _no_training(*args, **kwargs):
     (["--rungs", "scratch,finetune", "--unfreeze", "99"], "between 0 and 16"),
     (["--rungs", "scratch", "--scratch-size", "100000"], "--scratch-size must be between 16 and 512"),  # a traceback
     (["--rungs", ","], "--rungs names no rung"),  # ran nothing and wrote an empty table
+    (["--rungs", "scratch,finetune", "--finetune-weight-decay", "-1"],
+     "--finetune-weight-decay must be a number between 0 and 1"),
 ])
 def test_ladder_checks_its_options_before_training_any_rung(capsys, color_splits, tmp_path, monkeypatch,
                                                              args, message):

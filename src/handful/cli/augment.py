@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..augment import FILL_MODES, PRESETS, AugmentConfig, create_augment, preset_config, with_settings
-from ..data import scan_splits
+from ..data import Examples, scan_splits
 from ..errors import DataError
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
@@ -48,11 +50,45 @@ def augment_config(preset: str, fill: str | None, config_file: Path | None) -> A
     return with_settings(config, {"fill": fill}) if fill is not None else config
 
 
+# Each original gets --factor new files of about its own size (same pixels, same format), so a
+# typo (4000) would fill the disk; 64 is also the limit of --augment-views.
+MAX_FACTOR = 64
+
+
+def check_factor(factor: int) -> int:
+    if not 1 <= factor <= MAX_FACTOR:
+        raise DataError(f"--factor must be between 1 and {MAX_FACTOR} (augmented images per original, each "
+                        f"a new file about the size of its original). Got {factor}.")
+    return factor
+
+
+def check_free_space(splits: dict[str, Examples], out_dir: Path, factor: int, originals: bool) -> None:
+    """Refuse a copy that would not fit on the disk of ``out_dir`` (estimated from file sizes)."""
+    def size(examples: Examples) -> int:
+        return sum(os.path.getsize(item) for item in examples.items)
+
+    n_copies = factor + (1 if originals else 0)
+    need = n_copies * size(splits["train"]) + sum(size(ex) for name, ex in splits.items() if name != "train")
+    where = next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.exists())
+    free = shutil.disk_usage(where).free
+    if need > free:
+        raise DataError(f"The augmented copy needs about {_bytes_text(need)} ({factor} augmented images per "
+                        f"original, each about its original's size) but {where} has {_bytes_text(free)} "
+                        "free. Lower --factor or choose an --out folder on a disk with more room.")
+
+
+def _bytes_text(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n / 1e3:.1f} kB"
+
+
 @app.command()
 def augment(
     data: Annotated[Path, typer.Argument(help="Folder with a sub-folder per class (or train/ val/).")],
     out_dir: Annotated[Path, typer.Option("--out", help="New folder for the augmented copy.")],
-    factor: Annotated[int, typer.Option(help="Augmented images per original.")] = 4,
+    factor: Annotated[int, typer.Option(help=f"Augmented images per original (1 to {MAX_FACTOR}).")] = 4,
     preset: Annotated[str, typer.Option(
         "--preset", "--augment", help=f"Augmentation preset: {', '.join(PRESETS)} (--augment, as in "
         "train, works too).", callback=_known_preset)] = "default",
@@ -66,8 +102,11 @@ def augment(
     """Write an augmented copy of DATA (originals untouched; names like cat_001.aug3.jpg)."""
     from ..augment.offline import MANIFEST_FILE, PREVIEW_FILE, augment_folder
     out = Output(as_json)
+    check_factor(factor)
     pipeline = create_augment(augment_config(preset, fill, config_file))
-    n_train = len(scan_splits(data, nested=nested)["train"])
+    splits = scan_splits(data, nested=nested)
+    check_free_space(splits, out_dir, factor, originals)
+    n_train = len(splits["train"])
     with out.progress("Augmenting", n_train) as advance:
         manifest = augment_folder(data, out_dir, pipeline, factor, seed=seed, originals=originals,
                                   nested=nested, progress=advance)

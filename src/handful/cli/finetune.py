@@ -23,6 +23,15 @@ HISTORY_FILE, CURVES_FILE = "history.json", "curves.png"
 RefitOpt = Annotated[bool, typer.Option(
     help="After early stopping picks the epoch count, train again on all images (validation "
          "included) for that many epochs.")]
+MAX_WEIGHT_DECAY = 1.0  # AdamW's decoupled decay; common values are 0.01-0.1
+
+
+def check_weight_decay(value: float, option: str = "--weight-decay") -> float:
+    """AdamW's weight decay from the command line: a finite number in [0, MAX_WEIGHT_DECAY]."""
+    if not (math.isfinite(value) and 0 <= value <= MAX_WEIGHT_DECAY):
+        raise DataError(f"{option} must be a number between 0 and {MAX_WEIGHT_DECAY:g} (AdamW's weight "
+                        f"decay; 0: off, usual 0.01-0.1). Got {value}.")
+    return value
 
 
 def _unfreeze(text: str) -> int | str:
@@ -51,6 +60,9 @@ def finetune_command(
         "stopping.")] = 0.15,
     dropout: Annotated[float, typer.Option(help="Dropout before the new head (0: off).")] = 0.0,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss (0: off).")] = 0.0,
+    weight_decay: Annotated[float, typer.Option(
+        help=f"AdamW weight decay of the tuned blocks and the head (0 to {MAX_WEIGHT_DECAY:g}; 0: off).")]
+    = 1e-2,
     augment: PresetOpt = "default",
     fill: FillOpt = None,
     config_file: ConfigOpt = None,
@@ -75,12 +87,13 @@ def finetune_command(
     if not (0 <= dropout < 1 and 0 <= label_smoothing < 1):
         raise DataError(f"--dropout and --label-smoothing must be in [0, 1). Got {dropout} and "
                         f"{label_smoothing}.")
+    check_weight_decay(weight_decay)
     augmentation = check_config(augment_config(augment, fill, config_file))
     check_out_free(out_dir, force, data)
     train_ex, eval_ex = split_train_and_eval(data, nested)
     config = FinetuneConfig(unfreeze=_unfreeze(unfreeze), epochs=epochs, patience=patience, lr=lr,
                             head_lr=10 * lr, validation_fraction=validation_fraction,
-                            dropout=dropout, label_smoothing=label_smoothing,
+                            dropout=dropout, label_smoothing=label_smoothing, weight_decay=weight_decay,
                             augment=augmentation, seed=seed, refit=refit)
 
     def show_epoch(epoch: int, m: dict) -> None:
@@ -129,8 +142,12 @@ def finetune_command(
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
+    if not summary["backbone_tuned"]:
+        out.print(f"The backbone keeps its pretrained weights, so the model is saved as a plain {backbone} "
+                  "model (no backbone weights; its embeddings come from the embedding cache).")
     out.print(f"Model saved to {path}; curves: {path / CURVES_FILE}")
     out.result({"model": str(path), "classes": list(map(str, clf.classes_)), "backbone": backbone,
+                "backbone_tuned": summary["backbone_tuned"],
                 "finetune": summary, "metrics": metrics, "history": history.to_json(),
                 "skipped": clf.training_["skipped"]})
 

@@ -13,7 +13,7 @@ from ..errors import DataError
 from ..jsontext import json_text
 from .augment import PresetOpt
 from .core import print_skipped
-from .finetune import RefitOpt
+from .finetune import MAX_WEIGHT_DECAY, RefitOpt, check_weight_decay
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt, check_names
 from .output import Output, check_folder_replaceable, json_with, pct, write_folder_files
@@ -52,6 +52,8 @@ def ladder(
     scratch_size: Annotated[int, typer.Option(help="Input size of the scratch CNN (px).")] = 128,
     finetune_epochs: Annotated[int, typer.Option(help="Most epochs of fine-tuning.")] = 12,
     unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto.")] = "auto",
+    finetune_weight_decay: Annotated[float, typer.Option(
+        help=f"AdamW weight decay of fine-tuning (0 to {MAX_WEIGHT_DECAY:g}; 0: off).")] = 1e-2,
     refit: RefitOpt = True,
     seed: SeedOpt = 0,
     nested: NestedOpt = False,
@@ -77,6 +79,7 @@ def ladder(
         raise DataError(f"--augment-views must be between 1 and 64. Got {augment_views}.")
     if not 16 <= scratch_size <= 512:  # the CNN's dense layer grows with its square (100000 px: 2.5 TB)
         raise DataError(f"--scratch-size must be between 16 and 512 (px). Got {scratch_size}.")
+    check_weight_decay(finetune_weight_decay, "--finetune-weight-decay")
     _check_pretrained_rungs(chosen, backbone, head, unfreeze)
     train_ex, test_ex = _train_and_test(data, test, nested)
     if max_per_class is not None and max_per_class < 1:
@@ -90,6 +93,7 @@ def ladder(
         augment_views=augment_views, seed=seed,
         scratch=replace(base.scratch, epochs=scratch_epochs, size=scratch_size, refit=refit),
         finetune=replace(base.finetune, epochs=finetune_epochs, refit=refit,
+                         weight_decay=finetune_weight_decay,
                          unfreeze=unfreeze if unfreeze == "auto" else _int(unfreeze)))
     out.print(f"Ladder on {train_ex.source} ({len(train_ex)} training images"
               f"{f', at most {max_per_class} per class' if max_per_class else ''}) "
@@ -158,6 +162,7 @@ def _notes(row: dict) -> str:
     if row["rung"] == "features+aug":
         return f"{d['head']}, {d['views_per_image']} views/image ({d['augment']})"
     if row["rung"] == "finetune":
-        return (f"last {d['unfreeze']} blocks, best epoch {d['best_epoch']}/{d['epochs']}, "
+        kept = "" if d.get("backbone_tuned", True) else " (linear probe kept, backbone frozen)"
+        return (f"last {d['unfreeze']} blocks, best epoch {d['best_epoch']}/{d['epochs']}{kept}, "
                 f"{d['seconds_per_epoch']:.1f} s/epoch{refit}")
     return d.get("head", "")

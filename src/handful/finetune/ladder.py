@@ -188,12 +188,13 @@ def _finetune_rung(train, test, config, epoch_hook):
     tune = FinetuneConfig(**{**asdict(config.finetune), "augment": config.augment,
                              "seed": config.seed})
     result = finetune(train, config.backbone, tune, epoch_hook("finetune"))
+    result.classifier.cache = False  # a kept linear probe would use the cache: time every rung without
     start = time.perf_counter()
     X_test, test_ok = result.classifier.embed_examples(test)
     correct = result.classifier.head_.predict(X_test) == np.asarray(test_ok.labels, dtype=object)
     summary = result.summary
     details = {k: summary[k] for k in ("unfreeze", "n_train", "n_val", "best_epoch",
-                                       "seconds_per_epoch", "prepare_seconds")}
+                                       "seconds_per_epoch", "prepare_seconds", "backbone_tuned")}
     details["epochs"] = len([e for e in result.history.epochs if e["epoch"] > 0])
     details.update(_refit_details(result.history))
     yield _row("finetune", correct, summary["seconds"], time.perf_counter() - start,

@@ -18,7 +18,10 @@ The recipe, chosen to be safe at a few hundred images on 2 CPU cores:
   on all the images, validation included, for the epoch count the first run chose. When
   validation preferred the linear probe (epoch 0), the result is the logistic regression on
   pretrained features of all images that the "features" rung fits: fine-tuning does not end
-  below it for lack of data. The first run's history is kept for the curves.
+  below it for lack of data. The first run's history is kept for the curves. Whenever the probe
+  is kept (with or without refit) the backbone has its pretrained weights, so the model is
+  saved as a plain frozen-backbone model: no ``backbone.safetensors``, embeddings shared
+  with the cache, ``backbone_tuned`` false in the summary.
 
 The trained linear layer is saved as a LogisticHead (``mean_``/``scale_`` standardization,
 ``coef_``, ``intercept_``) and the tuned weights as ``backbone.safetensors``, so ``handful
@@ -217,14 +220,10 @@ def finetune(examples: Examples, backbone: str = "efficientnet_lite0",
                          "seconds_per_epoch": round(refit_history.seconds_per_epoch, 2),
                          "history": refit_history.epochs}
         refit = {k: v for k, v in history.refit.items() if k != "history"}
-    for p in net_backbone.model.parameters():
-        p.requires_grad_(False)
-    mark_tuned(net_backbone)
-    clf = Classifier(backbone=net_backbone.name, head="logistic", cache=False)
-    clf._backbone = net_backbone  # the tuned instance, not a fresh one from the registry
-    clf.head_ = logistic_from_net(net, images.classes)
-    clf.classes_, clf.modality_, clf.leaderboard_ = clf.head_.classes_, "image", None
+    probe_kept = history.best_epoch == 0  # only with a validation split: see train_loop
+    clf = _classifier(net, net_backbone, images.classes, tuned=not probe_kept)
     summary = {"unfreeze": n_unfreeze, "n_train": len(train), "n_val": len(val),
+               "backbone_tuned": not probe_kept,
                "config": config.to_json(), "prepare_seconds": round(prepared, 2),
                "seconds_per_epoch": round(history.seconds_per_epoch, 2),
                "seconds": round(time.perf_counter() - started, 2),
@@ -232,6 +231,25 @@ def finetune(examples: Examples, backbone: str = "efficientnet_lite0",
                "refit": refit}
     clf.training_ = {**examples.summary(), "finetune": summary}
     return FinetuneResult(clf, history, summary)
+
+
+def _classifier(net: TunedNet, backbone, classes: tuple[str, ...], tuned: bool) -> Classifier:
+    """The model to save: the net's linear layer as a LogisticHead on ``backbone``.
+
+    ``tuned``: the backbone gets a new weights tag and is saved with the model. Otherwise
+    (validation kept the linear probe, so the backbone still has its pretrained weights, the
+    epoch-0 snapshot or untouched) a plain frozen-backbone model, as ``handful train`` makes:
+    no backbone weights to save, and embeddings shared with the embedding cache.
+    """
+    for p in backbone.model.parameters():
+        p.requires_grad_(False)
+    if tuned:
+        mark_tuned(backbone)
+    clf = Classifier(backbone=backbone.name, head="logistic", cache=False if tuned else None)
+    clf._backbone = backbone  # this instance, not a fresh one from the registry
+    clf.head_ = logistic_from_net(net, classes)
+    clf.classes_, clf.modality_, clf.leaderboard_ = clf.head_.classes_, "image", None
+    return clf
 
 
 def _tune(backbone, train: ImageSet, val: ImageSet, n_unfreeze: int, config: FinetuneConfig,

@@ -1,4 +1,14 @@
-"""Logistic regression on standardized embeddings."""
+"""Logistic regression on standardized embeddings.
+
+Standardizing divides each feature by its spread on the training embeddings. A feature that
+barely moves there (an almost dead channel: std 1e-6 where the median feature's is 0.03) would
+be blown up a thousandfold, so a new image (or an augmented crop, in fine-tuning) that moves it
+a little gets a huge, meaningless score. Each spread is therefore floored at ``SCALE_FLOOR``
+times the median spread: on EfficientNet-Lite0 features this takes the linear probe's loss on
+augmented crops of its training images from 1.1-1.5 to 0.01-0.2 and, at 5 images per class,
+raises test accuracy (flowers5 43% -> 52%, hymenoptera 81% -> 90%); with all the images it
+changes accuracy by at most 0.3 points.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,17 @@ from sklearn.linear_model import LogisticRegression
 
 from ..errors import DataError
 from .base import HeadMixin, l2_normalize, softmax
+
+SCALE_FLOOR = 0.1  # of the median feature's standard deviation (see the module docstring)
+
+
+def feature_scale(X: np.ndarray) -> np.ndarray:
+    """Each column's standard deviation, at least ``SCALE_FLOOR`` x the median one among the
+    columns that vary (all 1 when none does), so no feature is divided by ~0. (n_features,)"""
+    std = X.std(axis=0)
+    varying = std[std > 1e-12]
+    floor = SCALE_FLOOR * float(np.median(varying)) if varying.size else 1.0
+    return np.maximum(std, floor)
 
 
 class LogisticHead(HeadMixin, BaseEstimator):
@@ -39,8 +60,7 @@ class LogisticHead(HeadMixin, BaseEstimator):
                              f"'l2'. Got {self.normalize!r} instead.")
         Xn = l2_normalize(X) if self.normalize == "l2" else X
         self.mean_ = Xn.mean(axis=0)
-        std = Xn.std(axis=0)
-        self.scale_ = np.where(std > 1e-12, std, 1.0)
+        self.scale_ = feature_scale(Xn)
         model = LogisticRegression(C=self.C, max_iter=self.max_iter)
         model.fit((Xn - self.mean_) / self.scale_, y_idx)
         self.coef_, self.intercept_ = model.coef_, model.intercept_
