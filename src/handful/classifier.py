@@ -10,9 +10,8 @@ Example:
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +19,20 @@ from sklearn.base import BaseEstimator
 
 from .backbones import backbone_modality, create_backbone
 from .backbones.base import Backbone
-from .bundle import load_bundle, save_bundle
+from .bundle import save_bundle
+from .bundle.model import load
 from .cache import FeatureCache
-from .data import Examples, as_items, as_path, check_modality, load_examples
+from .data import Examples, as_items, check_modality
 from .data.duplicates import copies_summary, copies_warning, duplicate_groups, has_copies
 from .data.examples import ARTICLE
-from .data.images import IMAGE_EXTENSIONS
-from .errors import BundleError, DataError, HandfulError, NotFittedError
+from .data.items import check_every_class_left, check_item_types, examples_from, warn_unusable
+from .errors import DataError, NotFittedError
 from .evaluate import classification_report
 from .heads import create_head
 from .heads.threads import single_threaded
 from .select import search_heads
+
+__all__ = ["DEFAULT_BACKBONES", "Classifier", "check_settings", "load"]
 
 DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
 Progress = Callable[[int], None]
@@ -103,7 +105,7 @@ class Classifier(BaseEstimator):
         """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones (an empty
         text is one, as in a table or on the command line)."""
         items = as_items(items)
-        _check_item_types(items)
+        check_item_types(items)
         backbone = self.backbone_for(modality)
         if hasattr(backbone, "parts"):  # a concatenation: reuse each part's cache
             from .backbones.concat import embed_parts_cached
@@ -125,7 +127,7 @@ class Classifier(BaseEstimator):
             classes_before = examples.classes
             keep = [i for i in range(len(examples)) if i not in failures]
             X, examples = X[keep], examples.without(failures)
-            _check_every_class_left(examples, classes_before)
+            check_every_class_left(examples, classes_before)
         return X, examples
 
     # -- fit / predict ----------------------------------------------------------------------
@@ -266,31 +268,10 @@ class Classifier(BaseEstimator):
     def examples_of(self, data, labels: Sequence[str] | None, load_kwargs: dict,
                     modality: str | None = None) -> Examples:
         """``data`` as Examples: read from a folder or table (with ``load_kwargs``), as given, or
-        built from a list of items and their ``labels`` (of ``modality``, else guessed)."""
-        if callable(labels) or isinstance(labels, (str, bytes)) or not isinstance(labels, (Iterable, type(None))):
-            raise DataError(f"labels must be a list of class names, one per item; got {type(labels).__name__} "
-                            f"{str(labels)[:60]!r}. (A progress callback goes in as progress=...)")
-        if labels is None:
-            if isinstance(data, Examples):
-                return data
-            if isinstance(data, Iterable) and not isinstance(data, (str, bytes, os.PathLike)):
-                raise DataError(f"Got a list of {len(list(data))} items without labels. Pass their labels too, "
-                                "e.g. fit(paths, labels), or a folder with a sub-folder per class.")
-            return load_examples(data, **load_kwargs)
-        if isinstance(data, (Examples, str, bytes, os.PathLike)) or load_kwargs:
-            raise DataError("labels go with a list of image paths or texts; a folder, table or Examples "
-                            "carries its own labels. Drop labels=, or pass a list of items.")
-        items, labels = as_items(data), list(labels)
-        _check_item_types(items)
-        odd = next((i for i, label in enumerate(labels) if not isinstance(label, str)), None)
-        if odd is not None:
-            raise DataError(f"labels must be strings (class names); label {odd} is {type(labels[odd]).__name__} "
-                            f"{labels[odd]!r}, and predictions would come back as strings that never equal "
-                            "it. Pass [str(label) for label in labels].")
-        items = [str(item) for item in items]
-        modality = modality or (backbone_modality(self.backbone) if self.backbone != "auto"
-                                else _guess_modality(items))
-        return Examples(tuple(items), tuple(labels), modality, source="the list given")
+        built from a list of items and their ``labels`` (of ``modality``, else the backbone's,
+        else guessed): ``data.items.examples_from``."""
+        known = backbone_modality(self.backbone) if self.backbone != "auto" else None
+        return examples_from(data, labels, load_kwargs, modality or known)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "head_"):
@@ -323,7 +304,7 @@ class Classifier(BaseEstimator):
         unusable items."""
         items = as_items(items)
         proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
-        _warn_unusable(items, failures, "rows are NaN")
+        warn_unusable(items, failures, "rows are NaN")
         out = np.full((len(items), len(self.classes_)), np.nan)
         out[ok] = proba
         return out
@@ -333,7 +314,7 @@ class Classifier(BaseEstimator):
         ``transductive`` as in ``predict_proba_items``."""
         items = as_items(items)
         proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
-        _warn_unusable(items, failures, "predictions are None")
+        warn_unusable(items, failures, "predictions are None")
         labels: list[str | None] = [None] * len(items)
         for row, i in enumerate(ok):
             labels[i] = str(self.classes_[int(np.argmax(proba[row]))])
@@ -407,63 +388,6 @@ class Classifier(BaseEstimator):
         return save_bundle(path, self.head_, meta, force=force, extra=write_extra)
 
 
-def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifier:
-    """Load a model directory written by ``Classifier.save`` / ``handful train``."""
-    as_path(path, "A model")
-    try:
-        return _load(path, cache)
-    except (TypeError, AttributeError, IndexError, KeyError, ValueError) as err:
-        if isinstance(err, HandfulError):
-            raise
-        raise BundleError(f"Model {path} is damaged or was not written by handful: its model.json "
-                          f"does not fit its files ({type(err).__name__}: {err}). Re-train or re-export "
-                          "it.") from None
-
-
-def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
-    head, doc = load_bundle(path)
-    clf = Classifier(backbone=doc["backbone"]["name"], head=doc["head"]["type"],
-                     head_params=doc["head"].get("params", {}), cache=cache)
-    clf.head_, clf.classes_ = head, head.classes_
-    clf.modality_ = doc.get("modality", "image")
-    clf.training_ = doc.get("training", {})
-    clf.leaderboard_ = None
-    clf.model_json_ = doc
-    backbone = clf.backbone_for(clf.modality_)
-    weights_file = doc["backbone"].get("weights_file")
-    if weights_file:
-        from .backbones.tuned import load_tuned_weights
-
-        load_tuned_weights(backbone, Path(path) / weights_file, doc["backbone"]["info"]["weights"])
-    options = doc["backbone"].get("options")
-    if options:
-        if not hasattr(backbone, "set_embed_options"):
-            raise BundleError(f"Model {path} sets backbone options {options} that backbone "
-                              f"'{backbone.name}' does not take. Re-train the model.")
-        backbone.set_embed_options(options)
-    if head.n_features_in_ != backbone.dim:
-        raise BundleError(f"Model {path} is damaged: its head takes {head.n_features_in_}-d embeddings "
-                          f"but its backbone '{backbone.name}' gives {backbone.dim}-d ones (model.json "
-                          "and head.safetensors are from different models). Re-train the model.")
-    if backbone.fingerprint != doc["backbone"].get("fingerprint"):
-        warnings.warn(f"Model {path} was trained with backbone fingerprint "
-                      f"{doc['backbone'].get('fingerprint')}; this machine gives "
-                      f"{backbone.fingerprint} (different precision or weights). Predictions "
-                      "may differ slightly.", stacklevel=2)
-    return clf
-
-
-def _check_every_class_left(examples: Examples, classes_before: tuple[str, ...]) -> None:
-    lost = [c for c in classes_before if c not in set(examples.labels)]
-    if lost:
-        first = next(((p, r) for p, r in examples.skipped if f"/{lost[0]}/" in p), examples.skipped[0]) \
-            if examples.skipped else None
-        example = f", e.g. {first[0]}: {first[1]}" if first else ""
-        raise DataError(f"Class '{lost[0]}' in {examples.source} has no usable examples left "
-                        f"({len(examples.skipped)} files skipped{example}). "
-                        "Add at least 1 readable example per class.")
-
-
 def check_settings(clf: Classifier) -> None:
     """The constructor's arguments, checked before any work (as scikit-learn checks in fit)."""
     from collections.abc import Mapping
@@ -494,31 +418,3 @@ def _warn_small(examples: Examples, groups: np.ndarray) -> None:
     message = copies_warning(examples, groups)
     if message:  # copies cannot be told apart: CV keeps them together, labels may clash
         warnings.warn(message, stacklevel=3)
-
-
-def _check_item_types(items: list) -> None:
-    """Refuse an item that is neither a path nor a text (a PIL image, an array), before any work."""
-    odd = next((i for i, item in enumerate(items) if not isinstance(item, (str, os.PathLike))), None)
-    if odd is not None:
-        raise DataError(f"Item {odd} is a {type(items[odd]).__name__}, not an image path or a text: handful "
-                        "reads images from files (its cache keys them by content). Save it first, e.g. "
-                        "image.save('x.png'), and pass the path.")
-
-
-def _guess_modality(items: list[str]) -> str:
-    """'image' when an item is an existing file, else 'text'; paths that all miss are an error."""
-    if any(os.path.isfile(item) for item in items):
-        return "image"
-    if items and all(Path(item).suffix.lower() in IMAGE_EXTENSIONS for item in items):
-        raise DataError(f"None of the {len(items)} items is an existing file (e.g. '{items[0]}'), so they "
-                        "would be read as texts, yet they look like image paths. Check the paths (relative "
-                        f"ones start at {os.getcwd()}).")
-    return "text"
-
-
-def _warn_unusable(items: list, failures: dict[int, str], outcome: str) -> None:
-    """Say which items predict could not use (their answers are blanks), as the CLI lists them."""
-    if failures:
-        i = min(failures)
-        warnings.warn(f"{len(failures)} of {len(items)} items could not be used, so their {outcome}: e.g. "
-                      f"'{str(items[i])[:80]}': {failures[i]}.", stacklevel=3)

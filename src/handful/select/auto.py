@@ -56,11 +56,11 @@ def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | 
         failures.update(bad)
     keep = [i for i in range(len(examples)) if i not in failures]
     if failures:
-        from ..classifier import _check_every_class_left
+        from ..data.items import check_every_class_left
 
         classes_before = examples.classes
         examples = examples.without(failures)
-        _check_every_class_left(examples, classes_before)
+        check_every_class_left(examples, classes_before)
         embeddings = {name: X[keep] for name, X in embeddings.items()}
     candidates = DEFAULT_CANDIDATES if clf.head == "auto" else ((clf.head, clf.head_params),)
     board = search_models(embeddings, np.asarray(examples.labels, dtype=object), names,
