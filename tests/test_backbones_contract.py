@@ -100,3 +100,31 @@ def test_the_thin_strip_path_matches_resize_then_crop_where_both_fit(tmp_path):
     left = (1536 - 224) // 2
     reference = np.asarray(reference.crop((left, 16, left + 224, 240)), dtype=int)
     assert np.abs(resize_and_crop(smooth, info).astype(int) - reference).max() <= 2
+
+
+@pytest.mark.parametrize("call, key_phrase, fix", [
+    # the factory passes keywords on to the class: the message lists the ones it takes
+    (lambda: create_backbone("efficientnet_lite0", foo=1), "does not accept foo", "arguments: precision"),
+    (lambda: create_backbone("test_tiny_image", dimm=8), "does not accept dimm", "arguments: dim"),
+    # test_tiny_conv sets widths itself: not one of its options
+    (lambda: create_backbone("test_tiny_conv", widths=(4,)), "multiple values", "arguments: extra"),
+    (lambda: create_backbone("timm:resnet18", pretrained=False), "takes no keyword", "alone"),
+    (lambda: create_backbone(3), "name string.*Got int 3", "handful backbones"),
+    (lambda: list_backbones(3), "glob string.*Got int 3", "Pass a string"),
+], ids=["unknown-keyword", "test-backbone-keyword", "keyword-set-by-factory", "hub-keyword",
+        "name-not-a-string", "pattern-not-a-string"])
+def test_wrong_backbone_arguments_are_handful_errors_that_name_the_fix(call, key_phrase, fix):
+    from handful import HandfulError
+
+    with pytest.raises(HandfulError, match=key_phrase) as caught:
+        call()
+    assert isinstance(caught.value, TypeError)  # what Python raised for these calls before
+    assert fix in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_type_error_inside_a_backbone_is_not_taken_for_a_wrong_keyword():
+    from handful import HandfulError
+
+    with pytest.raises(TypeError) as caught:
+        create_backbone("test_tiny_image", dim="8")  # a known keyword, a bad value: the class's own error
+    assert not isinstance(caught.value, HandfulError)

@@ -125,3 +125,39 @@ def test_a_model_directory_is_as_readable_as_any_new_folder(color_tree, tmp_path
     # mkdtemp makes 0700 and safetensors 0600: a service account could not read the model
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
     assert {stat.S_IMODE(p.stat().st_mode) for p in path.iterdir()} == {0o644}
+
+
+def test_concurrent_chmods_never_leave_the_process_umask_changed(tmp_path, monkeypatch):
+    # chmod_like_new read the umask by setting it to 022 and back: two threads at once (the server
+    # saves on worker threads) could leave 022 behind for the whole process
+    import os
+    import stat
+    import threading
+    import time
+
+    from handful.bundle.store import chmod_like_new
+
+    real_umask = os.umask
+
+    def slow_umask(mask):  # widens the window between setting and putting back, as a busy CPU does
+        previous = real_umask(mask)
+        time.sleep(0.002)
+        return previous
+
+    files = [tmp_path / f"f{i}" for i in range(6)]
+    for file in files:
+        file.write_text("x")
+    old = real_umask(0o077)
+    try:
+        monkeypatch.setattr(os, "umask", slow_umask)
+        threads = [threading.Thread(target=lambda f=f: [chmod_like_new(f) for _ in range(20)]) for f in files]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        monkeypatch.setattr(os, "umask", real_umask)
+        after = real_umask(0o077)
+    finally:
+        real_umask(old)
+    assert after == 0o077
+    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}  # 0666 less 077, every time

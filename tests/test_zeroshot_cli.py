@@ -83,3 +83,36 @@ def test_zeroshot_names_beyond_the_folders_are_candidates_not_dropped(capsys, tm
                             "--backbone", "test_imagenet_colors"])
     assert out["classes"] == {"broccoli": "broccoli", "strawberry": "strawberry", "orange": "orange"}
     assert len(out["confusion_matrix"]) == 3 and out["per_class"]["orange"]["support"] == 0
+
+
+def test_zeroshot_out_interrupted_midway_keeps_the_earlier_predictions(capsys, color_tree, tmp_path,
+                                                                       monkeypatch):
+    # the CSV was written in place: Ctrl-C after its first row left a header where the last run's
+    # predictions were
+    import csv
+
+    from handful.cli import zeroshot as zeroshot_cli
+
+    preds = tmp_path / "p.csv"
+    argv = ["zeroshot", str(color_tree), "--backbone", "test_imagenet_colors", "--out", str(preds)]
+    run_json(capsys, argv)
+    earlier = preds.read_text()
+
+    class Interrupted:  # the csv module, but the second row is never written
+        @staticmethod
+        def writer(handle):
+            real, rows = csv.writer(handle), []
+
+            class Writer:
+                def writerow(self, row):
+                    rows.append(row)
+                    if len(rows) == 2:
+                        raise KeyboardInterrupt
+                    return real.writerow(row)
+
+            return Writer()
+
+    monkeypatch.setattr(zeroshot_cli, "csv", Interrupted)
+    assert main(argv) == 130
+    assert preds.read_text() == earlier and len(earlier.splitlines()) == 19
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["colors", "p.csv"]  # no temporary file left

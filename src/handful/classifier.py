@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from .data import Examples, as_items, check_modality
 from .data.duplicates import copies_summary, copies_warning, duplicate_groups, has_copies
 from .data.examples import ARTICLE
 from .data.items import check_every_class_left, check_item_types, examples_from, warn_unusable
-from .errors import DataError, NotFittedError
+from .errors import DataError, NotFittedError, warn_caller
 from .evaluate import classification_report
 from .heads import create_head
 from .heads.threads import single_threaded
@@ -413,8 +412,7 @@ def check_settings(clf: Classifier) -> None:
 def _warn_small(examples: Examples, groups: np.ndarray) -> None:
     counts = examples.counts()
     if min(counts.values()) == 1:
-        warnings.warn("Some classes have a single example; accuracy estimates will be rough.",
-                      stacklevel=3)
+        warn_caller("Some classes have a single example; accuracy estimates will be rough.")
     message = copies_warning(examples, groups)
     if message:  # copies cannot be told apart: CV keeps them together, labels may clash
-        warnings.warn(message, stacklevel=3)
+        warn_caller(message)

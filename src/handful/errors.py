@@ -7,6 +7,9 @@ Each class also subclasses the builtin a caller would naturally catch, as scikit
 from __future__ import annotations
 
 import difflib
+import os
+import sys
+import warnings
 from collections.abc import Iterable
 
 
@@ -16,6 +19,11 @@ class HandfulError(Exception):
 
 class DataError(HandfulError, ValueError):
     """The data given (a folder, a file, a table) cannot be used as it is."""
+
+
+class BackboneArgumentError(DataError, TypeError):
+    """A backbone name that is not a string, or a keyword argument the backbone does not take: a
+    DataError (ValueError) like a head's unknown parameter, and the TypeError Python raised before."""
 
 
 class DataNotFoundError(HandfulError, FileNotFoundError):
@@ -35,6 +43,18 @@ class BundleError(HandfulError, ValueError):
 
 class BackboneUnavailableError(HandfulError, RuntimeError):
     """A backbone that needs a package or network access that is not available here."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn at the first caller outside handful (as 3.12's ``skip_file_prefixes``): a fixed
+    stacklevel lands in a wrapper (``heads/threads.single_threaded``) when the call path varies."""
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def __getattr__(name: str):

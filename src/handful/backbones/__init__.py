@@ -1,5 +1,6 @@
 """Pretrained encoders behind one small protocol, built by name from a registry."""
 
+from ..errors import BackboneArgumentError
 from .base import Backbone, BackboneInfo
 from .registry import (
     backbone_modality,
@@ -11,6 +12,6 @@ from .registry import (
 from .stream import embed_items, iter_embeddings
 
 __all__ = [
-    "Backbone", "BackboneInfo", "backbone_modality", "create_backbone", "describe_backbones",
+    "Backbone", "BackboneArgumentError", "BackboneInfo", "backbone_modality", "create_backbone", "describe_backbones",
     "embed_items", "iter_embeddings", "list_backbones", "register_backbone",
 ]

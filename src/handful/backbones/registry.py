@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import DataError, UnknownNameError, did_you_mean
+from ..errors import BackboneArgumentError, DataError, UnknownNameError, did_you_mean
 from .base import Backbone
 
 HUB_PREFIXES = ("timm", "open_clip", "st")
@@ -50,6 +52,9 @@ def list_backbones(
         ['efficientnet_lite0', 'efficientnet_lite2']
     """
     _ensure_builtins()
+    if not isinstance(pattern, str):
+        raise BackboneArgumentError(f"list_backbones(pattern) takes a glob string such as 'efficientnet_*'. "
+                                    f"Got {_value(pattern)}. Pass a string, or nothing for every backbone.")
     if modality not in (None, "image", "text"):
         raise DataError(f"Unknown modality '{modality}'. Use 'image', 'text' or None (both).")
     return sorted(
@@ -63,6 +68,7 @@ def list_backbones(
 def backbone_modality(name: str) -> str:
     """'image' or 'text' for a registered name or a hub name (``st:`` is text)."""
     _ensure_builtins()
+    _check_name(name, "backbone_modality")
     if "+" in name:  # a concatenation, "a+b"
         from .concat import concat_modality
 
@@ -94,6 +100,7 @@ def create_backbone(name: str, **kwargs) -> Backbone:
         (1, 1280)
     """
     _ensure_builtins()
+    _check_name(name, "create_backbone")
     if "+" in name:  # a concatenation, "a+b"
         from .concat import create_concat_backbone
 
@@ -102,11 +109,55 @@ def create_backbone(name: str, **kwargs) -> Backbone:
         prefix, hub_name = name.split(":", 1)
         from . import hub
 
-        return hub.create_hub_backbone(prefix, hub_name, **kwargs)
+        if kwargs:
+            raise BackboneArgumentError(f"Hub backbone '{name}' takes no keyword arguments; got "
+                                        f"{', '.join(kwargs)}. Call create_backbone('{name}') alone.")
+        return hub.create_hub_backbone(prefix, hub_name)
     entry = _REGISTRY.get(_canonical(name))
     if entry is None:
         raise _unknown(name)
-    return entry.factory(**kwargs)
+    try:
+        return entry.factory(**kwargs)
+    except TypeError as err:
+        if not kwargs or _depth(err.__traceback__) > 2:  # raised inside the backbone's own code
+            raise
+        # an option the factory sets itself ("got multiple values for ... 'widths'") is not one
+        options = ", ".join(o for o in _options(entry.factory) if f"'{o}'" not in str(err)) or "none"
+        raise BackboneArgumentError(
+            f"Backbone '{name}' does not accept {', '.join(kwargs)} ({err}). Its keyword "
+            f"arguments: {options}; pass only those, or none for the defaults.") from None
+
+
+def _check_name(name: object, function: str) -> None:
+    if not isinstance(name, str):
+        raise BackboneArgumentError(f"{function}(name) takes a backbone name string such as "
+                                    f"'efficientnet_lite0'. Got {_value(name)}. See `handful backbones`.")
+
+
+def _value(value: object) -> str:
+    return f"{type(value).__name__} {repr(value)[:60]}"
+
+
+def _depth(tb) -> int:
+    """Frames in a traceback: 1 when the factory's own arguments did not bind, 2 when the class it
+    calls did not take them; more when the error came from inside the backbone's code."""
+    depth = 0
+    while tb is not None:
+        depth, tb = depth + 1, tb.tb_next
+    return depth
+
+
+def _options(factory: Callable[..., Backbone]) -> list[str]:
+    """The keyword arguments a factory passes on: those of the class it returns (its variant
+    selector, whose default is a registered name, is set by the name itself)."""
+    try:
+        built = typing.get_type_hints(factory).get("return")
+    except (NameError, TypeError):
+        built = None
+    params = inspect.signature(built if isinstance(built, type) else factory).parameters.values()
+    return [p.name for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty
+            and not (isinstance(p.default, str) and p.default in _REGISTRY)]
 
 
 def _unknown(name: str) -> UnknownNameError:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,9 +32,30 @@ HEAD_FILE = "head.safetensors"
 def chmod_like_new(path: Path) -> None:
     """Give ``path`` the mode a plain ``open``/``mkdir`` would (0666/0777 less the umask):
     ``mkstemp``/``mkdtemp`` (0600/0700) and some writers keep other users out of a model."""
-    mask = os.umask(0o022)  # read the umask by setting it, then put it back at once
-    os.umask(mask)
-    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~current_umask())
+
+
+_umask_lock = threading.Lock()
+_umask_read: list[int] = []  # the umask read by setting it, once: where /proc cannot tell
+
+
+def current_umask() -> int:
+    """The process's umask, without changing it: ``os.umask`` reads it only by setting it, for the
+    whole process, so two threads at once (the server saves models on worker threads) could leave
+    the temporary value behind. Linux tells it in /proc; elsewhere it is read once, under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        if not _umask_read:
+            mask = os.umask(0o022)
+            os.umask(mask)
+            _umask_read.append(mask)
+        return _umask_read[0]
 
 
 def check_out_free(out: str | Path, force: bool = False, data: str | Path | None = None) -> Path:

@@ -131,11 +131,24 @@ def _run(command, argv: list[str] | None) -> int:
         return _run_command(command, argv)
 
 
-def _run_command(command, argv: list[str] | None) -> int:
+def _set_warning_filters() -> None:
+    """Show each warning ("default"), but behind the targeted "ignore" filters set already: those a
+    module sets at import for its known noise (export.onnx's exporter notes), or the user's
+    ``-W``/``PYTHONWARNINGS``. ``simplefilter`` goes in front of every filter, and an import runs once
+    per process: noise filtered by a module imported before the command (or by an earlier command of
+    the process: tests, a notebook) showed."""
+    targeted = [f for f in warnings.filters if f[0] == "ignore" and (f[1] is not None or f[3] is not None)]
     warnings.simplefilter("default")
     # PIL's notes on odd but usable files (corrupt EXIF, palette transparency) are noise here:
     # such files decode. Set once for the process, as decoding threads cannot set it safely.
     warnings.filterwarnings("ignore", module=r"PIL\.")
+    for action, message, category, module, lineno in reversed(targeted):  # back in front, same order
+        warnings.filterwarnings(action, getattr(message, "pattern", message or ""), category,
+                                getattr(module, "pattern", module or ""), lineno)
+
+
+def _run_command(command, argv: list[str] | None) -> int:
+    _set_warning_filters()
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
         code = command.main(args=argv, prog_name="handful", standalone_mode=False)

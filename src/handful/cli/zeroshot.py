@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
 from ..zeroshot.scorer import check_template
 from .main import app
 from .options import JsonOpt, LabelColOpt, NestedOpt, TextColOpt, check_columns_apply
-from .output import Output, check_replaceable, pct, starts_with
+from .output import Output, check_replaceable, pct, starts_with, write_text_file
 
 ZeroShotPriorOpt = Annotated[bool, typer.Option(
     "--zero-shot-prior", help="Combine the head with zero-shot scores from the class names "
@@ -174,9 +175,11 @@ def zeroshot(
 
 def _write_predictions(path: Path, examples: Examples, predicted: list[str], scores: np.ndarray,
                        labels: list[str]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["input", "label", "prediction"] + [f"score_{lab}" for lab in labels])
-        for item_id, true, pred, row in zip(examples.ids, examples.labels, predicted, scores,
-                                            strict=True):
-            writer.writerow([item_id, true, pred] + [f"{s:.4f}" for s in row])
+    """The CSV, through a temporary file and one rename: Ctrl-C midway left half a file in place
+    of the user's earlier predictions."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["input", "label", "prediction"] + [f"score_{lab}" for lab in labels])
+    for item_id, true, pred, row in zip(examples.ids, examples.labels, predicted, scores, strict=True):
+        writer.writerow([item_id, true, pred] + [f"{s:.4f}" for s in row])
+    write_text_file(path, text.getvalue())
