@@ -44,3 +44,19 @@ def test_head_probabilities_sum_to_one_and_argmax_is_predict(name):
     assert proba.shape == (16, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
     np.testing.assert_array_equal(head.classes_[proba.argmax(axis=1)], head.predict(X))
+
+
+@pytest.mark.parametrize("name", [n for n in HEADS if n in ("logistic", "mlp")])
+def test_standardizing_heads_do_not_blow_up_a_feature_that_barely_moves(name):
+    # 5 examples per class: feature 7 is almost dead on them (spread 1e-6, as hundreds of
+    # EfficientNet features are at 1-5 images per class). Dividing by that spread made a new
+    # example that moves it by 1e-3 a thousand standard deviations out, and flipped its class.
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b"], 5)
+    X = rng.normal(0, 1, (10, 8)) + np.where(y == "a", 2.0, -2.0)[:, None] * (np.arange(8) < 4)
+    X[:, 7] = 1e-6 * rng.normal(size=10)
+    head = create_head(name).fit(X, y)
+    moved = X[:2].copy()
+    moved[:, 7] += 1e-3
+    shift = np.abs(head.predict_proba(moved) - head.predict_proba(X[:2])).max()
+    assert head.scale_[7] > 1e-3 and shift < 0.05
