@@ -1,18 +1,28 @@
-"""Helpers for the server tests: tiny images, job polling, a real `handful serve` subprocess."""
+"""Helpers for the server tests: tiny images, job polling, a real `handful serve` subprocess,
+and what the headless-Chromium tests share (the browser, its flags, a trained project)."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+CHROMIUM = "/usr/bin/chromium"  # the system Chromium (`.ci/run` installs it); Playwright drives it
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HAS_CHROMIUM = Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is not None
+NO_CHROMIUM = f"{CHROMIUM} is not installed (apt-get install chromium)"
 
 COLORS = {"red": (220, 30, 30), "green": (30, 200, 60), "blue": (40, 60, 220)}
 
@@ -91,3 +101,26 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+
+
+@contextmanager
+def trained_project(tmp_path: Path, name: str, colors: dict[str, str], job: dict,
+                    timeout: float = 60.0) -> Iterator[tuple[ServerProcess, int]]:
+    """(server, project id): a server on a fresh home, one project with 3 images per class
+    (label -> color), trained with the ``job`` options."""
+    import httpx
+
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home)
+    try:
+        api = httpx.Client(base_url=server.url, timeout=30)
+        pid = api.post("/api/projects", json={"name": name}).json()["id"]
+        for label, color in colors.items():
+            files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(3)]
+            api.post(f"/api/projects/{pid}/examples", files=files, data={"label": label})
+        job_id = api.post(f"/api/projects/{pid}/jobs", json=job).json()["id"]
+        assert wait_job(api, job_id, timeout=timeout)["status"] == "succeeded"
+        yield server, pid
+    finally:
+        server.stop()

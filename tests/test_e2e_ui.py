@@ -7,7 +7,6 @@ with Playwright, using the system Chromium at /usr/bin/chromium (`.ci/run` insta
 from __future__ import annotations
 
 import base64
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,16 +15,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from server_utils import COLORS, ServerProcess, color_png, upload_colors, wait_job
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from server_utils import (
+    ARGS,
+    CHROMIUM,
+    COLORS,
+    HAS_CHROMIUM,
+    NO_CHROMIUM,
+    ServerProcess,
+    color_png,
+    trained_project,
+    upload_colors,
+)
 
 pytestmark = [
     pytest.mark.slow,  # trains with the real efficientnet_lite0 weights (offline)
-    pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-                       reason=f"{CHROMIUM} is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM),
 ]
 
 DROP_FILE_JS = """([selector, name, b64]) => {
@@ -170,26 +174,6 @@ def wide_page(sync_api):
             yield browser.new_page(viewport={"width": 1280, "height": 860})
         finally:
             browser.close()
-
-
-@contextmanager
-def trained_project(tmp_path, name: str, colors: dict[str, str], job: dict, timeout: float = 60.0):
-    """(server, project id): a server on a fresh home, one project with 3 images per class
-    (label -> color), trained with the ``job`` options."""
-    home = tmp_path / "home"
-    home.mkdir()
-    server = ServerProcess(home)
-    try:
-        api = httpx.Client(base_url=server.url, timeout=30)
-        pid = api.post("/api/projects", json={"name": name}).json()["id"]
-        for label, color in colors.items():
-            files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(3)]
-            api.post(f"/api/projects/{pid}/examples", files=files, data={"label": label})
-        job_id = api.post(f"/api/projects/{pid}/jobs", json=job).json()["id"]
-        assert wait_job(api, job_id, timeout=timeout)["status"] == "succeeded"
-        yield server, pid
-    finally:
-        server.stop()
 
 
 def test_the_token_dialog_opens_once_and_says_when_a_token_is_wrong(tmp_path):

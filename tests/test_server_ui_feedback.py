@@ -1,5 +1,6 @@
 """What the web UI tells the user: undefined scores, which accuracy a version has, unknown
-project ids, failed deletes, skipped files, and a dismissed token dialog (headless Chromium).
+project ids and pages, failed deletes and loads, a project deleted elsewhere, skipped files,
+and a dismissed token dialog (headless Chromium).
 
 Pages that only render a report use a catalog seeded here (a version row and its report.json,
 with no model behind it): a fine-tuned model or a class that cross-validation never predicted
@@ -9,17 +10,15 @@ would take minutes of real training, or luck, to get.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 
 from handful.evaluate.metrics import classification_report
 from handful.server import Catalog, extras
-from server_utils import ServerProcess, color_png
-from test_e2e_ui import ARGS, CHROMIUM, trained_project
+from server_utils import ARGS, CHROMIUM, HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, color_png, trained_project
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
+pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +190,63 @@ def test_escape_on_the_token_dialog_leaves_a_page_that_can_reopen_it(tmp_path, p
         page.wait_for_selector("[data-testid=new-project]")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("route", ["#/nonsense", "#/projects/5", "#/p/abc", "#/p/1x/data", "#/p//data"])
+def test_an_unknown_page_says_page_not_found_and_links_back_to_the_projects(seeded, page, route):
+    # any hash the router did not know showed the home page, as if the link had worked
+    server, _ = seeded
+    page.goto(f"{server.url}/{route}")
+    page.wait_for_selector("#app .empty h2")
+    assert page.inner_text("#app .empty h2") == "Page not found"
+    assert route[1:] in page.inner_text("#app .empty")  # says which address it did not know
+    page.click("text=Back to projects")
+    page.wait_for_selector("[data-project]")
+
+
+def test_deleting_a_project_deleted_elsewhere_says_it_no_longer_exists(seeded, page):
+    # the toast showed the API's "Project 3 does not exist. List projects with GET /api/projects."
+    server, _ = seeded
+    api = httpx.Client(base_url=f"{server.url}/api", timeout=30)
+    pid = api.post("/projects", json={"name": "gone"}).json()["id"]
+    page.goto(f"{server.url}/#/p/{pid}/data")
+    page.wait_for_selector("text=Delete project")
+    assert api.delete(f"/projects/{pid}").status_code == 204  # in another tab, or by a script
+    page.click("text=Delete project")
+    page.click(".modal .danger")
+    page.wait_for_selector(".toast")
+    shown = page.inner_text(".toast")
+    assert "“gone” no longer exists" in shown and "/api" not in shown
+    page.wait_for_selector("[data-project]")  # back on the list, the dialog closed with its page
+    assert page.locator(".modal").count() == 0
+    assert "GET /api/projects" in api.delete(f"/projects/{pid}").json()["detail"]  # API users' wording
+
+
+def test_showing_more_examples_says_when_it_failed(seeded, page):
+    # the "show N more" button's request had no error handling: a failure did nothing visible
+    server, _ = seeded
+    api = httpx.Client(base_url=f"{server.url}/api", timeout=30)
+    pid = api.post("/projects", json={"name": "more", "modality": "text"}).json()["id"]
+    api.post(f"/projects/{pid}/examples/texts", json={"texts": [f"text {i}" for i in range(7)], "label": "a"})
+    page.goto(f"{server.url}/#/p/{pid}/data")
+    more = page.locator("[data-class=a] button:has-text('show 1 more')")
+    more.wait_for()
+    page.route("**/api/projects/*/examples?*offset=*", lambda route: route.abort())
+    more.click()
+    page.wait_for_selector(".toast.error")
+    assert "cannot be reached" in page.inner_text(".toast.error")
+    assert more.is_visible()  # still there to try again
+
+
+def test_comparing_versions_says_when_a_version_could_not_be_loaded(seeded, page):
+    # ticking a version whose request failed left the old comparison, with no word of the failure
+    server, ids = seeded
+    page.goto(f"{server.url}/#/p/{ids['tuned']}/versions")
+    page.wait_for_selector("[data-testid=compare]")
+    page.route("**/api/projects/*/versions/1", lambda route: route.abort())
+    boxes = page.locator(".card:has(h3:text-is('Versions')) tbody input[type=checkbox]")
+    boxes.nth(1).uncheck()
+    boxes.nth(1).check()
+    page.wait_for_selector(".toast.error")
+    assert "cannot be reached" in page.inner_text(".toast.error")
+    assert page.locator("[data-testid=compare]").count() == 0  # no stale comparison of other versions

@@ -59,25 +59,35 @@ function onUnauthorized() {
   if (!tokenDismissed) askToken();
 }
 
-function showProblem(gone, message) {
+const PROBLEMS = {
+  gone: ["not-found", "This project does not exist", () => "It may have been deleted. Your other projects are on the home page."],
+  page: ["not-found", "Page not found", () => `There is no page at ${location.hash.slice(1)}. Your projects are on the home page.`],
+  failed: ["problem", "Something went wrong", (message) => message],
+};
+
+/** A page in place of the one asked for: `kind` is "gone" (no such project), "page" (an
+ * address the router does not know) or "failed" (with the error's `message`). */
+function showProblem(kind, message) {
+  const [testid, title, text] = PROBLEMS[kind];
   document.getElementById("crumbs").replaceChildren();
-  root.replaceChildren(h("div.empty", { "data-testid": gone ? "not-found" : "problem" },
-    h("h2", {}, gone ? "This project does not exist" : "Something went wrong"),
-    h("p", {}, gone ? "It may have been deleted. Your other projects are on the home page." : message),
+  root.replaceChildren(h("div.empty", { "data-testid": testid }, h("h2", {}, title), h("p", {}, text(message)),
     h("a.button.primary", { href: "#/" }, "Back to projects")));
 }
 
 async function route() {
   clearTimers();
-  const m = location.hash.match(/^#\/p\/(\d+)(?:\/(\w+))?/);
+  const hash = location.hash;
+  const home = hash === "" || hash === "#" || hash === "#/";
+  const m = hash.match(/^#\/p\/(\d+)(?:\/([^/]*))?\/?$/);  // #/p/<id>[/<tab>]: renderProject sends an unknown tab to data
+  if (!home && !m) return showProblem("page");
   // an id past 2^53 is no project's (ids count up from 1), and Number() would send it as 1e+23
-  if (m && !Number.isSafeInteger(Number(m[1]))) return showProblem(true);
+  if (m && !Number.isSafeInteger(Number(m[1]))) return showProblem("gone");
   try {
     if (m) await renderProject(root, Number(m[1]), m[2] || "data", state);
     else await renderHome(root, state);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;  // showLocked() has the page
-    showProblem(m && err instanceof ApiError && err.status === 404, err.message);  // 404: deleted, an old link
+    showProblem(m && err instanceof ApiError && err.status === 404 ? "gone" : "failed", err.message);  // 404: deleted, an old link
   }
 }
 
@@ -94,6 +104,10 @@ async function boot() {
 }
 
 window.addEventListener("hashchange", route);
+// the net under every handler: a failed request nothing caught is still shown, never swallowed
+window.addEventListener("unhandledrejection", (e) => {
+  if (e.reason instanceof ApiError && e.reason.status !== 401) toast(e.reason.message, "error");
+});
 window.addEventListener("handful:auth", onUnauthorized);
 setInterval(async () => {
   try { await get("/health"); setStatus(true); } catch (err) { setStatus(false, err.status === 401 ? "locked" : "offline"); }

@@ -17,7 +17,7 @@ export async function renderData(root, ctx) {
     const problem = classNameProblem(name, names);
     if (problem) return toast(problem, "error");
     extra.add(name);
-    renderData(root, ctx);
+    redraw(root, ctx);
   };
   nameInput.addEventListener("keydown", (e) => { if (e.key === "Enter") addClass(); });
   const toolbar = h("div.toolbar", {},
@@ -30,6 +30,11 @@ export async function renderData(root, ctx) {
   const grid = h("div.class-grid", {}, cards, names.length === 1
     ? h("div.class-card.ghost-card", {}, h("p.muted", {}, "Add a second class: a classifier needs at least two.")) : null);
   mount(root, toolbar, names.length ? grid : hint(ctx));
+}
+
+/** Draw the tab again from an event handler, where nothing awaits it: a failure is shown. */
+function redraw(root, ctx) {
+  return renderData(root, ctx).catch((err) => toast(err.message, "error"));
 }
 
 /** Why `name` cannot be a new class name (as the server checks it), or "" when it can. */
@@ -85,7 +90,7 @@ async function imageBody(card, name, count, ctx, root) {
       reportUpload(report);
       pending.get(ctx.id)?.delete(name);
       await ctx.refresh();
-      renderData(root, ctx);
+      redraw(root, ctx);
     } catch (err) { toast(err.message, "error"); status.hidden = true; }
   });
   // Drag an example from another class onto this card to relabel it.
@@ -96,7 +101,7 @@ async function imageBody(card, name, count, ctx, root) {
     card.classList.remove("dragging");
     if (!id) return;
     e.preventDefault();
-    try { await patch(`/projects/${ctx.id}/examples/${id}`, { label: name }); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); }
+    try { await patch(`/projects/${ctx.id}/examples/${id}`, { label: name }); await ctx.refresh(); redraw(root, ctx); } catch (err) { toast(err.message, "error"); }
   });
   card.append(body);
 }
@@ -135,8 +140,7 @@ function moveButton(e, ctx, root) {
         try { await patch(`/projects/${ctx.id}/examples/${e.id}`, { label: select.value }); }
         catch (err) { toast(err.message, "error"); return false; }
         toast(`Moved to ${select.value}`, "good");
-        await ctx.refresh();
-        renderData(root, ctx);
+        await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
       }]]);
     } }, "⇄");
 }
@@ -147,7 +151,9 @@ function moreButton(name, count, shown, ctx, insert, make) {
   const button = make(`+${count - shown}`);
   button.addEventListener("click", async (ev) => {
     ev.stopPropagation();  // not the drop zone's file picker
-    const page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=100&offset=${offset}`);
+    let page;
+    try { page = await get(`/projects/${ctx.id}/examples?label=${encodeURIComponent(name)}&limit=100&offset=${offset}`); }
+    catch (err) { return toast(err.message, "error"); }  // the button stays: click again to retry
     for (const e of page.items) insert(e, button);
     offset += page.items.length;
     if (!page.items.length || offset >= count) (button.closest("li.muted") || button).remove();
@@ -174,7 +180,7 @@ async function textBody(card, name, count, ctx, root) {
       reportUpload(await post(`/projects/${ctx.id}/examples/texts`, { texts, label: name }));
       pending.get(ctx.id)?.delete(name);
       await ctx.refresh();
-      renderData(root, ctx);
+      redraw(root, ctx);
     } catch (err) { toast(err.message, "error"); }
   } }, "Add texts");
   if (count) card.append(list);
@@ -202,7 +208,7 @@ function zipButton(ctx, root) {
     const form = new FormData();
     form.append("file", input.files[0]);
     toast("Uploading archive…");
-    try { reportUpload(await post(`/projects/${ctx.id}/examples/zip`, form)); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); }
+    try { reportUpload(await post(`/projects/${ctx.id}/examples/zip`, form)); await ctx.refresh(); redraw(root, ctx); } catch (err) { toast(err.message, "error"); }
     input.value = "";
   });
   return h("div", {}, input, h("button.secondary", { onclick: () => input.click(), title: "A .zip with one folder per class" }, icon("upload", 16), "Upload .zip of class folders"));
@@ -224,7 +230,7 @@ async function uploadTable(file, ctx, root, fields = {}) {
   form.append("file", file);
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   try {
-    reportUpload(await post(`/projects/${ctx.id}/examples/table`, form)); await ctx.refresh(); renderData(root, ctx);
+    reportUpload(await post(`/projects/${ctx.id}/examples/table`, form)); await ctx.refresh(); redraw(root, ctx);
   } catch (err) {
     const columns = /column/.test(err.message) && !fields.text_column ? await headerColumns(file) : [];
     if (columns.length < 2) return toast(err.message, "error");
@@ -251,14 +257,14 @@ function renameClass(name, ctx, root) {
     if (next === name) return;
     const problem = classNameProblem(next, [...ctx.classes(), ...(set || [])]);
     if (problem) { toast(problem, "error"); return false; }
-    if (set?.has(name)) { set.delete(name); set.add(next); renderData(root, ctx); return; }
-    try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); await ctx.refresh(); renderData(root, ctx); } catch (err) { toast(err.message, "error"); return false; }
+    if (set?.has(name)) { set.delete(name); set.add(next); redraw(root, ctx); return; }
+    try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); await ctx.refresh(); redraw(root, ctx); } catch (err) { toast(err.message, "error"); return false; }
   }]]);
 }
 
 function deleteClass(name, ctx, root) {
   const set = pending.get(ctx.id);
-  if (set?.has(name) && !ctx.project.classes[name]) { set.delete(name); renderData(root, ctx); return; }
+  if (set?.has(name) && !ctx.project.classes[name]) { set.delete(name); redraw(root, ctx); return; }
   modal(`Delete class “${name}”?`, h("p", {}, `Its ${plural(ctx.project.classes[name] || 0, "example")} will be deleted.`),
     [["Cancel", "ghost"], ["Delete", "danger", async () => {
       try { await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); } catch (err) { toast(err.message, "error"); return false; }

@@ -44,16 +44,29 @@ export async function renderProject(root, id, tab, state) {
     const input = h("input.input", { value: ctx.project.name });
     modal("Rename project", input, [["Cancel", "ghost"], ["Save", "primary", async () => {
       if (!input.value.trim()) { toast("Give the project a name.", "error"); input.focus(); return false; }
-      try { await patch(`/projects/${id}`, { name: input.value }); await ctx.refresh(); } catch (err) { toast(err.message, "error"); return false; }
+      try { await patch(`/projects/${id}`, { name: input.value }); await ctx.refresh(); } catch (err) {
+        if (!leftGone(err)) { toast(err.message, "error"); return false; }
+      }
     }]]);
   }
 
   function remove() {
     modal(`Delete “${ctx.project.name}”?`, h("p", {}, "Its examples and every model version will be deleted. This cannot be undone."),
       [["Cancel", "ghost"], ["Delete", "danger", async () => {
-        try { await del(`/projects/${id}`); } catch (err) { toast(err.message, "error"); return false; }  // the dialog stays
+        try { await del(`/projects/${id}`); } catch (err) {
+          if (!leftGone(err)) { toast(err.message, "error"); return false; }  // the dialog stays
+        }
         location.hash = "#/";
       }]]);
+  }
+
+  /** After a 404 on the project itself (deleted in another tab or by a script), say so in the
+   * user's terms, not the API's ("… List projects with GET /api/projects."), and go to the list. */
+  function leftGone(err) {
+    if (err.status !== 404) return false;
+    toast(`“${ctx.project.name}” no longer exists: it was deleted elsewhere.`, "warn", 8000);
+    location.hash = "#/";
+    return true;
   }
 
   ctx.showJob = (job) => showBanner(banner, job, ctx);

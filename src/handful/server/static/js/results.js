@@ -15,7 +15,7 @@ export async function renderResults(root, ctx, number) {
   number = number ?? ctx.project.current_version ?? versions[0].number;
   const v = await get(`/projects/${ctx.id}/versions/${number}`);
   const ev = v.report.evaluation;
-  const picker = h("select.input.inline", { onchange: (e) => renderResults(root, ctx, Number(e.target.value)) },
+  const picker = h("select.input.inline", { onchange: (e) => renderResults(root, ctx, Number(e.target.value)).catch((err) => toast(err.message, "error")) },
     versions.map((x) => h("option", { value: x.number, selected: x.number === number }, `v${x.number}${x.current ? " (current)" : ""}`)));
   const tuned = v.report.finetune;
   const unscored = tuned ? "fine-tuned without a validation split (needs ≥ 3 images per class)" : "needs ≥ 2 examples per class";

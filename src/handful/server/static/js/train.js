@@ -82,10 +82,11 @@ export function watchJob(ctx, jobId) {
     if (!["queued", "running"].includes(job.status)) {
       done = true;
       clearInterval(timer);
-      await ctx.refresh();
+      await ctx.refresh().catch((err) => toast(err.message, "error"));
       if (job.status === "succeeded") toast(`Model v${job.version} trained`, "good");
       else if (job.status === "failed") toast(job.message, "error", 9000);
-      if (ctx.tab === "train") renderTrain(ctx.progressEl.closest(".tab-content"), ctx).then(() => renderProgress(ctx.progressEl, job, ctx));
+      if (ctx.tab === "train") renderTrain(ctx.progressEl.closest(".tab-content"), ctx).then(() => renderProgress(ctx.progressEl, job, ctx))
+        .catch((err) => toast(err.message, "error"));
     }
   };
   const timer = every(500, tick);

@@ -26,9 +26,8 @@ export async function renderVersions(root, ctx) {
       h("td.muted", {}, ago(v.created)),
       h("td", {}, v.current ? null : h("button.secondary.small", { "data-testid": `activate-${v.number}`, onclick: async () => {
         try { await post(`/projects/${ctx.id}/versions/${v.number}/activate`); } catch (err) { toast(err.message, "error"); return; }
-        await ctx.refresh();
         toast(`v${v.number} is now live`, "good");
-        renderVersions(root, ctx);
+        await ctx.refresh().then(() => renderVersions(root, ctx)).catch((err) => toast(err.message, "error"));
       } }, "Make live")),
       h("td", {}, h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=bundle`) }, "download"),
         onnx ? [" · ", h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=onnx`) }, "ONNX")] : null)))));
@@ -48,7 +47,11 @@ function accuracyCell(metrics) {
 
 async function showCompare(box, ctx, numbers) {
   if (numbers.length < 2) { box.replaceChildren(h("p.muted", {}, "Tick two versions to compare them.")); return; }
-  const [a, b] = await Promise.all(numbers.map((n) => get(`/projects/${ctx.id}/versions/${n}`)));
+  let a, b;
+  try { [a, b] = await Promise.all(numbers.map((n) => get(`/projects/${ctx.id}/versions/${n}`))); } catch (err) {
+    box.replaceChildren(h("p.muted", {}, `v${numbers[0]} and v${numbers[1]} could not be compared.`));  // not a stale comparison
+    return toast(err.message, "error");
+  }
   const ea = a.report.evaluation, eb = b.report.evaluation;
   const row = (label, va, vb, fmt = (x) => x, better = null) => {
     const delta = better && va != null && vb != null ? vb - va : null;
