@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from handful import Classifier, load
 from handful.backbones import register_backbone
@@ -79,6 +80,22 @@ def test_the_selection_bias_is_the_mean_per_fold_lead_of_the_folds_own_best_over
     assert Leaderboard([{"mean": None}], "no CV").selection() is None
 
 
+def test_train_prints_the_adjusted_cv_score_when_luck_picked_the_winner(capsys, tmp_path):
+    # Random labels: the winner's CV score is luck, and train says how much of it to discount.
+    rng = np.random.default_rng(3)
+    root = tmp_path / "noise"
+    for i, label in enumerate(rng.permutation(np.repeat(["a", "b"], 8))):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(root / label / f"{i}.png")
+    assert main(["train", str(root), "--out", str(tmp_path / "m"), "--no-advise", "--backbone",
+                 "test_tiny_image", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["metrics"]["cv_accuracy_adjusted"] < out["metrics"]["cv_accuracy"]
+    main(["train", str(root), "--out", str(tmp_path / "n"), "--no-advise", "--backbone", "test_tiny_image"])
+    printed = capsys.readouterr().out
+    assert "allowing for that choice, about" in printed and "on new data" in printed
+
+
 def test_on_noise_the_adjusted_accuracy_is_nearer_chance_than_the_winners_cv_score():
     # Random labels on random features: every candidate is at chance (50%) on new data, so the
     # best of 18 CV scores is luck, and the adjustment should take most of it back.
@@ -136,9 +153,9 @@ def test_train_prints_the_leaderboard_with_backbones_and_the_baseline(capsys, co
     assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--no-advise"]) == 0
     printed = capsys.readouterr().out
     assert "test_tiny_noise" in printed and "majority class (baseline)" in printed
-    # The winner is one of many candidates scored on the same folds: both figures are printed.
-    assert re.search(r"Cross-validated accuracy: 100.0% \(the best of \d+ candidates on these folds; "
-                     r"allowing for that choice, about 100.0% on new data\)", printed)
+    # The winner is one of many candidates, but none beat it on any fold: nothing to take off.
+    assert re.search(r"Cross-validated accuracy: 100.0% \(the best of \d+ candidates; none beat it on any "
+                     r"fold, so picking it flatters nothing\)", printed)
     assert main(["train", str(color_tree), "--out", str(tmp_path / "n"), "--no-advise",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -124,7 +124,10 @@ def print_cv_accuracy(out: Output, leaderboard) -> None:
     if selection is None:
         return
     line = f"Cross-validated accuracy: {pct(selection['cv_accuracy'])}"
-    if selection["candidates"] > 1:
+    if selection["candidates"] > 1 and selection["selection_bias"] < 5e-4:
+        line += (f" (the best of {selection['candidates']} candidates; none beat it on any fold, so "
+                 "picking it flatters nothing)")
+    elif selection["candidates"] > 1:
         line += (f" (the best of {selection['candidates']} candidates on these folds; allowing for that "
                  f"choice, about {pct(selection['adjusted_accuracy'])} on new data)")
     out.print(line)
