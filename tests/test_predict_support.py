@@ -105,11 +105,16 @@ def purple_queries(tmp_path) -> Path:
     return tmp_path / "purple"
 
 
+def transductive_argv(model, queries: Path, tmp_path: Path, out: Path) -> list[str]:
+    """``predict MODEL QUERIES --support S --transductive --out OUT`` with a one-per-class support set."""
+    return ["predict", model, str(queries), "--support", str(make_color_tree(tmp_path / "support", 1, seed=3)),
+            "--transductive", "--out", str(out)]
+
+
 def test_a_resumed_transductive_run_writes_the_rows_a_fresh_run_writes(capsys, euclidean_model, purple_queries,
                                                                         tmp_path):
     out = tmp_path / "preds.csv"
-    argv = ["predict", euclidean_model, str(purple_queries), "--support",
-            str(make_color_tree(tmp_path / "support", 1, seed=3)), "--transductive", "--out", str(out)]
+    argv = transductive_argv(euclidean_model, purple_queries, tmp_path, out)
     run_json(capsys, argv)
     fresh = out.read_text().splitlines()
     out.write_text("\n".join(fresh[:3]) + "\n")  # killed after the header and two rows
@@ -124,8 +129,7 @@ def test_a_resumed_transductive_run_writes_the_rows_a_fresh_run_writes(capsys, e
 def test_a_transductive_out_file_is_not_extended_with_another_batch(capsys, euclidean_model, purple_queries,
                                                                      tmp_path):
     out = tmp_path / "preds.csv"
-    argv = ["predict", euclidean_model, str(purple_queries), "--support",
-            str(make_color_tree(tmp_path / "support", 1, seed=3)), "--transductive", "--out", str(out)]
+    argv = transductive_argv(euclidean_model, purple_queries, tmp_path, out)
     run_json(capsys, argv)
     make_color_image(purple_queries / "q9.png", (130, 30, 140), 99)  # one more query: another batch
     assert main(argv) == 2
