@@ -175,16 +175,18 @@ class Classifier(BaseEstimator):
 
     @single_threaded
     def fit_embeddings(self, X: np.ndarray, examples: Examples,
-                       extra: tuple[np.ndarray, np.ndarray] | None = None) -> Classifier:
+                       extra: tuple[np.ndarray, np.ndarray] | None = None,
+                       warn_single: bool = True) -> Classifier:
         """Fit the head on precomputed embeddings of ``examples``.
 
         ``extra`` is ``(X_extra, y_extra)``, more rows the head trains on (augmented views):
         the head search sees only ``X``, because views of one image split across CV folds
-        would flatter every score.
+        would flatter every score. ``warn_single=False``: no note on a class of one example
+        (K-shot evaluation draws them on purpose).
         """
         y = np.asarray(examples.labels, dtype=object)
         groups = duplicate_groups(examples)
-        _warn_small(examples, groups)
+        _warn_small(examples, groups, warn_single)
         self.leaderboard_, self._preselected = self._preselected, None
         if self.head == "auto":
             if self.leaderboard_ is None:
@@ -409,9 +411,9 @@ def check_settings(clf: Classifier) -> None:
         preset_config(clf.augment)
 
 
-def _warn_small(examples: Examples, groups: np.ndarray) -> None:
+def _warn_small(examples: Examples, groups: np.ndarray, single: bool = True) -> None:
     counts = examples.counts()
-    if min(counts.values()) == 1:
+    if single and min(counts.values()) == 1:
         warn_caller("Some classes have a single example; accuracy estimates will be rough.")
     message = copies_warning(examples, groups)
     if message:  # copies cannot be told apart: CV keeps them together, labels may clash

@@ -110,17 +110,15 @@ def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
               rows)
 
 
-def cv_metrics(leaderboard) -> dict:
-    """The winner's CV accuracy and, when it was picked among candidates, the same less the bias
-    of picking the best (``Leaderboard.selection``)."""
-    selection = leaderboard.selection() if leaderboard is not None else None
+def cv_metrics(selection: dict | None) -> dict:
+    """The winner's CV accuracy and the same less the bias of picking the best of the candidates
+    (``Leaderboard.selection``); nothing without CV."""
     if selection is None:
         return {}
     return {"cv_accuracy": selection["cv_accuracy"], "cv_accuracy_adjusted": selection["adjusted_accuracy"]}
 
 
-def print_cv_accuracy(out: Output, leaderboard) -> None:
-    selection = leaderboard.selection() if leaderboard is not None else None
+def print_cv_accuracy(out: Output, selection: dict | None) -> None:
     if selection is None:
         return
     line = f"Cross-validated accuracy: {pct(selection['cv_accuracy'])}"
@@ -181,7 +179,8 @@ def train(
     print_leaderboard(out, clf.leaderboard_)
     selection = selection_notes(clf)
     print_selection(out, selection)
-    metrics = cv_metrics(clf.leaderboard_)
+    cv = clf.leaderboard_.selection() if clf.leaderboard_ is not None else None
+    metrics = cv_metrics(cv)
     evaluation = None
     if eval_ex is not None:
         evaluation = clf.evaluate(eval_ex)
@@ -209,7 +208,7 @@ def train(
     path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_report)
     head_label = f"{type(clf.head_).__name__} {clf.head_.get_params()}"
     out.print(f"Head: {head_label}")
-    print_cv_accuracy(out, clf.leaderboard_)
+    print_cv_accuracy(out, cv)
     if evaluation:
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "

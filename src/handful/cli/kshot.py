@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -32,8 +31,6 @@ from .options import (
 )
 from .output import Output, check_replaceable, json_with, pct, write_text_file
 from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, prior_options
-
-SINGLE_EXAMPLE_NOTE = "Some classes have a single example; accuracy estimates will be rough."  # Classifier's
 
 
 def parse_shots(text: str) -> list[int]:
@@ -104,7 +101,6 @@ def kshot(
     from ..evaluate.kshot import run_kshot
     from ..text.prepare import finetune_kshot, prepare_for_kshot
     out = Output(as_json)
-    _hide_single_example_note()
     if out_file:
         check_replaceable(out_file, json_with("shots"))
     k_values = parse_shots(shots)
@@ -131,7 +127,8 @@ def kshot(
     def fit_predict(X_train, y_train, X_eval):
         sub = Examples(tuple(str(i) for i in range(len(y_train))), tuple(y_train), pool_ex.modality)
         extra = views.extra(X_train) if views else None
-        predicted = clf.fit_embeddings(X_train, sub, extra).head_.predict(X_eval)
+        # no note on classes of one example: at K=1 that is the point
+        predicted = clf.fit_embeddings(X_train, sub, extra, warn_single=False).head_.predict(X_eval)
         prior_weights.append(float(getattr(clf.head_, "weight_", [np.nan])[0]))
         return predicted
 
@@ -163,13 +160,3 @@ def kshot(
     if out_file:  # through a temporary file: Ctrl-C midway leaves the previous one as it was
         write_text_file(out_file, json_text(result, indent=2))
     out.result(result)
-
-
-def _hide_single_example_note() -> None:
-    """Hide the Classifier's note that a class has a single example: at K=1 that is the point.
-
-    One filter for that text, set as the command starts, in front of ``main``'s (whose "default"
-    filter goes in front of it again when the next command starts). Not ``warnings.catch_warnings()``
-    around each fit: that swaps the process-wide filter list, so a filter another thread set
-    meanwhile was lost; and it hid every other UserWarning of the fits too."""
-    warnings.filterwarnings("ignore", message=re.escape(SINGLE_EXAMPLE_NOTE), category=UserWarning)
