@@ -9,6 +9,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import DataError
 
+SCALE_FLOOR = 0.1  # of the median feature's standard deviation (heads/logistic.py's docstring says why)
+
+
+def feature_scale(X: np.ndarray) -> np.ndarray:
+    """Each column's standard deviation, at least ``SCALE_FLOOR`` x the median one among the
+    columns that vary (all 1 when none does), so no feature is divided by ~0. (n_features,)"""
+    std = X.std(axis=0)
+    varying = std[std > 1e-12]
+    floor = SCALE_FLOOR * float(np.median(varying)) if varying.size else 1.0
+    return np.maximum(std, floor)
+
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""

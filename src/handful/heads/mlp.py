@@ -7,8 +7,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
-from .base import HeadMixin, softmax
-from .logistic import feature_scale
+from .base import HeadMixin, feature_scale, softmax
 
 
 class MLPHead(HeadMixin, BaseEstimator):
@@ -35,7 +34,7 @@ class MLPHead(HeadMixin, BaseEstimator):
     def fit(self, X, y) -> MLPHead:
         X, y_idx = self._validate_fit(X, y)
         self.mean_ = X.mean(axis=0)
-        self.scale_ = feature_scale(X)  # near-dead features are not blown up (logistic.py)
+        self.scale_ = feature_scale(X)  # near-dead features are not blown up
         Xs = (X - self.mean_) / self.scale_
         X_tr, y_tr, X_val, y_val = self._split(Xs, y_idx)
         torch.manual_seed(self.random_state)
