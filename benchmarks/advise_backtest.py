@@ -4,7 +4,8 @@ predict the accuracy at the full training size, compare with the measured one.
 The issue's test fits on sizes <= 10 per class; the same curve is also fitted on sizes <= 30
 (a 4-20x extrapolation instead of 12-125x). Hymenoptera train -> val and flowers5 train ->
 test with EfficientNet-Lite0 embeddings, and TREC (6 question types, train -> test) with
-MiniLM as a text task that played no part in designing the estimator. The head is the one
+MiniLM as a text task that played no part in designing the estimator. None of the three is
+among the tasks of the estimator's prior (`curve_prior.py`). The head is the one
 `handful advise` uses by default; the measured value is the mean over the same 10 repeats at
 the full size. Run: `.venv/bin/python benchmarks/advise_backtest.py`.
 """
@@ -19,7 +20,7 @@ import numpy as np
 from common import datasets_dir, require, write_result
 from handful.classifier import Classifier
 from handful.data import read_table, scan_splits
-from handful.evaluate.advice import bootstrap_fits
+from handful.evaluate.advice import posterior_fits
 from handful.evaluate.data_need import DEFAULT_HEAD
 from handful.evaluate.learning_curve import measure_learning_curve
 from handful.heads import create_head
@@ -66,13 +67,13 @@ def backtest(name: str, backbone: str, train, test) -> dict:
                         for p in curve["points"]],
            "seconds": round(time.perf_counter() - start, 1)}
     for up_to in FIT_UP_TO:
-        main, boots = bootstrap_fits(curve, max_size=up_to)
+        main, draws = posterior_fits(curve, max_size=up_to)
         predicted = float(main.accuracy(full_point["n"]))
-        lo, hi = np.percentile([b.accuracy(full_point["n"]) for b in boots], [10, 90])
+        lo, hi = np.percentile([d.accuracy(full_point["n"]) for d in draws], [10, 90])
         row[f"fit_up_to_{up_to}"] = {
             "predicted_full": round(predicted, 4), "range_10_90": [round(lo, 4), round(hi, 4)],
             "error_points": round(100 * (predicted - full_point["mean"]), 2),
-            "fit": {"kind": main.kind, "params": [round(p, 4) for p in main.params]}}
+            "fit": {"kind": main.kind, **{k: np.round(v, 4).tolist() for k, v in main.params.items()}}}
         print(f"{name:12s} fit<={up_to:2d}: measured {100 * full_point['mean']:.1f}  predicted "
               f"{100 * predicted:.1f} (10-90% {100 * lo:.1f}-{100 * hi:.1f})  error "
               f"{100 * (predicted - full_point['mean']):+.1f} pts", file=sys.stderr)

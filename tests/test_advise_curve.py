@@ -1,14 +1,15 @@
 """Learning curves, the curve fit, the advice sentence, ``handful advise`` and train's report."""
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from handful.cli import main
 from handful.errors import DataError
-from handful.evaluate.advice import CurveFit, advise, birge_ratio, bootstrap_fits, fit_curve
+from handful.evaluate.advice import advise, posterior_fits
+from handful.evaluate.curve_fit import CurveFit, fit_curve
+from handful.evaluate.curve_prior import EXPONENTS, FLOOR_SHARES, PRIOR_FILE, prior_density, prior_shapes
 from handful.evaluate.data_need import estimate_data_need
 from handful.evaluate.learning_curve import default_sizes, measure_learning_curve
 from handful.heads import create_head
@@ -38,32 +39,61 @@ def test_piecewise_curve_is_continuous_at_its_break_point():
     assert fit.size_for(fit.accuracy(50.0)) == pytest.approx(50.0, rel=1e-3)
 
 
-def test_points_on_the_curve_within_their_noise_leave_the_bootstrap_range_as_it_is():
-    curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.7), repeats=10, noise=0.01)
-    main_fit, boots = bootstrap_fits(curve, n_boot=20)
-    assert all(b.around is None for b in boots)  # chi2/dof <= 1: nothing to widen
+def test_well_measured_points_decide_the_averaged_curve_whatever_the_prior():
+    truth = CurveFit("power", (0.08, 0.5, 0.6), 0)
+    curve = _curve_from(lambda n: truth.accuracy(n), sizes=(1, 2, 3, 5, 8, 10, 15, 20, 30, 40),
+                        repeats=10, noise=0.002)
+    for prior in (None, np.full((len(EXPONENTS), len(FLOOR_SHARES)), 1.0 / (len(EXPONENTS) * len(FLOOR_SHARES)))):
+        main_fit, draws = posterior_fits(curve, prior=prior)
+        # 5x past the data, within a point of the true curve
+        assert abs(main_fit.accuracy(200) - truth.accuracy(200)) < 0.01
+        assert main_fit.ceiling == pytest.approx(truth.ceiling, abs=0.02)
 
 
-def test_means_that_scatter_beyond_their_noise_widen_the_range_by_the_birge_ratio():
-    zigzag = {1: 0.03, 2: -0.03, 3: 0.03, 5: -0.03, 8: 0.03, 10: -0.03, 15: 0.03, 20: -0.03}
-    curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.7) + zigzag[n], repeats=10, noise=0.01)
-    main_fit, boots = bootstrap_fits(curve, n_boot=20)
-    points = curve["points"]
-    sem = [np.std(p["runs"]) / np.sqrt(10) for p in points]
-    # residuals of ~0.03 against a noise of ~0.003 + 0.005: the curve family explains little
-    scale = birge_ratio(main_fit, [p["n"] for p in points], [p["mean"] for p in points], sem)
-    assert scale > 2
-    for boot in boots:  # each bootstrap fit sits `scale` times further from the main fit
-        plain = replace(boot, around=None, scale=1.0)
-        assert boot.accuracy(200) - main_fit.accuracy(200) == pytest.approx(
-            scale * (plain.accuracy(200) - main_fit.accuracy(200)))
-    assert boots[0].ceiling == pytest.approx(1 - boots[0].error(1e12), abs=1e-6)
+def _prior_at(share: float) -> np.ndarray:
+    """A prior that puts all weight on one floor share (any exponent)."""
+    prior = np.zeros((len(EXPONENTS), len(FLOOR_SHARES)))
+    prior[:, np.argmin(np.abs(FLOOR_SHARES - share))] = 1.0
+    return prior / prior.sum()
+
+
+def test_a_short_noisy_curve_is_extrapolated_by_the_prior_s_shapes():
+    # 1-10 per class cannot tell a climb to 100% from a curve about to level off: a prior
+    # saying "most of the error stays" forecasts less at 300 per class than one saying "it goes"
+    curve = _curve_from(lambda n: 1 - (0.1 + 0.5 * n ** -0.5), sizes=(1, 2, 3, 5, 8, 10), noise=0.03)
+    levels_off = posterior_fits(curve, prior=_prior_at(0.8))[0].accuracy(300)
+    climbs = posterior_fits(curve, prior=_prior_at(0.0))[0].accuracy(300)
+    assert levels_off + 0.05 < climbs
+
+
+def test_draws_scatter_around_the_averaged_curve_and_size_for_inverts_it():
+    curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.7), repeats=10, noise=0.02)
+    main_fit, draws = posterior_fits(curve, n_draws=200, seed=1)
+    at_100 = np.array([d.accuracy(100) for d in draws])
+    assert np.percentile(at_100, 10) <= main_fit.accuracy(100) <= np.percentile(at_100, 90)
+    assert main_fit.ceiling == pytest.approx(1 - main_fit.error(1e12), abs=1e-4)
+    assert main_fit.size_for(float(main_fit.accuracy(50.0))) == pytest.approx(50.0, rel=1e-3)
+    assert set(main_fit.params) == {"floor", "exponent", "exponent_range"}
+
+
+def test_the_prior_density_sums_to_one_and_peaks_at_its_one_shape():
+    shape = CurveFit("power", (0.1, 0.1 * 10 ** 0.5, 0.5), 0)  # e(10) = 0.2, half of it floor
+    density = prior_density(10.0, (shape,))
+    assert density.sum() == pytest.approx(1.0)
+    i, j = np.unravel_index(np.argmax(density), density.shape)
+    assert EXPONENTS[i] == pytest.approx(0.5, rel=0.15) and FLOOR_SHARES[j] == pytest.approx(0.5, abs=0.03)
+
+
+def test_the_shipped_prior_leaves_the_back_test_data_sets_out():
+    names = json.loads(PRIOR_FILE.read_text())["curves"]
+    assert len(prior_shapes()) == len(names) >= 20
+    assert not [c["curve"] for c in names if any(k in c["curve"] for k in ("hymenoptera", "flowers", "trec"))]
 
 
 def test_advice_names_how_many_more_examples_reach_a_higher_accuracy_with_a_range():
     curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.7), noise=0.01)
-    main_fit, boots = bootstrap_fits(curve, n_boot=30)
-    result = advise(curve, main_fit, boots)
+    main_fit, draws = posterior_fits(curve, n_draws=30)
+    result = advise(curve, main_fit, draws)
     target = result["target"]
     assert result["accuracy_now"] < target["accuracy"] < result["ceiling"]
     assert target["more_per_class"] >= 1
@@ -74,8 +104,8 @@ def test_advice_names_how_many_more_examples_reach_a_higher_accuracy_with_a_rang
 
 def test_a_flat_curve_says_more_data_will_not_help():
     curve = _curve_from(lambda n: 0.9 + 0 * n, noise=0.002)
-    main_fit, boots = bootstrap_fits(curve, n_boot=20)
-    result = advise(curve, main_fit, boots)
+    main_fit, draws = posterior_fits(curve, n_draws=20)
+    result = advise(curve, main_fit, draws)
     assert result["target"] is None and "unlikely to help" in result["sentence"]
 
 
@@ -129,7 +159,7 @@ def test_train_report_includes_the_advice(capsys, color_tree, tmp_path):
 @pytest.mark.parametrize("lo,hi,expected", [
     (45.0, 80.0, "range 5–40 more"),
     (45.0, float("inf"), "at least 5 more, perhaps far more"),
-    # a bootstrap from "already there" to "never" read "range 0 or more"
+    # draws from "already there" to "never" read "range 0 or more"
     (30.0, float("inf"), "too noisy to bound: from none to out of reach"),
 ])
 def test_the_sentence_states_the_range_of_more_examples_in_words(lo, hi, expected):
@@ -143,10 +173,32 @@ def test_a_target_beyond_ten_times_the_data_is_not_given_as_a_precise_count():
     # "≈ 5792 more examples per class should reach 67.6%" from 5 per class: a 1000x extrapolation
     # stated to the example, where the forecasts stop at 10x
     curve = _curve_from(lambda n: 1 - (0.05 + 0.5 * n ** -0.15), sizes=(1, 2, 3, 4, 5), noise=0.002)
-    main_fit, boots = bootstrap_fits(curve, n_boot=20)
-    result = advise(curve, main_fit, boots)
+    main_fit, draws = posterior_fits(curve, n_draws=20)
+    result = advise(curve, main_fit, draws)
     assert result["target"]["n_per_class"] > 10 * 5  # the situation: far beyond the data
     ten = result["forecast"][2]
     assert result["sentence"].startswith("At ~") and "more than 10 times the data" in result["sentence"]
     assert f"~{100 * ten['accuracy']:.1f}% at 50 per class" in result["sentence"]
     assert "≈" not in result["sentence"]
+
+
+def test_small_sizes_average_several_draws_and_the_progress_bar_counts_them():
+    # which one example per class is drawn moves the score most: size 1 is drawn ~20 times per
+    # repeat and averaged; the progress total must count those fits
+    from handful.evaluate.data_need import n_curve_fits
+    from handful.evaluate.learning_curve import draws_at
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b"], 30)
+    X = rng.normal(0, 1, (60, 5)) + np.where(y == "a", 1.0, -1.0)[:, None]
+    train_sizes, fits = [], []
+
+    def fit_predict(Xt, yt, Xe):
+        train_sizes.append(len(yt))
+        return create_head("prototype").fit(Xt, yt).predict(Xe)
+
+    curve = measure_learning_curve(X, y, fit_predict, repeats=3, on_fit=lambda: fits.append(1))
+    assert train_sizes.count(2) == 3 * draws_at(1) == 60  # 1 per class, 20 draws x 3 repeats
+    assert train_sizes.count(2 * 22) == 3  # the whole pool: one draw, every draw would be the same
+    assert len(fits) == len(train_sizes) == n_curve_fits(y, repeats=3)
+    assert all(len(p["runs"]) == 3 for p in curve["points"])  # one averaged score per repeat

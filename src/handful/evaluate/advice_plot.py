@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .advice import CurveFit
+from .advice import AveragedFit
+from .curve_fit import CurveFit
 from .png import save_figure
 
 
-def plot_learning_curve(curve: dict, main: CurveFit, boots: list[CurveFit], advice: dict,
+def plot_learning_curve(curve: dict, main: AveragedFit, draws: list[CurveFit], advice: dict,
                         path: str | Path, title: str = "Learning curve") -> Path:
     """Save the PNG: accuracy vs examples per class (log scale), now and the target marked."""
     import matplotlib
@@ -23,11 +24,11 @@ def plot_learning_curve(curve: dict, main: CurveFit, boots: list[CurveFit], advi
     right = max(now * 10, target.get("n_per_class") or 0) if np.isfinite(
         target.get("n_per_class") or 0) else now * 10
     grid = np.geomspace(1, max(right, 2), 200)
-    band = np.array([b.accuracy(grid) for b in boots])
+    band = np.array([d.accuracy(grid) for d in draws])
     lo, hi = np.percentile(band, [10, 90], axis=0)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.fill_between(grid, 100 * lo, 100 * hi, color="tab:blue", alpha=0.15, label="10-90% range")
-    ax.plot(grid, 100 * main.accuracy(grid), color="tab:blue", label=f"fit ({main.kind} law)")
+    ax.plot(grid, 100 * main.accuracy(grid), color="tab:blue", label="fit (power laws averaged)")
     points = curve["points"]
     ax.errorbar([p["n"] for p in points], [100 * p["mean"] for p in points],
                 yerr=[100 * p["std"] for p in points], fmt="o", color="black", ms=4, capsize=2,

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..heads import create_head
 from ..heads.threads import single_threaded
-from .advice import advise, bootstrap_fits
+from .advice import advise, posterior_fits
 from .advice_plot import plot_learning_curve
 from .learning_curve import measure_learning_curve
 
@@ -48,20 +48,20 @@ def estimate_data_need(
 
     curve = measure_learning_curve(X, np.asarray(y, dtype=object), fit_predict, repeats=repeats,
                                    seed=seed, on_fit=on_fit, groups=groups)
-    main, boots = bootstrap_fits(curve, seed=seed)
-    result = advise(curve, main, boots)
+    main, draws = posterior_fits(curve, seed=seed)
+    result = advise(curve, main, draws)
     result["head"] = {"type": name, "params": params}
     result["curve"] = {k: v for k, v in curve.items() if k != "points"} | {
         "points": [{k: p[k] for k in ("size", "n", "mean", "std")} for p in curve["points"]]}
     if plot is not None:
-        result["plot"] = str(plot_learning_curve(curve, main, boots, result, plot, title))
+        result["plot"] = str(plot_learning_curve(curve, main, draws, result, plot, title))
     return result
 
 
 def n_curve_fits(y: np.ndarray, repeats: int = 10, test_fraction: float = 0.25) -> int:
     """How many fits ``estimate_data_need`` will run (for a progress bar)."""
-    from .learning_curve import default_sizes
+    from .learning_curve import default_sizes, draws_at
 
     counts = np.unique(np.asarray(y, dtype=object), return_counts=True)[1]
     pool_max = int(max(c - max(1, round(test_fraction * c)) for c in counts))
-    return repeats * len(default_sizes(pool_max))
+    return repeats * sum(draws_at(s, pool_max) for s in default_sizes(pool_max))
