@@ -128,3 +128,46 @@ def test_a_type_error_inside_a_backbone_is_not_taken_for_a_wrong_keyword():
     with pytest.raises(TypeError) as caught:
         create_backbone("test_tiny_image", dim="8")  # a known keyword, a bad value: the class's own error
     assert not isinstance(caught.value, HandfulError)
+
+
+@pytest.mark.parametrize("name, keyword, fixed", [
+    ("test_tiny_conv", {"input_size": 3}, {"widths", "input_size"}),  # the factory sets both itself
+    ("test_tiny_conv", {"bogus": 1}, {"widths", "input_size"}),
+    ("test_tiny_conv_gaussian", {"bogus": 1}, {"widths", "input_size", "extra"}),
+    ("efficientnet_lite0", {"bogus": 1}, {"variant"}),  # the name picks the variant
+])
+def test_a_wrong_keyword_lists_only_the_keywords_the_factory_accepts(name, keyword, fixed):
+    from handful import HandfulError
+
+    with pytest.raises(HandfulError, match="Its keyword arguments: ") as caught:
+        create_backbone(name, **keyword)
+    listed = str(caught.value).split("Its keyword arguments: ")[1].split(";")[0].split(", ")
+    assert not fixed & set(listed), listed
+    assert "precision" in listed  # passed on to the class, so it is accepted
+
+
+def test_a_wrong_keyword_lists_a_factorys_own_keywords_when_it_names_them(monkeypatch):
+    from handful import HandfulError
+    from handful.backbones import registry
+    from handful.backbones.testing import TinyImageBackbone
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # registered for this test only
+
+    @registry.register_backbone("test_sized", "image", hidden=True)
+    def test_sized(size: int = 8) -> TinyImageBackbone:
+        return TinyImageBackbone(dim=size)
+
+    with pytest.raises(HandfulError, match="Its keyword arguments: size;"):
+        create_backbone("test_sized", dim=8)
+
+
+@pytest.mark.parametrize("name", ["test_tiny_image", "test_tiny_conv",
+                                  pytest.param("efficientnet_lite0", marks=pytest.mark.slow)])
+def test_embed_given_paths_instead_of_preprocessed_images_names_the_fix(name, tmp_path):
+    from conftest import make_color_image
+    from handful import HandfulError
+
+    backbone, path = create_backbone(name), str(make_color_image(tmp_path / "a.png", (200, 20, 20), 0))
+    with pytest.raises(HandfulError, match=r"not paths.*backbone.preprocess\(p\)"):
+        backbone.embed([path])  # was torch's "can't convert np.ndarray of type numpy.str_"
+    assert backbone.embed([backbone.preprocess(path)]).shape == (1, backbone.dim)  # the fix works

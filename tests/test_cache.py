@@ -77,6 +77,7 @@ def test_a_cache_that_cannot_be_written_warns_once_and_the_embeddings_still_come
     np.testing.assert_array_equal(out, again)
     said = [str(w.message) for w in recwarn if "cache" in str(w.message)]
     assert len(said) == 1 and str(tmp_path / "file" / "c") in said[0] and "HANDFUL_CACHE" in said[0]
+    assert "Classifier(cache=False)" in said[0]  # the fix for a Python caller too, not only --no-cache
 
 
 def test_train_goes_on_when_the_cache_folder_is_read_only(tmp_path, monkeypatch, capsys):

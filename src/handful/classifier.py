@@ -10,18 +10,21 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .backbones import backbone_modality, create_backbone
 from .backbones.base import Backbone
+from .backbones.record import backbone_record
 from .bundle import save_bundle
 from .bundle.model import load
+from .bundle.store import check_out_free
 from .cache import FeatureCache
-from .data import Examples, as_items, check_modality
+from .data import Examples, check_modality
 from .data.duplicates import copies_summary, copies_warning, duplicate_groups, has_copies
 from .data.examples import ARTICLE
 from .data.items import check_every_class_left, check_item_types, examples_from, warn_unusable
@@ -29,6 +32,7 @@ from .errors import DataError, NotFittedError, warn_caller
 from .evaluate import classification_report
 from .heads import create_head
 from .heads.threads import single_threaded
+from .inputs import check_load_options, check_progress, check_settings, feature_cache_from, item_list, read_test_set
 from .select import search_heads
 
 __all__ = ["DEFAULT_BACKBONES", "Classifier", "check_settings", "load"]
@@ -37,15 +41,17 @@ DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
 Progress = Callable[[int], None]
 
 
-class Classifier(BaseEstimator):
-    """Few-shot classifier on pretrained embeddings (``get_params``, ``clone`` as in scikit-learn).
+class Classifier(ClassifierMixin, BaseEstimator):
+    """Few-shot classifier on pretrained embeddings: a scikit-learn classifier (``get_params``,
+    ``clone``, ``cross_val_score(Classifier(), paths, labels)`` with stratified folds).
 
     Args:
         backbone: a registered name, a hub name (``timm:...``), or ``"auto"`` (the default
             for the data's modality).
         head: ``logistic``, ``prototype``, ``knn``, ``mlp`` or ``"auto"`` (cross-validated).
         head_params: parameters for a named head.
-        cache: a FeatureCache, ``None`` for the default on-disk cache, ``False`` for none.
+        cache: a FeatureCache or a directory for one, ``None`` for the default on-disk cache
+            (``$HANDFUL_CACHE`` or ``~/.cache/handful``), ``False`` for none.
         augment_views: also train the head on this many augmented views of each training
             image (feature-space augmentation; images only, cached).
         augment: the augmentation preset (or AugmentConfig) that makes those views.
@@ -57,7 +63,7 @@ class Classifier(BaseEstimator):
     """
 
     def __init__(self, backbone: str = "auto", head: str = "auto", head_params: dict | None = None,
-                 cache: FeatureCache | bool | None = None, batch_size: int = 32,
+                 cache: FeatureCache | str | os.PathLike | bool | None = None, batch_size: int = 32,
                  random_state: int = 0, augment_views: int = 0, augment="default",
                  zero_shot_prior: bool = False, class_names: dict[str, str] | None = None,
                  zero_shot_template: str | None = None):
@@ -80,10 +86,7 @@ class Classifier(BaseEstimator):
     # -- plumbing ---------------------------------------------------------------------------
     def _feature_cache(self) -> FeatureCache:
         if self._cache is None:
-            if isinstance(self.cache, FeatureCache):
-                self._cache = self.cache
-            else:
-                self._cache = FeatureCache(enabled=self.cache is not False)
+            self._cache = feature_cache_from(self.cache)
         return self._cache
 
     def backbone_for(self, modality: str) -> Backbone:
@@ -103,7 +106,7 @@ class Classifier(BaseEstimator):
               progress: Progress | None = None) -> tuple[np.ndarray, dict[int, str]]:
         """Embeddings of ``items`` (cached) and ``{index: reason}`` for unusable ones (an empty
         text is one, as in a table or on the command line)."""
-        items = as_items(items)
+        items = item_list(items)
         check_item_types(items)
         backbone = self.backbone_for(modality)
         if hasattr(backbone, "parts"):  # a concatenation: reuse each part's cache
@@ -134,9 +137,10 @@ class Classifier(BaseEstimator):
             progress: Progress | None = None, **load_kwargs) -> Classifier:
         """Embed the labeled examples in ``data`` and fit the head; returns ``self``.
 
-        ``data``: a folder (a sub-folder per class), a CSV/TSV of texts, Examples, or a list of
-        image paths or texts with their ``labels`` (scikit-learn's ``fit(X, y)``).
+        ``data``: a folder (a sub-folder per class; with train/ inside, train/), a CSV/TSV of texts,
+        Examples, or a list of image paths or texts with their ``labels`` (scikit-learn's ``fit(X, y)``).
         """
+        check_progress("fit", progress)
         examples = self.examples_of(data, labels, load_kwargs)
         check_settings(self)
         X, examples = self.select_backbone(examples.check_classes("Training"), progress)
@@ -250,7 +254,9 @@ class Classifier(BaseEstimator):
             >>> clf = load("models/omniglot").fit_support("support/")   # support/<class>/*.png
             >>> clf.predict(["query.png"])
         """
-        examples = self.examples_of(support, labels, load_kwargs, getattr(self, "modality_", None))
+        check_progress("fit_support", progress)
+        examples = self.examples_of(support, labels, load_kwargs, getattr(self, "modality_", None),
+                                    method="fit_support")
         examples.check_classes("A support set")
         known = getattr(self, "modality_", None)
         if known is not None and examples.modality != known:
@@ -267,10 +273,13 @@ class Classifier(BaseEstimator):
         return self
 
     def examples_of(self, data, labels: Sequence[str] | None, load_kwargs: dict,
-                    modality: str | None = None) -> Examples:
+                    modality: str | None = None, method: str = "fit", held_out: bool = False) -> Examples:
         """``data`` as Examples: read from a folder or table (with ``load_kwargs``), as given, or
         built from a list of items and their ``labels`` (of ``modality``, else the backbone's,
-        else guessed): ``data.items.examples_from``."""
+        else guessed): ``data.items.examples_from``. ``held_out``: a test set (``read_test_set``)."""
+        check_load_options(method, data, load_kwargs)
+        if held_out and labels is None and isinstance(data, (str, os.PathLike)):
+            data, load_kwargs = read_test_set(data, **load_kwargs), {}
         known = backbone_modality(self.backbone) if self.backbone != "auto" else None
         return examples_from(data, labels, load_kwargs, modality or known)
 
@@ -287,7 +296,7 @@ class Classifier(BaseEstimator):
         all of ``items`` first (an item's answer then depends on the rest of the batch).
         """
         self._check_fitted()
-        items = as_items(items)
+        items = item_list(items)
         if transductive:
             from .fewshot.transductive import check_transductive_head, transductive_proba
 
@@ -303,7 +312,7 @@ class Classifier(BaseEstimator):
     def predict_proba(self, items: Sequence[str], transductive: bool = False) -> np.ndarray:
         """Probabilities (n, n_classes) in ``classes_`` order; NaN rows (and a warning) for
         unusable items."""
-        items = as_items(items)
+        items = item_list(items)
         proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
         warn_unusable(items, failures, "rows are NaN")
         out = np.full((len(items), len(self.classes_)), np.nan)
@@ -313,7 +322,7 @@ class Classifier(BaseEstimator):
     def predict(self, items: Sequence[str], transductive: bool = False) -> list[str | None]:
         """The most probable class of each item (None, and a warning, for an unusable one);
         ``transductive`` as in ``predict_proba_items``."""
-        items = as_items(items)
+        items = item_list(items)
         proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
         warn_unusable(items, failures, "predictions are None")
         labels: list[str | None] = [None] * len(items)
@@ -323,13 +332,13 @@ class Classifier(BaseEstimator):
 
     def evaluate(self, data: str | Path | Examples | Sequence[str | Path], progress: Progress | None = None,
                  *, labels: Sequence[str] | None = None, **load_kwargs) -> dict:
-        """Metrics on labeled ``data`` (as in ``fit``): accuracy (+CI), balanced accuracy, per
-        class, confusion."""
+        """Metrics on labeled ``data`` (as in ``fit``, but a folder's test/ or else val/ split, and one
+        class will do): accuracy (+CI), balanced accuracy, per class, confusion."""
         self._check_fitted()
         if progress is not None and not callable(progress):
             raise DataError("evaluate(data, progress): progress is a callback. To evaluate a list of items, "
                             "pass their labels by name, evaluate(items, labels=labels), or use score(items, labels).")
-        examples = self.examples_of(data, labels, load_kwargs, self.modality_)
+        examples = self.examples_of(data, labels, load_kwargs, self.modality_, "evaluate", held_out=True)
         if not len(examples):
             raise DataError(f"Evaluation data {examples.source} holds no example. Give labeled examples.")
         unknown = sorted(set(examples.labels) - {str(c) for c in self.classes_})
@@ -350,27 +359,18 @@ class Classifier(BaseEstimator):
         return float(self.evaluate(data, labels=labels, **load_kwargs)["accuracy"])
 
     # -- persistence ------------------------------------------------------------------------
-    def _backbone_meta(self) -> dict:
-        backbone = self._backbone
-        meta = {"name": backbone.name, "fingerprint": backbone.fingerprint,
-                "info": backbone.info.to_json()}
-        if backbone.info.weights.startswith("tuned-"):
-            from .backbones.tuned import WEIGHTS_FILE
-
-            meta["weights_file"] = WEIGHTS_FILE
-        options = backbone.embed_options() if hasattr(backbone, "embed_options") else {}
-        if options:
-            meta["options"] = options
-        return meta
-
     def save(self, path: str | Path, force: bool = False, metrics: dict | None = None,
              extra_meta: dict | None = None,
              extra_files: Callable[[Path], None] | None = None) -> Path:
-        """Write the model directory atomically (temp dir + rename)."""
+        """Write the model directory atomically (temp dir + rename); not inside the folder it was
+        trained on (the next ``fit`` of that folder would read the model as a class)."""
         self._check_fitted()
+        source = self.training_.get("source")
+        if isinstance(source, str) and os.path.isdir(source):
+            check_out_free(path, force, source)
         meta = {
             "modality": self.modality_,
-            "backbone": self._backbone_meta(),
+            "backbone": backbone_record(self._backbone),
             "training": self.training_,
             "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
             "metrics": metrics or {},
@@ -387,28 +387,6 @@ class Classifier(BaseEstimator):
                 extra_files(tmp)
 
         return save_bundle(path, self.head_, meta, force=force, extra=write_extra)
-
-
-def check_settings(clf: Classifier) -> None:
-    """The constructor's arguments, checked before any work (as scikit-learn checks in fit)."""
-    from collections.abc import Mapping
-
-    for name, least in (("batch_size", 1), ("augment_views", 0)):
-        value = getattr(clf, name)
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-            raise DataError(f"Classifier({name}=...) must be a whole number >= {least}. Got {value!r}.")
-    if not isinstance(clf.class_names, Mapping):
-        raise DataError("Classifier(class_names=...) maps each label to the class name the zero-shot prior "
-                        f"reads, e.g. {{'0': 'negative'}}. Got a {type(clf.class_names).__name__}.")
-    if clf.head == "zeroshot_prior" and not clf.zero_shot_prior:
-        raise DataError("Classifier(head='zeroshot_prior') has no class-name scores without "
-                        "zero_shot_prior=True. Use e.g. Classifier(head='prototype', zero_shot_prior=True).")
-    if clf.head != "auto":
-        create_head(clf.head, **clf.head_params)  # unknown names and parameters fail here
-    if isinstance(clf.augment, str):  # a misspelled preset fails even while augment_views is 0
-        from .augment.pipeline import preset_config
-
-        preset_config(clf.augment)
 
 
 def _warn_small(examples: Examples, groups: np.ndarray, single: bool = True) -> None:

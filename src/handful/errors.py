@@ -21,9 +21,13 @@ class DataError(HandfulError, ValueError):
     """The data given (a folder, a file, a table) cannot be used as it is."""
 
 
-class BackboneArgumentError(DataError, TypeError):
-    """A backbone name that is not a string, or a keyword argument the backbone does not take: a
-    DataError (ValueError) like a head's unknown parameter, and the TypeError Python raised before."""
+class ArgumentError(DataError, TypeError):
+    """A keyword argument a function does not take, or an argument of the wrong type: a DataError
+    (ValueError) like a head's unknown parameter, and the TypeError Python would raise."""
+
+
+class BackboneArgumentError(ArgumentError):
+    """A backbone name that is not a string, or a keyword argument the backbone does not take."""
 
 
 class DataNotFoundError(HandfulError, FileNotFoundError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch
 from PIL import Image
 
 from ..data.images import load_image
+from ..errors import DataError
 from .base import BackboneInfo
 
 _RESAMPLE = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST}
@@ -56,8 +58,18 @@ def preprocess_gray(item: str | Image.Image, info: BackboneInfo) -> np.ndarray:
     return np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
 
+def check_preprocessed(batch: Sequence) -> None:
+    """``embed`` takes what ``preprocess`` returns; a path in its place is said in one line (torch
+    says "can't convert np.ndarray of type numpy.str_", naming neither the cause nor the fix)."""
+    if any(isinstance(item, (str, bytes, os.PathLike)) for item in batch):
+        raise DataError("An image backbone's embed(batch) takes what its preprocess(path) returns (image "
+                        "arrays), not paths. Use backbone.embed([backbone.preprocess(p) for p in paths]), or "
+                        "handful.backbones.embed_items(backbone, paths), which also skips unreadable files.")
+
+
 def to_tensor(batch: Sequence[np.ndarray], info: BackboneInfo) -> torch.Tensor:
     """Stack uint8 HWC arrays into a normalized float NCHW tensor in channels-last memory."""
+    check_preprocessed(batch)
     x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div_(255.0)
     mean = torch.tensor(info.mean).view(1, 3, 1, 1)
     std = torch.tensor(info.std).view(1, 3, 1, 1)

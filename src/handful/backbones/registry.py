@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import inspect
+import textwrap
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,8 +123,7 @@ def create_backbone(name: str, **kwargs) -> Backbone:
     except TypeError as err:
         if not kwargs or _depth(err.__traceback__) > 2:  # raised inside the backbone's own code
             raise
-        # an option the factory sets itself ("got multiple values for ... 'widths'") is not one
-        options = ", ".join(o for o in _options(entry.factory) if f"'{o}'" not in str(err)) or "none"
+        options = ", ".join(_options(entry.factory)) or "none"
         raise BackboneArgumentError(
             f"Backbone '{name}' does not accept {', '.join(kwargs)} ({err}). Its keyword "
             f"arguments: {options}; pass only those, or none for the defaults.") from None
@@ -148,16 +149,39 @@ def _depth(tb) -> int:
 
 
 def _options(factory: Callable[..., Backbone]) -> list[str]:
-    """The keyword arguments a factory passes on: those of the class it returns (its variant
-    selector, whose default is a registered name, is set by the name itself)."""
-    try:
-        built = typing.get_type_hints(factory).get("return")
-    except (NameError, TypeError):
-        built = None
-    params = inspect.signature(built if isinstance(built, type) else factory).parameters.values()
+    """The keyword arguments a factory accepts: its own, or, when it passes ``**kwargs`` on to
+    the class it returns, that class's less the ones its call sets itself."""
+    own = inspect.signature(factory).parameters.values()
+    built = None
+    if any(p.kind is p.VAR_KEYWORD for p in own):
+        try:
+            built = typing.get_type_hints(factory).get("return")
+        except (NameError, TypeError):
+            pass
+    if not isinstance(built, type):
+        return [p.name for p in own if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    n_positional, keywords = _arguments_set_by(factory)
+    params = list(inspect.signature(built).parameters.values())[n_positional:]
     return [p.name for p in params
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty
+            and p.name not in keywords
             and not (isinstance(p.default, str) and p.default in _REGISTRY)]
+
+
+def _arguments_set_by(factory: Callable[..., Backbone]) -> tuple[int, set[str]]:
+    """How many positional arguments, and which keywords, the factory's ``return Class(...)`` sets
+    itself, read from its source: ``Conv4Backbone("test_tiny_conv", input_size=16, **kwargs)``
+    sets 1 and {'input_size'}. (0, set()) when the source is not there (a factory made at run time)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(factory)))
+    except (OSError, TypeError, SyntaxError):
+        return 0, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+            call = node.value
+            return (sum(not isinstance(a, ast.Starred) for a in call.args),
+                    {k.arg for k in call.keywords if k.arg is not None})
+    return 0, set()
 
 
 def _unknown(name: str) -> UnknownNameError:

@@ -88,7 +88,8 @@ class FeatureCache:
             self._unwritable = True
             warnings.warn(f"Cannot write the embedding cache in '{self.root}' ({err.strerror or err}); "
                           "going on without storing embeddings (they are computed again next time). "
-                          "Set HANDFUL_CACHE to a writable folder, or pass --no-cache.", stacklevel=3)
+                          "Set HANDFUL_CACHE to a writable folder, or pass --no-cache (in Python, "
+                          "Classifier(cache=False) or cache='a writable folder').", stacklevel=3)
 
     def _write_entry(self, path: Path, vector: np.ndarray) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..backbones.base import BackboneBase, BackboneInfo
-from ..backbones.image_input import auto_precision, preprocess_gray
+from ..backbones.image_input import auto_precision, check_preprocessed, preprocess_gray
 from ..backbones.registry import register_backbone
 from ..errors import DataError
 
@@ -144,6 +144,7 @@ class Conv4Backbone(BackboneBase):
 
     def to_tensor(self, batch: Sequence[np.ndarray]) -> torch.Tensor:
         """uint8 (n, H, W) -> float (n, 1, H, W), ink 1, background 0."""
+        check_preprocessed(batch)
         x = torch.from_numpy(np.stack(batch)).float().div_(255.0).unsqueeze(1)
         return (x - self.info.mean[0]) / self.info.std[0]
 

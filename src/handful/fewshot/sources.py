@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,11 @@ from ..errors import DataError
 
 def _file_hash(path: str) -> str:
     return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+
+
+def as_folders(roots: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str | os.PathLike]:
+    """One folder or a list of them, as a list (a lone string is one folder, not its characters)."""
+    return [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
 
 
 def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Examples, int]:

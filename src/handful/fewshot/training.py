@@ -24,7 +24,7 @@ from .conv4 import Conv4Backbone
 from .encoder import FewShotEncoder
 from .episodes import EpisodeSampler, evaluate_episodes, split_classes
 from .protonet import EXTRA_PREFIX, History, ProtoNetConfig, resolve_precision, train_protonet
-from .sources import load_arrays, restrict, scan_many
+from .sources import as_folders, load_arrays, restrict, scan_many
 
 VARIANTS = {"protonet": "conv4_omniglot", "gaussian": "conv4_omniglot_gaussian"}
 HELDOUT_CHECKS = ((5, 1), (20, 1))  # (ways, shots) reported on held-out classes after training
@@ -60,14 +60,15 @@ def _encoder_functions(backbone) -> tuple[torch.nn.Module, Callable, Callable]:
     return module, backbone.features, lambda arrays: to_tensor(list(arrays), backbone.info)
 
 
-def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetConfig | None = None,
+def train_model(data: str | Path | Sequence[str | Path], out: str | Path, config: ProtoNetConfig | None = None,
                 variant: str = "protonet", backbone: str | None = None, nested: bool = False,
                 split_by_parent: bool = False, eval_fraction: float | None = None,
                 val_fraction: float = 0.1, threads: int = 2, force: bool = False,
-                extra_train: Sequence[str | Path] = (), tta_shift: int | None = None,
+                extra_train: str | Path | Sequence[str | Path] = (), tta_shift: int | None = None,
                 on_episode: Callable[[int, dict], None] | None = None,
                 log: Callable[[str], None] = print) -> dict:
-    """Meta-train on the classes of ``data`` and save a model directory; returns the report.
+    """Meta-train on the classes of ``data`` (a folder, or a list of them) and save a model
+    directory; returns the report.
 
     ``extra_train`` folders add classes to the training episodes only: they are never split off
     for validation or held out, and the saved model's own classes stay those of ``data``.
@@ -76,6 +77,7 @@ def train_model(data: Sequence[str | Path], out: str | Path, config: ProtoNetCon
     """
     started = time.perf_counter()
     config = config or ProtoNetConfig()
+    data, extra_train = as_folders(data), as_folders(extra_train)
     if variant not in VARIANTS:
         raise DataError(f"Unknown --variant '{variant}'. Choose protonet or gaussian.")
     config.check()

@@ -32,6 +32,7 @@ tuned network has seen those images, so their embeddings flatter any new head.)
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from ..backbones import create_backbone
 from ..backbones.image_input import resize_and_crop, to_tensor
 from ..backbones.tuned import mark_tuned
 from ..classifier import Classifier
-from ..data import Examples
+from ..data import Examples, load_examples
 from ..errors import DataError
 from ..heads import LogisticHead
 from .data import ImageSet, batch_indices, load_image_set, split_validation
@@ -183,17 +184,19 @@ class FinetuneResult:
     summary: dict  # unfreeze, sizes, timings
 
 
-def finetune(examples: Examples, backbone: str = "efficientnet_lite0",
+def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientnet_lite0",
              config: FinetuneConfig | None = None,
              on_epoch_end: Callable[[int, dict], None] | None = None,
              progress: Callable[[int], None] | None = None) -> FinetuneResult:
-    """Fine-tune ``backbone`` on ``examples`` (image folder Examples); see the module docstring.
+    """Fine-tune ``backbone`` on ``examples`` (image Examples, or a folder of class sub-folders:
+    its train/ split when it has one); see the module docstring.
 
     Example:
-        >>> result = finetune(scan_folder("photos"), config=FinetuneConfig(unfreeze=2))
+        >>> result = finetune("photos", config=FinetuneConfig(unfreeze=2))   # photos/<class>/*.jpg
         >>> result.classifier.save("models/photos-tuned")
     """
     config = config or FinetuneConfig()
+    examples = _examples(examples)
     if backbone.replace("-", "_") not in TUNABLE:
         raise DataError(f"Backbone '{backbone}' cannot be fine-tuned here; choose one of "
                         f"{', '.join(TUNABLE)}.")
@@ -231,6 +234,15 @@ def finetune(examples: Examples, backbone: str = "efficientnet_lite0",
                "refit": refit}
     clf.training_ = {**examples.summary(), "finetune": summary}
     return FinetuneResult(clf, history, summary)
+
+
+def _examples(data: Examples | str | os.PathLike) -> Examples:
+    if isinstance(data, (str, os.PathLike)):
+        return load_examples(data)
+    if not isinstance(data, Examples):
+        raise DataError(f"finetune(examples) takes a folder of class sub-folders (a str or Path) or "
+                        f"Examples (handful.data.scan_folder); got {type(data).__name__} {str(data)[:60]!r}.")
+    return data
 
 
 def _classifier(net: TunedNet, backbone, classes: tuple[str, ...], tuned: bool) -> Classifier:
