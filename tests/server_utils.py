@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from handful.evaluate.metrics import classification_report
+from handful.server import Catalog
+
 CHROMIUM = "/usr/bin/chromium"  # the system Chromium (`.ci/run` installs it); Playwright drives it
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -124,3 +127,21 @@ def trained_project(tmp_path: Path, name: str, colors: dict[str, str], job: dict
         yield server, pid
     finally:
         server.stop()
+
+
+def seed_version(catalog: Catalog, project_id: int, report: dict, metrics: dict[str, float],
+                 classes: list[str], n_examples: int) -> int:
+    """Register a version as a finished job does, with ``report`` as its report.json."""
+    job = catalog.create_job(project_id, {"backbone": "test_tiny_image"})
+    assert catalog.claim_next_job()["id"] == job["id"]
+    path = catalog.models_dir / str(project_id) / f"job-{job['id']}"
+    path.mkdir(parents=True)
+    (path / "report.json").write_text(json.dumps(report))
+    return catalog.commit_version(job["id"], path, "test_tiny_image", "LogisticHead(C=1.0)", classes,
+                                  n_examples, metrics)
+
+
+def cv_report(y_true: list[str], y_pred: list[str], classes: list[str]) -> dict:
+    evaluation = classification_report(y_true, y_pred, classes)
+    evaluation.update(mistakes=[], scheme="3-fold stratified CV, out-of-fold predictions", note="")
+    return {"evaluation": evaluation, "learning_curve": None, "leaderboard": None}

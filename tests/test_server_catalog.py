@@ -9,7 +9,7 @@ import pytest
 
 from handful.errors import DataError
 from handful.server.catalog import Catalog
-from handful.server.errors import ConflictError
+from handful.server.errors import ConflictError, NotFoundError
 from handful.server.runner import recover
 from handful.server.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -181,3 +181,14 @@ def test_an_old_catalogs_counters_start_above_its_ids(tmp_path):
     conn.commit()
     conn.close()
     assert Catalog(tmp_path).create_project("new", "image")["id"] == 8
+
+
+def test_a_missing_version_says_where_to_look_with_the_projects_own_id(tmp_path):
+    # "Start training first (POST /api/projects/{id}/jobs)" left the placeholder in, and a
+    # missing version number gave no way on
+    catalog = Catalog(tmp_path / "home")
+    pid = catalog.create_project("p", "image")["id"]
+    with pytest.raises(NotFoundError, match=rf"POST /api/projects/{pid}/jobs\)"):
+        catalog.get_version(pid)
+    with pytest.raises(NotFoundError, match=rf"version 9\. List its versions with GET /api/projects/{pid}/versions"):
+        catalog.get_version(pid, 9)

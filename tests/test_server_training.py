@@ -16,10 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 import handful
+from handful.data import scan_folder
 from handful.select.search import Leaderboard
 from handful.server import Catalog, ServerSettings, create_app, extras
 from handful.server.predictor import MicroBatcher
-from handful.server.training import _metrics, _optimism_note
+from handful.server.schemas import TrainOptions
+from handful.server.training import _fit_on_embeddings, _metrics, _optimism_note
 from server_utils import color_png, upload_colors, wait_job
 
 TINY = {"backbone": "test_tiny_image", "head": "logistic"}
@@ -61,9 +63,32 @@ def test_training_job_produces_current_version_with_report(trained):
 def test_a_head_chosen_on_the_folds_gets_a_note_with_the_adjusted_accuracy():
     rows = [{"mean": 0.75, "fold_scores": [1.0, 0.5]}, {"mean": 0.75, "fold_scores": [0.5, 1.0]}]
     clf = SimpleNamespace(leaderboard_=Leaderboard(rows, "1x2-fold"))
-    note = _optimism_note(clf)
+    selection = clf.leaderboard_.selection()
+    note = _optimism_note(selection)
     assert "best of 2 candidates" in note and "about 50.0% on new data" in note
-    assert _metrics(clf, None) == {"cv_accuracy": 0.75, "cv_accuracy_adjusted": 0.5}
+    assert _metrics(clf, None, selection) == {"cv_accuracy": 0.75, "cv_accuracy_adjusted": 0.5}
+
+
+def test_a_choice_no_candidate_ever_beat_is_not_called_optimistic():
+    # the note said "optimistic: ... about 86.7% on new data" under an accuracy of 87.5%
+    rows = [{"mean": 0.75, "fold_scores": [1.0, 0.5]}, {"mean": 0.5, "fold_scores": [0.5, 0.5]}]
+    note = _optimism_note(Leaderboard(rows, "1x2-fold").selection())
+    assert "best of 2 candidates" in note and "flatters nothing" in note and "optimistic" not in note
+
+
+def test_a_version_computes_the_selection_adjustment_once(color_tree, tmp_path, monkeypatch):
+    # the note, the metrics and the saved leaderboard each called Leaderboard.selection()
+    calls = []
+    selection = Leaderboard.selection
+    monkeypatch.setattr(Leaderboard, "selection", lambda self: calls.append(1) or selection(self))
+    examples = scan_folder(color_tree)
+    options = TrainOptions(backbone="test_tiny_image", head="auto")
+    _, _, doc, metrics = _fit_on_embeddings(Catalog(tmp_path / "home"), options, examples,
+                                            lambda *_: None)
+    assert len(calls) == 1
+    board = doc["leaderboard"]["selection"]  # head "auto": several heads were compared on the folds
+    assert board["candidates"] >= 2 and metrics["cv_accuracy_adjusted"] == board["adjusted_accuracy"]
+    assert f"best of {board['candidates']} candidates" in doc["evaluation"]["note"]
 
 
 def test_predict_one_and_many_files_with_top_k(trained):

@@ -9,14 +9,21 @@ would take minutes of real training, or luck, to get.
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
-from handful.evaluate.metrics import classification_report
 from handful.server import Catalog, extras
-from server_utils import ARGS, CHROMIUM, HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, color_png, trained_project
+from server_utils import (
+    ARGS,
+    CHROMIUM,
+    HAS_CHROMIUM,
+    NO_CHROMIUM,
+    ServerProcess,
+    color_png,
+    cv_report,
+    seed_version,
+    trained_project,
+)
 
 pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
 
@@ -38,24 +45,6 @@ def page(browser):
     yield page
     page.close()
     assert errors == []
-
-
-def seed_version(catalog: Catalog, project_id: int, report: dict, metrics: dict[str, float],
-                 classes: list[str], n_examples: int) -> int:
-    """Register a version as a finished job does, with ``report`` as its report.json."""
-    job = catalog.create_job(project_id, {"backbone": "test_tiny_image"})
-    assert catalog.claim_next_job()["id"] == job["id"]
-    path = catalog.models_dir / str(project_id) / f"job-{job['id']}"
-    path.mkdir(parents=True)
-    (path / "report.json").write_text(json.dumps(report))
-    return catalog.commit_version(job["id"], path, "test_tiny_image", "LogisticHead(C=1.0)", classes,
-                                  n_examples, metrics)
-
-
-def cv_report(y_true: list[str], y_pred: list[str], classes: list[str]) -> dict:
-    evaluation = classification_report(y_true, y_pred, classes)
-    evaluation.update(mistakes=[], scheme="3-fold stratified CV, out-of-fold predictions", note="")
-    return {"evaluation": evaluation, "learning_curve": None, "leaderboard": None}
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,11 @@ def test_check_image_bytes_reasons(data, phrase):
     assert phrase in check_image_bytes(data, Limits())
 
 
+def test_a_file_that_is_no_image_is_not_called_maybe_too_large():
+    # a 5-byte text file was "not an image, or an image too large to decode"
+    assert check_image_bytes(b"hello", Limits()) == "not an image (unrecognized format)"
+
+
 def test_pixel_limit_is_checked_from_the_header():
     data = color_png("red", 1, size=(50, 50))
     assert check_image_bytes(data, Limits()) is None

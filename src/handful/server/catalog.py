@@ -349,12 +349,13 @@ class Catalog:
         if number is None:
             if current is None:
                 raise NotFoundError(f"Project {project_id} has no trained model yet. Start "
-                                    "training first (POST /api/projects/{id}/jobs).")
+                                    f"training first (POST /api/projects/{project_id}/jobs).")
             number = current
         row = self._one("SELECT * FROM versions WHERE project_id = ? AND number = ?",
                         (project_id, number))
         if row is None:
-            raise NotFoundError(f"Project {project_id} has no model version {number}.")
+            raise NotFoundError(f"Project {project_id} has no model version {number}. List its "
+                                f"versions with GET /api/projects/{project_id}/versions.")
         return self._version_dict(row, current)
 
     def current_version(self, project_id: int) -> int | None:

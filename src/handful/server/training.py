@@ -86,9 +86,12 @@ def _fit_on_embeddings(catalog: Catalog, options: TrainOptions, examples: Exampl
         evaluation = cross_validated_report(clf, X, examples)
         report("advice", 0.88, "learning curve")
         curve = extras.advice(clf, X, examples) or learning_curve(clf, X, examples)
-    doc = {"evaluation": evaluation, "learning_curve": curve,
-           "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None}
-    return clf, examples, doc, _metrics(clf, evaluation)
+    board = clf.leaderboard_.to_json() if clf.leaderboard_ is not None else None
+    selection = board["selection"] if board else None  # Leaderboard.selection(), computed once
+    if evaluation:
+        evaluation["note"] = _optimism_note(selection)
+    doc = {"evaluation": evaluation, "learning_curve": curve, "leaderboard": board}
+    return clf, examples, doc, _metrics(clf, evaluation, selection)
 
 
 def _fit_finetuned(catalog: Catalog, options: TrainOptions, examples: Examples, report: Report):
@@ -161,8 +164,8 @@ def _augmented_views(clf: Classifier, examples: Examples, options: TrainOptions,
 def cross_validated_report(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
     """Out-of-fold predictions of the chosen head: accuracy (CI), per class, confusion, errors.
 
-    Every example is predicted once by a head fit without it. The head itself was chosen
-    on the same folds, so the estimate is optimistic (the report's note says by about how much).
+    Every example is predicted once by a head fit without it. When the head itself was chosen
+    on the same folds the estimate is optimistic: ``_optimism_note`` says by about how much.
     """
     y = np.asarray(examples.labels, dtype=object)
     splits, scheme = cv_splits(y, clf.random_state, groups=duplicate_groups(examples))
@@ -187,22 +190,23 @@ def cross_validated_report(clf: Classifier, X: np.ndarray, examples: Examples) -
     copies = scheme.partition(", ")[2]  # "N copies kept together", when there are copies
     report["scheme"] = f"{n_folds}-fold stratified CV, out-of-fold predictions" + (
         f", {copies}" if copies else "")
-    report["note"] = _optimism_note(clf)
     return report
 
 
-def _optimism_note(clf: Classifier) -> str:
-    """Why the CV report flatters the model, and by about how much."""
-    selection = clf.leaderboard_.selection() if clf.leaderboard_ is not None else None
+def _optimism_note(selection: dict | None) -> str:
+    """Why the CV report flatters the model, and by about how much (``Leaderboard.selection()``)."""
     if selection is None or selection["candidates"] < 2:
         return ("Each example was predicted by a head fit without it; no choice among candidates was "
                 "made on these folds.")
+    if selection["selection_bias"] < 5e-4:  # as `handful train` says it
+        return (f"The model was chosen as the best of {selection['candidates']} candidates on the same "
+                "folds, but none beat it on any fold, so picking it flatters nothing.")
     return (f"The model was chosen as the best of {selection['candidates']} candidates on the same "
             f"folds, so this is optimistic: allowing for that choice, about "
             f"{selection['adjusted_accuracy']:.1%} on new data ({selection['method']}).")
 
 
-def _metrics(clf: Classifier, evaluation: dict | None) -> dict[str, float]:
+def _metrics(clf: Classifier, evaluation: dict | None, selection: dict | None) -> dict[str, float]:
     metrics: dict[str, float] = {}
     if evaluation:
         metrics.update(accuracy=evaluation["accuracy"], accuracy_low=evaluation["accuracy_ci95"][0],
@@ -210,7 +214,6 @@ def _metrics(clf: Classifier, evaluation: dict | None) -> dict[str, float]:
                        balanced_accuracy=evaluation["balanced_accuracy"])
     if clf.leaderboard_ is not None and clf.leaderboard_.best["mean"] is not None:
         metrics["cv_accuracy"] = clf.leaderboard_.best["mean"]
-        selection = clf.leaderboard_.selection()
         if selection is not None:
             metrics["cv_accuracy_adjusted"] = selection["adjusted_accuracy"]
     return metrics

@@ -70,9 +70,9 @@ def check_image_bytes(data: bytes, limits: Limits) -> str | None:
             if img.format == "JPEG":
                 img.draft("RGB", (64, 64))  # full check of the stream at a fraction of the cost
             img.load()
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError):
-        return "not an image, or an image too large to decode"
-    except (OSError, ValueError, SyntaxError) as err:
+    except Image.UnidentifiedImageError:
+        return "not an image (unrecognized format)"  # as `handful train` says it
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         return decode_failure(err)  # worded as `handful train` words it
     return None
 

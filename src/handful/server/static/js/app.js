@@ -78,12 +78,13 @@ async function route() {
   clearTimers();
   const hash = location.hash;
   const home = hash === "" || hash === "#" || hash === "#/";
-  const m = hash.match(/^#\/p\/(\d+)(?:\/([^/]*))?\/?$/);  // #/p/<id>[/<tab>]: renderProject sends an unknown tab to data
+  // #/p/<id>[/<tab>[/<version>]]: renderProject sends an unknown tab to data
+  const m = hash.match(/^#\/p\/(\d+)(?:\/([^/]*)(?:\/(\d+))?)?\/?$/);
   if (!home && !m) return showProblem("page");
   // an id past 2^53 is no project's (ids count up from 1), and Number() would send it as 1e+23
   if (m && !Number.isSafeInteger(Number(m[1]))) return showProblem("gone");
   try {
-    if (m) await renderProject(root, Number(m[1]), m[2] || "data", state);
+    if (m) await renderProject(root, Number(m[1]), m[2] || "data", state, m[3] && Number(m[3]));
     else await renderHome(root, state);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;  // showLocked() has the page

@@ -26,14 +26,17 @@ export function learningCurve(curve, { width = 420, height = 220, xLabel = "exam
   const pad = { l: 44, r: 16, t: 14, b: 34 };
   const xs = curve.sizes, ys = curve.accuracy, sd = curve.std || ys.map(() => 0);
   const maxX = Math.max(...xs), minX = Math.min(...xs);
-  const minY = Math.max(0, Math.min(...ys.map((y, i) => y - sd[i])) - 0.05);
+  // the axis starts at a multiple of 10%, and its gridlines fall on whole tens: a line labeled
+  // 62% was drawn at 62.5%
+  const minY = Math.max(0, Math.floor(10 * (Math.min(...ys.map((y, i) => y - sd[i])) - 0.05) + 1e-9) / 10);
+  const step = 1 - minY > 0.5 ? 0.2 : 0.1;
   // sizes grow geometrically (1, 2, 3, 5, 8, ...): a log axis spreads them evenly
   const log = minX > 0 ? Math.log : (v) => v;
   const x = (v) => pad.l + ((log(v) - log(minX)) / Math.max(1e-9, log(maxX) - log(minX))) * (width - pad.l - pad.r);
   const y = (v) => pad.t + (1 - (v - minY) / Math.max(0.01, 1 - minY)) * (height - pad.t - pad.b);
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": "learning curve" });
-  for (let k = 0; k <= 4; k++) {
-    const v = minY + (k / 4) * (1 - minY);
+  for (let k = 0; minY + k * step <= 1 + 1e-9; k++) {
+    const v = minY + k * step;
     svg.append(s("line", { x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v), class: "grid" }),
       s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, pct(v)));
   }

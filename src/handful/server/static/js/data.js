@@ -37,6 +37,12 @@ function redraw(root, ctx) {
   return renderData(root, ctx).catch((err) => toast(err.message, "error"));
 }
 
+/** A class created here stops being pending once the server has examples of it: an upload
+ * whose files were all skipped leaves it, empty, for the next try. */
+function settle(name, ctx) {
+  if (ctx.project.classes[name]) pending.get(ctx.id)?.delete(name);
+}
+
 /** Why `name` cannot be a new class name (as the server checks it), or "" when it can. */
 function classNameProblem(name, existing) {
   if (!name) return "A class name cannot be empty.";
@@ -88,8 +94,8 @@ async function imageBody(card, name, count, ctx, root) {
       const report = await uploadInChunks(`/projects/${ctx.id}/examples`, files, { label: name },
         (done, total) => { status.textContent = `Uploading ${done}/${total}…`; });
       reportUpload(report);
-      pending.get(ctx.id)?.delete(name);
       await ctx.refresh();
+      settle(name, ctx);
       redraw(root, ctx);
     } catch (err) { toast(err.message, "error"); status.hidden = true; }
   });
@@ -178,8 +184,8 @@ async function textBody(card, name, count, ctx, root) {
     if (!texts.length) return area.focus();
     try {
       reportUpload(await post(`/projects/${ctx.id}/examples/texts`, { texts, label: name }));
-      pending.get(ctx.id)?.delete(name);
       await ctx.refresh();
+      settle(name, ctx);
       redraw(root, ctx);
     } catch (err) { toast(err.message, "error"); }
   } }, "Add texts");

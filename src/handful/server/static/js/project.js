@@ -10,8 +10,10 @@ import { renderVersions } from "./versions.js";
 const TABS = [["data", "Data"], ["train", "Train"], ["results", "Results"], ["test", "Test"], ["versions", "Versions"]];
 const VIEWS = { data: renderData, train: renderTrain, results: renderResults, test: renderTest, versions: renderVersions };
 
-export async function renderProject(root, id, tab, state) {
+/** Project `id` on `tab`; `version` (the Results tab only) shows that model version. */
+export async function renderProject(root, id, tab, state, version) {
   if (!Object.hasOwn(VIEWS, tab)) { location.replace(`#/p/${id}/data`); return; }  // a mistyped or old tab
+  if (version && tab !== "results") { location.replace(`#/p/${id}/${tab}`); return; }
   const project = await get(`/projects/${id}`);
   const ctx = {
     id, project, state, tab,
@@ -73,12 +75,16 @@ export async function renderProject(root, id, tab, state) {
   renderHeader();
   root.replaceChildren(header, banner, content);
   if (project.active_job && tab !== "train") watchJob(ctx, project.active_job); // the Train tab watches itself
-  await VIEWS[tab](content, ctx);
+  await VIEWS[tab](content, ctx, version || undefined);
 }
 
 function showBanner(banner, job, ctx) {
   const active = job && (job.status === "queued" || job.status === "running");
-  banner.hidden = !active || ctx.tab === "train";
+  const lost = job?.status === "lost";  // polling stopped: say why until the page is left
+  banner.hidden = !(active || lost) || ctx.tab === "train";
+  banner.classList.toggle("lost", lost);
+  banner.setAttribute("role", lost ? "alert" : "status");
+  if (lost) return banner.replaceChildren(h("span", { "data-testid": "job-lost" }, job.message), h("div.spacer"), job.action);
   if (!active) return;
   banner.replaceChildren(
     h("span.spinner"), h("span", {}, `Training · ${job.stage || job.status}`),

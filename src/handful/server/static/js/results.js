@@ -12,10 +12,17 @@ export async function renderResults(root, ctx, number) {
       h("a.button.primary", { href: `#/p/${ctx.id}/train` }, "Go to training")));
     return;
   }
+  if (number != null && !versions.some((x) => x.number === number)) {  // an old link, or a typo
+    toast(`This project has no model v${number}; showing the current one.`, "warn");
+    number = null;
+  }
   number = number ?? ctx.project.current_version ?? versions[0].number;
   const v = await get(`/projects/${ctx.id}/versions/${number}`);
   const ev = v.report.evaluation;
-  const picker = h("select.input.inline", { onchange: (e) => renderResults(root, ctx, Number(e.target.value)).catch((err) => toast(err.message, "error")) },
+  const picker = h("select.input.inline", { onchange: (e) => {
+    history.replaceState(null, "", `#/p/${ctx.id}/results/${e.target.value}`);  // a reload or a shared link keeps it
+    renderResults(root, ctx, Number(e.target.value)).catch((err) => toast(err.message, "error"));
+  } },
     versions.map((x) => h("option", { value: x.number, selected: x.number === number }, `v${x.number}${x.current ? " (current)" : ""}`)));
   const tuned = v.report.finetune;
   const unscored = tuned ? "fine-tuned without a validation split (needs ≥ 3 images per class)" : "needs ≥ 2 examples per class";

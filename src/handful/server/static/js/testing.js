@@ -19,7 +19,10 @@ export async function renderTest(root, ctx) {
     if (ctx.state.info.features.suggest) root.append(suggestCard(ctx));
   } else {
     const area = h("textarea.input", { rows: 4, placeholder: "Type or paste texts to classify, one per line", "data-testid": "test-text", "aria-label": "Texts to classify, one per line" });
-    const go = h("button.primary", { onclick: () => testTexts(area.value, ctx, results) }, "Classify");
+    const go = h("button.primary", { "data-testid": "classify", onclick: async () => {
+      go.disabled = true;  // the first request loads the model: it can take seconds
+      try { await testTexts(area.value, ctx, results); } finally { go.disabled = false; }
+    } }, "Classify");
     root.replaceChildren(h("div.card", {}, area, h("div.actions", {}, go)), results);
   }
 }
@@ -73,12 +76,14 @@ function addAsExample(file, predicted, ctx) {
 async function testTexts(value, ctx, results) {
   const texts = value.split("\n").map((t) => t.trim()).filter(Boolean);
   if (!texts.length) return;
+  results.replaceChildren(h("div.result-card.text.loading", {}, h("div.result-body", {}, h("span.spinner"),
+    h("span.muted.small", {}, `Classifying ${plural(texts.length, "text")}…`))));
   try {
     const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: 5 });
     results.replaceChildren(...res.predictions.map((p) => h("div.result-card.text", {},
       h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), h("h3", { "data-testid": "prediction" }, p.label)),
         probabilityBars(p.top, ctx.classes())))));
-  } catch (err) { toast(err.message, "error"); }
+  } catch (err) { results.replaceChildren(); toast(err.message, "error"); }
 }
 
 function suggestCard(ctx) {

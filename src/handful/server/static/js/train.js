@@ -52,7 +52,7 @@ async function jobTable(ctx) {
   return h("table.table", {}, h("thead", {}, h("tr", {}, ["#", "status", "model", "took", "when"].map((c) => h("th", {}, c)))),
     h("tbody", {}, jobs.slice(0, 12).map((j) => h("tr", { title: j.message },
       h("td", {}, j.id), h("td", {}, h(`span.pill.${j.status}`, {}, j.status)),
-      h("td", {}, j.version ? h("a", { href: `#/p/${ctx.id}/results` }, `v${j.version}`) : h("span.muted.small", {}, j.status === "failed" ? j.message.slice(0, 60) : "–")),
+      h("td", {}, j.version ? h("a", { href: `#/p/${ctx.id}/results/${j.version}` }, `v${j.version}`) : h("span.muted.small", {}, j.status === "failed" ? j.message.slice(0, 60) : "–")),
       h("td", {}, j.finished && j.started ? `${(j.finished - j.started).toFixed(1)} s` : "–"),
       h("td.muted", {}, ago(j.created))))));
 }
@@ -63,25 +63,48 @@ function renderProgress(el, job, ctx) {
   el.className = `progress-card ${job.status}`;
   el.replaceChildren(
     h("div.progress-head", {}, active ? h("span.spinner") : null,
-      h("b", {}, active ? STAGES[job.stage] || job.stage || "Queued" : job.status === "succeeded" ? `Model v${job.version} is ready` : `Training ${job.status}`),
+      h("b", {}, active ? STAGES[job.stage] || job.stage || "Queued" : job.status === "succeeded" ? `Model v${job.version} is ready`
+        : job.status === "lost" ? "Training progress unknown" : `Training ${job.status}`),
       h("div.spacer"), h("span.big-num", { "data-testid": "progress-value" }, pct(job.progress))),
     h("div.bar", {}, h("i", { style: { width: `${Math.round(100 * job.progress)}%` } })),
     h("div.progress-foot", {}, h("span.muted.small", {}, job.message || " "),
       active ? h("button.ghost.small", { onclick: () => post(`/jobs/${job.id}/cancel`).catch((err) => toast(err.message, "error")) }, "Cancel")
-        : job.status === "succeeded" ? h("button.secondary.small", { onclick: () => ctx.go("results") }, "See results →") : null));
+        : job.status === "succeeded" ? h("button.secondary.small", { onclick: () => ctx.go("results") }, "See results →")
+          : job.status === "lost" ? job.action : null));
 }
 
+const RETRIES = 4;  // polls in a row that may fail (server busy or restarting) before giving up
+
+/** Poll job `jobId` every 500 ms and show it: in the Train tab's progress card, in the banner of
+ * the other tabs, and a toast when it ends. A poll that fails is shown like a failed job: a 404
+ * (the job went with its project, deleted elsewhere) at once; a server that cannot be reached
+ * (or errs) after RETRIES more tries; either way polling stops. */
 export function watchJob(ctx, jobId) {
-  let done = false;
+  let done = false, busy = false, misses = 0;
+  const stop = () => { done = true; clearInterval(timer); };
+  const watched = () => !done && ctx.state.timers.has(timer);  // false once the page was left
   const tick = async () => {
-    if (done) return;
-    const job = await get(`/jobs/${jobId}`).catch(() => null);
-    if (!job) return;
+    if (!watched() || busy) return;  // one poll at a time, however slow the server
+    busy = true;
+    let job;
+    try { job = await get(`/jobs/${jobId}`); misses = 0; } catch (err) {
+      if (!watched()) return;
+      if (err.status === 401) return stop();  // the token dialog has the page
+      if (err.status === 404) {
+        stop();
+        return lostJob(ctx, `“${ctx.project.name}” no longer exists: it was deleted elsewhere, with its training job.`,
+          h("a.button.secondary.small", { href: "#/" }, "Back to projects"));
+      }
+      if (++misses <= RETRIES && (err.status === 0 || err.status >= 500)) return;  // try again on the next tick
+      stop();
+      return lostJob(ctx, err.status === 0 ? "The server cannot be reached, so training progress stopped updating. Is `handful serve` still running?" : err.message,
+        h("button.secondary.small", { onclick: () => { ctx.showJob?.(null); watchJob(ctx, jobId); } }, "Check again"));
+    } finally { busy = false; }
+    if (!watched()) return;
     ctx.showJob?.(job);
     if (ctx.progressEl && ctx.tab === "train") renderProgress(ctx.progressEl, job, ctx);
     if (!["queued", "running"].includes(job.status)) {
-      done = true;
-      clearInterval(timer);
+      stop();
       await ctx.refresh().catch((err) => toast(err.message, "error"));
       if (job.status === "succeeded") toast(`Model v${job.version} trained`, "good");
       else if (job.status === "failed") toast(job.message, "error", 9000);
@@ -91,4 +114,13 @@ export function watchJob(ctx, jobId) {
   };
   const timer = every(500, tick);
   tick();
+}
+
+/** Where the job's progress was shown, say why it no longer is (`message`), as a failure is,
+ * with `action`: a way on. */
+function lostJob(ctx, message, action) {
+  const lost = { status: "lost", progress: null, message, action };  // progress "–": not known
+  toast(message, "error", 9000);
+  ctx.showJob?.(lost);
+  if (ctx.progressEl && ctx.tab === "train") renderProgress(ctx.progressEl, lost, ctx);
 }

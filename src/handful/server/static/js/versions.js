@@ -35,15 +35,30 @@ export async function renderVersions(root, ctx) {
   showCompare(compare, ctx, [...chosen].sort((a, b) => a - b));
 }
 
-/** Cross-validated accuracy, or a fine-tuned version's validation accuracy, saying which it is. */
+/** Cross-validated accuracy, or a fine-tuned version's validation accuracy, saying which it is;
+ * under it, when the head was chosen on the same folds, what is left allowing for that choice. */
 function accuracyCell(metrics) {
   const [value, kind, title] = metrics.accuracy != null
     ? [metrics.accuracy, "CV", "cross-validated: out-of-fold predictions on the project's examples"]
     : metrics.val_accuracy != null
       ? [metrics.val_accuracy, "validation", "fine-tuned: scored on its held-out validation split (not cross-validated)"]
       : [null, "", "not measured: too few examples per class to hold some out"];
-  return h("td", { title, "data-testid": "version-accuracy" }, pct(value, 1), kind ? h("span.muted.small", {}, ` ${kind}`) : null);
+  const adjusted = choiceAdjusted(metrics);
+  const why = adjusted == null ? "" : `. The model was the best of several candidates on these same folds, which flatters it: allowing for that choice, about ${pct(adjusted, 1)} on new data`;
+  return h("td", { title: title + why, "data-testid": "version-accuracy" }, pct(value, 1), kind ? h("span.muted.small", {}, ` ${kind}`) : null,
+    adjusted == null ? null : h("div.muted.small", { "data-testid": "version-adjusted" }, `≈ ${pct(adjusted, 1)} allowing for the choice`));
 }
+
+/** The selection-adjusted CV accuracy (as the Results note gives it) where choosing among
+ * candidates on the folds flattered the score; null where nothing was chosen or it cost nothing. */
+function choiceAdjusted(metrics) {
+  const { cv_accuracy: cv, cv_accuracy_adjusted: adjusted } = metrics;
+  return adjusted != null && cv != null && cv - adjusted >= 0.0005 ? adjusted : null;
+}
+
+/** A version's best estimate of its accuracy on new data: adjusted for the choice of head where
+ * that choice flattered it, else its cross-validated accuracy. */
+const honestAccuracy = (metrics) => choiceAdjusted(metrics) ?? metrics.accuracy;
 
 async function showCompare(box, ctx, numbers) {
   if (numbers.length < 2) { box.replaceChildren(h("p.muted", {}, "Tick two versions to compare them.")); return; }
@@ -61,10 +76,12 @@ async function showCompare(box, ctx, numbers) {
   const classes = [...new Set([...(ea?.classes || []), ...(eb?.classes || [])])];
   const [fa, fb] = [ea, eb].map((ev) => (ev ? definedScores(ev) : {}));  // "–" where F1 is undefined
   const tuned = a.metrics.val_accuracy != null || b.metrics.val_accuracy != null;
+  const adjusted = choiceAdjusted(a.metrics) != null || choiceAdjusted(b.metrics) != null;
   box.replaceChildren(h("div.card", { "data-testid": "compare" }, h("h3", {}, `v${a.number} → v${b.number}`),
     h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["", `v${a.number}`, `v${b.number}`, "Δ points"].map((c) => h("th", {}, c)))),
       h("tbody", {},
         row("Accuracy (CV)", ea?.accuracy, eb?.accuracy, (x) => pct(x, 1), true),
+        adjusted ? row("Accuracy, allowing for the choice", honestAccuracy(a.metrics), honestAccuracy(b.metrics), (x) => pct(x, 1), true) : null,
         tuned ? row("Validation accuracy", a.metrics.val_accuracy, b.metrics.val_accuracy, (x) => pct(x, 1), true) : null,
         row("Balanced accuracy", ea?.balanced_accuracy, eb?.balanced_accuracy, (x) => pct(x, 1), true),
         row("Examples", a.n_examples, b.n_examples),
