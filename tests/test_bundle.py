@@ -106,6 +106,7 @@ def test_train_commands_refuse_an_existing_out_before_reading_any_data(command, 
 
     taken = tmp_path / "taken"
     taken.mkdir()
+    (taken / "model.json").write_text("{}")  # a model there (an empty folder would simply be used)
     # the data folder does not exist either: which error comes first shows when --out is checked
     assert main([*command, str(tmp_path / "no-such-data"), "--out", str(taken), "--json"]) == 2
     err = capsys.readouterr().err

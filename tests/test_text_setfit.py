@@ -99,7 +99,7 @@ def test_train_finetune_saves_the_tuned_encoder_and_load_restores_it(tmp_path, t
                  "--max-pairs", "32", "--json"])
     result = _last_json(capsys)
     assert code == 0
-    assert result["finetune"]["n_pairs"] == 32 and result["head"]["type"] == "LogisticHead"
+    assert result["finetune"]["n_pairs"] == 32 and result["head"]["type"] == "logistic"
     assert "cv_accuracy" not in result["metrics"]  # the encoder saw every example: no CV claim
     doc = json.loads((tmp_path / "m" / "model.json").read_text())
     assert doc["backbone"]["weights_file"] == "backbone.safetensors"

@@ -59,9 +59,11 @@ def current_umask() -> int:
 
 
 def check_out_free(out: str | Path, force: bool = False, data: str | Path | None = None) -> Path:
-    """``out`` as a Path, if a model may be written there: it does not exist, or ``force`` is set
-    and it is a handful model; and it is not inside the ``data`` folder (the next scan would read
-    the model as a class). Commands call this before long work, so a refusal costs nothing."""
+    """``out`` as a Path, if a model may be written there: it does not exist or is an empty folder,
+    or ``force`` is set and it is a handful model; and it is not inside the ``data`` folder (the
+    next scan would read the model as a class). A folder that is not a model is refused first: the
+    "pass --force" advice would lead nowhere. Commands call this before long work, so a refusal
+    costs nothing."""
     out = Path(out)
     existing = next((p for p in (out, *out.parents) if p.exists()), None)  # "." or "/" at the latest
     if existing is not None and existing != out and not existing.is_dir():
@@ -70,13 +72,15 @@ def check_out_free(out: str | Path, force: bool = False, data: str | Path | None
     if data is not None and Path(data).is_dir() and is_inside(out, data):
         raise BundleError(f"Output '{out}' is inside the data folder '{data}'; its files would be "
                           "read as examples next time. Choose an --out outside it.")
-    if out.exists():
-        if not force:
-            raise BundleError(f"Output '{out}' already exists. Pass --force (force=True in Python) "
-                              "to replace it, or choose another --out.")
-        if not (out / MODEL_JSON).is_file():
-            raise BundleError(f"Output '{out}' exists and is not a handful model; refusing to "
-                              "replace it. Choose another --out.")
+    if out.is_dir() and not any(out.iterdir()):  # an empty folder made for the model: nothing to lose
+        return out
+    if out.exists() and not (out / MODEL_JSON).is_file():  # said first: --force would not replace it
+        what = "a file" if not out.is_dir() else "a folder that is not a handful model (no model.json)"
+        raise BundleError(f"Output '{out}' exists and is {what}; it is never replaced, even with --force. "
+                          "Choose another --out.")
+    if out.exists() and not force:
+        raise BundleError(f"Output '{out}' already exists. Pass --force (force=True in Python) "
+                          "to replace it, or choose another --out.")
     return out
 
 

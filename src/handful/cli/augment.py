@@ -38,6 +38,10 @@ def augment_config(preset: str, fill: str | None, config_file: Path | None) -> A
     """The preset, then the --config file's settings, then --fill."""
     config = preset_config(preset)
     if config_file is not None:
+        if not config_file.is_file():
+            what = "is a folder" if config_file.is_dir() else "does not exist"
+            raise DataError(f"Augmentation config '{config_file}' {what}. Give a JSON file holding an object "
+                            "like {\"rotate\": 20}.")
         try:
             settings = json.loads(config_file.read_text())
         except (OSError, json.JSONDecodeError) as err:

@@ -118,7 +118,9 @@ def cv_metrics(selection: dict | None) -> dict:
     return {"cv_accuracy": selection["cv_accuracy"], "cv_accuracy_adjusted": selection["adjusted_accuracy"]}
 
 
-def print_cv_accuracy(out: Output, selection: dict | None) -> None:
+def print_cv_accuracy(out: Output, selection: dict | None, prior: dict | None = None) -> None:
+    """The winner's CV accuracy; with a zero-shot prior of weight > 0 (``prior``: its selection
+    note), also the saved model's own figure: the winner's is the head's without the prior."""
     if selection is None:
         return
     line = f"Cross-validated accuracy: {pct(selection['cv_accuracy'])}"
@@ -128,6 +130,10 @@ def print_cv_accuracy(out: Output, selection: dict | None) -> None:
     elif selection["candidates"] > 1:
         line += (f" (the best of {selection['candidates']} candidates on these folds; allowing for that "
                  f"choice, about {pct(selection['adjusted_accuracy'])} on new data)")
+    cv = (prior or {}).get("cv_accuracy")
+    if cv and prior["weight"] > 0:
+        line += (f"; that is the head alone: the saved model adds the zero-shot prior, {pct(cv['with_prior'])} "
+                 "cross-validated (its weight chosen on those folds)")
     out.print(line)
 
 
@@ -161,6 +167,7 @@ def train(
     from ..bundle.store import check_out_free
     from ..classifier import Classifier
     from ..evaluate import plot_confusion_matrix
+    from ..heads import head_name
     from ..text.prepare import prepare_for_training
     out = Output(as_json)
     started = time.perf_counter()
@@ -208,7 +215,7 @@ def train(
     path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_report)
     head_label = f"{type(clf.head_).__name__} {clf.head_.get_params()}"
     out.print(f"Head: {head_label}")
-    print_cv_accuracy(out, cv)
+    print_cv_accuracy(out, cv, selection.get("zero_shot_prior"))
     if evaluation:
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
@@ -219,11 +226,16 @@ def train(
     out.print(f"Model saved to {path} ({took})")
     out.result({**selection, "advice": report.get("advice"),
                 "model": str(path), "classes": list(map(str, clf.classes_)),
-                "backbone": clf._backbone.name, "head": {"type": type(clf.head_).__name__,
+                # the head's registry name, as model.json, kshot and --head spell it (not "LogisticHead")
+                "backbone": clf._backbone.name, "head": {"type": head_name(clf.head_),
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
                 "leaderboard": report["leaderboard"], "seconds": round(seconds, 2),
                 "advice_seconds": advice_seconds, **text_report})
+
+
+_LABELED = {"image": "a folder of images with a sub-folder per class",
+            "text": "a CSV/TSV with a text and a label column"}
 
 
 @app.command()
@@ -236,6 +248,7 @@ def evaluate(
     nested: NestedOpt = False,
     text_column: TextColOpt = None,
     label_column: LabelColOpt = None,
+    no_cache: NoCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, balanced accuracy, per-class precision/recall/F1 and the confusion matrix."""
@@ -243,7 +256,7 @@ def evaluate(
     from ..evaluate import plot_confusion_matrix
     out = Output(as_json)
     check_columns_apply([data], text_column, label_column, nested)
-    clf = load(model)
+    clf = load(model, cache=False if no_cache else None)
     report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
     check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),
                              {"confusion_matrix.png": "png"}, inputs=(data,))
@@ -254,6 +267,9 @@ def evaluate(
         examples = load_examples(data, text_column=text_column, label_column=label_column, min_classes=1)
     else:
         examples = load_examples(data, min_classes=1)
+    if examples.modality != clf.modality_:  # else "classes ['0', '1'] the model does not know"
+        raise DataError(f"Model '{model}' classifies {clf.modality_}s, but '{data}' holds {examples.modality}s. "
+                        f"Evaluate on {_LABELED[clf.modality_]}.")
     with out.progress("Embedding", len(examples)) as advance:
         report = clf.evaluate(examples, advance)
 

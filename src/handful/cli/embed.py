@@ -20,7 +20,7 @@ from ..errors import DataError
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
 from .output import Output
-from .predict import AddressOpt, BatchOpt, OverwriteOpt, RayOpt, report_skipped
+from .predict import AddressOpt, BatchOpt, OverwriteOpt, RayOpt, check_no_files_as_texts, report_skipped
 
 
 def _backbone(backbone: str, model: Path | None, inputs: list[str]):
@@ -74,6 +74,8 @@ def embed(
     out = Output(as_json)
     started = time.perf_counter()
     net, model_dir = _backbone(backbone, model, list(inputs))
+    if net.modality == "text":
+        check_no_files_as_texts(list(inputs), f"Backbone '{net.name}' embeds texts")
     items, ids, skipped = list_inputs(net.modality, inputs, text_column)
     if not items:
         raise DataError(f"No {net.modality} inputs found in {list(inputs)[:3]}. Give image files or "

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
 from ..backbones import describe_backbones
 from .main import app
+from .options import JsonOpt
 from .output import Output
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 
 
 @app.command()
@@ -21,5 +16,7 @@ def backbones(as_json: JsonOpt = False) -> None:
     out.table("Backbones", ["name", "modality", "offline", "description"],
               [[r["name"], r["modality"], "yes" if r["offline"] else "no", r["description"]]
                for r in rows])
-    out.print("Online (optional extra `handful\\[hub]`): timm:NAME, open_clip:ARCH/TAG, st:NAME")
+    # the console reads no markup: a rich escape ("\\[") would print its backslash
+    out.print("Online, with the optional extra (pip install 'handful[hub]') and network access: "
+              "timm:NAME, open_clip:ARCH/TAG, st:NAME")
     out.result({"backbones": rows, "hub_prefixes": ["timm", "open_clip", "st"]})

@@ -109,9 +109,13 @@ def kshot(
     check_names(backbone, head, zero_shot_prior)
     check_columns_apply([pool, test], text_column, label_column, nested)
     pool_ex, test_ex = pool_and_test(pool, test, text_column, label_column, nested)
+    if test_ex.modality != pool_ex.modality:  # else "test classes [...] do not occur in the pool"
+        raise DataError(f"The pool {pool} holds {pool_ex.modality}s, but the test set {test_ex.source} holds "
+                        f"{test_ex.modality}s. Give a test set of {pool_ex.modality}s.")
     missing = sorted(set(test_ex.classes) - set(pool_ex.classes))
     if missing:
-        raise DataError(f"Test classes {missing} do not occur in the pool {pool}.")
+        raise DataError(f"Test classes {missing[:8]}{' ...' if len(missing) > 8 else ''} do not occur in the pool "
+                        f"{pool}. Add examples of them to the pool, or remove them from the test set.")
     warn_shared(pool_ex, test_ex)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
                      random_state=seed, augment_views=check_views(augment_views), augment=augment,

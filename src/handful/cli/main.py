@@ -8,6 +8,7 @@ import signal
 import sys
 import warnings
 from contextlib import contextmanager
+from typing import Annotated
 
 import click
 import typer
@@ -30,6 +31,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Train an image or text classifier from a handful of labeled examples, offline.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        print(f"handful {__version__}")
+        raise typer.Exit()
+
+
+VersionOpt = Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print handful's version and exit.")]
+
+
+@app.callback()
+def _options(version: VersionOpt = False) -> None:
+    """Train an image or text classifier from a handful of labeled examples, offline."""
 
 
 def _register_commands() -> None:

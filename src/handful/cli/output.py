@@ -85,16 +85,22 @@ def starts_with(prefix: bytes):
     return ours
 
 
-def check_replaceable(path: Path, ours) -> Path:
-    """``path``, if writing it loses nothing of the user's: it does not exist, or it is a file that
-    handful wrote (``ours(path)``), and no part of it is a file where a folder must be. Called
-    before the work, so a refusal costs nothing; nothing the user made is overwritten."""
+def check_file_path(path: Path) -> Path:
+    """``path``, if a file can be written there: it is not a folder, and no folder above it is a file."""
     path = Path(path)
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise DataError(f"Cannot write '{path}': '{blocker}' is a file, not a folder. Choose another --out.")
     if path.is_dir():
         raise DataError(f"Cannot write '{path}': it is a folder. Give a file name for --out.")
+    return path
+
+
+def check_replaceable(path: Path, ours) -> Path:
+    """``path``, if writing it loses nothing of the user's: it does not exist, or it is a file that
+    handful wrote (``ours(path)``), and no part of it is a file where a folder must be. Called
+    before the work, so a refusal costs nothing; nothing the user made is overwritten."""
+    path = check_file_path(path)
     if path.exists() and path.stat().st_size and not ours(path):
         raise DataError(f"'{path}' exists and was not written by handful; it is left as it is. "
                         "Choose another --out (or delete the file).")

@@ -21,7 +21,7 @@ import typer
 from ..errors import DataError
 from .main import app
 from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
-from .output import Output
+from .output import Output, check_file_path
 
 # export.runtime.RUNTIMES, spelled out so that `handful --help` does not load torch (a test
 # checks they agree).
@@ -129,6 +129,8 @@ def predict(
     elif transductive:
         raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
                         "(a sub-folder per class), or drop --transductive.")
+    if predictor.modality_ == "text":
+        check_no_files_as_texts(inputs, "This model classifies texts")
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
     if not items and not skipped:
         kind, fix = (("image files", "image files or folders of them") if predictor.modality_ == "image"
@@ -215,9 +217,22 @@ def check_output_options(as_csv: bool, out_file: Path | None, overwrite: bool, r
     if address is not None and not ray:
         raise DataError(f"--address names the Ray cluster for --ray, which is not given, so '{address}' "
                         "would be ignored and the work would run here. Add --ray, or drop --address.")
+    if out_file is not None:  # a folder, or a path through a file: said before the model loads
+        check_file_path(out_file)
     if overwrite and out_file is None:
         raise DataError("--overwrite starts an --out file over, and no --out is given, so it would be "
                         "ignored. Add --out FILE, or drop --overwrite.")
+
+
+def check_no_files_as_texts(inputs: list[str], who: str) -> None:
+    """An existing file other than a table, given where texts are read: its path would be classified
+    as a text (``photo.jpg`` answered like "photo dot jpg"), a confident answer to the wrong question."""
+    from ..data.table import is_table_path
+
+    file = next((x for x in inputs if x.strip() and not is_table_path(x) and Path(x).is_file()), None)
+    if file is not None:
+        raise DataError(f"{who}; '{file}' is a file, and its name would be read as a text. Give texts, or "
+                        "one CSV/TSV of them.")
 
 
 def _fit_support(out: Output, predictor, support: Path, nested: bool):

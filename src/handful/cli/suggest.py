@@ -15,8 +15,9 @@ from ..data.table import is_table_path
 from ..errors import DataError
 from ..jsontext import json_text
 from .main import app
-from .options import JsonOpt, TextColOpt, check_columns_apply
+from .options import JsonOpt, NoCacheOpt, TextColOpt, check_columns_apply
 from .output import Output, check_folder_replaceable, pct, starts_with, write_folder_files
+from .predict import report_skipped
 
 SUGGESTIONS_CSV, SUGGESTIONS_JSON, CONTACT_SHEET = "suggestions.csv", "suggestions.json", "contact_sheet.png"
 
@@ -46,6 +47,7 @@ def suggest(
         "--out", help="Folder for suggestions.csv/.json and contact_sheet.png "
         "(default: ./suggestions).")] = None,
     text_column: TextColOpt = None,
+    no_cache: NoCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Rank unlabeled examples by how much labeling them should help: the model's most uncertain
@@ -59,10 +61,14 @@ def suggest(
                              {SUGGESTIONS_JSON: _our_json, CONTACT_SHEET: "png"}, inputs=(unlabeled,))
     if n < 1:
         raise DataError(f"--n must be >= 1. Got {n}.")
-    clf = load(model)
+    clf = load(model, cache=False if no_cache else None)
     items, ids, skipped = _unlabeled(clf, unlabeled, text_column)
     if not items:
-        raise DataError(f"No usable inputs in {unlabeled} ({len(skipped)} skipped).")
+        kind, give = (("image files", "a folder of unlabeled images") if clf.modality_ == "image"
+                      else ("texts", "a CSV/TSV or .txt of unlabeled texts"))
+        found = (f"none of its {len(skipped)} files could be used (e.g. {skipped[0][0]}: {skipped[0][1]})"
+                 if skipped else f"no {kind} found")
+        raise DataError(f"Nothing to suggest from '{unlabeled}': {found}. Give {give}.")
     with out.progress("Embedding", len(items)) as advance:
         X, failures = clf.embed(items, clf.modality_, advance)
     skipped += [(ids[i], reason) for i, reason in failures.items()]
@@ -88,8 +94,7 @@ def suggest(
     out.table(f"Label these next ({len(rows)} of {len(ok)})", ["#", "input", "model says", "unsure"],
               [[r["rank"], _shown(r), f"{r['predicted']} {pct(r['probability'])}",
                 f"{r['uncertainty']:.2f}"] for r in rows])
-    for path, reason in skipped:
-        out.err.print(f"skipped {path}: {reason}")
+    report_skipped(out, skipped, None)  # the first 10 and a count per reason, as predict
     out.print("Wrote " + ", ".join(str(f) for f in files.values()))
     out.result({"suggestions": rows, "n_unlabeled": len(ok), "files": {k: str(v) for k, v in files.items()},
                 "skipped": [{"path": p, "reason": r} for p, r in skipped]})

@@ -17,7 +17,7 @@ from ..errors import DataError, DataNotFoundError
 from ..zeroshot import ZeroShotScorer, match_class_names, parse_class_list
 from ..zeroshot.scorer import check_template
 from .main import app
-from .options import JsonOpt, LabelColOpt, NestedOpt, TextColOpt, check_columns_apply
+from .options import JsonOpt, LabelColOpt, NestedOpt, NoCacheOpt, TextColOpt, check_columns_apply
 from .output import Output, check_replaceable, pct, starts_with, write_text_file
 
 ZeroShotPriorOpt = Annotated[bool, typer.Option(
@@ -112,6 +112,7 @@ def zeroshot(
     label_column: LabelColOpt = None,
     nested: NestedOpt = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write predictions (CSV).")] = None,
+    no_cache: NoCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Classify from class names with no labeled example (ConSE on the ImageNet head, CLIP, or
@@ -141,7 +142,8 @@ def zeroshot(
     else:
         labels = parse_class_list(classes)
         mapping = {name: name for name in labels}
-    scorer = ZeroShotScorer([mapping[lab] for lab in labels], examples.modality, backbone, template)
+    scorer = ZeroShotScorer([mapping[lab] for lab in labels], examples.modality, backbone, template,
+                            cache=False if no_cache else None)
     with out.progress("Zero-shot scoring", len(examples)) as advance:
         scores, failures = scorer.scores(list(examples.items), advance)
     examples = examples.without(failures) if failures else examples

@@ -41,7 +41,8 @@ def load_examples(
         if len(examples.classes) < min_classes:
             raise DataError(
                 f"Text table '{path}' has {len(examples.classes)} label(s) "
-                f"{list(examples.classes)}; at least {min_classes} classes are needed."
+                f"{list(examples.classes)}; at least {min_classes} classes are needed. Add rows of another "
+                "label (or check that --label-column names the column of labels)."
             )
         return examples
     raise DataError(

@@ -145,7 +145,8 @@ def _check_classes(root, groups, empty, skipped, min_classes) -> None:
     if len(groups) < min_classes:
         found = ", ".join(f"'{g}'" for g in groups) or "none"
         raise DataError(
-            f"Data folder '{root}' needs at least {min_classes} class sub-folders with images; "
+            f"Data folder '{root}' needs at least {min_classes} class sub-folder{'s' if min_classes > 1 else ''} "
+            "with images; "
             f"found {len(groups)} ({found}). Put each class's images in its own sub-folder."
         )
 

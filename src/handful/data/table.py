@@ -242,7 +242,10 @@ def read_table(
         warnings.warn(f"{path}: {n_truncated} texts longer than {max_chars} characters "
                       "were truncated.", stacklevel=2)
     if not texts:
-        raise DataError(f"Text table '{path}' has no usable rows ({len(skipped)} skipped).")
+        found = (f"all {len(skipped)} were skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped
+                 else "it has a header and nothing under it")
+        raise DataError(f"Text table '{path}' has no usable rows ({found}). Add rows of text"
+                        f"{' and label' if labeled else ''}.")
     return Examples(tuple(texts), tuple(labels), "text", tuple(skipped), str(path), tuple(ids))
 
 
