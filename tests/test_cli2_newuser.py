@@ -190,3 +190,16 @@ def test_the_cv_line_says_the_winners_figure_is_the_head_without_the_zero_shot_p
     line = " ".join(capsys.readouterr().out.split())
     assert line.startswith("Cross-validated accuracy: 74.7%")
     assert ("the head alone" in line and "76.0%" in line) is shown
+
+
+def test_a_fixed_head_on_a_fixed_backbone_still_reports_a_cross_validated_accuracy(capsys, color_tree, tmp_path):
+    # --head and --backbone both given and no val/ or test/: the run reported no accuracy at all
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image",
+                 "--head", "logistic", "--no-advise", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0.0 <= out["metrics"]["cv_accuracy"] <= 1.0
+    board = out["leaderboard"]
+    assert [r["head"] for r in board["rows"]] == ["logistic"] and board["selection"]["candidates"] == 1
+    assert out["metrics"]["cv_accuracy_adjusted"] == out["metrics"]["cv_accuracy"]  # nothing chosen
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert saved["leaderboard"]["rows"][0]["head"] == "logistic"
