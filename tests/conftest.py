@@ -87,3 +87,28 @@ def text_csv(tmp_path) -> Path:
     lines = ["text,label"] + [f'"{t}",sports' for t in sports] + [f'"{t}",cooking' for t in cooking]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# -- the web UI tests' headless Chromium (they skip without one: server_utils.HAS_CHROMIUM) -----
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium shared by a test module's pages."""
+    from server_utils import ARGS, CHROMIUM
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page; the test fails if the page raised a JavaScript error."""
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    page.close()
+    assert errors == []

@@ -7,28 +7,9 @@ import httpx
 import pytest
 
 from handful.server import Catalog
-from server_utils import ARGS, CHROMIUM, HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version, wait_job
+from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version, wait_job
 
 pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    yield page
-    page.close()
-    assert errors == []
 
 
 @pytest.fixture(scope="module")

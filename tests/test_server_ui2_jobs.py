@@ -13,19 +13,10 @@ import json
 import httpx
 import pytest
 
-from server_utils import ARGS, CHROMIUM, HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, upload_colors
+from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, upload_colors
 
 pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
 TINY = {"backbone": "test_tiny_image", "head": "logistic"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -37,16 +28,6 @@ def server(tmp_path):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    yield page
-    page.close()
-    assert errors == []
 
 
 def new_project(server: ServerProcess) -> tuple[httpx.Client, int]:

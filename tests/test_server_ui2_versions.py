@@ -6,22 +6,9 @@ from __future__ import annotations
 import pytest
 
 from handful.server import Catalog
-from server_utils import ARGS, CHROMIUM, HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version
+from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version
 
 pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
-
-
-@pytest.fixture
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 860})
-        errors: list[str] = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
-        yield page
-        browser.close()
-    assert errors == []
 
 
 def test_the_versions_table_and_comparison_show_the_accuracy_allowing_for_the_choice(tmp_path, page):
