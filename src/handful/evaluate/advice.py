@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .curve_fit import CurveFit, _prepare, size_for
+from .curve_fit import CurveFit, error_and_weights, size_for
 from .curve_prior import EXPONENTS, FLOOR_SHARES, prior_density
 
 N_DRAWS = 100
@@ -89,7 +89,7 @@ def posterior_fits(curve: dict, max_size: float | None = None, seed: int = 0,
     """
     points = [p for p in curve["points"] if max_size is None or p["size"] <= max_size]
     runs = np.array([p["runs"] for p in points])  # (n_points, repeats)
-    n, err, w = _prepare([p["n"] for p in points], runs.mean(axis=1),
+    n, err, w = error_and_weights([p["n"] for p in points], runs.mean(axis=1),
                          runs.std(axis=1) / math.sqrt(runs.shape[1]))
     floors, scales, exponents, chi2 = _grid(n, err, w, float(n[-1]))
     prior = prior_density(float(n[-1])) if prior is None else prior

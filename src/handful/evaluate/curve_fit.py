@@ -114,12 +114,13 @@ def _fit_piecewise(n, err, w) -> CurveFit | None:
 
 def fit_curve(n: np.ndarray, accuracy: np.ndarray, sem: np.ndarray) -> CurveFit:
     """The better (by AICc) of the power law and the piecewise power law, both with a floor."""
-    n, err, w = _prepare(n, accuracy, sem)
+    n, err, w = error_and_weights(n, accuracy, sem)
     fits = [f for f in (_fit_power(n, err, w), _fit_piecewise(n, err, w)) if f is not None]
     return min(fits, key=lambda f: f.aicc)
 
 
-def _prepare(n, accuracy, sem):
+def error_and_weights(n, accuracy, sem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sizes, errors ``1 - accuracy`` and least-squares weights ``1 / (sem + 0.005)`` as arrays."""
     n, err = np.asarray(n, dtype=float), 1.0 - np.asarray(accuracy, dtype=float)
     w = 1.0 / (np.asarray(sem, dtype=float) + 0.005)  # a 0.5-point noise floor per point
     return n, err, w
