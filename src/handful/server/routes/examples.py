@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 
 from ...errors import DataError
 from ..catalog import Catalog
-from ..errors import NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..ingest import add_images, add_table, add_texts, add_zip
 from ..schemas import ClassRename, Example, ExampleIds, ExamplePage, ExampleUpdate, IngestResult, TextsIn
 from ..thumbnails import thumbnail
@@ -105,9 +105,24 @@ def example_file(project_id: int, example_id: int, catalog: CatalogDep,
 
 
 @router.patch("/examples/{example_id}", response_model=Example)
-def relabel(project_id: int, example_id: int, body: ExampleUpdate, catalog: CatalogDep) -> dict:
-    """Move an example to another class."""
+def relabel(project_id: int, example_id: int, body: ExampleUpdate, catalog: CatalogDep,
+            existing: Annotated[bool, Query(description="refuse a class the project does not "
+                                            "have (instead of creating it)")] = False) -> dict:
+    """Move an example to another class (``existing``: only to one the project has now)."""
+    if existing:
+        _check_class_exists(catalog, project_id, body.label)
     return example_json(catalog.relabel_example(project_id, example_id, body.label))
+
+
+def _check_class_exists(catalog: Catalog, project_id: int, label: str) -> None:
+    # the Results page names the classes of a version's report: one renamed or deleted since
+    # training would otherwise come back, silently, as a new class
+    classes = catalog.class_counts(project_id)
+    if label not in classes:
+        names = ", ".join(f"'{c}'" for c in classes) or "none"
+        raise ConflictError(f"Class '{label}' is not a class of project {project_id} any more "
+                            f"(renamed or deleted since the model was trained?): its classes are "
+                            f"{names}; pick one of them.")
 
 
 @router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)

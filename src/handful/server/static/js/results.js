@@ -5,7 +5,8 @@ import { h, toast, pct, plural, icon, mount } from "./ui.js";
 import { confusionMatrix, learningCurve, metricBars } from "./charts.js";
 
 export async function renderResults(root, ctx, number) {
-  const versions = await get(`/projects/${ctx.id}/versions`);
+  // the project's classes now (renamed in another tab?): the relabel buttons offer only those
+  const [versions] = await Promise.all([get(`/projects/${ctx.id}/versions`), ctx.refresh()]);
   if (!versions.length) {
     root.replaceChildren(h("div.empty.small", {}, h("div.empty-art", {}, icon("chart", 44)), h("h2", {}, "No model yet"),
       h("p.muted", {}, "Train a model to see its accuracy, confusion matrix and learning curve."),
@@ -63,13 +64,7 @@ function mistakes(ev, ctx, root) {
     ev.mistakes.slice(0, 8).map((m) => {
       const id = Number((m.example.match(/^#(\d+)/) || [])[1]);
       const labeled = h("b", {}, m.label);
-      const relabel = id ? h("button.ghost.small", { onclick: async () => {
-        try {
-          await patch(`/projects/${ctx.id}/examples/${id}`, { label: m.predicted }); await ctx.refresh();
-          labeled.textContent = m.predicted; relabel.disabled = true;  // the card shows the move
-          toast(`Moved to ${m.predicted}. Retrain to use it.`, "good");
-        } catch (err) { toast(err.message, "error"); }
-      } }, `Relabel as ${m.predicted}`) : null;
+      const relabel = id ? relabelControl(m, id, ctx, (label) => { labeled.textContent = label; }) : null;
       const gone = () => { img?.remove(); relabel?.remove(); note.hidden = false; };  // deleted since training
       const img = ctx.project.modality === "image" && id ? h("img", { src: authUrl(`/api/projects/${ctx.id}/examples/${id}/file?size=160`), alt: "", onerror: gone }) : null;
       const note = h("div.small.muted", { hidden: true }, "deleted since this version was trained");
@@ -78,6 +73,40 @@ function mistakes(ev, ctx, root) {
         h("div.small", {}, "labeled ", labeled, ", looks like ", h("b", {}, m.predicted), ` (${pct(m.confidence)})`),
         relabel, note));
     }));
+}
+
+/** "Relabel as <predicted>", or, when the report's class was renamed or deleted since training, a
+ * choice of the project's classes now: the report's old name must not create that class again.
+ * The server checks too (`existing=true`), for a page that went stale; it then offers the new ones. */
+function relabelControl(m, id, ctx, onMoved) {
+  const box = h("div.relabel");
+  const move = async (label, controls) => {
+    try {
+      await patch(`/projects/${ctx.id}/examples/${id}?existing=true`, { label }); await ctx.refresh();
+    } catch (err) {
+      toast(err.message, "error");
+      if (err.status === 409) await ctx.refresh().then(fill).catch((e) => toast(e.message, "error"));
+      return;
+    }
+    onMoved(label); controls.forEach((c) => { c.disabled = true; });  // the card shows the move
+    toast(`Moved to ${label}. Retrain to use it.`, "good");
+  };
+  function fill() {
+    const classes = ctx.classes();
+    if (classes.includes(m.predicted)) {
+      const button = h("button.ghost.small", { "data-testid": "relabel", onclick: () => move(m.predicted, [button]) }, `Relabel as ${m.predicted}`);
+      return box.replaceChildren(button);
+    }
+    const note = h("div.small.muted", {}, `'${m.predicted}' is not a class any more (renamed or deleted since this model was trained).`);
+    const others = classes.filter((c) => c !== m.label);
+    if (!others.length) return box.replaceChildren(note);
+    const select = h("select.input.inline.small", { "data-testid": "relabel-class", "aria-label": "Class to relabel it as" },
+      others.map((c) => h("option", { value: c }, c)));
+    const button = h("button.ghost.small", { "data-testid": "relabel", onclick: () => move(select.value, [button, select]) }, "Relabel as");
+    box.replaceChildren(note, h("div.relabel-row", {}, button, select));
+  }
+  fill();
+  return box;
 }
 
 function leaderboard(board) {
