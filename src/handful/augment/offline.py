@@ -83,7 +83,7 @@ def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, 
             image = np.asarray(load_image(item), dtype=np.uint8)
             content = content_key(item, "image")
         except (ImageDecodeError, OSError) as err:
-            manifest["skipped"].append({"path": item, "reason": str(err)})
+            manifest["skipped"].append({"path": item, "reason": getattr(err, "reason", str(err))})
             continue
         (tmp / rel.parent).mkdir(parents=True, exist_ok=True)
         if originals:

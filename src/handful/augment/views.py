@@ -99,7 +99,7 @@ def _add_views(backbone, item, i, content, views, augment, seed, batch, failures
     try:
         image = load_array(item, backbone.info.resize_size or 256)
     except ImageDecodeError as err:
-        failures[i] = str(err)
+        failures[i] = err.reason
         return
     except OSError as err:
         failures[i] = f"cannot be read ({err})"

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .base import BackboneBase, BackboneInfo
-from .image_input import auto_precision, preprocess_image, to_tensor
+from .image_input import auto_precision, no_embeddings, preprocess_image, to_tensor
 from .registry import register_backbone
 
 # name -> (package model name, weights module, input size, weights file hash)
@@ -68,12 +68,16 @@ class EfficientNetLiteBackbone(BackboneBase):
         return self.model.extract_features(x).mean(dim=(2, 3))
 
     def embed(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        if not len(batch):
+            return no_embeddings(self.dim)
         with torch.inference_mode(), self._autocast():
             out = self.features(to_tensor(batch, self.info))
         return out.float().numpy()
 
     def embed_with_logits(self, batch: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Features (n, 1280) and ImageNet-1k logits (n, 1000) from one forward pass."""
+        if not len(batch):
+            return no_embeddings(self.dim), no_embeddings(self.model._fc.out_features)
         with torch.inference_mode(), self._autocast():
             feats = self.features(to_tensor(batch, self.info))
             logits = self.model._fc(feats)

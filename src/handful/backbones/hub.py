@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import BackboneUnavailableError, UnknownNameError
 from .base import BackboneBase, BackboneInfo
-from .image_input import preprocess_image, to_tensor
+from .image_input import no_embeddings, preprocess_image, to_tensor
 
 _PACKAGES = {"timm": "timm", "open_clip": "open_clip_torch", "st": "sentence-transformers"}
 _OFFLINE = "efficientnet_lite0, efficientnet_lite2 (images), minilm, e5_small (texts)"
@@ -75,6 +75,8 @@ class TimmBackbone(BackboneBase):
         return preprocess_image(item, self.info)
 
     def embed(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        if not len(batch):
+            return no_embeddings(self.dim)
         with self._torch.inference_mode():
             return self.model(to_tensor(batch, self.info)).float().numpy()
 
@@ -107,6 +109,8 @@ class OpenClipBackbone(BackboneBase):
         return preprocess_image(item, self.info)
 
     def embed(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        if not len(batch):
+            return no_embeddings(self.dim)
         with self._torch.inference_mode():
             out = self.model.encode_image(to_tensor(batch, self.info)).float()
         return self._torch.nn.functional.normalize(out, dim=-1).numpy()

@@ -67,6 +67,12 @@ def check_preprocessed(batch: Sequence) -> None:
                         "handful.backbones.embed_items(backbone, paths), which also skips unreadable files.")
 
 
+def no_embeddings(dim: int) -> np.ndarray:
+    """What ``embed([])`` returns: float32 (0, dim), as the text backbones do (a model's forward
+    pass, and ``np.stack``, refuse an empty batch)."""
+    return np.zeros((0, dim), dtype=np.float32)
+
+
 def to_tensor(batch: Sequence[np.ndarray], info: BackboneInfo) -> torch.Tensor:
     """Stack uint8 HWC arrays into a normalized float NCHW tensor in channels-last memory."""
     check_preprocessed(batch)

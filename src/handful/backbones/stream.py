@@ -33,7 +33,7 @@ def _try_preprocess(backbone: Backbone, item: str):
     try:
         return backbone.preprocess(item), None
     except ImageDecodeError as err:
-        return None, str(err)
+        return None, err.reason
     except OSError as err:
         return None, f"cannot be read ({err})"
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .base import BackboneBase, BackboneInfo
-from .image_input import check_preprocessed, preprocess_image
+from .image_input import check_preprocessed, no_embeddings, preprocess_image
 from .registry import register_backbone
 
 
@@ -36,6 +36,8 @@ class TinyImageBackbone(BackboneBase):
     def embed(self, batch: Sequence[np.ndarray]) -> np.ndarray:
         type(self).n_embed_calls += 1
         check_preprocessed(batch)
+        if not len(batch):
+            return no_embeddings(self.dim)
         x = np.stack(batch).astype(np.float32) / 255.0  # (n, 32, 32, 3)
         thumbs = x.reshape(len(batch), 4, 8, 4, 8, 3).mean(axis=(2, 4)).reshape(len(batch), 48)
         return ((thumbs - 0.5) @ self._projection).astype(np.float32)

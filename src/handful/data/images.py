@@ -18,7 +18,18 @@ MAX_PIXELS = 100_000_000  # decompression-bomb limit (width * height)
 
 
 class ImageDecodeError(DataError):
-    """The human-readable reason an image cannot be used (listed beside its path when skipped)."""
+    """An image that cannot be used: ``str(err)`` names the file, the reason and the fix; ``reason``
+    alone (e.g. "empty file (0 bytes)") is what skip lists show beside the path."""
+
+    def __init__(self, reason: str, path: str | Path | None = None):
+        super().__init__(reason, path)
+        self.reason, self.path = reason, None if path is None else str(path)
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.reason
+        return (f"Image '{self.path}' {self.reason}; expected a readable image file "
+                f"({', '.join(sorted(IMAGE_EXTENSIONS))}). Check the path, or leave the file out.")
 
 
 def is_image_path(path: Path) -> bool:
@@ -59,10 +70,11 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
     Raises:
         ImageDecodeError: with the reason, for unreadable, truncated or non-image files.
     """
+    given = path
     path = _fetch(path) if is_uri(path) else Path(path)
     reason = check_image_file(path)
     if reason:
-        raise ImageDecodeError(reason)
+        raise ImageDecodeError(reason, given)
     try:  # PIL's warnings are not silenced here: catch_warnings() is not thread-safe (cli/main.py)
         with Image.open(path) as img:
             if draft_size and img.format == "JPEG":
@@ -71,7 +83,7 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
             img = ImageOps.exif_transpose(img)
             return _to_rgb(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ImageDecodeError(decode_failure(err)) from err
+        raise ImageDecodeError(decode_failure(err), given) from err
 
 
 def _fetch(uri: str) -> io.BytesIO:
@@ -79,7 +91,7 @@ def _fetch(uri: str) -> io.BytesIO:
     try:
         return io.BytesIO(read_uri(uri))
     except OSError as err:
-        raise ImageDecodeError(f"cannot be read ({err})") from err
+        raise ImageDecodeError(f"cannot be read ({err})", uri) from err
 
 
 def decode_failure(err: Exception) -> str:

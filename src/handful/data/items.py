@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import DataError
@@ -29,7 +30,7 @@ def examples_from(data, labels: Sequence[str] | None, load_kwargs: dict, modalit
                         f"{str(labels)[:60]!r}. (A progress callback goes in as progress=...)")
     if labels is None:
         if isinstance(data, Examples):
-            return data
+            return plain_labels(data)
         if isinstance(data, Iterable) and not isinstance(data, (str, bytes, os.PathLike)):
             raise DataError(f"Got a list of {len(list(data))} items without labels. Pass their labels too, "
                             "e.g. fit(paths, labels), or a folder with a sub-folder per class.")
@@ -44,9 +45,18 @@ def examples_from(data, labels: Sequence[str] | None, load_kwargs: dict, modalit
         raise DataError(f"labels must be strings (class names); label {odd} is {type(labels[odd]).__name__} "
                         f"{labels[odd]!r}, and predictions would come back as strings that never equal "
                         "it. Pass [str(label) for label in labels].")
-    items = [str(item) for item in items]
+    items, labels = [str(item) for item in items], [str(label) for label in labels]  # np.str_ -> str
     modality = modality or guess_modality(items)
     return Examples(tuple(items), tuple(labels), modality, source="the list given")
+
+
+def plain_labels(examples: Examples) -> Examples:
+    """``examples`` with str-subclass labels (``np.str_`` from an array) as plain ``str``, so that
+    ``classes_`` and predictions are plain strings whatever the caller built its Examples from."""
+    if not any(isinstance(label, str) and type(label) is not str for label in examples.labels):
+        return examples
+    return replace(examples, labels=tuple(str(label) if isinstance(label, str) else label
+                                          for label in examples.labels))
 
 
 def check_item_types(items: list) -> None:

@@ -46,7 +46,7 @@ def load_image_set(examples: Examples, short_side: int, classes: tuple[str, ...]
         try:
             return load_array(path, short_side), None
         except ImageDecodeError as err:
-            return None, str(err)
+            return None, err.reason
         except OSError as err:
             return None, f"cannot be read ({err})"
 

@@ -144,7 +144,7 @@ class LoadedModel:
                 inputs.append(self.backbone.preprocess(item))
                 ok.append(i)
             except ImageDecodeError as err:
-                failures[i] = str(err)
+                failures[i] = err.reason
             except OSError as err:
                 failures[i] = f"cannot be read ({err})"
         return inputs, ok, failures
