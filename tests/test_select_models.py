@@ -181,3 +181,14 @@ def test_a_concatenation_reports_progress_per_item_not_per_part_pass(color_tree)
     advanced = []
     Classifier("test_tiny_image+test_tiny_noise", cache=False).embed(items, "image", advanced.append)
     assert sum(advanced) == pytest.approx(len(items))
+
+
+def test_a_head_given_by_name_stays_in_the_leaderboard_when_there_is_too_little_to_cross_validate():
+    # with one example per class the search falls back to a default head; a head the user named
+    # (scored alone) is the model's head, so the leaderboard must not name another one
+    from handful.select import head_candidates, search_heads
+
+    X, y = np.eye(2), np.array(["a", "b"], dtype=object)
+    board = search_heads(X, y, head_candidates("logistic", {"C": 2.0}))
+    assert [(r["head"], r["params"], r["mean"]) for r in board.rows] == [("logistic", {"C": 2.0}, None)]
+    assert search_heads(X, y).rows[0]["head"] == "prototype"  # "auto" still falls back

@@ -33,7 +33,7 @@ from .evaluate import classification_report
 from .heads import create_head
 from .heads.threads import single_threaded
 from .inputs import check_load_options, check_progress, check_settings, feature_cache_from, item_list, read_test_set
-from .select import search_heads
+from .select import head_candidates, search_heads
 
 __all__ = ["DEFAULT_BACKBONES", "Classifier", "check_settings", "load"]
 
@@ -180,23 +180,24 @@ class Classifier(ClassifierMixin, BaseEstimator):
     @single_threaded
     def fit_embeddings(self, X: np.ndarray, examples: Examples,
                        extra: tuple[np.ndarray, np.ndarray] | None = None,
-                       warn_single: bool = True) -> Classifier:
+                       warn_single: bool = True, score_head: bool = False) -> Classifier:
         """Fit the head on precomputed embeddings of ``examples``.
 
         ``extra`` is ``(X_extra, y_extra)``, more rows the head trains on (augmented views):
         the head search sees only ``X``, because views of one image split across CV folds
         would flatter every score. ``warn_single=False``: no note on a class of one example
-        (K-shot evaluation draws them on purpose).
+        (K-shot evaluation draws them on purpose). ``score_head``: a head given by name is
+        cross-validated too (a one-row leaderboard), so that its accuracy can be reported.
         """
         y = np.asarray(examples.labels, dtype=object)
         groups = duplicate_groups(examples)
         _warn_small(examples, groups, warn_single)
         self.leaderboard_, self._preselected = self._preselected, None
+        if self.leaderboard_ is None and (self.head == "auto" or score_head):
+            self.leaderboard_ = search_heads(
+                X, y, head_candidates(self.head, self.head_params), random_state=self.random_state,
+                backbone=self._backbone.name if self._backbone else "", groups=groups)
         if self.head == "auto":
-            if self.leaderboard_ is None:
-                self.leaderboard_ = search_heads(
-                    X, y, random_state=self.random_state,
-                    backbone=self._backbone.name if self._backbone else "", groups=groups)
             best = self.leaderboard_.best
             self.head_ = create_head(best["head"], **best["params"])
         else:

@@ -110,18 +110,6 @@ def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
               rows)
 
 
-def fixed_head_leaderboard(clf, X, examples):
-    """The cross-validated score of the one head ``clf`` was given (on its one backbone), so that a
-    run without a held-out split still reports an accuracy, with the majority baseline beside it."""
-    import numpy as np
-
-    from ..data.duplicates import duplicate_groups
-    from ..select import search_heads
-
-    return search_heads(X, np.asarray(examples.labels, dtype=object), ((clf.head, clf.head_params),),
-                        clf.random_state, clf._backbone.name, duplicate_groups(examples))
-
-
 def cv_metrics(selection: dict | None) -> dict:
     """The winner's CV accuracy and the same less the bias of picking the best of the candidates
     (``Leaderboard.selection``); nothing without CV."""
@@ -192,10 +180,10 @@ def train(
                      **prior_options(zero_shot_prior, classes, template, train_ex.labels))
     text_report = prepare_for_training(clf, train_ex, finetune, max_pairs, unlabeled, seed, out.print)
     X, train_ex = select_with_progress(out, clf, train_ex)
-    clf.fit_embeddings(X, train_ex, embed_views_with_progress(out, clf, train_ex))
-    if clf.leaderboard_ is None and "finetune" not in text_report:  # --head and --backbone given: score it
-        # alone (not after SetFit tuning: the encoder saw every example, so no CV claim)
-        clf.leaderboard_ = fixed_head_leaderboard(clf, X, train_ex)
+    # a head given by name is scored alone, but not after SetFit tuning (the encoder saw every
+    # example, so no CV claim)
+    clf.fit_embeddings(X, train_ex, embed_views_with_progress(out, clf, train_ex),
+                       score_head="finetune" not in text_report)
     out.print(f"Classes: {', '.join(f'{c} ({n})' for c, n in train_ex.counts().items())}")
     print_skipped(out, train_ex)
     print_leaderboard(out, clf.leaderboard_)

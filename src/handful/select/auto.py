@@ -13,7 +13,7 @@ from ..backbones.concat import ConcatBackbone
 from ..data import Examples
 from ..data.duplicates import duplicate_groups
 from .models import AUTO_BACKBONES, AUTO_MAX_ITEMS, plain_backbones, search_models, stack_embeddings
-from .search import DEFAULT_CANDIDATES, Leaderboard
+from .search import Leaderboard, head_candidates
 
 
 def auto_backbones(modality: str, n_items: int, quiet: bool = False) -> list[str]:
@@ -62,9 +62,9 @@ def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | 
         examples = examples.without(failures)
         check_every_class_left(examples, classes_before)
         embeddings = {name: X[keep] for name, X in embeddings.items()}
-    candidates = DEFAULT_CANDIDATES if clf.head == "auto" else ((clf.head, clf.head_params),)
     board = search_models(embeddings, np.asarray(examples.labels, dtype=object), names,
-                          candidates, clf.random_state, groups=duplicate_groups(examples))
+                          head_candidates(clf.head, clf.head_params), clf.random_state,
+                          groups=duplicate_groups(examples))
     winner = board.best["backbone"] or names[0]
     parts = winner.split("+")
     backbone = built[winner] if len(parts) == 1 else ConcatBackbone([built[p] for p in parts])

@@ -25,6 +25,12 @@ DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
 FALLBACK = ("prototype", {})  # used when there are too few examples to cross-validate
 
 
+def head_candidates(head: str, params: dict | None) -> tuple[tuple[str, dict], ...]:
+    """What a search scores for ``Classifier(head=...)``: every default candidate for "auto",
+    else the one head given (scored alone, so its accuracy is still reported)."""
+    return DEFAULT_CANDIDATES if head == "auto" else ((head, dict(params or {})),)
+
+
 @dataclass
 class Leaderboard:
     """Cross-validated score of each candidate, best first."""
@@ -120,7 +126,7 @@ def search_heads(
     y = np.asarray(y)
     splits, scheme = cv_splits(y, random_state, groups=groups)
     if splits is None:
-        name, params = FALLBACK
+        name, params = candidates[0] if len(candidates) == 1 else FALLBACK  # a head given is kept
         row = {"backbone": backbone, "head": name, "params": params,
                "label": candidate_label(name, params), "mean": None, "std": None}
         return Leaderboard([row], scheme)
