@@ -7,17 +7,19 @@ test with EfficientNet-Lite0 embeddings, and TREC (6 question types, train -> te
 MiniLM as a text task that played no part in designing the estimator. None of the three is
 among the tasks of the estimator's prior (`curve_prior.py`). The head is the one
 `handful advise` uses by default; the measured value is the mean over the same 10 repeats at
-the full size. Run: `.venv/bin/python benchmarks/advise_backtest.py`.
+the full size. Run: `.venv/bin/python benchmarks/advise_backtest.py`; with `--from-results` it
+re-fits the curves saved by the last run (seconds).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
 import numpy as np
 
-from common import datasets_dir, require, write_result
+from common import RESULTS, datasets_dir, require, write_result
 from handful.classifier import Classifier
 from handful.data import read_table, scan_splits
 from handful.evaluate.advice import posterior_fits
@@ -63,9 +65,16 @@ def backtest(name: str, backbone: str, train, test) -> dict:
     row = {"backbone": backbone, "head": f"{head}({', '.join(f'{k}={v}' for k, v in params.items())})",
            "n_classes": curve["n_classes"], "n_full_per_class": round(full_point["n"], 1),
            "measured_full": round(full_point["mean"], 4),
-           "measured": [{"size": p["size"], "mean": round(p["mean"], 4), "std": round(p["std"], 4)}
+           "measured": [{"size": p["size"], "n": round(p["n"], 2), "mean": round(p["mean"], 4),
+                         "std": round(p["std"], 4), "runs": [round(r, 4) for r in p["runs"]]}
                         for p in curve["points"]],
            "seconds": round(time.perf_counter() - start, 1)}
+    return row | predictions(name, row["measured"])
+
+
+def predictions(name: str, points: list[dict]) -> dict:
+    """The full-size accuracy predicted from the sizes <= 10 and <= 30 per class."""
+    curve, full_point, row = {"points": points}, points[-1], {}
     for up_to in FIT_UP_TO:
         main, draws = posterior_fits(curve, max_size=up_to)
         predicted = float(main.accuracy(full_point["n"]))
@@ -81,7 +90,11 @@ def backtest(name: str, backbone: str, train, test) -> dict:
 
 
 def main() -> None:
-    results = {name: backtest(name, *task()) for name, task in TASKS.items()}
+    if "--from-results" in sys.argv:  # re-fit the saved curves (after a change to the estimator)
+        saved = json.loads((RESULTS / "advise_backtest.json").read_text())["results"]
+        results = {name: row | predictions(name, row["measured"]) for name, row in saved.items()}
+    else:
+        results = {name: backtest(name, *task()) for name, task in TASKS.items()}
     write_result("advise_backtest", {"sizes_per_class": list(SIZES), "fit_up_to": list(FIT_UP_TO),
                                      "repeats": 10, "results": results})
 

@@ -5,13 +5,15 @@ does on each of these tasks when that task is left out of the prior).
 
 Tasks: SentEval CR, MPQA, MR, SUBJ (folds 0-1 test), SST-5, SST-2 (dev as test) and the three
 UCI sentiment sets with MiniLM and e5-small; Omniglot alphabets (which of 8 alphabets a drawing
-is) and scikit-learn digits (8x8 scaled to 64 px) with EfficientNet-Lite0 and -Lite2. Each with
+is), scikit-learn digits (8x8 scaled to 64 px), Fashion-MNIST (Debian's dataset-fashion-mnist) and
+the simulated textile defects of the conformal-clip-data wheel with EfficientNet-Lite0 and -Lite2. Each with
 the logistic and prototype heads: curves at 1-30 per class and the full pool (up to 600 per
 class), 10 repeats on a fixed test set (up to 1,500). Hymenoptera, flowers5 and TREC are left
 out: they are the back-test's (`advise_backtest.py`).
 Run: `HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/curve_prior.py` (about 30 minutes on 2 cores
 with the embeddings cached); `... curve_prior.py --from-results` refits the prior and re-runs the
-evaluation on the curves of the last run (seconds).
+evaluation on the curves of the last run (seconds); `... --add-missing` measures only the tasks the
+last run lacks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from handful.evaluate.curve_prior import BANDWIDTH, PRIOR_FILE, UNIFORM_SHARE, p
 from handful.evaluate.learning_curve import measure_learning_curve
 from handful.heads import create_head
 
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
 SIZES = (1, 2, 3, 5, 8, 10, 15, 20, 30)
 POOL_CAP, TEST_CAP = 600, 1500
 HEADS = (("logistic", {"C": 1.0}), ("prototype", {}))
@@ -76,7 +79,52 @@ def image_tasks(root: Path, scratch: Path):
     items = [(p, name) for name, paths in alphabets.items() for p in paths]
     items = [items[i] for i in np.random.default_rng(0).permutation(len(items))]
     yield "omniglot_alphabets", items[1500:], items[:1500]
-    yield "digits", *_digits(scratch)
+    yield "digits", *_digits(scratch / "digits64")
+    yield "fashion_mnist", *_fashion_mnist(scratch / "fashion_mnist")
+    yield "textiles", *_textiles()
+
+
+def _fashion_mnist(scratch: Path) -> tuple[list, list]:
+    """Debian's dataset-fashion-mnist: up to POOL_CAP training images per class and TEST_CAP
+    test images, written once as 28 px PNGs."""
+    import gzip
+
+    from PIL import Image
+
+    def read(stem: str) -> tuple[np.ndarray, np.ndarray]:
+        with gzip.open(require(FASHION_MNIST / f"{stem}-images-idx3-ubyte.gz")) as f:
+            images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+        with gzip.open(FASHION_MNIST / f"{stem}-labels-idx1-ubyte.gz") as f:
+            return images, np.frombuffer(f.read(), np.uint8, offset=8)
+
+    def items(images: np.ndarray, labels: np.ndarray, split: str, cap: int, per_class: bool) -> list:
+        out, per = [], {}
+        for i in np.random.default_rng(0).permutation(len(labels)):
+            label = str(labels[i])
+            if per_class and per.get(label, 0) >= cap or not per_class and len(out) >= cap:
+                continue
+            per[label] = per.get(label, 0) + 1
+            path = scratch / split / f"{i}.png"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(images[i]).save(path)
+            out.append((str(path), label))
+        return out
+
+    return items(*read("train"), "train", POOL_CAP, True), items(*read("t10k"), "test", TEST_CAP, False)
+
+
+def _textiles() -> tuple[list, list]:
+    """The simulated textile images of the conformal-clip-data wheel (nominal, local and global
+    defects; 250 px): 600 of the 2,000 held out as the test set."""
+    try:
+        import conformal_clip_data
+    except ImportError:
+        raise SystemExit("textiles: .venv/bin/pip install conformal-clip-data") from None
+    root = Path(conformal_clip_data.__file__).parent / "data" / "textile_images" / "simulated"
+    items = [(str(p), folder.name) for folder in sorted(root.iterdir()) for p in sorted(folder.glob("*.jpg"))]
+    items = [items[i] for i in np.random.default_rng(0).permutation(len(items))]
+    return items[600:], items[:600]
 
 
 def _digits(scratch: Path) -> tuple[list, list]:
@@ -139,14 +187,17 @@ def leave_one_task_out(curves: list[dict], fits: list, up_to: int, bandwidth=BAN
             "coverage_10_90": round(float(np.mean([r["inside_10_90"] for r in rows])), 2), "rows": rows}
 
 
-def measure_all() -> list[dict]:
+def measure_all(done: frozenset = frozenset()) -> list[dict]:
+    """The curves of every task and backbone, except the (task, backbone) pairs in ``done``."""
     root = datasets_dir()
     jobs = [(b, "text", t) for b in ("minilm", "e5_small") for t in text_tasks(root)]
-    scratch = Path(__file__).resolve().parent / "out" / "digits64"
+    scratch = Path(__file__).resolve().parent / "out"
     jobs += [(b, "image", t) for b in ("efficientnet_lite0", "efficientnet_lite2")
              for t in image_tasks(root, scratch)]
     curves = []
     for backbone, modality, (task, train, test) in jobs:
+        if (task, backbone) in done:
+            continue
         pool, held = _split(train, test, np.random.default_rng(0))
         clf = Classifier(backbone)
         X, bad = clf.embed([item for item, _ in pool], modality)
@@ -170,6 +221,10 @@ def main() -> None:
     if "--from-results" in sys.argv:
         saved = json.loads((RESULTS / "curve_prior.json").read_text())
         curves, seconds = saved["curves"], saved["seconds_measuring"]
+    elif "--add-missing" in sys.argv:  # measure only the tasks the last run lacks
+        saved = json.loads((RESULTS / "curve_prior.json").read_text())
+        curves = saved["curves"] + measure_all(frozenset((c["task"], c["backbone"]) for c in saved["curves"]))
+        seconds = round(saved["seconds_measuring"] + time.perf_counter() - start, 1)
     else:
         curves = measure_all()
         seconds = round(time.perf_counter() - start, 1)

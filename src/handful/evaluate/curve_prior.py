@@ -11,8 +11,8 @@ fitted curve gives an *exponent* (its late one) and a *floor share*: the part of
 floor shares is a Gaussian kernel density over those points in (log, logit) space.
 
 ``benchmarks/curve_prior.py`` measures the curves and writes the file: SentEval, SST and UCI
-sentence tasks (MiniLM, e5-small) and Omniglot alphabets and scikit-learn digits
-(EfficientNet-Lite0/2), each with the logistic and prototype heads. Hymenoptera, flowers5 and
+sentence tasks (MiniLM, e5-small) and Omniglot alphabets, scikit-learn digits, Fashion-MNIST and
+simulated textile defects (EfficientNet-Lite0/2), each with the logistic and prototype heads. Hymenoptera, flowers5 and
 TREC are not among them, so the back-test on those stays a test.
 """
 
