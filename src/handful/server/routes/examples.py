@@ -9,7 +9,6 @@ from fastapi.responses import FileResponse, Response
 
 from ...errors import DataError
 from ..catalog import Catalog
-from ..errors import ConflictError, NotFoundError
 from ..ingest import add_images, add_table, add_texts, add_zip
 from ..schemas import ClassRename, Example, ExampleIds, ExamplePage, ExampleUpdate, IngestResult, TextsIn
 from ..thumbnails import thumbnail
@@ -109,20 +108,8 @@ def relabel(project_id: int, example_id: int, body: ExampleUpdate, catalog: Cata
             existing: Annotated[bool, Query(description="refuse a class the project does not "
                                             "have (instead of creating it)")] = False) -> dict:
     """Move an example to another class (``existing``: only to one the project has now)."""
-    if existing:
-        _check_class_exists(catalog, project_id, body.label)
-    return example_json(catalog.relabel_example(project_id, example_id, body.label))
-
-
-def _check_class_exists(catalog: Catalog, project_id: int, label: str) -> None:
-    # the Results page names the classes of a version's report: one renamed or deleted since
-    # training would otherwise come back, silently, as a new class
-    classes = catalog.class_counts(project_id)
-    if label not in classes:
-        names = ", ".join(f"'{c}'" for c in classes) or "none"
-        raise ConflictError(f"Class '{label}' is not a class of project {project_id} any more "
-                            f"(renamed or deleted since the model was trained?): its classes are "
-                            f"{names}; pick one of them.")
+    return example_json(catalog.relabel_example(project_id, example_id, body.label,
+                                                existing_only=existing))
 
 
 @router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -148,11 +135,10 @@ def rename_class(project_id: int, label: str, body: ClassRename, catalog: Catalo
 @router.delete("/classes/{label}")
 def delete_class(project_id: int, label: str, catalog: CatalogDep) -> dict:
     """Delete a class and all its examples."""
-    catalog.get_project(project_id)
-    ids = catalog.example_ids(project_id, label)
-    if not ids:  # as renaming it says: a misspelled class is not a deletion of nothing
-        raise NotFoundError(f"Class '{label}' has no examples in project {project_id}.")
-    return {"deleted": _delete(catalog, project_id, ids)}
+    with catalog.blob_lock:
+        orphans, n_deleted = catalog.delete_class(project_id, label)
+        _delete_blobs(catalog, orphans)
+    return {"deleted": n_deleted}
 
 
 def _delete(catalog: Catalog, project_id: int, ids: list[int]) -> int:
@@ -160,6 +146,11 @@ def _delete(catalog: Catalog, project_id: int, ids: list[int]) -> int:
         return 0
     with catalog.blob_lock:
         orphans, n_deleted = catalog.delete_examples(project_id, ids)
-        for blob in orphans:
-            catalog.blobs.delete(blob["digest"], blob["ext"])
+        _delete_blobs(catalog, orphans)
     return n_deleted
+
+
+def _delete_blobs(catalog: Catalog, orphans: list[dict]) -> None:
+    """Remove the files of blobs no example references (call under ``catalog.blob_lock``)."""
+    for blob in orphans:
+        catalog.blobs.delete(blob["digest"], blob["ext"])
