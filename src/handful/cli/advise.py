@@ -71,10 +71,11 @@ def print_advice(out: Output, advice: dict | None) -> None:
     if not advice:
         return
     out.print(f"Data need: {advice['sentence']}")
-    for f in advice["forecast"]:
+    for f in advice["forecast"]:  # the gain first: the levels are the curve's, not the model's
         lo, hi = f["range"]
-        out.print(f"  at {f['n_per_class']:.0f} per class: ~{pct(f['accuracy'])} "
-                  f"(range {pct(lo)}-{pct(hi)})")
+        gain = f["accuracy"] - advice["accuracy_now"]
+        out.print(f"  at {f['n_per_class']:.0f} per class: +{100 * gain:.1f} pt (curve ~{pct(f['accuracy'])}, "
+                  f"range {pct(lo)}-{pct(hi)})")
 
 
 @app.command()

@@ -32,7 +32,7 @@ def plot_learning_curve(curve: dict, main: AveragedFit, draws: list[CurveFit], a
     points = curve["points"]
     ax.errorbar([p["n"] for p in points], [100 * p["mean"] for p in points],
                 yerr=[100 * p["std"] for p in points], fmt="o", color="black", ms=4, capsize=2,
-                label="measured (mean ± sd)")
+                label=f"measured, {_head(advice)} (mean ± sd)")
     ax.axvline(now, color="gray", ls="--", lw=1)
     ax.annotate("your data", (now, ax.get_ylim()[0]), rotation=90, va="bottom", ha="right",
                 fontsize=8, color="gray")
@@ -49,3 +49,9 @@ def plot_learning_curve(curve: dict, main: AveragedFit, draws: list[CurveFit], a
     save_figure(fig, path)
     plt.close(fig)
     return Path(path)
+
+
+def _head(advice: dict) -> str:
+    """The head the curve refitted, so the picture's levels are not read as the model's."""
+    head = advice.get("head") or {}
+    return f"{head['type']} head" if head.get("type") else "curve's head"
