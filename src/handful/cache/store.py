@@ -66,6 +66,7 @@ class FeatureCache:
         self.enabled = enabled
         self.stats = CacheStats()
         self._unwritable = False  # set by the first failed write: reads go on, writes stop
+        self._last_keys: dict[str, str] = {}  # item -> content key, of the last get_or_compute
 
     def _path(self, fingerprint: str, key: str) -> Path:
         return self.root / "embeddings" / fingerprint / key[:2] / f"{key}.npy"
@@ -113,6 +114,13 @@ class FeatureCache:
         if self.enabled:
             self._write(self._path(backbone.fingerprint, key), vector)
 
+    def last_content_keys(self) -> dict[str, str]:
+        """``{item: content_key(item, modality)}`` for the items the last ``get_or_compute`` call
+        hashed (all it could read; none when disabled), so a caller that also needs the keys, such
+        as ``predict --support --out`` naming its support set, does not read every file again.
+        The keys are of the files as they were then: use them right after that call."""
+        return dict(self._last_keys)
+
     def get_or_compute(
         self, backbone: Backbone, items: Sequence[str], batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
@@ -127,6 +135,7 @@ class FeatureCache:
         failures: dict[int, str] = {}
         keys: list[str | None] = [None] * n
         missing: list[int] = []
+        self._last_keys = {}
         for i, item in enumerate(items):
             if self.enabled:
                 try:
@@ -134,6 +143,7 @@ class FeatureCache:
                 except OSError as err:
                     failures[i] = f"cannot be read ({err.strerror})"
                     continue
+                self._last_keys[item] = keys[i]
                 cached = self._read(self._path(backbone.fingerprint, keys[i]), backbone.dim)
                 if cached is not None:
                     out[i] = cached

@@ -20,7 +20,16 @@ from ..errors import DataError
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
 from .output import Output
-from .predict import AddressOpt, BatchOpt, OverwriteOpt, RayOpt, check_no_files_as_texts, report_skipped
+from .predict import (
+    AddressOpt,
+    BatchOpt,
+    OverwriteOpt,
+    RayOpt,
+    check_no_files_as_texts,
+    nothing_found,
+    nothing_usable,
+    report_skipped,
+)
 
 
 def _backbone(backbone: str, model: Path | None, inputs: list[str]):
@@ -74,12 +83,15 @@ def embed(
     out = Output(as_json)
     started = time.perf_counter()
     net, model_dir = _backbone(backbone, model, list(inputs))
+    reader = f"Backbone '{net.name}' embeds"  # the errors' subject: no model is involved here
     if net.modality == "text":
-        check_no_files_as_texts(list(inputs), f"Backbone '{net.name}' embeds texts")
-    items, ids, skipped = list_inputs(net.modality, inputs, text_column)
-    if not items:
-        raise DataError(f"No {net.modality} inputs found in {list(inputs)[:3]}. Give image files or "
-                        "folders (or a CSV/TSV for a text backbone).")
+        check_no_files_as_texts(list(inputs), f"{reader} texts")
+    items, ids, skipped = list_inputs(net.modality, inputs, text_column, reader=reader)
+    if not items:  # nothing to write: typed texts that are all empty, or no inputs of this kind
+        if skipped:
+            report_skipped(out, skipped, None)
+            raise DataError(nothing_usable(skipped, None, net.modality))
+        raise DataError(nothing_found("embed", list(inputs), net.modality))
     store = EmbeddingStore(out_file, ids, net.dim, {"name": net.name, "fingerprint": net.fingerprint,
                                                     "info": net.info.to_json()}, overwrite)
     todo = store.pending()
@@ -103,6 +115,8 @@ def embed(
     skipped += [(ids[r], reason) for r, reason in sorted(store.failed.items())]
     seconds = time.perf_counter() - started
     skipped_file = report_skipped(out, skipped, out_file)
+    if not n_done and len(items) == len(todo):  # every input was bad: a script must not read it as a success
+        raise DataError(nothing_usable(skipped, skipped_file, net.modality))
     out.print(f"Wrote {n_done} embeddings ({net.dim}-d, {net.name}) to {out_file} in {seconds:.1f} s; "
               f"index {store.index_path}; {len(items) - len(todo)} rows were already done.")
     out.result({"out": str(out_file), "index": str(store.index_path), "meta": str(store.meta_path),

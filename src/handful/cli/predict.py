@@ -119,12 +119,12 @@ def predict(
     started = time.perf_counter()
     predictor = load_predictor(model, runtime, cache=False if no_cache else None,
                                batch_size=batch_size)
-    support_examples = None
+    support_examples, support_keys = None, {}
     if support is not None:
         if runtime != "torch" or ray:
             raise DataError("--support needs the torch runtime without --ray (the support set is "
                             "embedded here). Drop --runtime/--ray.")
-        support_examples = _fit_support(out, predictor, support, nested)
+        support_examples, support_keys = _fit_support(out, predictor, support, nested)
         support_skipped = predictor.training_["skipped"]  # [{"path", "reason"}], as Examples.summary()
     elif transductive:
         raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
@@ -133,16 +133,14 @@ def predict(
         check_no_files_as_texts(inputs, "This model classifies texts")
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
     if not items and not skipped:
-        kind, fix = (("image files", "image files or folders of them") if predictor.modality_ == "image"
-                     else ("texts", "texts or a CSV of them"))
-        raise DataError(f"Nothing to predict in {', '.join(map(repr, inputs))}: no {kind} found. Give {fix}.")
+        raise DataError(nothing_found("predict", inputs, predictor.modality_))
     # texts typed on the command line are named "text 1", "text 2"...: rows also carry the text
     typed = predictor.modality_ == "text" and not is_text_table(inputs)
     text_of = dict(zip(ids, items)) if typed else {}
     k = min(top, len(predictor.classes_))
     sink = _StdoutCsv(k) if as_csv and not out_file else None
     if out_file:
-        run = _run_record(model, runtime, k, transductive, support, nested, support_examples)
+        run = _run_record(model, runtime, k, transductive, support, nested, support_examples, support_keys)
         run["text_column"] = text_column  # another column of one table: other texts, the same ids
         if transductive:  # every answer depends on the whole batch: rows of another batch cannot stay
             run["batch"], batch_before = _batch_record(items, predictor.modality_), _recorded_batch(out_file)
@@ -184,7 +182,7 @@ def predict(
         _print_table(out, rows, k)
     skipped_file = report_skipped(out, skipped, out_file)
     if not n_done and not n_resumed:  # every input was bad: a script must not read it as a success
-        raise DataError(_nothing_usable(skipped, skipped_file, predictor.modality_))
+        raise DataError(nothing_usable(skipped, skipped_file, predictor.modality_))
     if out_file:
         resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
         out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "
@@ -236,22 +234,24 @@ def check_no_files_as_texts(inputs: list[str], who: str) -> None:
 
 
 def _fit_support(out: Output, predictor, support: Path, nested: bool):
-    """Make ``predictor`` answer with the support set's classes; returns the set's Examples."""
+    """Make ``predictor`` answer with the support set's classes; returns the set's Examples and
+    the content keys its embedding computed (``{item: key}``: the set's id reuses them)."""
     from ..data import load_examples
 
     examples = load_examples(support, nested=nested)
     predictor.fit_support(examples)
+    keys = predictor._feature_cache().last_content_keys()  # read right after the hashing call
     for item in predictor.training_["skipped"][:10]:
         out.print(f"  support file skipped {item['path']}: {item['reason']}")
-    return examples
+    return examples, keys
 
 
 def _run_record(model: Path, runtime: str, k: int, transductive: bool, support: Path | None,
-                nested: bool, support_examples) -> dict:
+                nested: bool, support_examples, support_keys: dict[str, str]) -> dict:
     """What makes the rows of an --out file, recorded beside it: a re-run that differs is refused."""
     return {"model": str(model), "model_id": _model_id(model), "runtime": runtime, "top": k,
             "support": None if support is None else {"path": str(support), "nested": nested,
-                                                     "id": _support_id(support_examples)},
+                                                     "id": _support_id(support_examples, support_keys)},
             "transductive": transductive}
 
 
@@ -306,15 +306,16 @@ def _model_id(model: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _support_id(examples) -> str:
+def _support_id(examples, known_keys: dict[str, str]) -> str:
     """16 hex digits naming a support set by its labeled contents, not where it lies (a copy is the
-    same set; one more example or another --nested reading is another)."""
+    same set; one more example or another --nested reading is another). ``known_keys``: content
+    keys already computed (by the embedding cache), so each file is read once."""
     import hashlib
     import json
 
     from ..cache import content_key  # the embedding cache's key: file bytes, or the text
 
-    pairs = sorted((label, content_key(item, examples.modality))
+    pairs = sorted((label, known_keys.get(item) or content_key(item, examples.modality))
                    for label, item in zip(examples.labels, examples.items))
     return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
 
@@ -340,7 +341,14 @@ def report_skipped(out: Output, skipped: list[tuple[str, str]], out_file: Path |
     return file
 
 
-def _nothing_usable(skipped: list[tuple[str, str]], skipped_file: Path | None, modality: str) -> str:
+def nothing_found(verb: str, inputs: list[str], modality: str) -> str:
+    """The error of a run whose inputs hold nothing of its kind (an empty folder, no image files)."""
+    kind, fix = (("image files", "image files or folders of them") if modality == "image"
+                 else ("texts", "texts or a CSV of them"))
+    return f"Nothing to {verb} in {', '.join(map(repr, inputs))}: no {kind} found. Give {fix}."
+
+
+def nothing_usable(skipped: list[tuple[str, str]], skipped_file: Path | None, modality: str) -> str:
     """The error of a run that could use none of its inputs: how many, why, and what to give."""
     from ..scale.batch import summarize_skipped
     kinds = ", ".join(f"{n} {kind}" for kind, n in summarize_skipped(skipped).items())

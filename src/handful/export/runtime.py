@@ -95,7 +95,9 @@ class OnnxClassifier:
         return preprocess_image(item, self.info)
 
     def predict_proba_batch(self, batch: Sequence[np.ndarray]) -> np.ndarray:
-        """Probabilities (n, n_classes) for preprocessed uint8 images."""
+        """Probabilities (n, n_classes) for preprocessed uint8 images; (0, n_classes) for none."""
+        if not len(batch):  # np.stack refuses an empty batch
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
         return self.session.run(["probabilities"], {INPUT_NAME: np.stack(batch)})[0]
 
     def iter_proba(self, items: Sequence[str], batch_size: int | None = None

@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..backbones.base import BackboneBase, BackboneInfo
-from ..backbones.image_input import auto_precision, check_preprocessed, preprocess_gray
+from ..backbones.image_input import auto_precision, check_preprocessed, no_embeddings, preprocess_gray
 from ..backbones.registry import register_backbone
 from ..errors import DataError
 
@@ -162,6 +162,8 @@ class Conv4Backbone(BackboneBase):
 
     def embed_with_precision(self, batch: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings (n, dim) and raw confidence channels (n, extra), in eval mode."""
+        if not len(batch):  # the network, and np.stack, refuse an empty batch
+            return no_embeddings(self.dim), no_embeddings(self.extra)
         out = self.infer(self.model, self.to_tensor(batch))
         emb, raw = out[:, :self._split], out[:, self._split:]
         return emb.numpy().astype(np.float32), raw.numpy().astype(np.float32)

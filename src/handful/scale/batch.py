@@ -30,17 +30,19 @@ CHUNK = 512  # items per cache round trip: bounded memory for any number of file
 Results = tuple[list[int], np.ndarray, dict[int, str]]
 
 
-def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = None
-                ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = None,
+                reader: str = "This model classifies") -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """(items, display ids, skipped) for image files/folders, or texts / a text table.
 
     Image files are listed without opening them (decoding reports bad files later), so
-    listing 100k files costs a directory walk and a list of path strings.
+    listing 100k files costs a directory walk and a list of path strings. ``reader`` names
+    what reads the inputs in an error, completed by the modality: "This model classifies"
+    (``predict``), "Backbone 'minilm' embeds" (``embed``, where no model is involved).
     """
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)  # one file, folder or text
     if modality == "image":
         if inputs and all(is_table_path(x) and Path(x).is_file() for x in inputs):
-            raise DataError(f"This model classifies images; '{inputs[0]}' is a table of texts. Give "
+            raise DataError(f"{reader} images; '{inputs[0]}' is a table of texts. Give "
                             "image files or folders.")
         _check_text_column_applies(modality, inputs, text_column)
         items, skipped = list_images(inputs, check=False)
@@ -51,7 +53,7 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     _check_no_table_names(inputs)
     folder = next((x for x in inputs if x.strip() and Path(x).is_dir()), None)  # Path("") is "."
     if folder is not None:
-        raise DataError(f"This model classifies texts; '{folder}' is a folder. Give a CSV/TSV of texts, "
+        raise DataError(f"{reader} texts; '{folder}' is a folder. Give a CSV/TSV of texts, "
                         "or the texts themselves.")
     _check_text_column_applies(modality, inputs, text_column)
     texts = [(text, f"text {i + 1}") for i, text in enumerate(inputs)]
