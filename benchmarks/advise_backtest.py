@@ -8,7 +8,8 @@ MiniLM as a text task that played no part in designing the estimator. None of th
 among the tasks of the estimator's prior (`curve_prior.py`). The head is the one
 `handful advise` uses by default; the measured value is the mean over the same 10 repeats at
 the full size. Run: `.venv/bin/python benchmarks/advise_backtest.py`; with `--from-results` it
-re-fits the curves saved by the last run (seconds).
+re-fits the curves saved by the last run (seconds); `--seeds K` repeats the back-test on K draws
+of the small sizes (seed 0 is the headline) and reports the spread of the error.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ TASKS = {"hymenoptera": lambda: image_task("hymenoptera", "val"),
          "trec (text)": trec_task}
 
 
-def backtest(name: str, backbone: str, train, test) -> dict:
+def backtest(name: str, backbone: str, train, test, seeds: int = 1) -> dict:
     clf = Classifier(backbone)
     X, train = clf.embed_examples(train)
     X_test, test = clf.embed_examples(test)
@@ -65,11 +66,26 @@ def backtest(name: str, backbone: str, train, test) -> dict:
     row = {"backbone": backbone, "head": f"{head}({', '.join(f'{k}={v}' for k, v in params.items())})",
            "n_classes": curve["n_classes"], "n_full_per_class": round(full_point["n"], 1),
            "measured_full": round(full_point["mean"], 4),
-           "measured": [{"size": p["size"], "n": round(p["n"], 2), "mean": round(p["mean"], 4),
-                         "std": round(p["std"], 4), "runs": [round(r, 4) for r in p["runs"]]}
-                        for p in curve["points"]],
+           "measured": [_point(p) for p in curve["points"]],
            "seconds": round(time.perf_counter() - start, 1)}
-    return row | predictions(name, row["measured"])
+    row |= predictions(name, row["measured"])
+    if seeds > 1:  # the same back-test on other draws of the small sizes (the full size uses all)
+        row["seeds"] = [{"seed": 0, **{k: row[f"fit_up_to_{k}"]["error_points"] for k in FIT_UP_TO}}]
+        for seed in range(1, seeds):
+            small = measure_learning_curve(X, y, fit_predict, list(SIZES), repeats=10, seed=seed,
+                                           X_test=X_test, y_test=np.asarray(test.labels, dtype=object))
+            points = [_point(p) for p in small["points"]] + [row["measured"][-1]]
+            again = predictions(f"{name} s{seed}", points)
+            row["seeds"].append({"seed": seed, **{k: again[f"fit_up_to_{k}"]["error_points"] for k in FIT_UP_TO}})
+        row["seed_summary"] = {f"fit_up_to_{k}": {
+            "mean_error_points": round(float(np.mean([r[k] for r in row["seeds"]])), 2),
+            "sd_points": round(float(np.std([r[k] for r in row["seeds"]], ddof=1)), 2)} for k in FIT_UP_TO}
+    return row
+
+
+def _point(p: dict) -> dict:
+    return {"size": p["size"], "n": round(p["n"], 2), "mean": round(p["mean"], 4),
+            "std": round(p["std"], 4), "runs": [round(r, 4) for r in p["runs"]]}
 
 
 def predictions(name: str, points: list[dict]) -> dict:
@@ -92,9 +108,11 @@ def predictions(name: str, points: list[dict]) -> dict:
 def main() -> None:
     if "--from-results" in sys.argv:  # re-fit the saved curves (after a change to the estimator)
         saved = json.loads((RESULTS / "advise_backtest.json").read_text())["results"]
-        results = {name: row | predictions(name, row["measured"]) for name, row in saved.items()}
+        results = {name: {k: v for k, v in row.items() if not k.startswith("seed")}  # not saved
+                   | predictions(name, row["measured"]) for name, row in saved.items()}
     else:
-        results = {name: backtest(name, *task()) for name, task in TASKS.items()}
+        seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else 1
+        results = {name: backtest(name, *task(), seeds=seeds) for name, task in TASKS.items()}
     write_result("advise_backtest", {"sizes_per_class": list(SIZES), "fit_up_to": list(FIT_UP_TO),
                                      "repeats": 10, "results": results})
 
