@@ -6,8 +6,10 @@ an uploaded file's cached embedding is found again under any name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -51,3 +53,30 @@ class BlobStore:
 
     def delete(self, digest: str, ext: str) -> None:
         self.path(digest, ext).unlink(missing_ok=True)
+
+    def pin(self, digest: str, ext: str, folder: Path) -> Path | None:
+        """Hard-link the blob into ``folder``: the link keeps the file's bytes readable after
+        ``delete`` (a training job reads what it started with) and is removed with ``folder``.
+
+        Returns the link, or None where the file system refuses hard links (copy then, with
+        ``copy_to``). Raises FileNotFoundError when the blob is not in the store.
+        """
+        target = folder / f"{digest}{ext}"
+        try:
+            os.link(self.path(digest, ext), target)
+        except FileExistsError:  # pinned already
+            pass
+        except FileNotFoundError:
+            raise
+        except OSError as err:
+            if err.errno in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK, errno.EACCES):
+                return None
+            raise
+        return target
+
+    def copy_to(self, digest: str, ext: str, folder: Path) -> Path:
+        """Copy the blob into ``folder`` (where hard links are refused); FileNotFoundError when
+        it is gone."""
+        target = folder / f"{digest}{ext}"
+        shutil.copyfile(self.path(digest, ext), target)
+        return target

@@ -92,19 +92,28 @@ class Catalog(CatalogJobs):
     def add_example(self, project_id: int, label: str, digest: str, name: str, ext: str = "",
                     text: str | None = None) -> tuple[int, bool]:
         """Insert an example; returns (id, created). A duplicate (same digest) keeps the old row."""
+        row, created = self.add_example_row(project_id, label, digest, name, ext, text)
+        return row["id"], created
+
+    def add_example_row(self, project_id: int, label: str, digest: str, name: str, ext: str = "",
+                        text: str | None = None) -> tuple[dict, bool]:
+        """As ``add_example``, returning the row: a duplicate's is the one it collided with, read
+        in the same transaction (looked up afterwards, it may have been deleted meanwhile)."""
         label = clean_name(label, "Class name")
         with self.transaction() as conn:
             self._require_project(project_id)  # a project deleted since the upload's check is a
             # 404, not an insert that breaks the examples -> projects foreign key (a 500)
-            row = conn.execute("SELECT id FROM examples WHERE project_id = ? AND digest = ?",
+            row = conn.execute("SELECT * FROM examples WHERE project_id = ? AND digest = ?",
                                (project_id, digest)).fetchone()
             if row is not None:
-                return row["id"], False
-            cur = conn.execute(
+                return dict(row), False
+            conn.execute(
                 "INSERT INTO examples (id, project_id, label, digest, name, ext, text, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (next_id(conn, "examples"), project_id, label, digest, name, ext, text, time.time()))
-        return cur.lastrowid, True
+            row = conn.execute("SELECT * FROM examples WHERE project_id = ? AND digest = ?",
+                               (project_id, digest)).fetchone()
+        return dict(row), True
 
     def list_examples(self, project_id: int, label: str | None = None, offset: int = 0,
                       limit: int = 100) -> tuple[list[dict], int]:

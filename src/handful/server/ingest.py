@@ -29,14 +29,11 @@ class IngestReport:
     skipped: list[dict] = field(default_factory=list)
     truncated: list[dict] = field(default_factory=list)  # texts cut to the length limit (kept, shorter)
 
-    def record(self, catalog: Catalog, project_id: int, example_id: int, created: bool, name: str,
-               label: str) -> None:
-        """An added example, or a duplicate named by the class it already is in (not the one asked)."""
-        if created:
-            self.added.append({"id": example_id, "name": name, "label": label})
-        else:
-            held = catalog.get_example(project_id, example_id)["label"]
-            self.duplicates.append({"id": example_id, "name": name, "label": held})
+    def record(self, example: dict, created: bool, name: str) -> None:
+        """An added example, or a duplicate named by the class it is in (not the one asked):
+        ``example`` is the stored row, as ``Catalog.add_example_row`` returned it."""
+        entry = {"id": example["id"], "name": name, "label": example["label"]}
+        (self.added if created else self.duplicates).append(entry)
 
     def to_json(self) -> dict:
         return {"added": self.added, "duplicates": self.duplicates, "skipped": self.skipped,
@@ -63,8 +60,8 @@ def add_image(catalog: Catalog, project: dict, name: str, data: bytes, label: st
         return
     with catalog.blob_lock:
         digest = catalog.blobs.put(data, ext)
-        example_id, created = catalog.add_example(project["id"], label, digest, name, ext=ext)
-    report.record(catalog, project["id"], example_id, created, name, label)
+        example, created = catalog.add_example_row(project["id"], label, digest, name, ext=ext)
+    report.record(example, created, name)
 
 
 def add_images(catalog: Catalog, project: dict, files: list[tuple[str, bytes]], label: str,
@@ -119,9 +116,9 @@ def add_texts(catalog: Catalog, project: dict, pairs: list[tuple[str, str]],
             report.skipped.append({"name": where, "reason": str(err)})
             continue
         name = " ".join(text.split())[:80]
-        example_id, created = catalog.add_example(project["id"], label, content_key(text, "text"),
-                                                  name, text=text)
-        report.record(catalog, project["id"], example_id, created, name, label)
+        example, created = catalog.add_example_row(project["id"], label, content_key(text, "text"),
+                                                   name, text=text)
+        report.record(example, created, name)
     return report
 
 

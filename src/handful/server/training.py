@@ -1,9 +1,11 @@
 """One training job: project examples -> embeddings -> head -> report -> a new model version.
 
-Runs inside the worker process. The model directory is written atomically under a name
-unique to the job, and becomes a version only in the catalog transaction that also marks
-the job succeeded; a crash anywhere before leaves at most an unregistered directory that
-the next server start removes.
+Runs inside the worker process. The job first pins its example files (hard links under
+``tmp/``), so deleting examples while it trains changes the project, not this run. The model
+directory is written atomically under a name unique to the job, and becomes a version only in
+the catalog transaction that also marks the job succeeded. A job that stops short of that
+(cancelled, failed, its project deleted) removes its pins and model folder on the way out; a
+kill leaves at most those, which the next server start removes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
@@ -27,21 +30,37 @@ from ..select.search import cv_splits, first_repeat
 from . import extras
 from .catalog import Catalog
 from .curve import learning_curve
+from .errors import NotFoundError
 from .schemas import TrainOptions
 
 Report = Callable[[str, float, str], None]  # (stage, progress 0..1, message)
 
 
-def project_examples(catalog: Catalog, project: dict) -> Examples:
-    """The project's examples as core ``Examples`` (image blobs or texts)."""
-    rows = catalog.training_examples(project["id"])
+def pinned_dir(catalog: Catalog, job_id: int) -> Path:
+    """Where job ``job_id`` holds links to its example files while it trains (removed at its end;
+    ``recover`` empties ``tmp/`` at server start after a kill)."""
+    return catalog.tmp_dir / f"job-{job_id}-examples"
+
+
+def project_examples(catalog: Catalog, project: dict, folder: Path) -> Examples:
+    """The project's examples as they are now, as core ``Examples`` (image files or texts).
+
+    Image files are hard-linked into ``folder`` in the transaction that reads the rows, so no
+    delete commits in between: deleting an example, its class or the project while the job
+    trains removes the store's file but not the job's link, and the run trains on what it
+    started with. A file missing from the store is skipped and listed, not a failed job.
+    """
+    rows, links, missing = _pin_files(catalog, project, folder)
+    keep = [i for i in range(len(rows)) if i not in missing]
     if project["modality"] == "image":
-        items = tuple(str(catalog.blobs.path(r["digest"], r["ext"])) for r in rows)
+        items = tuple(str(links[i]) for i in keep)
     else:
-        items = tuple(r["text"] for r in rows)
+        items = tuple(rows[i]["text"] for i in keep)
     ids = tuple(f"#{r['id']} {r['name']}" for r in rows)
-    examples = Examples(items, tuple(r["label"] for r in rows), project["modality"], (),
-                        f"project '{project['name']}'", ids)
+    skipped = tuple((ids[i], "its file is missing from the server's example store (blobs/)")
+                    for i in sorted(missing))
+    examples = Examples(items, tuple(rows[i]["label"] for i in keep), project["modality"], skipped,
+                        f"project '{project['name']}'", tuple(ids[i] for i in keep))
     if len(examples.classes) < 2:
         raise DataError(f"Project '{project['name']}' has {len(examples.classes)} class(es) "
                         f"{list(examples.classes)}; training needs examples of at least 2 classes. "
@@ -49,26 +68,73 @@ def project_examples(catalog: Catalog, project: dict) -> Examples:
     return examples
 
 
+def _pin_files(catalog: Catalog, project: dict, folder: Path
+               ) -> tuple[list[dict], dict[int, Path], set[int]]:
+    """(rows, row index -> pinned file, indices whose file is missing); no files for texts."""
+    links: dict[int, Path | None] = {}
+    missing: set[int] = set()
+    image = project["modality"] == "image"
+    if image:
+        folder.mkdir(parents=True, exist_ok=True)
+    with catalog.transaction():  # BEGIN IMMEDIATE: a delete waits until every file is linked
+        rows = catalog.training_examples(project["id"])
+        for i, row in enumerate(rows if image else ()):
+            try:
+                links[i] = catalog.blobs.pin(row["digest"], row["ext"], folder)
+            except FileNotFoundError:
+                missing.add(i)
+    for i, link in links.items():
+        if link is None:  # no hard links on this file system: copies, outside the transaction
+            try:
+                links[i] = catalog.blobs.copy_to(rows[i]["digest"], rows[i]["ext"], folder)
+            except FileNotFoundError:  # deleted since the rows were read
+                missing.add(i)
+    return rows, links, missing
+
+
 def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
-    """Train the job's project and register the version; returns its number (None if cancelled)."""
+    """Train the job's project and register the version; returns its number (None if cancelled).
+
+    However it ends short of a version (cancelled, project deleted, failed, the worker told to
+    stop) its pinned example files and unregistered model folder are removed on the way out.
+    """
     project = catalog.get_project(job["project_id"])
+    path = catalog.models_dir / str(project["id"]) / f"job-{job['id']}"
+    pins = pinned_dir(catalog, job["id"])
+    try:
+        return _train(catalog, job, project, path, pins, report)
+    finally:
+        shutil.rmtree(pins, ignore_errors=True)
+        if path not in catalog.version_paths():  # checked, not assumed: a stop signal may land
+            _remove_unregistered(catalog, project["id"], path)  # just after the commit
+
+
+def _train(catalog: Catalog, job: dict, project: dict, path: Path, pins: Path,
+           report: Report) -> int | None:
     options = TrainOptions(**job["options"])
-    examples = project_examples(catalog, project)
+    examples = project_examples(catalog, project, pins)
     started = time.perf_counter()
     fit = _fit_finetuned if options.finetune else _fit_on_embeddings
     clf, examples, doc, metrics = fit(catalog, options, examples, report)
     report("saving", 0.95, "writing the model")
     doc |= {"options": options.model_dump(), "training": examples.summary(),
             "seconds": round(time.perf_counter() - started, 2)}
-    path = catalog.models_dir / str(project["id"]) / f"job-{job['id']}"
     clf.save(path, metrics=metrics, extra_meta={"project": project["name"]},
              extra_files=lambda tmp: (tmp / "report.json").write_text(json_text(doc, indent=2)))
-    number = catalog.commit_version(job["id"], path, clf.backbone_for(examples.modality).name,
-                                    _head_label(clf), [str(c) for c in clf.classes_],
-                                    len(examples), metrics)
-    if number is None:  # cancelled while saving: the directory never becomes a version
-        shutil.rmtree(path, ignore_errors=True)
-    return number
+    # None when cancelled (or the project deleted) while saving: the folder never becomes a version
+    return catalog.commit_version(job["id"], path, clf.backbone_for(examples.modality).name,
+                                  _head_label(clf), [str(c) for c in clf.classes_],
+                                  len(examples), metrics)
+
+
+def _remove_unregistered(catalog: Catalog, project_id: int, path: Path) -> None:
+    """Remove a model folder no version refers to; with the project gone, its whole folder (the
+    delete removed it already, but a save still running then wrote it again)."""
+    shutil.rmtree(path, ignore_errors=True)
+    try:
+        catalog.get_project(project_id)
+    except NotFoundError:  # project ids are never reused: nothing else lives in its folder
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _fit_on_embeddings(catalog: Catalog, options: TrainOptions, examples: Examples, report: Report):

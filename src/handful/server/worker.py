@@ -1,8 +1,9 @@
 """The training worker: a separate process per job, so the server keeps answering.
 
 Started by ``JobRunner`` as ``python -m handful.server.worker --home H --job N``. It reports
-progress to the catalog, stops when the job is cancelled there, exits when the server that
-started it dies, and never leaves a half-written model (see ``training.train_job``).
+progress to the catalog, stops at the next report once the job is cancelled there or deleted
+with its project (or at once on SIGTERM, cleaning up), exits when the server that started it
+dies, and never leaves a half-written model (see ``training.train_job``).
 """
 
 from __future__ import annotations
@@ -10,19 +11,36 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import threading
 import time
 import traceback
 
 from ..errors import HandfulError
 from .catalog import Catalog
+from .errors import NotFoundError
 from .training import train_job
 
 STEP_DELAY_ENV = "HANDFUL_WORKER_STEP_DELAY"  # tests: seconds to sleep per progress report
 
 
-class Cancelled(Exception):
-    """The job was cancelled (or marked failed) by the server while it ran."""
+class Cancelled(BaseException):
+    """The job was cancelled, marked failed or deleted (with its project) while it ran.
+
+    A BaseException, as KeyboardInterrupt is: an ``except Exception`` around a file read or
+    a progress call must not swallow it and train on.
+    """
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (``JobRunner.cancel``, ``stop``) raise ``Cancelled`` in the training, so its
+    clean-up runs (pinned files, the unfinished model folder); a second SIGTERM kills at once."""
+
+    def handle(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Cancelled()
+
+    signal.signal(signal.SIGTERM, handle)
 
 
 class ProgressReporter:
@@ -58,13 +76,20 @@ def watch_parent(parent_pid: int, interval: float = 0.5) -> None:
 
 def run_job(catalog: Catalog, job_id: int, log: logging.Logger) -> int:
     """Train one job; returns the process exit code (0 done or cancelled, 1 failed)."""
-    job = catalog.get_job(job_id)
     try:
+        job = catalog.get_job(job_id)
         number = train_job(catalog, job, ProgressReporter(catalog, job_id))
     except Cancelled:
-        log.info("job %s cancelled", job_id)
+        # a no-op when the job was cancelled, failed or deleted already; else a stray SIGTERM
+        catalog.finish_job(job_id, "failed", "The training worker was stopped (SIGTERM) before it "
+                                             "finished. Start training again.")
+        log.info("job %s %s", job_id, "stopped" if _job_exists(catalog, job_id)
+                 else "stopped: its project was deleted")
         return 0
     except HandfulError as err:
+        if isinstance(err, NotFoundError) and not _job_exists(catalog, job_id):
+            log.info("job %s stopped: its project was deleted", job_id)  # its jobs went with it
+            return 0
         catalog.finish_job(job_id, "failed", str(err))
         log.info("job %s failed: %s", job_id, err)
         return 1
@@ -73,8 +98,17 @@ def run_job(catalog: Catalog, job_id: int, log: logging.Logger) -> int:
         catalog.finish_job(job_id, "failed", f"Training failed ({type(err).__name__}: {err}). "
                                              f"Details in {catalog.logs_dir / 'worker.log'}.")
         return 1
-    log.info("job %s done: version %s", job_id, number)
+    log.info("job %s %s", job_id, f"done: version {number}" if number is not None
+             else "stopped before registering its model (cancelled or project deleted)")
     return 0
+
+
+def _job_exists(catalog: Catalog, job_id: int) -> bool:
+    try:
+        catalog.get_job(job_id)
+    except NotFoundError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.parent_pid:
         watch_parent(args.parent_pid)
+    stop_on_sigterm()
     try:
         os.nice(5)  # training yields the CPU to prediction requests
     except OSError:
