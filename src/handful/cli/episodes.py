@@ -62,8 +62,9 @@ def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int =
 
 
 def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: bool, seed: int,
-                 seen: set[str]) -> tuple[list[str], str]:
-    """The classes to draw episodes from, and a sentence saying which and why."""
+                 seen: set[str]) -> tuple[list[str], str, str]:
+    """The classes to draw episodes from, a sentence saying which and why, and the advice for
+    when they are too few for the episodes asked."""
     from ..fewshot.episodes import split_classes
     if eval_fraction is not None or by_parent:
         _, held = split_classes(classes, eval_fraction, by_parent, seed)
@@ -73,12 +74,30 @@ def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: boo
                             f"'{overlap[0]}'). Use the same --eval-fraction, --split-by-parent and "
                             "--seed as for `handful protonet train`.")
         groups = sorted({c.rsplit('/', 1)[0] for c in held}) if by_parent else []
-        note = f"held-out {'parents ' + ', '.join(groups) if groups else 'classes'} ({len(held)} classes)"
-        return held, note
+        what = f"parents {', '.join(groups)}" if groups else "classes"
+        note = f"held-out {what} ({len(held)} class{'' if len(held) == 1 else 'es'})"
+        return held, note, (f"Only the {note} are drawn from: raise --eval-fraction, or lower --ways, "
+                            "--shots or --queries.")
     unseen = [c for c in classes if c not in seen]
+    if not unseen:
+        raise DataError(f"All {len(classes)} classes of DATA were used to train the model, and episodes "
+                        "score classes it has not seen. Give DATA with other classes (Omniglot: "
+                        "images_evaluation), or evaluate the held-out ones with the --split-by-parent, "
+                        "--eval-fraction and --seed of `handful protonet train`.")
     note = f"{len(unseen)} classes" + (f" (the {len(classes) - len(unseen)} the model was trained "
                                        "on are left out)" if len(unseen) < len(classes) else "")
-    return unseen, note
+    fix = ("Lower --ways, --shots or --queries, or add classes." if len(unseen) == len(classes) else
+           f"Only the {len(unseen)} classes the model was not trained on are drawn from: lower --ways, "
+           "--shots or --queries, or add classes it has not seen.")
+    return unseen, note, fix
+
+
+def check_drawable(labels, ways: int, shots: int, queries: int, rotations: bool, fix: str) -> None:
+    """Fail before the embedding (minutes on a large set) when these labels cannot fill the episodes."""
+    from ..fewshot.episodes import EpisodeSampler
+    if rotations:  # each class and its 3 turned copies: 4 classes of the same size
+        labels = [f"{label}@{k}" for k in range(4) for label in labels]
+    EpisodeSampler(labels, ways, shots, queries, fix=fix)
 
 
 @app.command()
@@ -103,17 +122,19 @@ def episodes(
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
-    from ..fewshot.episodes import EpisodeSampler, evaluate_episodes, evaluate_episodes_with
+    from ..fewshot.episodes import EpisodeSampler, check_episode_shape, evaluate_episodes, evaluate_episodes_with
     out = Output(as_json)
     started = time.perf_counter()
     if n_episodes < 1:
         raise DataError(f"--episodes must be >= 1. Got {n_episodes}.")
+    check_episode_shape(ways, shots, queries)  # before the model loads and the data is read
     encoder = open_encoder(model, backbone, finetune_steps, tta_shift, finetune_lr)
     examples, n_dup = scan_many(data, nested=nested)
-    classes, note = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
-                                 encoder.seen_classes)
+    classes, note, fix = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
+                                      encoder.seen_classes)
     examples = restrict(examples, classes)
-    metric_name, scorer = encoder.scorer(metric, transductive)
+    metric_name, scorer = encoder.scorer(metric, transductive)  # its options fail first
+    check_drawable(examples.labels, ways, shots, queries, rotations, fix)
     shift = encoder.tta_shift
     out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}"
               + (f", test-time shifts up to {shift} px" if shift else "")
@@ -132,7 +153,7 @@ def episodes(
         if failures:
             keep = [i for i in range(len(examples)) if i not in failures]
             embeddings, examples = embeddings[keep], examples.without(failures)
-    sampler = EpisodeSampler(examples.labels, ways, shots, queries)
+    sampler = EpisodeSampler(examples.labels, ways, shots, queries, fix=fix)  # unreadable files may leave fewer
     with out.progress(f"{ways}-way {shots}-shot episodes", n_episodes) as advance:
         if finetune_steps:
             def embed_episode(ep):

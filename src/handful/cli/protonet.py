@@ -19,6 +19,10 @@ protonet_app = typer.Typer(no_args_is_help=True, help="Prototypical networks: ep
 app.add_typer(protonet_app, name="protonet")
 
 
+STOPPED_BY = {"time": "the --minutes budget, before --episodes", "episodes": "--episodes",
+              "patience": "early stopping (--patience)"}
+
+
 @contextmanager
 def training_progress(out: Output, total: int):
     """A Rich bar with the running episode accuracy; plain lines at each validation otherwise."""
@@ -116,7 +120,7 @@ def train(
                  if h["validation"] else "no validation (it needs 2+ validation classes; the last "
                  "episode's weights were kept)")
     out.print(f"Meta-trained {h['episodes']} episodes in {h['seconds']:.0f} s (stopped by "
-              f"{h['stopped_by']}); {validated}")
+              f"{STOPPED_BY.get(h['stopped_by'], h['stopped_by'])}); {validated}")
     for item in result.get("skipped", [])[:10]:
         out.print(f"  skipped {item['path']}: {item['reason']}")
     for key, value in result.get("heldout", {}).items():

@@ -72,6 +72,13 @@ def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent
     return [c for c in classes if key(c) not in held], [c for c in classes if key(c) in held]
 
 
+def check_episode_shape(n_way: int, n_shot: int, n_query: int) -> None:
+    """Raise DataError unless episodes of this shape can exist (checked before any data is read)."""
+    if min(n_way, n_shot, n_query) < 1 or n_way < 2:
+        raise DataError(f"Episodes need --ways 2 or more, --shots and --queries 1 or more. Got "
+                        f"--ways {n_way}, --shots {n_shot}, --queries {n_query}.")
+
+
 class EpisodeSampler:
     """Draws episodes from integer ``labels`` restricted to classes with enough examples.
 
@@ -79,13 +86,13 @@ class EpisodeSampler:
         labels: one class name per example, (n,).
         n_way, n_shot, n_query: episode shape.
         classes: the classes episodes may use (default: all in ``labels``).
+        fix: the advice that ends the error when too few classes have enough examples.
     """
 
     def __init__(self, labels: Sequence[str], n_way: int, n_shot: int, n_query: int,
-                 classes: Sequence[str] | None = None):
-        if min(n_way, n_shot, n_query) < 1 or n_way < 2:
-            raise DataError(f"Episodes need --ways 2 or more, --shots and --queries 1 or more. Got "
-                            f"--ways {n_way}, --shots {n_shot}, --queries {n_query}.")
+                 classes: Sequence[str] | None = None,
+                 fix: str = "Lower --ways, --shots or --queries, or add classes."):
+        check_episode_shape(n_way, n_shot, n_query)
         labels = np.asarray(labels, dtype=object)
         wanted = sorted(set(classes) if classes is not None else set(labels))
         need = n_shot + n_query
@@ -95,8 +102,7 @@ class EpisodeSampler:
         if len(self.classes) < n_way:
             small = f", {len(self.too_small)} more have fewer examples" if self.too_small else ""
             raise DataError(f"{n_way}-way episodes need {n_way} classes with at least {need} examples "
-                            f"({n_shot} shots + {n_query} queries); found {len(self.classes)}{small}. "
-                            "Lower --ways, --shots or --queries, or add classes.")
+                            f"({n_shot} shots + {n_query} queries); found {len(self.classes)}{small}. {fix}")
         self.n_way, self.n_shot, self.n_query = n_way, n_shot, n_query
 
     def sample(self, rng: np.random.Generator) -> Episode:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +37,9 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
     if not roots:
         raise DataError("No data folder given. Pass at least one folder of class sub-folders.")
     parts = [scan_folder(root, nested=nested) for root in roots]
+    if not nested:
+        for root, part in zip(roots, parts):
+            _warn_if_nested(root, part)
     if len(parts) == 1:
         return parts[0], 0
     seen: dict[str, set[str]] = {}
@@ -52,6 +56,24 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
             labels.append(label)
     source = " + ".join(str(r) for r in roots)
     return Examples(tuple(items), tuple(labels), "image", tuple(skipped), source), n_dup
+
+
+def _warn_if_nested(root: str | os.PathLike, examples: Examples) -> None:
+    """Warn when every class folder keeps its images in 2+ sub-folders and none at its top
+    (``alphabet/character/*.png`` read without --nested: each alphabet would be one class)."""
+    subfolders: dict[str, set[str]] = {}
+    for item, label in zip(examples.items, examples.labels):
+        try:
+            parts = Path(item).relative_to(Path(root) / label).parts
+        except ValueError:  # a label that is not its folder's name: not the layout this is about
+            return
+        subfolders.setdefault(label, set()).add(parts[0] if len(parts) > 1 else "")
+    if subfolders and all("" not in subs and len(subs) > 1 for subs in subfolders.values()):
+        label = examples.classes[0]
+        warnings.warn(f"Every class folder of {root} holds its images in sub-folders (e.g. '{label}/"
+                      f"{sorted(subfolders[label])[0]}/'), so each class is a whole parent folder; pass "
+                      "--nested to make each sub-folder a class (Omniglot's alphabet/character layout).",
+                      stacklevel=3)
 
 
 def restrict(examples: Examples, classes: Sequence[str]) -> Examples:

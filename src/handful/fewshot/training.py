@@ -91,6 +91,7 @@ def train_model(data: str | Path | Sequence[str | Path], out: str | Path, config
     extra_examples = scan_many(extra_train, nested=nested)[0] if extra_train else None  # fail early
     split = split_for_training(list(examples.classes), eval_fraction, split_by_parent, val_fraction,
                                config.seed)
+    split = _fold_back_small_val(split, Counter(examples.labels), config, val_fraction, log)
     if len(split["train"]) < 2:
         raise DataError(f"Meta-training needs at least 2 training classes; {examples.source} leaves "
                         f"{len(split['train'])} after the held-out and validation splits.")
@@ -131,10 +132,26 @@ def train_model(data: str | Path | Sequence[str | Path], out: str | Path, config
                              "classes": len(set(extra[1])) if extra else 0,
                              "images": len(extra[1]) if extra else 0}
     metrics = {f"heldout_{k}": v["accuracy"] for k, v in heldout.items()}
-    metrics["best_val_accuracy"] = history.best_val_accuracy
+    if history.validation:  # else there is no validation accuracy, not one of 0
+        metrics["best_val_accuracy"] = history.best_val_accuracy
     path = clf.save(out, force=force, metrics=metrics, extra_meta={"fewshot": report})
     report.update(model=str(path), seconds=round(time.perf_counter() - started, 1), heldout=heldout)
     return report
+
+
+def _fold_back_small_val(split: dict[str, list[str]], counts: Counter, config: ProtoNetConfig,
+                         val_fraction: float, log: Callable[[str], None]) -> dict[str, list[str]]:
+    """Validation episodes need 2 classes with a shot and a query; fewer validation classes would
+    be neither validated nor trained on, so they go back to training (and the log says so)."""
+    ready = sum(counts[c] >= config.val_shots + 1 for c in split["val"])
+    if not split["val"] or ready >= 2:
+        return split
+    n_val = len(split["val"])
+    log(f"--val-fraction {val_fraction:g} sets apart {n_val} class{'' if n_val == 1 else 'es'} for validation, "
+        f"{ready} with {config.val_shots + 1}+ images, and validation episodes need 2 such classes: "
+        f"{'it is' if n_val == 1 else 'they are'} trained on instead (no early stopping). Raise "
+        "--val-fraction to validate.")
+    return {**split, "train": sorted(split["train"] + split["val"]), "val": []}
 
 
 def _check_episode_classes(examples, train_classes: list[str], extra_examples, config: ProtoNetConfig) -> None:
