@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import DataError
 from .examples import Examples, as_items
 from .images import IMAGE_EXTENSIONS
+from .table import warn_label_variants
 
 
 def examples_from(data, labels: Sequence[str] | None, load_kwargs: dict, modality: str | None) -> Examples:
@@ -41,12 +42,16 @@ def examples_from(data, labels: Sequence[str] | None, load_kwargs: dict, modalit
     items, labels = as_items(data), list(labels)
     check_item_types(items)
     odd = next((i for i, label in enumerate(labels) if not isinstance(label, str)), None)
+    if odd is not None and _is_missing(labels[odd]):  # str(nan) would make a class 'nan'
+        raise DataError(f"Label {odd} is missing ({labels[odd]!r}); every item needs a class name. Drop the "
+                        "items without a label, e.g. df.dropna(subset=['label']), before fit.")
     if odd is not None:
         raise DataError(f"labels must be strings (class names); label {odd} is {type(labels[odd]).__name__} "
                         f"{labels[odd]!r}, and predictions would come back as strings that never equal "
                         "it. Pass [str(label) for label in labels].")
     items, labels = [str(item) for item in items], [str(label) for label in labels]  # np.str_ -> str
     modality = modality or guess_modality(items)
+    warn_label_variants("the list given", labels)
     return Examples(tuple(items), tuple(labels), modality, source="the list given")
 
 
@@ -62,10 +67,20 @@ def plain_labels(examples: Examples) -> Examples:
 def check_item_types(items: list) -> None:
     """Refuse an item that is neither a path nor a text (a PIL image, an array), before any work."""
     odd = next((i for i, item in enumerate(items) if not isinstance(item, (str, os.PathLike))), None)
+    if odd is not None and _is_missing(items[odd]):  # a pandas column's empty cell, not an image
+        raise DataError(f"Item {odd} is missing ({items[odd]!r}), not an image path or a text. Drop the "
+                        "empty rows first, e.g. df.dropna(subset=['text']).")
     if odd is not None:
         raise DataError(f"Item {odd} is a {type(items[odd]).__name__}, not an image path or a text: handful "
                         "reads images from files (its cache keys them by content). Save it first, e.g. "
                         "image.save('x.png'), and pass the path.")
+
+
+def _is_missing(value) -> bool:
+    """None, a float NaN or pandas' NA/NaT: what an empty cell of a DataFrame column becomes."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, float) and value != value
 
 
 def guess_modality(items: list[str]) -> str:

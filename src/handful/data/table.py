@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import re
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -16,20 +18,33 @@ TEXT_NAMES = ("text", "sentence", "review", "content", "body", "message", "docum
               "question", "utterance", "comment", "tweet")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "intent")
 MAX_TEXT_CHARS = 20_000
+GZIP_MAGIC = b"\x1f\x8b"
+NOT_TABLES = {".xlsx": "an Excel workbook", ".xls": "an Excel workbook", ".xlsm": "an Excel workbook",
+              ".ods": "a LibreOffice spreadsheet", ".numbers": "a Numbers spreadsheet",
+              ".json": "a JSON file", ".jsonl": "a JSON-lines file", ".parquet": "a Parquet file",
+              ".zip": "a ZIP archive"}
 csv.field_size_limit(2**31 - 1)  # a long text is cut to MAX_TEXT_CHARS below, not refused by csv
 
 
 def is_table_path(path: str | Path) -> bool:
-    """True for a file whose extension marks a text table."""
-    return Path(path).suffix.lower() in TEXT_EXTENSIONS
+    """True for a file whose extension marks a text table, gzip-compressed or not (``a.csv.gz``)."""
+    suffixes = [s.lower() for s in Path(path).suffixes[-2:]]
+    return bool(suffixes) and (suffixes[-1] in TEXT_EXTENSIONS
+                               or (suffixes[-1] == ".gz" and suffixes[0] in TEXT_EXTENSIONS))
 
 
 def read_text_file(path: Path) -> str:
     """File contents as text: UTF-16 when it starts with a UTF-16 byte-order mark or looks like
     UTF-16 (a NUL in every other byte: Excel's "Unicode text"); else UTF-8 (BOM removed). A UTF-8
     file with a few invalid bytes keeps its UTF-8 text (the bad bytes become U+FFFD, with a warning
-    naming the first line); a file with no valid UTF-8 beyond ASCII is read as latin-1, with a warning."""
-    raw = path.read_bytes()
+    naming the first line); a file with no valid UTF-8 beyond ASCII is read as Windows-1252 (latin-1
+    plus the curly quotes and euro sign of Windows Excel), with a warning. A ``.gz`` is decompressed."""
+    raw = _read_bytes(path)
+    if raw[:2] == GZIP_MAGIC:
+        raise DataError(f"{path} is gzip-compressed, not text. Name it {path.name}.gz, or decompress it.")
+    if raw[:4] == b"PK\x03\x04":
+        raise DataError(f"{path} is a ZIP archive (an Excel .xlsx workbook?), not text. Save it as CSV "
+                        "UTF-8 (Excel: File > Save As > CSV UTF-8).")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or _looks_utf16(raw):
         try:
             return raw.decode("utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else _utf16_order(raw))
@@ -49,8 +64,29 @@ def read_text_file(path: Path) -> str:
         warnings.warn(f"{path}: {n_bad} bytes are not valid UTF-8 (first on line {first_bad}); they "
                       "were replaced by \ufffd. Save the file as UTF-8.", stacklevel=3)
         return text
-    warnings.warn(f"{path} is not valid UTF-8; read it as latin-1.", stacklevel=3)
-    return raw.decode("latin-1")
+    # Windows Excel saves "CSV" as cp1252: latin-1 would turn its 0x92 (’) into an invisible U+0092
+    try:
+        text, encoding = raw.decode("cp1252"), "latin-1 (Windows-1252, with its curly quotes and euro sign)"
+    except UnicodeDecodeError:  # one of the 5 bytes cp1252 leaves undefined
+        text, encoding = raw.decode("latin-1"), "latin-1"
+    warnings.warn(f"{path} is not valid UTF-8; read it as {encoding}. Save it as UTF-8 to be sure.",
+                  stacklevel=3)
+    return text
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; a ``.gz`` decompressed, a spreadsheet or JSON file refused with the fix."""
+    suffix = path.suffix.lower()
+    if suffix in NOT_TABLES:
+        raise DataError(f"{path} is {NOT_TABLES[suffix]}; handful reads texts from CSV/TSV (or .txt, one "
+                        "text per line). Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8).")
+    if suffix != ".gz":
+        return path.read_bytes()
+    try:
+        return gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path} is named .gz but does not decompress ({err}). Give the CSV itself, "
+                        "or compress it again with gzip.") from None
 
 
 def _looks_utf16(raw: bytes) -> bool:
@@ -80,12 +116,17 @@ def _rows(path: Path) -> tuple[list[list[str]], list[int], str]:
     text (``a "so-called" classic<TAB>1``, or a line that starts with a quote), and only
     fields quoted from end to end lose their quotes.
     """
-    text = read_text_file(path)
-    delimiter = _sniff_delimiter(text[:20_000], path)
+    # universal newlines, as open() reads: old Mac Excel ends rows with a lone \r, which the csv
+    # reader refuses ("new-line character seen in unquoted field") and line splits would miss
+    text = read_text_file(path).replace("\r\n", "\n").replace("\r", "\n")
+    declared = re.match(r'"?sep=(.)"?\n', text)  # Excel's "sep=;" first line names the delimiter
+    if declared:
+        text = "\n" + text[declared.end():]  # a blank line in its place keeps the line numbers
+    delimiter = declared.group(1) if declared else _sniff_delimiter(text[:20_000], path)
     quoted, starts = _numbered_rows(csv.reader(io.StringIO(text), delimiter=delimiter))
     if '"' not in text:
         return quoted, starts, delimiter
-    lines = [line.rstrip("\r") for line in text.split("\n")]  # not splitlines: U+0085 is text
+    lines = text.split("\n")  # not splitlines: U+0085 is text
     numbered = [(n + 1, line.split(delimiter)) for n, line in enumerate(lines) if line.strip()]
     literal = [row for _, row in numbered]
     same_width = len({len(r) for r in literal}) == 1
@@ -241,6 +282,9 @@ def read_table(
     if n_truncated:
         warnings.warn(f"{path}: {n_truncated} texts longer than {max_chars} characters "
                       "were truncated.", stacklevel=2)
+    if labeled:
+        texts, labels, ids, skipped = _number_labels(path, texts, labels, ids, skipped)
+        warn_label_variants(path, labels)
     if not texts:
         found = (f"all {len(skipped)} were skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped
                  else "it has a header and nothing under it")
@@ -269,6 +313,10 @@ def _columns(path, rows, text_column, label_column, labeled):
     mean_len = [sum(len(r[j]) for r in sample) / len(sample) for j in range(width)]
     if not labeled:
         return int(max(range(width), key=lambda j: mean_len[j])), -1, rows, 0
+    if width == 1:
+        raise DataError(f"{path} has one text per line and no labels (its first row {first[:1]} has no "
+                        "delimiter); training and evaluation need a label per text. Add a label column and "
+                        "a first line 'text,label' (rows like 'great soup,positive'); texts alone are for predict.")
     if width != 2:
         raise DataError(
             f"{path} has {width} columns and no 'text' or 'label' among its first row {first[:6]}; "
@@ -306,3 +354,41 @@ def _ask_for_both_columns(path, header: list[str], text_column, label_column, la
 def _common_width(rows: list[list[str]]) -> int:
     """The most common number of fields per row."""
     return Counter(len(r) for r in rows).most_common(1)[0][0]
+
+
+MISSING = frozenset({"nan", "na", "n/a", "null", "none", "<na>"})  # how exports write an empty number
+
+
+def _number_labels(path, texts: list[str], labels: list[str], ids: list[str], skipped: list):
+    """A label column of numbers, as pandas and R write it: 'nan' (or NA, null) is a missing label,
+    skipped, not a class; '1' and '1.0' are one class '1' (a float column beside an int one)."""
+    if not labels or not all(_is_number(x) or x.lower() in MISSING for x in labels):
+        return texts, labels, ids, skipped
+    keep = [i for i, x in enumerate(labels) if x.lower() not in MISSING and float(x) == float(x)]
+    if not keep:
+        return texts, labels, ids, skipped  # no number at all: 'None', 'NA' are the classes
+    kept = set(keep)
+    skipped = skipped + [(ids[i], f"missing label ('{labels[i]}')") for i in range(len(labels)) if i not in kept]
+    texts, labels, ids = ([seq[i] for i in keep] for seq in (texts, labels, ids))
+    whole = {x: re.fullmatch(r"([+-]?\d+)\.0*", x) for x in set(labels)}
+    merged = {x: m.group(1) for x, m in whole.items() if m and m.group(1) in whole}
+    if merged:
+        shown = ", ".join(f"'{x}' as '{y}'" for x, y in sorted(merged.items())[:4])
+        warnings.warn(f"{path}: its labels spell the same number two ways; read {shown} (one class each). "
+                      "Write every label the same way to silence this.", stacklevel=3)
+        labels = [merged.get(x, x) for x in labels]
+    return texts, labels, ids, skipped
+
+
+def warn_label_variants(source: str | Path, labels: list[str]) -> None:
+    """Labels that differ only in case or spacing ('Pos' and 'pos') stay two classes, as written:
+    the warning names them, since most often it is a typo splitting one class."""
+    spellings: dict[str, Counter] = {}
+    for label in labels:
+        spellings.setdefault(" ".join(label.split()).casefold(), Counter())[label] += 1
+    clashes = [c for c in spellings.values() if len(c) > 1]
+    if clashes:
+        shown = " and ".join(f"'{x}' ({n})" for x, n in clashes[0].most_common())
+        warnings.warn(f"{source}: labels {shown} differ only in case or spacing and are read as "
+                      f"{len(clashes[0])} classes{f' ({len(clashes)} such groups)' if len(clashes) > 1 else ''}. "
+                      "If they are one class, spell them the same.", stacklevel=3)
