@@ -94,7 +94,9 @@ def test_a_text_model_refuses_an_image_file_instead_of_classifying_its_name(caps
     image = next(color_tree.rglob("*.png"))
     assert main(["predict", str(models[1]), str(image), "--json"]) == 2
     captured = capsys.readouterr()
-    assert not captured.out and str(image) in captured.err and "is a file" in captured.err
+    # no predictions: stdout is only --json's error object
+    assert list(json.loads(captured.out)) == ["error", "exit_code"]
+    assert str(image) in captured.err and "is a file" in captured.err
     assert main(["embed", str(image), "--backbone", "test_tiny_text", "--out", str(tmp_path / "e.npy")]) == 2
     assert "embeds texts" in one_error_line(capsys)
     result = main(["predict", str(models[1]), "the team won", "stir the soup", "--json"])  # texts still work

@@ -437,7 +437,8 @@ def test_predict_takes_a_missing_or_second_table_name_as_an_error_not_as_a_text(
     missing = tmp_path / "reviews.csv"  # a typo or a file not there: not the text "reviews.csv"
     assert main(["predict", str(text_model), str(missing), "--json"]) == 2
     captured = capsys.readouterr()
-    assert not captured.out and str(missing) in captured.err and "does not exist" in captured.err
+    assert list(json.loads(captured.out)) == ["error", "exit_code"]  # no prediction of the name
+    assert str(missing) in captured.err and "does not exist" in captured.err
     other = tmp_path / "more.csv"
     other.write_text("text\nthe team won\n")
     assert main(["predict", str(text_model), str(text_csv), str(other), "--json"]) == 2  # not 2 texts

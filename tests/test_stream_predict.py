@@ -244,7 +244,7 @@ def test_predict_refuses_csv_with_json_as_both_would_print_to_stdout(capsys, mod
     captured = capsys.readouterr()
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "Drop --csv" in err[0] and "--out" in err[0]
-    assert captured.out == ""
+    assert list(json.loads(captured.out)) == ["error", "exit_code"]  # no CSV row: --json's error only
 
 
 def test_embed_auto_picks_the_text_backbone_for_a_table(capsys, text_csv, tmp_path, monkeypatch):

@@ -168,30 +168,51 @@ def _set_warning_filters() -> None:
 def _run_command(command, argv: list[str] | None) -> int:
     _set_warning_filters()
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
+    fail = _Failure(_wants_json(sys.argv[1:] if argv is None else argv))
     try:
         code = command.main(args=argv, prog_name="handful", standalone_mode=False)
     except HandfulError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return fail(str(err), 2)
     except (click.exceptions.Abort, typer.Abort):
-        print("error: aborted", file=sys.stderr)
-        return 130
+        return fail("aborted", 130)
     except HELP_REQUESTS as err:  # `handful` alone, or a group without its command: the help
         err.show()
         return 2
     except USAGE_ERRORS as err:
-        return _usage_error(err)
+        return _usage_error(err, fail)
     except OSError as err:  # an --out that is a folder, a file, unwritable, too long a name ...
-        print(f"error: cannot use {_where(err.filename)}: {err.strerror or err}. Check the path and its "
-              "permissions, or choose another.", file=sys.stderr)
-        return 2
+        return fail(f"cannot use {_where(err.filename)}: {err.strerror or err}. Check the path and its "
+                    "permissions, or choose another.", 2)
     except KeyboardInterrupt:
         code = 130
     except (click.exceptions.Exit, typer.Exit) as done:
         code = done.exit_code
     if code == 130:  # typer turns Ctrl-C into an exit code of 130 and returns it
-        print("error: interrupted", file=sys.stderr)
+        return fail("interrupted", 130)
     return code if isinstance(code, int) else 0
+
+
+def _wants_json(args: list[str]) -> bool:
+    """``--json`` among the options (before a ``--`` that ends them)."""
+    args = list(args)
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
+class _Failure:
+    """Say a failure: ``error: ...`` on stderr, and with ``--json`` also one JSON object as the last
+    stdout line (``{"error": ..., "exit_code": ...}``), so a script reading stdout gets an answer
+    on failure too, not an empty output."""
+
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+
+    def __call__(self, message: str, code: int) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        if self.as_json:
+            import json
+
+            print(json.dumps({"error": message, "exit_code": code}), flush=True)
+        return code
 
 
 def _where(filename) -> str:
@@ -206,12 +227,11 @@ def _where(filename) -> str:
     return f"'{path}'"
 
 
-def _usage_error(err) -> int:
+def _usage_error(err, fail: _Failure) -> int:
     """One line: what was wrong and where the help is (click's default takes four)."""
     ctx = getattr(err, "ctx", None)
     where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    print(f"error: {err.format_message()}{where}", file=sys.stderr)
-    return getattr(err, "exit_code", 2) or 2
+    return fail(f"{err.format_message()}{where}", getattr(err, "exit_code", 2) or 2)
 
 
 def run() -> None:

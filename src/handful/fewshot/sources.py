@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backbones.stream import preprocess_batch
 from ..data import Examples, scan_folder
+from ..data.folder import SPLIT_NAMES
 from ..errors import DataError
 
 
@@ -61,6 +62,8 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
 def _warn_if_nested(root: str | os.PathLike, examples: Examples) -> None:
     """Warn when every class folder keeps its images in 2+ sub-folders and none at its top
     (``alphabet/character/*.png`` read without --nested: each alphabet would be one class)."""
+    if set(examples.classes) & set(SPLIT_NAMES):  # train/ val/ test/ of classes: not an alphabet tree
+        return
     subfolders: dict[str, set[str]] = {}
     for item, label in zip(examples.items, examples.labels):
         try:
