@@ -126,8 +126,8 @@ def finetune_command(
 
     def write_extra(tmp: Path) -> None:
         (tmp / HISTORY_FILE).write_text(json_text(history.to_json(), indent=2))
-        plot_history(history, tmp / CURVES_FILE, title=f"Fine-tuning {backbone} "
-                     f"(last {summary['unfreeze']} blocks)")
+        plot_history(history, tmp / CURVES_FILE,
+                     title=f"Fine-tuning {backbone} ({tuned_part(summary['unfreeze'])})")
         report = {"finetune": summary, "metrics": metrics, "evaluation": evaluation}
         (tmp / "report.json").write_text(json_text(report, indent=2))
         if evaluation:
@@ -135,7 +135,7 @@ def finetune_command(
                                   tmp / "confusion_matrix.png")
 
     path = clf.save(out_dir, force=force, metrics=metrics, extra_files=write_extra)
-    out.print(f"Fine-tuned the last {summary['unfreeze']} blocks on {summary['n_train']} images "
+    out.print(f"Fine-tuned the {tuned_part(summary['unfreeze'])} on {summary['n_train']} images "
               f"(validation {summary['n_val']}); best epoch {history.best_epoch}" + _refit_note(summary)
               + f"; {summary['seconds_per_epoch']:.1f} s per epoch, {summary['seconds']:.0f} s in all.")
     if evaluation:
@@ -150,6 +150,13 @@ def finetune_command(
                 "backbone_tuned": summary["backbone_tuned"],
                 "finetune": summary, "metrics": metrics, "history": history.to_json(),
                 "skipped": clf.training_["skipped"]})
+
+
+def tuned_part(n_unfreeze: int) -> str:
+    """What was trained, for a sentence: 'last block', 'last 3 blocks', or 'head only' at 0."""
+    if n_unfreeze == 0:
+        return "head only (backbone frozen)"
+    return "last block" if n_unfreeze == 1 else f"last {n_unfreeze} blocks"
 
 
 def _refit_note(summary: dict) -> str:

@@ -239,6 +239,10 @@ def _fit_support(out: Output, predictor, support: Path, nested: bool):
     from ..data import load_examples
 
     examples = load_examples(support, nested=nested)
+    if not nested and examples.modality == "image":  # alphabet/character/ read as alphabets: say so
+        from ..fewshot.sources import warn_if_nested
+
+        warn_if_nested(examples.source, examples)  # the train/ split's folder where there is one
     predictor.fit_support(examples)
     keys = predictor._feature_cache().last_content_keys()  # read right after the hashing call
     for item in predictor.training_["skipped"][:10]:

@@ -8,7 +8,7 @@ from ..errors import DataError, DataNotFoundError
 from .examples import Examples, as_items, as_path, check_modality
 from .folder import has_splits, list_images, scan_folder, scan_splits
 from .images import ImageDecodeError, load_image
-from .table import is_table_path, read_table
+from .table import NOT_TABLES, SAVE_AS_CSV, is_table_path, read_table
 
 __all__ = [
     "Examples", "ImageDecodeError", "as_items", "as_path", "check_modality", "has_splits", "list_images",
@@ -45,7 +45,10 @@ def load_examples(
                 "label (or check that --label-column names the column of labels)."
             )
         return examples
+    if path.suffix.lower() in NOT_TABLES:  # a spreadsheet: say how to make the table handful reads
+        raise DataError(f"Data '{path}' is {NOT_TABLES[path.suffix.lower()]}; expected a folder of class "
+                        f"sub-folders or a CSV/TSV table of texts. {SAVE_AS_CSV}")
     raise DataError(
         f"Data '{path}' is a file with extension '{path.suffix}'; expected a folder of class "
-        "sub-folders or a .csv/.tsv table."
+        "sub-folders or a .csv/.tsv table (.csv.gz too)."
     )

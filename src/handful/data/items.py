@@ -52,7 +52,23 @@ def examples_from(data, labels: Sequence[str] | None, load_kwargs: dict, modalit
     items, labels = [str(item) for item in items], [str(label) for label in labels]  # np.str_ -> str
     modality = modality or guess_modality(items)
     warn_label_variants("the list given", labels)
-    return Examples(tuple(items), tuple(labels), modality, source="the list given")
+    examples = Examples(tuple(items), tuple(labels), modality, source="the list given")
+    return without_empty_texts(examples) if modality == "text" else examples
+
+
+def without_empty_texts(examples: Examples) -> Examples:
+    """``examples`` less its empty or whitespace-only texts, listed as skipped with a warning: a
+    table's empty rows are skipped the same way, and an empty text says nothing of its class."""
+    empty = {i: "empty text" for i, text in enumerate(examples.items) if not text.strip()}
+    if not empty:
+        return examples
+    first = min(empty)
+    warnings.warn(f"{len(empty)} of the {len(examples)} texts given are empty or only whitespace (e.g. "
+                  f"{examples.ids[first]}, labelled '{examples.labels[first]}'); they are left out and listed in "
+                  "the skipped report, as a table's empty rows are.", stacklevel=5)  # fit's caller
+    kept = examples.without(empty)
+    check_every_class_left(kept, examples.classes)
+    return kept
 
 
 def plain_labels(examples: Examples) -> Examples:
@@ -109,5 +125,5 @@ def check_every_class_left(examples: Examples, classes_before: tuple[str, ...]) 
             if examples.skipped else None
         example = f", e.g. {first[0]}: {first[1]}" if first else ""
         raise DataError(f"Class '{lost[0]}' in {examples.source} has no usable examples left "
-                        f"({len(examples.skipped)} files skipped{example}). "
+                        f"({len(examples.skipped)} skipped{example}). "
                         "Add at least 1 readable example per class.")

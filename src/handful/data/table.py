@@ -23,6 +23,7 @@ NOT_TABLES = {".xlsx": "an Excel workbook", ".xls": "an Excel workbook", ".xlsm"
               ".ods": "a LibreOffice spreadsheet", ".numbers": "a Numbers spreadsheet",
               ".json": "a JSON file", ".jsonl": "a JSON-lines file", ".parquet": "a Parquet file",
               ".zip": "a ZIP archive"}
+SAVE_AS_CSV = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)."
 csv.field_size_limit(2**31 - 1)  # a long text is cut to MAX_TEXT_CHARS below, not refused by csv
 
 
@@ -79,7 +80,7 @@ def _read_bytes(path: Path) -> bytes:
     suffix = path.suffix.lower()
     if suffix in NOT_TABLES:
         raise DataError(f"{path} is {NOT_TABLES[suffix]}; handful reads texts from CSV/TSV (or .txt, one "
-                        "text per line). Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8).")
+                        f"text per line). {SAVE_AS_CSV}")
     if suffix != ".gz":
         return path.read_bytes()
     try:

@@ -25,6 +25,21 @@ def draw_kshot(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarr
     return np.sort(np.concatenate(chosen))
 
 
+def _pool_note(k: int, smallest: int, largest: int, repeats: int) -> str:
+    """What a draw of ``k`` per class cannot do with these class sizes ('' when nothing)."""
+    note = (f"K={k} exceeds the smallest pool class ({smallest}); that class contributes all its "
+            "examples." if k > smallest else "")
+    if k < largest:
+        return note
+    spread = (", so the spread shown for it (std 0, a zero-width interval) measures nothing"
+              if repeats > 1 else "")
+    whole = (f"each of the {repeats} draws at K={k} is the whole pool{spread}. Use K below {largest}, "
+             "or a larger pool, to see how draws vary.")
+    if note:  # every class gives all it has: the draws are all the same
+        return f"{note} So does every class (the largest has {largest}): {whole}"
+    return f"K={k} is the size of every pool class ({largest}): {whole}"
+
+
 def run_kshot(
     X_pool: np.ndarray, y_pool: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
     shots: list[int], repeats: int, fit_predict: FitPredict, seed: int = 0,
@@ -36,12 +51,13 @@ def run_kshot(
     ``fit_predict(X_train, y_train, X_test)`` returns predicted labels for ``X_test``.
     """
     y_pool, y_test = np.asarray(y_pool), np.asarray(y_test)
-    smallest = int(np.unique(y_pool, return_counts=True)[1].min())
+    counts = np.unique(y_pool, return_counts=True)[1]
+    smallest, largest = int(counts.min()), int(counts.max())
     results: dict[str, dict] = {}
     for k in shots:
-        if k > smallest:
-            warnings.warn(f"K={k} exceeds the smallest pool class ({smallest}); that class "
-                          "contributes all its examples.", stacklevel=2)
+        note = _pool_note(k, smallest, largest, repeats)
+        if note:
+            warnings.warn(note, stacklevel=2)
         scores = []
         for r in range(repeats):
             idx = draw_kshot(y_pool, k, np.random.default_rng([seed, k, r]))

@@ -115,7 +115,7 @@ class OnnxClassifier:
             failures.update(bad)
             if progress:
                 progress(len(indices) + len(bad))
-        proba = np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)))
+        proba = np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)), dtype=np.float32)
         return proba, ok, failures
 
     def predict_proba(self, items: Sequence[str]) -> np.ndarray:

@@ -40,7 +40,7 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
     parts = [scan_folder(root, nested=nested) for root in roots]
     if not nested:
         for root, part in zip(roots, parts):
-            _warn_if_nested(root, part)
+            warn_if_nested(root, part)
     if len(parts) == 1:
         return parts[0], 0
     seen: dict[str, set[str]] = {}
@@ -59,7 +59,7 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
     return Examples(tuple(items), tuple(labels), "image", tuple(skipped), source), n_dup
 
 
-def _warn_if_nested(root: str | os.PathLike, examples: Examples) -> None:
+def warn_if_nested(root: str | os.PathLike, examples: Examples) -> None:
     """Warn when every class folder keeps its images in 2+ sub-folders and none at its top
     (``alphabet/character/*.png`` read without --nested: each alphabet would be one class)."""
     if set(examples.classes) & set(SPLIT_NAMES):  # train/ val/ test/ of classes: not an alphabet tree

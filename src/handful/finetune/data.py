@@ -62,8 +62,9 @@ def load_image_set(examples: Examples, short_side: int, classes: tuple[str, ...]
     kept = examples.without(bad) if bad else examples
     lost = sorted(set(examples.labels) - set(kept.labels))
     if lost:
+        files = "1 file" if len(bad) == 1 else f"{len(bad)} files"
         raise DataError(f"Class '{lost[0]}' in {examples.source} has no readable images left "
-                        f"({len(bad)} files skipped). Add at least 1 readable image per class.")
+                        f"({files} skipped). Add at least 1 readable image per class.")
     classes = classes or kept.classes
     index = {c: k for k, c in enumerate(classes)}
     labels = np.array([index[label] for label in kept.labels], dtype=np.int64)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .catalog import Catalog
 from .errors import NotFoundError
+from .training import pinned_dir
 
 log = logging.getLogger("handful.server")
 
@@ -101,6 +102,8 @@ class JobRunner:
             for job_id in done:
                 del self._procs[job_id]
         for job_id, proc in done.items():
+            # a worker killed outright (SIGKILL, the OOM killer) never ran its own clean-up
+            shutil.rmtree(pinned_dir(self.catalog, job_id), ignore_errors=True)
             try:
                 job = self.catalog.get_job(job_id)
             except NotFoundError:  # its project was deleted meanwhile (the job went with it)
@@ -116,7 +119,8 @@ class JobRunner:
 
 
 def remove_job_leftovers(catalog: Catalog, job: dict) -> None:
-    """Delete the model folder (and temp folders) of a job that did not register a version."""
+    """Delete the model folder (and temp folders) of a job that did not register a version
+    (its pinned example links are removed by ``_reap`` for every ended worker)."""
     folder = catalog.models_dir / str(job["project_id"])
     name = f"job-{job['id']}"
     registered = catalog.version_paths()
