@@ -57,7 +57,7 @@ def test_a_target_beyond_ten_times_the_data_gives_the_ten_times_gain_of_the_name
     result = _advice(lambda n: 1 - (0.05 + 0.5 * n ** -0.15), sizes=(1, 2, 3, 4, 5), noise=0.002)
     ten, sentence = result["forecast"][-1], result["sentence"]
     assert result["target"]["n_per_class"] > 10 * 5  # the situation: far beyond the data
-    assert sentence.startswith("On the learning curve of the prototype head (~")
+    assert sentence.startswith("On the learning curve of the prototype head, at ~")
     assert f"adds ~{100 * ten['gain']:.1f} point" in sentence and "≈" not in sentence
 
 

@@ -206,18 +206,18 @@ def named_sentence(result: dict, head: str, far: bool = False,
     """
     now, current, ten = result["accuracy_now"], result["n_per_class"], result["forecast"][-1]
     curve = f"the learning curve of the {head}"
-    level = f"~{100 * now:.1f}% at {current:.0f} per class"
+    level = f"~{100 * now:.1f}% with {current:.0f} per class"
     target = result["target"]
     if target is None:
         return (f"More examples of the same kind are unlikely to help: on {curve}, {FAR} times "
                 "the data adds under 1 point; try another backbone or fine-tuning.")
     gain, more = target["gain"], target["more_per_class"]
     if more is None:
-        return (f"On {curve} ({level}), +{_points(gain)} looks out of reach with more data of "
+        return (f"On {curve}, at {level}, +{_points(gain)} looks out of reach with more data of "
                 "this kind.")
     if far:
         lo, hi = ten["range"]
-        return (f"On {curve} ({level}), +{_points(gain)} needs more than {FAR} times the data, "
+        return (f"On {curve}, at {level}, +{_points(gain)} needs more than {FAR} times the data, "
                 f"further than it can forecast; {FAR} times the data ({ten['n_per_class']:.0f} per "
                 f"class) adds ~{_points(ten['gain'])} (~{100 * ten['accuracy']:.1f}%, range "
                 f"{100 * lo:.1f}–{100 * hi:.1f}%).")
