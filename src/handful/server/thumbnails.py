@@ -27,3 +27,9 @@ def thumbnail(source: Path, folder: Path, digest: str, size: int) -> Path:
         img.save(f, "JPEG", quality=85)
     os.replace(tmp, target)
     return target
+
+
+def delete_thumbnails(folder: Path, digest: str) -> None:
+    """Remove every preview of blob ``digest``: a deleted image leaves no copy behind."""
+    for path in (folder / digest[:2]).glob(f"{digest}-*.jpg"):
+        path.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from ...errors import DataError
 from ..catalog import Catalog
 from ..ingest import add_images, add_table, add_texts, add_zip
 from ..schemas import ClassRename, Example, ExampleIds, ExamplePage, ExampleUpdate, IngestResult, TextsIn
-from ..thumbnails import thumbnail
+from ..thumbnails import delete_thumbnails, thumbnail
 from .deps import CatalogDep, LimitsDep
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["examples"])
@@ -88,6 +88,12 @@ def list_examples(project_id: int, catalog: CatalogDep, label: str | None = None
             "limit": limit}
 
 
+@router.get("/examples/{example_id}", response_model=Example)
+def get_example(project_id: int, example_id: int, catalog: CatalogDep) -> dict:
+    """One example as it is now (its class may have changed since a model was trained on it)."""
+    return example_json(catalog.get_example(project_id, example_id))
+
+
 @router.get("/examples/{example_id}/file", response_class=FileResponse)
 def example_file(project_id: int, example_id: int, catalog: CatalogDep,
                  size: Annotated[int | None, Query(ge=16, le=1024)] = None) -> Response:
@@ -154,3 +160,4 @@ def _delete_blobs(catalog: Catalog, orphans: list[dict]) -> None:
     """Remove the files of blobs no example references (call under ``catalog.blob_lock``)."""
     for blob in orphans:
         catalog.blobs.delete(blob["digest"], blob["ext"])
+        delete_thumbnails(catalog.home / "thumbs", blob["digest"])

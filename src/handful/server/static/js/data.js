@@ -93,7 +93,7 @@ async function imageBody(card, name, count, ctx, root) {
     try {
       const report = await uploadInChunks(`/projects/${ctx.id}/examples`, files, { label: name },
         (done, total) => { status.textContent = `Uploading ${done}/${total}…`; });
-      reportUpload(report);
+      reportUpload(report, name);
       await ctx.refresh();
       settle(name, ctx);
       redraw(root, ctx);
@@ -183,7 +183,7 @@ async function textBody(card, name, count, ctx, root) {
     const texts = area.value.split("\n").map((t) => t.trim()).filter(Boolean);
     if (!texts.length) return area.focus();
     try {
-      reportUpload(await post(`/projects/${ctx.id}/examples/texts`, { texts, label: name }));
+      reportUpload(await post(`/projects/${ctx.id}/examples/texts`, { texts, label: name }), name);
       await ctx.refresh();
       settle(name, ctx);
       redraw(root, ctx);
@@ -193,8 +193,9 @@ async function textBody(card, name, count, ctx, root) {
   card.append(h("div.text-add", {}, area, add));
 }
 
-function reportUpload(r) {
-  const parts = [`Added ${plural(r.n_added, "example")}`];
+/** A toast for an upload's report; `label` names the class it went to (a zip or table: none). */
+function reportUpload(r, label) {
+  const parts = [`Added ${plural(r.n_added, "example")}${label ? ` to ${label}` : ""}`];
   if (r.n_duplicates) {
     const elsewhere = [...new Set((r.duplicates || []).map((d) => d.label).filter(Boolean))];
     parts.push(`${r.n_duplicates} already there${elsewhere.length ? ` (in ${elsewhere.slice(0, 3).join(", ")})` : ""}`);
@@ -264,7 +265,9 @@ function renameClass(name, ctx, root) {
     const problem = classNameProblem(next, [...ctx.classes(), ...(set || [])]);
     if (problem) { toast(problem, "error"); return false; }
     if (set?.has(name)) { set.delete(name); set.add(next); redraw(root, ctx); return; }
-    try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); await ctx.refresh(); redraw(root, ctx); } catch (err) { toast(err.message, "error"); return false; }
+    try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); } catch (err) { toast(err.message, "error"); return false; }
+    toast(`Renamed ${name} to ${next}.${ctx.project.current_version ? " Retrain for the model to use the new name." : ""}`, "good");
+    await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
   }]]);
 }
 
@@ -273,7 +276,10 @@ function deleteClass(name, ctx, root) {
   if (set?.has(name) && !ctx.project.classes[name]) { set.delete(name); redraw(root, ctx); return; }
   modal(`Delete class “${name}”?`, h("p", {}, `Its ${plural(ctx.project.classes[name] || 0, "example")} will be deleted.`),
     [["Cancel", "ghost"], ["Delete", "danger", async () => {
-      try { await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); } catch (err) { toast(err.message, "error"); return false; }
+      let res;
+      try { res = await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); } catch (err) { toast(err.message, "error"); return false; }
+      const n = res?.deleted ?? ctx.project.classes[name] ?? 0;
+      toast(`Deleted class ${name} and its ${plural(n, "example")}.`, "good");
       await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
     }]]);
 }

@@ -57,7 +57,9 @@ export async function renderProject(root, id, tab, state, version) {
       [["Cancel", "ghost"], ["Delete", "danger", async () => {
         try { await del(`/projects/${id}`); } catch (err) {
           if (!leftGone(err)) { toast(err.message, "error"); return false; }  // the dialog stays
+          return;
         }
+        toast(`Deleted “${ctx.project.name}”.`, "good");
         location.hash = "#/";
       }]]);
   }

@@ -61,18 +61,38 @@ function mistakes(ev, ctx, root) {
   if (!ev) return h("p.muted", {}, "–");
   if (!ev.mistakes.length) return h("p.muted", {}, "Every example was predicted correctly when it was held out.");
   return h("div.mistakes", {}, h("p.muted.small", {}, "Held-out examples the model got wrong, most confident first: a wrong label, or a class that needs more examples."),
-    ev.mistakes.slice(0, 8).map((m) => {
-      const id = Number((m.example.match(/^#(\d+)/) || [])[1]);
-      const labeled = h("b", {}, m.label);
-      const relabel = id ? relabelControl(m, id, ctx, (label) => { labeled.textContent = label; }) : null;
-      const gone = () => { img?.remove(); relabel?.remove(); note.hidden = false; };  // deleted since training
-      const img = ctx.project.modality === "image" && id ? h("img", { src: authUrl(`/api/projects/${ctx.id}/examples/${id}/file?size=160`), alt: "", onerror: gone }) : null;
-      const note = h("div.small.muted", { hidden: true }, "deleted since this version was trained");
-      return h("div.mistake", {}, img, h("div", {},
-        h("div.small", {}, m.example.replace(/^#\d+ /, "")),
-        h("div.small", {}, "labeled ", labeled, ", looks like ", h("b", {}, m.predicted), ` (${pct(m.confidence)})`),
-        relabel, note));
-    }));
+    ev.mistakes.slice(0, 8).map((m) => mistakeCard(m, ctx)));
+}
+
+/** One mistake of the report. The report is as old as its version: the card then asks the
+ * server for the example now, so one moved or deleted since (here, on the Data tab, or in a
+ * rename) says so instead of offering the same move again. */
+function mistakeCard(m, ctx) {
+  const id = Number((m.example.match(/^#(\d+)/) || [])[1]);
+  const name = m.example.replace(/^#\d+ /, "");
+  const said = h("div.small", {}, "labeled ", h("b", {}, m.label), ", looks like ", h("b", {}, m.predicted), ` (${pct(m.confidence)})`);
+  const moved = (label) => {  // after a move the card says what happened, not "labeled bees, looks like bees"
+    said.replaceChildren("moved from ", h("s", {}, m.label), " to ", h("b", {}, label));
+    relabel.replaceChildren(h("div.small.moved", { "data-testid": "moved" }, "✓ Retrain to learn from it"));
+  };
+  const now = { ...m };  // the example's label now: the relabel choice leaves it out
+  const relabel = id ? relabelControl(now, id, ctx, moved) : null;
+  const note = h("div.small.muted", { hidden: true, "data-testid": "mistake-gone" }, "deleted since this version was trained");
+  const gone = () => { img?.remove(); relabel?.remove(); note.hidden = false; };
+  const img = ctx.project.modality === "image" && id ? h("img", { src: authUrl(`/api/projects/${ctx.id}/examples/${id}/file?size=160`), alt: "", onerror: gone }) : null;
+  if (id) {
+    get(`/projects/${ctx.id}/examples/${id}`).then((example) => {
+      if (!name.startsWith(example.name.slice(0, 40))) return gone();  // ids come back after a delete: another example
+      if (example.label === m.label) return;
+      // its old class is still there: the example itself was moved (here or on the Data tab)
+      if (example.label === m.predicted || ctx.classes().includes(m.label)) return moved(example.label);
+      now.label = example.label;  // its class was renamed: the relabel choice still stands
+      said.replaceChildren("labeled ", h("s", {}, m.label), " ", h("b", {}, example.label), " since training, looks like ",
+        h("b", {}, m.predicted), ` (${pct(m.confidence)})`);
+      relabel.refill();
+    }).catch((err) => { if (err.status === 404) gone(); });  // else the card stays as the report has it
+  }
+  return h("div.mistake", { "data-example": id || null }, img, h("div", {}, h("div.small", {}, name), said, relabel, note));
 }
 
 /** "Relabel as <predicted>", or, when the report's class was renamed or deleted since training, a
@@ -88,7 +108,8 @@ function relabelControl(m, id, ctx, onMoved) {
       if (err.status === 409) await ctx.refresh().then(fill).catch((e) => toast(e.message, "error"));
       return;
     }
-    onMoved(label); controls.forEach((c) => { c.disabled = true; });  // the card shows the move
+    controls.forEach((c) => { c.disabled = true; });
+    onMoved(label);  // the card shows the move
     toast(`Moved to ${label}. Retrain to use it.`, "good");
   };
   function fill() {
@@ -106,6 +127,7 @@ function relabelControl(m, id, ctx, onMoved) {
     box.replaceChildren(note, h("div.relabel-row", {}, button, select));
   }
   fill();
+  box.refill = fill;
   return box;
 }
 
@@ -114,7 +136,10 @@ function leaderboard(board) {
   return h("div.card", {}, h("h3", {}, "How each classifier head scored"), h("p.muted.small", {}, board.scheme),
     h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["#", "head", "CV accuracy", "spread"].map((c) => h("th", {}, c)))),
       h("tbody", {}, board.rows.map((r, i) => h(`tr${i === 0 ? ".winner" : ""}`, {},
-        h("td", {}, i + 1), h("td", {}, r.label), h("td", {}, pct(r.mean, 1)), h("td", {}, r.std == null ? "–" : `±${(100 * r.std).toFixed(1)}`))))));
+        h("td", {}, i + 1), h("td", {}, r.label), h("td", {}, pct(r.mean, 1)), h("td", {}, r.std == null ? "–" : `±${(100 * r.std).toFixed(1)}`))),
+      // what always answering the largest class scores: the floor every head must beat
+      board.baseline ? h("tr.baseline", { "data-testid": "baseline", title: "Always predicting the largest class" },
+        h("td", {}, ""), h("td", {}, board.baseline.label), h("td", {}, pct(board.baseline.mean, 1)), h("td", {}, "")) : null)));
 }
 
 function epochCurve(history) {

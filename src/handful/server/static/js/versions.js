@@ -12,7 +12,7 @@ export async function renderVersions(root, ctx) {
   const chosen = new Set(versions.slice(0, 2).map((v) => v.number));
   const compare = h("div.compare");
   const onnx = ctx.state.info.features.export_onnx && ctx.project.modality === "image";
-  const table = h("table.table", {},
+  const table = h("table.table.versions", {},
     h("thead", {}, h("tr", {}, ["compare", "version", "accuracy", "examples", "model", "trained", "", ""].map((c) => h("th", {}, c)))),
     h("tbody", {}, versions.map((v) => h(`tr${v.current ? ".current" : ""}`, {},
       h("td", {}, h("input", { type: "checkbox", checked: chosen.has(v.number), onchange: (e) => {
