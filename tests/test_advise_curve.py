@@ -160,7 +160,7 @@ def test_train_report_includes_the_advice(capsys, color_tree, tmp_path):
     (45.0, 80.0, "range 5–40 more"),
     (45.0, float("inf"), "at least 5 more, perhaps far more"),
     # draws from "already there" to "never" read "range 0 or more"
-    (30.0, float("inf"), "too noisy to bound: from none to out of reach"),
+    (30.0, float("inf"), "range from none more to out of reach: too noisy to bound"),
 ])
 def test_the_sentence_states_the_range_of_more_examples_in_words(lo, hi, expected):
     from handful.evaluate.advice import _sentence

@@ -181,7 +181,7 @@ def _span(lo: float, hi: float, current: float) -> str:
     if math.isfinite(hi):
         return f"range {lo_more}–{int(_more(hi, current))} more"
     if lo_more == 0:  # the draws span "already there" to "never": say so, not "0 or more"
-        return "too noisy to bound: from none to out of reach"
+        return "range from none more to out of reach: too noisy to bound"
     return f"at least {lo_more} more, perhaps far more"  # "range 71 or more" read as a percentage
 
 
