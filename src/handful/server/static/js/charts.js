@@ -22,13 +22,20 @@ export function confusionMatrix(matrix, classes) {
   return h("div.cm", {}, grid);
 }
 
+/** Measured accuracy by examples per class (mean ± sd band), and, when the report has one, the
+ * fitted forecast at 2×, 5× and 10× the data: hollow diamonds on a dashed line from the last
+ * measured point, each with its 10–90% range as a whisker, and a legend naming both. */
 export function learningCurve(curve, { width = 420, height = 220, xLabel = "examples per class" } = {}) {
   const pad = { l: 44, r: 16, t: 14, b: 34 };
   const xs = curve.sizes, ys = curve.accuracy, sd = curve.std || ys.map(() => 0);
-  const maxX = Math.max(...xs), minX = Math.min(...xs);
+  const forecast = (curve.forecast || []).filter((f) => f && f.n_per_class > 0 && f.accuracy != null)
+    .map((f) => ({ ...f, range: f.range || [f.accuracy, f.accuracy] }));
+  const allX = xs.concat(forecast.map((f) => f.n_per_class));
+  const maxX = Math.max(...allX), minX = Math.min(...allX);
   // the axis starts at a multiple of 10%, and its gridlines fall on whole tens: a line labeled
   // 62% was drawn at 62.5%
-  const minY = Math.max(0, Math.floor(10 * (Math.min(...ys.map((y, i) => y - sd[i])) - 0.05) + 1e-9) / 10);
+  const lows = ys.map((y, i) => y - sd[i]).concat(forecast.map((f) => f.range[0]));
+  const minY = Math.max(0, Math.floor(10 * (Math.min(...lows) - 0.05) + 1e-9) / 10);
   const step = 1 - minY > 0.5 ? 0.2 : 0.1;
   // sizes grow geometrically (1, 2, 3, 5, 8, ...): a log axis spreads them evenly
   const log = minX > 0 ? Math.log : (v) => v;
@@ -40,20 +47,57 @@ export function learningCurve(curve, { width = 420, height = 220, xLabel = "exam
     svg.append(s("line", { x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v), class: "grid" }),
       s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, pct(v)));
   }
-  let lastLabel = Infinity;  // from the right, so the largest size is always labeled; no two labels overlap
-  [...xs].reverse().forEach((v) => {
+  // from the right, so the largest size is always labeled; no two labels overlap
+  const ticks = xs.map((v) => [v, "axis"]).concat(forecast.map((f) => [f.n_per_class, "axis forecast-axis"]))
+    .sort((a, b) => b[0] - a[0]);
+  let lastLabel = Infinity;
+  ticks.forEach(([v, cls]) => {
     if (lastLabel - x(v) < 24) return;
     lastLabel = x(v);
-    svg.append(s("text", { x: x(v), y: height - pad.b + 16, "text-anchor": "middle", class: "axis" }, Number.isInteger(v) ? v : v.toFixed(1)));
+    svg.append(s("text", { x: x(v), y: height - pad.b + 16, "text-anchor": "middle", class: cls }, count(v)));
   });
   svg.append(s("text", { x: (width + pad.l) / 2, y: height - 4, "text-anchor": "middle", class: "axis-label" }, xLabel));
   const band = xs.map((v, i) => `${x(v)},${y(Math.min(1, ys[i] + sd[i]))}`)
     .concat(xs.map((v, i) => `${x(v)},${y(Math.max(minY, ys[i] - sd[i]))}`).reverse());
   svg.append(s("polygon", { points: band.join(" "), class: "band" }));
   svg.append(s("polyline", { points: xs.map((v, i) => `${x(v)},${y(ys[i])}`).join(" "), class: "line" }));
+  if (forecast.length) svg.append(forecastSeries(forecast, [xs[xs.length - 1], ys[ys.length - 1]], x, y));
   xs.forEach((v, i) => svg.append(s("circle", { cx: x(v), cy: y(ys[i]), r: 4, class: "dot" },
     s("title", {}, `${Number(v).toFixed(1)} per class: ${pct(ys[i], 1)}`))));
-  return svg;
+  if (!forecast.length) return svg;  // older versions, or trained without the data-need estimate
+  const key = (cls, label) => h("span", {}, s("svg", { viewBox: "0 0 26 10", class: `key ${cls}` },
+    s("line", { x1: 1, x2: 25, y1: 5, y2: 5 }), cls === "measured"
+      ? s("circle", { cx: 13, cy: 5, r: 3.2 }) : s("polygon", { points: "13,1 17,5 13,9 9,5" })), label);
+  return h("div.curve-chart", {}, svg, h("div.chart-legend", { "data-testid": "curve-legend" },
+    key("measured", "measured (± 1 sd)"), key("forecast", "forecast (10–90% range)")));
+}
+
+const count = (v) => (Number.isInteger(v) ? String(v) : v >= 10 ? String(Math.round(v)) : v.toFixed(1));
+
+/** The forecast as an SVG group: a faint 10–90% cone and a dashed line from the last measured
+ * point (``from``: [size, accuracy]), and at each forecast a whisker over its range and a hollow
+ * diamond whose tooltip states the numbers. */
+function forecastSeries(forecast, from, x, y) {
+  const [x0, y0] = [x(from[0]), y(from[1])];
+  const g = s("g", { class: "forecast", "data-testid": "forecast" });
+  const cone = [`${x0},${y0}`].concat(forecast.map((f) => `${x(f.n_per_class)},${y(f.range[1])}`),
+    forecast.map((f) => `${x(f.n_per_class)},${y(f.range[0])}`).reverse());
+  g.append(s("polygon", { points: cone.join(" "), class: "forecast-band" }),
+    s("polyline", { points: [`${x0},${y0}`].concat(forecast.map((f) => `${x(f.n_per_class)},${y(f.accuracy)}`)).join(" "),
+      class: "forecast-line" }));
+  for (const f of forecast) {
+    const cx = x(f.n_per_class), cy = y(f.accuracy), [lo, hi] = f.range.map(y);
+    const gain = f.gain != null ? `, ${f.gain >= 0 ? "+" : "−"}${Math.abs(100 * f.gain).toFixed(1)} points` : "";
+    const text = `forecast at ${count(f.n_per_class)} per class: ${pct(f.accuracy, 1)}${gain} ` +
+      `(10–90% range ${pct(f.range[0], 1)}–${pct(f.range[1], 1)})`;
+    g.append(s("g", { class: "forecast-point", "data-n": f.n_per_class, "aria-label": text },
+      s("title", {}, text),
+      s("line", { x1: cx, x2: cx, y1: lo, y2: hi, class: "whisker" }),
+      s("line", { x1: cx - 4, x2: cx + 4, y1: lo, y2: lo, class: "whisker" }),
+      s("line", { x1: cx - 4, x2: cx + 4, y1: hi, y2: hi, class: "whisker" }),
+      s("polygon", { points: `${cx},${cy - 5} ${cx + 5},${cy} ${cx},${cy + 5} ${cx - 5},${cy}`, class: "forecast-dot" })));
+  }
+  return g;
 }
 
 export function probabilityBars(top, classes) {

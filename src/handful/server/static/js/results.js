@@ -34,7 +34,9 @@ export async function renderResults(root, ctx, number) {
     tile("Balanced accuracy", ev ? pct(ev.balanced_accuracy, 1) : "–", "mean recall over classes"),
     tile("Examples", v.n_examples, plural(v.classes.length, "class")),
     tile("Model", v.head.split("(")[0].replace("Head", ""), v.backbone));
-  const curve = v.report.learning_curve || (tuned && epochCurve(tuned.history));
+  const measured = v.report.learning_curve || (tuned && epochCurve(tuned.history));
+  // the fitted forecast rides on the server's curve; a report with a separate `advice` (the CLI's) carries it there
+  const curve = measured && { ...measured, forecast: measured.forecast || v.report.advice?.forecast || null };
   mount(root,
     h("div.results-head", {}, h("h2", {}, "Model ", picker), h("span.muted.small", {}, ev ? ev.scheme : "")),
     tiles,

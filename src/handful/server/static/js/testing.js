@@ -1,4 +1,4 @@
-// The Test tab: drop an image (or type a text) and see the class probabilities;
+// The Test tab: drop images (or type texts) and see the class probabilities;
 // then add it as an example with the right label, to retrain.
 import { post, uploadInChunks } from "./api.js";
 import { h, toast, dropZone, icon, plural } from "./ui.js";
@@ -13,7 +13,8 @@ export async function renderTest(root, ctx) {
   const results = h("div.test-results");
   if (ctx.project.modality === "image") {
     const zone = h("div.test-drop", { "data-testid": "test-drop" },
-      h("div.big-icon", {}, icon("search", 40)), h("h3", {}, "Drop an image to test"), h("p.muted", {}, `Model v${ctx.project.current_version} · or click to pick files`));
+      h("div.big-icon", {}, icon("search", 40)), h("h3", {}, "Drop images to test"),
+      h("p.muted", {}, `One or several, up to ${MAX_TESTED} at a time · Model v${ctx.project.current_version} · or click to pick files`));
     dropZone(zone, (files) => testImages(files, ctx, results));
     root.replaceChildren(zone, results);
     if (ctx.state.info.features.suggest) root.append(suggestCard(ctx));
