@@ -105,7 +105,8 @@ def test_create_upload_train_and_test_in_the_browser(tmp_path):
             best = page.inner_text(".result-card .prob.best .prob-value")
             assert best == f"{100 * expected['top'][0]['probability']:.1f}%"
             shot = tmp_path / "test-screen.png"
-            page.screenshot(path=str(shot))
+            page.screenshot(path=str(shot), animations="disabled")  # the card fades in over .25 s: under
+            # load, a shot taken mid-way had it half transparent
 
             page.click(".add-example button")  # the tested image becomes a green example
             page.wait_for_selector(".add-example button[disabled]")

@@ -23,6 +23,7 @@ from .blobs import BlobStore
 from .catalog_db import in_range, next_id
 from .catalog_jobs import CatalogJobs
 from .errors import ConflictError, NotFoundError
+from .thumbnails import delete_thumbnails
 
 MODALITIES = ("image", "text")
 
@@ -41,6 +42,13 @@ class Catalog(CatalogJobs):
             folder.mkdir(exist_ok=True)
         self.blob_lock = threading.RLock()  # storing/deleting a blob and its example rows
         self.migrate()
+
+    def remove_blob_files(self, orphans: list[dict]) -> None:
+        """Delete the files (and their previews) of blobs no example references any more, as the
+        delete methods return them (call under ``blob_lock``)."""
+        for blob in orphans:
+            self.blobs.delete(blob["digest"], blob["ext"])
+            delete_thumbnails(self.home / "thumbs", blob["digest"])
 
     # -- projects ---------------------------------------------------------------------------
     def create_project(self, name: str, modality: str) -> dict:

@@ -11,7 +11,7 @@ from ...errors import DataError
 from ..catalog import Catalog
 from ..ingest import add_images, add_table, add_texts, add_zip
 from ..schemas import ClassRename, Example, ExampleIds, ExamplePage, ExampleUpdate, IngestResult, TextsIn
-from ..thumbnails import delete_thumbnails, thumbnail
+from ..thumbnails import thumbnail
 from .deps import CatalogDep, LimitsDep
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["examples"])
@@ -143,7 +143,7 @@ def delete_class(project_id: int, label: str, catalog: CatalogDep) -> dict:
     """Delete a class and all its examples."""
     with catalog.blob_lock:
         orphans, n_deleted = catalog.delete_class(project_id, label)
-        _delete_blobs(catalog, orphans)
+        catalog.remove_blob_files(orphans)
     return {"deleted": n_deleted}
 
 
@@ -152,12 +152,5 @@ def _delete(catalog: Catalog, project_id: int, ids: list[int]) -> int:
         return 0
     with catalog.blob_lock:
         orphans, n_deleted = catalog.delete_examples(project_id, ids)
-        _delete_blobs(catalog, orphans)
+        catalog.remove_blob_files(orphans)
     return n_deleted
-
-
-def _delete_blobs(catalog: Catalog, orphans: list[dict]) -> None:
-    """Remove the files of blobs no example references (call under ``catalog.blob_lock``)."""
-    for blob in orphans:
-        catalog.blobs.delete(blob["digest"], blob["ext"])
-        delete_thumbnails(catalog.home / "thumbs", blob["digest"])

@@ -7,7 +7,6 @@ import shutil
 from fastapi import APIRouter, status
 
 from ..schemas import Project, ProjectCreate, ProjectUpdate
-from ..thumbnails import delete_thumbnails
 from .deps import CatalogDep, PoolDep, RunnerDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -44,9 +43,7 @@ def delete_project(project_id: int, catalog: CatalogDep, pool: PoolDep, runner: 
     pool.forget_project(project_id)
     with catalog.blob_lock:
         orphans, model_dirs = catalog.delete_project(project_id)
-        for blob in orphans:
-            catalog.blobs.delete(blob["digest"], blob["ext"])
-            delete_thumbnails(catalog.home / "thumbs", blob["digest"])
+        catalog.remove_blob_files(orphans)
     for path in model_dirs:
         shutil.rmtree(path, ignore_errors=True)
     shutil.rmtree(catalog.models_dir / str(project_id), ignore_errors=True)
