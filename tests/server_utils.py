@@ -91,6 +91,12 @@ class ServerProcess:
                 time.sleep(0.1)
         raise TimeoutError(f"server at {self.url} not ready")
 
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def kill9(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)

@@ -40,11 +40,8 @@ def versions(tmp_path_factory):
         report = {**cv_report(["a", "a", "b", "b"], ["a", "a", "b", "b"], CLASSES), **extra}
         seed_version(catalog, pid, report, {"accuracy": 1.0}, CLASSES, 12)
     catalog.close()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         yield server, pid
-    finally:
-        server.stop()
 
 
 def open_curve(page, server, pid: int, number: int):

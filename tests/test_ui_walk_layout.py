@@ -43,11 +43,8 @@ def seed_colors(home, name: str = "A project with a rather long name, as people 
 def served(tmp_path):
     home = tmp_path / "home"
     pid = seed_colors(home)
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         yield server, pid
-    finally:
-        server.stop()
 
 
 def overlaps(page, a: str, b: str) -> bool:

@@ -38,8 +38,7 @@ def seed_mistakes(home) -> tuple[int, dict[str, int]]:
 def test_a_mistake_moved_since_training_says_so_instead_of_offering_the_move_again(tmp_path, page):
     home = tmp_path / "home"
     pid, ids = seed_mistakes(home)
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         api = httpx.Client(base_url=server.url, timeout=30)
         # moved on the Data tab (or in another window) after v1 was trained
         assert api.patch(f"/api/projects/{pid}/examples/{ids['purr?']}", json={"label": "dog"}).status_code == 200
@@ -64,8 +63,6 @@ def test_a_mistake_moved_since_training_says_so_instead_of_offering_the_move_aga
         gone = page.locator(f".mistake[data-example='{ids['yip']}'] [data-testid=mistake-gone]")
         gone.wait_for()
         assert page.locator(f".mistake[data-example='{ids['yip']}'] [data-testid=relabel]").count() == 0
-    finally:
-        server.stop()
 
 
 @pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
@@ -76,14 +73,11 @@ def test_a_mistake_whose_class_was_renamed_still_offers_a_relabel(tmp_path, page
     catalog = Catalog(home)
     catalog.rename_class(pid, "cat", "kitten")
     catalog.close()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         page.goto(f"{server.url}/#/p/{pid}/results")
         card = page.locator(f".mistake[data-example='{ids['purr?']}']")
         page.wait_for_selector("text=kitten since training")
         assert card.locator("[data-testid=relabel]").inner_text() == "Relabel as dog"
-    finally:
-        server.stop()
 
 
 def test_get_one_example_answers_its_label_now_and_404_once_deleted(tmp_path):
