@@ -112,3 +112,15 @@ def test_train_on_texts_with_a_prior_from_templated_names(capsys, tmp_path):
 def test_classes_without_the_prior_flag_is_an_error(capsys, color_tree, tmp_path):
     assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--classes", "a,b,c"]) == 2
     assert "add --zero-shot-prior" in capsys.readouterr().err
+
+
+def test_train_with_the_prior_says_its_data_need_curve_leaves_the_prior_out(capsys, color_tree,
+                                                                            tmp_path, tiny_text_names):
+    # the learning curve refits the base head without class-name scores; a sentence that named
+    # only "the prototype head" read as the saved model's curve, which the prior lifts at small K
+    out = run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "m"), "--backbone",
+                            "test_imagenet_colors", "--head", "prototype", "--zero-shot-prior",
+                            "--classes", "orange,broccoli,strawberry"])
+    advice = out["advice"]
+    assert (advice["head"]["type"], advice["head"]["replaces"]) == ("prototype", "zeroshot_prior")
+    assert "prototype head (without the zero-shot prior" in advice["sentence"], advice["sentence"]

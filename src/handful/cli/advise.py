@@ -37,7 +37,7 @@ AdviseOpt = Annotated[bool, typer.Option(
 
 def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
                plot: Path | None, repeats: int = 10) -> dict | None:
-    """The data-need estimate on ``clf``'s embeddings with its head (base head under a prior);
+    """The data-need estimate on ``clf``'s embeddings with its head (its base head under a prior);
     None, with a note, when some class has a single example."""
     from ..data.duplicates import duplicate_groups
     from ..evaluate.data_need import estimate_data_need, n_curve_fits
@@ -62,8 +62,8 @@ def _head_of(head) -> tuple[str | None, dict | None]:
     from ..heads import head_name
 
     name = head_name(head)
-    if name == "zeroshot_prior":
-        return head.base, head.base_params
+    if name == "zeroshot_prior":  # the curve is of its base head; the sentence says so
+        return name, {"base": head.base, "base_params": head.base_params}
     return name, head.get_params()
 
 

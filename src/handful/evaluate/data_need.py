@@ -25,7 +25,11 @@ FAST_HEADS = ("logistic", "prototype", "knn")  # slower heads are replaced by DE
 
 
 def curve_head(name: str | None, params: dict | None) -> tuple[str, dict]:
-    """The head the learning curve refits many times: the given one when it is fast."""
+    """The head the learning curve refits many times: the given one when it is fast; under a
+    zero-shot prior, its base head (the prior needs class-name scores the curve does not have)."""
+    if name == "zeroshot_prior":
+        params = params or {}
+        return curve_head(params.get("base", "prototype"), params.get("base_params"))
     if name in FAST_HEADS:
         return name, dict(params or {})
     return DEFAULT_HEAD[0], dict(DEFAULT_HEAD[1])
@@ -35,6 +39,8 @@ def curve_head_label(requested: str | None, name: str) -> str:
     """The head the sentence names: "logistic head", and what it stood in for."""
     if requested is None or requested == name:
         return f"{name} head"
+    if requested == "zeroshot_prior":
+        return f"{name} head (without the zero-shot prior, which counts most at 1-5 per class)"
     return f"{name} head (standing in for {requested}, too slow to refit this often)"
 
 
