@@ -10,7 +10,8 @@ curves, as `curve_prior.py` scores the shipped estimator:
 - the prior re-weighted by a Gaussian kernel on the gap (pooled, or only curves of the same head);
 - a linear correction of the predicted accuracy by the gap (logistic curves, the back-test's head);
 - the gap on the back-test's three data sets (their curves re-measured here for both heads, the
-  same draws as `advise_backtest.py`), and the correction it would apply there.
+  same draws as `advise_backtest.py`), the correction it would apply there, and the back-test's
+  saved curves predicted with the pooled and the best gap-weighted prior.
 Run: `HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/curve_prior_gap_probe.py` (3 min with the
 embeddings cached; `--no-backtest` skips the data sets, seconds) ->
 `benchmarks/results/curve_prior_gap_probe.json`.
@@ -27,8 +28,15 @@ from scipy.stats import spearmanr
 from common import RESULTS, write_result
 from curve_prior import whole_fit
 from handful.evaluate.advice import posterior_fits
-from handful.evaluate.curve_prior import BANDWIDTH, EXPONENTS, FLOOR_SHARES, UNIFORM_SHARE, shape_at
-from handful.evaluate.curve_prior import _SHARE_CLIP, _logit
+from handful.evaluate.curve_prior import (
+    _SHARE_CLIP,
+    BANDWIDTH,
+    EXPONENTS,
+    FLOOR_SHARES,
+    UNIFORM_SHARE,
+    _logit,
+    shape_at,
+)
 
 SAVED = json.loads((RESULTS / "curve_prior.json").read_text())
 CURVES = SAVED["curves"]
@@ -93,7 +101,7 @@ def correction_loto(up_to: int) -> dict:
     corrected = [e[i] - np.polyval(np.polyfit(g[tasks != t], e[tasks != t], 1), g[i])
                  for i, t in enumerate(tasks)]
     slope, intercept = np.polyfit(g, e, 1)
-    every = [c for c in CURVES]
+    every = CURVES
     return {"spearman_error_vs_gap": {h: round(float(spearmanr(
                 [error[c["name"]] for c in every if c["head"] == h],
                 [curve_gap(c, up_to) for c in every if c["head"] == h])[0]), 2) for h in ("logistic", "prototype")},
@@ -129,6 +137,27 @@ def backtest_gaps() -> dict:
     return out
 
 
+def backtest_refits(gaps: dict, width: float = 0.06) -> dict:
+    """The back-test's saved curves (`advise_backtest.py`) predicted with the pooled prior and with
+    the best re-weighted one (same-head curves, kernel ``width`` on the gap): error in points."""
+    saved = json.loads((RESULTS / "advise_backtest.json").read_text())["results"]
+    logistic = [(c, f) for c, f in zip(CURVES, FITS) if c["head"] == "logistic"]
+    out = {}
+    for name, row in saved.items():
+        points, full = row["measured"], row["measured"][-1]
+        for up_to in (10, 30):
+            g = np.array([curve_gap(c, up_to) for c, _ in logistic])
+            for label, shapes, w in (("pooled", FITS, np.ones(len(FITS))),
+                                     ("gap_weighted", [f for _, f in logistic],
+                                      np.exp(-0.5 * ((g - gaps[name]["gap"][up_to]) / width) ** 2) + 1e-12)):
+                n_ref = [p for p in points if p["size"] <= up_to][-1]["n"]
+                main, _ = posterior_fits({"points": points}, max_size=up_to,
+                                         prior=weighted_prior(n_ref, shapes, w / w.sum()))
+                out.setdefault(name, {}).setdefault(label, {})[f"fit_up_to_{up_to}"] = round(
+                    100 * (float(main.accuracy(full["n"])) - full["mean"]), 1)
+    return out
+
+
 def main() -> None:
     result = {"kernel_on_gap": {}, "linear_correction": {}}
     for up_to in (10, 30):
@@ -140,11 +169,13 @@ def main() -> None:
         print(up_to, result["linear_correction"][f"fit_up_to_{up_to}"], file=sys.stderr)
     if "--no-backtest" not in sys.argv:
         result["backtest_gaps"] = backtest_gaps()
-        for name, row in result["backtest_gaps"].items():
+        for row in result["backtest_gaps"].values():
             row["correction_points"] = {
                 k: round(-float(np.polyval([result["linear_correction"][f"fit_up_to_{k}"]["slope_points_per_unit_gap"],
                                             result["linear_correction"][f"fit_up_to_{k}"]["intercept"]], g)), 1)
                 for k, g in row["gap"].items()}
+        result["backtest_error_points"] = backtest_refits(result["backtest_gaps"])
+        print(result["backtest_error_points"], file=sys.stderr)
     print(write_result("curve_prior_gap_probe", result))
 
 
