@@ -74,13 +74,31 @@ def backtest(name: str, backbone: str, train, test, seeds: int = 1) -> dict:
         for seed in range(1, seeds):
             small = measure_learning_curve(X, y, fit_predict, list(SIZES), repeats=10, seed=seed,
                                            X_test=X_test, y_test=np.asarray(test.labels, dtype=object))
-            points = [_point(p) for p in small["points"]] + [row["measured"][-1]]
-            again = predictions(f"{name} s{seed}", points)
-            row["seeds"].append({"seed": seed, **{k: again[f"fit_up_to_{k}"]["error_points"] for k in FIT_UP_TO}})
-        row["seed_summary"] = {f"fit_up_to_{k}": {
-            "mean_error_points": round(float(np.mean([r[k] for r in row["seeds"]])), 2),
-            "sd_points": round(float(np.std([r[k] for r in row["seeds"]], ddof=1)), 2)} for k in FIT_UP_TO}
+            row["seeds"].append(seed_row(name, seed, [_point(p) for p in small["points"]], row["measured"][-1]))
+        row["seed_summary"] = seed_summary(row["seeds"])
     return row
+
+
+def seed_row(name: str, seed: int, small: list[dict], full_point: dict) -> dict:
+    """One more draw's errors; its small-size points are kept, so --from-results re-fits them."""
+    again = predictions(f"{name} s{seed}", small + [full_point])
+    return {"seed": seed, **{k: again[f"fit_up_to_{k}"]["error_points"] for k in FIT_UP_TO}, "measured": small}
+
+
+def seed_summary(rows: list[dict]) -> dict:
+    return {f"fit_up_to_{k}": {"mean_error_points": round(float(np.mean([r[k] for r in rows])), 2),
+                               "sd_points": round(float(np.std([r[k] for r in rows], ddof=1)), 2)}
+            for k in FIT_UP_TO}
+
+
+def refit(name: str, row: dict) -> dict:
+    """A saved row re-fitted with the current estimator (seeds too, when their points were saved)."""
+    out = {k: v for k, v in row.items() if not k.startswith("seed")} | predictions(name, row["measured"])
+    if all("measured" in r for r in row.get("seeds", [])[1:]) and row.get("seeds"):
+        out["seeds"] = [{"seed": 0, **{k: out[f"fit_up_to_{k}"]["error_points"] for k in FIT_UP_TO}}]
+        out["seeds"] += [seed_row(name, r["seed"], r["measured"], row["measured"][-1]) for r in row["seeds"][1:]]
+        out["seed_summary"] = seed_summary(out["seeds"])
+    return out
 
 
 def _point(p: dict) -> dict:
@@ -108,8 +126,7 @@ def predictions(name: str, points: list[dict]) -> dict:
 def main() -> None:
     if "--from-results" in sys.argv:  # re-fit the saved curves (after a change to the estimator)
         saved = json.loads((RESULTS / "advise_backtest.json").read_text())["results"]
-        results = {name: {k: v for k, v in row.items() if not k.startswith("seed")}  # not saved
-                   | predictions(name, row["measured"]) for name, row in saved.items()}
+        results = {name: refit(name, row) for name, row in saved.items()}
     else:
         seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else 1
         results = {name: backtest(name, *task(), seeds=seeds) for name, task in TASKS.items()}

@@ -3,8 +3,8 @@
 ``benchmarks/results/curve_prior.json`` (the measured points, and how well the estimator
 does on each of these tasks when that task is left out of the prior).
 
-Tasks: SentEval CR, MPQA, MR, SUBJ (folds 0-1 test), SST-5, SST-2 (dev as test) and the three
-UCI sentiment sets with MiniLM and e5-small; Omniglot alphabets (which of 8 alphabets a drawing
+Tasks: SentEval CR, MPQA, MR, SUBJ (folds 0-1 test), SST-5, SST-2 (dev as test), the three
+UCI sentiment sets and Debian package descriptions by section (a topic task) with MiniLM and e5-small; Omniglot alphabets (which of 8 alphabets a drawing
 is), scikit-learn digits (8x8 scaled to 64 px), Fashion-MNIST (Debian's dataset-fashion-mnist) and
 the simulated textile defects of the conformal-clip-data wheel with EfficientNet-Lite0 and -Lite2. Each with
 the logistic and prototype heads: curves at 1-30 per class and the full pool (up to 600 per
@@ -68,6 +68,31 @@ def text_tasks(root: Path):
         rows = _rows(root / "text" / "uci_sentiment_sentences" / f"{name}_labelled.tsv")
         rows = [rows[i] for i in np.random.default_rng(0).permutation(len(rows))]
         yield f"uci_{name}", rows[250:], rows[:250]
+    yield "debian_sections", *_debian_sections()
+
+
+DEBIAN_SECTIONS = ("admin", "games", "graphics", "net", "science", "sound", "text", "utils")
+
+
+def _debian_sections() -> tuple[list, list]:
+    """Which Debian section a package is in, from its one-line description ("Real-time strategy
+    game of ancient warfare" -> games): a topic task, unlike the sentiment ones, read from this
+    machine's apt lists (Debian bookworm main; `apt-get update` first). Descriptions found in two
+    sections are dropped; 1,500 held out as the test set."""
+    import subprocess
+
+    try:
+        dump = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        raise SystemExit("debian_sections: needs apt-cache and the apt lists (apt-get update)") from None
+    sections: dict[str, set] = {}
+    for stanza in dump.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and line[0] != " ")
+        if fields.get("Section") in DEBIAN_SECTIONS and fields.get("Description"):
+            sections.setdefault(fields["Description"].strip(), set()).add(fields["Section"])
+    items = sorted((text, next(iter(found))) for text, found in sections.items() if len(found) == 1)
+    items = [items[i] for i in np.random.default_rng(0).permutation(len(items))]
+    return items[1500:], items[:1500]
 
 
 def image_tasks(root: Path, scratch: Path):
