@@ -22,6 +22,7 @@ from ..backbones.base import Backbone
 from ..backbones.stream import embed_items
 from ..data.examples import as_items
 from ..data.remote import is_uri, object_version
+from .hashes import DIGEST_SIZE, file_hashes
 
 
 def default_cache_dir() -> Path:
@@ -34,14 +35,13 @@ def default_cache_dir() -> Path:
 
 def content_key(item: str, modality: str) -> str:
     """Hash of a file's bytes (images; a bucket object's URI, size and mtime) or of the
-    whitespace-normalized text."""
-    digest = hashlib.blake2b(digest_size=20)
-    if modality == "image" and is_uri(item):  # a bucket object: keyed by its version, read once (to decode)
+    whitespace-normalized text. A file's hash is remembered while its stat is unchanged
+    (``FileHashes``), so the many look-ups of one run read each file once."""
+    if modality == "image" and not is_uri(item):  # read once per process while unchanged
+        return file_hashes.digest(item)
+    digest = hashlib.blake2b(digest_size=DIGEST_SIZE)
+    if modality == "image":  # a bucket object: keyed by its version, read once (to decode)
         digest.update(object_version(item).encode("utf-8"))
-    elif modality == "image":
-        with open(item, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
     else:
         digest.update(" ".join(str(item).split()).encode("utf-8"))
     return digest.hexdigest()
