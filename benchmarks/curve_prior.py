@@ -4,10 +4,11 @@
 does on each of these tasks when that task is left out of the prior).
 
 Tasks: SentEval CR, MPQA, MR, SUBJ (folds 0-1 test), SST-5, SST-2 (dev as test), the three
-UCI sentiment sets and Debian package descriptions by section (a topic task) with MiniLM and e5-small; Omniglot alphabets (which of 8 alphabets a drawing
-is), scikit-learn digits (8x8 scaled to 64 px), Fashion-MNIST (Debian's dataset-fashion-mnist) and
-the simulated textile defects of the conformal-clip-data wheel with EfficientNet-Lite0 and -Lite2. Each with
-the logistic and prototype heads: curves at 1-30 per class and the full pool (up to 600 per
+UCI sentiment sets and Debian package descriptions by section (a topic task) with MiniLM and
+e5-small; Omniglot alphabets (which of 8 alphabets a drawing is), scikit-learn digits (8x8
+scaled to 64 px), Fashion-MNIST (Debian's dataset-fashion-mnist) and the simulated textile
+defects of the conformal-clip-data wheel with EfficientNet-Lite0 and -Lite2. Each with the
+logistic and prototype heads: curves at 1-30 per class and the full pool (up to 600 per
 class), 10 repeats on a fixed test set (up to 1,500). Hymenoptera, flowers5 and TREC are left
 out: they are the back-test's (`advise_backtest.py`).
 Run: `HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/curve_prior.py` (about 30 minutes on 2 cores
