@@ -14,10 +14,10 @@ LABELS = ["pos", "pos", "neg", "neg", "pos", "neg"]
 
 def test_fit_on_a_list_warns_about_empty_texts_and_lists_them_as_skipped():
     # before: the empty texts were dropped silently at embedding time, with no warning
-    with pytest.warns(UserWarning, match=r"2 of the 6 texts given are empty or only whitespace \(e\.g\. row 2"):
+    with pytest.warns(UserWarning, match=r"2 of the 6 texts given are empty or only whitespace \(e\.g\. items\[1\]"):
         clf = Classifier("test_tiny_text", head="prototype").fit(TEXTS, LABELS)
-    assert clf.training_["skipped"] == [{"path": "row 2", "reason": "empty text"},
-                                        {"path": "row 3", "reason": "empty text"}]
+    assert clf.training_["skipped"] == [{"path": "items[1]", "reason": "empty text"},
+                                        {"path": "items[2]", "reason": "empty text"}]
     assert clf.training_["counts"] == {"neg": 2, "pos": 2}
 
 

@@ -43,7 +43,7 @@ def test_without_a_named_backbone_a_list_of_files_is_read_as_images_and_texts_as
 
 @pytest.mark.parametrize("data, labels, message", [
     (TEXTS, None, "without labels. Pass their labels too"),
-    (TEXTS, [0, 0, 1, 1], r"label 0 is int 0.*\[str\(label\) for label in labels\]"),  # '0' != 0 afterwards
+    (TEXTS, [0, 0, 1, 1], r"labels\[0\] is int 0.*\[str\(label\) for label in labels\]"),  # '0' != 0 afterwards
     (TEXTS, "sports", "labels must be a list of class names"),
     (TEXTS, print, "progress="),  # the old second positional argument
     ("DATA", ["a"], "a folder, table or Examples carries its own labels"),
@@ -63,7 +63,7 @@ def fitted(color_tree):
 def test_an_image_object_is_refused_with_the_fix_not_a_type_error(fitted, color_tree):
     path = next((color_tree / "red").glob("*.png"))
     for item in (Image.open(path), np.zeros((32, 32, 3), np.uint8)):
-        with pytest.raises(DataError, match=r"Item 0 is a \w+, not an image path.*Save it first"):
+        with pytest.raises(DataError, match=r"items\[0\] is a \w+, not an image path.*Save it first"):
             fitted.predict([item])
     assert fitted.predict([path]) == ["red"]  # a Path is a path
 

@@ -160,8 +160,8 @@ def test_one_text_per_line_given_to_train_says_it_has_no_labels(tmp_path):
 @pytest.mark.parametrize("missing", [None, float("nan")])
 def test_a_missing_text_or_label_in_a_list_is_named_as_missing(missing):
     # df["text"].tolist() with an empty cell: the message spoke of images and image.save()
-    with pytest.raises(DataError, match=r"Item 1 is missing.*dropna"):
+    with pytest.raises(DataError, match=r"items\[1\] is missing.*dropna"):
         examples_from(["good soup", missing], ["pos", "neg"], {}, None)
     # and str(nan) would have made a class 'nan', as the old advice said to do
-    with pytest.raises(DataError, match=r"Label 1 is missing.*dropna"):
+    with pytest.raises(DataError, match=r"labels\[1\] is missing.*dropna"):
         examples_from(["good soup", "bad soup"], ["pos", missing], {}, None)

@@ -19,21 +19,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .backbones import backbone_modality, create_backbone
 from .backbones.base import Backbone
-from .backbones.record import backbone_record
-from .bundle import save_bundle
 from .bundle.model import load
-from .bundle.store import check_out_free
 from .cache import FeatureCache
 from .data import Examples, check_modality
 from .data.duplicates import copies_summary, copies_warning, duplicate_groups, has_copies
 from .data.examples import ARTICLE
-from .data.items import check_every_class_left, check_item_types, examples_from, warn_unusable
-from .errors import DataError, NotFittedError, warn_caller
-from .evaluate import classification_report
+from .data.items import check_every_class_left, check_item_types, examples_from
+from .errors import DataError, warn_caller
+from .fitted import FittedClassifierMixin
 from .heads import create_head
 from .heads.threads import single_threaded
 from .inputs import check_load_options, check_progress, check_settings, feature_cache_from, item_list, read_test_set
-from .select import head_candidates, search_heads
+from .select import FitProgress, head_candidates, search_heads
 
 __all__ = ["DEFAULT_BACKBONES", "Classifier", "check_settings", "load"]
 
@@ -41,9 +38,10 @@ DEFAULT_BACKBONES = {"image": "efficientnet_lite0", "text": "minilm"}
 Progress = Callable[[int], None]
 
 
-class Classifier(ClassifierMixin, BaseEstimator):
+class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
     """Few-shot classifier on pretrained embeddings: a scikit-learn classifier (``get_params``,
-    ``clone``, ``cross_val_score(Classifier(), paths, labels)`` with stratified folds).
+    ``clone``, ``cross_val_score(Classifier(), paths, labels)`` with stratified folds). Predicting,
+    scoring and saving a fitted one: ``fitted.FittedClassifierMixin``.
 
     Args:
         backbone: a registered name, a hub name (``timm:...``), or ``"auto"`` (the default
@@ -132,7 +130,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
             check_every_class_left(examples, classes_before)
         return X, examples
 
-    # -- fit / predict ----------------------------------------------------------------------
+    # -- fit ------------------------------------------------------------------------------
     def fit(self, data: str | Path | Examples | Sequence[str | Path], labels: Sequence[str] | None = None,
             progress: Progress | None = None, **load_kwargs) -> Classifier:
         """Embed the labeled examples in ``data`` and fit the head; returns ``self``.
@@ -180,7 +178,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     @single_threaded
     def fit_embeddings(self, X: np.ndarray, examples: Examples,
                        extra: tuple[np.ndarray, np.ndarray] | None = None,
-                       warn_single: bool = True, score_head: bool = False) -> Classifier:
+                       warn_single: bool = True, score_head: bool = False,
+                       on_fit: FitProgress | None = None) -> Classifier:
         """Fit the head on precomputed embeddings of ``examples``.
 
         ``extra`` is ``(X_extra, y_extra)``, more rows the head trains on (augmented views):
@@ -188,6 +187,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         would flatter every score. ``warn_single=False``: no note on a class of one example
         (K-shot evaluation draws them on purpose). ``score_head``: a head given by name is
         cross-validated too (a one-row leaderboard), so that its accuracy can be reported.
+        ``on_fit``: progress of that search, after each fold fit (``search_heads``).
         """
         y = np.asarray(examples.labels, dtype=object)
         groups = duplicate_groups(examples)
@@ -196,7 +196,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         if self.leaderboard_ is None and (self.head == "auto" or score_head):
             self.leaderboard_ = search_heads(
                 X, y, head_candidates(self.head, self.head_params), random_state=self.random_state,
-                backbone=self._backbone.name if self._backbone else "", groups=groups)
+                backbone=self._backbone.name if self._backbone else "", groups=groups, on_fit=on_fit)
         if self.head == "auto":
             best = self.leaderboard_.best
             self.head_ = create_head(best["head"], **best["params"])
@@ -283,111 +283,6 @@ class Classifier(ClassifierMixin, BaseEstimator):
             data, load_kwargs = read_test_set(data, **load_kwargs), {}
         known = backbone_modality(self.backbone) if self.backbone != "auto" else None
         return examples_from(data, labels, load_kwargs, modality or known)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "head_"):
-            raise NotFittedError("This Classifier is not fitted yet. Call fit(data) first, "
-                                 "or load a saved model with handful.load(path).")
-
-    def predict_proba_items(self, items: Sequence[str], progress: Progress | None = None,
-                            transductive: bool = False) -> tuple[np.ndarray, list[int], dict[int, str]]:
-        """Probabilities (n_ok, n_classes) for the usable items, their indices, and failures.
-
-        ``transductive``: after ``fit_support`` with a ProtoNet model, refine the prototypes with
-        all of ``items`` first (an item's answer then depends on the rest of the batch).
-        """
-        self._check_fitted()
-        items = item_list(items)
-        if transductive:
-            from .fewshot.transductive import check_transductive_head, transductive_proba
-
-            check_transductive_head(self.head_)  # before the embedding work
-        X, failures = self.embed(items, self.modality_, progress)
-        ok = [i for i in range(len(items)) if i not in failures]
-        if not ok:
-            proba = np.zeros((0, len(self.classes_)))
-        else:
-            proba = transductive_proba(self.head_, X[ok]) if transductive else self.head_.predict_proba(X[ok])
-        return proba, ok, failures
-
-    def predict_proba(self, items: Sequence[str], transductive: bool = False) -> np.ndarray:
-        """Probabilities (n, n_classes) in ``classes_`` order; NaN rows (and a warning) for
-        unusable items."""
-        items = item_list(items)
-        proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
-        warn_unusable(items, failures, "rows are NaN")
-        out = np.full((len(items), len(self.classes_)), np.nan)
-        out[ok] = proba
-        return out
-
-    def predict(self, items: Sequence[str], transductive: bool = False) -> list[str | None]:
-        """The most probable class of each item (None, and a warning, for an unusable one);
-        ``transductive`` as in ``predict_proba_items``."""
-        items = item_list(items)
-        proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
-        warn_unusable(items, failures, "predictions are None")
-        labels: list[str | None] = [None] * len(items)
-        for row, i in enumerate(ok):
-            labels[i] = str(self.classes_[int(np.argmax(proba[row]))])
-        return labels
-
-    def evaluate(self, data: str | Path | Examples | Sequence[str | Path], progress: Progress | None = None,
-                 *, labels: Sequence[str] | None = None, **load_kwargs) -> dict:
-        """Metrics on labeled ``data`` (as in ``fit``, but a folder's test/ or else val/ split, and one
-        class will do): accuracy (+CI), balanced accuracy, per class, confusion."""
-        self._check_fitted()
-        if progress is not None and not callable(progress):
-            raise DataError("evaluate(data, progress): progress is a callback. To evaluate a list of items, "
-                            "pass their labels by name, evaluate(items, labels=labels), or use score(items, labels).")
-        examples = self.examples_of(data, labels, load_kwargs, self.modality_, "evaluate", held_out=True)
-        if not len(examples):
-            raise DataError(f"Evaluation data {examples.source} holds no example. Give labeled examples.")
-        unknown = sorted(set(examples.labels) - {str(c) for c in self.classes_})
-        if unknown:
-            raise DataError(f"Evaluation data {examples.source} has classes {unknown} that the "
-                            f"model does not know ({list(map(str, self.classes_))}). Remove them from "
-                            "the evaluation data, or re-train with examples of them.")
-        X, examples = self.embed_examples(examples, progress)
-        y_pred = self.head_.predict(X)
-        report = classification_report(list(examples.labels), list(y_pred),
-                                       [str(c) for c in self.classes_])
-        report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
-        return report
-
-    def score(self, data: str | Path | Examples | Sequence[str | Path], labels: Sequence[str] | None = None,
-              **load_kwargs) -> float:
-        """Accuracy on labeled ``data`` (as in ``fit``), as scikit-learn's ``score(X, y)``."""
-        return float(self.evaluate(data, labels=labels, **load_kwargs)["accuracy"])
-
-    # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | Path, force: bool = False, metrics: dict | None = None,
-             extra_meta: dict | None = None,
-             extra_files: Callable[[Path], None] | None = None) -> Path:
-        """Write the model directory atomically (temp dir + rename); not inside the folder it was
-        trained on (the next ``fit`` of that folder would read the model as a class)."""
-        self._check_fitted()
-        source = self.training_.get("source")
-        if isinstance(source, str) and os.path.isdir(source):
-            check_out_free(path, force, source)
-        meta = {
-            "modality": self.modality_,
-            "backbone": backbone_record(self._backbone),
-            "training": self.training_,
-            "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
-            "metrics": metrics or {},
-            **(extra_meta or {}),
-        }
-        tuned = "weights_file" in meta["backbone"]
-
-        def write_extra(tmp: Path) -> None:
-            if tuned:
-                from .backbones.tuned import save_tuned_weights
-
-                save_tuned_weights(self._backbone, tmp)
-            if extra_files:
-                extra_files(tmp)
-
-        return save_bundle(path, self.head_, meta, force=force, extra=write_extra)
 
 
 def _warn_small(examples: Examples, groups: np.ndarray, single: bool = True) -> None:

@@ -57,7 +57,9 @@ class Examples:
     modality: str = "image"
     skipped: tuple[Skipped, ...] = ()
     source: str = ""
-    ids: tuple[str, ...] = field(default=())  # display names (paths relative to source, row numbers)
+    # display names: image paths, a table's "file:line" (lines from 1, as editors number them), or
+    # "items[i]" for texts from a Python list (indices from 0, as Python numbers them)
+    ids: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if len(self.items) != len(self.labels):
@@ -66,7 +68,7 @@ class Examples:
         check_modality(self.modality)
         if not self.ids:
             object.__setattr__(self, "ids", tuple(self.items) if self.modality == "image"
-                               else tuple(f"row {i + 1}" for i in range(len(self.items))))
+                               else tuple(f"items[{i}]" for i in range(len(self.items))))
 
     def __len__(self) -> int:
         return len(self.items)

@@ -43,10 +43,10 @@ def examples_from(data, labels: Sequence[str] | None, load_kwargs: dict, modalit
     check_item_types(items)
     odd = next((i for i, label in enumerate(labels) if not isinstance(label, str)), None)
     if odd is not None and _is_missing(labels[odd]):  # str(nan) would make a class 'nan'
-        raise DataError(f"Label {odd} is missing ({labels[odd]!r}); every item needs a class name. Drop the "
+        raise DataError(f"labels[{odd}] is missing ({labels[odd]!r}); every item needs a class name. Drop the "
                         "items without a label, e.g. df.dropna(subset=['label']), before fit.")
     if odd is not None:
-        raise DataError(f"labels must be strings (class names); label {odd} is {type(labels[odd]).__name__} "
+        raise DataError(f"labels must be strings (class names); labels[{odd}] is {type(labels[odd]).__name__} "
                         f"{labels[odd]!r}, and predictions would come back as strings that never equal "
                         "it. Pass [str(label) for label in labels].")
     items, labels = [str(item) for item in items], [str(label) for label in labels]  # np.str_ -> str
@@ -84,10 +84,10 @@ def check_item_types(items: list) -> None:
     """Refuse an item that is neither a path nor a text (a PIL image, an array), before any work."""
     odd = next((i for i, item in enumerate(items) if not isinstance(item, (str, os.PathLike))), None)
     if odd is not None and _is_missing(items[odd]):  # a pandas column's empty cell, not an image
-        raise DataError(f"Item {odd} is missing ({items[odd]!r}), not an image path or a text. Drop the "
+        raise DataError(f"items[{odd}] is missing ({items[odd]!r}), not an image path or a text. Drop the "
                         "empty rows first, e.g. df.dropna(subset=['text']).")
     if odd is not None:
-        raise DataError(f"Item {odd} is a {type(items[odd]).__name__}, not an image path or a text: handful "
+        raise DataError(f"items[{odd}] is a {type(items[odd]).__name__}, not an image path or a text: handful "
                         "reads images from files (its cache keys them by content). Save it first, e.g. "
                         "image.save('x.png'), and pass the path.")
 

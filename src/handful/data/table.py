@@ -1,10 +1,9 @@
-"""Read labeled texts from a CSV/TSV file (delimiter sniffed, columns guessed or named)."""
+"""Read labeled texts from a CSV/TSV file (delimiter sniffed, columns guessed or named); the file's
+bytes become rows in ``table_rows``."""
 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import re
 import warnings
 from collections import Counter
@@ -12,147 +11,16 @@ from pathlib import Path
 
 from ..errors import DataError, DataNotFoundError
 from .examples import Examples
+from .table_rows import NOT_TABLES, SAVE_AS_CSV, TEXT_EXTENSIONS, is_table_path, read_text_file, table_rows
 
-TEXT_EXTENSIONS = frozenset({".csv", ".tsv", ".txt", ".tab"})
+__all__ = ["LABEL_NAMES", "MAX_TEXT_CHARS", "NOT_TABLES", "SAVE_AS_CSV", "TEXT_EXTENSIONS", "TEXT_NAMES",
+           "is_table_path", "read_table", "read_text_file", "warn_label_variants"]
+
 TEXT_NAMES = ("text", "sentence", "review", "content", "body", "message", "document", "title",
               "question", "utterance", "comment", "tweet")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "intent")
 MAX_TEXT_CHARS = 20_000
-GZIP_MAGIC = b"\x1f\x8b"
-NOT_TABLES = {".xlsx": "an Excel workbook", ".xls": "an Excel workbook", ".xlsm": "an Excel workbook",
-              ".ods": "a LibreOffice spreadsheet", ".numbers": "a Numbers spreadsheet",
-              ".json": "a JSON file", ".jsonl": "a JSON-lines file", ".parquet": "a Parquet file",
-              ".zip": "a ZIP archive"}
-SAVE_AS_CSV = "Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)."
-csv.field_size_limit(2**31 - 1)  # a long text is cut to MAX_TEXT_CHARS below, not refused by csv
-
-
-def is_table_path(path: str | Path) -> bool:
-    """True for a file whose extension marks a text table, gzip-compressed or not (``a.csv.gz``)."""
-    suffixes = [s.lower() for s in Path(path).suffixes[-2:]]
-    return bool(suffixes) and (suffixes[-1] in TEXT_EXTENSIONS
-                               or (suffixes[-1] == ".gz" and suffixes[0] in TEXT_EXTENSIONS))
-
-
-def read_text_file(path: Path) -> str:
-    """File contents as text: UTF-16 when it starts with a UTF-16 byte-order mark or looks like
-    UTF-16 (a NUL in every other byte: Excel's "Unicode text"); else UTF-8 (BOM removed). A UTF-8
-    file with a few invalid bytes keeps its UTF-8 text (the bad bytes become U+FFFD, with a warning
-    naming the first line); a file with no valid UTF-8 beyond ASCII is read as Windows-1252 (latin-1
-    plus the curly quotes and euro sign of Windows Excel), with a warning. A ``.gz`` is decompressed."""
-    raw = _read_bytes(path)
-    if raw[:2] == GZIP_MAGIC:
-        raise DataError(f"{path} is gzip-compressed, not text. Name it {path.name}.gz, or decompress it.")
-    if raw[:4] == b"PK\x03\x04":
-        raise DataError(f"{path} is a ZIP archive (an Excel .xlsx workbook?), not text. Save it as CSV "
-                        "UTF-8 (Excel: File > Save As > CSV UTF-8).")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or _looks_utf16(raw):
-        try:
-            return raw.decode("utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else _utf16_order(raw))
-        except UnicodeDecodeError as err:
-            raise DataError(f"{path} looks like UTF-16 but does not decode ({err.reason} at byte "
-                            f"{err.start}). Save it as UTF-8.") from None
-    if b"\x00" in raw[:4096]:  # an image or other binary file under a text name
-        raise DataError(f"{path} is a binary file (it holds NUL bytes), not text. Give a CSV/TSV or "
-                        ".txt file saved as text (UTF-8).")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        first_bad = raw[:err.start].count(b"\n") + 1
-    text = raw.decode("utf-8-sig", errors="replace")
-    n_bad = text.count("\ufffd")
-    if sum(ord(c) > 127 for c in text) - n_bad > n_bad:  # more good non-ASCII letters than bad bytes
-        warnings.warn(f"{path}: {n_bad} bytes are not valid UTF-8 (first on line {first_bad}); they "
-                      "were replaced by \ufffd. Save the file as UTF-8.", stacklevel=3)
-        return text
-    # Windows Excel saves "CSV" as cp1252: latin-1 would turn its 0x92 (’) into an invisible U+0092
-    try:
-        text, encoding = raw.decode("cp1252"), "latin-1 (Windows-1252, with its curly quotes and euro sign)"
-    except UnicodeDecodeError:  # one of the 5 bytes cp1252 leaves undefined
-        text, encoding = raw.decode("latin-1"), "latin-1"
-    warnings.warn(f"{path} is not valid UTF-8; read it as {encoding}. Save it as UTF-8 to be sure.",
-                  stacklevel=3)
-    return text
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes; a ``.gz`` decompressed, a spreadsheet or JSON file refused with the fix."""
-    suffix = path.suffix.lower()
-    if suffix in NOT_TABLES:
-        raise DataError(f"{path} is {NOT_TABLES[suffix]}; handful reads texts from CSV/TSV (or .txt, one "
-                        f"text per line). {SAVE_AS_CSV}")
-    if suffix != ".gz":
-        return path.read_bytes()
-    try:
-        return gzip.decompress(path.read_bytes())
-    except (OSError, EOFError) as err:
-        raise DataError(f"{path} is named .gz but does not decompress ({err}). Give the CSV itself, "
-                        "or compress it again with gzip.") from None
-
-
-def _looks_utf16(raw: bytes) -> bool:
-    """No byte-order mark, but a NUL in every other byte of the start (UTF-16 ASCII text)."""
-    head = raw[:400]
-    return len(head) >= 4 and (head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == (len(head) + 1) // 2)
-
-
-def _utf16_order(raw: bytes) -> str:
-    return "utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be"
-
-
-def _sniff_delimiter(sample: str, path: Path) -> str:
-    if path.suffix.lower() in (".tsv", ".tab") and "\t" in sample:  # else a CSV under a .tsv name
-        return "\t"
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
-    except csv.Error:
-        return "\t" if sample.count("\t") > sample.count(",") else ","
-
-
-def _rows(path: Path) -> tuple[list[list[str]], list[int], str]:
-    """Rows of the table, the line each starts on, and its delimiter.
-
-    Quotes are read as CSV quoting unless that swallows line breaks in a file whose lines
-    all split into the same number of fields without it: then the quotes are part of the
-    text (``a "so-called" classic<TAB>1``, or a line that starts with a quote), and only
-    fields quoted from end to end lose their quotes.
-    """
-    # universal newlines, as open() reads: old Mac Excel ends rows with a lone \r, which the csv
-    # reader refuses ("new-line character seen in unquoted field") and line splits would miss
-    text = read_text_file(path).replace("\r\n", "\n").replace("\r", "\n")
-    declared = re.match(r'"?sep=(.)"?\n', text)  # Excel's "sep=;" first line names the delimiter
-    if declared:
-        text = "\n" + text[declared.end():]  # a blank line in its place keeps the line numbers
-    delimiter = declared.group(1) if declared else _sniff_delimiter(text[:20_000], path)
-    quoted, starts = _numbered_rows(csv.reader(io.StringIO(text), delimiter=delimiter))
-    if '"' not in text:
-        return quoted, starts, delimiter
-    lines = text.split("\n")  # not splitlines: U+0085 is text
-    numbered = [(n + 1, line.split(delimiter)) for n, line in enumerate(lines) if line.strip()]
-    literal = [row for _, row in numbered]
-    same_width = len({len(r) for r in literal}) == 1
-    swallowed = len(quoted) != len(literal) or any("\n" in f for r in quoted for f in r)
-    if same_width and swallowed:
-        return [[_unquote(f) for f in row] for row in literal], [n for n, _ in numbered], delimiter
-    return quoted, starts, delimiter
-
-
-def _numbered_rows(reader) -> tuple[list[list[str]], list[int]]:
-    """The reader's non-empty rows and the line each starts on (blank lines counted)."""
-    rows, starts, read = [], [], 0
-    for row in reader:
-        if row:
-            rows.append(row)
-            starts.append(read + 1)
-        read = reader.line_num
-    return rows, starts
-
-
-def _unquote(field: str) -> str:
-    stripped = field.strip()
-    if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
-        return stripped[1:-1].replace('""', '"')
-    return field
+MIN_ROWS_TO_JUDGE_LABELS = 6  # fewer rows than this: too few to tell labels from pieces of texts
 
 
 def _has_header(rows: list[list[str]]) -> bool:
@@ -231,7 +99,9 @@ def read_table(
     """Read ``(text, label)`` rows from a CSV/TSV into Examples with ``modality="text"``.
 
     A file without a header must have two columns (text then label, or label then text when
-    the first column is short and the second long). Empty texts are skipped and listed; texts
+    the first column is short and the second long); a headerless .txt that splits only into pieces
+    of its sentences (more distinct "labels" than half its rows) is refused as having no labels.
+    Rows with nothing in them are skipped like blank lines; empty texts are skipped and listed; texts
     longer than ``max_chars`` (20,000) characters are truncated with a warning (None: kept whole,
     for a caller that cuts and reports them itself).
 
@@ -242,18 +112,20 @@ def read_table(
     if not path.is_file():
         raise DataNotFoundError(f"Text table '{path}' does not exist. Give a CSV or TSV file.")
     try:
-        rows, starts, delimiter = _rows(path)
+        rows, starts, delimiter = table_rows(path)
     except csv.Error as err:
         raise DataError(f"Text table '{path}' cannot be read as CSV/TSV ({err}); is it a text file? "
                         "Save it as CSV (UTF-8).") from None
     if not rows:
         raise DataError(f"Text table '{path}' is empty. Add rows of text and label.")
     header = _has_header(rows) or bool(text_column or label_column)
+    if len(rows) == 1 and _has_header(rows):  # before asking for columns it has no rows of
+        raise _nothing_under(path, rows[0], labeled)
     if not header and not labeled:
         _warn_first_row_read_as_text(path, rows)
     if not header and not labeled and delimiter != "\t":
         rows = [[delimiter.join(row)] for row in rows]  # one text per line, commas and all
-    text_idx, label_idx, body, offset = _columns(path, rows, text_column, label_column, labeled)
+    text_idx, label_idx, body, offset = _columns(path, rows, text_column, label_column, labeled, delimiter)
     if labeled and text_idx == label_idx:
         raise DataError(f"{path}: column '{rows[0][text_idx].strip()}' cannot be both the text and the "
                         "label. Pass a different --text-column or --label-column.")
@@ -262,8 +134,8 @@ def read_table(
     width = len(rows[0]) if header else _common_width(rows)
     for i, row in enumerate(body):
         row_id = f"{path.name}:{starts[i + offset]}"
-        if len(row) > width and width == 2 and labeled:
-            row = _merge_text_fields(row, label_idx, delimiter)
+        if len(row) > width == 2:  # for predict as for train: the label (or id) is the other field
+            row = _merge_text_fields(row, label_idx if labeled else 1 - text_idx, delimiter)
         if len(row) <= max(text_idx, label_idx if labeled else 0) or (labeled and len(row) != width):
             skipped.append((row_id, f"row has {len(row)} fields, expected {width}"))
             continue
@@ -286,22 +158,27 @@ def read_table(
     if labeled:
         texts, labels, ids, skipped = _number_labels(path, texts, labels, ids, skipped)
         warn_label_variants(path, labels)
+    if not texts and not skipped:  # a header named by --text-column, and no row under it
+        raise _nothing_under(path, rows[0], labeled)
     if not texts:
-        found = (f"all {len(skipped)} were skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped
-                 else "it has a header and nothing under it")
-        raise DataError(f"Text table '{path}' has no usable rows ({found}). Add rows of text"
-                        f"{' and label' if labeled else ''}.")
+        raise DataError(f"Text table '{path}' has no usable rows (all {len(skipped)} were skipped, e.g. "
+                        f"{skipped[0][0]}: {skipped[0][1]}). Add rows of text{' and label' if labeled else ''}.")
     return Examples(tuple(texts), tuple(labels), "text", tuple(skipped), str(path), tuple(ids))
 
 
-def _merge_text_fields(row: list[str], label_idx: int, delimiter: str) -> list[str]:
-    """An unquoted text holding the delimiter: every field but the label is the text."""
-    if label_idx == 0:
+def _nothing_under(path: Path, header: list[str], labeled: bool) -> DataError:
+    return DataError(f"Text table '{path}' has a header {header[:6]} and nothing under it. Add rows of "
+                     f"text{' and label' if labeled else ''} below it.")
+
+
+def _merge_text_fields(row: list[str], other_idx: int, delimiter: str) -> list[str]:
+    """An unquoted text holding the delimiter: every field but the other one (the label) is the text."""
+    if other_idx == 0:
         return [row[0], delimiter.join(row[1:])]
     return [delimiter.join(row[:-1]), row[-1]]
 
 
-def _columns(path, rows, text_column, label_column, labeled):
+def _columns(path, rows, text_column, label_column, labeled, delimiter):
     """(text index, label index, data rows, line offset) for the table."""
     first = rows[0]
     if _has_header(rows) or text_column or label_column:
@@ -314,6 +191,9 @@ def _columns(path, rows, text_column, label_column, labeled):
     mean_len = [sum(len(r[j]) for r in sample) / len(sample) for j in range(width)]
     if not labeled:
         return int(max(range(width), key=lambda j: mean_len[j])), -1, rows, 0
+    splits_lines = width > 1 and delimiter != "\t" and _is_txt(path)
+    if splits_lines and width > 2:  # any column could be the labels
+        _refuse_split_sentences(path, [[r[j] for r in rows if len(r) == width] for j in range(width)], delimiter)
     if width == 1:
         raise DataError(f"{path} has one text per line and no labels (its first row {first[:1]} has no "
                         "delimiter); training and evaluation need a label per text. Add a label column and "
@@ -326,8 +206,34 @@ def _columns(path, rows, text_column, label_column, labeled):
             "line naming the columns (the text's 'text', the label's 'label')."
         )
     text_idx = 0 if mean_len[0] >= mean_len[1] else 1
+    if splits_lines:  # the labels as they would be read: the shorter column, the text rejoined
+        _refuse_split_sentences(path, [[r[0] if text_idx else r[-1] for r in rows if len(r) >= 2]], delimiter)
     _warn_lone_first_label(path, rows, 1 - text_idx)
     return text_idx, 1 - text_idx, rows, 0
+
+
+def _is_txt(path: Path) -> bool:
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    return bool(suffixes) and (suffixes[-1] == ".txt" or suffixes == [".txt", ".gz"])
+
+
+def _refuse_split_sentences(path: Path, candidates: list[list[str]], delimiter: str) -> None:
+    """A headerless .txt split at its commas (or ';', '|') where each column that could hold the
+    labels has more distinct values than half its rows: sentences cut at their punctuation, not
+    texts with labels (labels repeat: ``great soup,positive`` has a few classes). A .txt is one
+    text per line to predict and embed, so it is taken for that here, rather than trained on as
+    hundreds of one-example classes."""
+    columns = [Counter(value.strip() for value in column) for column in candidates]
+    labels = min(columns, key=len)  # the column most like labels: the fewest distinct values
+    n_rows = sum(labels.values())
+    if n_rows < MIN_ROWS_TO_JUDGE_LABELS or 2 * len(labels) <= n_rows:
+        return
+    shown = [x if len(x) <= 40 else x[:37] + "..." for x, n in labels.items() if n == 1][:2]
+    raise DataError(f"{path} looks like one text per line with no labels: split at each '{delimiter}', its "
+                    f"{n_rows} rows would give {len(labels)} different labels (e.g. {shown}), pieces of the "
+                    "texts; training and evaluation need a label per text. Give a CSV with a first line "
+                    "'text,label' and a label after each text (rows like 'great soup,positive'); a .txt of "
+                    "texts alone is for predict and embed.")
 
 
 def _warn_lone_first_label(path, rows: list[list[str]], label_idx: int) -> None:

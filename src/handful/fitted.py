@@ -1,0 +1,139 @@
+"""What a fitted ``Classifier`` does: predict, evaluate, score and save (``classifier`` builds it).
+
+``FittedClassifierMixin`` sits left of scikit-learn's ``ClassifierMixin`` in ``Classifier``'s bases,
+so its ``score`` (which reads a folder or table as well as lists) is the one used. It relies on
+what ``Classifier.fit`` sets (``head_``, ``classes_``, ``modality_``, ``training_``,
+``leaderboard_``) and on its ``embed``, ``embed_examples`` and ``examples_of``.
+
+Example:
+    >>> clf = Classifier().fit(["good soup", "cold soup"], ["pos", "neg"])
+    >>> clf.predict(["nice soup"]), clf.score(["nice soup"], ["pos"])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .backbones.record import backbone_record
+from .bundle import save_bundle
+from .bundle.store import check_out_free
+from .data import Examples
+from .data.items import warn_unusable
+from .errors import DataError, NotFittedError
+from .evaluate import classification_report
+from .inputs import item_list
+
+Progress = Callable[[int], None]
+
+
+class FittedClassifierMixin:
+    """Predict, evaluate, score and save for ``Classifier`` once ``fit`` has set ``head_``."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "head_"):
+            raise NotFittedError("This Classifier is not fitted yet. Call fit(data) first, "
+                                 "or load a saved model with handful.load(path).")
+
+    def predict_proba_items(self, items: Sequence[str], progress: Progress | None = None,
+                            transductive: bool = False) -> tuple[np.ndarray, list[int], dict[int, str]]:
+        """Probabilities (n_ok, n_classes) for the usable items, their indices, and failures.
+
+        ``transductive``: after ``fit_support`` with a ProtoNet model, refine the prototypes with
+        all of ``items`` first (an item's answer then depends on the rest of the batch).
+        """
+        self._check_fitted()
+        items = item_list(items)
+        if transductive:
+            from .fewshot.transductive import check_transductive_head, transductive_proba
+
+            check_transductive_head(self.head_)  # before the embedding work
+        X, failures = self.embed(items, self.modality_, progress)
+        ok = [i for i in range(len(items)) if i not in failures]
+        if not ok:
+            proba = np.zeros((0, len(self.classes_)))
+        else:
+            proba = transductive_proba(self.head_, X[ok]) if transductive else self.head_.predict_proba(X[ok])
+        return proba, ok, failures
+
+    def predict_proba(self, items: Sequence[str], transductive: bool = False) -> np.ndarray:
+        """Probabilities (n, n_classes) in ``classes_`` order; NaN rows (and a warning) for
+        unusable items."""
+        items = item_list(items)
+        proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
+        warn_unusable(items, failures, "rows are NaN")
+        out = np.full((len(items), len(self.classes_)), np.nan)
+        out[ok] = proba
+        return out
+
+    def predict(self, items: Sequence[str], transductive: bool = False) -> list[str | None]:
+        """The most probable class of each item (None, and a warning, for an unusable one);
+        ``transductive`` as in ``predict_proba_items``."""
+        items = item_list(items)
+        proba, ok, failures = self.predict_proba_items(items, transductive=transductive)
+        warn_unusable(items, failures, "predictions are None")
+        labels: list[str | None] = [None] * len(items)
+        for row, i in enumerate(ok):
+            labels[i] = str(self.classes_[int(np.argmax(proba[row]))])
+        return labels
+
+    def evaluate(self, data: str | Path | Examples | Sequence[str | Path], progress: Progress | None = None,
+                 *, labels: Sequence[str] | None = None, **load_kwargs) -> dict:
+        """Metrics on labeled ``data`` (as in ``fit``, but a folder's test/ or else val/ split, and one
+        class will do): accuracy (+CI), balanced accuracy, per class, confusion."""
+        self._check_fitted()
+        if progress is not None and not callable(progress):
+            raise DataError("evaluate(data, progress): progress is a callback. To evaluate a list of items, "
+                            "pass their labels by name, evaluate(items, labels=labels), or use score(items, labels).")
+        examples = self.examples_of(data, labels, load_kwargs, self.modality_, "evaluate", held_out=True)
+        if not len(examples):
+            raise DataError(f"Evaluation data {examples.source} holds no example. Give labeled examples.")
+        unknown = sorted(set(examples.labels) - {str(c) for c in self.classes_})
+        if unknown:
+            raise DataError(f"Evaluation data {examples.source} has classes {unknown} that the "
+                            f"model does not know ({list(map(str, self.classes_))}). Remove them from "
+                            "the evaluation data, or re-train with examples of them.")
+        X, examples = self.embed_examples(examples, progress)
+        y_pred = self.head_.predict(X)
+        report = classification_report(list(examples.labels), list(y_pred),
+                                       [str(c) for c in self.classes_])
+        report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
+        return report
+
+    def score(self, data: str | Path | Examples | Sequence[str | Path], labels: Sequence[str] | None = None,
+              **load_kwargs) -> float:
+        """Accuracy on labeled ``data`` (as in ``fit``), as scikit-learn's ``score(X, y)``."""
+        return float(self.evaluate(data, labels=labels, **load_kwargs)["accuracy"])
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: str | Path, force: bool = False, metrics: dict | None = None,
+             extra_meta: dict | None = None,
+             extra_files: Callable[[Path], None] | None = None) -> Path:
+        """Write the model directory atomically (temp dir + rename); not inside the folder it was
+        trained on (the next ``fit`` of that folder would read the model as a class)."""
+        self._check_fitted()
+        source = self.training_.get("source")
+        if isinstance(source, str) and os.path.isdir(source):
+            check_out_free(path, force, source)
+        meta = {
+            "modality": self.modality_,
+            "backbone": backbone_record(self._backbone),
+            "training": self.training_,
+            "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
+            "metrics": metrics or {},
+            **(extra_meta or {}),
+        }
+        tuned = "weights_file" in meta["backbone"]
+
+        def write_extra(tmp: Path) -> None:
+            if tuned:
+                from .backbones.tuned import save_tuned_weights
+
+                save_tuned_weights(self._backbone, tmp)
+            if extra_files:
+                extra_files(tmp)
+
+        return save_bundle(path, self.head_, meta, force=force, extra=write_extra)
