@@ -57,9 +57,8 @@ def test_create_upload_train_and_test_in_the_browser(tmp_path):
             (images / color / f"{color}_{i}.png").write_bytes(color_png(color, 10 * len(color) + i, (96, 80)))
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home)
     errors: list[str] = []
-    try:
+    with ServerProcess(home) as server:
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch_persistent_context(
                 str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS,
@@ -112,8 +111,6 @@ def test_create_upload_train_and_test_in_the_browser(tmp_path):
             page.wait_for_selector(".add-example button[disabled]")
             assert page.inner_text("[data-tab=data] .count") == "16"
             browser.close()
-    finally:
-        server.stop()
     assert errors == []
     # The screenshot shows the dropped image (a 190x190 green square) beside its probabilities.
     assert green_pixels(shot) > 20_000
@@ -125,9 +122,8 @@ def test_an_example_moves_to_another_class_from_the_keyboard(tmp_path, modality)
     sync_api = pytest.importorskip("playwright.sync_api")
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home)
     errors: list[str] = []
-    try:
+    with ServerProcess(home) as server:
         api = httpx.Client(base_url=server.url, timeout=30)
         pid = api.post("/api/projects", json={"name": "Move", "modality": modality}).json()["id"]
         if modality == "image":
@@ -157,8 +153,6 @@ def test_an_example_moves_to_another_class_from_the_keyboard(tmp_path, modality)
             browser.close()
         labels = [e["label"] for e in api.get(f"/api/projects/{pid}/examples").json()["items"]]
         assert sorted(labels) == ["green", "green", "green", "red"]
-    finally:
-        server.stop()
     assert errors == []
 
 
@@ -183,9 +177,8 @@ def test_the_token_dialog_opens_once_and_says_when_a_token_is_wrong(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home, args=("--token", "right-token-123"))
     errors: list[str] = []
-    try:
+    with ServerProcess(home, args=("--token", "right-token-123")) as server:
         with sync_api.sync_playwright() as pw:
             browser = _browser(pw)
             page = browser.new_page()
@@ -205,8 +198,6 @@ def test_the_token_dialog_opens_once_and_says_when_a_token_is_wrong(tmp_path):
             page.wait_for_timeout(300)
             assert page.locator(".modal").count() == 0
             browser.close()
-    finally:
-        server.stop()
     assert errors == []
 
 
@@ -215,8 +206,7 @@ def test_an_empty_project_name_is_asked_for_not_sent(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         with sync_api.sync_playwright() as pw:
             browser = _browser(pw)
             page = browser.new_page()
@@ -229,8 +219,6 @@ def test_an_empty_project_name_is_asked_for_not_sent(tmp_path):
             assert page.evaluate("document.activeElement.name") == "project-name"
             assert httpx.get(f"{server.url}/api/projects").json() == []
             browser.close()
-    finally:
-        server.stop()
 
 
 def test_long_names_wrap_and_keep_every_button_in_reach(tmp_path):

@@ -17,8 +17,7 @@ def texts(tmp_path_factory):
     """(server, project id): a text project trained on two topics with the tiny text backbone."""
     home = tmp_path_factory.mktemp("texts") / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         api = httpx.Client(base_url=server.url, timeout=30)
         pid = api.post("/api/projects", json={"name": "topics", "modality": "text"}).json()["id"]
         for label, words in (("sports", "goal match team"), ("food", "soup bread salt")):
@@ -27,8 +26,6 @@ def texts(tmp_path_factory):
         job = api.post(f"/api/projects/{pid}/jobs", json={"backbone": "test_tiny_text", "head": "logistic"}).json()
         assert wait_job(api, job["id"])["status"] == "succeeded"
         yield server, pid
-    finally:
-        server.stop()
 
 
 def test_classifying_texts_shows_it_is_working_until_the_answer_comes(texts, page):
@@ -65,11 +62,8 @@ def two_versions(tmp_path_factory):
         seed_version(catalog, pid, report, {"accuracy": report["evaluation"]["accuracy"]}, classes, 4)
     catalog.set_current_version(pid, 1)
     catalog.close()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         yield server, pid
-    finally:
-        server.stop()
 
 
 def shown_version(page) -> str:
@@ -101,8 +95,7 @@ def test_a_new_class_whose_upload_was_all_skipped_stays_for_another_try(tmp_path
     # the class card vanished with the upload ("Add your classes"), its name to be typed again
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         pid = httpx.post(f"{server.url}/api/projects", json={"name": "fresh"}).json()["id"]
         (tmp_path / "notes.jpg").write_text("not an image")
         page.goto(f"{server.url}/#/p/{pid}/data")
@@ -115,8 +108,6 @@ def test_a_new_class_whose_upload_was_all_skipped_stays_for_another_try(tmp_path
         assert page.locator("[data-class=ants] .drop-hint").is_visible()  # still there, empty
         page.set_input_files("[data-testid=drop-ants] input[type=file]", str(tmp_path / "notes.jpg"))
         page.wait_for_selector(".toast.warn >> nth=1")  # the card still takes files
-    finally:
-        server.stop()
 
 
 def test_the_learning_curves_gridlines_fall_on_whole_tens(two_versions, page):

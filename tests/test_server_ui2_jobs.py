@@ -23,11 +23,8 @@ TINY = {"backbone": "test_tiny_image", "head": "logistic"}
 def server(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def new_project(server: ServerProcess) -> tuple[httpx.Client, int]:

@@ -51,8 +51,7 @@ def test_results_page_offers_the_current_classes_after_a_rename_and_never_recrea
     # clicking "Relabel as dog" after 'dog' became 'puppy' silently brought 'dog' back
     home = tmp_path / "home"
     pid, example = seed_renamed(home)
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         api = httpx.Client(base_url=server.url, timeout=30)
         page.goto(f"{server.url}/#/p/{pid}/results")
         page.wait_for_selector(".mistake")
@@ -74,5 +73,3 @@ def test_results_page_offers_the_current_classes_after_a_rename_and_never_recrea
         assert api.get(f"/api/projects/{pid}").json()["classes"] == {"cat": 2, "hound": 2}
         page.wait_for_selector("[data-testid=relabel-class]")  # and it offers the new name
         assert choice.locator("option").all_inner_texts() == ["hound"]
-    finally:
-        server.stop()

@@ -30,8 +30,7 @@ def test_the_versions_table_and_comparison_show_the_accuracy_allowing_for_the_ch
     seed_version(catalog, pid, report(2), {"accuracy": 0.9, "cv_accuracy": 0.9, "cv_accuracy_adjusted": 0.9},
                  classes, 20)
     catalog.close()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         page.goto(f"{server.url}/#/p/{pid}/versions")
         page.wait_for_selector("[data-testid=compare]")
         cells = page.locator("[data-testid=version-accuracy]")  # newest first
@@ -46,5 +45,3 @@ def test_the_versions_table_and_comparison_show_the_accuracy_allowing_for_the_ch
         # v2's own CV accuracy is its honest figure: it beats v1 once v1's choice is allowed for
         assert "Accuracy (CV)\t95.0%\t90.0%\t-5.0" in compare
         assert "Accuracy, allowing for the choice\t86.2%\t90.0%\t+3.8" in compare
-    finally:
-        server.stop()

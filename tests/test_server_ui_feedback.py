@@ -45,11 +45,8 @@ def seeded(tmp_path_factory):
                                   "finetune": {"n_train": 9, "n_val": 3}},
                  {"val_accuracy": 2 / 3}, classes, 12)
     catalog.close()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         yield server, {"rare": rare, "tuned": tuned}
-    finally:
-        server.stop()
 
 
 def test_a_class_never_predicted_shows_an_undefined_precision_not_zero(seeded, page):
@@ -94,8 +91,7 @@ def test_failed_deletes_are_shown_not_swallowed(tmp_path, page):
     # the thumbnail's × and "Delete project" did nothing visible when the request failed
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    try:
+    with ServerProcess(home) as server:
         api = httpx.Client(base_url=f"{server.url}/api", timeout=30)
         pid = api.post("/projects", json={"name": "deletes"}).json()["id"]
         for color in ("red", "green"):
@@ -115,8 +111,6 @@ def test_failed_deletes_are_shown_not_swallowed(tmp_path, page):
         page.click(".modal .danger")
         page.wait_for_selector(".toast.error:has-text('cannot be reached')")
         assert page.locator(".modal").count() == 1  # still open: Cancel, or Delete again later
-    finally:
-        server.stop()
 
 
 @pytest.mark.skipif(not extras.has_suggest(), reason="handful.select.active not installed")
@@ -141,8 +135,7 @@ def test_escape_on_the_token_dialog_leaves_a_page_that_can_reopen_it(tmp_path, p
     # Escape left a blank page until the health check 5 s later brought the dialog back
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home, args=("--token", "right-token-123"))
-    try:
+    with ServerProcess(home, args=("--token", "right-token-123")) as server:
         page.goto(server.url)
         page.wait_for_selector(".modal input[type=password]")
         page.keyboard.press("Escape")
@@ -156,8 +149,6 @@ def test_escape_on_the_token_dialog_leaves_a_page_that_can_reopen_it(tmp_path, p
         page.fill(".modal input[type=password]", "right-token-123")
         page.keyboard.press("Enter")
         page.wait_for_selector("[data-testid=new-project]")
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("route", ["#/nonsense", "#/projects/5", "#/p/abc", "#/p/1x/data", "#/p//data"])

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import DataError, UnknownNameError
-from .search import DEFAULT_CANDIDATES, Leaderboard, search_heads
+from .search import DEFAULT_CANDIDATES, FitProgress, Leaderboard, cv_splits, search_heads
 
 # Offline backbones searched by ``--backbone auto``, the modality default first (ties go to
 # earlier entries), then their concatenation.
@@ -43,6 +43,7 @@ def search_models(
     embeddings: Mapping[str, np.ndarray], y: np.ndarray, backbones: Sequence[str] | None = None,
     candidates=DEFAULT_CANDIDATES, random_state: int = 0,
     on_backbone: Callable[[str], None] | None = None, groups: np.ndarray | None = None,
+    on_fit: FitProgress | None = None,
 ) -> Leaderboard:
     """Cross-validated score of every (backbone, head, params); best first.
 
@@ -55,6 +56,8 @@ def search_models(
         backbones: names to score, plain or ``a+b`` (default: the keys of ``embeddings``).
         candidates: ``(head, params)`` pairs, simplest first.
         groups: (n,) copies of one example share a group, kept on one side of every fold.
+        on_fit: called after each fold fit as ``(fits done, fits in all, label)``, counted over
+            the whole search (see ``search_heads``).
 
     Example:
         >>> board = search_models({"efficientnet_lite0": X0, "efficientnet_lite2": X2}, y,
@@ -71,20 +74,38 @@ def search_models(
                                f"{', '.join(embeddings) or 'no backbone'}. Embed it first or drop it.")
     fast = [c for c in candidates if c[0] not in SLOW_HEADS] or list(candidates)
     slow = [c for c in candidates if c not in fast]
+    count = _fit_counter(y, random_state, groups, len(backbones) * len(fast) + len(slow), on_fit)
     boards = []
     for name in backbones:
         if on_backbone:
             on_backbone(name)
         boards.append(search_heads(stack_embeddings(name, embeddings), y, fast, random_state,
-                                   backbone=name, groups=groups))
+                                   backbone=name, groups=groups, on_fit=count))
     if boards[0].best["mean"] is None:  # too few examples to cross-validate: the default
         return boards[0]
     if slow:  # the slow heads (seconds each) only where the fast ones did best
         leader = max(range(len(boards)), key=lambda i: (round(boards[i].best["mean"], 6), -i))
         name = backbones[leader]
         extra = search_heads(stack_embeddings(name, embeddings), y, slow, random_state, backbone=name,
-                             groups=groups)
+                             groups=groups, on_fit=count)
         boards[leader].rows.extend(extra.rows)
     rows = [row for board in boards for row in board.rows]
     rows.sort(key=lambda r: -round(r["mean"], 6))  # stable: ties keep backbone, then head order
     return Leaderboard(rows, boards[0].scheme, boards[0].baseline)
+
+
+def _fit_counter(y: np.ndarray, random_state: int, groups: np.ndarray | None, n_candidates: int,
+                 on_fit: FitProgress | None) -> FitProgress | None:
+    """An ``on_fit`` for each ``search_heads`` call that reports to ``on_fit`` the fits done over
+    the whole search (each call counts its own from 1), out of ``n_candidates`` x the folds."""
+    if on_fit is None:
+        return None
+    splits, _ = cv_splits(y, random_state, groups=groups)  # the folds every call uses
+    total, done = n_candidates * len(splits or ()), 0
+
+    def count(_done: int, _total: int, label: str) -> None:
+        nonlocal done
+        done += 1
+        on_fit(done, total, label)
+
+    return count

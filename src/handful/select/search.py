@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,10 @@ DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
     ("mlp", {}),
 )
 FALLBACK = ("prototype", {})  # used when there are too few examples to cross-validate
+
+# Called after each fold fit of a candidate: (fits done, fits in all, candidate label). It may raise
+# to stop the search (a cancelled job), so the remaining fits never run.
+FitProgress = Callable[[int, int, str], None]
 
 
 def head_candidates(head: str, params: dict | None) -> tuple[tuple[str, dict], ...]:
@@ -117,11 +122,17 @@ def candidate_label(name: str, params: dict) -> str:
 @single_threaded
 def search_heads(
     X: np.ndarray, y: np.ndarray, candidates=DEFAULT_CANDIDATES, random_state: int = 0,
-    backbone: str = "", groups: np.ndarray | None = None,
+    backbone: str = "", groups: np.ndarray | None = None, on_fit: FitProgress | None = None,
 ) -> Leaderboard:
     """Score every candidate head by CV accuracy; best first (ties keep the simpler one).
 
     ``groups`` (n,): copies of one example share a group and a side of every fold.
+    ``on_fit(done, total, label)`` is called after each fit of a candidate on a fold (progress
+    bars; an exception raised there stops the search before the next fit).
+
+    Example:
+        >>> board = search_heads(X, y, on_fit=lambda done, total, label: print(done, total, label))
+        >>> board.best["label"]
     """
     y = np.asarray(y)
     splits, scheme = cv_splits(y, random_state, groups=groups)
@@ -130,15 +141,16 @@ def search_heads(
         row = {"backbone": backbone, "head": name, "params": params,
                "label": candidate_label(name, params), "mean": None, "std": None}
         return Leaderboard([row], scheme)
-    rows = []
+    rows, n_fits = [], len(candidates) * len(splits)
     for order, (name, params) in enumerate(candidates):
-        base = create_head(name, **params)
+        base, label = create_head(name, **params), candidate_label(name, params)
         scores = []
         for train_idx, test_idx in splits:
             head = clone(base).fit(X[train_idx], y[train_idx])
             scores.append(float((head.predict(X[test_idx]) == y[test_idx]).mean()))
-        rows.append({"backbone": backbone, "head": name, "params": params,
-                     "label": candidate_label(name, params),
+            if on_fit:
+                on_fit(order * len(splits) + len(scores), n_fits, label)
+        rows.append({"backbone": backbone, "head": name, "params": params, "label": label,
                      "mean": float(np.mean(scores)), "std": float(np.std(scores)),
                      "fold_scores": scores, "_order": order})
     rows.sort(key=lambda r: (-round(r["mean"], 6), r["_order"]))

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from .blobs import BlobStore
 from .catalog_db import in_range, next_id
 from .catalog_jobs import CatalogJobs
 from .errors import ConflictError, NotFoundError
+from .locks import HomeLock
 from .thumbnails import delete_thumbnails
 
 MODALITIES = ("image", "text")
@@ -40,7 +40,9 @@ class Catalog(CatalogJobs):
         self.logs_dir = self.home / "logs"
         for folder in (self.models_dir, self.tmp_dir, self.logs_dir):
             folder.mkdir(exist_ok=True)
-        self.blob_lock = threading.RLock()  # storing/deleting a blob and its example rows
+        # storing/deleting a blob and its example rows: one thread of one process at a time,
+        # across servers and workers on this home folder too
+        self.blob_lock = HomeLock(self.home / "blobs.lock")
         self.migrate()
 
     def remove_blob_files(self, orphans: list[dict]) -> None:
@@ -49,6 +51,14 @@ class Catalog(CatalogJobs):
         for blob in orphans:
             self.blobs.delete(blob["digest"], blob["ext"])
             delete_thumbnails(self.home / "thumbs", blob["digest"])
+
+    def remove_blob_if_unused(self, digest: str, ext: str) -> bool:
+        """Delete a blob (and its previews) that no example references, e.g. one just stored for
+        a row whose insert failed; True if it was deleted (call under ``blob_lock``)."""
+        if self._digest_used(digest):
+            return False
+        self.remove_blob_files([{"digest": digest, "ext": ext}])
+        return True
 
     # -- projects ---------------------------------------------------------------------------
     def create_project(self, name: str, modality: str) -> dict:
@@ -61,19 +71,23 @@ class Catalog(CatalogJobs):
         return self.get_project(cur.lastrowid)
 
     def list_projects(self) -> list[dict]:
-        rows = self._all("SELECT id FROM projects ORDER BY created DESC, id DESC")
-        return [self.get_project(r["id"]) for r in rows]
+        with self.snapshot():  # a project deleted between the list and its read is not a 404
+            rows = self._all("SELECT id FROM projects ORDER BY created DESC, id DESC")
+            return [self.get_project(r["id"]) for r in rows]
 
     def get_project(self, project_id: int) -> dict:
-        row = self._one("SELECT * FROM projects WHERE id = ?", (project_id,))
-        if row is None:
-            raise NotFoundError(f"Project {project_id} does not exist. List projects with "
-                                "GET /api/projects.")
-        project = dict(row)
-        project["classes"] = self.class_counts(project_id)
+        """The project's row, class counts and active job, read from one snapshot (a commit
+        between the reads would otherwise pair the row with counts or a job from after it)."""
+        with self.snapshot():
+            row = self._one("SELECT * FROM projects WHERE id = ?", (project_id,))
+            if row is None:
+                raise NotFoundError(f"Project {project_id} does not exist. List projects with "
+                                    "GET /api/projects.")
+            project = dict(row)
+            project["classes"] = self.class_counts(project_id)
+            job = self._one("SELECT id FROM jobs WHERE project_id = ? AND status IN ('queued', "
+                            "'running') ORDER BY id DESC LIMIT 1", (project_id,))
         project["n_examples"] = sum(project["classes"].values())
-        job = self._one("SELECT id FROM jobs WHERE project_id = ? AND status IN ('queued', "
-                        "'running') ORDER BY id DESC LIMIT 1", (project_id,))
         project["active_job"] = job["id"] if job else None
         return project
 
@@ -129,9 +143,10 @@ class Catalog(CatalogJobs):
         where, args = "project_id = ?", [project_id]
         if label is not None:
             where, args = where + " AND label = ?", args + [label]
-        total = self._one(f"SELECT COUNT(*) FROM examples WHERE {where}", tuple(args))[0]
-        rows = self._all(f"SELECT * FROM examples WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
-                         (*args, limit, offset))
+        with self.snapshot():  # the total counts the rows the page is taken from
+            total = self._one(f"SELECT COUNT(*) FROM examples WHERE {where}", tuple(args))[0]
+            rows = self._all(f"SELECT * FROM examples WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                             (*args, limit, offset))
         return [dict(r) for r in rows], int(total)
 
     def training_examples(self, project_id: int) -> list[dict]:
@@ -209,9 +224,18 @@ class Catalog(CatalogJobs):
                                     f"name, or move the examples of '{old}' to it one by one.")
             cur = conn.execute("UPDATE examples SET label = ? WHERE project_id = ? AND label = ?",
                                (new, project_id, old))
+            if cur.rowcount and new != old:  # logged, so versions either side can be compared
+                conn.execute("INSERT INTO class_renames (project_id, old, new, at) VALUES (?, ?, ?, ?)",
+                             (project_id, old, new, time.time()))
         if cur.rowcount == 0:
             raise NotFoundError(f"Class '{old}' has no examples in project {project_id}.")
         return cur.rowcount
+
+    def class_renames(self, project_id: int, since: float) -> list[tuple[str, str]]:
+        """The project's class renames after time ``since``, oldest first, as (old, new)."""
+        return [(r["old"], r["new"]) for r in self._all(
+            "SELECT old, new FROM class_renames WHERE project_id = ? AND at > ? ORDER BY id",
+            (project_id, since))]
 
     def _digest_used(self, digest: str) -> bool:
         return self._one("SELECT 1 FROM examples WHERE digest = ? LIMIT 1", (digest,)) is not None

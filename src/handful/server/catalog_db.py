@@ -53,6 +53,23 @@ class CatalogDB:
             raise
         conn.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: ``_one``/``_all`` inside it all read one snapshot of the catalog,
+        so counts read in one statement agree with rows read in the next, whatever commits in
+        between (WAL: it blocks no writer). Inside ``transaction()`` or another snapshot it
+        adds nothing: that one's snapshot is already held."""
+        conn = self._conn()
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN DEFERRED")  # the snapshot is taken at the first read
+        try:
+            yield
+        finally:
+            if conn.in_transaction:  # (an error may have ended it already)
+                conn.execute("COMMIT")  # nothing was written: this only ends the read
+
     def _one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         return self._conn().execute(sql, in_range(args)).fetchone()
 

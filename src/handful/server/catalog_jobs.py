@@ -75,6 +75,11 @@ class CatalogJobs(CatalogDB):
                 (stage, min(1.0, max(0.0, progress)), message, time.time(), job_id))
         return cur.rowcount == 1
 
+    def job_running(self, job_id: int) -> bool:
+        """Whether the job is still running (one indexed read: checked at every progress report)."""
+        row = self._one("SELECT status FROM jobs WHERE id = ?", (job_id,))
+        return row is not None and row["status"] == "running"
+
     def finish_job(self, job_id: int, status: str, message: str = "") -> bool:
         """End a queued/running job as failed or cancelled; False if it had already ended."""
         with self.transaction() as conn:

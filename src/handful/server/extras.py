@@ -84,6 +84,8 @@ def advice(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
     points = result["curve"]["points"]
     return {"sizes": [p["n"] for p in points], "accuracy": [p["mean"] for p in points],
             "std": [p["std"] for p in points], "advice": result["sentence"],
+            # the forecast's gains are from the fitted curve at the data's size: the chart starts there
+            "n_per_class": result.get("n_per_class"), "accuracy_now": result.get("accuracy_now"),
             "forecast": result.get("forecast"), "target": result.get("target"),
             "ceiling": result.get("ceiling"), "source": "handful advise (fitted learning curve)"}
 

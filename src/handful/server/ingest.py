@@ -60,7 +60,11 @@ def add_image(catalog: Catalog, project: dict, name: str, data: bytes, label: st
         return
     with catalog.blob_lock:
         digest = catalog.blobs.put(data, ext)
-        example, created = catalog.add_example_row(project["id"], label, digest, name, ext=ext)
+        try:
+            example, created = catalog.add_example_row(project["id"], label, digest, name, ext=ext)
+        except BaseException:  # the project deleted mid-upload, say: no row will reference it
+            catalog.remove_blob_if_unused(digest, ext)
+            raise
     report.record(example, created, name)
 
 

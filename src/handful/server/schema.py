@@ -78,6 +78,18 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO id_counters SELECT 'examples', COALESCE(MAX(id), 0) FROM examples;
     INSERT INTO id_counters SELECT 'jobs', COALESCE(MAX(id), 0) FROM jobs;
     """,
+    # 4: class renames, in order, so two versions trained either side of one can be compared
+    # class by class ("kitty (was cat)") instead of showing each name as a half-empty row.
+    """
+    CREATE TABLE class_renames (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        old TEXT NOT NULL,
+        new TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX class_renames_by_project ON class_renames (project_id, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -137,6 +137,8 @@ class Version(BaseModel):
 
 class VersionDetail(Version):
     report: dict = Field(description="evaluation, learning curve, leaderboard, training summary")
+    renamed_since: dict[str, str] = Field(default_factory=dict, description=(
+        "the version's classes renamed since it was trained, each to its name now"))
 
 
 class Probability(BaseModel):

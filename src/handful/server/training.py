@@ -143,11 +143,13 @@ def _fit_on_embeddings(catalog: Catalog, options: TrainOptions, examples: Exampl
     X, examples = _embed(clf, examples, report)
     extra = _augmented_views(clf, examples, options, report)
     report("selecting", 0.72, "comparing heads by cross-validation")
+
+    def fitted(done: int, total: int, label: str) -> None:  # a cancel lands after this fit
+        report("selecting", 0.72 + 0.08 * done / total, f"comparing heads by cross-validation: "
+                                                         f"{done}/{total} fits ({label})")
+
     with one_thread():  # heads train on small matrices: one thread is several times faster
-        if extra is not None:
-            clf.fit_embeddings(X, examples, extra)
-        else:
-            clf.fit_embeddings(X, examples)
+        clf.fit_embeddings(X, examples, extra, on_fit=fitted)
         report("evaluating", 0.8, "cross-validated predictions")
         evaluation = cross_validated_report(clf, X, examples)
         report("advice", 0.88, "learning curve")

@@ -44,7 +44,10 @@ def stop_on_sigterm() -> None:
 
 
 class ProgressReporter:
-    """Writes (stage, progress, message) to the catalog at most every ``interval`` seconds."""
+    """Writes (stage, progress, message) to the catalog at most every ``interval`` seconds, and
+    raises ``Cancelled`` at any report once the job is no longer running: a report between
+    writes still reads the job's status (a cheap read), so a cancel stops the job at the next
+    report, e.g. after the current fit of the model search, not up to ``interval`` later."""
 
     def __init__(self, catalog: Catalog, job_id: int, interval: float = 0.25):
         self.catalog, self.job_id, self.interval = catalog, job_id, interval
@@ -54,6 +57,8 @@ class ProgressReporter:
     def __call__(self, stage: str, progress: float, message: str = "") -> None:
         now = time.monotonic()
         if stage == self._stage and now - self._last < self.interval and progress < 1:
+            if not self.catalog.job_running(self.job_id):
+                raise Cancelled()
             return
         self._last, self._stage = now, stage
         if not self.catalog.update_progress(self.job_id, stage, progress, message):

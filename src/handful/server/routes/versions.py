@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from ...errors import DataError
 from .. import extras
 from ..catalog import Catalog
+from ..errors import NotFoundError
 from ..predictor import model_digest, on_torch_thread
 from ..schemas import Version, VersionDetail
 from .deps import CatalogDep, PoolDep
@@ -38,9 +39,26 @@ def list_versions(project_id: int, catalog: CatalogDep) -> list[dict]:
 
 @router.get("/{number}", response_model=VersionDetail)
 def get_version(project_id: int, number: int, catalog: CatalogDep) -> dict:
-    """A version with its report: cross-validated evaluation, learning curve, leaderboard."""
+    """A version with its report (cross-validated evaluation, learning curve, leaderboard) and
+    its classes renamed since, by their names now: two versions compare class by class."""
     version = catalog.get_version(project_id, number)
-    return {**version, "report": read_report(catalog, version)}
+    return {**version, "report": read_report(catalog, version),
+            "renamed_since": renamed_since(catalog, project_id, version)}
+
+
+def renamed_since(catalog: Catalog, project_id: int, version: dict) -> dict[str, str]:
+    """{class of the version: its name now} for each class renamed after the version's job read
+    the examples (a chain cat -> kitty -> feline gives 'feline')."""
+    try:  # the job took its examples when it started
+        trained = catalog.get_job(version["job_id"])["started"] or version["created"]
+    except NotFoundError:  # a version registered without a job
+        trained = version["created"]
+    now = {name: name for name in version["classes"]}
+    for old, new in catalog.class_renames(project_id, trained):
+        for name, current in now.items():
+            if current == old:
+                now[name] = new
+    return {name: current for name, current in now.items() if current != name}
 
 
 @router.post("/{number}/activate", response_model=Version)

@@ -35,8 +35,11 @@ export async function renderResults(root, ctx, number) {
     tile("Examples", v.n_examples, plural(v.classes.length, "class")),
     tile("Model", v.head.split("(")[0].replace("Head", ""), v.backbone));
   const measured = v.report.learning_curve || (tuned && epochCurve(tuned.history));
-  // the fitted forecast rides on the server's curve; a report with a separate `advice` (the CLI's) carries it there
-  const curve = measured && { ...measured, forecast: measured.forecast || v.report.advice?.forecast || null };
+  // the fitted forecast (and the fitted accuracy at the data's size, where its gains start) rides
+  // on the server's curve; a report with a separate `advice` (the CLI's) carries them there
+  const fitted = measured?.forecast ? measured : v.report.advice || {};
+  const curve = measured && { ...measured, forecast: fitted.forecast || null, n_per_class: fitted.n_per_class,
+    accuracy_now: fitted.accuracy_now };
   mount(root,
     h("div.results-head", {}, h("h2", {}, "Model ", picker), h("span.muted.small", {}, ev ? ev.scheme : "")),
     tiles,

@@ -17,7 +17,7 @@ export async function renderVersions(root, ctx) {
     h("tbody", {}, versions.map((v) => h(`tr${v.current ? ".current" : ""}`, {},
       h("td", {}, h("input", { type: "checkbox", checked: chosen.has(v.number), onchange: (e) => {
         if (e.target.checked) chosen.add(v.number); else chosen.delete(v.number);
-        showCompare(compare, ctx, [...chosen].sort((a, b) => a - b).slice(-2));
+        if (versions.length > 1) showCompare(compare, ctx, [...chosen].sort((a, b) => a - b).slice(-2));
       } })),
       h("td", {}, h("b", {}, `v${v.number}`), v.current ? h("span.chip.good", {}, "live") : null),
       accuracyCell(v.metrics),
@@ -32,6 +32,10 @@ export async function renderVersions(root, ctx) {
       h("td", {}, h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=bundle`) }, "download"),
         onnx ? [" · ", h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=onnx`) }, "ONNX")] : null)))));
   root.replaceChildren(h("div.card", {}, h("h3", {}, "Versions"), h("p.muted.small", {}, "Versions never change. Predictions use the live one; make an older one live to roll back."), table), compare);
+  if (versions.length === 1) {  // "tick two" with one to tick: say how a second one comes
+    compare.replaceChildren(h("p.muted", { "data-testid": "compare-hint" }, "Train again after adding or fixing examples: each run adds a version, and you can compare two here."));
+    return;
+  }
   showCompare(compare, ctx, [...chosen].sort((a, b) => a - b));
 }
 
@@ -73,7 +77,6 @@ async function showCompare(box, ctx, numbers) {
     return h("tr", {}, h("td", {}, label), h("td", {}, fmt(va)), h("td", {}, fmt(vb)),
       h("td", {}, delta == null ? "" : h(`span.delta.${delta > 0.0005 ? "up" : delta < -0.0005 ? "down" : "same"}`, {}, delta > 0 ? `+${(100 * delta).toFixed(1)}` : (100 * delta).toFixed(1))));
   };
-  const classes = [...new Set([...(ea?.classes || []), ...(eb?.classes || [])])];
   const [fa, fb] = [ea, eb].map((ev) => (ev ? definedScores(ev) : {}));  // "–" where F1 is undefined
   const tuned = a.metrics.val_accuracy != null || b.metrics.val_accuracy != null;
   const adjusted = choiceAdjusted(a.metrics) != null || choiceAdjusted(b.metrics) != null;
@@ -86,5 +89,32 @@ async function showCompare(box, ctx, numbers) {
         row("Balanced accuracy", ea?.balanced_accuracy, eb?.balanced_accuracy, (x) => pct(x, 1), true),
         row("Examples", a.n_examples, b.n_examples),
         row("Head", a.head.split("(")[0], b.head.split("(")[0]),
-        classes.map((c) => row(`F1 · ${c}`, fa[c]?.f1, fb[c]?.f1, (x) => pct(x), true))))));
+        pairClasses(a, b).map(([ca, cb]) => row(`F1 · ${classLabel(ca, cb)}`, fa[ca]?.f1, fb[cb]?.f1, (x) => pct(x), true))))));
+}
+
+const classLabel = (ca, cb) => (ca == null ? cb : cb == null || cb === ca ? ca : `${cb} (was ${ca})`);
+
+/** The classes of versions a and b as [name in a, name in b] pairs (null where a version lacks
+ * the class), matched by their names now: a class renamed between the two is one row, not an
+ * old name and a new name each half empty. */
+function pairClasses(a, b) {
+  const [pa, pb] = [a, b].map(classKeys);
+  const inA = new Set(pa.map(([, key]) => key)), inB = new Map(pb.map(([c, key]) => [key, c]));
+  return pa.map(([c, key]) => [c, inB.get(key) ?? null])
+    .concat(pb.filter(([, key]) => !inA.has(key)).map(([c]) => [null, c]));
+}
+
+/** A version's classes, in its report's order, as [name, key]: the key is the name now, and a
+ * class renamed since claims it first (a deleted class whose name a rename reused keeps apart). */
+function classKeys(v) {
+  const names = v.report.evaluation?.classes || [];
+  const renamed = new Map(Object.entries(v.renamed_since || {}));  // a class may be named 'constructor'
+  const taken = new Set(), keys = new Map();
+  for (const c of [...names].sort((x, y) => Number(!renamed.has(x)) - Number(!renamed.has(y)))) {
+    const now = renamed.get(c) ?? c;
+    const key = taken.has(now) ? `${now}\u0000${c}` : now;
+    taken.add(key);
+    keys.set(c, key);
+  }
+  return names.map((c) => [c, keys.get(c)]);
 }
