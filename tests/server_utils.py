@@ -121,9 +121,7 @@ def trained_project(tmp_path: Path, name: str, colors: dict[str, str], job: dict
 
     home = tmp_path / "home"
     home.mkdir()
-    server = ServerProcess(home)
-    try:
-        api = httpx.Client(base_url=server.url, timeout=30)
+    with ServerProcess(home) as server, httpx.Client(base_url=server.url, timeout=30) as api:
         pid = api.post("/api/projects", json={"name": name}).json()["id"]
         for label, color in colors.items():
             files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(3)]
@@ -131,8 +129,6 @@ def trained_project(tmp_path: Path, name: str, colors: dict[str, str], job: dict
         job_id = api.post(f"/api/projects/{pid}/jobs", json=job).json()["id"]
         assert wait_job(api, job_id, timeout=timeout)["status"] == "succeeded"
         yield server, pid
-    finally:
-        server.stop()
 
 
 def seed_version(catalog: Catalog, project_id: int, report: dict, metrics: dict[str, float],

@@ -145,10 +145,11 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         extra = self.embed_views(examples) if self.augment_views else None
         return self.fit_embeddings(X, examples, extra)
 
-    def select_backbone(self, examples: Examples,
-                        progress: Progress | None = None) -> tuple[np.ndarray, Examples]:
+    def select_backbone(self, examples: Examples, progress: Progress | None = None,
+                        on_fit: FitProgress | None = None) -> tuple[np.ndarray, Examples]:
         """Embed ``examples``; with ``backbone="auto"`` first cross-validate the offline
-        backbones (and a concatenation) x heads on cached embeddings and keep the best.
+        backbones (and a concatenation) x heads on cached embeddings and keep the best
+        (``on_fit``: progress of that search, after each fold fit).
 
         Returns the winner's embeddings and the usable examples, like ``embed_examples``.
         """
@@ -156,7 +157,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
             return self.embed_examples(examples, progress)
         from .select.auto import search_backbones
 
-        X, examples, self._backbone, self._preselected = search_backbones(self, examples, progress)
+        X, examples, self._backbone, self._preselected = search_backbones(self, examples, progress, on_fit)
         return X, examples
 
     def embed_views(self, examples: Examples,

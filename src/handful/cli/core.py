@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -87,12 +88,15 @@ def print_skipped(out: Output, examples: Examples) -> None:
 
 
 def select_with_progress(out: Output, clf: Classifier, examples: Examples):
-    """Embed (with ``--backbone auto``: with every candidate backbone, then pick by CV)."""
+    """Embed (with ``--backbone auto``: with every candidate backbone, then pick by CV, its fits
+    counted on a second bar that replaces the first)."""
     from ..select.auto import n_embedding_passes
 
-    with out.progress("Embedding training examples",
-                      len(examples) * n_embedding_passes(clf, examples)) as advance:
-        return clf.select_backbone(examples, advance)
+    with ExitStack() as embedding:
+        advance = embedding.enter_context(out.progress("Embedding training examples",
+                                                       len(examples) * n_embedding_passes(clf, examples)))
+        with out.fit_progress("Selecting model", before=embedding.close) as on_fit:
+            return clf.select_backbone(examples, advance, on_fit)
 
 
 def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
@@ -180,10 +184,11 @@ def train(
                      **prior_options(zero_shot_prior, classes, template, train_ex.labels))
     text_report = prepare_for_training(clf, train_ex, finetune, max_pairs, unlabeled, seed, out.print)
     X, train_ex = select_with_progress(out, clf, train_ex)
+    extra = embed_views_with_progress(out, clf, train_ex)
     # a head given by name is scored alone, but not after SetFit tuning (the encoder saw every
     # example, so no CV claim)
-    clf.fit_embeddings(X, train_ex, embed_views_with_progress(out, clf, train_ex),
-                       score_head="finetune" not in text_report)
+    with out.fit_progress("Selecting model") as on_fit:  # the head search (a backbone given by name)
+        clf.fit_embeddings(X, train_ex, extra, score_head="finetune" not in text_report, on_fit=on_fit)
     out.print(f"Classes: {', '.join(f'{c} ({n})' for c, n in train_ex.counts().items())}")
     print_skipped(out, train_ex)
     print_leaderboard(out, clf.leaderboard_)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -64,6 +64,30 @@ class Output:
         with Progress(*columns, console=self.err, transient=True) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n: bar.advance(task, n)
+
+    @contextmanager
+    def fit_progress(self, description: str, before: Callable[[], None] | None = None,
+                     ) -> Iterator[Callable[[int, int, str], None]]:
+        """A ``progress`` bar over the fits of a model search, started at the first fit (the
+        search tells its total then), so nothing shows when nothing is cross-validated.
+
+        Yields an ``on_fit(done, total, label)`` (``handful.select.FitProgress``). ``before`` runs
+        once, just before the bar starts: it ends the bar shown until then (Rich shows one at a time).
+        """
+        with ExitStack() as stack:
+            advance: Callable[[int], None] | None = None
+            shown = 0
+
+            def on_fit(done: int, total: int, label: str) -> None:
+                nonlocal advance, shown
+                if advance is None:
+                    if before is not None:
+                        before()
+                    advance = stack.enter_context(self.progress(description, total))
+                advance(done - shown)
+                shown = done
+
+            yield on_fit
 
 
 def json_with(key: str):

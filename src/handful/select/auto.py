@@ -13,7 +13,7 @@ from ..backbones.concat import ConcatBackbone
 from ..data import Examples
 from ..data.duplicates import duplicate_groups
 from .models import AUTO_BACKBONES, AUTO_MAX_ITEMS, plain_backbones, search_models, stack_embeddings
-from .search import Leaderboard, head_candidates
+from .search import FitProgress, Leaderboard, head_candidates
 
 
 def auto_backbones(modality: str, n_items: int, quiet: bool = False) -> list[str]:
@@ -36,13 +36,15 @@ def n_embedding_passes(clf, examples: Examples) -> int:
     return len(plain_backbones(auto_backbones(examples.modality, len(examples), quiet=True)))
 
 
-def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | None = None
+def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | None = None,
+                     on_fit: FitProgress | None = None,
                      ) -> tuple[np.ndarray, Examples, Backbone, Leaderboard]:
     """Embed ``examples`` with each candidate of ``clf`` (a Classifier with backbone "auto"),
     cross-validate backbones x heads, and return the winner's embeddings, the usable
     examples, the winning backbone and the leaderboard.
 
-    ``progress`` advances once per item per embedded backbone.
+    ``progress`` advances once per item per embedded backbone; then ``on_fit(done, total, label)``
+    is called after each fit of the search, counted over all of it (``search_models``).
     """
     names = auto_backbones(examples.modality, len(examples))
     built: dict[str, Backbone] = {}
@@ -64,7 +66,7 @@ def search_backbones(clf, examples: Examples, progress: Callable[[int], None] | 
         embeddings = {name: X[keep] for name, X in embeddings.items()}
     board = search_models(embeddings, np.asarray(examples.labels, dtype=object), names,
                           head_candidates(clf.head, clf.head_params), clf.random_state,
-                          groups=duplicate_groups(examples))
+                          groups=duplicate_groups(examples), on_fit=on_fit)
     winner = board.best["backbone"] or names[0]
     parts = winner.split("+")
     backbone = built[winner] if len(parts) == 1 else ConcatBackbone([built[p] for p in parts])

@@ -127,25 +127,30 @@ class CatalogJobs(CatalogDB):
         return number
 
     def list_versions(self, project_id: int) -> list[dict]:
-        current = self.current_version(project_id)
-        rows = self._all("SELECT * FROM versions WHERE project_id = ? ORDER BY number DESC",
-                         (project_id,))
-        return [self._version_dict(r, current) for r in rows]
+        """Every version, newest first, with ``current`` and metrics read from one snapshot (a
+        version committed between the reads would otherwise be listed with none of them current)."""
+        with self.snapshot():
+            current = self.current_version(project_id)
+            rows = self._all("SELECT * FROM versions WHERE project_id = ? ORDER BY number DESC",
+                             (project_id,))
+            return [self._version_dict(r, current) for r in rows]
 
     def get_version(self, project_id: int, number: int | None = None) -> dict:
-        """Version ``number`` of the project, or its current version when ``number`` is None."""
-        current = self.current_version(project_id)
-        if number is None:
-            if current is None:
-                raise NotFoundError(f"Project {project_id} has no trained model yet. Start "
-                                    f"training first (POST /api/projects/{project_id}/jobs).")
-            number = current
-        row = self._one("SELECT * FROM versions WHERE project_id = ? AND number = ?",
-                        (project_id, number))
-        if row is None:
-            raise NotFoundError(f"Project {project_id} has no model version {number}. List its "
-                                f"versions with GET /api/projects/{project_id}/versions.")
-        return self._version_dict(row, current)
+        """Version ``number`` of the project, or its current version when ``number`` is None; its
+        row and ``current`` are read from one snapshot, like ``list_versions``."""
+        with self.snapshot():
+            current = self.current_version(project_id)
+            if number is None:
+                if current is None:
+                    raise NotFoundError(f"Project {project_id} has no trained model yet. Start "
+                                        f"training first (POST /api/projects/{project_id}/jobs).")
+                number = current
+            row = self._one("SELECT * FROM versions WHERE project_id = ? AND number = ?",
+                            (project_id, number))
+            if row is None:
+                raise NotFoundError(f"Project {project_id} has no model version {number}. List its "
+                                    f"versions with GET /api/projects/{project_id}/versions.")
+            return self._version_dict(row, current)
 
     def current_version(self, project_id: int) -> int | None:
         """The current version number (one indexed query: the predict hot path)."""

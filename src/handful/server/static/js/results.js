@@ -54,7 +54,7 @@ export async function renderResults(root, ctx, number) {
           : h("p.muted", {}, "Needs at least 3 examples per class."))),
     h("div.two-col", {},
       h("div.card", {}, h("h3", {}, "Per class"), ev ? metricBars(ev) : h("p.muted", {}, "–")),
-      h("div.card", {}, h("h3", {}, "Worth a second look"), mistakes(ev, ctx, root))),
+      h("div.card", {}, h("h3", {}, "Worth a second look"), mistakes(ev, ctx, v.renamed_since))),
     leaderboard(v.report.leaderboard));
 }
 
@@ -62,25 +62,31 @@ function tile(label, value, sub, testid) {
   return h("div.tile", { "data-testid": testid }, h("div.tile-label", {}, label), h("div.tile-value", {}, value), h("div.tile-sub", {}, sub));
 }
 
-function mistakes(ev, ctx, root) {
+/** ``renamed``: the version's classes renamed since it was trained, {old: name now} (``renamed_since``). */
+function mistakes(ev, ctx, renamed) {
   if (!ev) return h("p.muted", {}, "–");
   if (!ev.mistakes.length) return h("p.muted", {}, "Every example was predicted correctly when it was held out.");
+  const names = new Map(Object.entries(renamed || {}));  // a class may be named 'constructor'
   return h("div.mistakes", {}, h("p.muted.small", {}, "Held-out examples the model got wrong, most confident first: a wrong label, or a class that needs more examples."),
-    ev.mistakes.slice(0, 8).map((m) => mistakeCard(m, ctx)));
+    ev.mistakes.slice(0, 8).map((m) => mistakeCard(m, ctx, names)));
 }
 
 /** One mistake of the report. The report is as old as its version: the card then asks the
  * server for the example now, so one moved or deleted since (here, on the Data tab, or in a
- * rename) says so instead of offering the same move again. */
-function mistakeCard(m, ctx) {
+ * rename) says so instead of offering the same move again. A predicted class renamed since
+ * (``names``: old -> now) is offered by its name now. */
+function mistakeCard(m, ctx, names) {
   const id = Number((m.example.match(/^#(\d+)/) || [])[1]);
   const name = m.example.replace(/^#\d+ /, "");
-  const said = h("div.small", {}, "labeled ", h("b", {}, m.label), ", looks like ", h("b", {}, m.predicted), ` (${pct(m.confidence)})`);
+  const predicted = names.get(m.predicted) ?? m.predicted;
+  const looks = () => [", looks like ", ...(predicted === m.predicted ? [] : [h("s", {}, m.predicted), " "]),
+    h("b", {}, predicted), ` (${pct(m.confidence)})`];
+  const said = h("div.small", {}, "labeled ", h("b", {}, m.label), ...looks());
   const moved = (label) => {  // after a move the card says what happened, not "labeled bees, looks like bees"
     said.replaceChildren("moved from ", h("s", {}, m.label), " to ", h("b", {}, label));
     relabel.replaceChildren(h("div.small.moved", { "data-testid": "moved" }, "✓ Retrain to learn from it"));
   };
-  const now = { ...m };  // the example's label now: the relabel choice leaves it out
+  const now = { ...m, predicted };  // the example's label and the predicted class's name now
   const relabel = id ? relabelControl(now, id, ctx, moved) : null;
   const note = h("div.small.muted", { hidden: true, "data-testid": "mistake-gone" }, "deleted since this version was trained");
   const gone = () => { img?.remove(); relabel?.remove(); note.hidden = false; };
@@ -89,11 +95,12 @@ function mistakeCard(m, ctx) {
     get(`/projects/${ctx.id}/examples/${id}`).then((example) => {
       if (!name.startsWith(example.name.slice(0, 40))) return gone();  // ids come back after a delete: another example
       if (example.label === m.label) return;
-      // its old class is still there: the example itself was moved (here or on the Data tab)
-      if (example.label === m.predicted || ctx.classes().includes(m.label)) return moved(example.label);
+      // its old class is still there: the example itself was moved (here or on the Data tab); not
+      // when it is where its class's rename took it (two classes that swapped names)
+      const renamedWith = names.get(m.label) === example.label;
+      if (!renamedWith && (example.label === predicted || ctx.classes().includes(m.label))) return moved(example.label);
       now.label = example.label;  // its class was renamed: the relabel choice still stands
-      said.replaceChildren("labeled ", h("s", {}, m.label), " ", h("b", {}, example.label), " since training, looks like ",
-        h("b", {}, m.predicted), ` (${pct(m.confidence)})`);
+      said.replaceChildren("labeled ", h("s", {}, m.label), " ", h("b", {}, example.label), " since training", ...looks());
       relabel.refill();
     }).catch((err) => { if (err.status === 404) gone(); });  // else the card stays as the report has it
   }
