@@ -57,9 +57,17 @@ def _warn_first_row_read_as_text(path: Path, rows: list[list[str]]) -> None:
         return
     if any(all(_is_number(r[j]) for r in rows) for j in range(len(rows[0]))):
         return  # a number where every other row has one: the first row is data
+    if not _could_name_columns(rows[0]):
+        return  # 'The soup was cold, and the bread stale.': a sentence cut at its comma, not a header
     warnings.warn(f"{path}: its rows have {len(rows[0])} fields and no column is named text (or "
                   f"{', '.join(TEXT_NAMES[1:4])}, ...), so its first row {rows[0][:6]} is read as a text "
                   "like the others. If that row names the columns, pass --text-column NAME.", stacklevel=3)
+
+
+def _could_name_columns(row: list[str]) -> bool:
+    """Whether a row could be a header: every cell a short name (a few words, no sentence end)."""
+    cells = [c.strip() for c in row]
+    return all(c and len(c) <= 40 and len(c.split()) <= 4 and c[-1] not in ".!?" for c in cells)
 
 
 def _pick(header: list[str], name: str | None, guesses: tuple[str, ...], what: str, path) -> int:
