@@ -143,6 +143,20 @@ def seed_version(catalog: Catalog, project_id: int, report: dict, metrics: dict[
                                   n_examples, metrics)
 
 
+@contextmanager
+def serve_report_versions(home: Path, name: str, extras: list[dict]) -> Iterator[tuple[ServerProcess, int]]:
+    """A served project with one version per item of ``extras``: a two-class CV report
+    updated with it (a ``learning_curve``, an ``advice``, ...). Yields (server, project id)."""
+    catalog = Catalog(home)
+    pid = catalog.create_project(name, "image")["id"]
+    for extra in extras:
+        report = {**cv_report(["a", "a", "b", "b"], ["a", "a", "b", "b"], ["a", "b"]), **extra}
+        seed_version(catalog, pid, report, {"accuracy": 1.0}, ["a", "b"], 12)
+    catalog.close()
+    with ServerProcess(home) as server:
+        yield server, pid
+
+
 def cv_report(y_true: list[str], y_pred: list[str], classes: list[str]) -> dict:
     evaluation = classification_report(y_true, y_pred, classes)
     evaluation.update(mistakes=[], scheme="3-fold stratified CV, out-of-fold predictions", note="")

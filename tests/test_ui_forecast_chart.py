@@ -12,12 +12,10 @@ import re
 
 import pytest
 
-from handful.server import Catalog
-from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version
+from server_utils import HAS_CHROMIUM, NO_CHROMIUM, serve_report_versions
 
 pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
 
-CLASSES = ["a", "b"]
 MEASURED = {"sizes": [1, 2, 3, 5], "accuracy": [0.6, 0.7, 0.76, 0.82], "std": [0.08, 0.06, 0.05, 0.04]}
 # what handful.evaluate.advice.advise() gives at 6 per class: 2x, 5x and 10x the data
 FORECAST = [{"n_per_class": 12.0, "accuracy": 0.871, "range": [0.84, 0.9], "gain": 0.031},
@@ -31,17 +29,11 @@ def versions(tmp_path_factory):
     measured curve only (an older version, or no data-need estimate), v3 with the forecast in
     a separate ``advice`` (the CLI's report)."""
     home = tmp_path_factory.mktemp("forecast") / "home"
-    catalog = Catalog(home)
-    pid = catalog.create_project("forecast", "image")["id"]
     reports = [{"learning_curve": {**MEASURED, "forecast": FORECAST, "advice": "≈ 20 more per class."}},
                {"learning_curve": {**MEASURED, "advice": "Accuracy is still rising."}},
                {"learning_curve": {**MEASURED, "advice": "≈ 20 more."}, "advice": {"forecast": FORECAST}}]
-    for extra in reports:
-        report = {**cv_report(["a", "a", "b", "b"], ["a", "a", "b", "b"], CLASSES), **extra}
-        seed_version(catalog, pid, report, {"accuracy": 1.0}, CLASSES, 12)
-    catalog.close()
-    with ServerProcess(home) as server:
-        yield server, pid
+    with serve_report_versions(home, "forecast", reports) as served:
+        yield served
 
 
 def open_curve(page, server, pid: int, number: int):

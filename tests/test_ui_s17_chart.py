@@ -13,10 +13,9 @@ import pytest
 
 from handful.data import Examples
 from handful.heads import LogisticHead
-from handful.server import Catalog, extras
-from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version
+from handful.server import extras
+from server_utils import HAS_CHROMIUM, NO_CHROMIUM, serve_report_versions
 
-CLASSES = ["a", "b"]
 MEASURED = {"sizes": [1, 2, 3, 5], "accuracy": [0.6, 0.7, 0.76, 0.82], "std": [0.08, 0.06, 0.05, 0.04]}
 # advise() at 6 per class with the fitted curve at 84% there: each gain is accuracy - 0.84
 NOW = {"n_per_class": 6.0, "accuracy_now": 0.84}
@@ -31,17 +30,11 @@ def served(tmp_path_factory):
     report now), v2's does not (an older report), v3 keeps both in a separate ``advice`` (the
     CLI's report)."""
     home = tmp_path_factory.mktemp("chart") / "home"
-    catalog = Catalog(home)
-    pid = catalog.create_project("chart", "image")["id"]
     reports = [{"learning_curve": {**MEASURED, **NOW, "forecast": FORECAST, "advice": "≈ 20 more."}},
                {"learning_curve": {**MEASURED, "forecast": FORECAST, "advice": "≈ 20 more."}},
                {"learning_curve": {**MEASURED, "advice": "≈ 20 more."}, "advice": {**NOW, "forecast": FORECAST}}]
-    for extra in reports:
-        report = {**cv_report(["a", "a", "b", "b"], ["a", "a", "b", "b"], CLASSES), **extra}
-        seed_version(catalog, pid, report, {"accuracy": 1.0}, CLASSES, 12)
-    catalog.close()
-    with ServerProcess(home) as server:
-        yield server, pid
+    with serve_report_versions(home, "chart", reports) as served:
+        yield served
 
 
 # the size in screen pixels of each text of the chart: its font size times the SVG's scale
