@@ -3,50 +3,13 @@ snapshot: a version committed between the two reads is either wholly seen or not
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
 
 from handful.server import Catalog
 from handful.server.errors import NotFoundError
-
-
-class InterleavedCatalog(Catalog):
-    """Runs ``between`` once, in another thread (its own connection, as the worker would), just
-    before the first read whose SQL contains ``strike_on``: where a concurrent commit can land."""
-
-    def __init__(self, home):
-        self.between: Callable[[], None] | None = None  # set first: the catalog reads as it opens
-        self.strike_on = ""
-        super().__init__(home)
-
-    def _strike(self, sql: str) -> None:
-        if self.between is None or self.strike_on not in sql:
-            return
-        action, self.between = self.between, None
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                action()
-            except BaseException as err:  # noqa: BLE001  (re-raised in the test's thread)
-                errors.append(err)
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join(30)
-        assert not thread.is_alive(), "the concurrent commit should not wait for a reader (WAL)"
-        if errors:
-            raise errors[0]
-
-    def _one(self, sql: str, args: tuple = ()):
-        self._strike(sql)
-        return super()._one(sql, args)
-
-    def _all(self, sql: str, args: tuple = ()):
-        self._strike(sql)
-        return super()._all(sql, args)
+from server_utils import InterleavedCatalog
 
 
 def running_job(catalog: Catalog) -> tuple[int, Callable[[], int | None]]:

@@ -3,54 +3,20 @@ project that is gone by the time its row is inserted does not stay behind in blo
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 
 from handful.server import Catalog
 from handful.server.errors import NotFoundError
 from handful.server.ingest import add_images
 from handful.server.uploads import Limits
-from server_utils import color_png
+from server_utils import InterleavedCatalog, color_png
 
 
-class InterleavedCatalog(Catalog):
-    """A catalog that runs ``between`` once, in another thread (its own connection, as another
-    request or the worker would), at a chosen read: the moment a concurrent commit can land."""
-
-    def __init__(self, home):
-        super().__init__(home)
-        self.between: Callable[[], None] | None = None
-        self.strike_on = "class_counts"  # or a piece of SQL, for ``_all``
-
-    def _strike(self) -> None:
-        action, self.between = self.between, None
-        if action is not None:
-            errors: list[BaseException] = []
-
-            def run() -> None:
-                try:
-                    action()
-                except BaseException as err:  # noqa: BLE001  (re-raised in the test's thread)
-                    errors.append(err)
-
-            thread = threading.Thread(target=run)
-            thread.start()
-            thread.join(30)
-            assert not thread.is_alive(), "the concurrent write should not wait for a reader (WAL)"
-            if errors:
-                raise errors[0]
-
-    def class_counts(self, project_id: int) -> dict[str, int]:
-        if self.strike_on == "class_counts":
-            self._strike()
-        return super().class_counts(project_id)
-
-    def _all(self, sql: str, args: tuple = ()):
-        if self.strike_on != "class_counts" and self.strike_on in sql:
-            self._strike()
-        return super()._all(sql, args)
+def interleaved(home) -> InterleavedCatalog:
+    """A catalog whose concurrent commit lands just before the class counts are read."""
+    catalog = InterleavedCatalog(home)
+    catalog.strike_on = "GROUP BY label"  # class_counts
+    return catalog
 
 
 def project_with_examples(catalog: Catalog, n: int = 3) -> int:
@@ -61,7 +27,7 @@ def project_with_examples(catalog: Catalog, n: int = 3) -> int:
 
 
 def test_get_project_pairs_its_row_with_the_active_job_of_the_same_moment(tmp_path):
-    catalog = InterleavedCatalog(tmp_path / "home")
+    catalog = interleaved(tmp_path / "home")
     pid = project_with_examples(catalog)
     job = catalog.create_job(pid, {})
     catalog.claim_next_job()
@@ -77,7 +43,7 @@ def test_get_project_pairs_its_row_with_the_active_job_of_the_same_moment(tmp_pa
 
 
 def test_get_project_counts_the_examples_of_the_same_moment_as_its_row(tmp_path):
-    catalog = InterleavedCatalog(tmp_path / "home")
+    catalog = interleaved(tmp_path / "home")
     pid = project_with_examples(catalog)
 
     def rename_and_add() -> None:  # another request renames it, then one uploads to it
@@ -93,7 +59,7 @@ def test_get_project_counts_the_examples_of_the_same_moment_as_its_row(tmp_path)
 
 
 def test_a_page_of_examples_and_its_total_are_counted_from_the_same_rows(tmp_path):
-    catalog = InterleavedCatalog(tmp_path / "home")
+    catalog = interleaved(tmp_path / "home")
     pid = project_with_examples(catalog)
     catalog.strike_on = "SELECT * FROM examples"  # between the COUNT(*) and the page
     catalog.between = lambda: catalog.add_example(pid, "red", "e" * 40, "late.png", ".png")
@@ -103,7 +69,7 @@ def test_a_page_of_examples_and_its_total_are_counted_from_the_same_rows(tmp_pat
 
 
 def test_list_projects_skips_nothing_and_fails_nothing_when_a_project_is_deleted_meanwhile(tmp_path):
-    catalog = InterleavedCatalog(tmp_path / "home")
+    catalog = interleaved(tmp_path / "home")
     first = project_with_examples(catalog)
     catalog.create_project("texts", "text")
     catalog.between = lambda: catalog.delete_project(first)  # after the ids were listed
