@@ -192,3 +192,15 @@ def test_a_head_given_by_name_stays_in_the_leaderboard_when_there_is_too_little_
     board = search_heads(X, y, head_candidates("logistic", {"C": 2.0}))
     assert [(r["head"], r["params"], r["mean"]) for r in board.rows] == [("logistic", {"C": 2.0}, None)]
     assert search_heads(X, y).rows[0]["head"] == "prototype"  # "auto" still falls back
+
+
+def test_a_concatenated_backbone_in_a_narrow_leaderboard_breaks_after_its_plus(capsys, color_tree,
+                                                                               tmp_path, tiny_auto):
+    # at 80 columns, 'efficientnet_lite0+efficientnet_lite2' was cut mid-name ('...+effici|entnet_lite2')
+    assert main(["train", str(color_tree), "--out", str(tmp_path / "m"), "--no-advise"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cells = [ln.split("│")[2].strip() for ln in lines if ln.count("│") >= 5]
+    joined = [(a, b) for a, b in zip(cells, cells[1:]) if a.endswith("+")]
+    assert joined, "a concatenation's row ends its first line at the '+'"
+    assert all(a.replace("+", "") in ("test_tiny_noise", "test_tiny_image") and b in ("test_tiny_noise",
+               "test_tiny_image") for a, b in joined), joined

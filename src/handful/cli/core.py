@@ -102,7 +102,8 @@ def select_with_progress(out: Output, clf: Classifier, examples: Examples):
 def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
     if leaderboard is None:
         return
-    rows = [[i + 1, r.get("backbone", ""), r["label"], pct(r["mean"]),
+    # a concatenation breaks after its "+" when the column is narrow, not inside a name
+    rows = [[i + 1, r.get("backbone", "").replace("+", "+\n"), r["label"], pct(r["mean"]),
              "-" if r["std"] is None else f"±{100 * r['std']:.1f}"]
             for i, r in enumerate(leaderboard.rows[:top])]
     if len(leaderboard.rows) > top:
