@@ -62,23 +62,25 @@ def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int =
 
 
 def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: bool, seed: int,
-                 seen: set[str]) -> tuple[list[str], str, str]:
+                 seen: set[str], trained: dict | None = None) -> tuple[list[str], str, str]:
     """The classes to draw episodes from, a sentence saying which and why, and the advice for
-    when they are too few for the episodes asked."""
+    when they are too few for the episodes asked. ``trained``: the model's few-shot record
+    (its DATA, split and held-out classes), named when this split is not its own."""
     from ..fewshot.episodes import split_classes
+    unseen = [c for c in classes if c not in seen]
     if eval_fraction is not None or by_parent:
         _, held = split_classes(classes, eval_fraction, by_parent, seed)
         overlap = sorted(set(held) & seen)
         if overlap:
-            raise DataError(f"The model was trained on {len(overlap)} of the held-out classes (e.g. "
-                            f"'{overlap[0]}'). Use the same --eval-fraction, --split-by-parent and "
-                            "--seed as for `handful protonet train`.")
+            raise DataError(held_out_seen(overlap, len(held), len(unseen), trained or {}))
         groups = sorted({c.rsplit('/', 1)[0] for c in held}) if by_parent else []
         what = f"parents {', '.join(groups)}" if groups else "classes"
         note = f"held-out {what} ({len(held)} class{'' if len(held) == 1 else 'es'})"
+        if seen:  # a larger fraction would hold out classes the model was trained on: refused above
+            return held, note, (f"Only the {note} are drawn from (a larger --eval-fraction would take in "
+                                "classes the model was trained on): lower --ways, --shots or --queries.")
         return held, note, (f"Only the {note} are drawn from: raise --eval-fraction, or lower --ways, "
                             "--shots or --queries.")
-    unseen = [c for c in classes if c not in seen]
     if not unseen:
         raise DataError(f"All {len(classes)} classes of DATA were used to train the model, and episodes "
                         "score classes it has not seen. Give DATA with other classes (Omniglot: "
@@ -90,6 +92,27 @@ def eval_classes(classes: list[str], eval_fraction: float | None, by_parent: boo
            f"Only the {len(unseen)} classes the model was not trained on are drawn from: lower --ways, "
            "--shots or --queries, or add classes it has not seen.")
     return unseen, note, fix
+
+
+def held_out_seen(overlap: list[str], n_held: int, n_unseen: int, trained: dict) -> str:
+    """The error of a held-out split that takes in classes the model was trained on: how the model
+    was trained (its DATA, split options and held-out classes, as far as it recorded them) and the fix."""
+    unseen = (f"drop --split-by-parent and --eval-fraction to draw from the {n_unseen} classes of DATA it never "
+              "saw" if n_unseen else "give DATA with classes it never saw")
+    start = (f"The model was trained on {len(overlap)} of the {n_held} held-out classes (e.g. '{overlap[0]}')")
+    if not trained.get("data"):  # a model of `handful train` holds no classes out
+        return f"{start}, and it held none out: {unseen}."
+    split, seed = trained.get("split") or {}, (trained.get("config") or {}).get("seed")
+    flags = (" --split-by-parent" if split.get("split_by_parent") else "") + (
+        f" --eval-fraction {split['eval_fraction']:g}" if split.get("eval_fraction") is not None else "")
+    flags += f" --seed {seed}" if flags and seed is not None else ""
+    held = trained.get("heldout_classes") or []
+    parents = sorted({c.rsplit("/", 1)[0] for c in held if "/" in c})
+    what = (f"parents {', '.join(parents)}" if split.get("split_by_parent") and parents
+            else f"{len(held)} classes" if held else "no classes")
+    return (f"{start}: `handful protonet train` read {' + '.join(trained['data'])}{' with' + flags if flags else ''} "
+            f"and held out {what}. Pass that DATA with the same --eval-fraction, --split-by-parent and --seed, "
+            f"or {unseen}.")
 
 
 def check_drawable(labels, ways: int, shots: int, queries: int, rotations: bool, fix: str) -> None:
@@ -131,7 +154,7 @@ def episodes(
     encoder = open_encoder(model, backbone, finetune_steps, tta_shift, finetune_lr)
     examples, n_dup = scan_many(data, nested=nested)
     classes, note, fix = eval_classes(list(examples.classes), eval_fraction, split_by_parent, seed,
-                                      encoder.seen_classes)
+                                      encoder.seen_classes, encoder.meta)
     examples = restrict(examples, classes)
     metric_name, scorer = encoder.scorer(metric, transductive)  # its options fail first
     check_drawable(examples.labels, ways, shots, queries, rotations, fix)

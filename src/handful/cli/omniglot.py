@@ -58,8 +58,13 @@ def omniglot_runs(
                                unreadable)
     out.table(f"One-shot runs ({encoder.source}, metric {metric_name})", ["run", "errors", "error"],
               [[r["run"], f"{r['errors']}/{r['n']}", pct(r["error"])] for r in result["runs"]])
+    n_runs, n_off = result["n_runs"], result["n_runs_skipped"]
     out.print(f"Overall error {pct(result['error'])} ({result['errors']}/{result['n']}, "
-              f"{result['n_runs']} runs); accuracy {pct(result['accuracy'])}")
+              f"{n_runs} run{'s' * (n_runs != 1)}); accuracy {pct(result['accuracy'])}")
+    if n_off:  # the published errors are over all 20 runs: a subset's error is not the same measure
+        out.print(f"{n_off} run{'s were' if n_off != 1 else ' was'} skipped (listed below), so this error "
+                  f"is over {n_runs} of {n_runs + n_off} runs; the published errors are over all 20.",
+                  style="yellow")
     out.print("Published error: " + "; ".join(format_reference(r) for r in result["references"]))
     for item in result["skipped"][:10]:
         out.print(f"  skipped {item['path']}: {item['reason']}")

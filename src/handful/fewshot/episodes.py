@@ -100,10 +100,17 @@ class EpisodeSampler:
         self.too_small = [c for c, m in self.members.items() if len(m) < need]
         self.classes = [c for c in wanted if len(self.members[c]) >= need]
         if len(self.classes) < n_way:
-            small = f", {len(self.too_small)} more have fewer examples" if self.too_small else ""
             raise DataError(f"{n_way}-way episodes need {n_way} classes with at least {need} examples "
-                            f"({n_shot} shots + {n_query} queries); found {len(self.classes)}{small}. {fix}")
+                            f"({n_shot} shot{'s' * (n_shot != 1)} + {n_query} quer{'ies' if n_query != 1 else 'y'}); "
+                            f"found {len(self.classes)}{self._smaller()}. {fix}")
         self.n_way, self.n_shot, self.n_query = n_way, n_shot, n_query
+
+    def _smaller(self) -> str:
+        """", and 50 with fewer (at most 20)": the size that bounds --shots + --queries."""
+        if not self.too_small:
+            return ""
+        return (f", and {len(self.too_small)} with fewer "
+                f"(at most {max(len(self.members[c]) for c in self.too_small)})")
 
     def sample(self, rng: np.random.Generator) -> Episode:
         picked = rng.choice(len(self.classes), self.n_way, replace=False)

@@ -126,8 +126,10 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
     if not per_run:
         raise DataError(f"No run could be scored: {skipped[-1][0]}: {skipped[-1][1]}"
                         + (f" (and {len(skipped) - 1} more skipped)." if len(skipped) > 1 else "."))
+    n_runs_skipped = sum(reason.startswith("run skipped") for _, reason in skipped)
     return {"error": n_wrong / n_total, "accuracy": 1 - n_wrong / n_total, "errors": n_wrong,
-            "n": n_total, "n_runs": len(per_run), "runs": per_run, "references": REFERENCES,
+            "n": n_total, "n_runs": len(per_run), "n_runs_skipped": n_runs_skipped, "runs": per_run,
+            "references": REFERENCES,
             "skipped": [{"path": p, "reason": r} for p, r in skipped]}
 
 

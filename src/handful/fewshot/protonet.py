@@ -123,6 +123,14 @@ def jitter(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0, elastic
 EXTRA_PREFIX = "extra:"  # labels of training-only classes (``--extra-train``)
 
 
+def n_episode_classes(labels, config: ProtoNetConfig) -> int:
+    """How many classes training episodes draw from: each class with shots + queries images, times
+    its rotations (x4) and mirror images (x2); more --ways than this are drawn as this many."""
+    n_transforms = (4 if config.rotations else 1) * (2 if config.flips else 1)
+    need = config.n_shot + config.n_query
+    return sum(n >= need for n in Counter(labels).values()) * n_transforms
+
+
 class EpisodeBatcher:
     """Training episodes from uint8 arrays: classes x rotations (x flips), tensors via ``to_tensor``.
 
@@ -138,7 +146,7 @@ class EpisodeBatcher:
         need = config.n_shot + config.n_query
         self.pool = [(c, t) for c in range(len(classes)) if len(self.members[c]) >= need
                      for t in range(n_transforms)]
-        self.n_way = min(config.n_way, len(self.pool))
+        self.n_way = min(config.n_way, len(self.pool))  # n_episode_classes: training.py says so
         is_extra = np.array([str(classes[c]).startswith(EXTRA_PREFIX) for c, _ in self.pool], dtype=bool)
         self.n_extra = None
         if config.extra_share is not None and is_extra.any() and (~is_extra).any():

@@ -23,7 +23,14 @@ from ..errors import DataError
 from .conv4 import Conv4Backbone
 from .encoder import FewShotEncoder
 from .episodes import EpisodeSampler, evaluate_episodes, split_classes
-from .protonet import EXTRA_PREFIX, History, ProtoNetConfig, resolve_precision, train_protonet
+from .protonet import (
+    EXTRA_PREFIX,
+    History,
+    ProtoNetConfig,
+    n_episode_classes,
+    resolve_precision,
+    train_protonet,
+)
 from .sources import as_folders, load_arrays, restrict, scan_many
 
 VARIANTS = {"protonet": "conv4_omniglot", "gaussian": "conv4_omniglot_gaussian"}
@@ -119,6 +126,11 @@ def train_model(data: str | Path | Sequence[str | Path], out: str | Path, config
     if extra:
         train_arrays, train_labels = np.concatenate([train_arrays, extra[0]]), \
             np.concatenate([train_labels, extra[1]])
+    episode_ways = min(config.n_way, n_episode_classes(train_labels, config))
+    if episode_ways < config.n_way:  # the --ways asked are more than there are: say what is trained
+        log(f"Training episodes are {episode_ways}-way, not --ways {config.n_way}: that is every training "
+            "class" + (" in each rotation" if config.rotations else "") + (" and mirror image" if config.flips
+                                                                          else "") + ".")
     history = train_protonet(module, encode, to_tensor, (train_arrays, train_labels),
                              (arrays[~is_train], labels[~is_train]) if split["val"] else None,
                              config, encoder.extra, on_episode)
@@ -128,6 +140,9 @@ def train_model(data: str | Path | Sequence[str | Path], out: str | Path, config
     heldout, not_reported = _heldout_report(encoder, examples, split["heldout"], config.seed, out)
     report = _report(config, variant, split, history, heldout, data, n_dup, used, encoder.tta_shift)
     report["heldout_not_reported"] = not_reported
+    report["episode_ways"] = episode_ways  # config's n_way, or fewer when there are fewer classes
+    # how the classes were split (the seed is config's): `handful episodes` names it when its own differs
+    report["split"] = {"eval_fraction": eval_fraction, "split_by_parent": split_by_parent}
     report["extra_train"] = {"data": [str(d) for d in extra_train],
                              "classes": len(set(extra[1])) if extra else 0,
                              "images": len(extra[1]) if extra else 0}

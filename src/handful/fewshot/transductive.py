@@ -78,13 +78,24 @@ def refined_logits(prototypes: np.ndarray, counts: np.ndarray, query: np.ndarray
 
 
 def check_transductive_head(head) -> None:
-    """Raise unless ``head`` is a euclidean PrototypeHead fitted in this session (it knows its counts)."""
+    """Raise unless ``head`` is a euclidean PrototypeHead fitted in this session (it knows its counts).
+
+    Two causes, two fixes: a model that is not a ProtoNet (a support set does not help), and a
+    ProtoNet model not fitted on a support set.
+    """
     from ..heads import PrototypeHead
 
-    if not isinstance(head, PrototypeHead) or head.metric != "euclidean" or not hasattr(head, "counts_"):
-        raise DataError("Transductive prediction refines the prototypes of a support set: it needs a "
-                        "ProtoNet model (`handful protonet train`) fitted on one. Pass --support DIR "
-                        "(Python: clf.fit_support(dir)), or drop --transductive.")
+    if not isinstance(head, PrototypeHead) or head.metric != "euclidean":
+        scores = (f"compares {head.metric} prototypes" if isinstance(head, PrototypeHead)
+                  else f"answers with a {type(head).__name__}")
+        raise DataError("Transductive prediction refines the euclidean prototypes of a ProtoNet model "
+                        f"(`handful protonet train`), and this model {scores}, support set or not. Drop "
+                        "--transductive (Python: transductive=False), or use a model from `handful protonet "
+                        "train` with its --support DIR.")
+    if not hasattr(head, "counts_"):
+        raise DataError("Transductive prediction refines the prototypes of a support set, and this ProtoNet "
+                        "model has not been fitted on one. Pass --support DIR (Python: clf.fit_support(dir) "
+                        "first), or drop --transductive.")
 
 
 def transductive_proba(head, X: np.ndarray) -> np.ndarray:
