@@ -573,3 +573,20 @@ def test_a_held_out_report_left_out_for_small_classes_is_a_warning_and_in_the_js
     assert result["heldout"] == {} and "16 drawings or more" in result["heldout_not_reported"]
     saved = json.loads((tmp_path / "m" / "model.json").read_text())["fewshot"]
     assert saved["heldout_not_reported"] == result["heldout_not_reported"]
+
+
+def test_predict_without_a_support_set_says_a_fewshot_model_answers_among_its_training_classes(
+        model, glyphs, capsys, tmp_path):
+    # it answered 'alphabet1/char3, p 0.11' with no hint that new classes need --support
+    query = next(glyphs.rglob("*.png"))
+    assert main(["predict", str(model), str(query), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "is a few-shot model and no --support was given" in captured.err
+    assert "--support DIR" in captured.err
+    json.loads(captured.out.strip().splitlines()[-1])  # the JSON stays the last stdout line
+    assert main(["train", str(glyphs), "--nested", "--out", str(tmp_path / "plain"), "--backbone",
+                 "test_tiny_image", "--head", "prototype", "--no-advise"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "plain"), str(query)]) == 0
+    plain = capsys.readouterr()
+    assert "few-shot" not in plain.out + plain.err  # an ordinary model: no note

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -129,6 +130,8 @@ def predict(
     elif transductive:
         raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
                         "(a sub-folder per class), or drop --transductive.")
+    else:
+        _note_fewshot_without_support(out, model, len(predictor.classes_))
     if predictor.modality_ == "text":
         check_no_files_as_texts(inputs, "This model classifies texts")
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
@@ -231,6 +234,19 @@ def check_no_files_as_texts(inputs: list[str], who: str) -> None:
     if file is not None:
         raise DataError(f"{who}; '{file}' is a file, and its name would be read as a text. Give texts, or "
                         "one CSV/TSV of them.")
+
+
+def _note_fewshot_without_support(out: Output, model: Path, n_classes: int) -> None:
+    """A meta-trained (``protonet train``) model given no support set answers among its training
+    classes, which is rarely what it was trained for: say so, and how to give new classes."""
+    try:
+        fewshot = "fewshot" in json.loads((model / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # an ONNX file or a folder without model.json: not a ProtoNet
+        return
+    if fewshot:
+        out.print(f"[yellow]note:[/] {model} is a few-shot model and no --support was given, so it "
+                  f"answers among the {n_classes} classes it was trained on. For new classes pass "
+                  "--support DIR (a sub-folder per class, 1+ images each).")
 
 
 def _fit_support(out: Output, predictor, support: Path, nested: bool):
