@@ -69,6 +69,20 @@ def pool_and_test(pool: Path, test: Path | None, text_col, label_col,
     return load_examples(pool, nested, **kwargs), load_examples(test, nested, **test_kwargs, min_classes=1)
 
 
+def table_title(result: dict, repeats: int, head: str) -> str:
+    """The table's title: what was run, so a table copied from the terminal says which backbone
+    and head its numbers are of (they were only in the JSON)."""
+    how = "chosen by CV in each draw" if head == "auto" else head
+    return (f"K-shot accuracy ({repeats} draws per K, test n={result['n_test']}; backbone "
+            f"{result['backbone']}, head {how})")
+
+
+def _weights(weights: list[float]) -> str:
+    """The zero-shot prior's weight over the draws: median and range (0 = the names did not help)."""
+    lo, mid, hi = np.nanpercentile(weights, [0, 50, 100])
+    return f"{mid:.3g}" if lo == hi else f"{mid:.3g} ({lo:.3g}-{hi:.3g})"
+
+
 @app.command()
 def kshot(
     pool: Annotated[Path, typer.Argument(help="Labeled pool to draw K examples per class from.")],
@@ -154,10 +168,11 @@ def kshot(
         result["augment"] = {"views_per_image": augment_views, "preset": augment}
     result.update(backbone=clf._backbone.name, head=head, pool=str(pool), test=test_ex.source,
                   skipped=[{"path": p, "reason": r} for p, r in pool_ex.skipped + test_ex.skipped])
-    out.table(f"K-shot accuracy ({repeats} draws per K, test n={result['n_test']})",
-              ["K", "mean", "std", "95% CI"],
+    out.table(table_title(result, repeats, head), ["K", "mean", "std", "95% CI"]
+              + (["prior weight: median (range)"] if zero_shot_prior else []),
               [[k, pct(v["mean"]), "-" if v["std"] is None else f"{100 * v['std']:.1f}",
                 "-" if v["ci95"] is None else f"{pct(v['ci95'][0])}-{pct(v['ci95'][1])}"]
+               + ([_weights(v["prior_weights"])] if zero_shot_prior else [])
                for k, v in result["shots"].items()])
     for item in result["skipped"][:10]:
         out.print(f"  skipped {item['path']}: {item['reason']}")

@@ -53,7 +53,7 @@ def suggest(
     """Rank unlabeled examples by how much labeling them should help: the model's most uncertain
     ones, spread out so the list holds no near-duplicates."""
     from ..classifier import load
-    from ..select.active import margin_uncertainty, rank_for_labeling
+    from ..select.active import margin_uncertainty, rank_for_labeling, rank_images_for_labeling
     out = Output(as_json)
     check_columns_apply([unlabeled], text_column)
     out_dir = out_dir or Path("suggestions")
@@ -76,8 +76,9 @@ def suggest(
     X = X[ok]
     proba = clf.head_.predict_proba(X)
     uncertainty = margin_uncertainty(proba)
-    ranked = rank_for_labeling(X, proba, n)
     texts = clf.modality_ == "text"
+    ranked = (rank_for_labeling(X, proba, n) if texts
+              else rank_images_for_labeling([items[i] for i in ok], X, proba, n))
     rows = []
     for rank, j in enumerate(ranked, 1):
         top = np.argsort(-proba[j])[:2]
@@ -134,6 +135,12 @@ def _write(out_dir: Path, rows: list[dict], images: bool) -> None:
         writer.writerows(rows)
     files["json"].write_text(json_text(rows, indent=2))
     if "contact_sheet" in files:
-        contact_sheet([r["input"] for r in rows],
-                      [f"#{r['rank']} {r['predicted']} {100 * r['probability']:.0f}%\nor {r['runner_up']}"
-                       for r in rows], files["contact_sheet"])
+        contact_sheet([r["input"] for r in rows], [_caption(r) for r in rows], files["contact_sheet"])
+
+
+def _caption(row: dict) -> str:
+    """A thumbnail's caption: rank, the model's guess and runner-up, and the file's name, so a
+    picture can be found without the CSV ("or ants" alone under it left both to guess)."""
+    guess = f"#{row['rank']} {row['predicted']} {pct(row['probability'])}"  # as the table says it
+    else_line = f"else {row['runner_up']}" if row["runner_up"] is not None else ""
+    return f"{guess}\n{else_line}\n{Path(row['input']).name}"

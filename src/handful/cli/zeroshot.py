@@ -19,6 +19,7 @@ from ..zeroshot.scorer import check_template
 from .main import app
 from .options import JsonOpt, LabelColOpt, NestedOpt, NoCacheOpt, TextColOpt, check_columns_apply
 from .output import Output, check_replaceable, pct, starts_with, write_text_file
+from .predict import report_skipped
 
 ZeroShotPriorOpt = Annotated[bool, typer.Option(
     "--zero-shot-prior", help="Combine the head with zero-shot scores from the class names "
@@ -169,6 +170,9 @@ def zeroshot(
         counts = {lab: predicted.count(lab) for lab in labels}
         out.print(f"Predicted {len(predicted)} items: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         result["counts"] = counts
+    # the files left out, as predict lists them: counted in the JSON only, a broken image among
+    # good ones went unmentioned on the terminal
+    report_skipped(out, list(examples.skipped), None)
     if out_file:
         _write_predictions(out_file, examples, predicted, scores[ok], labels)
         out.print(f"Predictions: {out_file}")

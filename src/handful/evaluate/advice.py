@@ -143,6 +143,8 @@ def advise(curve: dict, main: AveragedFit, draws: list[CurveFit], current: float
                         "more_per_class": more,
                         "range_more_per_class": [_more(lo, current), _more(hi, current)]}
     far = more is not None and need > FAR * current
+    # the sentence then gives the 10x forecast, not this count: JSON readers and the plot are told
+    result["target"]["beyond_forecast"] = far
     if head is not None:
         result["sentence"] = named_sentence(result, head, far, (lo, hi))
     else:

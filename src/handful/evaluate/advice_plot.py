@@ -21,8 +21,11 @@ def plot_learning_curve(curve: dict, main: AveragedFit, draws: list[CurveFit], a
 
     now = advice["n_per_class"]
     target = advice.get("target") or {}
-    right = max(now * 10, target.get("n_per_class") or 0) if np.isfinite(
-        target.get("n_per_class") or 0) else now * 10
+    # a target beyond 10x the data is not forecast in words, so it is not drawn either: the star
+    # at 10,000 per class contradicted "further than it can forecast"; the 10x forecast is drawn
+    shown = target if target and not target.get("beyond_forecast") and np.isfinite(
+        target.get("n_per_class") or np.inf) else {}
+    right = max(now * 10, shown.get("n_per_class") or 0)
     grid = np.geomspace(1, max(right, 2), 200)
     band = np.array([d.accuracy(grid) for d in draws])
     lo, hi = np.percentile(band, [10, 90], axis=0)
@@ -33,13 +36,19 @@ def plot_learning_curve(curve: dict, main: AveragedFit, draws: list[CurveFit], a
     ax.errorbar([p["n"] for p in points], [100 * p["mean"] for p in points],
                 yerr=[100 * p["std"] for p in points], fmt="o", color="black", ms=4, capsize=2,
                 label=f"measured, {_head(advice)} (mean ± sd)")
-    ax.axvline(now, color="gray", ls="--", lw=1)
-    ax.annotate("your data", (now, ax.get_ylim()[0]), rotation=90, va="bottom", ha="right",
-                fontsize=8, color="gray")
-    if target and np.isfinite(target.get("n_per_class") or np.inf):
-        ax.plot([target["n_per_class"]], [100 * target["accuracy"]], "*", color="tab:red", ms=12,
-                label=f"target {100 * target['accuracy']:.1f}%")
-    ax.axhline(100 * main.ceiling, color="tab:blue", ls=":", lw=1)
+    # in the legend: a label by the line sat under the legend (lower right, where the line
+    # usually is) or on the measured points
+    ax.axvline(now, color="gray", ls="--", lw=1, label=f"your data, {now:.0f} per class")
+    if shown:
+        ax.plot([shown["n_per_class"]], [100 * shown["accuracy"]], "*", color="tab:red", ms=12,
+                label=f"target {100 * shown['accuracy']:.1f}%")
+    elif target and target.get("beyond_forecast"):
+        ten = advice["forecast"][-1]
+        ax.plot([ten["n_per_class"]], [100 * ten["accuracy"]], "*", color="tab:red", ms=12,
+                label=f"10x the data: {100 * ten['accuracy']:.1f}% (target "
+                      f"{100 * target['accuracy']:.1f}% is further)")
+    ax.axhline(100 * main.ceiling, color="tab:blue", ls=":", lw=1,
+               label=f"ceiling of the fit, {100 * main.ceiling:.1f}%")
     ax.set_xscale("log")
     ax.set_xlabel("examples per class")
     ax.set_ylabel("accuracy (%)")

@@ -12,12 +12,13 @@ from ..data.images import ImageDecodeError, load_image
 from ..evaluate.png import save_picture
 
 THUMB = 160
-CAPTION = 30
+CAPTION = 44  # three lines of the default font
 
 
 def contact_sheet(paths: Sequence[str], captions: Sequence[str], out: str | Path,
                   columns: int = 5) -> Path:
-    """Save ``paths`` as a grid of ``THUMB`` px thumbnails with two-line ``captions``."""
+    """Save ``paths`` as a grid of ``THUMB`` px thumbnails with ``captions`` of up to three lines
+    under them; a line too wide for its thumbnail is shortened in the middle (``abc...xyz``)."""
     rows = max(1, math.ceil(len(paths) / columns))
     cols = max(1, min(columns, len(paths)))
     sheet = Image.new("RGB", (cols * THUMB, rows * (THUMB + CAPTION)), "white")
@@ -30,6 +31,18 @@ def contact_sheet(paths: Sequence[str], captions: Sequence[str], out: str | Path
             sheet.paste(img, (x + (THUMB - img.width) // 2, y + (THUMB - img.height) // 2))
         except (ImageDecodeError, OSError):
             draw.text((x + 10, y + THUMB // 2), "unreadable", fill="red")
-        draw.multiline_text((x + 4, y + THUMB), caption, fill="black", spacing=2)
+        lines = [_fit(draw, line, THUMB - 8) for line in caption.split("\n")[:3]]
+        draw.multiline_text((x + 4, y + THUMB + 2), "\n".join(lines), fill="black", spacing=2)
     save_picture(sheet, out)
     return Path(out)
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, width: int) -> str:
+    """``text``, or its start and end around "...", within ``width`` px: a long file or class
+    name ran into the next thumbnail's caption."""
+    if draw.textlength(text) <= width:
+        return text
+    keep = len(text)
+    while keep > 2 and draw.textlength(f"{text[:(keep + 1) // 2]}...{text[len(text) - keep // 2:]}") > width:
+        keep -= 1
+    return f"{text[:(keep + 1) // 2]}...{text[len(text) - keep // 2:]}"

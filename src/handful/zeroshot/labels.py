@@ -53,9 +53,14 @@ def class_phrase(name: str) -> str:
 def parse_class_list(text: str) -> list[str]:
     """``"cat, dog ,bird"`` -> ``['cat', 'dog', 'bird']``; at least two distinct names."""
     names = [n.strip() for n in str(text).split(",") if n.strip()]
-    if len(names) < 2 or len(set(names)) != len(names):
+    keys = [class_phrase(n).lower() for n in names]
+    twice = [n for i, n in enumerate(names) if keys[i] in keys[:i]]
+    if len(set(keys)) < 2:
         raise DataError(f"--classes must name at least 2 distinct classes, comma-separated, "
                         f"like \"cat,dog\". Got '{text}'.")
+    if twice:  # "Ant" and "ant" are one class to the matching and the text encoder alike
+        raise DataError(f"--classes names the class '{twice[0]}' more than once; give each class "
+                        f"once, like \"cat,dog\". Got '{text}'.")
     return names
 
 
@@ -74,6 +79,22 @@ def _same_class(a: str, b: str) -> bool:
     return class_phrase(a).lower() in _forms(b) or class_phrase(b).lower() in _forms(a)
 
 
+def _shares_word(a: str, b: str) -> bool:
+    """A word of one is a word of the other, plurals aside ("honey bee" and "bees"); words of
+    1-2 letters do not count ("a", "of")."""
+    words_a = [w for w in class_phrase(a).lower().split() if len(w) > 2]
+    words_b = [w for w in class_phrase(b).lower().split() if len(w) > 2]
+    return any(x in _forms(y) or y in _forms(x) for x in words_a for y in words_b)
+
+
+def _one_to_one(names: Sequence[str], labels: Sequence[str], same) -> dict[str, str] | None:
+    """``{label: name}`` when ``same`` pairs each label with exactly one name and no name twice."""
+    matches = {lab: [n for n in names if same(n, lab)] for lab in labels}
+    if all(len(m) == 1 for m in matches.values()) and len({m[0] for m in matches.values()}) == len(labels):
+        return {lab: str(m[0]) for lab, m in matches.items()}
+    return None
+
+
 def _label_order(label: str) -> tuple:
     """Numbers by value (1, 2, 10: star ratings), other labels as text after them."""
     try:
@@ -84,19 +105,24 @@ def _label_order(label: str) -> tuple:
 
 
 def match_class_names(names: Sequence[str], labels: Sequence[str]) -> dict[str, str]:
-    """Map each data label to a class name: by name (case, plural, ``_`` tolerant), else in order.
+    """Map each data label to a class name: by name (case, plural, ``_`` tolerant), else by a
+    shared word, else in order.
 
-    ``names=["ant", "bee"]`` and labels ``["ants", "bees"]`` match by name; ``["positive",
-    "negative"]`` against labels ``["0", "1"]`` maps in order (sorted labels: 0 -> positive; numbers
-    sort by value, so labels 1, 2, 10 take the names in that order).
+    ``names=["ant", "bee"]`` and labels ``["ants", "bees"]`` match by name, ``["honey bee",
+    "army ant"]`` by a word; ``["positive", "negative"]`` against labels ``["0", "1"]`` maps in
+    order (sorted labels: 0 -> positive; numbers sort by value, so labels 1, 2, 10 take the names
+    in that order).
 
     Raises:
         DataError: the counts differ and the names do not all match.
     """
     labels = sorted(set(labels), key=_label_order)
-    matches = {lab: [n for n in names if _same_class(n, lab)] for lab in labels}
-    if all(len(m) == 1 for m in matches.values()) and len({m[0] for m in matches.values()}) == len(labels):
-        return {lab: str(m[0]) for lab, m in matches.items()}
+    # whole names first, then a shared word: "honey bee,army ant" for folders ants/bees went by
+    # sorted order (ants -> "honey bee") and scored 4% where the names say 96%
+    for same in (_same_class, _shares_word):
+        mapping = _one_to_one(names, labels, same)
+        if mapping is not None:
+            return mapping
     if len(names) != len(labels):
         raise DataError(f"--classes names {len(names)} classes {list(names)} but the data has "
                         f"{len(labels)} labels {labels}. Give one name per label, in the "
