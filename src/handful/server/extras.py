@@ -90,11 +90,12 @@ def advice(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
             "ceiling": result.get("ceiling"), "source": "handful advise (fitted learning curve)"}
 
 
-def suggest(X: np.ndarray, proba: np.ndarray, n: int) -> tuple[list[int], np.ndarray]:
-    """Indices of up to ``n`` items to label next, best first, and every item's uncertainty."""
-    from ..select.active import margin_uncertainty, rank_for_labeling
+def suggest(X: np.ndarray, proba: np.ndarray, n: int, paths: list[str]) -> tuple[list[int], np.ndarray]:
+    """Indices of up to ``n`` images (``paths``, rows of ``X``) to label next, best first, with
+    copies of a pick left out, and every image's uncertainty."""
+    from ..select.active import margin_uncertainty, rank_images_for_labeling
 
-    return rank_for_labeling(X, proba, n), margin_uncertainty(proba)
+    return rank_images_for_labeling(paths, X, proba, n), margin_uncertainty(proba)
 
 
 def export_onnx(model_dir: Path, out: Path) -> dict:

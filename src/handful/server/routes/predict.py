@@ -115,10 +115,12 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
         paths, early = _stage_files(files, tmp, limits)
         ready = [i for i in range(len(files)) if i not in early]
         X, proba, ok, failures = model.embed_and_predict([paths[i] for i in ready])
+        # ranked while the files exist: resized or re-encoded copies of a pick are told by their pixels
+        ranked, uncertainty = (extras.suggest(X, proba, n, [paths[ready[i]] for i in ok]) if len(X)
+                               else ([], np.zeros(0)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failures = {ready[i]: r for i, r in failures.items()} | early
-    ranked, uncertainty = extras.suggest(X, proba, n) if len(X) else ([], np.zeros(0))
     rows = []
     for rank, j in enumerate(ranked, 1):
         top = np.argsort(-proba[j])[:2]
