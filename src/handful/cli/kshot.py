@@ -30,7 +30,7 @@ from .options import (
     check_names,
 )
 from .output import Output, check_replaceable, json_with, pct, write_text_file
-from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, prior_options
+from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, names_used, prior_options
 
 
 def parse_shots(text: str) -> list[int]:
@@ -163,7 +163,7 @@ def kshot(
     if zero_shot_prior:  # the weight the prior got in each run, in run order
         for i, k in enumerate(result["shots"]):
             result["shots"][k]["prior_weights"] = prior_weights[i * repeats:(i + 1) * repeats]
-        result["zero_shot_prior"] = {"classes": clf.class_names or None, "template": template}
+        result["zero_shot_prior"] = {"classes": names_used(clf, pool_ex.classes), "template": template}
     if augment_views:
         result["augment"] = {"views_per_image": augment_views, "preset": augment}
     result.update(backbone=clf._backbone.name, head=head, pool=str(pool), test=test_ex.source,

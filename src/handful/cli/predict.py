@@ -23,6 +23,7 @@ from ..errors import DataError
 from .main import app
 from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
 from .output import Output, check_file_path
+from .support import check_support, fit_support
 
 # export.runtime.RUNTIMES, spelled out so that `handful --help` does not load torch (a test
 # checks they agree).
@@ -117,6 +118,7 @@ def predict(
     if nested and support is None:
         raise DataError("--nested reads a nested support tree (alphabet/character/): pass --support DIR, "
                         "or drop --nested.")
+    check_support(support)
     started = time.perf_counter()
     predictor = load_predictor(model, runtime, cache=False if no_cache else None,
                                batch_size=batch_size)
@@ -125,7 +127,7 @@ def predict(
         if runtime != "torch" or ray:
             raise DataError("--support needs the torch runtime without --ray (the support set is "
                             "embedded here). Drop --runtime/--ray.")
-        support_examples, support_keys = _fit_support(out, predictor, support, nested)
+        support_examples, support_keys = fit_support(out, predictor, support, nested)
         support_skipped = predictor.training_["skipped"]  # [{"path", "reason"}], as Examples.summary()
     elif transductive:
         raise DataError("--transductive refines the prototypes of a support set: pass --support DIR "
@@ -247,23 +249,6 @@ def _note_fewshot_without_support(out: Output, model: Path, n_classes: int) -> N
         out.print(f"[yellow]note:[/] {model} is a few-shot model and no --support was given, so it "
                   f"answers among the {n_classes} classes it was trained on. For new classes pass "
                   "--support DIR (a sub-folder per class, 1+ images each).")
-
-
-def _fit_support(out: Output, predictor, support: Path, nested: bool):
-    """Make ``predictor`` answer with the support set's classes; returns the set's Examples and
-    the content keys its embedding computed (``{item: key}``: the set's id reuses them)."""
-    from ..data import load_examples
-
-    examples = load_examples(support, nested=nested)
-    if not nested and examples.modality == "image":  # alphabet/character/ read as alphabets: say so
-        from ..fewshot.sources import warn_if_nested
-
-        warn_if_nested(examples.source, examples)  # the train/ split's folder where there is one
-    predictor.fit_support(examples)
-    keys = predictor._feature_cache().last_content_keys()  # read right after the hashing call
-    for item in predictor.training_["skipped"][:10]:
-        out.print(f"  support file skipped {item['path']}: {item['reason']}")
-    return examples, keys
 
 
 def _run_record(model: Path, runtime: str, k: int, transductive: bool, support: Path | None,

@@ -51,6 +51,12 @@ def prior_options(zero_shot_prior: bool, classes: str | None, template: str | No
             "zero_shot_template": template}
 
 
+def names_used(clf, labels) -> dict[str, str]:
+    """``{label: class name}`` the zero-shot prior read for ``labels``: the ``--classes`` name, else
+    the label itself (as ``zero_shot_map_for`` names them), so a report never says ``null``."""
+    return {str(label): clf.class_names.get(str(label), str(label)) for label in labels}
+
+
 def selection_notes(clf) -> dict:
     """What train reports about the model choice: the negative-transfer warning and, with
     ``--zero-shot-prior``, the prior's weight and how it was chosen."""
@@ -63,7 +69,7 @@ def selection_notes(clf) -> dict:
         notes["zero_shot_prior"] = {
             "weight": float(head.weight_[0]), "chosen_by": getattr(head, "weight_source_", ""),
             "cv_accuracy": getattr(head, "cv_accuracy_", None),
-            "method": zs.kind, "class_names": clf.class_names or None,
+            "method": zs.kind, "class_names": names_used(clf, head.classes_),
             "template": clf.zero_shot_template}
     return notes
 

@@ -51,17 +51,37 @@ def class_phrase(name: str) -> str:
 
 
 def parse_class_list(text: str) -> list[str]:
-    """``"cat, dog ,bird"`` -> ``['cat', 'dog', 'bird']``; at least two distinct names."""
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    """``"cat, dog ,bird"`` -> ``['cat', 'dog', 'bird']``; at least two distinct names, none empty.
+
+    An empty name is refused wherever it is, a trailing comma included: ``"ant,bee,"`` is as
+    likely a name left out (``"ant,bee,$THIRD"`` with the variable unset) as a stray comma, and
+    a class left out changes every answer of ``zeroshot`` without a word.
+    """
+    parts = [n.strip() for n in str(text).split(",")]
+    names = [n for n in parts if n]
     keys = [class_phrase(n).lower() for n in names]
     twice = [n for i, n in enumerate(names) if keys[i] in keys[:i]]
     if len(set(keys)) < 2:
         raise DataError(f"--classes must name at least 2 distinct classes, comma-separated, "
                         f"like \"cat,dog\". Got '{text}'.")
+    if "" in parts:
+        raise DataError(f"--classes has an empty name {_empty_place(parts)}; expected a name between "
+                        f"each two commas. Got '{text}'. Remove the extra comma or add the "
+                        "missing name.")
     if twice:  # "Ant" and "ant" are one class to the matching and the text encoder alike
         raise DataError(f"--classes names the class '{twice[0]}' more than once; give each class "
                         f"once, like \"cat,dog\". Got '{text}'.")
     return names
+
+
+def _empty_place(parts: list[str]) -> str:
+    """Where the first empty name of a comma-split list is, in words: "at place 2 (after 'ant')"."""
+    i = parts.index("")
+    if i == 0:
+        return "at place 1 (before the first comma)"
+    if i == len(parts) - 1:
+        return f"at place {i + 1} (after the last comma)"
+    return f"at place {i + 1} (after '{parts[i - 1]}')"
 
 
 def _forms(name: str) -> set[str]:
