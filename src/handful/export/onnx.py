@@ -222,6 +222,10 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise DataError(f"--opset must be from {MIN_OPSET} to {MAX_OPSET} (what the exporter writes and "
                         f"handful's graphs need; {OPSET} is the default). Got {opset}.")
+    if out is not None and Path(out).suffix != ".onnx":  # predict tells an export by it
+        raise DataError(f"--out must name a .onnx file (`handful predict` takes a path ending in .onnx for "
+                        f"an export, anything else for a model folder). Got '{out}'; use e.g. "
+                        f"'{Path(out).with_suffix('.onnx').name}'.")
     if support is not None and out is None:
         raise DataError(f"--support needs --out FILE.onnx: the support set's graph is a file of its own "
                         f"({model_dir or 'the model'}/model.onnx stays the model's own export).")

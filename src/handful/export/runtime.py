@@ -22,7 +22,7 @@ import numpy as np
 from ..backbones.base import BackboneInfo
 from ..backbones.image_input import preprocess_gray, preprocess_image
 from ..backbones.stream import iter_embeddings
-from ..bundle.store import read_model_json
+from ..bundle.store import HEAD_FILE, MODEL_JSON, read_model_json
 from ..data.examples import as_items
 from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, UnknownNameError
 from .onnx import INPUT_NAME, head_digest
@@ -76,8 +76,9 @@ class OnnxClassifier:
             self.session = ort.InferenceSession(str(self.path), options,
                                                 providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own exception types
+            model = self.path.parent if (self.path.parent / MODEL_JSON).is_file() else "MODEL"
             raise BundleError(f"ONNX file {self.path} cannot be loaded ({err}). Re-export it "
-                              "with `handful export MODEL --format onnx`.") from err
+                              f"with `handful export {model} --format onnx`.") from err
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         if "handful.classes" not in self.metadata:
             raise BundleError(f"ONNX file {self.path} was not written by `handful export` (no "
@@ -167,11 +168,20 @@ def load_predictor(model: str | Path, runtime: str = "torch", cache=None, batch_
     if runtime == "torch":
         from ..classifier import load
 
+        if Path(model).suffix == ".onnx" and Path(model).is_file():  # else: "no model.json"
+            raise BundleError(f"'{model}' is an ONNX export, which the torch runtime cannot run (it "
+                              "reads a model directory). Pass --runtime onnx.")
+
         return load(model, cache=cache)
     path = onnx_path(model)
     predictor = OnnxClassifier(path, batch_size=batch_size)
     model = Path(model)
     if model.is_dir():
+        if not (model / HEAD_FILE).is_file() or not (model / MODEL_JSON).is_file():
+            missing = HEAD_FILE if (model / MODEL_JSON).is_file() else f"{MODEL_JSON} or {HEAD_FILE}"
+            raise BundleError(f"Model '{model}' has {ONNX_FILE} but no {missing} to check that the export "
+                              "is of the current model (a partial copy?). Copy the whole model folder, or "
+                              f"give the file itself: {path}.")
         recorded = json.loads(predictor.metadata.get("handful.model", "{}")).get("head_sha256")
         if recorded != head_digest(model):
             raise BundleError(f"{path} was exported from an older version of model '{model}'. "

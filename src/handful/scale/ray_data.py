@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -25,7 +27,20 @@ from .batch import Results
 MODEL_FILES = ("model.json", "head.safetensors", "backbone.safetensors", "model.onnx")
 
 
+def ignore_ray_notes() -> None:
+    """Hide Ray Data's notes on its own deprecated settings: building a ``DataContext`` sets every
+    field, so each command printed "warning: `use_polars` is deprecated ..." for settings handful never
+    touches and a user cannot change. One targeted filter (set in front, as ``cli.main`` keeps it)."""
+    warnings.filterwarnings("ignore", message=r"`\w+` is deprecated", category=DeprecationWarning,
+                            module=r"ray\.data\.context\Z")
+
+
+ignore_ray_notes()
+
+
 def _ray():
+    if threading.current_thread() is threading.main_thread():
+        ignore_ray_notes()  # again: a command's start (cli.main) put its own filters in front
     try:
         import ray
         import ray.data  # noqa: F401

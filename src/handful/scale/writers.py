@@ -64,7 +64,12 @@ def prediction_header(k: int) -> list[str]:
 
 def refuse_foreign(path: Path, ours: bool) -> None:
     """Stop, before any work, when ``path`` is a non-empty file handful did not write: even
-    --overwrite replaces only handful's own outputs."""
+    --overwrite replaces only handful's own outputs. A folder there is refused by its own name: the
+    write would fail late, naming only its parent."""
+    if path.is_dir():
+        raise DataError(f"Cannot write '{path}': it is a folder, and this run writes a file there (--out, "
+                        "or its record, list of skipped inputs or index beside it). Move or rename the "
+                        "folder, or choose another --out.")
     if path.is_file() and path.stat().st_size and not ours:
         raise DataError(f"'{path}' exists and was not written by handful; it is left as it is. "
                         "Choose another --out (or delete the file).")
