@@ -136,8 +136,9 @@ class FeatureCache:
         keys: list[str | None] = [None] * n
         missing: list[int] = []
         self._last_keys = {}
+        enabled = self.enabled and getattr(backbone, "cache_embeddings", True)  # word2vec: no
         for i, item in enumerate(items):
-            if self.enabled:
+            if enabled:
                 try:
                     keys[i] = content_key(item, backbone.modality)
                 except OSError as err:
@@ -162,6 +163,6 @@ class FeatureCache:
                     failures[i] = bad[j]
                     continue
                 out[i] = computed[j]
-                if self.enabled:
+                if enabled:
                     self._write(self._path(backbone.fingerprint, keys[i]), computed[j])
         return out, failures

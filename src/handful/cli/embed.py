@@ -45,7 +45,12 @@ def _backbone(backbone: str, model: Path | None, inputs: list[str]):
     if backbone == "auto":
         texts = len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file()
         backbone = DEFAULT_BACKBONES["text" if texts else "image"]
-    return create_backbone(backbone), None
+    net = create_backbone(backbone)
+    if hasattr(net, "fit_unlabeled"):  # word2vec: its vectors exist only inside a trained model
+        raise DataError(f"Backbone '{net.name}' has no vectors of its own: they are learned from your "
+                        "unlabeled text when a model is trained. Train one (handful train DATA --backbone "
+                        "word2vec --unlabeled more.txt --out MODEL), then embed with --model MODEL.")
+    return net, None
 
 
 def _results(backbone, model, work, cache, ray, address, batch_size, quiet):

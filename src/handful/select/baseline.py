@@ -35,9 +35,14 @@ def transfer_warning(leaderboard) -> str | None:
         return None
     best, base = leaderboard.best["mean"], leaderboard.baseline["mean"]
     stderr = (leaderboard.best["std"] or 0.0) / np.sqrt(leaderboard.baseline.get("n_folds", 1))
-    if best > base + max(NO_BETTER_MARGIN, N_STANDARD_ERRORS * stderr):
+    noise = max(NO_BETTER_MARGIN, N_STANDARD_ERRORS * stderr)
+    if best > base + noise:
         return None
+    # above the baseline but within the noise, "no better than" read as false (63.3% vs 50.0%)
+    compared = ("no better than" if best <= base else
+                f"{100 * (best - base):.1f} points above, within the noise of its folds "
+                f"({100 * noise:.1f} points), so not clearly better than")
     return (f"Negative transfer: the best model's cross-validated accuracy ({100 * best:.1f}%) is "
-            f"no better than always predicting the most frequent class ({100 * base:.1f}%). The "
+            f"{compared} always predicting the most frequent class ({100 * base:.1f}%). The "
             "pretrained features do not separate these classes; try another backbone "
             "(`handful backbones`), fine-tuning, or check the labels.")

@@ -165,8 +165,10 @@ def prepare_for_training(clf, examples: Examples, finetune: bool, max_pairs: int
         texts = read_unlabeled(unlabeled) if unlabeled else None
         report.update(pretrain_word2vec(clf, examples, texts) or {})
         stats = report["word2vec"]
-        say(f"word2vec: {stats['n_words']} words from {stats['n_texts']} texts "
-            f"({stats['n_tokens']} tokens, {stats['epochs']} epochs)")
+        n_unlabeled = report["n_unlabeled"]
+        say(f"word2vec: {stats['n_words']} words from {stats['n_texts']} texts ({n_unlabeled} "
+            f"unlabeled + {stats['n_texts'] - n_unlabeled} labeled, their labels unused; "
+            f"{stats['n_tokens']} tokens, {stats['epochs']} epochs)")
     if finetune:
         config = SetFitConfig(max_pairs=max_pairs, seed=seed)
         report.update(finetune_for_training(clf, examples, config))
@@ -184,6 +186,9 @@ def prepare_for_kshot(clf, pool: Examples, finetune: bool, max_pairs: int,
     report: dict = {}
     if pool.modality == "text" and clf.backbone.replace("-", "_") == "word2vec":
         texts = read_unlabeled(unlabeled) if unlabeled else []
+        if not texts:  # as train says it: the pool alone is seldom enough text for word vectors
+            warnings.warn(f"word2vec learns only from the pool's {len(pool)} texts here (their labels "
+                          "unused); give more in-domain sentences with --unlabeled FILE.", stacklevel=2)
         stats = clf.backbone_for("text").fit_unlabeled(texts + list(pool.items))
         report = {"word2vec": stats, "n_unlabeled": len(texts)}
     if finetune and clf.head == "auto":

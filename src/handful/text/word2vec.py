@@ -182,6 +182,10 @@ class Word2VecBackbone(BackboneBase):
         self.info = replace(self.info, dim=dim)
         self._set(vocab, torch.zeros(len(vocab), dim))
 
+    # Embedding is a vocabulary look-up: caching it buys no time, and a cache hit would skip the
+    # warning in embed() about texts with no known word (it said so on the first run only).
+    cache_embeddings = False
+
     def preprocess(self, item: str) -> str:
         return str(item)
 
@@ -198,12 +202,12 @@ class Word2VecBackbone(BackboneBase):
             ids = [self._index[w] for w in tokenize_words(text) if w in self._index]
             if ids:
                 out[i] = vectors[ids].mean(axis=0)
-            elif tokenize_words(text):
-                unknown = True
+            else:  # unknown words, or none at all (only emoji or punctuation): zeros all the same
+                unknown = unknown or bool(str(text).strip())  # an empty text is skipped before
         if unknown:  # one wording, so a stream of batches says it once
             warnings.warn("Some texts contain no word the word2vec vectors know: each is embedded as "
-                          "zeros, so its prediction says nothing about it. Train the vectors on more "
-                          "text like it (--unlabeled).", stacklevel=2)
+                          "zeros, so its prediction and probability say nothing about it. Train the "
+                          "vectors on more text like it (--unlabeled).", stacklevel=2)
         return out
 
     def coverage(self, texts: Sequence[str]) -> float:
