@@ -133,3 +133,20 @@ def test_distinct_texts_train_without_a_label_warning(capsys, recwarn, latin1_ts
                       "--backbone", "test_tiny_text", "--head", "logistic"])
     assert not [w for w in recwarn if "more than one label" in str(w.message)]
     assert any("latin-1" in str(w.message) for w in recwarn)  # the recorder does see warnings
+
+
+def test_a_typed_text_longer_than_a_file_name_can_be_is_predicted_and_embedded(capsys, latin1_tsv,
+                                                                               tmp_path):
+    # a review paragraph of ~300 bytes crashed predict and embed: Path(text).is_file() raised
+    # 'File name too long' (ENAMETOOLONG) while asking whether the text named a file
+    long_text = "the team won the match and the fans cheered the winning goal " * 5
+    assert len(long_text.encode()) > 255
+    model = tmp_path / "m"
+    with pytest.warns(UserWarning, match="read it as latin-1"):
+        run_json(capsys, ["train", str(latin1_tsv), "--out", str(model), "--backbone", "test_tiny_text",
+                          "--head", "logistic", "--no-advise"])
+    predicted = run_json(capsys, ["predict", str(model), long_text, "add salt to the soup"])
+    assert [p["label"] for p in predicted["predictions"]] == list(LABELS)
+    embedded = run_json(capsys, ["embed", long_text, "--backbone", "test_tiny_text", "--out",
+                                 str(tmp_path / "X.npy")])
+    assert embedded["n"] == 1 and np.load(tmp_path / "X.npy").shape[0] == 1

@@ -7,6 +7,7 @@ Rows go to disk batch by batch, so memory stays bounded; a re-run resumes.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -43,7 +44,7 @@ def _backbone(backbone: str, model: Path | None, inputs: list[str]):
         clf = load(model, cache=False)
         return clf.backbone_for(clf.modality_), model
     if backbone == "auto":
-        texts = len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file()
+        texts = len(inputs) == 1 and is_table_path(inputs[0]) and os.path.isfile(inputs[0])
         backbone = DEFAULT_BACKBONES["text" if texts else "image"]
     net = create_backbone(backbone)
     if hasattr(net, "fit_unlabeled"):  # word2vec: its vectors exist only inside a trained model

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -232,7 +233,7 @@ def check_no_files_as_texts(inputs: list[str], who: str) -> None:
     as a text (``photo.jpg`` answered like "photo dot jpg"), a confident answer to the wrong question."""
     from ..data.table import is_table_path
 
-    file = next((x for x in inputs if x.strip() and not is_table_path(x) and Path(x).is_file()), None)
+    file = next((x for x in inputs if x.strip() and not is_table_path(x) and os.path.isfile(x)), None)
     if file is not None:
         raise DataError(f"{who}; '{file}' is a file, and its name would be read as a text. Give texts, or "
                         "one CSV/TSV of them.")

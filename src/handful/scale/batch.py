@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import platform
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -41,7 +42,7 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
     """
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)  # one file, folder or text
     if modality == "image":
-        if inputs and all(is_table_path(x) and Path(x).is_file() for x in inputs):
+        if inputs and all(is_table_path(x) and os.path.isfile(x) for x in inputs):
             raise DataError(f"{reader} images; '{inputs[0]}' is a table of texts. Give "
                             "image files or folders.")
         _check_text_column_applies(modality, inputs, text_column)
@@ -51,7 +52,7 @@ def list_inputs(modality: str, inputs: Sequence[str], text_column: str | None = 
         table = read_table(inputs[0], text_column=text_column, labeled=False)
         return list(table.items), list(table.ids), list(table.skipped)
     _check_no_table_names(inputs)
-    folder = next((x for x in inputs if x.strip() and Path(x).is_dir()), None)  # Path("") is "."
+    folder = next((x for x in inputs if x.strip() and os.path.isdir(x)), None)  # ("" would be ".")
     if folder is not None:
         raise DataError(f"{reader} texts; '{folder}' is a folder. Give a CSV/TSV of texts, "
                         "or the texts themselves.")
@@ -75,7 +76,7 @@ def _check_no_table_names(inputs: Sequence[str]) -> None:
     """Texts that name a table (a missing file, or one of several) are a mistake, not texts to classify."""
     for x in inputs:
         if is_table_path(x) and not any(c.isspace() for c in x):
-            if not Path(x).is_file():
+            if not os.path.isfile(x):
                 raise DataError(f"Text table '{x}' does not exist. Give an existing CSV/TSV file, or the texts "
                                 "themselves.")
             raise DataError(f"'{x}' is one of {len(inputs)} inputs, but one CSV/TSV of texts is read at a "
@@ -84,7 +85,7 @@ def _check_no_table_names(inputs: Sequence[str]) -> None:
 
 def is_text_table(inputs: Sequence[str]) -> bool:
     """Whether ``inputs`` of a text model name one CSV/TSV file (else they are the texts themselves)."""
-    return len(inputs) == 1 and is_table_path(inputs[0]) and Path(inputs[0]).is_file()
+    return len(inputs) == 1 and is_table_path(inputs[0]) and os.path.isfile(inputs[0])
 
 
 @functools.cache
