@@ -97,10 +97,13 @@ def _last_json(capsys) -> dict:
 def test_train_finetune_saves_the_tuned_encoder_and_load_restores_it(tmp_path, text_csv, capsys):
     code = main(["train", str(text_csv), "--out", str(tmp_path / "m"), "--finetune",
                  "--max-pairs", "32", "--json"])
-    result = _last_json(capsys)
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
     assert code == 0
     assert result["finetune"]["n_pairs"] == 32 and result["head"]["type"] == "logistic"
     assert "cv_accuracy" not in result["metrics"]  # the encoder saw every example: no CV claim
+    # nor a learning curve: measured on the tuned-on texts it forecast ~90% for a 64% model
+    assert result["advice"] is None and "Data-need estimate skipped" in captured.err
     doc = json.loads((tmp_path / "m" / "model.json").read_text())
     assert doc["backbone"]["weights_file"] == "backbone.safetensors"
     assert doc["backbone"]["info"]["weights"].startswith("tuned-")

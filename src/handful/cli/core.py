@@ -209,6 +209,11 @@ def train(
               "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats),
               **text_report, **selection}
 
+    if advise and "finetune" in text_report:  # its curve would be measured on texts the encoder was tuned on
+        out.print("Data-need estimate skipped: the encoder was fine-tuned on every example, so a "
+                  "learning curve on them would flatter it (see --finetune in docs/text.md).")
+        advise = False
+
     def write_report(tmp: Path) -> None:
         if advise:
             advice_started = time.perf_counter()
