@@ -120,6 +120,17 @@ def test_train_finetune_saves_the_tuned_encoder_and_load_restores_it(tmp_path, t
     assert model.predict(probe) == ["sports", "cooking"]
 
 
+def test_kshot_finetune_with_the_auto_head_reports_the_logistic_head_it_used(text_csv, capsys):
+    # the table said "head chosen by CV in each draw" and the JSON "auto", but after tuning the
+    # encoder on the pool's texts no head is searched: logistic, as in training
+    code = main(["kshot", str(text_csv), "--test", str(text_csv), "--shots", "2", "--repeats", "1",
+                 "--finetune", "--max-pairs", "8", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert json.loads(captured.out.strip().splitlines()[-1])["head"] == "logistic"
+    assert "head logistic" in captured.err and "chosen by CV" not in captured.err
+
+
 def test_kshot_finetune_reports_pairs_and_seconds_per_draw(tmp_path, text_csv, capsys):
     code = main(["kshot", str(text_csv), "--test", str(text_csv), "--shots", "2,3",
                  "--repeats", "2", "--finetune", "--max-pairs", "16", "--head", "prototype",

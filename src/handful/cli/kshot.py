@@ -166,9 +166,10 @@ def kshot(
         result["zero_shot_prior"] = {"classes": names_used(clf, pool_ex.classes), "template": template}
     if augment_views:
         result["augment"] = {"views_per_image": augment_views, "preset": augment}
-    result.update(backbone=clf._backbone.name, head=head, pool=str(pool), test=test_ex.source,
+    # clf.head: the head used (--finetune fixes "auto" to logistic: no search on tuned-on texts)
+    result.update(backbone=clf._backbone.name, head=clf.head, pool=str(pool), test=test_ex.source,
                   skipped=[{"path": p, "reason": r} for p, r in pool_ex.skipped + test_ex.skipped])
-    out.table(table_title(result, repeats, head), ["K", "mean", "std", "95% CI"]
+    out.table(table_title(result, repeats, clf.head), ["K", "mean", "std", "95% CI"]
               + (["prior weight: median (range)"] if zero_shot_prior else []),
               [[k, pct(v["mean"]), "-" if v["std"] is None else f"{100 * v['std']:.1f}",
                 "-" if v["ci95"] is None else f"{pct(v['ci95'][0])}-{pct(v['ci95'][1])}"]
