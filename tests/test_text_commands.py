@@ -93,7 +93,7 @@ def test_empty_and_too_long_texts_are_reported_by_train(capsys, tmp_path):
     rows = ["text,label", '"",sports', f"{long_text},sports"] + [f"{t},sports" for t in SPORTS[:3]]
     rows += [f"{t},cooking" for t in COOKING[:4]]
     path.write_text("\n".join(rows) + "\n")
-    with pytest.warns(UserWarning, match="1 texts longer than 20000 characters were truncated"):
+    with pytest.warns(UserWarning, match="1 text longer than 20000 characters was truncated"):
         out = run_json(capsys, ["train", str(path), "--out", str(tmp_path / "m"),
                                 "--backbone", "test_tiny_text", "--head", "logistic"])
     assert out["n_train"] == 8  # the long text is kept (cut), the empty one is not

@@ -86,7 +86,7 @@ def test_empty_texts_and_labels_are_skipped_and_listed(tmp_path):
 def test_very_long_texts_are_truncated_with_a_warning(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text(f"text,label\n{'word ' * 5000},a\nshort,b\n")
-    with pytest.warns(UserWarning, match="1 texts longer than 20000 characters were truncated"):
+    with pytest.warns(UserWarning, match="1 text longer than 20000 characters was truncated"):
         examples = read_table(path)
     assert len(examples.items[0]) == MAX_TEXT_CHARS
 

@@ -124,3 +124,13 @@ def test_train_with_the_prior_says_its_data_need_curve_leaves_the_prior_out(caps
     advice = out["advice"]
     assert (advice["head"]["type"], advice["head"]["replaces"]) == ("prototype", "zeroshot_prior")
     assert "prototype head (without the zero-shot prior" in advice["sentence"], advice["sentence"]
+
+
+def test_the_prior_weight_is_printed_to_three_figures(capsys):
+    # a weight set from the zero-shot evidence printed as "weight 3.49168"
+    from handful.cli.output import Output
+    from handful.cli.zeroshot import print_selection
+
+    print_selection(Output(False), {"zero_shot_prior": {"method": "conse", "weight": 3.4916812,
+                                                        "chosen_by": "the zero-shot evidence"}})
+    assert "weight 3.49, chosen by the zero-shot evidence" in capsys.readouterr().out

@@ -83,7 +83,7 @@ def print_selection(out: Output, notes: dict) -> None:
         cv = prior.get("cv_accuracy")
         extra = (f"; CV accuracy {pct(cv['without_prior'])} without, {pct(cv['with_prior'])} with"
                  if cv else "")
-        out.print(f"Zero-shot prior ({prior['method']}): weight {prior['weight']:g}, chosen by "
+        out.print(f"Zero-shot prior ({prior['method']}): weight {prior['weight']:.3g}, chosen by "
                   f"{prior['chosen_by']}{extra}")
 
 

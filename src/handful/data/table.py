@@ -161,8 +161,8 @@ def read_table(
         labels.append(label)
         ids.append(row_id)
     if n_truncated:
-        warnings.warn(f"{path}: {n_truncated} texts longer than {max_chars} characters "
-                      "were truncated.", stacklevel=2)
+        warnings.warn(f"{path}: {n_truncated} text{'s' if n_truncated > 1 else ''} longer than {max_chars} "
+                      f"characters {'were' if n_truncated > 1 else 'was'} truncated.", stacklevel=2)
     if labeled:
         texts, labels, ids, skipped = _number_labels(path, texts, labels, ids, skipped)
         warn_label_variants(path, labels)
