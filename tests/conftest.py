@@ -61,6 +61,26 @@ def make_color_tree(root: Path, n_per_class: int = 6, classes=("red", "green", "
     return root
 
 
+def run_json(capsys, argv: list[str]) -> dict:
+    """Run a CLI command with --json; it must succeed, and its last stdout line is the result."""
+    import json
+
+    from handful.cli import main
+
+    code = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def tiny_text_names(monkeypatch):
+    """Zero-shot class names embedded by the bag-of-words test backbone instead of MiniLM."""
+    from handful.zeroshot import scorer
+
+    monkeypatch.setattr(scorer, "DEFAULT_TEXT_BACKBONE", "test_tiny_text")
+
+
 @pytest.fixture
 def color_tree(tmp_path) -> Path:
     """Three color classes, 6 images each (mixed PNG/JPEG)."""

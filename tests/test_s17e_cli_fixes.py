@@ -1,30 +1,17 @@
 """Three CLI slips: an empty name in --classes, kshot's prior reported as ``classes: null``, and a
 missing --support folder reported without naming --support."""
 
-import json
 
 import pytest
 
 import zeroshot_support  # noqa: F401  (registers test_imagenet_colors)
+from conftest import run_json
 from handful import Classifier
 from handful.cli import main
 from handful.errors import DataError
-from handful.zeroshot import parse_class_list, scorer
+from handful.zeroshot import parse_class_list
 
 FOLDERS = {"blue": "blue", "green": "green", "red": "red"}  # the color_tree labels, named by themselves
-
-
-@pytest.fixture
-def tiny_text_names(monkeypatch):
-    """Class names embedded by the bag-of-words test backbone instead of MiniLM."""
-    monkeypatch.setattr(scorer, "DEFAULT_TEXT_BACKBONE", "test_tiny_text")
-
-
-def run_json(capsys, argv):
-    code = main(argv + ["--json"])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return json.loads(captured.out.strip().splitlines()[-1])
 
 
 def run_error(capsys, argv) -> str:
