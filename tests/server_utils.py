@@ -195,6 +195,25 @@ class InterleavedCatalog(Catalog):
         return super()._all(sql, args)
 
 
+def seed_mistake(home, renames: list[tuple[str, str]]) -> tuple[int, int]:
+    """(project id, example id): a text project whose v1 took 'purr?' (labeled cat) for a dog;
+    then the classes are renamed (old, new) in turn."""
+    catalog = Catalog(home)
+    pid = catalog.create_project("pets", "text")["id"]
+    ids = {}
+    for label, texts in {"cat": ["meow", "purr?"], "dog": ["woof", "bark"]}.items():
+        for text in texts:
+            ids[text], _ = catalog.add_example(pid, label, f"digest-{text}", text, text=text)
+    report = cv_report(["cat"] * 2 + ["dog"] * 2, ["cat", "dog", "dog", "dog"], ["cat", "dog"])
+    report["evaluation"]["mistakes"] = [{"example": f"#{ids['purr?']} purr?", "label": "cat",
+                                         "predicted": "dog", "confidence": 0.9}]
+    seed_version(catalog, pid, report, {"accuracy": 0.75}, ["cat", "dog"], 4)
+    for old, new in renames:
+        catalog.rename_class(pid, old, new)
+    catalog.close()
+    return pid, ids["purr?"]
+
+
 def cv_report(y_true: list[str], y_pred: list[str], classes: list[str]) -> dict:
     evaluation = classification_report(y_true, y_pred, classes)
     evaluation.update(mistakes=[], scheme="3-fold stratified CV, out-of-fold predictions", note="")

@@ -8,29 +8,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from handful.server import Catalog
-from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version
+from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, seed_mistake
 
 pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
-
-
-def seed_mistake(home, renames: list[tuple[str, str]]) -> tuple[int, int]:
-    """(project id, example id): a text project whose v1 took 'purr?' (labeled cat) for a dog;
-    then the classes are renamed (old, new) in turn."""
-    catalog = Catalog(home)
-    pid = catalog.create_project("pets", "text")["id"]
-    ids = {}
-    for label, texts in {"cat": ["meow", "purr?"], "dog": ["woof", "bark"]}.items():
-        for text in texts:
-            ids[text], _ = catalog.add_example(pid, label, f"digest-{text}", text, text=text)
-    report = cv_report(["cat"] * 2 + ["dog"] * 2, ["cat", "dog", "dog", "dog"], ["cat", "dog"])
-    report["evaluation"]["mistakes"] = [{"example": f"#{ids['purr?']} purr?", "label": "cat",
-                                         "predicted": "dog", "confidence": 0.9}]
-    seed_version(catalog, pid, report, {"accuracy": 0.75}, ["cat", "dog"], 4)
-    for old, new in renames:
-        catalog.rename_class(pid, old, new)
-    catalog.close()
-    return pid, ids["purr?"]
 
 
 def test_a_mistake_taken_for_a_class_renamed_since_offers_its_new_name(tmp_path, page):

@@ -9,25 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handful.server import Catalog, create_app
-from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, cv_report, seed_version
+from server_utils import HAS_CHROMIUM, NO_CHROMIUM, ServerProcess, seed_mistake
 
 
 def seed_renamed(home) -> tuple[int, int]:
-    """(project id, example id): a text project whose v1 took example 'purr?' (labeled cat) for
-    a dog, and whose class 'dog' was renamed 'puppy' after training."""
-    catalog = Catalog(home)
-    pid = catalog.create_project("pets", "text")["id"]
-    ids = {}
-    for label, texts in {"cat": ["meow", "purr?"], "dog": ["woof", "bark"]}.items():
-        for text in texts:
-            ids[text], _ = catalog.add_example(pid, label, f"digest-{text}", text, text=text)
-    report = cv_report(["cat", "cat", "dog", "dog"], ["cat", "dog", "dog", "dog"], ["cat", "dog"])
-    report["evaluation"]["mistakes"] = [{"example": f"#{ids['purr?']} purr?", "label": "cat",
-                                         "predicted": "dog", "confidence": 0.9}]
-    seed_version(catalog, pid, report, {"accuracy": 0.75}, ["cat", "dog"], 4)
-    assert catalog.rename_class(pid, "dog", "puppy") == 2
-    catalog.close()
-    return pid, ids["purr?"]
+    """(project id, example id): v1 took 'purr?' (labeled cat) for a dog; 'dog' is 'puppy' since."""
+    return seed_mistake(home, [("dog", "puppy")])
 
 
 def test_relabel_to_an_existing_class_only_refuses_a_class_renamed_since_training(tmp_path):
