@@ -36,22 +36,33 @@ class OneShotRun:
     answer: tuple[int, ...]
 
 
+LINE = "'runNN/test/itemNN.png runNN/training/classNN.png'"
+LAYOUT = "training/classNN.png, test/itemNN.png and class_labels.txt"
+
+
 def read_run(folder: Path) -> OneShotRun:
     """Parse ``class_labels.txt`` of one run folder (paths resolved inside the folder)."""
     labels_file = folder / "class_labels.txt"
     if not labels_file.is_file():
-        raise DataError(f"Run folder {folder} has no class_labels.txt. Expected Lake's layout: "
-                        "training/classNN.png, test/itemNN.png, class_labels.txt.")
+        raise DataError(f"Run folder {folder} has no class_labels.txt (each test drawing's answer); expected "
+                        f"Lake's layout: {LAYOUT}. Restore the run's class_labels.txt, with lines {LINE}.")
     try:
         text = labels_file.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise DataError(f"{labels_file} is not UTF-8 text (byte {err.start}); it must hold lines "
-                        "'runNN/test/itemNN.png runNN/training/classNN.png'.") from None
-    pairs = [line.split() for line in text.splitlines() if line.strip()]
-    if not pairs or any(len(p) != 2 for p in pairs):
-        raise DataError(f"{labels_file} must hold lines 'runNN/test/itemNN.png runNN/training/classNN.png'"
-                        + (" (it is empty)." if not pairs else "."))
+        raise DataError(f"{labels_file} is not UTF-8 text (byte {err.start}); it must hold lines {LINE}.") from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    bad = next(((n, line) for n, line in lines if len(line.split()) != 2), None)
+    if not lines or bad:
+        got = " (it is empty)" if not lines else f"; line {bad[0]} is '{bad[1].strip()[:60]}'"
+        raise DataError(f"{labels_file} must hold lines {LINE}{got}. Restore the run's class_labels.txt "
+                        "from Lake's one-shot runs.")
+    pairs = [line.split() for _, line in lines]
     support = sorted({str(folder.joinpath(*Path(s).parts[-2:])) for _, s in pairs})
+    missing = [p for p in support if not Path(p).is_file()]
+    if missing:  # an answer that names no drawing cannot be scored: not an "unreadable image"
+        raise DataError(f"{labels_file} names {len(missing)} training drawing{'s' * (len(missing) > 1)} not in "
+                        f"{folder} (e.g. {Path(missing[0]).relative_to(folder)}). Restore the drawing, or the "
+                        "run's class_labels.txt.")
     test = [str(folder.joinpath(*Path(t).parts[-2:])) for t, _ in pairs]
     answer = [support.index(str(folder.joinpath(*Path(s).parts[-2:]))) for _, s in pairs]
     return OneShotRun(folder.name, tuple(support), tuple(test), tuple(answer))
@@ -63,13 +74,15 @@ def read_runs(root: str | Path) -> tuple[list[OneShotRun], list[tuple[str, str]]
     folder inside) but cannot be read: it is skipped, the others are scored."""
     root = Path(root)
     if not root.is_dir():
-        raise DataNotFoundError(f"Runs folder '{root}' does not exist. Give the folder holding run01..run20.")
-    if (root / "class_labels.txt").is_file():
+        error = DataError if root.exists() else DataNotFoundError
+        raise error(f"Runs folder '{root}' {'is a file' if root.exists() else 'does not exist'}; expected a "
+                    f"folder of runs (run01..run20), each with {LAYOUT}. Give the folder holding run01..run20.")
+    if (root / "class_labels.txt").is_file() or _looks_like_run(root):
         return [read_run(root)], []
-    runs, skipped = [], []
-    for folder in sorted(d for d in root.iterdir() if d.is_dir()):
+    runs, skipped, folders = [], [], sorted(d for d in root.iterdir() if d.is_dir())
+    for folder in folders:
         if not (folder / "class_labels.txt").is_file():
-            if (folder / "training").is_dir() or (folder / "test").is_dir():
+            if _looks_like_run(folder):
                 skipped.append((folder.name, "run skipped: no class_labels.txt"))
             continue
         try:
@@ -77,10 +90,35 @@ def read_runs(root: str | Path) -> tuple[list[OneShotRun], list[tuple[str, str]]
         except DataError as err:
             skipped.append((folder.name, f"run skipped: {err}"))
     if not runs:
-        reason = f" ({skipped[0][0]}: {skipped[0][1]})" if skipped else ""
-        raise DataError(f"No readable runs in {root}{reason}: expected sub-folders with training/, test/ "
-                        "and class_labels.txt (run01, ...).")
+        raise DataError(_no_runs(root, folders, skipped))
     return runs, skipped
+
+
+def _looks_like_run(folder: Path) -> bool:
+    """A ``training/`` or ``test/`` folder inside (``test/`` beside ``train/`` is a data set's split)."""
+    return (folder / "training").is_dir() or ((folder / "test").is_dir() and not (folder / "train").is_dir())
+
+
+def _no_runs(root: Path, folders: list[Path], skipped: list[tuple[str, str]]) -> str:
+    """Why ``root`` gave no run: run folders that could not be read, or none at all (and where they are)."""
+    expected = f"expected sub-folders run01..run20, each with {LAYOUT}"
+    if skipped:
+        (name, reason), n = skipped[0], len(skipped)
+        reason = reason.removeprefix("run skipped: ")
+        head = (f"None of the {n} run folders in {root} could be read" if n > 1
+                else f"The one run folder in {root} could not be read")
+        if reason.endswith("."):  # read_run's error: it names what is wrong and the fix
+            return f"{head}; {name}: {reason}"
+        more = f"; and {n - 1} more" if n > 1 else ""
+        return (f"{head} ({name}: {reason}{more}); each run needs {LAYOUT}. Restore the missing files, or "
+                "give Lake's one-shot runs.")
+    inner = next((d for d in folders if any(_looks_like_run(r) for r in d.iterdir() if r.is_dir())), None)
+    if inner is not None:  # the parent of the runs folder (Lake's all_runs/ inside its download)
+        return f"Runs folder '{root}' holds no runs itself, but '{inner.name}/' does: give {inner}."
+    got = (f"found {len(folders)} sub-folder{'s' * (len(folders) != 1)} ({', '.join(d.name for d in folders[:3])}"
+           f"{', ...' if len(folders) > 3 else ''}), none with training/ or test/" if folders else "it is empty")
+    return (f"Runs folder '{root}' holds no one-shot runs; {expected}; {got}. Give the folder of Lake's one-shot "
+            "runs (a class-per-folder tree is scored with `handful episodes`).")
 
 
 # embed(paths) -> (embeddings (n, d), {index: reason})
@@ -105,8 +143,9 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
         emb, failures = embed(paths)
         bad_support = [paths[i] for i in failures if i < len(run.support)]
         skipped += [(paths[i], reason) for i, reason in failures.items()]
-        if bad_support:
-            skipped.append((run.name, f"run skipped: support image {bad_support[0]} unreadable"))
+        if bad_support:  # its reason is listed just before, with its path
+            skipped.append((run.name, f"run skipped: support image {bad_support[0]} unreadable: "
+                                      f"{failures[paths.index(bad_support[0])]}"))
             continue
         ok = [j for j in range(len(run.test)) if len(run.support) + j not in failures]
         if not ok:
@@ -124,8 +163,11 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
         if on_run:
             on_run(1)
     if not per_run:
-        raise DataError(f"No run could be scored: {skipped[-1][0]}: {skipped[-1][1]}"
-                        + (f" (and {len(skipped) - 1} more skipped)." if len(skipped) > 1 else "."))
+        name, reason = skipped[-1]
+        more = f" (and {len(skipped) - 1} more skipped)" if len(skipped) > 1 else ""
+        raise DataError(f"No run could be scored: {name}: {reason.removeprefix('run skipped: ')}{more}. "
+                        "Each run needs all its training/ drawings readable and 1+ readable test/ "
+                        "drawing: replace the broken files.")
     n_runs_skipped = sum(reason.startswith("run skipped") for _, reason in skipped)
     return {"error": n_wrong / n_total, "accuracy": 1 - n_wrong / n_total, "errors": n_wrong,
             "n": n_total, "n_runs": len(per_run), "n_runs_skipped": n_runs_skipped, "runs": per_run,

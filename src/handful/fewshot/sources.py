@@ -14,6 +14,7 @@ import numpy as np
 from ..backbones.stream import preprocess_batch
 from ..data import Examples, scan_folder
 from ..data.folder import SPLIT_NAMES
+from ..data.images import is_image_path
 from ..errors import DataError
 
 
@@ -37,7 +38,9 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
     """
     if not roots:
         raise DataError("No data folder given. Pass at least one folder of class sub-folders.")
-    parts = [scan_folder(root, nested=nested) for root in roots]
+    parts = [scan_folder(root, nested=nested, min_classes=0) for root in roots]
+    for root, part in zip(roots, parts):  # counted here: a lone alphabet read flat needs --nested, not more folders
+        check_class_tree(part, root, nested, f"Data folder '{root}'")
     if not nested:
         for root, part in zip(roots, parts):
             warn_if_nested(root, part)
@@ -57,6 +60,34 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
             labels.append(label)
     source = " + ".join(str(r) for r in roots)
     return Examples(tuple(items), tuple(labels), "image", tuple(skipped), source), n_dup
+
+
+def check_class_tree(examples: Examples, root: str | os.PathLike, nested: bool, name: str) -> None:
+    """Refuse a class tree read as fewer than 2 classes, saying why: images with no class folders
+    around them, nothing at all, or one folder whose images sit in sub-folders (read without
+    --nested). ``name`` says which folder this is to the user (``--support '...'``)."""
+    if len(examples.classes) >= 2:
+        return
+    root = Path(root)
+    if not examples.classes:
+        files = [p for p in root.iterdir() if not p.name.startswith(".")] if root.is_dir() else []
+        n_images = sum(1 for p in files if p.is_file() and is_image_path(p))
+        if n_images:
+            raise DataError(f"{name} holds {n_images} image{'s' * (n_images != 1)} but no class sub-folders; "
+                            "expected a sub-folder per class, 1+ images each. Move each class's images into "
+                            f"a sub-folder named for the class ({root}/<class>/).")
+        got = "it is empty" if not files else "found none"
+        raise DataError(f"{name} needs at least 2 class sub-folders with images; {got}. Give the folder that "
+                        "holds the class folders, or put each class's images in its own sub-folder.")
+    label = examples.classes[0]
+    subs = sorted({Path(item).relative_to(root / label).parts[0] for item in examples.items
+                   if len(Path(item).relative_to(root / label).parts) > 1}) if not nested else []
+    if len(subs) > 1:
+        raise DataError(f"{name} needs at least 2 class sub-folders; found 1 ('{label}'), whose images sit in "
+                        f"{len(subs)} sub-folders (e.g. '{label}/{subs[0]}/'). Pass --nested to make each "
+                        "sub-folder a class (Omniglot's alphabet/character layout).")
+    raise DataError(f"{name} needs at least 2 class sub-folders with images; found 1 ('{label}'). Add a "
+                    "sub-folder of images for each other class.")
 
 
 def warn_if_nested(root: str | os.PathLike, examples: Examples) -> None:
