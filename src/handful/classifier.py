@@ -208,6 +208,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
 
             self.head_ = with_prior(self.head_, self.zero_shot_map(sorted(set(y))), self.random_state)
         self._fit_head(X, y, groups, extra)
+        self.calibration_ = self._calibrate_head()
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
         self.training_ = examples.summary()
@@ -230,6 +231,16 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
             self.head_.fit(X, y, groups=groups)
         else:
             self.head_.fit(X, y)
+
+    def _calibrate_head(self) -> dict | None:
+        """Temperature-scale ``head_`` by its out-of-fold answers in the leaderboard (the head
+        that won, or the one given and scored); ``None`` when there are none to fit it on."""
+        if self.leaderboard_ is None or self.zero_shot_prior:  # the prior's answers were not scored
+            return None
+        summary = self.leaderboard_.calibration()
+        if summary is not None and summary["temperature"] != 1.0:
+            self.head_.calibrate(summary["temperature"])
+        return summary
 
     def zero_shot_map(self, labels: Sequence[str]):
         """The class-name scorer for ``labels`` on this backbone's embeddings (built once)."""
@@ -268,6 +279,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         X, examples = self.embed_examples(examples, progress)
         params = self.head_params if self.head == "prototype" else {}
         self.head, self.head_params, self.leaderboard_ = "prototype", params, None
+        self.calibration_ = None
         self.head_ = create_head("prototype", **params).fit(X, np.asarray(examples.labels, dtype=object))
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality

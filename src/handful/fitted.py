@@ -25,6 +25,7 @@ from .data import Examples
 from .data.items import warn_unusable
 from .errors import DataError, NotFittedError
 from .evaluate import classification_report
+from .evaluate.calibration import confidence_report
 from .inputs import item_list
 
 Progress = Callable[[int], None]
@@ -97,9 +98,12 @@ class FittedClassifierMixin:
                             f"model does not know ({list(map(str, self.classes_))}). Remove them from "
                             "the evaluation data, or re-train with examples of them.")
         X, examples = self.embed_examples(examples, progress)
-        y_pred = self.head_.predict(X)
+        proba = self.head_.predict_proba(X)
+        y_pred = self.head_.classes_[proba.argmax(axis=1)]
         report = classification_report(list(examples.labels), list(y_pred),
                                        [str(c) for c in self.classes_])
+        report["confidence"] = confidence_report(proba, examples.labels, self.head_.classes_,
+                                                 getattr(self.head_, "calibration_", 1.0))
         report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
         return report
 
@@ -123,6 +127,7 @@ class FittedClassifierMixin:
             "backbone": backbone_record(self._backbone),
             "training": self.training_,
             "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
+            "calibration": getattr(self, "calibration_", None),
             "metrics": metrics or {},
             **(extra_meta or {}),
         }

@@ -38,6 +38,7 @@ def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
     clf.modality_ = doc.get("modality", "image")
     clf.training_ = doc.get("training", {})
     clf.leaderboard_ = None
+    clf.calibration_ = doc.get("calibration")
     clf.model_json_ = doc
     backbone = clf.backbone_for(clf.modality_)
     weights_file = doc["backbone"].get("weights_file")

@@ -132,7 +132,8 @@ def save_bundle(out: str | Path, head, meta: dict, force: bool = False,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **meta,
             "classes": [str(c) for c in head.classes_],
-            "head": {"type": head_name(head), "params": head.get_params()},
+            "head": {"type": head_name(head), "params": head.get_params(),
+                     **({"calibration": head.calibration_} if head.calibration_ != 1.0 else {})},
         }
         (tmp / MODEL_JSON).write_text(json_text(doc, indent=2, default=_json_default))
         if extra:
@@ -191,8 +192,17 @@ def load_bundle(path: str | Path) -> tuple[object, dict]:
         setattr(head, name, arrays[name])
     head.classes_ = np.array(doc["classes"], dtype=object)
     head.n_features_in_ = int(np.asarray(arrays[head._state_attrs[0]]).shape[-1])
+    _restore_calibration(head, doc["head"].get("calibration", 1.0), path)
     _check_head_answers(head, path)
     return head, doc
+
+
+def _restore_calibration(head, temperature, path: Path) -> None:
+    """The temperature saved with the head (models saved before calibration have none: 1)."""
+    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0:
+        raise BundleError(f"{path / MODEL_JSON} is damaged: head.calibration must be a number > 0; "
+                          f"got {temperature!r}. Re-train the model.")
+    head.calibrate(float(temperature))
 
 
 def _check_head_answers(head, path: Path) -> None:

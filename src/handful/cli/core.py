@@ -142,6 +142,23 @@ def print_cv_accuracy(out: Output, selection: dict | None, prior: dict | None = 
     out.print(line)
 
 
+def print_confidence(out: Output, calibration: dict | None, evaluation: dict | None) -> None:
+    """How the model's confidence was calibrated, and how it held up on the held-out split."""
+    if calibration is None:
+        return
+    if calibration.get("note"):
+        line = f"Confidence: {calibration['note']}"
+    else:
+        line = (f"Confidence: calibrated on the cross-validation answers (temperature "
+                f"{calibration['temperature']:.2g}): calibration error {pct(calibration['cv_ece_before'])} "
+                f"-> {pct(calibration['cv_ece_after'])}")
+    if evaluation:
+        held = evaluation["confidence"]
+        line += (f"; held-out: mean confidence {pct(held['mean_confidence'])} for "
+                 f"{pct(evaluation['accuracy'])} right (calibration error {pct(held['ece'])})")
+    out.print(line)
+
+
 @app.command()
 def train(
     data: Annotated[Path, typer.Argument(help="Folder with a sub-folder per class, or a CSV/TSV.")],
@@ -202,9 +219,12 @@ def train(
         evaluation = clf.evaluate(eval_ex)
         metrics.update(heldout_accuracy=evaluation["accuracy"],
                        heldout_balanced_accuracy=evaluation["balanced_accuracy"],
-                       heldout_n=evaluation["n"], heldout_source=eval_ex.source)
+                       heldout_n=evaluation["n"], heldout_source=eval_ex.source,
+                       heldout_mean_confidence=evaluation["confidence"]["mean_confidence"],
+                       heldout_ece=evaluation["confidence"]["ece"])
     seconds = time.perf_counter() - started
     report = {"training": clf.training_, "metrics": metrics, "evaluation": evaluation,
+              "calibration": clf.calibration_,
               "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None,
               "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats),
               **text_report, **selection}
@@ -234,6 +254,7 @@ def train(
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
+    print_confidence(out, clf.calibration_, evaluation)
     print_advice(out, report.get("advice"))
     advice_seconds = report.get("advice_seconds")
     took = f"{seconds:.1f} s" + (f"; data-need estimate {advice_seconds:.1f} s" if advice_seconds else "")
@@ -244,7 +265,8 @@ def train(
                 "backbone": clf._backbone.name, "head": {"type": head_name(clf.head_),
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
-                "leaderboard": report["leaderboard"], "seconds": round(seconds, 2),
+                "leaderboard": report["leaderboard"], "calibration": clf.calibration_,
+                "seconds": round(seconds, 2),
                 "advice_seconds": advice_seconds, **text_report})
 
 
@@ -297,6 +319,12 @@ def evaluate(
     lo, hi = report["accuracy_ci95"]
     out.print(f"Accuracy {pct(report['accuracy'])} (95% CI {pct(lo)}-{pct(hi)}), balanced "
               f"{pct(report['balanced_accuracy'])}, n={report['n']}")
+    sure, fitted = report["confidence"], getattr(clf, "calibration_", None)
+    calibrated = ("not calibrated: the model was saved without cross-validated answers to fit it on"
+                  if fitted is None else fitted.get("note") or f"calibrated at training, temperature "
+                  f"{sure['temperature']:.2g}{' (the head needed no softening)' if sure['temperature'] == 1 else ''}")
+    out.print(f"Confidence: mean {pct(sure['mean_confidence'])} for {pct(report['accuracy'])} right, calibration "
+              f"error {pct(sure['ece'])} ({calibrated})")
     out.table("Per class", ["class", "precision", "recall", "F1", "support"], _per_class_rows(report))
     absent = [c for c, m in report["per_class"].items() if not m["support"]]
     if absent:
@@ -307,5 +335,6 @@ def evaluate(
         out.print(f"Skipped {len(report['skipped'])} bad input(s): see {report_dir / 'report.json'}")
     out.print(f"Report: {report_dir / 'report.json'}; confusion matrix: {png}")
     out.result({k: report[k] for k in ("accuracy", "accuracy_ci95", "balanced_accuracy", "n",
-                                        "per_class", "confusion_matrix", "classes", "skipped")}
+                                        "per_class", "confusion_matrix", "classes", "skipped",
+                                        "confidence")}
                | {"report": str(report_dir / "report.json")})

@@ -112,7 +112,24 @@ def head_module(head) -> nn.Module:
     if factory is None:
         raise BundleError(f"Head {type(head).__name__} cannot be exported to ONNX yet (supported: "
                           f"{', '.join(c.__name__ for c in HEAD_MODULES)}). Re-train with one of them.")
-    return factory(head).eval()
+    module = factory(head)
+    if head.calibration_ != 1.0:
+        module = Calibrated(module, head.calibration_)
+    return module.eval()
+
+
+class Calibrated(nn.Module):
+    """A head module's probabilities temperature-scaled as ``HeadMixin.calibrate`` does:
+    ``softmax(log p / temperature)``, with p clipped at the float32 floor."""
+
+    def __init__(self, head: nn.Module, temperature: float):
+        super().__init__()
+        self.head = head
+        self.temperature = float(temperature)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log(self.head(x).clamp_min(torch.finfo(torch.float32).tiny))
+        return torch.softmax(log_p / self.temperature, dim=1)
 
 
 class NormalizedFeatures(nn.Module):

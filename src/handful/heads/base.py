@@ -40,6 +40,14 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def temperature_scaled(proba: np.ndarray, temperature: float, logs: bool = False) -> np.ndarray:
+    """``softmax(log p / temperature)`` row-wise: the same ranking of classes, sharper below 1 and
+    softer above (``logs=True``: ``proba`` already holds log-probabilities). For a softmax head
+    this equals dividing its logits by ``temperature`` (``evaluate.calibration`` fits it)."""
+    log_p = proba if logs else np.log(np.clip(proba, np.finfo(np.float32).tiny, None))  # as ONNX
+    return softmax(log_p / temperature)
+
+
 class HeadMixin(ClassifierMixin):
     """Shared fit-time validation and ``predict`` from ``predict_proba``.
 
@@ -48,8 +56,21 @@ class HeadMixin(ClassifierMixin):
     """
 
     _state_attrs: tuple[str, ...] = ()
+    calibration_: float = 1.0  # the temperature on the probabilities; 1 = as the head computes them
+
+    def calibrate(self, temperature: float):
+        """Scale every later ``predict_proba`` as ``softmax(log p / temperature)`` (a fitted
+        attribute, saved with the model; ``fit`` resets it to 1). Predictions do not change."""
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise DataError(f"A calibration temperature must be a finite number > 0. Got {temperature!r}.")
+        self.calibration_ = float(temperature)
+        return self
+
+    def _calibrated(self, proba: np.ndarray) -> np.ndarray:
+        return proba if self.calibration_ == 1.0 else temperature_scaled(proba, self.calibration_)
 
     def _validate_fit(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        self.calibration_ = 1.0  # a new fit is not calibrated until told
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)

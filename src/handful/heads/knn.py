@@ -40,4 +40,4 @@ class KNNHead(HeadMixin, BaseEstimator):
         weights = np.exp((np.take_along_axis(sims, top, axis=1) - 1.0) / self.temperature)
         proba = np.full((X.shape[0], len(self.classes_)), 1e-6)
         np.add.at(proba, (np.repeat(np.arange(X.shape[0]), k), self.y_[top].ravel()), weights.ravel())
-        return proba / proba.sum(axis=1, keepdims=True)
+        return self._calibrated(proba / proba.sum(axis=1, keepdims=True))

@@ -64,4 +64,4 @@ class LogisticHead(HeadMixin, BaseEstimator):
         scores = self._transform(X) @ self.coef_.T + self.intercept_
         if self.coef_.shape[0] == 1:  # binary: one logit for the second class
             scores = np.hstack([np.zeros_like(scores), scores])
-        return softmax(scores)
+        return self._calibrated(softmax(scores))

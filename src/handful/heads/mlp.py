@@ -87,4 +87,4 @@ class MLPHead(HeadMixin, BaseEstimator):
         """Class probabilities from the trained network (numpy forward pass)."""
         X = self._validate_predict(X)
         hidden = np.maximum(((X - self.mean_) / self.scale_) @ self.W1_.T + self.b1_, 0.0)
-        return softmax(hidden @ self.W2_.T + self.b2_)
+        return self._calibrated(softmax(hidden @ self.W2_.T + self.b2_))

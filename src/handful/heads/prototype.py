@@ -59,5 +59,5 @@ class PrototypeHead(HeadMixin, BaseEstimator):
         """Softmax of cosine similarity to each prototype / temperature."""
         X = self._validate_predict(X)
         if self.metric == "euclidean":
-            return softmax(-squared_distances(X, self.prototypes_) / self.temperature)
-        return softmax(self._normalize(X) @ self.prototypes_.T / self.temperature)
+            return self._calibrated(softmax(-squared_distances(X, self.prototypes_) / self.temperature))
+        return self._calibrated(softmax(self._normalize(X) @ self.prototypes_.T / self.temperature))

@@ -66,8 +66,19 @@ class Leaderboard:
                 "adjusted_accuracy": self.best["mean"] - bias, "candidates": len(scored),
                 "method": "Tibshirani & Tibshirani (2009)"}
 
+    def calibration(self) -> dict | None:
+        """The temperature that calibrates the best row's probabilities, fitted on its
+        out-of-fold answers (``evaluate.calibration``); ``None`` without CV scores."""
+        oof = self.best.get("_oof")
+        if oof is None:
+            return None
+        from ..evaluate.calibration import calibration_summary
+
+        return calibration_summary(*oof)
+
     def to_json(self) -> dict:
-        rows = [{k: v for k, v in row.items() if k != "fold_scores"} for row in self.rows]
+        rows = [{k: v for k, v in row.items() if k != "fold_scores" and not k.startswith("_")}
+                for row in self.rows]
         return {"scheme": self.scheme, "rows": rows, "baseline": self.baseline,
                 "selection": self.selection()}
 
@@ -114,6 +125,15 @@ def first_repeat(splits: list[tuple[np.ndarray, np.ndarray]], n: int) -> list:
     return splits
 
 
+def _columns_of(proba: np.ndarray, fitted: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``proba`` of a head fit on the classes ``fitted`` spread over all ``classes`` (0 elsewhere)."""
+    if len(fitted) == len(classes):
+        return proba
+    out = np.zeros((len(proba), len(classes)))
+    out[:, np.searchsorted(classes, fitted)] = proba
+    return out
+
+
 def candidate_label(name: str, params: dict) -> str:
     inner = ", ".join(f"{k}={v}" for k, v in params.items())
     return f"{name}({inner})"
@@ -142,17 +162,21 @@ def search_heads(
                "label": candidate_label(name, params), "mean": None, "std": None}
         return Leaderboard([row], scheme)
     rows, n_fits = [], len(candidates) * len(splits)
+    classes, y_idx = np.unique(y, return_inverse=True)
     for order, (name, params) in enumerate(candidates):
         base, label = create_head(name, **params), candidate_label(name, params)
-        scores = []
+        scores, oof = [], []
         for train_idx, test_idx in splits:
             head = clone(base).fit(X[train_idx], y[train_idx])
-            scores.append(float((head.predict(X[test_idx]) == y[test_idx]).mean()))
+            proba = _columns_of(head.predict_proba(X[test_idx]), head.classes_, classes)
+            scores.append(float((classes[proba.argmax(axis=1)] == y[test_idx]).mean()))
+            oof.append(proba)
             if on_fit:
                 on_fit(order * len(splits) + len(scores), n_fits, label)
         rows.append({"backbone": backbone, "head": name, "params": params, "label": label,
                      "mean": float(np.mean(scores)), "std": float(np.std(scores)),
-                     "fold_scores": scores, "_order": order})
+                     "fold_scores": scores, "_order": order,
+                     "_oof": (np.vstack(oof), np.concatenate([y_idx[test] for _, test in splits]))})
     rows.sort(key=lambda r: (-round(r["mean"], 6), r["_order"]))
     for row in rows:
         row.pop("_order")

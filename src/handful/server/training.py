@@ -245,8 +245,8 @@ def cross_validated_report(clf: Classifier, X: np.ndarray, examples: Examples) -
     predicted = np.empty(len(y), dtype=object)
     confidence = np.zeros(len(y))
     for train_idx, test_idx in folds:
-        head = clone(clf.head_).fit(X[train_idx], y[train_idx])
-        proba = head.predict_proba(X[test_idx])
+        head = clone(clf.head_).fit(X[train_idx], y[train_idx]).calibrate(clf.head_.calibration_)
+        proba = head.predict_proba(X[test_idx])  # as sure as the saved model would say
         predicted[test_idx] = head.classes_[proba.argmax(axis=1)]
         confidence[test_idx] = proba.max(axis=1)
     report = classification_report(list(y), list(predicted), classes)

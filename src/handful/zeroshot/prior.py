@@ -118,7 +118,7 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         X = self._validate_predict(X)
         base, zs = self._parts()
         log_head = np.log(np.clip(base.predict_proba(X), 1e-12, None))
-        return softmax(log_head + float(self.weight_[0]) * zs.scores(X) / TEMPERATURE)
+        return self._calibrated(softmax(log_head + float(self.weight_[0]) * zs.scores(X) / TEMPERATURE))
 
 
 def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: str, params: dict,
