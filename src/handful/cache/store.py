@@ -127,9 +127,12 @@ class FeatureCache:
     ) -> tuple[np.ndarray, dict[int, str]]:
         """Embeddings (n, dim) for ``items`` and ``{index: reason}`` for unusable ones.
 
-        Rows of unusable items are NaN. Only missing entries go through the backbone.
+        Rows of unusable items are NaN. Only missing entries go through the backbone. Texts past
+        a text backbone's window are counted on every call (``TokenWindow``), hits or not.
         """
         items = as_items(items)
+        if hasattr(backbone, "warn_long_texts"):  # counted from the texts: a cache hit says it too
+            backbone.warn_long_texts(items, stacklevel=3)
         n = len(items)
         out = np.full((n, backbone.dim), np.nan, dtype=np.float32)
         failures: dict[int, str] = {}
