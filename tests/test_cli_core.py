@@ -117,7 +117,8 @@ def test_text_table_trains_and_predicts(capsys, text_csv, tmp_path):
     assert main(["predict", str(tmp_path / "t"), "the team scored a goal"]) == 0
     assert "the team scored a goal" in capsys.readouterr().out  # the table shows the text
     table = run_json(capsys, ["predict", str(tmp_path / "t"), str(text_csv)])
-    assert "text" not in table["predictions"][0]  # a table's rows are named by their line
+    # a table's rows are named by their line, and carry their text too (the line alone says nothing)
+    assert table["predictions"][0]["input"].endswith(":2") and table["predictions"][0]["text"]
 
 
 def test_backbones_lists_the_offline_ones(capsys):
@@ -456,8 +457,9 @@ def test_typed_texts_written_to_an_out_file_are_keyed_by_text_so_a_rerun_predict
                                "--out", str(preds)])
     assert (result["n"], result["n_resumed"]) == (1, 1)
     rows = preds.read_text().strip().splitlines()[1:]
-    assert [r.split(",")[:2] for r in rows] == [["the team scored a goal", "sports"],
-                                                ["add basil to the soup", "cooking"]]
+    # input (the typed text is its own id here), text, label_1
+    assert [r.split(",")[:3] for r in rows] == [["the team scored a goal", "the team scored a goal", "sports"],
+                                                ["add basil to the soup", "add basil to the soup", "cooking"]]
 
 
 def test_a_long_but_legal_out_name_works(capsys, color_tree, tmp_path):

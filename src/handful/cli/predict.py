@@ -4,16 +4,14 @@ With ``--out preds.csv`` rows are written as batches finish and nothing is held 
 but its path, so a folder of 100k+ images runs in bounded memory; a re-run skips inputs
 already in the file and appends (with the same model and options only: ``preds.csv.json``
 records them). ``--runtime onnx`` runs the ONNX export with ONNX Runtime; ``--ray`` spreads the
-work over a Ray cluster.
+work over a Ray cluster. A text model's rows carry each text beside its id (``predict_table``),
+and ``--json`` names the runtime that computed them (``numpy`` for word2vec, not ``torch``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +22,7 @@ from ..errors import DataError
 from .main import app
 from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
 from .output import Output, check_file_path
+from .predict_table import StdoutCsv, prediction_json, print_predictions
 from .support import check_support, fit_support
 
 # export.runtime.RUNTIMES, spelled out so that `handful --help` does not load torch (a test
@@ -37,23 +36,6 @@ AddressOpt = Annotated[str | None, typer.Option(
     help="Ray cluster address ('auto': the running cluster); default: a local Ray.")]
 BatchOpt = Annotated[int, typer.Option(help="Images per forward pass.", min=1)]
 OverwriteOpt = Annotated[bool, typer.Option(help="Start --out over instead of resuming it.")]
-
-
-class _StdoutCsv:
-    """CSV rows to stdout (``--csv``), same columns as the --out file."""
-
-    def __init__(self, k: int):
-        self.writer = csv.writer(sys.stdout)
-        self.writer.writerow(["input"] + [c for i in range(1, k + 1)
-                                          for c in (f"label_{i}", f"probability_{i}")])
-        self.done: set[str] = set()
-
-    def write(self, ids, top) -> None:
-        for input_id, preds in zip(ids, top):
-            self.writer.writerow([input_id] + [v for lab, p in preds for v in (lab, f"{p:.4f}")])
-
-    def close(self) -> None:
-        sys.stdout.flush()
 
 
 def _transductive_results(predictor, items: list[str], todo: list[int], advance):
@@ -109,7 +91,7 @@ def predict(
     as_json: JsonOpt = False,
 ) -> None:
     """Predict the class of each input, with the top-k probabilities."""
-    from ..export.runtime import load_predictor
+    from ..export.runtime import load_predictor, runtime_in_use
     from ..scale.batch import is_text_table, list_inputs, summarize_skipped, top_k
     from ..scale.writers import PredictionCsv, remove_skipped_list
     out = Output(as_json, stdout_taken=as_csv)
@@ -140,17 +122,17 @@ def predict(
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
     if not items and not skipped:
         raise DataError(nothing_found("predict", inputs, predictor.modality_))
-    # texts typed on the command line are named "text 1", "text 2"...: rows also carry the text
-    typed = predictor.modality_ == "text" and not is_text_table(inputs)
-    text_of = dict(zip(ids, items)) if typed else {}
+    # a text's id ("text 3", "texts.csv:12") does not say which sentence it is: rows carry the text
+    texts = predictor.modality_ == "text"
+    typed = texts and not is_text_table(inputs)
     k = min(top, len(predictor.classes_))
-    sink = _StdoutCsv(k) if as_csv and not out_file else None
+    sink = StdoutCsv(k, texts) if as_csv and not out_file else None
     if out_file:
         run = _run_record(model, runtime, k, transductive, support, nested, support_examples, support_keys)
         run["text_column"] = text_column  # another column of one table: other texts, the same ids
         if transductive:  # every answer depends on the whole batch: rows of another batch cannot stay
             run["batch"], batch_before = _batch_record(items, predictor.modality_), _recorded_batch(out_file)
-        sink = PredictionCsv(out_file, k, overwrite, run=run)
+        sink = PredictionCsv(out_file, k, overwrite, run=run, texts=texts)
         if not sink.done:  # a fresh start: the skipped list of the run it replaces no longer applies
             remove_skipped_list(out_file)
         elif transductive and batch_before != run["batch"]:
@@ -168,13 +150,13 @@ def predict(
                        _results(predictor, [items[i] for i in todo], ray, address, model, runtime,
                                 batch_size, quiet=out.stdout_taken))
             for indices, proba, failures in results:
-                batch_ids = [ids[todo[j]] for j in indices]
+                batch_texts = [items[todo[j]] for j in indices] if texts else None
                 preds = top_k(proba, predictor.classes_, k)
                 if sink:
-                    sink.write([row_ids[todo[j]] for j in indices], preds)
+                    sink.write([row_ids[todo[j]] for j in indices], preds, batch_texts)
                 if keep_rows:
-                    rows += [{"input": i, **({"text": text_of[i]} if i in text_of else {}),
-                              "label": p[0][0], "top": p} for i, p in zip(batch_ids, preds)]
+                    rows += [{"input": ids[todo[j]], **({"text": items[todo[j]]} if texts else {}),
+                              "label": p[0][0], "top": p} for j, p in zip(indices, preds)]
                 skipped += [(ids[todo[j]], reason) for j, reason in failures.items()]
                 n_done += len(indices)
                 if not transductive:  # it advanced while embedding
@@ -185,7 +167,7 @@ def predict(
     seconds = time.perf_counter() - started
     n_resumed = len(items) - len(todo)
     if keep_rows and not as_json and n_done:
-        _print_table(out, rows, k)
+        print_predictions(out, rows, k)
     skipped_file = report_skipped(out, skipped, out_file)
     if not n_done and not n_resumed:  # every input was bad: a script must not read it as a success
         raise DataError(nothing_usable(skipped, skipped_file, predictor.modality_))
@@ -194,16 +176,14 @@ def predict(
         out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "
                       f"({n_done / max(seconds, 1e-9):.1f} inputs/s).")
     payload = {"support_skipped": support_skipped} if support is not None else {}
-    payload |= {"n": n_done, "n_resumed": n_resumed, "runtime": runtime, "ray": ray, "transductive": transductive,
+    payload |= {"n": n_done, "n_resumed": n_resumed, "runtime": runtime_in_use(predictor), "ray": ray,
+               "transductive": transductive,
                "seconds": round(seconds, 2), "out": str(out_file) if out_file else None,
                "skipped": [{"path": p, "reason": r} for p, r in skipped],
                "skipped_summary": summarize_skipped(skipped),
                "skipped_file": str(skipped_file) if skipped_file else None}
     if keep_rows:
-        payload["predictions"] = [{"input": r["input"], **({"text": r["text"]} if "text" in r else {}),
-                                   "label": r["label"],
-                                   "top": [{"label": lab, "probability": p} for lab, p in r["top"]]}
-                                  for r in rows]
+        payload["predictions"] = [prediction_json(r) for r in rows]
     out.result(payload)
 
 
@@ -361,23 +341,3 @@ def nothing_usable(skipped: list[tuple[str, str]], skipped_file: Path | None, mo
     listed = f"listed above, and in {skipped_file}" if skipped_file else "listed above"
     fix = "Give at least one non-empty text" if modality == "text" else "Give at least one image file that opens"
     return f"None of the {len(skipped)} inputs could be used: {kinds} ({listed}). {fix}."
-
-
-def _print_table(out: Output, rows: list[dict], k: int) -> None:
-    if len(rows) > 200:  # a table of thousands helps nobody; summarize
-        buf = io.StringIO()
-        for r in rows:
-            buf.write(f"{r['input']}\t{r['label']}\t{r['top'][0][1]:.3f}\n")
-        out.out.print(buf.getvalue(), end="")
-        return
-    out.table("Predictions", ["input", "prediction"] + ([f"top {k}"] if k > 1 else ["p"]),
-              [[_shown(r), r["label"], ", ".join(f"{lab} {p:.2f}" for lab, p in r["top"])
-                if k > 1 else f"{r['top'][0][1]:.2f}"] for r in rows])
-
-
-def _shown(row: dict, width: int = 60) -> str:
-    """The row's input as a person reads it: a typed text itself (shortened), else its name."""
-    text = " ".join(row.get("text", "").split())
-    if not text:
-        return row["input"]
-    return text if len(text) <= width else text[:width - 1] + "…"

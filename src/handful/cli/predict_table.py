@@ -1,0 +1,66 @@
+"""How ``handful predict`` shows its rows: the terminal table, CSV on stdout (``--csv``) and the
+``--json`` predictions. A text model's rows carry their text beside the id (``texts.csv:12`` or
+``text 3`` alone does not say which sentence got which answer): shortened in the terminal, whole
+in JSON and CSV. Image rows are named by their path, which says it already.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Sequence
+
+from .output import Output
+
+SHOWN_WIDTH = 60  # characters of a text in the terminal table
+SUMMARY_ROWS = 200  # more rows than this print as tab-separated lines, not a table
+
+
+class StdoutCsv:
+    """CSV rows to stdout (``--csv``), the same columns as an ``--out`` file (with ``text`` after
+    ``input`` for a text model)."""
+
+    def __init__(self, k: int, texts: bool = False):
+        from ..scale.writers import prediction_header
+
+        self.writer = csv.writer(sys.stdout)
+        self.writer.writerow(prediction_header(k, texts))
+        self.done: set[str] = set()
+
+    def write(self, ids: Sequence[str], top, texts: Sequence[str] | None = None) -> None:
+        from ..scale.writers import prediction_rows
+
+        self.writer.writerows(prediction_rows(ids, top, texts))
+
+    def close(self) -> None:
+        sys.stdout.flush()
+
+
+def prediction_json(row: dict) -> dict:
+    """One ``--json`` prediction: ``input``, the whole ``text`` of a text, ``label``, ``top``."""
+    return {"input": row["input"], **({"text": row["text"]} if "text" in row else {}),
+            "label": row["label"], "top": [{"label": lab, "probability": p} for lab, p in row["top"]]}
+
+
+def print_predictions(out: Output, rows: list[dict], k: int) -> None:
+    """The rows as a table (input, text for a text model, prediction, probability or top k)."""
+    texts = any("text" in r for r in rows)
+    if len(rows) > SUMMARY_ROWS:  # a table of thousands helps nobody; one line each
+        buf = io.StringIO()
+        for r in rows:
+            text = f"{shown_text(r['text'])}\t" if texts else ""
+            buf.write(f"{r['input']}\t{text}{r['label']}\t{r['top'][0][1]:.3f}\n")
+        out.out.print(buf.getvalue(), end="")
+        return
+    columns = ["input"] + (["text"] if texts else []) + ["prediction"] + ([f"top {k}"] if k > 1 else ["p"])
+    out.table("Predictions", columns,
+              [[r["input"], *([shown_text(r.get("text", ""))] if texts else []), r["label"],
+                ", ".join(f"{lab} {p:.2f}" for lab, p in r["top"]) if k > 1 else f"{r['top'][0][1]:.2f}"]
+               for r in rows])
+
+
+def shown_text(text: str, width: int = SHOWN_WIDTH) -> str:
+    """``text`` on one line as a person scans it: whitespace collapsed, cut to ``width`` with "…"."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
