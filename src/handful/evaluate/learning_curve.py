@@ -14,7 +14,9 @@ averaged: ``draws_at(size)`` fits, about ``DRAW_BUDGET / size``. Those fits are 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
@@ -25,6 +27,35 @@ from .kshot import draw_kshot
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 DRAW_BUDGET = 20  # draws per repeat at 1 per class; ~budget / size at larger sizes
 SIZE_GRID = (1, 2, 3, 5, 8, 10, 15, 20, 30, 50, 80, 120, 200, 300, 500, 800, 1200, 2000, 3000)
+
+
+MAX_WORKERS = 4
+
+
+def _in_parallel(score: Callable, fits: list, workers: int | None,
+                 on_fit: Callable[[], None] | None) -> list[float]:
+    """``[score(fit) for fit in fits]``, ``workers`` at a time, largest fits first; ``on_fit()``
+    after each, on this thread, so an exception it raises (a cancelled job) stops the rest."""
+    workers = workers or min(MAX_WORKERS, os.cpu_count() or 1)
+    if workers <= 1:
+        out = []
+        for fit in fits:
+            out.append(score(fit))
+            if on_fit:
+                on_fit()
+        return out
+    results: list[float] = [0.0] * len(fits)
+    order = sorted(range(len(fits)), key=lambda k: -len(fits[k][2]))  # long fits first: no straggler
+    pool = ThreadPoolExecutor(workers)
+    try:
+        futures = {pool.submit(score, fits[k]): k for k in order}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if on_fit:
+                on_fit()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
 
 
 def default_sizes(max_per_class: int, limit: int | None = None) -> list[int]:
@@ -67,7 +98,7 @@ def measure_learning_curve(
     repeats: int = 10, test_fraction: float = 0.25, seed: int = 0,
     X_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
     on_fit: Callable[[], None] | None = None, groups: np.ndarray | None = None,
-    draw_budget: int = DRAW_BUDGET,
+    draw_budget: int = DRAW_BUDGET, workers: int | None = None,
 ) -> dict:
     """Accuracy at each size: ``{"points": [{"size", "n", "mean", "std", "runs"}], ...}``.
 
@@ -80,6 +111,8 @@ def measure_learning_curve(
         groups: (n,) copies of one example share a group, held out (or not) together.
         draw_budget: a repeat averages ``draws_at(size, draw_budget)`` training draws
             (1: one draw per repeat at every size).
+        workers: fits run at once, in threads (default: the CPUs, at most ``MAX_WORKERS``);
+            ``fit_predict`` must be thread-safe. The draws, so the scores, do not depend on it.
 
     Raises:
         DataError: a class with fewer than 2 examples (nothing to hold out).
@@ -93,25 +126,31 @@ def measure_learning_curve(
     pool_max = int(counts.max()) if fixed else int(max(c - max(1, round(test_fraction * c))
                                                        for c in counts))
     sizes = sorted(set(sizes or default_sizes(pool_max)))
-    runs = {s: [] for s in sizes}
-    drawn = {s: [] for s in sizes}
+    fits = []  # (repeat, size, training rows), drawn in the order they always were: a seed's draws stay
+    evals = []
     for r in range(repeats):
         rng = np.random.default_rng([seed, r])
         if fixed:
-            pool, X_eval, y_eval = np.arange(len(y)), X_test, np.asarray(y_test, dtype=object)
+            pool, evals_r = np.arange(len(y)), (X_test, np.asarray(y_test, dtype=object))
         else:
             held = _holdout(y, test_fraction, rng, groups)
-            pool, X_eval, y_eval = np.flatnonzero(~held), X[held], y[held]
+            pool, evals_r = np.flatnonzero(~held), (X[held], y[held])
+        evals.append(evals_r)
         for s in sizes:
-            scores, counts = [], []
-            for _ in range(draws_at(s, pool_max, draw_budget)):
-                idx = pool[draw_kshot(y[pool], s, rng)]
-                scores.append(float((np.asarray(fit_predict(X[idx], y[idx], X_eval)) == y_eval).mean()))
-                counts.append(len(idx) / len(labels))
-                if on_fit:
-                    on_fit()
-            runs[s].append(float(np.mean(scores)))
-            drawn[s].append(float(np.mean(counts)))
+            fits += [(r, s, pool[draw_kshot(y[pool], s, rng)]) for _ in range(draws_at(s, pool_max, draw_budget))]
+
+    def score(fit) -> float:
+        r, _, idx = fit
+        X_eval, y_eval = evals[r]
+        return float((np.asarray(fit_predict(X[idx], y[idx], X_eval)) == y_eval).mean())
+
+    scores = _in_parallel(score, fits, workers, on_fit)
+    by_cell: dict[tuple[int, int], list[int]] = {}  # (repeat, size) -> its fits
+    for k, (r, s, _) in enumerate(fits):
+        by_cell.setdefault((r, s), []).append(k)
+    runs = {s: [float(np.mean([scores[k] for k in by_cell[r, s]])) for r in range(repeats)] for s in sizes}
+    drawn = {s: [float(np.mean([len(fits[k][2]) / len(labels) for k in by_cell[r, s]])) for r in range(repeats)]
+             for s in sizes}
     points = [{"size": s, "n": float(np.mean(drawn[s])), "mean": float(np.mean(runs[s])),
                "std": float(np.std(runs[s])), "runs": runs[s]} for s in sizes]
     return {"points": points, "repeats": repeats, "n_classes": len(labels),
