@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import sys
 import tempfile
 import threading
 import warnings
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BackboneUnavailableError
+from ..errors import BackboneUnavailableError, HandfulError
 from .batch import Results
 
 MODEL_FILES = ("model.json", "head.safetensors", "backbone.safetensors", "model.onnx")
@@ -50,17 +52,58 @@ def _ray():
     return ray
 
 
+class RayWorkerError(HandfulError, RuntimeError):
+    """A Ray worker failed with an error that is not a handful one (a crash, a lost node)."""
+
+
+class _DropRecords(logging.Filter):
+    """Drop the records of a logger whose message starts with one of ``prefixes``."""
+
+    def __init__(self, *prefixes: str):
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefixes)
+
+
+# Ray's notes that are no news to a handful user: "Progress bars disabled. To enable ..." (handful
+# turns them off: it shows its own progress); and, when quiet, token auth on (the safe default) and
+# the lines Ray Data logs before a worker's error, which handful then says in one line
+_BARS_OFF = ("ray.data._internal.progress", _DropRecords("Progress bars disabled"))
+_QUIET = (("ray._private.authentication.authentication_token_setup",
+           _DropRecords("Token authentication is enabled for this Ray cluster")),
+          ("ray.data.exceptions", _DropRecords("Exception occurred in user code")),
+          ("ray.data._internal.execution.streaming_executor_state",
+           _DropRecords("An exception was raised from a task of operator")))
+
+
+def _drop(name: str, note: logging.Filter) -> None:
+    if note not in logging.getLogger(name).filters:
+        logging.getLogger(name).addFilter(note)
+
+
 def init_ray(address: str | None = None, quiet: bool = False) -> dict:
     """Connect to ``address`` ("auto": the running cluster), or start a local Ray; reuses a
-    Ray already initialized in this process (tests start one with ``ray.init(num_cpus=2)``)."""
+    Ray already initialized in this process (tests start one with ``ray.init(num_cpus=2)``).
+
+    Ray's progress bars are always off (the command shows its own progress on stderr). With
+    ``quiet`` (``--json``, ``--csv``) or when stderr is not a terminal, Ray's INFO notes are off
+    too ("Started a local Ray instance", execution plans), and so are the notes in ``_QUIET``; its
+    other warnings and errors still show.
+    """
     ray = _ray()
+    quiet = quiet or not sys.stderr.isatty()
+    _drop(*_BARS_OFF)
+    for name, note in _QUIET if quiet else ():
+        _drop(name, note)
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False, include_dashboard=False,
                  configure_logging=not quiet)
     if quiet:
         logging.getLogger("ray.data").setLevel(logging.WARNING)
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = not quiet
+    ctx.enable_progress_bars = False  # its bars and Rich's would write over each other on stderr
     ctx.execution_options.verbose_progress = False
     return ray.cluster_resources()
 
@@ -75,15 +118,25 @@ def model_files(model_dir: str | Path, runtime: str = "torch") -> dict[str, byte
 
 
 class _Worker:
-    """One model per actor; ``__call__`` maps a batch of records to rows of values + errors."""
+    """One model per actor; ``__call__`` maps a batch of records to rows of values + errors.
+
+    A model that cannot be built here is raised by the first call, not the constructor: Ray Data
+    reports a failed call as the user's error, but a failed constructor as an actor death, with
+    its own stack trace and "please open an issue on the Ray project".
+    """
 
     def __init__(self, task: str, backbone: str | None = None, files: dict | None = None,
                  runtime: str = "torch", threads: int = 1, batch_size: int = 32):
+        self.task, self.batch_size, self._tmp, self._failure = task, batch_size, None, None
+        try:
+            self._build(backbone, files, runtime, threads)
+        except Exception as err:  # noqa: BLE001 (raised again, whole, by __call__)
+            self._failure = err
+
+    def _build(self, backbone: str | None, files: dict | None, runtime: str, threads: int) -> None:
         import torch
 
         torch.set_num_threads(max(1, threads))
-        self.task, self.batch_size = task, batch_size
-        self._tmp = None
         if files:  # rebuild the model directory locally on this node
             from ..export.runtime import load_predictor
 
@@ -93,8 +146,8 @@ class _Worker:
             target = Path(self._tmp.name)
             if "model.json" not in files:
                 target = target / "model.onnx"
-            self.predictor = load_predictor(target, runtime, cache=False, batch_size=batch_size)
-            if task == "embed":
+            self.predictor = load_predictor(target, runtime, cache=False, batch_size=self.batch_size)
+            if self.task == "embed":
                 self.backbone = self.predictor.backbone_for(self.predictor.modality_)
         else:
             from ..backbones import create_backbone
@@ -104,6 +157,8 @@ class _Worker:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from .batch import iter_embedding_results, iter_predictions
 
+        if self._failure is not None:
+            raise self._failure
         items = [str(x) for x in batch["item"]]
         if self.task == "embed":
             results = iter_embedding_results(self.backbone, items, None, self.batch_size)
@@ -120,33 +175,76 @@ class _Worker:
         return {"row": np.asarray(batch["row"]), "values": values, "error": errors}
 
 
+def plan_blocks(n_items: int, n_actors: int, chunk: int = 256, batch_size: int = 32
+                ) -> tuple[int, int | None, int]:
+    """(n_blocks, rows per worker call, n_actors) to spread ``n_items`` over ``n_actors``.
+
+    A call is at most ``chunk`` rows, and small inputs are split too: up to 4 calls per actor (so an
+    actor that starts late still gets a share) of at least one forward batch each, and never fewer
+    calls than actors while there are items for each. (A fixed ``chunk`` of 256 put 153 images in
+    one call: one actor did all the work while the others started for nothing.) Rows per call is
+    None when each block is one call: a number would make Ray Data join blocks a row short of it.
+    """
+    rows = min(chunk, max(min(batch_size, math.ceil(n_items / n_actors)),
+                          math.ceil(n_items / (4 * n_actors))))
+    n_calls = math.ceil(n_items / rows)
+    n_blocks = max(1, min(n_calls, 32 * n_actors))  # big inputs: blocks of many calls
+    return n_blocks, (rows if n_blocks < n_calls else None), min(n_actors, n_blocks)
+
+
 def iter_ray_results(items: Sequence[str], task: str, *, backbone: str | None = None,
                      files: dict | None = None, runtime: str = "torch", batch_size: int = 32,
                      chunk: int = 256, n_actors: int | None = None, cpus_per_actor: float = 1.0
                      ) -> Iterator[Results]:
     """Stream ``Results`` for ``items`` computed by a Ray actor pool (call ``init_ray`` first).
 
-    ``n_actors`` defaults to the cluster's CPUs / ``cpus_per_actor``; each actor gets
-    ``chunk`` items per call and runs torch on ``cpus_per_actor`` threads.
+    ``n_actors`` defaults to the cluster's CPUs / ``cpus_per_actor``; each actor gets at most
+    ``chunk`` items per call (see ``plan_blocks``) and runs torch on ``cpus_per_actor`` threads.
+    A worker's failure is raised as its own ``HandfulError``, or as a ``RayWorkerError``.
     """
     ray = _ray()
     if not items:
         return
     if n_actors is None:
         n_actors = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
+    n_blocks, call_rows, n_actors = plan_blocks(len(items), n_actors, chunk, batch_size)
     records = [{"row": i, "item": item} for i, item in enumerate(items)]
-    n_blocks = max(1, min(math.ceil(len(items) / chunk), 32 * n_actors))
-    n_actors = min(n_actors, n_blocks)  # an idle actor would only cost its start-up
     dataset = ray.data.from_items(records, override_num_blocks=n_blocks)
     del records
+    # one call in flight per actor: a ready actor must not queue the blocks of those still starting
     dataset = dataset.map_batches(
-        _Worker, batch_size=chunk, batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=cpus_per_actor,
+        _Worker, batch_size=call_rows, batch_format="numpy", num_cpus=cpus_per_actor,
+        compute=ray.data.ActorPoolStrategy(size=n_actors, max_tasks_in_flight_per_actor=1),
         fn_constructor_kwargs={"task": task, "backbone": backbone, "files": files,
                                "runtime": runtime, "threads": math.ceil(cpus_per_actor),
                                "batch_size": batch_size})
-    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-        rows, values, errors = batch["row"].tolist(), batch["values"], batch["error"]
-        ok = [j for j, e in enumerate(errors) if not e]
-        failures = {rows[j]: str(e) for j, e in enumerate(errors) if e}
-        yield [rows[j] for j in ok], np.asarray(values)[ok], failures
+    try:
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            rows, values, errors = batch["row"].tolist(), batch["values"], batch["error"]
+            ok = [j for j, e in enumerate(errors) if not e]
+            failures = {rows[j]: str(e) for j, e in enumerate(errors) if e}
+            yield [rows[j] for j in ok], np.asarray(values)[ok], failures
+    except ray.exceptions.RayError as err:
+        raise worker_error(err) from err
+
+
+# the error lines of a worker's traceback, as Ray passes it on: "handful.errors.BundleError: ..."
+_ERROR_LINE = re.compile(r"^((?:\w+\.)*)(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+def worker_error(err: Exception) -> HandfulError:
+    """The error to raise for a Ray worker's failure ``err``: the worker's own ``HandfulError``
+    (Ray passes it on as traceback text), or a ``RayWorkerError`` naming the worker's error (the
+    last one not Ray's own wrapper, such as "UserCodeException: UDF failed ...")."""
+    from .. import errors
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # Ray colours the worker's name
+    found = _ERROR_LINE.findall(text) or [("", type(err).__name__, text.strip().splitlines()[-1])]
+    ours = [f for f in found if f[0] == "handful.errors."]
+    not_ray = [f for f in found if not f[0].startswith("ray.")]
+    _, name, message = (ours or not_ray or found)[-1]
+    if ours:  # a plugin or package the driver has and a worker lacks reads as a worker's error
+        return getattr(errors, name, RayWorkerError)(f"On a Ray worker: {message}")
+    return RayWorkerError(f"A Ray worker failed: {name}: {message} Its full error is in the Ray logs "
+                          "(/tmp/ray/session_latest/logs on its node); fix that, or run without --ray "
+                          "to see the error here.")
