@@ -26,6 +26,7 @@ from .data.duplicates import copies_summary, copies_warning, duplicate_groups, h
 from .data.examples import ARTICLE
 from .data.items import check_every_class_left, check_item_types, examples_from
 from .errors import DataError, warn_caller
+from .evaluate.familiarity import fit_familiarity
 from .fitted import FittedClassifierMixin
 from .heads import create_head
 from .heads.threads import single_threaded
@@ -209,6 +210,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
             self.head_ = with_prior(self.head_, self.zero_shot_map(sorted(set(y))), self.random_state)
         self._fit_head(X, y, groups, extra)
         self.calibration_ = self._calibrate_head()
+        self.familiarity_ = fit_familiarity(X, y, self.random_state)  # the examples, not their views
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
         self.training_ = examples.summary()
@@ -281,6 +283,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         self.head, self.head_params, self.leaderboard_ = "prototype", params, None
         self.calibration_ = None
         self.head_ = create_head("prototype", **params).fit(X, np.asarray(examples.labels, dtype=object))
+        self.familiarity_ = fit_familiarity(X, examples.labels, self.random_state)
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
         self.training_ = {**examples.summary(), "support_set": True}

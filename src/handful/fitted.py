@@ -25,7 +25,8 @@ from .data import Examples
 from .data.items import warn_unusable
 from .errors import DataError, NotFittedError
 from .evaluate import classification_report
-from .evaluate.calibration import confidence_report
+from .evaluate.calibration import confidence_report, selective_report
+from .evaluate.familiarity import familiarity_meta, save_familiarity
 from .inputs import item_list
 
 Progress = Callable[[int], None]
@@ -70,6 +71,26 @@ class FittedClassifierMixin:
         out[ok] = proba
         return out
 
+    def familiarity(self, items: Sequence[str]) -> np.ndarray:
+        """How like the training examples each item is (``evaluate.familiarity``): the mean cosine
+        similarity of its nearest training examples, (n,); NaN for an unusable item, and for every
+        item when the model keeps no training examples (saved before handful did, or trained on
+        fewer than 3). ``familiarity_.threshold`` is what 95% of the training examples reach.
+
+        Example:
+            >>> clf.familiarity(["car.jpg", "ant.jpg"]) >= clf.familiarity_.threshold   # [False, True]
+        """
+        self._check_fitted()
+        items = item_list(items)
+        known = getattr(self, "familiarity_", None)
+        if known is None:
+            return np.full(len(items), np.nan)
+        X, failures = self.embed(items, self.modality_)
+        warn_unusable(items, failures, "familiarity is NaN")
+        out = known.scores(X)
+        out[list(failures)] = np.nan
+        return out
+
     def predict(self, items: Sequence[str], transductive: bool = False) -> list[str | None]:
         """The most probable class of each item (None, and a warning, for an unusable one);
         ``transductive`` as in ``predict_proba_items``."""
@@ -84,7 +105,9 @@ class FittedClassifierMixin:
     def evaluate(self, data: str | Path | Examples | Sequence[str | Path], progress: Progress | None = None,
                  *, labels: Sequence[str] | None = None, **load_kwargs) -> dict:
         """Metrics on labeled ``data`` (as in ``fit``, but a folder's test/ or else val/ split, and one
-        class will do): accuracy (+CI), balanced accuracy, per class, confusion."""
+        class will do): accuracy (+CI), balanced accuracy, per class, confusion, and ``confidence``: how
+        sure it was against how often right, with ``selective``: at each confidence threshold, the
+        share it would answer and the accuracy on those."""
         self._check_fitted()
         if progress is not None and not callable(progress):
             raise DataError("evaluate(data, progress): progress is a callback. To evaluate a list of items, "
@@ -104,6 +127,8 @@ class FittedClassifierMixin:
                                        [str(c) for c in self.classes_])
         report["confidence"] = confidence_report(proba, examples.labels, self.head_.classes_,
                                                  getattr(self.head_, "calibration_", 1.0))
+        # answer only when at least this sure: how many would be answered, and how many of those right
+        report["confidence"]["selective"] = selective_report(proba, examples.labels, self.head_.classes_)
         report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
         return report
 
@@ -128,6 +153,7 @@ class FittedClassifierMixin:
             "training": self.training_,
             "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
             "calibration": getattr(self, "calibration_", None),
+            **familiarity_meta(getattr(self, "familiarity_", None)),
             "metrics": metrics or {},
             **(extra_meta or {}),
         }
@@ -138,6 +164,7 @@ class FittedClassifierMixin:
                 from .backbones.tuned import save_tuned_weights
 
                 save_tuned_weights(self._backbone, tmp)
+            save_familiarity(getattr(self, "familiarity_", None), tmp)
             if extra_files:
                 extra_files(tmp)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ..cache import FeatureCache
 from ..data import as_path
 from ..errors import BundleError, HandfulError
+from ..evaluate.familiarity import load_familiarity
 from .store import load_bundle
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
     clf.training_ = doc.get("training", {})
     clf.leaderboard_ = None
     clf.calibration_ = doc.get("calibration")
+    clf.familiarity_ = load_familiarity(Path(path), doc.get("familiarity"), f"Model {path}")
     clf.model_json_ = doc
     backbone = clf.backbone_for(clf.modality_)
     weights_file = doc["backbone"].get("weights_file")

@@ -13,6 +13,7 @@ from ..data import Examples, load_examples, scan_splits
 from ..data.table import is_table_path
 from ..errors import DataError
 from ..jsontext import json_text
+from .abstain import print_selective, selective_phrase
 from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
 from .main import app
@@ -111,34 +112,41 @@ def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
     base = getattr(leaderboard, "baseline", None)
     if base:
         rows.append(["", "-", base["label"], pct(base["mean"]), f"±{100 * base['std']:.1f}"])
-    out.table(f"Leaderboard ({leaderboard.scheme})", ["#", "backbone", "head", "CV acc", "spread"],
-              rows)
+    score = "CV bal. acc" if getattr(leaderboard, "metric", "accuracy") == "balanced_accuracy" else "CV acc"
+    out.table(f"Leaderboard ({leaderboard.scheme})", ["#", "backbone", "head", score, "spread"], rows)
 
 
 def cv_metrics(selection: dict | None) -> dict:
-    """The winner's CV accuracy and the same less the bias of picking the best of the candidates
-    (``Leaderboard.selection``); nothing without CV."""
+    """The winner's CV score and the same less the bias of picking the best of the candidates
+    (``Leaderboard.selection``), keyed by the search's metric: ``cv_accuracy`` and
+    ``cv_accuracy_adjusted``, or on imbalanced classes ``cv_balanced_accuracy`` and
+    ``cv_balanced_accuracy_adjusted`` (a key never holds the other metric); nothing without CV."""
     if selection is None:
         return {}
-    return {"cv_accuracy": selection["cv_accuracy"], "cv_accuracy_adjusted": selection["adjusted_accuracy"]}
+    metric = selection.get("metric", "accuracy")
+    return {f"cv_{metric}": selection[f"cv_{metric}"], f"cv_{metric}_adjusted": selection[f"adjusted_{metric}"]}
 
 
 def print_cv_accuracy(out: Output, selection: dict | None, prior: dict | None = None) -> None:
-    """The winner's CV accuracy; with a zero-shot prior of weight > 0 (``prior``: its selection
+    """The winner's CV accuracy (balanced accuracy, with the class sizes that made the search
+    use it, on imbalanced classes); with a zero-shot prior of weight > 0 (``prior``: its selection
     note), also the saved model's own figure: the winner's is the head's without the prior."""
     if selection is None:
         return
-    line = f"Cross-validated accuracy: {pct(selection['cv_accuracy'])}"
+    metric = selection.get("metric", "accuracy")
+    line = f"Cross-validated accuracy: {pct(selection['cv_accuracy'])}" if metric == "accuracy" else (
+        f"Cross-validated balanced accuracy (classes range from {selection['class_sizes'][0]} to "
+        f"{selection['class_sizes'][1]} examples): {pct(selection[f'cv_{metric}'])}")
     if selection["candidates"] > 1 and selection["selection_bias"] < 5e-4:
         line += (f" (the best of {selection['candidates']} candidates; none beat it on any fold, so "
                  "picking it flatters nothing)")
     elif selection["candidates"] > 1:
         line += (f" (the best of {selection['candidates']} candidates on these folds; allowing for that "
-                 f"choice, about {pct(selection['adjusted_accuracy'])} on new data)")
+                 f"choice, about {pct(selection[f'adjusted_{metric}'])} on new data)")
     cv = (prior or {}).get("cv_accuracy")
     if cv and prior["weight"] > 0:
         line += (f"; that is the head alone: the saved model adds the zero-shot prior, {pct(cv['with_prior'])} "
-                 "cross-validated (its weight chosen on those folds)")
+                 f"cross-validated{'' if metric == 'accuracy' else ' accuracy'} (its weight chosen on those folds)")
     out.print(line)
 
 
@@ -156,6 +164,8 @@ def print_confidence(out: Output, calibration: dict | None, evaluation: dict | N
         held = evaluation["confidence"]
         line += (f"; held-out: mean confidence {pct(held['mean_confidence'])} for "
                  f"{pct(evaluation['accuracy'])} right (calibration error {pct(held['ece'])})")
+        point = selective_phrase(held.get("selective"))  # what answering only when sure would buy
+        line += f"; {point}" if point else ""
     out.print(line)
 
 
@@ -325,6 +335,7 @@ def evaluate(
                   f"{sure['temperature']:.2g}{' (the head needed no softening)' if sure['temperature'] == 1 else ''}")
     out.print(f"Confidence: mean {pct(sure['mean_confidence'])} for {pct(report['accuracy'])} right, calibration "
               f"error {pct(sure['ece'])} ({calibrated})")
+    print_selective(out, sure.get("selective"))
     out.table("Per class", ["class", "precision", "recall", "F1", "support"], _per_class_rows(report))
     absent = [c for c, m in report["per_class"].items() if not m["support"]]
     if absent:

@@ -6,6 +6,7 @@ already in the file and appends (with the same model and options only: ``preds.c
 records them). ``--runtime onnx`` runs the ONNX export with ONNX Runtime; ``--ray`` spreads the
 work over a Ray cluster. A text model's rows carry each text beside its id (``predict_table``),
 and ``--json`` names the runtime that computed them (``numpy`` for word2vec, not ``torch``).
+``--min-confidence P`` reports a prediction under P as unsure (``abstain``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Annotated
 import typer
 
 from ..errors import DataError
+from .abstain import MinConfidenceOpt, answers_of, check_min_confidence, print_answered
 from .main import app
 from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
 from .output import Output, check_file_path
@@ -69,6 +71,7 @@ def predict(
     model: Annotated[Path, typer.Argument(help="Model directory (or an exported .onnx file).")],
     inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or texts, or a CSV/TSV.")],
     top: Annotated[int, typer.Option(help="How many classes to show per item (1 or more).")] = 1,
+    min_confidence: MinConfidenceOpt = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows to stdout (not with --json or "
                                                         "--out).")] = False,
     out_file: Annotated[Path | None, typer.Option(
@@ -97,6 +100,8 @@ def predict(
     out = Output(as_json, stdout_taken=as_csv)
     if top < 1:
         raise DataError(f"--top must be >= 1. Got {top}.")
+    check_min_confidence(min_confidence)
+    sure = min_confidence is not None  # rows carry an answer (or none: unsure)
     check_output_options(as_csv, out_file, overwrite, ray, address, as_json)
     if nested and support is None:
         raise DataError("--nested reads a nested support tree (alphabet/character/): pass --support DIR, "
@@ -126,13 +131,14 @@ def predict(
     texts = predictor.modality_ == "text"
     typed = texts and not is_text_table(inputs)
     k = min(top, len(predictor.classes_))
-    sink = StdoutCsv(k, texts) if as_csv and not out_file else None
+    sink = StdoutCsv(k, texts, sure) if as_csv and not out_file else None
     if out_file:
         run = _run_record(model, runtime, k, transductive, support, nested, support_examples, support_keys)
         run["text_column"] = text_column  # another column of one table: other texts, the same ids
+        run["min_confidence"] = min_confidence
         if transductive:  # every answer depends on the whole batch: rows of another batch cannot stay
             run["batch"], batch_before = _batch_record(items, predictor.modality_), _recorded_batch(out_file)
-        sink = PredictionCsv(out_file, k, overwrite, run=run, texts=texts)
+        sink = PredictionCsv(out_file, k, overwrite, run=run, texts=texts, answers=sure)
         if not sink.done:  # a fresh start: the skipped list of the run it replaces no longer applies
             remove_skipped_list(out_file)
         elif transductive and batch_before != run["batch"]:
@@ -143,7 +149,7 @@ def predict(
     todo = [i for i, input_id in enumerate(row_ids) if input_id not in sink.done] if sink else list(
         range(len(items)))
     keep_rows = sink is None
-    rows, n_done = [], 0
+    rows, n_done, n_unsure = [], 0, 0
     try:
         with out.progress("Predicting", len(items) if transductive and todo else len(todo)) as advance:
             results = (_transductive_results(predictor, items, todo, advance) if transductive else
@@ -152,11 +158,15 @@ def predict(
             for indices, proba, failures in results:
                 batch_texts = [items[todo[j]] for j in indices] if texts else None
                 preds = top_k(proba, predictor.classes_, k)
+                answers = answers_of(preds, min_confidence) if sure else None
+                n_unsure += answers.count(None) if sure else 0
                 if sink:
-                    sink.write([row_ids[todo[j]] for j in indices], preds, batch_texts)
+                    sink.write([row_ids[todo[j]] for j in indices], preds, batch_texts, answers)
                 if keep_rows:
                     rows += [{"input": ids[todo[j]], **({"text": items[todo[j]]} if texts else {}),
-                              "label": p[0][0], "top": p} for j, p in zip(indices, preds)]
+                              "label": answers[row] if sure else p[0][0],
+                              **({"unsure": answers[row] is None} if sure else {}), "top": p}
+                             for row, (j, p) in enumerate(zip(indices, preds))]
                 skipped += [(ids[todo[j]], reason) for j, reason in failures.items()]
                 n_done += len(indices)
                 if not transductive:  # it advanced while embedding
@@ -175,6 +185,8 @@ def predict(
         resumed = f" ({n_resumed} already there, skipped)" if n_resumed else ""
         out.err.print(f"Wrote {n_done} predictions to {out_file}{resumed} in {seconds:.1f} s "
                       f"({n_done / max(seconds, 1e-9):.1f} inputs/s).")
+    if sure:  # of this run's rows (a resumed file's earlier rows have their answer column)
+        print_answered(out, n_done - n_unsure, n_unsure, min_confidence)
     payload = {"support_skipped": support_skipped} if support is not None else {}
     payload |= {"n": n_done, "n_resumed": n_resumed, "runtime": runtime_in_use(predictor), "ray": ray,
                "transductive": transductive,
@@ -182,6 +194,8 @@ def predict(
                "skipped": [{"path": p, "reason": r} for p, r in skipped],
                "skipped_summary": summarize_skipped(skipped),
                "skipped_file": str(skipped_file) if skipped_file else None}
+    if sure:
+        payload |= {"min_confidence": min_confidence, "n_answered": n_done - n_unsure, "n_unsure": n_unsure}
     if keep_rows:
         payload["predictions"] = [prediction_json(r) for r in rows]
     out.result(payload)

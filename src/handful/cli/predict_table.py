@@ -1,7 +1,9 @@
 """How ``handful predict`` shows its rows: the terminal table, CSV on stdout (``--csv``) and the
 ``--json`` predictions. A text model's rows carry their text beside the id (``texts.csv:12`` or
 ``text 3`` alone does not say which sentence got which answer): shortened in the terminal, whole
-in JSON and CSV. Image rows are named by their path, which says it already.
+in JSON and CSV. Image rows are named by their path, which says it already. Under
+``--min-confidence`` a row below it is unsure: ``label`` None and ``unsure`` True in JSON, an empty
+``answer`` in CSV, "unsure (cat?)" in the table; its candidates stay in ``top`` either way.
 """
 
 from __future__ import annotations
@@ -19,28 +21,36 @@ SUMMARY_ROWS = 200  # more rows than this print as tab-separated lines, not a ta
 
 class StdoutCsv:
     """CSV rows to stdout (``--csv``), the same columns as an ``--out`` file (with ``text`` after
-    ``input`` for a text model)."""
+    ``input`` for a text model, and ``answer`` for a ``--min-confidence`` run)."""
 
-    def __init__(self, k: int, texts: bool = False):
+    def __init__(self, k: int, texts: bool = False, answers: bool = False):
         from ..scale.writers import prediction_header
 
         self.writer = csv.writer(sys.stdout)
-        self.writer.writerow(prediction_header(k, texts))
+        self.writer.writerow(prediction_header(k, texts, answers))
         self.done: set[str] = set()
 
-    def write(self, ids: Sequence[str], top, texts: Sequence[str] | None = None) -> None:
+    def write(self, ids: Sequence[str], top, texts: Sequence[str] | None = None,
+              answers: Sequence[str | None] | None = None) -> None:
         from ..scale.writers import prediction_rows
 
-        self.writer.writerows(prediction_rows(ids, top, texts))
+        self.writer.writerows(prediction_rows(ids, top, texts, answers))
 
     def close(self) -> None:
         sys.stdout.flush()
 
 
 def prediction_json(row: dict) -> dict:
-    """One ``--json`` prediction: ``input``, the whole ``text`` of a text, ``label``, ``top``."""
+    """One ``--json`` prediction: ``input``, the whole ``text`` of a text, ``label`` (None when
+    unsure), ``unsure`` (under ``--min-confidence`` only), ``top``."""
     return {"input": row["input"], **({"text": row["text"]} if "text" in row else {}),
-            "label": row["label"], "top": [{"label": lab, "probability": p} for lab, p in row["top"]]}
+            "label": row["label"], **({"unsure": row["unsure"]} if "unsure" in row else {}),
+            "top": [{"label": lab, "probability": p} for lab, p in row["top"]]}
+
+
+def shown_label(row: dict) -> str:
+    """The prediction as the table shows it: the label, or "unsure (cat?)" naming the likeliest."""
+    return f"unsure ({row['top'][0][0]}?)" if row.get("unsure") else row["label"]
 
 
 def print_predictions(out: Output, rows: list[dict], k: int) -> None:
@@ -50,12 +60,12 @@ def print_predictions(out: Output, rows: list[dict], k: int) -> None:
         buf = io.StringIO()
         for r in rows:
             text = f"{shown_text(r['text'])}\t" if texts else ""
-            buf.write(f"{r['input']}\t{text}{r['label']}\t{r['top'][0][1]:.3f}\n")
+            buf.write(f"{r['input']}\t{text}{shown_label(r)}\t{r['top'][0][1]:.3f}\n")
         out.out.print(buf.getvalue(), end="")
         return
     columns = ["input"] + (["text"] if texts else []) + ["prediction"] + ([f"top {k}"] if k > 1 else ["p"])
     out.table("Predictions", columns,
-              [[r["input"], *([shown_text(r.get("text", ""))] if texts else []), r["label"],
+              [[r["input"], *([shown_text(r.get("text", ""))] if texts else []), shown_label(r),
                 ", ".join(f"{lab} {p:.2f}" for lab, p in r["top"]) if k > 1 else f"{r['top'][0][1]:.2f}"]
                for r in rows])
 

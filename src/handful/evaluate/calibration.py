@@ -29,13 +29,14 @@ from scipy.optimize import minimize_scalar
 
 from ..heads.base import temperature_scaled
 
+THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)  # confidence levels a selective report is given at
 MIN_EXAMPLES = 20  # fewer out-of-fold answers than this say too little to fit a temperature
 T_RANGE = (1.0, 100.0)  # softening only: see above
 METHOD = "temperature scaling of out-of-fold probabilities (Guo et al. 2017)"
 
-__all__ = ["METHOD", "MIN_EXAMPLES", "calibration_summary", "confidence_report",
+__all__ = ["METHOD", "MIN_EXAMPLES", "THRESHOLDS", "calibration_summary", "confidence_report",
            "expected_calibration_error", "fit_temperature", "negative_log_likelihood",
-           "temperature_scaled"]
+           "risk_coverage", "selective_report", "temperature_scaled"]
 
 
 def negative_log_likelihood(proba: np.ndarray, y_idx: np.ndarray) -> float:
@@ -93,3 +94,26 @@ def confidence_report(proba: np.ndarray, labels, classes, temperature: float = 1
     return {"mean_confidence": float(proba.max(axis=1).mean()),
             "ece": expected_calibration_error(proba, y_idx),
             "nll": negative_log_likelihood(proba, y_idx), "temperature": float(temperature)}
+
+
+def risk_coverage(proba: np.ndarray, y_idx: np.ndarray, thresholds=THRESHOLDS) -> list[dict]:
+    """Selective classification: at each ``min_confidence`` in ``thresholds``, the model answers
+    the examples whose top probability reaches it and hands the rest on. Per threshold: the share
+    answered (``coverage``), how many (``n_answered``) and the accuracy on those (None: none)."""
+    confidence = proba.max(axis=1)  # (n,)
+    correct = proba.argmax(axis=1) == y_idx
+    points = []
+    for threshold in thresholds:
+        answered = confidence >= threshold
+        n_answered = int(answered.sum())
+        points.append({"min_confidence": float(threshold), "coverage": n_answered / max(len(y_idx), 1),
+                       "n_answered": n_answered,
+                       "accuracy": float(correct[answered].mean()) if n_answered else None})
+    return points
+
+
+def selective_report(proba: np.ndarray, labels, classes, thresholds=THRESHOLDS) -> list[dict]:
+    """``risk_coverage`` on labeled examples (``labels`` as strings, ``classes`` in column order)."""
+    index = {str(c): i for i, c in enumerate(classes)}
+    y_idx = np.array([index[str(label)] for label in labels], dtype=int)
+    return risk_coverage(proba, y_idx, thresholds)

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import BackboneUnavailableError, HandfulError
 from .batch import Results
 
-MODEL_FILES = ("model.json", "head.safetensors", "backbone.safetensors", "model.onnx")
+MODEL_FILES = ("model.json", "head.safetensors", "backbone.safetensors", "familiarity.safetensors", "model.onnx")
 
 
 def ignore_ray_notes() -> None:

@@ -53,24 +53,31 @@ def _first_row(path: Path) -> list[str] | None:
 
 
 def _is_prediction_header(row: list[str] | None) -> bool:
-    """``input,[text,]label_1,probability_1,...`` for any k: a predictions file handful wrote."""
-    texts = bool(row) and len(row) > 1 and row[1] == "text"
-    k = (len(row) - 1 - texts) // 2 if row else 0
-    return k >= 1 and row == prediction_header(k, texts)
+    """``input,[text,][answer,]label_1,probability_1,...`` for any k: a predictions file handful wrote."""
+    if not row:
+        return False
+    texts = len(row) > 1 and row[1] == "text"
+    answers = len(row) > 1 + texts and row[1 + texts] == "answer"
+    k = (len(row) - 1 - texts - answers) // 2
+    return k >= 1 and row == prediction_header(k, texts, answers)
 
 
-def prediction_header(k: int, texts: bool = False) -> list[str]:
-    """``input,label_1,probability_1,...``; a text model's rows have ``text`` after ``input``."""
-    return (["input"] + (["text"] if texts else [])
+def prediction_header(k: int, texts: bool = False, answers: bool = False) -> list[str]:
+    """``input,label_1,probability_1,...``; a text model's rows have ``text`` after ``input``, and
+    a ``--min-confidence`` run's an ``answer`` column next (the top label, empty when unsure)."""
+    return (["input"] + (["text"] if texts else []) + (["answer"] if answers else [])
             + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")])
 
 
 def prediction_rows(ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]],
-                    texts: Sequence[str] | None = None) -> list[list[str]]:
-    """One CSV row per input: its id, its whole text (when ``texts`` is given), the top-k pairs."""
+                    texts: Sequence[str] | None = None,
+                    answers: Sequence[str | None] | None = None) -> list[list[str]]:
+    """One CSV row per input: its id, its whole text (when ``texts`` is given), its answer (when
+    ``answers`` is given: a label, or None for unsure, written empty), the top-k pairs."""
     shown = [[t] for t in texts] if texts is not None else [[] for _ in ids]
-    return [[input_id, *text, *[v for lab, p in preds for v in (lab, f"{p:.4f}")]]
-            for input_id, text, preds in zip(ids, shown, top)]
+    answered = [[a or ""] for a in answers] if answers is not None else [[] for _ in ids]
+    return [[input_id, *text, *answer, *[v for lab, p in preds for v in (lab, f"{p:.4f}")]]
+            for input_id, text, answer, preds in zip(ids, shown, answered, top)]
 
 
 def refuse_foreign(path: Path, ours: bool) -> None:
@@ -142,7 +149,11 @@ def _run_parts(run: dict) -> dict[str, tuple[str, str | None]]:
             "top": (f"--top {run.get('top')}", None),
             "transductive": ("--transductive" if run.get("transductive") else "no --transductive", None),
             "text_column": (f"--text-column {run['text_column']}" if run.get("text_column") else "no --text-column",
-                            None)}
+                            None),
+            # the answer column: rows of two thresholds would not mean the same (a record from
+            # before the option has none, as a run without it)
+            "min_confidence": (f"--min-confidence {run['min_confidence']:g}" if run.get("min_confidence")
+                               else "no --min-confidence", None)}
 
 
 def _check_same_run(path: Path, old: dict, new: dict) -> None:
@@ -168,16 +179,18 @@ class PredictionCsv:
     ``run`` (JSON-ready: model, model_id, support, runtime, top, transductive) is recorded beside
     the file, and a file recorded with another run is refused instead of resumed. ``texts``: rows
     of a text model, with a ``text`` column after ``input`` (a file begun without it, by an older
-    handful, is resumed in its own columns).
+    handful, is resumed in its own columns). ``answers``: rows of a ``--min-confidence`` run, with
+    an ``answer`` column (the top label, empty when unsure) before the top-k pairs.
     """
 
     def __init__(self, path: str | Path, k: int, overwrite: bool = False, run: dict | None = None,
-                 texts: bool = False):
+                 texts: bool = False, answers: bool = False):
         self.path = Path(path)
-        if texts and not overwrite and self.path.is_file() and _first_row(self.path) == prediction_header(k):
+        if (texts and not overwrite and self.path.is_file()
+                and _first_row(self.path) == prediction_header(k, answers=answers)):
             texts = False  # rows already there have no text column: one file, one set of columns
         self.texts = texts
-        self.header = prediction_header(k, texts)
+        self.header = prediction_header(k, texts, answers)
         self.done: set[str] = set()
         refuse_foreign(self.path, _is_prediction_header(_first_row(self.path)) if self.path.is_file() else True)
         _refuse_foreign_skipped_list(self.path)
@@ -208,10 +221,11 @@ class PredictionCsv:
         _check_same_run(self.path, old, run)
 
     def write(self, ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]],
-              texts: Sequence[str] | None = None) -> None:
+              texts: Sequence[str] | None = None, answers: Sequence[str | None] | None = None) -> None:
         """Append one row per input and flush (a kill loses at most the batch in flight).
-        ``texts`` (aligned with ``ids``) fill the text column of a file that has one."""
-        self._writer.writerows(prediction_rows(ids, top, texts if self.texts else None))
+        ``texts`` (aligned with ``ids``) fill the text column of a file that has one; ``answers``
+        the answer column (given exactly when the file has one)."""
+        self._writer.writerows(prediction_rows(ids, top, texts if self.texts else None, answers))
         self._handle.flush()
 
     def close(self) -> None:

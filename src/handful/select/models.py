@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import DataError, UnknownNameError
-from .search import DEFAULT_CANDIDATES, FitProgress, Leaderboard, cv_splits, search_heads
+from .search import DEFAULT_CANDIDATES, FitProgress, Leaderboard, cv_splits, search_heads, selection_metric
 
 # Offline backbones searched by ``--backbone auto``, the modality default first (ties go to
 # earlier entries), then their concatenation.
@@ -47,8 +47,9 @@ def search_models(
 ) -> Leaderboard:
     """Cross-validated score of every (backbone, head, params); best first.
 
-    Slow heads (``SLOW_HEADS``) are scored only on the backbone that did best with the
-    others, which keeps the search to seconds.
+    Every row is scored in one metric, chosen from the labels (``selection_metric``: balanced
+    accuracy when the classes are imbalanced, else accuracy). Slow heads (``SLOW_HEADS``) are
+    scored only on the backbone that did best with the others, which keeps the search to seconds.
 
     Args:
         embeddings: ``{backbone name: (n, dim) embeddings}`` of the same examples, in order.
@@ -75,23 +76,24 @@ def search_models(
     fast = [c for c in candidates if c[0] not in SLOW_HEADS] or list(candidates)
     slow = [c for c in candidates if c not in fast]
     count = _fit_counter(y, random_state, groups, len(backbones) * len(fast) + len(slow), on_fit)
+    metric = selection_metric(y)
     boards = []
     for name in backbones:
         if on_backbone:
             on_backbone(name)
         boards.append(search_heads(stack_embeddings(name, embeddings), y, fast, random_state,
-                                   backbone=name, groups=groups, on_fit=count))
+                                   backbone=name, groups=groups, on_fit=count, metric=metric))
     if boards[0].best["mean"] is None:  # too few examples to cross-validate: the default
         return boards[0]
     if slow:  # the slow heads (seconds each) only where the fast ones did best
         leader = max(range(len(boards)), key=lambda i: (round(boards[i].best["mean"], 6), -i))
         name = backbones[leader]
         extra = search_heads(stack_embeddings(name, embeddings), y, slow, random_state, backbone=name,
-                             groups=groups, on_fit=count)
+                             groups=groups, on_fit=count, metric=metric)
         boards[leader].rows.extend(extra.rows)
     rows = [row for board in boards for row in board.rows]
     rows.sort(key=lambda r: -round(r["mean"], 6))  # stable: ties keep backbone, then head order
-    return Leaderboard(rows, boards[0].scheme, boards[0].baseline)
+    return Leaderboard(rows, boards[0].scheme, boards[0].baseline, metric, boards[0].class_sizes)
 
 
 def _fit_counter(y: np.ndarray, random_state: int, groups: np.ndarray | None, n_candidates: int,

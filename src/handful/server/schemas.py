@@ -148,7 +148,9 @@ class Probability(BaseModel):
 
 class Prediction(BaseModel):
     input: str
-    label: str
+    label: str | None = Field(description="the likeliest class; null when unsure (under min_confidence)")
+    unsure: bool = Field(False, description="the top probability is under the request's min_confidence: "
+                                            "hand it to a person (its candidates are in top)")
     top: list[Probability]
 
 
@@ -178,6 +180,8 @@ class TextPredictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     texts: list[str] = Field(min_length=1, max_length=1024)
     top_k: int = Field(3, ge=1, le=100)
+    min_confidence: float | None = Field(None, gt=0, lt=1, description=(
+        "answer only when the top probability is at least this; the rest are unsure"))
     version: int | None = None
 
 

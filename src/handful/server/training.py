@@ -269,9 +269,15 @@ def _optimism_note(selection: dict | None) -> str:
     if selection["selection_bias"] < 5e-4:  # as `handful train` says it
         return (f"The model was chosen as the best of {selection['candidates']} candidates on the same "
                 "folds, but none beat it on any fold, so picking it flatters nothing.")
+    metric = selection.get("metric", "accuracy")
+    score = f"{selection[f'adjusted_{metric}']:.1%}"
+    if metric == "balanced_accuracy":  # chosen by mean per-class recall: say so, and why
+        low, high = selection["class_sizes"]
+        score += (f" balanced accuracy (the mean of the classes' recalls, which picked it: classes "
+                  f"range from {low} to {high} examples)")
     return (f"The model was chosen as the best of {selection['candidates']} candidates on the same "
             f"folds, so this is optimistic: allowing for that choice, about "
-            f"{selection['adjusted_accuracy']:.1%} on new data ({selection['method']}).")
+            f"{score} on new data ({selection['method']}).")
 
 
 def _metrics(clf: Classifier, evaluation: dict | None, selection: dict | None) -> dict[str, float]:
@@ -280,10 +286,14 @@ def _metrics(clf: Classifier, evaluation: dict | None, selection: dict | None) -
         metrics.update(accuracy=evaluation["accuracy"], accuracy_low=evaluation["accuracy_ci95"][0],
                        accuracy_high=evaluation["accuracy_ci95"][1],
                        balanced_accuracy=evaluation["balanced_accuracy"])
-    if clf.leaderboard_ is not None and clf.leaderboard_.best["mean"] is not None:
-        metrics["cv_accuracy"] = clf.leaderboard_.best["mean"]
+    board = clf.leaderboard_
+    if board is not None and board.best["mean"] is not None:
+        # keyed by the search's metric, as `handful train` (cli.core.cv_metrics): cv_accuracy, or
+        # cv_balanced_accuracy on imbalanced classes; a key never holds the other metric
+        metric = board.metric
+        metrics[f"cv_{metric}"] = board.best["mean"]
         if selection is not None:
-            metrics["cv_accuracy_adjusted"] = selection["adjusted_accuracy"]
+            metrics[f"cv_{metric}_adjusted"] = selection[f"adjusted_{metric}"]
     return metrics
 
 

@@ -25,15 +25,21 @@ from .examples import read_upload
 router = APIRouter(prefix="/projects/{project_id}", tags=["predict"])
 
 
-def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int) -> list[dict]:
+def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int,
+          min_confidence: float | None = None) -> list[dict]:
+    """Each input's top-k classes; under ``min_confidence`` its label is None and it is ``unsure``."""
     k = min(k, len(model.classes))
     order = np.argsort(-proba, axis=1)[:, :k]
-    return [{"input": name, "label": model.classes[idx[0]],
-             "top": [{"label": model.classes[j], "probability": float(row[j])} for j in idx]}
-            for name, row, idx in zip(names, proba, order, strict=True)]
+    rows = []
+    for name, row, idx in zip(names, proba, order, strict=True):
+        unsure = min_confidence is not None and float(row[idx[0]]) < min_confidence
+        rows.append({"input": name, "label": None if unsure else model.classes[idx[0]], "unsure": unsure,
+                     "top": [{"label": model.classes[j], "probability": float(row[j])} for j in idx]})
+    return rows
 
 
-def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int) -> dict:
+def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int,
+            min_confidence: float | None = None) -> dict:
     skipped = [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]
     if not ok:
         detail = skipped[0]["reason"] if len(skipped) == 1 else \
@@ -43,7 +49,7 @@ def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int) -
         raise DataError(f"No usable input to predict ({names[0] if len(names) == 1 else 'all'}: "
                         f"{detail}). {fix}")
     return {"version": model.number, "skipped": skipped,
-            "predictions": top_k(model, proba, [names[i] for i in ok], k)}
+            "predictions": top_k(model, proba, [names[i] for i in ok], k, min_confidence)}
 
 
 @router.post("/predict", response_model=PredictResult)
@@ -51,8 +57,11 @@ def predict_images(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: 
                    response: Response,
                    files: Annotated[list[UploadFile], File(description="one or more images")],
                    top_k: Annotated[int, Query(ge=1, le=100)] = 3,
+                   min_confidence: Annotated[float | None, Query(gt=0, lt=1, description=(
+                       "answer only when the top probability is at least this; the rest are unsure"))] = None,
                    version: int | None = None) -> dict:
-    """Top-k classes of each image (concurrent requests share batched forward passes).
+    """Top-k classes of each image (concurrent requests share batched forward passes); with
+    ``min_confidence``, one under it has label null and ``unsure`` true.
 
     The ``Server-Timing`` header says where the time went: ``stage`` (checking and storing
     the uploads), ``model`` (decoding, waiting for the batch, forward pass and head)."""
@@ -74,7 +83,7 @@ def predict_images(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: 
         failures = {ready[i]: r for i, r in failures.items()} | early
         response.headers["Server-Timing"] = (f"stage;dur={1000 * (staged - started):.2f}, "
                                              f"model;dur={1000 * (predicted - staged):.2f}")
-        return _result(model, names, proba, [ready[i] for i in ok], failures, top_k)
+        return _result(model, names, proba, [ready[i] for i in ok], failures, top_k, min_confidence)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -143,7 +152,7 @@ def predict_texts(project_id: int, body: TextPredictIn, pool: PoolDep) -> dict:
     ok_idx = [i for i, t in enumerate(texts) if t]
     failures = {i: "empty text" for i, t in enumerate(texts) if not t}
     proba, ok, _ = model.predict([texts[i] for i in ok_idx])
-    return _result(model, names, proba, [ok_idx[i] for i in ok], failures, body.top_k)
+    return _result(model, names, proba, [ok_idx[i] for i in ok], failures, body.top_k, body.min_confidence)
 
 
 @router.post("/evaluate")

@@ -143,10 +143,19 @@ function relabelControl(m, id, ctx, onMoved) {
   return box;
 }
 
+/** What the leaderboard's scores are: balanced accuracy when the classes were imbalanced. */
+function scoreLabel(board) {
+  if (board.metric !== "balanced_accuracy") return "CV accuracy";
+  const sizes = board.selection && board.selection.class_sizes;
+  return h("span", { "data-testid": "leaderboard-metric", title: "Mean of the classes' recalls: the classes are imbalanced"
+    + (sizes ? ` (${sizes[0]} to ${sizes[1]} examples)` : "") + ", and plain accuracy would reward ignoring the small ones" },
+  "CV balanced accuracy");
+}
+
 function leaderboard(board) {
   if (!board || !board.rows || board.rows.length < 2) return null;
   return h("div.card", {}, h("h3", {}, "How each classifier head scored"), h("p.muted.small", {}, board.scheme),
-    h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["#", "head", "CV accuracy", "spread"].map((c) => h("th", {}, c)))),
+    h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["#", "head", scoreLabel(board), "spread"].map((c) => h("th", {}, c)))),
       h("tbody", {}, board.rows.map((r, i) => h(`tr${i === 0 ? ".winner" : ""}`, {},
         h("td", {}, i + 1), h("td", {}, r.label), h("td", {}, pct(r.mean, 1)), h("td", {}, r.std == null ? "–" : `±${(100 * r.std).toFixed(1)}`))),
       // what always answering the largest class scores: the floor every head must beat
