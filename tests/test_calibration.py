@@ -174,7 +174,6 @@ def test_train_says_how_sure_the_model_is_and_how_that_held_up(capsys, noisy_tre
 
 def test_evaluate_reports_confidence_against_accuracy(capsys, noisy_tree, tmp_path):
     from conftest import run_json
-
     from handful.cli import main
 
     Classifier("test_tiny_image").fit(noisy_tree).save(tmp_path / "auto")
