@@ -102,3 +102,17 @@ def test_import_handful_makes_openmp_threads_sleep_unless_the_user_chose(given, 
     out = subprocess.run([sys.executable, "-c", "import os, handful; print(os.environ['OMP_WAIT_POLICY'])"],
                          env=env, capture_output=True, text=True, check=True).stdout.split()
     assert out[-1] == expected
+
+
+def test_the_search_scores_the_same_one_fit_at_a_time_or_two_at_once():
+    from handful.select.search import DEFAULT_CANDIDATES
+
+    X, y = _data(20)
+    fast = tuple(c for c in DEFAULT_CANDIDATES if c[0] != "mlp")
+    with threads.fits_at_once(1):
+        one = search_heads(X, y, candidates=fast)
+    with threads.fits_at_once(2):
+        two = search_heads(X, y, candidates=fast)
+    # every fit is independent of the others: threads change when, not what
+    assert [(r["label"], r["fold_scores"]) for r in one.rows] == [(r["label"], r["fold_scores"]) for r in two.rows]
+    np.testing.assert_array_equal(one.best["_oof"][0], two.best["_oof"][0])

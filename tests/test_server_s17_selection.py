@@ -137,6 +137,12 @@ def test_an_exception_in_on_fit_stops_search_heads_before_the_next_fit(counter):
         if done == 3:
             raise KeyboardInterrupt  # what a cancel raises is a BaseException too
 
-    with pytest.raises(KeyboardInterrupt):
+    from handful.heads.threads import fits_at_once
+
+    with fits_at_once(1), pytest.raises(KeyboardInterrupt):
         search_heads(X, y, on_fit=stop)
     assert len(counter.fits) == 3
+    counter.fits.clear()
+    with fits_at_once(2), pytest.raises(KeyboardInterrupt):  # two fits at once: the other one ends,
+        search_heads(X, y, on_fit=stop)  # and nothing new starts after the raise
+    assert 3 <= len(counter.fits) <= 4

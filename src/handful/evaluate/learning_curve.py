@@ -14,48 +14,18 @@ averaged: ``draws_at(size)`` fits, about ``DRAW_BUDGET / size``. Those fits are 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
 from ..data.duplicates import group_members, has_copies, members_of, representatives
 from ..errors import DataError
+from ..heads.threads import map_in_threads
 from .kshot import draw_kshot
 
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 DRAW_BUDGET = 20  # draws per repeat at 1 per class; ~budget / size at larger sizes
 SIZE_GRID = (1, 2, 3, 5, 8, 10, 15, 20, 30, 50, 80, 120, 200, 300, 500, 800, 1200, 2000, 3000)
-
-
-MAX_WORKERS = 4
-
-
-def _in_parallel(score: Callable, fits: list, workers: int | None,
-                 on_fit: Callable[[], None] | None) -> list[float]:
-    """``[score(fit) for fit in fits]``, ``workers`` at a time, largest fits first; ``on_fit()``
-    after each, on this thread, so an exception it raises (a cancelled job) stops the rest."""
-    workers = workers or min(MAX_WORKERS, os.cpu_count() or 1)
-    if workers <= 1:
-        out = []
-        for fit in fits:
-            out.append(score(fit))
-            if on_fit:
-                on_fit()
-        return out
-    results: list[float] = [0.0] * len(fits)
-    order = sorted(range(len(fits)), key=lambda k: -len(fits[k][2]))  # long fits first: no straggler
-    pool = ThreadPoolExecutor(workers)
-    try:
-        futures = {pool.submit(score, fits[k]): k for k in order}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if on_fit:
-                on_fit()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
 
 
 def default_sizes(max_per_class: int, limit: int | None = None) -> list[int]:
@@ -111,7 +81,7 @@ def measure_learning_curve(
         groups: (n,) copies of one example share a group, held out (or not) together.
         draw_budget: a repeat averages ``draws_at(size, draw_budget)`` training draws
             (1: one draw per repeat at every size).
-        workers: fits run at once, in threads (default: the CPUs, at most ``MAX_WORKERS``);
+        workers: fits run at once, in threads (``heads.threads.map_in_threads``);
             ``fit_predict`` must be thread-safe. The draws, so the scores, do not depend on it.
 
     Raises:
@@ -144,7 +114,7 @@ def measure_learning_curve(
         X_eval, y_eval = evals[r]
         return float((np.asarray(fit_predict(X[idx], y[idx], X_eval)) == y_eval).mean())
 
-    scores = _in_parallel(score, fits, workers, on_fit)
+    scores = map_in_threads(score, fits, workers, on_fit and (lambda _: on_fit()), cost=lambda fit: len(fit[2]))
     by_cell: dict[tuple[int, int], list[int]] = {}  # (repeat, size) -> its fits
     for k, (r, s, _) in enumerate(fits):
         by_cell.setdefault((r, s), []).append(k)

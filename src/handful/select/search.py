@@ -11,7 +11,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 
 from ..data.duplicates import group_members, has_copies, members_of, representatives
 from ..heads import create_head
-from ..heads.threads import single_threaded
+from ..heads.threads import map_in_threads, single_threaded
 
 # (head name, params): ordered simplest first; ties go to the earlier candidate.
 DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
@@ -24,6 +24,7 @@ DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
     ("mlp", {}),
 )
 FALLBACK = ("prototype", {})  # used when there are too few examples to cross-validate
+SEEDS_TORCH = ("mlp",)  # heads whose fit seeds torch's global generator: fitted one at a time
 # Scored by balanced accuracy once the largest class has this many times the smallest's examples:
 # accuracy then rewards a head for ignoring the small class (flowers5, 50 images a class and 10 of
 # one: its held-out recall was 20% under the head picked by accuracy, 37% under the one picked by
@@ -195,19 +196,36 @@ def search_heads(
         row = {"backbone": backbone, "head": name, "params": params,
                "label": candidate_label(name, params), "mean": None, "std": None}
         return Leaderboard([row], scheme, metric=metric, class_sizes=sizes)
-    rows, n_fits = [], len(candidates) * len(splits)
     classes, y_idx = np.unique(y, return_inverse=True)
+    bases = [create_head(name, **params) for name, params in candidates]
+    labels = [candidate_label(name, params) for name, params in candidates]
+
+    def fold_answer(job: tuple[int, int]) -> np.ndarray:
+        (train_idx, test_idx), base = splits[job[1]], bases[job[0]]
+        head = clone(base).fit(X[train_idx], y[train_idx])
+        return _columns_of(head.predict_proba(X[test_idx]), head.classes_, classes)
+
+    jobs = [(order, k) for order in range(len(candidates)) for k in range(len(splits))]
+    done, n_fits = 0, len(jobs)
+
+    def count(job: tuple[int, int]) -> None:
+        nonlocal done
+        done += 1
+        if on_fit:
+            on_fit(done, n_fits, labels[job[0]])
+
+    # fits side by side in threads, except heads that seed torch's global generator (mlp)
+    threaded = [job for job in jobs if candidates[job[0]][0] not in SEEDS_TORCH]
+    answers = dict(zip(threaded, map_in_threads(fold_answer, threaded, on_done=count)))
+    for job in jobs:
+        if job not in answers:
+            answers[job] = fold_answer(job)
+            count(job)
+    rows = []
     for order, (name, params) in enumerate(candidates):
-        base, label = create_head(name, **params), candidate_label(name, params)
-        scores, oof = [], []
-        for train_idx, test_idx in splits:
-            head = clone(base).fit(X[train_idx], y[train_idx])
-            proba = _columns_of(head.predict_proba(X[test_idx]), head.classes_, classes)
-            scores.append(fold_score(y_idx[test_idx], proba.argmax(axis=1), metric))
-            oof.append(proba)
-            if on_fit:
-                on_fit(order * len(splits) + len(scores), n_fits, label)
-        rows.append({"backbone": backbone, "head": name, "params": params, "label": label,
+        oof = [answers[order, k] for k in range(len(splits))]
+        scores = [fold_score(y_idx[test], proba.argmax(axis=1), metric) for (_, test), proba in zip(splits, oof)]
+        rows.append({"backbone": backbone, "head": name, "params": params, "label": labels[order],
                      "mean": float(np.mean(scores)), "std": float(np.std(scores)),
                      "fold_scores": scores, "_order": order,
                      "_oof": (np.vstack(oof), np.concatenate([y_idx[test] for _, test in splits]))})

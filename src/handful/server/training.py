@@ -24,7 +24,7 @@ from ..data import Examples
 from ..data.duplicates import duplicate_groups
 from ..errors import DataError
 from ..evaluate import classification_report
-from ..heads.threads import one_thread
+from ..heads.threads import fits_at_once, one_thread
 from ..jsontext import json_text
 from ..select.search import cv_splits, first_repeat
 from . import extras
@@ -101,8 +101,9 @@ def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
     project = catalog.get_project(job["project_id"])
     path = catalog.models_dir / str(project["id"]) / f"job-{job['id']}"
     pins = pinned_dir(catalog, job["id"])
-    try:
-        return _train(catalog, job, project, path, pins, report)
+    try:  # one fit at a time: the web process answering predictions shares the machine, and a
+        with fits_at_once(1):  # cancel stops the model search after the fit it arrived in
+            return _train(catalog, job, project, path, pins, report)
     finally:
         shutil.rmtree(pins, ignore_errors=True)
         if path not in catalog.version_paths():  # checked, not assumed: a stop signal may land
