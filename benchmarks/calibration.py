@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from common import datasets_dir, require, write_result
+from common import datasets_dir, require, run_tasks
 from handful.classifier import Classifier
 from handful.data import Examples, read_table, scan_splits
 from handful.evaluate import calibration
@@ -120,14 +120,7 @@ def summary(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    names = [a for a in sys.argv[1:] if a in TASKS] or list(TASKS)
-    results = {}
-    for name in names:
-        rows = run(name, *TASKS[name]())
-        results[name] = {"summary": summary(rows), "rows": rows}
-        print(name, results[name]["summary"], file=sys.stderr)
-    write_result("calibration", {"sizes_per_class": [s or "all" for s in SIZES], "draws": DRAWS,
-                                 "results": results})
+    run_tasks("calibration", TASKS, run, summary, sizes_per_class=[s or "all" for s in SIZES], draws=DRAWS)
 
 
 if __name__ == "__main__":

@@ -60,3 +60,18 @@ def kshot(pool: Path, test: Path, shots: str, flags: list[str], repeats: int = 1
     """``handful kshot POOL --test TEST --shots SHOTS --repeats 10 --seed 0 FLAGS --json``."""
     return run_handful(["kshot", str(pool), "--test", str(test), "--shots", shots, "--repeats", str(repeats),
                         "--seed", "0", *flags])
+
+
+def run_tasks(result_name: str, tasks: dict, run, summary, names=None, **extra) -> Path:
+    """``run(name, *tasks[name]())`` for the tasks named on the command line (default: ``names``,
+    else all), each summarized by ``summary(rows)``, written as ``results/RESULT_NAME.json``."""
+    import sys
+
+    names = list(names or tasks)
+    chosen = [a for a in sys.argv[1:] if a in names] or names
+    results = {}
+    for name in chosen:
+        rows = run(name, *tasks[name]())
+        results[name] = {"summary": summary(rows), "rows": rows}
+        print(name, results[name]["summary"], file=sys.stderr)
+    return write_result(result_name, {**extra, "results": results})

@@ -20,7 +20,7 @@ from collections import Counter
 import numpy as np
 
 from calibration import TASKS
-from common import write_result
+from common import run_tasks
 from handful.classifier import Classifier
 from handful.heads import create_head
 from handful.select import search_heads
@@ -85,14 +85,7 @@ def summary(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    names = [a for a in sys.argv[1:] if a in NAMES] or list(NAMES)
-    results = {}
-    for name in names:
-        rows = run(name, *TASKS[name]())
-        results[name] = {"summary": summary(rows), "rows": rows}
-        print(name, results[name]["summary"], file=sys.stderr)
-    write_result("imbalance", {"splits": [f"{a}/{b}" for a, b in SPLITS], "draws": DRAWS,
-                               "results": results})
+    run_tasks("imbalance", TASKS, run, summary, NAMES, splits=[f"{a}/{b}" for a, b in SPLITS], draws=DRAWS)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from calibration import TASKS, draw
-from common import write_result
+from common import run_tasks
 from handful.classifier import Classifier
 from handful.data import Examples
 from handful.evaluate.calibration import THRESHOLDS, risk_coverage, temperature_scaled
@@ -83,14 +83,8 @@ def summary(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    names = [a for a in sys.argv[1:] if a in NAMES] or list(NAMES)
-    results = {}
-    for name in names:
-        rows = run(name, *TASKS[name]())
-        results[name] = {"summary": summary(rows), "rows": rows}
-        print(name, results[name]["summary"], file=sys.stderr)
-    write_result("selective", {"thresholds": list(THRESHOLDS), "sizes_per_class": [s or "all" for s in SIZES],
-                               "draws": DRAWS, "results": results})
+    run_tasks("selective", TASKS, run, summary, NAMES, thresholds=list(THRESHOLDS),
+              sizes_per_class=[s or "all" for s in SIZES], draws=DRAWS)
 
 
 if __name__ == "__main__":

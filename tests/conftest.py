@@ -61,6 +61,18 @@ def make_color_tree(root: Path, n_per_class: int = 6, classes=("red", "green", "
     return root
 
 
+def one_error_line(capsys, argv: list[str]) -> str:
+    """The one error line of a refused CLI command (exit 2, no traceback)."""
+    from handful.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
 def run_json(capsys, argv: list[str]) -> dict:
     """Run a CLI command with --json; it must succeed, and its last stdout line is the result."""
     import json

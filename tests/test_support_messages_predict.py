@@ -5,19 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_color_image, make_color_tree
+from conftest import make_color_image, make_color_tree, one_error_line
 from handful import Classifier
 from handful.cli import main
-
-
-def one_error_line(capsys, argv: list[str]) -> str:
-    """The one error line of a refused command (exit 2, no traceback)."""
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 @pytest.fixture

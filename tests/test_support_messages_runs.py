@@ -6,22 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import one_error_line
 from fewshot_glyphs import character_strokes, draw_glyph, make_glyph_tree, make_runs
-from handful.cli import main
 from handful.errors import DataError, DataNotFoundError
 from handful.fewshot.omniglot_runs import read_runs
 from handful.fewshot.sources import scan_many
-
-
-def one_error_line(capsys, argv: list[str]) -> str:
-    """The one error line of a refused command (exit 2, no traceback)."""
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
-
 
 # -- episodes DATA --------------------------------------------------------------------------------
 
