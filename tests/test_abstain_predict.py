@@ -59,9 +59,9 @@ def test_without_the_option_predictions_are_as_before(capsys, model_and_images, 
     model, images = model_and_images
     result = run_json(capsys, ["predict", model, images, "--out", str(tmp_path / "p.csv")])
     assert "n_unsure" not in result and "min_confidence" not in result
-    assert read_rows(tmp_path / "p.csv")[0] == ["input", "label_1", "probability_1"]
+    assert read_rows(tmp_path / "p.csv")[0] == ["input", "label_1", "probability_1", "familiar"]
     rows = run_json(capsys, ["predict", model, images])["predictions"]
-    assert all(set(r) == {"input", "label", "top"} and r["label"] for r in rows)
+    assert all(set(r) == {"input", "label", "familiar", "familiarity", "top"} and r["label"] for r in rows)
 
 
 def test_the_table_marks_unsure_rows_and_the_summary_counts_them(capsys, model_and_images):
@@ -84,7 +84,7 @@ def test_the_out_file_has_an_answer_column_that_is_empty_when_unsure_and_resumes
     argv = ["predict", model, images, "--out", str(out), "--min-confidence", str(t)]
     run_json(capsys, argv)
     rows = read_rows(out)
-    assert rows[0] == ["input", "answer", "label_1", "probability_1"]
+    assert rows[0] == ["input", "answer", "label_1", "probability_1", "familiar"]
     assert all(r[1] == ("" if float(r[3]) < t else r[2]) for r in rows[1:])
     assert {r[1] for r in rows[1:]} >= {""}  # some rows are unsure
     full = out.read_text()
@@ -106,7 +106,7 @@ def test_csv_on_stdout_carries_the_answer_column(capsys, model_and_images):
     assert main(["predict", model, images, "--csv", "--min-confidence", str(t)]) == 0
     captured = capsys.readouterr()
     rows = list(csv.reader(captured.out.splitlines()))
-    assert rows[0] == ["input", "answer", "label_1", "probability_1"]
+    assert rows[0] == ["input", "answer", "label_1", "probability_1", "familiar"]
     assert any(r[1] == "" for r in rows[1:]) and any(r[1] for r in rows[1:])
     assert "Answered" in captured.err  # the summary keeps stdout CSV
 

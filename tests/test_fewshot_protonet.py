@@ -167,7 +167,7 @@ def test_transductive_predict_moves_its_progress_bar_while_embedding(model, glyp
     def recording_progress(self, description, total):
         yield lambda n: events.append(n)
 
-    answer = Classifier.predict_proba_items
+    answer = Classifier.embed_and_predict_items  # what the transductive run calls
 
     def answering(self, *args, **kwargs):
         result = answer(self, *args, **kwargs)
@@ -175,7 +175,7 @@ def test_transductive_predict_moves_its_progress_bar_while_embedding(model, glyp
         return result
 
     monkeypatch.setattr(Output, "progress", recording_progress)
-    monkeypatch.setattr(Classifier, "predict_proba_items", answering)
+    monkeypatch.setattr(Classifier, "embed_and_predict_items", answering)
     support, queries, _ = support_and_queries(glyphs, tmp_path)
     assert main(["predict", str(model), str(queries), "--support", str(support), "--transductive"]) == 0
     answered = events.index("answered")

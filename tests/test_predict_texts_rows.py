@@ -51,7 +51,7 @@ def test_text_rows_written_by_out_and_csv_have_a_text_column_with_the_whole_text
     assert main(["predict", str(text_model), str(new_texts), "--out", str(preds)]) == 0
     with open(preds, newline="") as f:
         written = list(csv.reader(f))
-    assert written[0] == ["input", "text", "label_1", "probability_1"]
+    assert written[0] == ["input", "text", "label_1", "probability_1", "familiar"]
     assert [row[:2] for row in written[1:]] == [["new.csv:2", LONG], ["new.csv:3", SHORT]]
     capsys.readouterr()
     assert main(["predict", str(text_model), str(new_texts), "--csv"]) == 0
@@ -77,7 +77,7 @@ def test_an_out_file_begun_without_the_text_column_is_resumed_in_its_own_columns
     assert main(["predict", str(text_model), str(new_texts), "--out", str(preds)]) == 0
     rows = list(csv.reader(preds.read_text().splitlines()))
     # as an older handful wrote it (no text column), and stopped after the first row
-    legacy = [[r[0], *r[2:]] for r in rows[:2]]
+    legacy = [[r[0], *r[2:-1]] for r in rows[:2]]  # (nor the familiar column)
     with open(preds, "w", newline="") as f:
         csv.writer(f).writerows(legacy)
     out = run_json(capsys, ["predict", str(text_model), str(new_texts), "--out", str(preds)])
@@ -92,13 +92,14 @@ def test_image_rows_have_no_text_column_anywhere(capsys, color_tree, tmp_path):
     run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image",
                       "--head", "prototype"])
     out = run_json(capsys, ["predict", str(tmp_path / "m"), str(color_tree / "red")])
-    assert out["predictions"] and all(set(p) == {"input", "label", "top"} for p in out["predictions"])
+    assert out["predictions"] and all(set(p) == {"input", "label", "familiar", "familiarity", "top"}
+                                      for p in out["predictions"])
     assert main(["predict", str(tmp_path / "m"), str(color_tree / "red")]) == 0
     header = capsys.readouterr().out.splitlines()[2]  # title, top border, header
     assert "input" in header and "text" not in header  # a path names an image already
     preds = tmp_path / "images.csv"
     assert main(["predict", str(tmp_path / "m"), str(color_tree / "red"), "--out", str(preds)]) == 0
-    assert preds.read_text().splitlines()[0] == "input,label_1,probability_1"
+    assert preds.read_text().splitlines()[0] == "input,label_1,probability_1,familiar"
 
 
 def test_a_text_table_of_more_than_200_rows_prints_id_text_label_and_probability_per_line(capsys, text_model,

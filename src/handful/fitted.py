@@ -26,10 +26,24 @@ from .data.items import warn_unusable
 from .errors import DataError, NotFittedError
 from .evaluate import classification_report
 from .evaluate.calibration import confidence_report, selective_report
-from .evaluate.familiarity import familiarity_meta, save_familiarity
+from .evaluate.familiarity import QUANTILE, familiarity_meta, save_familiarity
 from .inputs import item_list
 
 Progress = Callable[[int], None]
+
+
+def _familiarity_report(familiarity, X: np.ndarray, right: np.ndarray) -> dict | None:
+    """How many of the labeled examples (embeddings ``X`` (n, dim), ``right`` (n,) bool) look unlike
+    the training examples, and the accuracy on those and on the rest (None for a group with none);
+    None when the model keeps no training examples."""
+    if familiarity is None:
+        return None
+    familiar = familiarity.familiar(X)
+    n_flagged = int((~familiar).sum())
+    return {"k": familiarity.k, "threshold": familiarity.threshold, "quantile": QUANTILE, "n_flagged": n_flagged,
+            "share_flagged": n_flagged / max(len(X), 1), "n_familiar": int(familiar.sum()),
+            "accuracy_flagged": float(right[~familiar].mean()) if n_flagged else None,
+            "accuracy_familiar": float(right[familiar].mean()) if familiar.any() else None}
 
 
 class FittedClassifierMixin:
@@ -47,6 +61,14 @@ class FittedClassifierMixin:
         ``transductive``: after ``fit_support`` with a ProtoNet model, refine the prototypes with
         all of ``items`` first (an item's answer then depends on the rest of the batch).
         """
+        _, proba, ok, failures = self.embed_and_predict_items(items, progress, transductive)
+        return proba, ok, failures
+
+    def embed_and_predict_items(self, items: Sequence[str], progress: Progress | None = None,
+                                transductive: bool = False
+                                ) -> tuple[np.ndarray, np.ndarray, list[int], dict[int, str]]:
+        """``predict_proba_items`` with the embeddings (n_ok, dim) of the usable items first (for
+        their ``familiarity_`` without embedding them twice)."""
         self._check_fitted()
         items = item_list(items)
         if transductive:
@@ -55,11 +77,12 @@ class FittedClassifierMixin:
             check_transductive_head(self.head_)  # before the embedding work
         X, failures = self.embed(items, self.modality_, progress)
         ok = [i for i in range(len(items)) if i not in failures]
+        X = X[ok]
         if not ok:
             proba = np.zeros((0, len(self.classes_)))
         else:
-            proba = transductive_proba(self.head_, X[ok]) if transductive else self.head_.predict_proba(X[ok])
-        return proba, ok, failures
+            proba = transductive_proba(self.head_, X) if transductive else self.head_.predict_proba(X)
+        return X, proba, ok, failures
 
     def predict_proba(self, items: Sequence[str], transductive: bool = False) -> np.ndarray:
         """Probabilities (n, n_classes) in ``classes_`` order; NaN rows (and a warning) for
@@ -129,6 +152,8 @@ class FittedClassifierMixin:
                                                  getattr(self.head_, "calibration_", 1.0))
         # answer only when at least this sure: how many would be answered, and how many of those right
         report["confidence"]["selective"] = selective_report(proba, examples.labels, self.head_.classes_)
+        report["familiarity"] = _familiarity_report(getattr(self, "familiarity_", None), X,
+                                                    np.array([str(p) for p in y_pred]) == np.array(examples.labels))
         report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
         return report
 

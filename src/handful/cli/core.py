@@ -16,6 +16,7 @@ from ..jsontext import json_text
 from .abstain import print_selective, selective_phrase
 from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
+from .familiar import familiarity_phrase
 from .main import app
 from .options import (
     FinetuneOpt,
@@ -336,6 +337,8 @@ def evaluate(
     out.print(f"Confidence: mean {pct(sure['mean_confidence'])} for {pct(report['accuracy'])} right, calibration "
               f"error {pct(sure['ece'])} ({calibrated})")
     print_selective(out, sure.get("selective"))
+    if report.get("familiarity"):  # a model saved before handful kept its training examples: nothing
+        out.print(familiarity_phrase(report["familiarity"]))
     out.table("Per class", ["class", "precision", "recall", "F1", "support"], _per_class_rows(report))
     absent = [c for c, m in report["per_class"].items() if not m["support"]]
     if absent:
@@ -347,5 +350,5 @@ def evaluate(
     out.print(f"Report: {report_dir / 'report.json'}; confusion matrix: {png}")
     out.result({k: report[k] for k in ("accuracy", "accuracy_ci95", "balanced_accuracy", "n",
                                         "per_class", "confusion_matrix", "classes", "skipped",
-                                        "confidence")}
+                                        "confidence", "familiarity")}
                | {"report": str(report_dir / "report.json")})

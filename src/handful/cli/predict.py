@@ -6,7 +6,8 @@ already in the file and appends (with the same model and options only: ``preds.c
 records them). ``--runtime onnx`` runs the ONNX export with ONNX Runtime; ``--ray`` spreads the
 work over a Ray cluster. A text model's rows carry each text beside its id (``predict_table``),
 and ``--json`` names the runtime that computed them (``numpy`` for word2vec, not ``torch``).
-``--min-confidence P`` reports a prediction under P as unsure (``abstain``).
+``--min-confidence P`` reports a prediction under P as unsure (``abstain``); inputs unlike the
+training examples are marked (``familiar``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import typer
 
 from ..errors import DataError
 from .abstain import MinConfidenceOpt, answers_of, check_min_confidence, print_answered
+from .familiar import FamiliarityMarks
 from .main import app
 from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
 from .output import Output, check_file_path
@@ -40,30 +42,33 @@ BatchOpt = Annotated[int, typer.Option(help="Images per forward pass.", min=1)]
 OverwriteOpt = Annotated[bool, typer.Option(help="Start --out over instead of resuming it.")]
 
 
-def _transductive_results(predictor, items: list[str], todo: list[int], advance):
+def _transductive_results(predictor, items: list[str], todo: list[int], advance, familiarity: bool):
     """The one (indices into ``todo``, probabilities, failures) batch of a transductive run: the
     prototypes are refined with all of ``items``, also those an interrupted run already answered,
-    so the rows still to write are those a fresh run writes. ``advance`` moves as it embeds."""
+    so the rows still to write are those a fresh run writes. ``advance`` moves as it embeds.
+    ``familiarity``: each row ends with the input's familiarity (``iter_predictions``)."""
+    from ..scale.batch import with_familiarity
     if not todo:  # all answered: nothing to refine for
         return []
-    proba, ok, failures = predictor.predict_proba_items(items, progress=advance, transductive=True)
+    X, proba, ok, failures = predictor.embed_and_predict_items(items, progress=advance, transductive=True)
     position = {i: j for j, i in enumerate(todo)}
     rows = [row for row, i in enumerate(ok) if i in position]
-    return [([position[ok[row]] for row in rows], proba[rows],
+    values = with_familiarity(proba[rows], predictor.familiarity_ if familiarity else None, X[rows])
+    return [([position[ok[row]] for row in rows], values,
              {position[i]: reason for i, reason in failures.items() if i in position})]
 
 
 def _results(predictor, work: list[str], ray: bool, address, model: Path, runtime: str,
-             batch_size: int, quiet: bool):
-    """(indices, probabilities, failures) per batch."""
+             batch_size: int, quiet: bool, familiarity: bool):
+    """(indices, probabilities (then familiarity, with ``familiarity``), failures) per batch."""
     from ..scale.batch import iter_predictions
     if not ray:
-        return iter_predictions(predictor, work, batch_size)
+        return iter_predictions(predictor, work, batch_size, familiarity)
     from ..scale.ray_data import init_ray, iter_ray_results, model_files
 
     init_ray(address, quiet=quiet)
     return iter_ray_results(work, "predict", files=model_files(model, runtime), runtime=runtime,
-                            batch_size=batch_size)
+                            batch_size=batch_size, familiarity=familiarity)
 
 
 @app.command()
@@ -122,6 +127,7 @@ def predict(
                         "(a sub-folder per class), or drop --transductive.")
     else:
         _note_fewshot_without_support(out, model, len(predictor.classes_))
+    marks = FamiliarityMarks(predictor)  # after --support: its examples are what inputs are compared with
     if predictor.modality_ == "text":
         check_no_files_as_texts(inputs, "This model classifies texts")
     items, ids, skipped = list_inputs(predictor.modality_, inputs, text_column)
@@ -131,14 +137,14 @@ def predict(
     texts = predictor.modality_ == "text"
     typed = texts and not is_text_table(inputs)
     k = min(top, len(predictor.classes_))
-    sink = StdoutCsv(k, texts, sure) if as_csv and not out_file else None
+    sink = StdoutCsv(k, texts, sure, marks.on) if as_csv and not out_file else None
     if out_file:
         run = _run_record(model, runtime, k, transductive, support, nested, support_examples, support_keys)
         run["text_column"] = text_column  # another column of one table: other texts, the same ids
         run["min_confidence"] = min_confidence
         if transductive:  # every answer depends on the whole batch: rows of another batch cannot stay
             run["batch"], batch_before = _batch_record(items, predictor.modality_), _recorded_batch(out_file)
-        sink = PredictionCsv(out_file, k, overwrite, run=run, texts=texts, answers=sure)
+        sink = PredictionCsv(out_file, k, overwrite, run=run, texts=texts, answers=sure, familiar=marks.on)
         if not sink.done:  # a fresh start: the skipped list of the run it replaces no longer applies
             remove_skipped_list(out_file)
         elif transductive and batch_before != run["batch"]:
@@ -152,20 +158,22 @@ def predict(
     rows, n_done, n_unsure = [], 0, 0
     try:
         with out.progress("Predicting", len(items) if transductive and todo else len(todo)) as advance:
-            results = (_transductive_results(predictor, items, todo, advance) if transductive else
+            results = (_transductive_results(predictor, items, todo, advance, marks.on) if transductive else
                        _results(predictor, [items[i] for i in todo], ray, address, model, runtime,
-                                batch_size, quiet=out.stdout_taken))
-            for indices, proba, failures in results:
+                                batch_size, out.stdout_taken, marks.on))
+            for indices, values, failures in results:
+                proba, flags, scores = marks.split(values)
                 batch_texts = [items[todo[j]] for j in indices] if texts else None
                 preds = top_k(proba, predictor.classes_, k)
                 answers = answers_of(preds, min_confidence) if sure else None
                 n_unsure += answers.count(None) if sure else 0
                 if sink:
-                    sink.write([row_ids[todo[j]] for j in indices], preds, batch_texts, answers)
+                    sink.write([row_ids[todo[j]] for j in indices], preds, batch_texts, answers, flags)
                 if keep_rows:
                     rows += [{"input": ids[todo[j]], **({"text": items[todo[j]]} if texts else {}),
                               "label": answers[row] if sure else p[0][0],
-                              **({"unsure": answers[row] is None} if sure else {}), "top": p}
+                              **({"unsure": answers[row] is None} if sure else {}),
+                              **marks.fields(flags, scores, row), "top": p}
                              for row, (j, p) in enumerate(zip(indices, preds))]
                 skipped += [(ids[todo[j]], reason) for j, reason in failures.items()]
                 n_done += len(indices)
@@ -187,6 +195,7 @@ def predict(
                       f"({n_done / max(seconds, 1e-9):.1f} inputs/s).")
     if sure:  # of this run's rows (a resumed file's earlier rows have their answer column)
         print_answered(out, n_done - n_unsure, n_unsure, min_confidence)
+    marks.print_summary(out, n_done)  # of this run's rows, as the answered count
     payload = {"support_skipped": support_skipped} if support is not None else {}
     payload |= {"n": n_done, "n_resumed": n_resumed, "runtime": runtime_in_use(predictor), "ray": ray,
                "transductive": transductive,
@@ -196,6 +205,7 @@ def predict(
                "skipped_file": str(skipped_file) if skipped_file else None}
     if sure:
         payload |= {"min_confidence": min_confidence, "n_answered": n_done - n_unsure, "n_unsure": n_unsure}
+    payload |= marks.payload()
     if keep_rows:
         payload["predictions"] = [prediction_json(r) for r in rows]
     out.result(payload)

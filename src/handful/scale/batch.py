@@ -137,8 +137,11 @@ def iter_embedding_results(backbone: Backbone, items: Sequence[str], cache: Feat
         yield from _offset(iter([(ok, embeddings[ok], failures)]), start)
 
 
-def iter_predictions(predictor, items: Sequence[str], batch_size: int = 32) -> Iterator[Results]:
-    """Probabilities batch by batch for a Classifier (torch) or an OnnxClassifier."""
+def iter_predictions(predictor, items: Sequence[str], batch_size: int = 32,
+                     familiarity: bool = False) -> Iterator[Results]:
+    """Probabilities batch by batch for a Classifier (torch) or an OnnxClassifier. With
+    ``familiarity`` (a model ``familiarity_of`` finds data in), each row ends with one more value,
+    the input's familiarity, computed from the same embeddings (``split_familiarity`` parts them)."""
     if hasattr(predictor, "iter_proba"):  # OnnxClassifier
         yield from _released(predictor.iter_proba(items, batch_size))
         return
@@ -148,7 +151,27 @@ def iter_predictions(predictor, items: Sequence[str], batch_size: int = 32) -> I
     for indices, embeddings, failures in iter_embedding_results(backbone, items, cache, batch_size):
         proba = (predictor.head_.predict_proba(embeddings) if indices
                  else np.zeros((0, n_classes)))
-        yield indices, proba, failures
+        yield indices, with_familiarity(proba, predictor.familiarity_ if familiarity else None, embeddings), failures
+
+
+def familiarity_of(predictor):
+    """The ``Familiarity`` of a predictor's training examples, or None: an OnnxClassifier keeps none,
+    nor does a model saved before handful kept them or trained on fewer than 3 examples."""
+    return None if hasattr(predictor, "iter_proba") else getattr(predictor, "familiarity_", None)
+
+
+def with_familiarity(proba: np.ndarray, familiarity, embeddings: np.ndarray) -> np.ndarray:
+    """``proba`` (n, n_classes) with the familiarity of each embedding (n, dim) as one more column
+    (``proba`` as it is when ``familiarity`` is None)."""
+    if familiarity is None:
+        return proba
+    scores = familiarity.scores(embeddings) if len(embeddings) else np.zeros(0)
+    return np.column_stack([proba, scores])
+
+
+def split_familiarity(values: np.ndarray, familiarity: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(probabilities, familiarity scores or None) of a batch's values (``with_familiarity``)."""
+    return (values[:, :-1], values[:, -1]) if familiarity else (values, None)
 
 
 def top_k(proba: np.ndarray, classes, k: int) -> list[list[tuple[str, float]]]:

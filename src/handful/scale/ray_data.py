@@ -126,8 +126,9 @@ class _Worker:
     """
 
     def __init__(self, task: str, backbone: str | None = None, files: dict | None = None,
-                 runtime: str = "torch", threads: int = 1, batch_size: int = 32):
+                 runtime: str = "torch", threads: int = 1, batch_size: int = 32, familiarity: bool = False):
         self.task, self.batch_size, self._tmp, self._failure = task, batch_size, None, None
+        self.familiarity = familiarity  # predict: each row ends with the input's familiarity
         try:
             self._build(backbone, files, runtime, threads)
         except Exception as err:  # noqa: BLE001 (raised again, whole, by __call__)
@@ -164,8 +165,8 @@ class _Worker:
             results = iter_embedding_results(self.backbone, items, None, self.batch_size)
             width = self.backbone.dim
         else:
-            results = iter_predictions(self.predictor, items, self.batch_size)
-            width = len(self.predictor.classes_)
+            results = iter_predictions(self.predictor, items, self.batch_size, self.familiarity)
+            width = len(self.predictor.classes_) + self.familiarity
         values = np.full((len(items), width), np.nan, dtype=np.float64)
         errors = np.array([""] * len(items), dtype=object)
         for indices, rows, failures in results:
@@ -194,9 +195,10 @@ def plan_blocks(n_items: int, n_actors: int, chunk: int = 256, batch_size: int =
 
 def iter_ray_results(items: Sequence[str], task: str, *, backbone: str | None = None,
                      files: dict | None = None, runtime: str = "torch", batch_size: int = 32,
-                     chunk: int = 256, n_actors: int | None = None, cpus_per_actor: float = 1.0
-                     ) -> Iterator[Results]:
+                     chunk: int = 256, n_actors: int | None = None, cpus_per_actor: float = 1.0,
+                     familiarity: bool = False) -> Iterator[Results]:
     """Stream ``Results`` for ``items`` computed by a Ray actor pool (call ``init_ray`` first).
+    ``familiarity``: predictions end each row with the input's familiarity (``iter_predictions``).
 
     ``n_actors`` defaults to the cluster's CPUs / ``cpus_per_actor``; each actor gets at most
     ``chunk`` items per call (see ``plan_blocks``) and runs torch on ``cpus_per_actor`` threads.
@@ -217,7 +219,7 @@ def iter_ray_results(items: Sequence[str], task: str, *, backbone: str | None = 
         compute=ray.data.ActorPoolStrategy(size=n_actors, max_tasks_in_flight_per_actor=1),
         fn_constructor_kwargs={"task": task, "backbone": backbone, "files": files,
                                "runtime": runtime, "threads": math.ceil(cpus_per_actor),
-                               "batch_size": batch_size})
+                               "batch_size": batch_size, "familiarity": familiarity})
     try:
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             rows, values, errors = batch["row"].tolist(), batch["values"], batch["error"]

@@ -53,31 +53,38 @@ def _first_row(path: Path) -> list[str] | None:
 
 
 def _is_prediction_header(row: list[str] | None) -> bool:
-    """``input,[text,][answer,]label_1,probability_1,...`` for any k: a predictions file handful wrote."""
+    """``input,[text,][answer,]label_1,probability_1,...[,familiar]`` for any k: a predictions file
+    handful wrote."""
     if not row:
         return False
     texts = len(row) > 1 and row[1] == "text"
     answers = len(row) > 1 + texts and row[1 + texts] == "answer"
-    k = (len(row) - 1 - texts - answers) // 2
-    return k >= 1 and row == prediction_header(k, texts, answers)
+    familiar = row[-1] == "familiar"
+    k = (len(row) - 1 - texts - answers - familiar) // 2
+    return k >= 1 and row == prediction_header(k, texts, answers, familiar)
 
 
-def prediction_header(k: int, texts: bool = False, answers: bool = False) -> list[str]:
-    """``input,label_1,probability_1,...``; a text model's rows have ``text`` after ``input``, and
-    a ``--min-confidence`` run's an ``answer`` column next (the top label, empty when unsure)."""
+def prediction_header(k: int, texts: bool = False, answers: bool = False, familiar: bool = False) -> list[str]:
+    """``input,label_1,probability_1,...``; a text model's rows have ``text`` after ``input``, a
+    ``--min-confidence`` run's an ``answer`` column next (the top label, empty when unsure), and a
+    model's that keeps its training examples a last ``familiar`` one (``false``: unlike them; last,
+    so that a script reading the columns by position reads what it did)."""
     return (["input"] + (["text"] if texts else []) + (["answer"] if answers else [])
-            + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")])
+            + [c for i in range(1, k + 1) for c in (f"label_{i}", f"probability_{i}")]
+            + (["familiar"] if familiar else []))
 
 
 def prediction_rows(ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]],
-                    texts: Sequence[str] | None = None,
-                    answers: Sequence[str | None] | None = None) -> list[list[str]]:
+                    texts: Sequence[str] | None = None, answers: Sequence[str | None] | None = None,
+                    familiar: Sequence[bool] | None = None) -> list[list[str]]:
     """One CSV row per input: its id, its whole text (when ``texts`` is given), its answer (when
-    ``answers`` is given: a label, or None for unsure, written empty), the top-k pairs."""
+    ``answers`` is given: a label, or None for unsure, written empty), the top-k pairs, whether it
+    is ``familiar`` (when given: ``true``/``false``)."""
     shown = [[t] for t in texts] if texts is not None else [[] for _ in ids]
     answered = [[a or ""] for a in answers] if answers is not None else [[] for _ in ids]
-    return [[input_id, *text, *answer, *[v for lab, p in preds for v in (lab, f"{p:.4f}")]]
-            for input_id, text, answer, preds in zip(ids, shown, answered, top)]
+    marked = [["true" if f else "false"] for f in familiar] if familiar is not None else [[] for _ in ids]
+    return [[input_id, *text, *answer, *[v for lab, p in preds for v in (lab, f"{p:.4f}")], *mark]
+            for input_id, text, answer, mark, preds in zip(ids, shown, answered, marked, top)]
 
 
 def refuse_foreign(path: Path, ours: bool) -> None:
@@ -180,17 +187,20 @@ class PredictionCsv:
     the file, and a file recorded with another run is refused instead of resumed. ``texts``: rows
     of a text model, with a ``text`` column after ``input`` (a file begun without it, by an older
     handful, is resumed in its own columns). ``answers``: rows of a ``--min-confidence`` run, with
-    an ``answer`` column (the top label, empty when unsure) before the top-k pairs.
+    an ``answer`` column (the top label, empty when unsure) before the top-k pairs. ``familiar``: a
+    last ``familiar`` column (a file begun without it, as ``texts``, keeps its columns).
     """
 
     def __init__(self, path: str | Path, k: int, overwrite: bool = False, run: dict | None = None,
-                 texts: bool = False, answers: bool = False):
+                 texts: bool = False, answers: bool = False, familiar: bool = False):
         self.path = Path(path)
-        if (texts and not overwrite and self.path.is_file()
-                and _first_row(self.path) == prediction_header(k, answers=answers)):
-            texts = False  # rows already there have no text column: one file, one set of columns
-        self.texts = texts
-        self.header = prediction_header(k, texts, answers)
+        if not overwrite and self.path.is_file():  # rows already there: one file, one set of columns
+            found = _first_row(self.path)
+            texts, familiar = next(((t, f) for t, f in ((texts, familiar), (False, familiar), (texts, False),
+                                                        (False, False))
+                                    if found == prediction_header(k, t, answers, f)), (texts, familiar))
+        self.texts, self.familiar = texts, familiar
+        self.header = prediction_header(k, texts, answers, familiar)
         self.done: set[str] = set()
         refuse_foreign(self.path, _is_prediction_header(_first_row(self.path)) if self.path.is_file() else True)
         _refuse_foreign_skipped_list(self.path)
@@ -221,11 +231,13 @@ class PredictionCsv:
         _check_same_run(self.path, old, run)
 
     def write(self, ids: Sequence[str], top: Sequence[Sequence[tuple[str, float]]],
-              texts: Sequence[str] | None = None, answers: Sequence[str | None] | None = None) -> None:
+              texts: Sequence[str] | None = None, answers: Sequence[str | None] | None = None,
+              familiar: Sequence[bool] | None = None) -> None:
         """Append one row per input and flush (a kill loses at most the batch in flight).
-        ``texts`` (aligned with ``ids``) fill the text column of a file that has one; ``answers``
-        the answer column (given exactly when the file has one)."""
-        self._writer.writerows(prediction_rows(ids, top, texts if self.texts else None, answers))
+        ``texts`` and ``familiar`` (aligned with ``ids``) fill the columns of a file that has them;
+        ``answers`` the answer column (given exactly when the file has one)."""
+        self._writer.writerows(prediction_rows(ids, top, texts if self.texts else None, answers,
+                                               familiar if self.familiar else None))
         self._handle.flush()
 
     def close(self) -> None:

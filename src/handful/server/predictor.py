@@ -29,6 +29,7 @@ from PIL import Image
 
 from ..classifier import Classifier, load
 from ..data.images import ImageDecodeError
+from ..scale.batch import split_familiarity, with_familiarity
 from .catalog import Catalog
 
 log = logging.getLogger("handful.server")
@@ -119,12 +120,15 @@ class LoadedModel:
         self.onnx = onnx  # an OnnxClassifier: predictions by ONNX Runtime (embeddings stay torch)
         self.runtime = "onnx" if onnx is not None else _runtime_of(clf)
         self.classes = [str(c) for c in clf.classes_]
+        # the training examples inputs are compared with (none under ONNX: it never sees an embedding)
+        self.familiarity = None if onnx is not None else getattr(clf, "familiarity_", None)
         self.batcher = MicroBatcher(self._forward, max_batch)
 
     def _forward(self, inputs: list) -> np.ndarray:
         if self.onnx is not None:
             return self.onnx.predict_proba_batch(inputs)
-        return self.clf.head_.predict_proba(self.backbone.embed(inputs))
+        X = self.backbone.embed(inputs)
+        return with_familiarity(self.clf.head_.predict_proba(X), self.familiarity, X)
 
     def warm_up(self) -> None:
         """One forward pass now, so the first request does not pay for lazy initialization."""
@@ -151,9 +155,18 @@ class LoadedModel:
 
     def predict(self, items: Sequence[str]) -> tuple[np.ndarray, list[int], dict[int, str]]:
         """Probabilities (n_ok, n_classes), indices of usable items, and {index: reason}."""
-        inputs, ok, failures = self._preprocess(items)
-        proba = self.batcher.submit(inputs) if inputs else np.zeros((0, len(self.classes)))
+        proba, _, ok, failures = self.predict_scored(items)
         return proba, ok, failures
+
+    def predict_scored(self, items: Sequence[str]
+                       ) -> tuple[np.ndarray, np.ndarray | None, list[int], dict[int, str]]:
+        """``predict`` with the familiarity (n_ok,) of the usable items second (``evaluate.familiarity``;
+        None when the model keeps no training examples, or runs on ONNX)."""
+        inputs, ok, failures = self._preprocess(items)
+        scored = self.familiarity is not None
+        values = self.batcher.submit(inputs) if inputs else np.zeros((0, len(self.classes) + scored))
+        proba, scores = split_familiarity(values, scored)
+        return proba, scores, ok, failures
 
     def embed_and_predict(self, items: Sequence[str], batch_size: int = 32
                           ) -> tuple[np.ndarray, np.ndarray, list[int], dict[int, str]]:

@@ -151,6 +151,12 @@ class Prediction(BaseModel):
     label: str | None = Field(description="the likeliest class; null when unsure (under min_confidence)")
     unsure: bool = Field(False, description="the top probability is under the request's min_confidence: "
                                             "hand it to a person (its candidates are in top)")
+    familiar: bool | None = Field(None, description=(
+        "false: the input looks unlike the model's training examples (its nearest ones are less alike "
+        "than 95% of the training examples are to theirs), so check the answer; null when the model keeps "
+        "no training examples (trained before handful did, or on fewer than 3) or runs on ONNX"))
+    familiarity: float | None = Field(None, description=(
+        "mean cosine similarity of the input's 5 nearest training examples (null as familiar)"))
     top: list[Probability]
 
 

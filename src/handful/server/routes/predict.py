@@ -26,20 +26,23 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["predict"])
 
 
 def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int,
-          min_confidence: float | None = None) -> list[dict]:
-    """Each input's top-k classes; under ``min_confidence`` its label is None and it is ``unsure``."""
+          min_confidence: float | None = None, scores: np.ndarray | None = None) -> list[dict]:
+    """Each input's top-k classes; under ``min_confidence`` its label is None and it is ``unsure``;
+    with familiarity ``scores`` (n,), ``familiar`` says whether it looks like the training examples."""
     k = min(k, len(model.classes))
     order = np.argsort(-proba, axis=1)[:, :k]
     rows = []
-    for name, row, idx in zip(names, proba, order, strict=True):
+    for i, (name, row, idx) in enumerate(zip(names, proba, order, strict=True)):
         unsure = min_confidence is not None and float(row[idx[0]]) < min_confidence
         rows.append({"input": name, "label": None if unsure else model.classes[idx[0]], "unsure": unsure,
+                     **({} if scores is None else {"familiar": bool(scores[i] >= model.familiarity.threshold),
+                                                   "familiarity": round(float(scores[i]), 4)}),
                      "top": [{"label": model.classes[j], "probability": float(row[j])} for j in idx]})
     return rows
 
 
 def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int,
-            min_confidence: float | None = None) -> dict:
+            min_confidence: float | None = None, scores: np.ndarray | None = None) -> dict:
     skipped = [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]
     if not ok:
         detail = skipped[0]["reason"] if len(skipped) == 1 else \
@@ -49,7 +52,7 @@ def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int,
         raise DataError(f"No usable input to predict ({names[0] if len(names) == 1 else 'all'}: "
                         f"{detail}). {fix}")
     return {"version": model.number, "skipped": skipped,
-            "predictions": top_k(model, proba, [names[i] for i in ok], k, min_confidence)}
+            "predictions": top_k(model, proba, [names[i] for i in ok], k, min_confidence, scores)}
 
 
 @router.post("/predict", response_model=PredictResult)
@@ -61,7 +64,8 @@ def predict_images(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: 
                        "answer only when the top probability is at least this; the rest are unsure"))] = None,
                    version: int | None = None) -> dict:
     """Top-k classes of each image (concurrent requests share batched forward passes); with
-    ``min_confidence``, one under it has label null and ``unsure`` true.
+    ``min_confidence``, one under it has label null and ``unsure`` true; ``familiar`` false marks an
+    image unlike the training examples (null when the model keeps none).
 
     The ``Server-Timing`` header says where the time went: ``stage`` (checking and storing
     the uploads), ``model`` (decoding, waiting for the batch, forward pass and head)."""
@@ -78,12 +82,12 @@ def predict_images(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: 
         paths, early = _stage_files(files, tmp, limits)
         staged = time.perf_counter()
         ready = [i for i in range(len(files)) if i not in early]
-        proba, ok, failures = model.predict([paths[i] for i in ready])
+        proba, scores, ok, failures = model.predict_scored([paths[i] for i in ready])
         predicted = time.perf_counter()
         failures = {ready[i]: r for i, r in failures.items()} | early
         response.headers["Server-Timing"] = (f"stage;dur={1000 * (staged - started):.2f}, "
                                              f"model;dur={1000 * (predicted - staged):.2f}")
-        return _result(model, names, proba, [ready[i] for i in ok], failures, top_k, min_confidence)
+        return _result(model, names, proba, [ready[i] for i in ok], failures, top_k, min_confidence, scores)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -151,8 +155,9 @@ def predict_texts(project_id: int, body: TextPredictIn, pool: PoolDep) -> dict:
     names = [" ".join(t.split())[:80] or f"text {i + 1}" for i, t in enumerate(texts)]
     ok_idx = [i for i, t in enumerate(texts) if t]
     failures = {i: "empty text" for i, t in enumerate(texts) if not t}
-    proba, ok, _ = model.predict([texts[i] for i in ok_idx])
-    return _result(model, names, proba, [ok_idx[i] for i in ok], failures, body.top_k, body.min_confidence)
+    proba, scores, ok, _ = model.predict_scored([texts[i] for i in ok_idx])
+    return _result(model, names, proba, [ok_idx[i] for i in ok], failures, body.top_k, body.min_confidence,
+                   scores)
 
 
 @router.post("/evaluate")
