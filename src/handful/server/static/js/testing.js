@@ -45,6 +45,7 @@ async function testImages(files, ctx, results) {
       card.classList.remove("loading");
       card.querySelector(".result-body").replaceChildren(
         h("div.result-title", {}, h("span.muted.small", {}, file.name), h("h3", { "data-testid": "prediction" }, pred.label)),
+        ...[unfamiliarNote(pred, "image")].filter(Boolean),  // replaceChildren would write null as "null"
         probabilityBars(pred.top, ctx.classes()),
         h("div.muted.small", {}, `v${res.version} · ${ms.toFixed(0)} ms`),
         addAsExample(file, pred.label, ctx));
@@ -54,6 +55,17 @@ async function testImages(files, ctx, results) {
       card.querySelector(".result-body").replaceChildren(h("p.error", {}, err.message));
     }
   }
+}
+
+/** A note when the API says the input is unlike the model's training examples (``familiar``
+ * false); nothing when it looks like them, or when the model keeps none to compare with (null):
+ * a class with a high probability is still a guess for, say, a car shown to an ants/bees model. */
+function unfamiliarNote(pred, noun) {
+  if (pred.familiar !== false) return null;
+  const why = `This ${noun} is further from the model's training examples than 95% of those examples are ` +
+    "from the rest (fewer than 5% of the project's own examples are this far), so its class may be a guess.";
+  return h("div.unfamiliar.small", { "data-testid": "unfamiliar", role: "note", title: why },
+    "Unlike the training examples — check this one");
 }
 
 function addAsExample(file, predicted, ctx) {
@@ -83,7 +95,7 @@ async function testTexts(value, ctx, results) {
     const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: 5 });
     results.replaceChildren(...res.predictions.map((p) => h("div.result-card.text", {},
       h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), h("h3", { "data-testid": "prediction" }, p.label)),
-        probabilityBars(p.top, ctx.classes())))));
+        unfamiliarNote(p, "text"), probabilityBars(p.top, ctx.classes())))));
   } catch (err) { results.replaceChildren(); toast(err.message, "error"); }
 }
 
