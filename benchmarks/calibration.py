@@ -75,35 +75,41 @@ def scored(proba: np.ndarray, classes: np.ndarray, y_test: np.ndarray) -> dict:
     return {"accuracy": accuracy, **{k: v for k, v in report.items() if k != "temperature"}}
 
 
-def run(name: str, backbone: str, train, test) -> list[dict]:
+def fitted_draws(backbone: str, train, test, sizes=SIZES, draws: int = DRAWS):
+    """For each size and draw, the head chosen as `handful train` chooses it on that draw:
+    yields ``(clf, size, seed, idx, X_test, y_test, seconds to fit)``."""
     clf = Classifier(backbone=backbone)
     X, train = clf.embed_examples(train)
     X_test, test = clf.embed_examples(test)
     y, y_test = np.asarray(train.labels, dtype=object), np.asarray(test.labels, dtype=object)
-    rows = []
-    for k in SIZES:
-        for seed in range(1 if k is None else DRAWS):
+    for k in sizes:
+        for seed in range(1 if k is None else draws):
             idx = draw(y, k, np.random.default_rng(seed))
-            sub = Examples(tuple(str(i) for i in idx), tuple(y[idx]), train.modality)
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                clf.fit_embeddings(X[idx], sub)
-            shipped = clf.head_.calibration_
-            clf.head_.calibrate(1.0)
-            plain = clf.head_.predict_proba(X_test)
-            free = free_temperature(*clf.leaderboard_.best["_oof"])
-            variants = {"uncalibrated": 1.0, "free": free, "softening_only": max(1.0, free), "shipped": shipped}
-            row = {"per_class": k or "all", "seed": seed, "n_train": int(len(idx)),
-                   "head": clf.leaderboard_.best["label"], "calibration": clf.calibration_,
-                   "temperatures": {v: round(t, 3) for v, t in variants.items()},
-                   "seconds": round(time.perf_counter() - start, 2)}
-            row |= {v: scored(temperature_scaled(plain, t), clf.head_.classes_, y_test) for v, t in variants.items()}
-            rows.append(row)
-            print(f"{name:12s} k={k or 'all'} seed {seed}: {row['head']} T={free:.2f} "
-                  f"acc {row['uncalibrated']['accuracy']:.3f} " + "  ".join(
-                      f"{v}: conf {row[v]['mean_confidence']:.3f} ECE {row[v]['ece']:.3f} NLL {row[v]['nll']:.3f}"
-                      for v in variants), file=sys.stderr)
+                clf.fit_embeddings(X[idx], Examples(tuple(str(i) for i in idx), tuple(y[idx]), train.modality))
+            yield clf, k, seed, idx, X_test, y_test, time.perf_counter() - start
+
+
+def run(name: str, backbone: str, train, test) -> list[dict]:
+    rows = []
+    for clf, k, seed, idx, X_test, y_test, seconds in fitted_draws(backbone, train, test):
+        shipped = clf.head_.calibration_
+        clf.head_.calibrate(1.0)
+        plain = clf.head_.predict_proba(X_test)
+        free = free_temperature(*clf.leaderboard_.best["_oof"])
+        variants = {"uncalibrated": 1.0, "free": free, "softening_only": max(1.0, free), "shipped": shipped}
+        row = {"per_class": k or "all", "seed": seed, "n_train": int(len(idx)),
+               "head": clf.leaderboard_.best["label"], "calibration": clf.calibration_,
+               "temperatures": {v: round(t, 3) for v, t in variants.items()},
+               "seconds": round(seconds, 2)}
+        row |= {v: scored(temperature_scaled(plain, t), clf.head_.classes_, y_test) for v, t in variants.items()}
+        rows.append(row)
+        print(f"{name:12s} k={k or 'all'} seed {seed}: {row['head']} T={free:.2f} "
+              f"acc {row['uncalibrated']['accuracy']:.3f} " + "  ".join(
+                  f"{v}: conf {row[v]['mean_confidence']:.3f} ECE {row[v]['ece']:.3f} NLL {row[v]['nll']:.3f}"
+                  for v in variants), file=sys.stderr)
     return rows
 
 

@@ -16,14 +16,11 @@ curve is the same both ways; what it changes is which coverage a threshold picks
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 
-from calibration import TASKS, draw
+from calibration import TASKS, fitted_draws
 from common import run_tasks
-from handful.classifier import Classifier
-from handful.data import Examples
 from handful.evaluate.calibration import THRESHOLDS, risk_coverage, temperature_scaled
 
 NAMES = ("hymenoptera", "flowers5")
@@ -32,32 +29,23 @@ DRAWS = 5
 
 
 def run(name: str, backbone: str, train, test) -> list[dict]:
-    clf = Classifier(backbone=backbone)
-    X, train = clf.embed_examples(train)
-    X_test, test = clf.embed_examples(test)
-    y, y_test = np.asarray(train.labels, dtype=object), np.asarray(test.labels, dtype=object)
     rows = []
-    for k in SIZES:
-        for seed in range(1 if k is None else DRAWS):
-            idx = draw(y, k, np.random.default_rng(seed))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                clf.fit_embeddings(X[idx], Examples(tuple(str(i) for i in idx), tuple(y[idx]), train.modality))
-            temperature = clf.head_.calibration_
-            clf.head_.calibrate(1.0)
-            plain = clf.head_.predict_proba(X_test)  # (n_test, n_classes)
-            index = {c: i for i, c in enumerate(clf.head_.classes_)}
-            y_idx = np.array([index[label] for label in y_test])
-            row = {"per_class": k or "all", "seed": seed, "n_train": int(len(idx)), "n_test": int(len(y_idx)),
-                   "head": clf.leaderboard_.best["label"], "temperature": round(temperature, 3),
-                   "accuracy": float((plain.argmax(axis=1) == y_idx).mean()),
-                   "uncalibrated": risk_coverage(plain, y_idx),
-                   "calibrated": risk_coverage(temperature_scaled(plain, temperature), y_idx)}
-            rows.append(row)
-            print(f"{name:12s} k={k or 'all'} seed {seed}: {row['head']} T={temperature:.2f} acc {row['accuracy']:.3f} "
-                  + " ".join(f"{p['min_confidence']}: {p['coverage']:.2f}/{p['accuracy'] or 0:.3f}"
-                             f"->{q['coverage']:.2f}/{q['accuracy'] or 0:.3f}"
-                             for p, q in zip(row["uncalibrated"], row["calibrated"])), file=sys.stderr)
+    for clf, k, seed, idx, X_test, y_test, _ in fitted_draws(backbone, train, test, SIZES, DRAWS):
+        temperature = clf.head_.calibration_
+        clf.head_.calibrate(1.0)
+        plain = clf.head_.predict_proba(X_test)  # (n_test, n_classes)
+        index = {c: i for i, c in enumerate(clf.head_.classes_)}
+        y_idx = np.array([index[label] for label in y_test])
+        row = {"per_class": k or "all", "seed": seed, "n_train": int(len(idx)), "n_test": int(len(y_idx)),
+               "head": clf.leaderboard_.best["label"], "temperature": round(temperature, 3),
+               "accuracy": float((plain.argmax(axis=1) == y_idx).mean()),
+               "uncalibrated": risk_coverage(plain, y_idx),
+               "calibrated": risk_coverage(temperature_scaled(plain, temperature), y_idx)}
+        rows.append(row)
+        print(f"{name:12s} k={k or 'all'} seed {seed}: {row['head']} T={temperature:.2f} acc {row['accuracy']:.3f} "
+              + " ".join(f"{p['min_confidence']}: {p['coverage']:.2f}/{p['accuracy'] or 0:.3f}"
+                         f"->{q['coverage']:.2f}/{q['accuracy'] or 0:.3f}"
+                         for p, q in zip(row["uncalibrated"], row["calibrated"])), file=sys.stderr)
     return rows
 
 
