@@ -184,3 +184,15 @@ def test_evaluate_reports_confidence_against_accuracy(capsys, noisy_tree, tmp_pa
     assert "(calibrated at training, temperature" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "named"), str(noisy_tree), "--out", str(tmp_path / "e2")]) == 0
     assert "not calibrated: the model was saved without cross-validated answers" in capsys.readouterr().out
+
+
+def test_train_says_when_the_answers_asked_for_no_softening(capsys, tmp_path):
+    from conftest import make_color_tree
+    from handful.cli import main
+
+    data = make_color_tree(tmp_path / "data", 8)  # 24 answers, every one right: nothing to soften
+    assert main(["train", str(data), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    out = capsys.readouterr().out
+    assert "Confidence: not softened: on the cross-validation answers the head was" in out
+    assert "100.0% right" in out and "-> " not in out.split("Confidence:")[1].splitlines()[0]

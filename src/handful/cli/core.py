@@ -157,6 +157,9 @@ def print_confidence(out: Output, calibration: dict | None, evaluation: dict | N
         return
     if calibration.get("note"):
         line = f"Confidence: {calibration['note']}"
+    elif calibration["temperature"] == 1.0:  # softening would not fit the answers better
+        line = (f"Confidence: not softened: on the cross-validation answers the head was "
+                f"{pct(calibration['cv_confidence_before'])} sure and {pct(calibration['cv_accuracy'])} right")
     else:
         line = (f"Confidence: calibrated on the cross-validation answers (temperature "
                 f"{calibration['temperature']:.2g}): calibration error {pct(calibration['cv_ece_before'])} "
