@@ -15,7 +15,7 @@ from ..backbones.stream import preprocess_batch
 from ..data import Examples, scan_folder
 from ..data.folder import SPLIT_NAMES
 from ..data.images import is_image_path
-from ..errors import DataError
+from ..errors import DataError, HandfulError
 
 
 def _file_hash(path: str) -> str:
@@ -27,20 +27,22 @@ def as_folders(roots: str | os.PathLike | Sequence[str | os.PathLike]) -> list[s
     return [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
 
 
-def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Examples, int]:
+def scan_many(roots: Sequence[str | Path], nested: bool = False,
+              what: str = "Data folder") -> tuple[Examples, int]:
     """Merge the class trees under ``roots`` into one Examples; returns it and the duplicates dropped.
 
     A class present in several roots (Omniglot's Greek in both background subsets) is one
-    class; a file whose bytes already occur in that class is dropped as a duplicate.
+    class; a file whose bytes already occur in that class is dropped as a duplicate. ``what``
+    names the folders in errors as the user gave them (``"--extra-train folder"``).
 
     Example:
         >>> examples, n_dup = scan_many(["images_background_small1", "images_background_small2"], nested=True)
     """
     if not roots:
         raise DataError("No data folder given. Pass at least one folder of class sub-folders.")
-    parts = [scan_folder(root, nested=nested, min_classes=0) for root in roots]
+    parts = [_scan(root, nested, what) for root in roots]
     for root, part in zip(roots, parts):  # counted here: a lone alphabet read flat needs --nested, not more folders
-        check_class_tree(part, root, nested, f"Data folder '{root}'")
+        check_class_tree(part, root, nested, f"{what} '{root}'")
     if not nested:
         for root, part in zip(roots, parts):
             warn_if_nested(root, part)
@@ -60,6 +62,17 @@ def scan_many(roots: Sequence[str | Path], nested: bool = False) -> tuple[Exampl
             labels.append(label)
     source = " + ".join(str(r) for r in roots)
     return Examples(tuple(items), tuple(labels), "image", tuple(skipped), source), n_dup
+
+
+def _scan(root: str | Path, nested: bool, what: str) -> Examples:
+    """``scan_folder``, its errors naming the folder as ``what`` ("Data folder '...'" by default)."""
+    try:
+        return scan_folder(root, nested=nested, min_classes=0)
+    except HandfulError as err:  # DataError, DataNotFoundError
+        message = str(err)
+        if what == "Data folder" or not message.startswith("Data folder"):
+            raise
+        raise type(err)(what + message[len("Data folder"):]) from None
 
 
 def check_class_tree(examples: Examples, root: str | os.PathLike, nested: bool, name: str) -> None:

@@ -95,7 +95,7 @@ def train_model(data: str | Path | Sequence[str | Path], out: str | Path, config
     resolve_precision(config.precision)  # a bad value fails before any data is read
     torch.set_num_threads(max(1, threads))
     examples, n_dup = scan_many(data, nested=nested)
-    extra_examples = scan_many(extra_train, nested=nested)[0] if extra_train else None  # fail early
+    extra_examples = scan_many(extra_train, nested=nested, what="--extra-train folder")[0] if extra_train else None
     split = split_for_training(list(examples.classes), eval_fraction, split_by_parent, val_fraction,
                                config.seed)
     split = _fold_back_small_val(split, Counter(examples.labels), config, val_fraction, log)
