@@ -1,7 +1,7 @@
 // The Test tab: drop images (or type texts) and see the class probabilities;
 // then add it as an example with the right label, to retrain.
 import { post, uploadInChunks } from "./api.js";
-import { h, toast, dropZone, icon, plural } from "./ui.js";
+import { h, toast, dropZone, icon, plural, pct } from "./ui.js";
 import { probabilityBars } from "./charts.js";
 
 export async function renderTest(root, ctx) {
@@ -15,22 +15,51 @@ export async function renderTest(root, ctx) {
     const zone = h("div.test-drop", { "data-testid": "test-drop" },
       h("div.big-icon", {}, icon("search", 40)), h("h3", {}, "Drop images to test"),
       h("p.muted", {}, `One or several, up to ${MAX_TESTED} at a time · Model v${ctx.project.current_version} · or click to pick files`));
-    dropZone(zone, (files) => testImages(files, ctx, results));
-    root.replaceChildren(zone, results);
+    const sure = sureControl(ctx);
+    dropZone(zone, (files) => { const at = minConfidence(sure); if (at !== undefined) testImages(files, ctx, results, at); });
+    root.replaceChildren(zone, h("div.sure-row", {}, sure), results);
     if (ctx.state.info.features.suggest) root.append(suggestCard(ctx));
   } else {
     const area = h("textarea.input", { rows: 4, placeholder: "Type or paste texts to classify, one per line", "data-testid": "test-text", "aria-label": "Texts to classify, one per line" });
     const go = h("button.primary", { "data-testid": "classify", onclick: async () => {
       go.disabled = true;  // the first request loads the model: it can take seconds
-      try { await testTexts(area.value, ctx, results); } finally { go.disabled = false; }
+      const at = minConfidence(sure);
+      try { if (at !== undefined) await testTexts(area.value, ctx, results, at); } finally { go.disabled = false; }
     } }, "Classify");
-    root.replaceChildren(h("div.card", {}, area, h("div.actions", {}, go)), results);
+    const sure = sureControl(ctx);
+    root.replaceChildren(h("div.card", {}, area, h("div.actions", {}, go, sure)), results);
   }
 }
 
 const MAX_TESTED = 24;
 
-async function testImages(files, ctx, results) {
+/** Each project's "answer only when at least N% sure" while the page is open (a percentage as
+ * typed; empty is off): kept across tabs, not stored (localStorage keeps the API token only). */
+const SURE = new Map();
+
+function sureControl(ctx) {
+  const input = h("input.input.inline.percent", { type: "number", min: 1, max: 99, step: "any", placeholder: "off",
+    value: SURE.get(ctx.id) ?? "", "data-testid": "min-confidence", "aria-label": "Answer only when at least this many percent sure; empty to always answer",
+    oninput: () => SURE.set(ctx.id, input.value) });
+  return h("label.sure.small", { title: "Under this probability the model gives no answer, only its best guess. Leave empty to always answer." },
+    "Answer only when at least ", input, "% sure");
+}
+
+/** The control's threshold as the API takes it (0–1), null when off; undefined, after saying
+ * so, when it is not a percentage between 0 and 100. */
+function minConfidence(label) {
+  const input = label.querySelector("input");
+  if (input.value.trim() === "" && !input.validity.badInput) return null;
+  const percent = Number(input.value);
+  if (input.validity.badInput || !(percent > 0 && percent < 100)) {
+    toast(`"Answer only when sure" takes a percentage between 0 and 100, not "${input.value}": change it, or empty it to always answer.`, "warn", 8000);
+    input.focus();
+    return undefined;
+  }
+  return percent / 100;
+}
+
+async function testImages(files, ctx, results, minConfidence) {
   if (files.length > MAX_TESTED) toast(`Testing the first ${MAX_TESTED} of ${files.length} images; drop the rest in another batch.`, "warn", 8000);
   for (const file of files.slice(0, MAX_TESTED)) {
     const form = new FormData();
@@ -39,13 +68,14 @@ async function testImages(files, ctx, results) {
     results.prepend(card);
     try {
       const started = performance.now();
-      const res = await post(`/projects/${ctx.id}/predict?top_k=5`, form);  // capped at the model's classes
+      const sure = minConfidence == null ? "" : `&min_confidence=${minConfidence}`;
+      const res = await post(`/projects/${ctx.id}/predict?top_k=5${sure}`, form);  // capped at the model's classes
       const ms = performance.now() - started;
       const pred = res.predictions[0];
       card.classList.remove("loading");
       card.querySelector(".result-body").replaceChildren(
-        h("div.result-title", {}, h("span.muted.small", {}, file.name), h("h3", { "data-testid": "prediction" }, pred.label)),
-        ...[unfamiliarNote(pred, "image")].filter(Boolean),  // replaceChildren would write null as "null"
+        h("div.result-title", {}, h("span.muted.small", {}, file.name), answer(pred)),
+        ...[unsureNote(pred, minConfidence), unfamiliarNote(pred, "image")].filter(Boolean),  // replaceChildren would write null as "null"
         probabilityBars(pred.top, ctx.classes()),
         h("div.muted.small", {}, `v${res.version} · ${ms.toFixed(0)} ms`),
         addAsExample(file, pred.label, ctx));
@@ -55,6 +85,22 @@ async function testImages(files, ctx, results) {
       card.querySelector(".result-body").replaceChildren(h("p.error", {}, err.message));
     }
   }
+}
+
+/** The answer, or "Not sure" where its top probability is under the threshold asked for (the
+ * API's ``unsure``, with label null). */
+const answer = (pred) => (pred.unsure
+  ? h("h3.unsure-title", { "data-testid": "prediction" }, "Not sure")
+  : h("h3", { "data-testid": "prediction" }, pred.label));
+
+/** Under "Not sure": the best guess, and the threshold it fell under; styled as the note on an
+ * input unlike the training examples, as both qualify an answer. */
+function unsureNote(pred, minConfidence) {
+  if (!pred.unsure) return null;
+  const best = pred.top[0], asked = `${Number((100 * minConfidence).toFixed(1))}%`;
+  return h("div.unsure.small", { "data-testid": "unsure", role: "note",
+    title: `The model's top probability is under the ${asked} asked for, so it gives no answer; the bars show its guesses.` },
+    `Best guess: ${best.label} (${pct(best.probability, 1)}), under the ${asked} asked for`);
 }
 
 /** A note when the API says the input is unlike the model's training examples (``familiar``
@@ -86,16 +132,16 @@ function addAsExample(file, predicted, ctx) {
   return h("div.add-example", {}, h("span.small", {}, "Correct class"), select, button);
 }
 
-async function testTexts(value, ctx, results) {
+async function testTexts(value, ctx, results, minConfidence) {
   const texts = value.split("\n").map((t) => t.trim()).filter(Boolean);
   if (!texts.length) return;
   results.replaceChildren(h("div.result-card.text.loading", {}, h("div.result-body", {}, h("span.spinner"),
     h("span.muted.small", {}, `Classifying ${plural(texts.length, "text")}…`))));
   try {
-    const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: 5 });
+    const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: 5, min_confidence: minConfidence });
     results.replaceChildren(...res.predictions.map((p) => h("div.result-card.text", {},
-      h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), h("h3", { "data-testid": "prediction" }, p.label)),
-        unfamiliarNote(p, "text"), probabilityBars(p.top, ctx.classes())))));
+      h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), answer(p)),
+        unsureNote(p, minConfidence), unfamiliarNote(p, "text"), probabilityBars(p.top, ctx.classes())))));
   } catch (err) { results.replaceChildren(); toast(err.message, "error"); }
 }
 

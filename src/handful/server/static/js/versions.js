@@ -48,21 +48,38 @@ function accuracyCell(metrics) {
       ? [metrics.val_accuracy, "validation", "fine-tuned: scored on its held-out validation split (not cross-validated)"]
       : [null, "", "not measured: too few examples per class to hold some out"];
   const adjusted = choiceAdjusted(metrics);
-  const why = adjusted == null ? "" : `. The model was the best of several candidates on these same folds, which flatters it: allowing for that choice, about ${pct(adjusted, 1)} on new data`;
+  const score = adjusted && `${pct(adjusted.value, 1)}${adjusted.key === "accuracy" ? "" : " balanced accuracy"}`;
+  const why = adjusted == null ? "" : `. The model was the best of several candidates on these same folds, which flatters it: allowing for that choice, about ${score} on new data`;
   return h("td", { title: title + why, "data-testid": "version-accuracy" }, pct(value, 1), kind ? h("span.muted.small", {}, ` ${kind}`) : null,
-    adjusted == null ? null : h("div.muted.small", { "data-testid": "version-adjusted" }, `≈ ${pct(adjusted, 1)} allowing for the choice`));
+    adjusted == null ? null : h("div.muted.small", { "data-testid": "version-adjusted" }, `≈ ${score} allowing for the choice`));
 }
 
-/** The selection-adjusted CV accuracy (as the Results note gives it) where choosing among
- * candidates on the folds flattered the score; null where nothing was chosen or it cost nothing. */
+/** The metrics a head is chosen by on the folds, and their names in the comparison: balanced
+ * accuracy where the classes were imbalanced (largest ≥ 1.5× smallest), else accuracy. */
+const CHOSEN_BY = { accuracy: "Accuracy", balanced_accuracy: "Balanced accuracy" };
+
+/** The metric a version's head was chosen by (the metrics keep `cv_<metric>` for it, as the
+ * server's training and `handful train` write them); null where nothing was chosen. */
+const chosenBy = (metrics) => Object.keys(CHOSEN_BY).find((key) => metrics[`cv_${key}`] != null) ?? null;
+
+/** The selection-adjusted CV score (as the Results note gives it) where choosing among
+ * candidates on the folds flattered it, as {key, value} in the metric the choice was made by;
+ * null where nothing was chosen or it cost nothing. */
 function choiceAdjusted(metrics) {
-  const { cv_accuracy: cv, cv_accuracy_adjusted: adjusted } = metrics;
-  return adjusted != null && cv != null && cv - adjusted >= 0.0005 ? adjusted : null;
+  const key = chosenBy(metrics);
+  const [cv, adjusted] = key ? [metrics[`cv_${key}`], metrics[`cv_${key}_adjusted`]] : [];
+  return adjusted != null && cv - adjusted >= 0.0005 ? { key, value: adjusted } : null;
 }
 
-/** A version's best estimate of its accuracy on new data: adjusted for the choice of head where
- * that choice flattered it, else its cross-validated accuracy. */
-const honestAccuracy = (metrics) => choiceAdjusted(metrics) ?? metrics.accuracy;
+/** A version's best estimate of its `key` score on new data: adjusted for the choice of head where
+ * that choice, made by this metric, flattered it, else its cross-validated score; null where the
+ * head was chosen by the other metric, whose adjustment says nothing of this one. */
+function honestScore(metrics, key) {
+  const by = chosenBy(metrics);
+  if (by != null && by !== key) return null;
+  const adjusted = choiceAdjusted(metrics);
+  return adjusted ? adjusted.value : metrics[key];
+}
 
 async function showCompare(box, ctx, numbers) {
   if (numbers.length < 2) { box.replaceChildren(h("p.muted", {}, "Tick two versions to compare them.")); return; }
@@ -79,14 +96,17 @@ async function showCompare(box, ctx, numbers) {
   };
   const [fa, fb] = [ea, eb].map((ev) => (ev ? definedScores(ev) : {}));  // "–" where F1 is undefined
   const tuned = a.metrics.val_accuracy != null || b.metrics.val_accuracy != null;
-  const adjusted = choiceAdjusted(a.metrics) != null || choiceAdjusted(b.metrics) != null;
+  const adjusted = new Set([a, b].map((v) => choiceAdjusted(v.metrics)?.key).filter(Boolean));
+  const honestRow = (key) => (adjusted.has(key)
+    ? row(`${CHOSEN_BY[key]}, allowing for the choice`, honestScore(a.metrics, key), honestScore(b.metrics, key), (x) => pct(x, 1), true) : null);
   box.replaceChildren(h("div.card", { "data-testid": "compare" }, h("h3", {}, `v${a.number} → v${b.number}`),
     h("table.table.compact", {}, h("thead", {}, h("tr", {}, ["", `v${a.number}`, `v${b.number}`, "Δ points"].map((c) => h("th", {}, c)))),
       h("tbody", {},
         row("Accuracy (CV)", ea?.accuracy, eb?.accuracy, (x) => pct(x, 1), true),
-        adjusted ? row("Accuracy, allowing for the choice", honestAccuracy(a.metrics), honestAccuracy(b.metrics), (x) => pct(x, 1), true) : null,
+        honestRow("accuracy"),
         tuned ? row("Validation accuracy", a.metrics.val_accuracy, b.metrics.val_accuracy, (x) => pct(x, 1), true) : null,
         row("Balanced accuracy", ea?.balanced_accuracy, eb?.balanced_accuracy, (x) => pct(x, 1), true),
+        honestRow("balanced_accuracy"),
         row("Examples", a.n_examples, b.n_examples),
         row("Head", a.head.split("(")[0], b.head.split("(")[0]),
         pairClasses(a, b).map(([ca, cb]) => row(`F1 · ${classLabel(ca, cb)}`, fa[ca]?.f1, fb[cb]?.f1, (x) => pct(x), true))))));
