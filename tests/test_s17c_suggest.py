@@ -68,9 +68,9 @@ def test_contact_sheet_captions_name_the_file_and_say_the_probability_as_the_tab
     seen = {}
     real = sheet_module.contact_sheet
 
-    def keep(paths, captions, out, columns=5):
+    def keep(paths, captions, out, columns=5, **kwargs):
         seen["paths"], seen["captions"] = list(paths), list(captions)
-        return real(paths, captions, out, columns)
+        return real(paths, captions, out, columns, **kwargs)
 
     monkeypatch.setattr(sheet_module, "contact_sheet", keep)
     assert main(["suggest", str(tmp_path / "m"), str(inbox), "--n", "3", "--out", str(tmp_path / "s")]) == 0

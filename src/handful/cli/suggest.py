@@ -14,6 +14,7 @@ from ..data import list_images, read_table
 from ..data.table import is_table_path
 from ..errors import DataError
 from ..jsontext import json_text
+from .familiar import NOTE
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt, check_columns_apply
 from .output import Output, check_folder_replaceable, pct, starts_with, write_folder_files
@@ -47,13 +48,23 @@ def suggest(
         "--out", help="Folder for suggestions.csv/.json and contact_sheet.png "
         "(default: ./suggestions).")] = None,
     text_column: TextColOpt = None,
+    mix_unfamiliar: Annotated[bool, typer.Option(
+        "--mix-unfamiliar", help="Rank inputs unlike the training examples together with the rest "
+        "(by default they only fill places the familiar ones leave).")] = False,
     no_cache: NoCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Rank unlabeled examples by how much labeling them should help: the model's most uncertain
-    ones, spread out so the list holds no near-duplicates."""
+    ones, spread out so the list holds no near-duplicates.
+
+    Inputs unlike the training examples (a daisy in an ants/bees folder) look most uncertain
+    because they belong to no class: with a hymenoptera model, 12 of the 20 picks from its
+    validation photos mixed with 20 flower photos were flowers (0 now). A model that keeps its
+    training examples therefore marks each pick ("familiar" in the list, a frame on the contact
+    sheet) and ranks the unfamiliar ones after the familiar ones, saying how many it held back.
+    They can also be a new kind of example worth labeling (2 of the 14 it marked there were
+    unusual bee photos): --mix-unfamiliar ranks them with the rest."""
     from ..classifier import load
-    from ..select.active import margin_uncertainty, rank_for_labeling, rank_images_for_labeling
     out = Output(as_json)
     check_columns_apply([unlabeled], text_column)
     out_dir = out_dir or Path("suggestions")
@@ -75,30 +86,84 @@ def suggest(
     ok = [i for i in range(len(items)) if i not in failures]
     X = X[ok]
     proba = clf.head_.predict_proba(X)
-    uncertainty = margin_uncertainty(proba)
     texts = clf.modality_ == "text"
-    ranked = (rank_for_labeling(X, proba, n) if texts
-              else rank_images_for_labeling([items[i] for i in ok], X, proba, n))
-    rows = []
-    for rank, j in enumerate(ranked, 1):
-        top = np.argsort(-proba[j])[:2]
-        rows.append({"rank": rank, "input": ids[ok[j]], **({"text": items[ok[j]]} if texts else {}),
-                     "predicted": str(clf.classes_[top[0]]), "probability": float(proba[j, top[0]]),
-                     "runner_up": str(clf.classes_[top[1]]) if len(top) > 1 else None,
-                     "uncertainty": float(uncertainty[j])})
+    known = getattr(clf, "familiarity_", None)  # None: a model saved before handful kept its examples
+    scores = None if known is None else known.scores(X)
+    ranked = _ranked([items[i] for i in ok], X, proba, n, texts,
+                     None if scores is None or mix_unfamiliar else scores >= known.threshold)
+    rows = _rows(clf.classes_, proba, ranked, [ids[i] for i in ok], [items[i] for i in ok] if texts else None,
+                 None if scores is None else (scores, known.threshold))
     images = clf.modality_ == "image"
     # through a temporary folder beside it: Ctrl-C midway leaves the previous list as it was, and
     # the contact sheet of an earlier run (of images) goes when this one writes none (texts)
     write_folder_files(out_dir, lambda tmp: _write(tmp, rows, images), main=SUGGESTIONS_CSV,
                        stale=(CONTACT_SHEET,))
     files = _files(out_dir, rows, images)
-    out.table(f"Label these next ({len(rows)} of {len(ok)})", ["#", "input", "model says", "unsure"],
-              [[r["rank"], _shown(r), f"{r['predicted']} {pct(r['probability'])}",
-                f"{r['uncertainty']:.2f}"] for r in rows])
+    noted = any(r.get("familiar") is False for r in rows)
+    out.table(f"Label these next ({len(rows)} of {len(ok)})",
+              ["#", "input", "model says", "unsure", *(["note"] if noted else [])],
+              [[r["rank"], _shown(r), f"{r['predicted']} {pct(r['probability'])}", f"{r['uncertainty']:.2f}",
+                *([NOTE if r["familiar"] is False else ""] if noted else [])] for r in rows])
     report_skipped(out, skipped, None)  # the first 10 and a count per reason, as predict
+    familiarity = {}
+    if scores is not None:
+        n_unfamiliar = int(np.sum(scores < known.threshold))
+        _print_unfamiliar(out, rows, n_unfamiliar, len(ok), mix_unfamiliar)
+        familiarity = {"n_unfamiliar": n_unfamiliar, "familiarity_threshold": round(known.threshold, 4),
+                       "unfamiliar_ranked": "mixed" if mix_unfamiliar else "last"}
     out.print("Wrote " + ", ".join(str(f) for f in files.values()))
-    out.result({"suggestions": rows, "n_unlabeled": len(ok), "files": {k: str(v) for k, v in files.items()},
+    out.result({"suggestions": rows, "n_unlabeled": len(ok), **familiarity,
+                "files": {k: str(v) for k, v in files.items()},
                 "skipped": [{"path": p, "reason": r} for p, r in skipped]})
+
+
+def _ranked(items: list[str], X: np.ndarray, proba: np.ndarray, n: int, texts: bool,
+            familiar: np.ndarray | None) -> list[int]:
+    """Rows of ``X`` to label next, best first; with ``familiar`` (n_items,) the unfamiliar ones
+    only fill the places the familiar ones leave (``rank_familiar_first``)."""
+    from ..select.active import rank_familiar_first, rank_for_labeling, rank_images_for_labeling
+
+    def rank(rows: np.ndarray, k: int) -> list[int]:
+        if texts:
+            return rank_for_labeling(X[rows], proba[rows], k)
+        return rank_images_for_labeling([items[i] for i in rows], X[rows], proba[rows], k)
+
+    return rank(np.arange(len(X)), n) if familiar is None else rank_familiar_first(rank, familiar, n)
+
+
+def _rows(classes, proba: np.ndarray, ranked: list[int], ids: list[str], texts: list[str] | None,
+          familiarity: tuple[np.ndarray, float] | None) -> list[dict]:
+    """The list's rows: rank, input (and text), the guess and runner-up, the uncertainty, and with
+    ``familiarity`` (scores, threshold) whether the input is like the training examples."""
+    from ..select.active import margin_uncertainty
+
+    uncertainty = margin_uncertainty(proba)
+    rows = []
+    for rank, j in enumerate(ranked, 1):
+        top = np.argsort(-proba[j])[:2]
+        rows.append({"rank": rank, "input": ids[j], **({"text": texts[j]} if texts is not None else {}),
+                     "predicted": str(classes[top[0]]), "probability": float(proba[j, top[0]]),
+                     "runner_up": str(classes[top[1]]) if len(top) > 1 else None,
+                     "uncertainty": float(uncertainty[j])})
+        if familiarity is not None:
+            scores, threshold = familiarity
+            rows[-1] |= {"familiar": bool(scores[j] >= threshold), "familiarity": round(float(scores[j]), 4)}
+    return rows
+
+
+def _print_unfamiliar(out: Output, rows: list[dict], n_unfamiliar: int, n_inputs: int, mixed: bool) -> None:
+    """How many picks look unlike the training examples, and how many such inputs were held back."""
+    listed = sum(r["familiar"] is False for r in rows)
+    if listed:
+        are, they, belong, them = ("is", "it", "belongs", "it") if listed == 1 else ("are", "they", "belong", "them")
+        out.print(f"{listed} of the {len(rows)} {are} unlike the training examples (marked \"{NOTE}\"): "
+                  f"check {they} {belong} to one of the classes before labeling {them}.")
+    held = n_unfamiliar - listed
+    if held and not mixed:
+        verb = "looks" if held == 1 else "look"
+        out.print(f"{held}{' more' if listed else ''} of the {n_inputs} inputs {verb} unlike the training "
+                  "examples and were left out of this list (they come after the familiar ones): they may "
+                  "belong to no class, or be a new kind worth labeling; --mix-unfamiliar ranks them with the rest.")
 
 
 def _shown(row: dict) -> str:
@@ -132,10 +197,12 @@ def _write(out_dir: Path, rows: list[dict], images: bool) -> None:
     with open(files["csv"], "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["rank"])
         writer.writeheader()
-        writer.writerows(rows)
+        # true/false as predict's CSV writes them
+        writer.writerows([r | ({"familiar": str(r["familiar"]).lower()} if "familiar" in r else {}) for r in rows])
     files["json"].write_text(json_text(rows, indent=2))
     if "contact_sheet" in files:
-        contact_sheet([r["input"] for r in rows], [_caption(r) for r in rows], files["contact_sheet"])
+        contact_sheet([r["input"] for r in rows], [_caption(r) for r in rows], files["contact_sheet"],
+                      flags=[NOTE if r.get("familiar") is False else None for r in rows])
 
 
 def _caption(row: dict) -> str:

@@ -12,11 +12,15 @@ pictures whose small grey thumbnails correlate above ``SAME_PICTURE``: a resized
 copy of a photo can sit as far from it in the embedding space as a different photo does
 (hymenoptera, efficientnet_lite2: a half-size copy 0.22-0.37 away, distinct photos 0.28 and up),
 and three versions of one ant picture made the 20 suggestions.
+
+Inputs unlike the training examples (``evaluate.familiarity``) look maximally uncertain to the
+model because they belong to none of its classes: ``rank_familiar_first`` lets them fill only the
+places the familiar inputs leave (hymenoptera + 20 flowers5 photos: 12 of the 20 picks were flowers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -75,6 +79,26 @@ def rank_for_labeling(embeddings: np.ndarray, proba: np.ndarray, n: int,
         if S is not None:
             copy |= S @ S[best] > SAME_PICTURE
     return [int(pool[i]) for i in picked]
+
+
+def rank_familiar_first(rank: Callable[[np.ndarray, int], list[int]], familiar: np.ndarray,
+                        n: int) -> list[int]:
+    """Up to ``n`` indices, best first: ``rank(indices, k)`` (up to ``k`` picks, as positions in
+    ``indices``) run on the familiar items, then on the unfamiliar ones for the places left.
+
+    Args:
+        rank: ranks a subset of the items, e.g. ``rank_for_labeling`` on its rows.
+        familiar: (m,) bool, True where an item is like the training examples.
+        n: how many to pick.
+
+    Example:
+        >>> rank_familiar_first(lambda idx, k: rank_for_labeling(X[idx], proba[idx], k), familiar, 20)
+    """
+    picked: list[int] = []
+    for group in (np.flatnonzero(familiar), np.flatnonzero(~np.asarray(familiar, dtype=bool))):
+        if len(picked) < n and len(group):
+            picked += [int(group[i]) for i in rank(group, n - len(picked))]
+    return picked
 
 
 def rank_images_for_labeling(paths: Sequence[str], embeddings: np.ndarray, proba: np.ndarray,
