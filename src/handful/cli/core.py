@@ -38,6 +38,7 @@ from .zeroshot import (
     TemplateOpt,
     ZeroShotPriorOpt,
     print_selection,
+    prior_cv,
     prior_options,
     selection_notes,
 )
@@ -144,10 +145,11 @@ def print_cv_accuracy(out: Output, selection: dict | None, prior: dict | None = 
     elif selection["candidates"] > 1:
         line += (f" (the best of {selection['candidates']} candidates on these folds; allowing for that "
                  f"choice, about {pct(selection[f'adjusted_{metric}'])} on new data)")
-    cv = (prior or {}).get("cv_accuracy")
-    if cv and prior["weight"] > 0:
+    cv = prior_cv(prior)
+    if cv and prior["weight"] > 0:  # in the search's metric unless an older note says otherwise
+        named = "" if cv["metric"] == metric else f" {cv['metric'].replace('_', ' ')}"
         line += (f"; that is the head alone: the saved model adds the zero-shot prior, {pct(cv['with_prior'])} "
-                 f"cross-validated{'' if metric == 'accuracy' else ' accuracy'} (its weight chosen on those folds)")
+                 f"cross-validated{named} (its weight chosen on those folds)")
     out.print(line)
 
 

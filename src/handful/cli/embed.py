@@ -34,7 +34,8 @@ from .predict import (
 
 
 def _backbone(backbone: str, model: Path | None, inputs: list[str]):
-    """(backbone instance, model files for Ray workers or None); ``auto`` follows the inputs' kind."""
+    """(backbone instance, the name it was created from or None, model directory or None): Ray
+    workers rebuild it from that name, or from the model's files. ``auto`` follows the inputs' kind."""
     from ..classifier import DEFAULT_BACKBONES
     if model is not None:
         from ..classifier import load
@@ -42,7 +43,7 @@ def _backbone(backbone: str, model: Path | None, inputs: list[str]):
         if backbone != "auto":
             raise DataError(f"Give --model or --backbone, not both: {model} embeds with its own backbone.")
         clf = load(model, cache=False)
-        return clf.backbone_for(clf.modality_), model
+        return clf.backbone_for(clf.modality_), None, model
     if backbone == "auto":
         texts = len(inputs) == 1 and is_table_path(inputs[0]) and os.path.isfile(inputs[0])
         backbone = DEFAULT_BACKBONES["text" if texts else "image"]
@@ -51,10 +52,10 @@ def _backbone(backbone: str, model: Path | None, inputs: list[str]):
         raise DataError(f"Backbone '{net.name}' has no vectors of its own: they are learned from your "
                         "unlabeled text when a model is trained. Train one (handful train DATA --backbone "
                         "word2vec --unlabeled more.txt --out MODEL), then embed with --model MODEL.")
-    return net, None
+    return net, backbone, None
 
 
-def _results(backbone, model, work, cache, ray, address, batch_size, quiet):
+def _results(backbone, name, model, work, cache, ray, address, batch_size, quiet):
     from ..scale.batch import iter_embedding_results
     if not ray:
         return iter_embedding_results(backbone, work, cache, batch_size)
@@ -63,7 +64,11 @@ def _results(backbone, model, work, cache, ray, address, batch_size, quiet):
     init_ray(address, quiet=quiet)
     if model is not None:
         return iter_ray_results(work, "embed", files=model_files(model), batch_size=batch_size)
-    return iter_ray_results(work, "embed", backbone=backbone.name, batch_size=batch_size)
+    # the name given, not ``backbone.name``: a registered name (an alias, a plugin's) need not be
+    # the backbone's own, and a worker given that one would build another backbone; the fingerprint
+    # lets each worker check it built this one
+    return iter_ray_results(work, "embed", backbone=name, fingerprint=backbone.fingerprint,
+                            batch_size=batch_size)
 
 
 @app.command()
@@ -88,7 +93,7 @@ def embed(
     from ..scale.writers import EmbeddingStore, remove_skipped_list
     out = Output(as_json)
     started = time.perf_counter()
-    net, model_dir = _backbone(backbone, model, list(inputs))
+    net, name, model_dir = _backbone(backbone, model, list(inputs))
     reader = f"Backbone '{net.name}' embeds"  # the errors' subject: no model is involved here
     if net.modality == "text":
         check_no_files_as_texts(list(inputs), f"{reader} texts")
@@ -108,7 +113,7 @@ def embed(
     try:
         with out.progress("Embedding", len(todo)) as advance:
             for indices, embeddings, failures in _results(
-                    net, model_dir, [items[i] for i in todo], cache, ray, address, batch_size,
+                    net, name, model_dir, [items[i] for i in todo], cache, ray, address, batch_size,
                     quiet=out.stdout_taken):
                 rows = [todo[j] for j in indices]
                 bad = {todo[j]: reason for j, reason in failures.items()}

@@ -66,12 +66,22 @@ def selection_notes(clf) -> dict:
     head = clf.head_
     if hasattr(head, "weight_") and hasattr(head, "zero_shot_map"):
         zs = head.zero_shot_map
+        cv = getattr(head, "cv_accuracy_", None)
+        # keyed by its metric, as the search's figures are: cv_balanced_accuracy on imbalanced classes
         notes["zero_shot_prior"] = {
             "weight": float(head.weight_[0]), "chosen_by": getattr(head, "weight_source_", ""),
-            "cv_accuracy": getattr(head, "cv_accuracy_", None),
+            f"cv_{(cv or {}).get('metric', 'accuracy')}": cv,
             "method": zs.kind, "class_names": names_used(clf, head.classes_),
             "template": clf.zero_shot_template}
     return notes
+
+
+def prior_cv(prior: dict | None) -> dict | None:
+    """The prior's CV scores in a ``selection_notes`` entry (``cv_accuracy`` or
+    ``cv_balanced_accuracy``), with their ``metric`` ("accuracy" where an older note lacks it)."""
+    prior = prior or {}
+    cv = prior.get("cv_accuracy") or prior.get("cv_balanced_accuracy")
+    return {"metric": "accuracy", **cv} if cv else None
 
 
 def print_selection(out: Output, notes: dict) -> None:
@@ -80,9 +90,9 @@ def print_selection(out: Output, notes: dict) -> None:
         out.print(f"warning: {notes['transfer_warning']}", style="yellow")
     prior = notes.get("zero_shot_prior")
     if prior:
-        cv = prior.get("cv_accuracy")
-        extra = (f"; CV accuracy {pct(cv['without_prior'])} without, {pct(cv['with_prior'])} with"
-                 if cv else "")
+        cv = prior_cv(prior)
+        extra = (f"; CV {cv['metric'].replace('_', ' ')} {pct(cv['without_prior'])} without, "
+                 f"{pct(cv['with_prior'])} with" if cv else "")
         out.print(f"Zero-shot prior ({prior['method']}): weight {prior['weight']:.3g}, chosen by "
                   f"{prior['chosen_by']}{extra}")
 

@@ -126,11 +126,14 @@ class _Worker:
     """
 
     def __init__(self, task: str, backbone: str | None = None, files: dict | None = None,
-                 runtime: str = "torch", threads: int = 1, batch_size: int = 32, familiarity: bool = False):
+                 runtime: str = "torch", threads: int = 1, batch_size: int = 32, familiarity: bool = False,
+                 fingerprint: str | None = None):
         self.task, self.batch_size, self._tmp, self._failure = task, batch_size, None, None
         self.familiarity = familiarity  # predict: each row ends with the input's familiarity
         try:
             self._build(backbone, files, runtime, threads)
+            if fingerprint is not None:
+                check_same_backbone(self.backbone, backbone, fingerprint)
         except Exception as err:  # noqa: BLE001 (raised again, whole, by __call__)
             self._failure = err
 
@@ -176,6 +179,17 @@ class _Worker:
         return {"row": np.asarray(batch["row"]), "values": values, "error": errors}
 
 
+def check_same_backbone(built, name: str | None, fingerprint: str) -> None:
+    """Raise unless ``built`` (what a worker made of ``name``) has the driver's ``fingerprint``:
+    a node with another version of handful, or of the plugin that registers ``name``, would
+    otherwise write its embeddings into the same file as the driver's backbone."""
+    if built.fingerprint != fingerprint:
+        raise BackboneUnavailableError(
+            f"Backbone '{name}' on this Ray worker is not the one the command built: fingerprint "
+            f"{built.fingerprint}, expected {fingerprint}. Install the same handful and backbone "
+            "plugins on every node, or leave out --ray.")
+
+
 def plan_blocks(n_items: int, n_actors: int, chunk: int = 256, batch_size: int = 32
                 ) -> tuple[int, int | None, int]:
     """(n_blocks, rows per worker call, n_actors) to spread ``n_items`` over ``n_actors``.
@@ -196,9 +210,11 @@ def plan_blocks(n_items: int, n_actors: int, chunk: int = 256, batch_size: int =
 def iter_ray_results(items: Sequence[str], task: str, *, backbone: str | None = None,
                      files: dict | None = None, runtime: str = "torch", batch_size: int = 32,
                      chunk: int = 256, n_actors: int | None = None, cpus_per_actor: float = 1.0,
-                     familiarity: bool = False) -> Iterator[Results]:
+                     familiarity: bool = False, fingerprint: str | None = None) -> Iterator[Results]:
     """Stream ``Results`` for ``items`` computed by a Ray actor pool (call ``init_ray`` first).
     ``familiarity``: predictions end each row with the input's familiarity (``iter_predictions``).
+    ``backbone``: the name to ``create_backbone`` on each worker; ``fingerprint``: the backbone's
+    fingerprint on the driver, which every worker's must match (``check_same_backbone``).
 
     ``n_actors`` defaults to the cluster's CPUs / ``cpus_per_actor``; each actor gets at most
     ``chunk`` items per call (see ``plan_blocks``) and runs torch on ``cpus_per_actor`` threads.
@@ -219,7 +235,8 @@ def iter_ray_results(items: Sequence[str], task: str, *, backbone: str | None = 
         compute=ray.data.ActorPoolStrategy(size=n_actors, max_tasks_in_flight_per_actor=1),
         fn_constructor_kwargs={"task": task, "backbone": backbone, "files": files,
                                "runtime": runtime, "threads": math.ceil(cpus_per_actor),
-                               "batch_size": batch_size, "familiarity": familiarity})
+                               "batch_size": batch_size, "familiarity": familiarity,
+                               "fingerprint": fingerprint})
     try:
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             rows, values, errors = batch["row"].tolist(), batch["values"], batch["error"]

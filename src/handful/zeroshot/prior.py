@@ -3,10 +3,12 @@
 ``log p(k | x) = log p_head(k | x) + weight * score_k(x) / TEMPERATURE + const``: a product of
 the K-shot head's probabilities and the zero-shot probabilities raised to ``weight``. The weight
 is picked by cross-validation on the training examples over a grid (so it shrinks by itself as
-K grows and the head gets better). With a single example in some class there is nothing to
-cross-validate; then the zero-shot scores are checked on the training examples themselves
-(they never saw the labels, so this is a fair test): the better they predict the true labels,
-the larger the weight, and a zero-shot scorer no better than chance gets weight 0.
+K grows and the head gets better), scored as the model search scores heads: accuracy, or balanced
+accuracy when the classes are imbalanced (``select.search.selection_metric``). With a single
+example in some class there is nothing to cross-validate; then the zero-shot scores are checked
+on the training examples themselves (they never saw the labels, so this is a fair test): the
+better they predict the true labels, the larger the weight, and a zero-shot scorer no better than
+chance gets weight 0.
 
 The saved state is the base head's arrays plus the zero-shot map (ImageNet classifier, label
 and class-name embeddings), so a loaded model predicts from embeddings alone.
@@ -83,7 +85,9 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         zs = zs.select([str(c) for c in self.classes_])
         scores = zs.scores(X)  # (n, n_classes)
         params = self.base_params or {}
-        self.cv_accuracy_ = None  # {"without_prior": ..., "with_prior": ...} when CV ran
+        # {"metric": ..., "without_prior": ..., "with_prior": ...} when CV ran; the scores are in
+        # "metric" ("accuracy", or "balanced_accuracy" on imbalanced classes)
+        self.cv_accuracy_ = None
         if self.weight == "auto":
             self.weight_, self.weight_source_, self.cv_accuracy_ = choose_weight(
                 X, y_idx, scores, self.base, params, self.random_state, groups)
@@ -124,20 +128,25 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
 def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: str, params: dict,
                   random_state: int = 0, groups: np.ndarray | None = None
                   ) -> tuple[float, str, dict | None]:
-    """The prior weight: by cross-validated accuracy (log-likelihood breaks ties), else by
-    how well the zero-shot scores alone predict the training labels.
+    """The prior weight: by cross-validated score (log-likelihood breaks ties), else by how
+    well the zero-shot scores alone predict the training labels.
 
-    Returns the weight, how it was chosen, and the CV accuracy without and with it (or None).
+    The score is the model search's (``selection_metric``): balanced accuracy when the largest
+    class has ``IMBALANCE_RATIO`` times the smallest's examples, since plain accuracy would buy
+    the big classes' hits with the small class's recall; else accuracy.
+    Returns the weight, how it was chosen, and ``{"metric", "without_prior", "with_prior"}``: the
+    CV score without and with it, in ``metric`` (or None without CV).
     ``groups`` (n,): copies of one example stay on one side of every fold.
     """
     from ..heads import create_head
-    from ..select import cv_splits
+    from ..select.search import cv_splits, fold_score, selection_metric
 
     splits, _ = cv_splits(y_idx, random_state, groups=groups)
     if splits is None:
         return weight_without_cv(scores, y_idx), "zero-shot fit on the training examples", None
+    metric = selection_metric(y_idx)
     n_classes = scores.shape[1]
-    accuracy = np.zeros(len(WEIGHT_GRID))
+    score = np.zeros(len(WEIGHT_GRID))
     loglik = np.zeros(len(WEIGHT_GRID))
     for train, test in splits:
         head = create_head(base, **params).fit(X[train], y_idx[train])
@@ -146,10 +155,10 @@ def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: st
         log_head = np.log(np.clip(proba, 1e-12, None))
         for j, w in enumerate(WEIGHT_GRID):
             p = softmax(log_head + w * scores[test] / TEMPERATURE)
-            accuracy[j] += float((p.argmax(axis=1) == y_idx[test]).mean())
+            score[j] += fold_score(y_idx[test], p.argmax(axis=1), metric)
             loglik[j] += float(np.log(p[np.arange(len(test)), y_idx[test]] + 1e-12).mean())
-    best = int(np.argmax(accuracy + 1e-3 * loglik / len(splits)))  # ties: the smaller weight
-    cv = {"without_prior": accuracy[0] / len(splits), "with_prior": accuracy[best] / len(splits)}
+    best = int(np.argmax(score + 1e-3 * loglik / len(splits)))  # ties: the smaller weight
+    cv = {"metric": metric, "without_prior": score[0] / len(splits), "with_prior": score[best] / len(splits)}
     return float(WEIGHT_GRID[best]), "cross-validation", cv
 
 
