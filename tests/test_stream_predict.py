@@ -11,6 +11,7 @@ from handful.backbones import create_backbone
 from handful.backbones.testing import TinyImageBackbone
 from handful.cli import main
 from handful.data import folder as folder_module
+from handful.errors import DataError
 from handful.scale import EmbeddingStore, iter_embedding_results, iter_predictions, list_inputs
 from handful.scale import batch as batch_module
 
@@ -376,3 +377,16 @@ def test_prediction_csv_refuses_a_run_that_differs_in_runtime_or_transduction(tm
     same = PredictionCsv(tmp_path / "p.csv", 1, run={**run, key: old})
     same.close()
     assert same.done == {"a.png"}
+
+
+def test_embedding_store_refuses_rows_of_another_width(tmp_path):
+    # 2 rows of 6 values into a 3-d file: a reshape to (-1, 3) made 4 scrambled rows of it
+    # (a Ray worker that built another backbone wrote such a file with exit code 0)
+    store = EmbeddingStore(tmp_path / "e.npy", [f"f{i}" for i in range(4)], 3, {"name": "x", "fingerprint": "x-1"})
+    with pytest.raises(DataError, match=r"takes 3-d embeddings.*shape \(2, 6\) for 2 inputs"):
+        store.write([0, 1], np.ones((2, 6)), {})
+    store.write([], np.zeros((0,)), {2: "unreadable"})  # a batch whose inputs all failed
+    store.write([0, 1, 3], np.ones((3, 3)), {})
+    store.close()
+    out = np.load(tmp_path / "e.npy")
+    assert np.isnan(out[2]).all() and (out[[0, 1, 3]] == 1).all()

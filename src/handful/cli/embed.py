@@ -90,7 +90,8 @@ def embed(
 ) -> None:
     """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
     from ..scale.batch import list_inputs, summarize_skipped
-    from ..scale.writers import EmbeddingStore, remove_skipped_list
+    from ..scale.embedding_store import EmbeddingStore
+    from ..scale.writers import remove_skipped_list
     out = Output(as_json)
     started = time.perf_counter()
     net, name, model_dir = _backbone(backbone, model, list(inputs))

@@ -4,10 +4,7 @@
 reads back the inputs already there (and drops a half-written last line), so a re-run
 predicts only the rest. Beside it, ``preds.csv.json`` records what made the rows (model,
 support set, runtime, top-k): a re-run that differs is refused rather than mixing answers.
-``EmbeddingStore`` preallocates ``embeddings.npy`` (rows in listing
-order), writes finished rows with ``os.pwrite`` (no memory map, so resident memory does not
-grow with the file), and records each finished row in ``embeddings.index.csv``; a
-``embeddings.meta.json`` says which backbone wrote it and whether it is complete.
+``embedding_store.EmbeddingStore`` writes embeddings the same way; the file checks are shared.
 """
 
 from __future__ import annotations
@@ -21,8 +18,6 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from ..bundle.store import chmod_like_new
 from ..errors import DataError
 
@@ -31,7 +26,7 @@ SKIPPED_HEADER = ["input", "reason"]
 RUN_FORMAT = "handful-predictions-1"
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.tmp-")
     try:
         with os.fdopen(fd, "w") as f:
@@ -43,7 +38,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _first_row(path: Path) -> list[str] | None:
+def first_row(path: Path) -> list[str] | None:
     """The first CSV row of ``path`` (None for an empty file; a marker row for a non-CSV one)."""
     try:
         with open(path, newline="", errors="replace") as f:
@@ -100,7 +95,7 @@ def refuse_foreign(path: Path, ours: bool) -> None:
                         "Choose another --out (or delete the file).")
 
 
-def _drop_partial_last_line(path: Path) -> None:
+def drop_partial_last_line(path: Path) -> None:
     """Truncate after the last newline: a run killed mid-write leaves half a row."""
     with open(path, "rb+") as f:
         f.seek(0, os.SEEK_END)
@@ -118,14 +113,14 @@ def _drop_partial_last_line(path: Path) -> None:
 def _read_first_column(path: Path, header: list[str], what: str) -> set[str]:
     """The first column of a file this writer made before (to resume it); a file with another
     header is refused untouched: the header is checked before a torn last line is dropped."""
-    found = _first_row(path)
+    found = first_row(path)
     if found is None:
         return set()
     if found != header:
         raise DataError(f"{what} '{path}' has columns {found[:6]}, expected {header} (another file, "
                         "or one written with other options). Pass --overwrite to replace it, or "
                         "choose another --out.")
-    _drop_partial_last_line(path)
+    drop_partial_last_line(path)
     with open(path, newline="") as f:
         return {row[0] for row in list(csv.reader(f))[1:] if row}
 
@@ -195,15 +190,15 @@ class PredictionCsv:
                  texts: bool = False, answers: bool = False, familiar: bool = False):
         self.path = Path(path)
         if not overwrite and self.path.is_file():  # rows already there: one file, one set of columns
-            found = _first_row(self.path)
+            found = first_row(self.path)
             texts, familiar = next(((t, f) for t, f in ((texts, familiar), (False, familiar), (texts, False),
                                                         (False, False))
                                     if found == prediction_header(k, t, answers, f)), (texts, familiar))
         self.texts, self.familiar = texts, familiar
         self.header = prediction_header(k, texts, answers, familiar)
         self.done: set[str] = set()
-        refuse_foreign(self.path, _is_prediction_header(_first_row(self.path)) if self.path.is_file() else True)
-        _refuse_foreign_skipped_list(self.path)
+        refuse_foreign(self.path, _is_prediction_header(first_row(self.path)) if self.path.is_file() else True)
+        refuse_foreign_skipped_list(self.path)
         record = run_record_path(self.path)
         if run is not None:
             refuse_foreign(record, _read_run_record(record) is not None)
@@ -215,7 +210,7 @@ class PredictionCsv:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = overwrite or not self.path.is_file() or self.path.stat().st_size == 0
         if run is not None and (fresh or _read_run_record(record) is None):
-            _atomic_write_text(record, json.dumps({"format": RUN_FORMAT, **run}, indent=2))
+            atomic_write_text(record, json.dumps({"format": RUN_FORMAT, **run}, indent=2))
         self._handle = open(self.path, "w" if fresh else "a", newline="")  # noqa: SIM115
         self._writer = csv.writer(self._handle)
         if fresh:
@@ -251,10 +246,10 @@ def skipped_path(out: Path) -> Path:
 
 def _is_skipped_list(path: Path) -> bool:
     """True when ``path`` is a skipped list handful wrote (its ``input,reason`` header)."""
-    return path.is_file() and _first_row(path) == SKIPPED_HEADER
+    return path.is_file() and first_row(path) == SKIPPED_HEADER
 
 
-def _refuse_foreign_skipped_list(out: Path) -> None:
+def refuse_foreign_skipped_list(out: Path) -> None:
     """The skipped list of a run writing ``out`` goes beside it: a user's file there stays."""
     skipped = skipped_path(out)
     refuse_foreign(skipped, _is_skipped_list(skipped))
@@ -272,128 +267,5 @@ def write_skipped(path: Path, skipped: Sequence[tuple[str, str]]) -> Path:
     """All skipped inputs with their reasons, as CSV (``input,reason``), written atomically."""
     text = io.StringIO()
     csv.writer(text).writerows([SKIPPED_HEADER, *[[p, r] for p, r in skipped]])
-    _atomic_write_text(path, text.getvalue())
+    atomic_write_text(path, text.getvalue())
     return path
-
-
-def _npy_layout(path: Path) -> tuple[tuple[int, ...], int]:
-    """(shape, data offset) of a float32 C-order .npy file."""
-    with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read_header(f)
-        if fortran or dtype != np.float32:
-            raise DataError(f"{path} is not a float32 C-order array. Pass --overwrite.")
-        return shape, f.tell()
-
-
-def _is_our_meta(path: Path) -> bool:
-    try:
-        return json.loads(path.read_text()).get("format") == "handful-embeddings-1"
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-class EmbeddingStore:
-    """``embeddings.npy`` (n, dim) float32 in listing order + index CSV + meta JSON.
-
-    Rows of unusable inputs are NaN and their index line carries the reason; ``failed`` maps
-    them to it (rows of a resumed run too).
-    """
-
-    def __init__(self, path: str | Path, ids: Sequence[str], dim: int, backbone: dict,
-                 overwrite: bool = False):
-        self.path = Path(path)
-        if self.path.suffix != ".npy":
-            raise DataError(f"--out must be a .npy file; got '{self.path}'. Use e.g. embeddings.npy.")
-        self.index_path = self.path.with_suffix(".index.csv")
-        self.meta_path = self.path.with_suffix(".meta.json")
-        self.ids, self.dim = list(ids), dim
-        self.meta = {"format": "handful-embeddings-1", "backbone": backbone, "n_rows": len(self.ids),
-                     "dim": dim, "dtype": "float32", "index": self.index_path.name, "complete": False}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.done: set[int] = set()
-        self.failed: dict[int, str] = {}  # row -> reason, this run's and those of the run it resumes
-        refuse_foreign(self.meta_path, _is_our_meta(self.meta_path))
-        refuse_foreign(self.path, self.meta_path.is_file())  # a .npy without our meta is someone else's
-        refuse_foreign(self.index_path, self.index_path.is_file() and _first_row(self.index_path) == INDEX_HEADER)
-        _refuse_foreign_skipped_list(self.path)
-        if not overwrite and self.path.is_file():
-            self._resume()
-        else:
-            self._create()
-        self._index = open(self.index_path, "a", newline="")  # noqa: SIM115
-        self._index_writer = csv.writer(self._index)
-        self._fd = os.open(self.path, os.O_WRONLY)
-
-    def _create(self) -> None:
-        array = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32,
-                                          shape=(len(self.ids), self.dim))  # sparse until written
-        del array
-        self.offset = _npy_layout(self.path)[1]
-        with open(self.index_path, "w", newline="") as f:
-            csv.writer(f).writerow(INDEX_HEADER)
-        _atomic_write_text(self.meta_path, json.dumps(self.meta, indent=2))
-
-    def _resume(self) -> None:
-        old = json.loads(self.meta_path.read_text())
-        shape, self.offset = _npy_layout(self.path)
-        same = (old.get("backbone", {}).get("fingerprint") == self.meta["backbone"].get("fingerprint")
-                and shape == (len(self.ids), self.dim))
-        if not same:
-            raise DataError(f"{self.path} holds {shape[0]} rows from backbone "
-                            f"{old.get('backbone', {}).get('name')}; this run lists {len(self.ids)} "
-                            f"inputs for {self.meta['backbone'].get('name')}. Pass --overwrite to "
-                            "start over, or choose another --out.")
-        if self.index_path.is_file():
-            _drop_partial_last_line(self.index_path)
-            with open(self.index_path, newline="") as f:
-                rows = [r for r in csv.reader(f)][1:]
-            for row, input_id, error in (r for r in rows if len(r) == 3):
-                if int(row) >= len(self.ids) or self.ids[int(row)] != input_id:
-                    raise DataError(f"{self.index_path} row {row} is '{input_id}', but this run "
-                                    "lists the inputs differently (files added or removed). Pass "
-                                    "--overwrite to start over.")
-                self.done.add(int(row))
-                if error:
-                    self.failed[int(row)] = error
-        else:
-            _atomic_write_text(self.index_path, ",".join(INDEX_HEADER) + "\n")
-
-    def pending(self) -> list[int]:
-        """Rows not written yet, in order."""
-        return [i for i in range(len(self.ids)) if i not in self.done]
-
-    def write(self, rows: Sequence[int], embeddings: np.ndarray, failures: dict[int, str]) -> None:
-        """Write finished rows (``embeddings`` aligned with ``rows``) and failed rows (NaN)."""
-        values = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.dim)
-        pairs = sorted([(r, values[j]) for j, r in enumerate(rows)]
-                       + [(r, np.full(self.dim, np.nan, dtype=np.float32)) for r in failures])
-        start = 0
-        while start < len(pairs):  # one pwrite per run of consecutive rows
-            end = start + 1
-            while end < len(pairs) and pairs[end][0] == pairs[end - 1][0] + 1:
-                end += 1
-            block = np.stack([v for _, v in pairs[start:end]])
-            os.pwrite(self._fd, block.tobytes(), self.offset + pairs[start][0] * self.dim * 4)
-            start = end
-        for r, _ in pairs:
-            self._index_writer.writerow([r, self.ids[r], failures.get(r, "")])
-            self.done.add(r)
-        self.failed.update(failures)
-        self._index.flush()
-
-    def close(self) -> None:
-        """Close files; when every row is done, sort the index and mark the store complete."""
-        os.close(self._fd)
-        self._index.close()
-        if len(self.done) == len(self.ids):
-            with open(self.index_path, newline="") as f:
-                rows = sorted((r for r in list(csv.reader(f))[1:] if len(r) == 3),
-                              key=lambda r: int(r[0]))
-            text = io.StringIO()
-            csv.writer(text).writerows([INDEX_HEADER, *rows])
-            _atomic_write_text(self.index_path, text.getvalue())
-            self.meta.update(complete=True, n_failed=sum(1 for r in rows if r[2]))
-        _atomic_write_text(self.meta_path, json.dumps(self.meta, indent=2))
