@@ -153,7 +153,7 @@ def test_familiarity_through_the_feature_cache_is_that_of_a_fresh_embedding(caps
 def test_a_support_set_is_what_transductive_queries_are_compared_with(capsys, tmp_path):
     Classifier("test_tiny_image", head="prototype", head_params={"metric": "euclidean"}).fit(
         make_color_tree(tmp_path / "train")).save(tmp_path / "model")
-    support = make_color_tree(tmp_path / "support", 3, seed=3)
+    support = make_color_tree(tmp_path / "support", 7, seed=3)  # 21: enough to judge by (MIN_JUDGED)
     for i, color in enumerate([(220, 30, 30), (40, 60, 220)]):
         make_color_image(tmp_path / "queries" / f"q{i}.png", color, 50 + i)
     odd_image(tmp_path / "queries" / "checker.png", "checker")

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import make_color_tree
 from handful import Classifier, load
 from handful.errors import BundleError
 from handful.evaluate.familiarity import MAX_STORED, QUANTILE, fit_familiarity
@@ -97,6 +98,7 @@ def test_damaged_familiarity_data_is_refused_in_one_line(color_tree, tmp_path, d
         load(tmp_path / "m")
 
 
-def test_a_support_set_is_what_queries_are_compared_with(color_tree):
-    clf = Classifier("test_tiny_image").fit_support(color_tree)
-    assert clf.familiarity_ is not None and len(clf.familiarity_.embeddings) == 18
+def test_a_support_set_is_what_queries_are_compared_with(tmp_path):
+    # 21 examples: a support set big enough to judge by (MIN_JUDGED; tests/test_s19_familiar_support.py)
+    clf = Classifier("test_tiny_image").fit_support(make_color_tree(tmp_path / "support", 7))
+    assert clf.familiarity_ is not None and len(clf.familiarity_.embeddings) == 21

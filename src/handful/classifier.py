@@ -26,7 +26,7 @@ from .data.duplicates import copies_summary, copies_warning, duplicate_groups, h
 from .data.examples import ARTICLE
 from .data.items import check_every_class_left, check_item_types, examples_from
 from .errors import DataError, warn_caller
-from .evaluate.familiarity import fit_familiarity
+from .evaluate.familiarity import MIN_JUDGED, fit_familiarity, not_judged
 from .fitted import FittedClassifierMixin
 from .heads import create_head
 from .heads.threads import single_threaded
@@ -283,10 +283,13 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         self.head, self.head_params, self.leaderboard_ = "prototype", params, None
         self.calibration_ = None
         self.head_ = create_head("prototype", **params).fit(X, np.asarray(examples.labels, dtype=object))
-        self.familiarity_ = fit_familiarity(X, examples.labels, self.random_state)
+        # a support set of fewer than 20 cannot set the 5% threshold: not judged, and said (cli.familiar)
+        self.familiarity_ = fit_familiarity(X, examples.labels, self.random_state, min_examples=MIN_JUDGED)
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
         self.training_ = {**examples.summary(), "support_set": True}
+        if self.familiarity_ is None:
+            self.training_["familiarity_not_judged"] = not_judged(len(X))
         return self
 
     def examples_of(self, data, labels: Sequence[str] | None, load_kwargs: dict,

@@ -6,13 +6,14 @@ message that names the offline backbones instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..errors import BackboneUnavailableError, UnknownNameError
 from .base import BackboneBase, BackboneInfo
 from .image_input import no_embeddings, preprocess_image, to_tensor
+from .text_encoders import TokenWindow, normalize_text
 
 _PACKAGES = {"timm": "timm", "open_clip": "open_clip_torch", "st": "sentence-transformers"}
 _OFFLINE = "efficientnet_lite0, efficientnet_lite2 (images), minilm, e5_small (texts)"
@@ -122,31 +123,80 @@ class OpenClipBackbone(BackboneBase):
         return self._torch.nn.functional.normalize(out, dim=-1).numpy()
 
 
-class SentenceTransformerBackbone(BackboneBase):
-    """Any sentence-transformers model by hub name."""
+class SentenceTransformerBackbone(TokenWindow, BackboneBase):
+    """Any sentence-transformers model by hub name. It embeds a text's first ``max_seq_length``
+    tokens (sentence-transformers tokenizes with truncation); ``TokenWindow`` says how many are cut.
 
-    def __init__(self, model_name: str):
-        st = _import("st")
-        try:
-            self.model = st.SentenceTransformer(model_name, device="cpu")
-        except (OSError, ValueError, RuntimeError) as err:
-            raise _offline_error(f"st:{model_name}", err) from err
-        self.info = BackboneInfo(
-            name=f"st:{model_name}", modality="text",
-            dim=int(self.model.get_sentence_embedding_dimension()), offline=False,
-        )
+    ``model``: a SentenceTransformer already loaded (tests, or one the caller holds), else loaded
+    by ``model_name``.
+    """
+
+    long_text_hint = " (e5_small reads long texts whole; or choose a model with a longer max_seq_length)"
+
+    def __init__(self, model_name: str, model=None):
+        if model is None:
+            st = _import("st")
+            try:
+                model = st.SentenceTransformer(model_name, device="cpu")
+            except (OSError, ValueError, RuntimeError) as err:
+                raise _offline_error(f"st:{model_name}", err) from err
+        self.model = model
+        # renamed in sentence-transformers 6 (the old name warns)
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.info = BackboneInfo(name=f"st:{model_name}", modality="text", dim=int(dimension()), offline=False)
+        self.max_tokens, self.n_special_tokens, self._count = sentence_window(model)
 
     def preprocess(self, item: str) -> str:
-        return " ".join(str(item).split())
+        return normalize_text(item)
 
     def embed(self, batch: Sequence[str]) -> np.ndarray:
+        self._warn_unchecked(batch)
         out = self.model.encode(list(batch), convert_to_numpy=True, normalize_embeddings=True,
                                 show_progress_bar=False)
         return np.asarray(out, dtype=np.float32)
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return self._count(texts)
+
+    def _long_texts(self, texts: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(the texts tokenized, those past the window); none without a window. TokenWindow's
+        shortcut (a token covers a character) fails for byte-level tokenizers, which spend up to 4
+        tokens on one character: a token covers a UTF-8 byte, plus SentencePiece's lone word-start mark."""
+        if self.max_tokens is None:
+            return [], []
+        fit = self.max_tokens - self.n_special_tokens - 1
+        candidates = [t for t in texts if len(t.encode("utf-8")) > fit]
+        counts = self._count(candidates) if candidates else []
+        return candidates, [t for t, n in zip(candidates, counts) if n > self.max_tokens]
+
     def tunable_module(self):
         """The SentenceTransformer, for contrastive fine-tuning (``--finetune``)."""
         return self.model
+
+
+def sentence_window(model) -> tuple[int | None, int, Callable[[list[str]], list[int]]]:
+    """A sentence-transformers ``model``'s token window: (``max_seq_length``, or None when it has no
+    limit; the special tokens added to each text; a function counting each text's tokens, special ones
+    included, never truncating). A fast tokenizer is counted with a copy of its backend: the model's
+    own is reconfigured (truncation, padding) by every ``encode``, on any thread."""
+    limit = getattr(model, "max_seq_length", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None or not isinstance(limit, int) or not 0 < limit < 1_000_000:  # 1e30: "no limit"
+        return None, 0, lambda texts: [0] * len(texts)
+    try:
+        n_special = int(tokenizer.num_special_tokens_to_add())
+    except (AttributeError, NotImplementedError):
+        n_special = limit  # unknown: every text is counted
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(backend.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return limit, n_special, lambda texts: [len(e.ids) for e in counter.encode_batch_fast(list(texts))]
+    return limit, n_special, lambda texts: [len(ids) for ids in tokenizer(
+        list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]]
 
 
 def create_hub_backbone(prefix: str, name: str) -> BackboneBase:

@@ -4,7 +4,9 @@ A model that keeps its training embeddings (``evaluate.familiarity``) says of ea
 anything like it was among them: ``familiar`` (and its ``familiarity`` score) in ``--json`` rows,
 a ``familiar`` column in CSV, "unlike training data" in the table, and a count in the summary. The
 prediction stays what it is; the mark says "check this one". A model without that data (saved
-before handful kept it, or an ONNX export) says nothing: no key, no column, no line.
+before handful kept it, or an ONNX export) says nothing: no key, no column, no line. A support set
+too small to judge by (``evaluate.familiarity.MIN_JUDGED``) says so once: ``familiar`` null in
+--json rows, ``familiarity_judged`` false and the reason in the payload, a line after the table.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class FamiliarityMarks:
 
         self.known = familiarity_of(predictor)
         self.on = self.known is not None
+        # a support set too small to set the threshold (``Classifier.fit_support``): why, else None
+        self.not_judged = None if self.on else (getattr(predictor, "training_", None) or {}).get(
+            "familiarity_not_judged")
         self.n_unfamiliar = 0
 
     def split(self, values: np.ndarray) -> tuple[np.ndarray, list[bool] | None, np.ndarray | None]:
@@ -42,23 +47,30 @@ class FamiliarityMarks:
         self.n_unfamiliar += flags.count(False)
         return proba, flags, scores
 
-    @staticmethod
-    def fields(flags: list[bool] | None, scores: np.ndarray | None, row: int) -> dict:
-        """A row's ``familiar`` and ``familiarity`` (none without familiarity data)."""
+    def fields(self, flags: list[bool] | None, scores: np.ndarray | None, row: int) -> dict:
+        """A row's ``familiar`` and ``familiarity`` (none without familiarity data; null, not false,
+        when the support set was too small to judge by)."""
         if flags is None:
-            return {}
+            return {"familiar": None, "familiarity": None} if self.not_judged else {}
         return {"familiar": flags[row], "familiarity": round(float(scores[row]), 4)}
 
     def print_summary(self, out: Output, n: int) -> None:
-        """"3 of 40 inputs look unlike the training examples ...": nothing when none do."""
+        """"3 of 40 inputs look unlike the training examples ...": nothing when none do; why no
+        input was judged, when the support set was too small."""
+        if self.not_judged:
+            out.print(self.not_judged)
         if self.on and self.n_unfamiliar:
             verb, them = ("looks", "it") if self.n_unfamiliar == 1 else ("look", "them")
             out.print(f"{self.n_unfamiliar} of {n} inputs {verb} unlike the training examples (marked "
                       f"\"{NOTE}\"): check {them}; the model may be answering a question it was not trained for.")
 
     def payload(self) -> dict:
-        """The ``--json`` counts: ``n_unfamiliar`` and the threshold (empty without familiarity data)."""
-        return {"n_unfamiliar": self.n_unfamiliar,
+        """The ``--json`` counts: ``n_unfamiliar`` and the threshold; ``familiarity_judged`` false and
+        ``familiarity_not_judged`` (why) for a support set too small; empty without familiarity data."""
+        if self.not_judged:
+            return {"familiarity_judged": False, "familiarity_not_judged": self.not_judged,
+                    "n_unfamiliar": None, "familiarity_threshold": None}
+        return {"familiarity_judged": True, "n_unfamiliar": self.n_unfamiliar,
                 "familiarity_threshold": round(self.known.threshold, 4)} if self.on else {}
 
 

@@ -21,7 +21,7 @@ from ..backbones.tuned import mark_tuned
 from ..data import Examples, read_table
 from ..errors import DataError, DataNotFoundError
 from ..evaluate.kshot import run_kshot
-from .setfit import SetFitConfig, contrastive_finetune, finetune_backbone, split_encoder
+from .setfit import SetFitConfig, contrastive_finetune, finetune_backbone, split_encoder, warn_long_texts
 
 TUNABLE_DEFAULT = "minilm"
 FitHead = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -117,6 +117,7 @@ def finetune_kshot(clf, pool: Examples, test: Examples, shots: list[int], repeat
     and fits the head with ``fit_head(X_train, y_train, X_test)``.
     """
     backbone = clf.backbone_for("text")
+    warn_long_texts(backbone, list(pool.items) + list(test.items))  # no feature cache here to say it
     encoder = split_encoder(backbone, config.n_tuned_layers)
     encoder.check_matches_model(list(test.items[:8]))
     snapshot, info = encoder.snapshot(), backbone.info

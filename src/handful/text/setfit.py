@@ -160,7 +160,17 @@ def finetune_backbone(backbone: Backbone, texts: Sequence[str], labels: Sequence
     if len(set(labels)) < 2:
         raise DataError("Contrastive fine-tuning needs at least 2 classes; got "
                         f"{sorted(set(labels))}.")
+    warn_long_texts(backbone, texts)
     encoder = encoder or split_encoder(backbone, config.n_tuned_layers)
     report = contrastive_finetune(encoder, texts, labels, config, on_step)
     mark_tuned(backbone)
     return report
+
+
+def warn_long_texts(backbone: Backbone, texts: Sequence[str]) -> None:
+    """Say how many ``texts`` are past ``backbone``'s token window (``TokenWindow``: MiniLM and
+    ``st:`` models), as embedding them says: the encoder tuned on them, and the embeddings after
+    tuning, read only their first tokens. A backbone that reads texts whole says nothing."""
+    check = getattr(backbone, "warn_long_texts", None)
+    if check is not None:
+        check(list(texts), stacklevel=3)  # the warning names the caller of this function's caller
