@@ -27,8 +27,10 @@ from .data.examples import ARTICLE
 from .data.items import check_every_class_left, check_item_types, examples_from
 from .errors import DataError, warn_caller
 from .evaluate.familiarity import MIN_JUDGED, fit_familiarity, not_judged
+from .evaluate.label_check import label_check
 from .fitted import FittedClassifierMixin
 from .heads import create_head
+from .heads.base import temperature_scaled
 from .heads.threads import single_threaded
 from .inputs import check_load_options, check_progress, check_settings, feature_cache_from, item_list, read_test_set
 from .select import FitProgress, head_candidates, search_heads
@@ -210,6 +212,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
             self.head_ = with_prior(self.head_, self.zero_shot_map(sorted(set(y))), self.random_state)
         self._fit_head(X, y, groups, extra)
         self.calibration_ = self._calibrate_head()
+        self.label_check_ = self._label_check(examples)
         self.familiarity_ = fit_familiarity(X, y, self.random_state)  # the examples, not their views
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
@@ -243,6 +246,19 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         if summary is not None and summary["temperature"] != 1.0:
             self.head_.calibrate(summary["temperature"])
         return summary
+
+    def _label_check(self, examples: Examples) -> dict | None:
+        """Examples whose label the winning row's out-of-fold answers dispute
+        (``evaluate.label_check``); ``None`` without them (no CV, or a head given unscored)."""
+        best = self.leaderboard_.best if self.leaderboard_ is not None else {}
+        index = best.get("_oof_index")
+        if index is None or not len(index) or int(index.max()) >= len(examples):
+            return None
+        proba, y_idx = best["_oof"]
+        temperature = (self.calibration_ or {}).get("temperature", 1.0)  # as sure as the model says
+        proba = temperature_scaled(proba, temperature) if temperature != 1.0 else proba
+        texts = examples.items if examples.modality == "text" else None
+        return label_check(proba, y_idx, index, examples.ids, examples.classes, texts)
 
     def zero_shot_map(self, labels: Sequence[str]):
         """The class-name scorer for ``labels`` on this backbone's embeddings (built once)."""

@@ -17,6 +17,7 @@ from .abstain import print_selective, selective_phrase
 from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
 from .familiar import familiarity_phrase
+from .label_check import print_label_check
 from .main import app
 from .options import (
     FinetuneOpt,
@@ -240,7 +241,7 @@ def train(
                        heldout_ece=evaluation["confidence"]["ece"])
     seconds = time.perf_counter() - started
     report = {"training": clf.training_, "metrics": metrics, "evaluation": evaluation,
-              "calibration": clf.calibration_,
+              "calibration": clf.calibration_, "label_check": clf.label_check_,
               "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None,
               "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats),
               **text_report, **selection}
@@ -271,6 +272,7 @@ def train(
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
     print_confidence(out, clf.calibration_, evaluation)
+    print_label_check(out, clf.label_check_)
     print_advice(out, report.get("advice"))
     advice_seconds = report.get("advice_seconds")
     took = f"{seconds:.1f} s" + (f"; data-need estimate {advice_seconds:.1f} s" if advice_seconds else "")
@@ -282,7 +284,7 @@ def train(
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
                 "leaderboard": report["leaderboard"], "calibration": clf.calibration_,
-                "seconds": round(seconds, 2),
+                "label_check": clf.label_check_, "seconds": round(seconds, 2),
                 "advice_seconds": advice_seconds, **text_report})
 
 

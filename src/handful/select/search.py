@@ -228,7 +228,8 @@ def search_heads(
         rows.append({"backbone": backbone, "head": name, "params": params, "label": labels[order],
                      "mean": float(np.mean(scores)), "std": float(np.std(scores)),
                      "fold_scores": scores, "_order": order,
-                     "_oof": (np.vstack(oof), np.concatenate([y_idx[test] for _, test in splits]))})
+                     "_oof": (np.vstack(oof), np.concatenate([y_idx[test] for _, test in splits])),
+                     "_oof_index": np.concatenate([test for _, test in splits])})
     rows.sort(key=lambda r: (-round(r["mean"], 6), r["_order"]))
     for row in rows:
         row.pop("_order")

@@ -1,0 +1,112 @@
+"""Labels worth a second look (``evaluate.label_check``): out-of-fold answers that confidently
+dispute an example's label, in Python (``Classifier.label_check_``) and in ``handful train``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import COLORS, make_color_image, make_color_tree, run_json
+from handful.classifier import Classifier
+from handful.evaluate.label_check import doubtful_examples, label_check, out_of_fold_mean
+
+
+def test_out_of_fold_mean_averages_the_repeats_and_marks_the_unseen():
+    proba = np.array([[0.9, 0.1], [0.5, 0.5], [0.2, 0.8]])
+    P, seen = out_of_fold_mean(proba, np.array([0, 0, 2]), 4)
+    # example 0 was held out twice (0.9 and 0.5): its mean; 1 and 3 never
+    assert np.allclose(P[0], [0.7, 0.3]) and np.allclose(P[2], [0.2, 0.8])
+    assert seen.tolist() == [True, False, True, False]
+
+
+def test_mistakes_are_ranked_by_own_label_and_marked_confident_by_class_thresholds():
+    P = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3],    # labeled 0, called 0: not listed
+                  [0.4, 0.6], [0.4, 0.6], [0.7, 0.3],    # labeled 1: the last called 0 (p0 0.7)
+                  [0.05, 0.95], [0.45, 0.55]])           # labeled 0, called 1 (p1 0.95, 0.55)
+    labels = np.array([0, 0, 0, 1, 1, 1, 0, 0])
+    rows, called, confident = doubtful_examples(P, labels)
+    assert rows.tolist() == [6, 5, 7], "least likely under their own label first: 0.05, 0.3, 0.45"
+    assert called.tolist() == [1, 0, 1]
+    # t0 = mean p0 over labeled 0 = (0.9 + 0.8 + 0.7 + 0.05 + 0.45) / 5 = 0.58; t1 = (0.6 + 0.6 + 0.3) / 3
+    # = 0.5: example 6 (p1 0.95) and 5 (p0 0.7) reach them, example 7 (p1 0.55) does too
+    assert confident.tolist() == [True, True, True]
+    P[7] = [0.52, 0.48]  # now called 0, its own label: not a mistake
+    P[5] = [0.55, 0.45]  # called 0 at 0.55 < t0 (0.6): a mistake, not a confident one
+    rows, called, confident = doubtful_examples(P, labels)
+    assert rows.tolist() == [6, 5] and confident.tolist() == [True, False]
+
+
+def test_label_check_report_names_examples_with_both_probabilities():
+    # e: labeled dog, called cat at 0.88 >= t_cat 0.85
+    proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8], [0.88, 0.12]])
+    report = label_check(proba, np.array([0, 0, 1, 1, 1]), np.arange(5), ["a", "b", "c", "d", "e"],
+                         ["cat", "dog"], texts=["t0", "t1", "t2", "t3", "t4"])
+    assert (report["n_checked"], report["n_mistakes"], report["n_confident"]) == (5, 1, 1)
+    assert report["listed"] == [{"example": "e", "label": "dog", "called": "cat", "p_label": 0.12,
+                                 "p_called": 0.88, "confident": True, "text": "t4"}]
+
+
+def _tree_with_one_wrong_label(root):
+    """Three color classes of 8; one red image filed under blue."""
+    make_color_tree(root, 8, seed=3)
+    wrong = make_color_image(root / "blue" / "really_red.png", COLORS["red"], seed=999)
+    return root, wrong
+
+
+def test_classifier_lists_the_mislabeled_image_first(tmp_path):
+    root, wrong = _tree_with_one_wrong_label(tmp_path / "colors")
+    clf = Classifier(backbone="test_tiny_image", cache=False).fit(root)
+    check = clf.label_check_
+    assert check["n_checked"] == 25
+    first = check["listed"][0]
+    assert first["example"] == str(wrong) and first["label"] == "blue" and first["called"] == "red"
+    assert first["p_called"] > first["p_label"] and first["confident"]
+
+
+def test_clean_colors_have_no_held_out_mistake(tmp_path):
+    clf = Classifier(backbone="test_tiny_image", cache=False).fit(make_color_tree(tmp_path / "c", 8, seed=3))
+    assert clf.label_check_["n_mistakes"] == 0, "solid colors are separable: nothing to doubt"
+
+
+def test_a_head_given_unscored_has_no_label_check(tmp_path):
+    clf = Classifier(backbone="test_tiny_image", head="logistic", cache=False)
+    clf.fit(make_color_tree(tmp_path / "c", 4))
+    assert clf.label_check_ is None, "no out-of-fold answers were computed"
+
+
+def test_train_prints_and_reports_the_doubtful_label(tmp_path, capsys):
+    root, wrong = _tree_with_one_wrong_label(tmp_path / "colors")
+    result = run_json(capsys, ["train", str(root), "--out", str(tmp_path / "m"),
+                               "--backbone", "test_tiny_image", "--no-advise"])
+    assert result["label_check"]["listed"][0]["example"] == str(wrong)
+    from handful.cli import main
+
+    assert main(["train", str(root), "--out", str(tmp_path / "m2"), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "Labels worth a second look: held out, 1 of 25 examples were called another class" in text
+    assert f"{wrong}: labeled blue" in text and "called red" in text
+    import json
+
+    saved = json.loads((tmp_path / "m2" / "report.json").read_text())
+    assert saved["label_check"]["n_mistakes"] == 1
+
+
+def test_a_long_list_is_said_to_be_mostly_hard_cases(capsys):
+    from handful.cli.label_check import print_label_check
+    from handful.cli.output import Output
+
+    rows = [{"example": f"x{i}.png", "label": "a", "called": "b", "p_label": 0.1, "p_called": 0.9,
+             "confident": i < 3} for i in range(12)]
+    print_label_check(Output(False), {"n_checked": 100, "n_mistakes": 12, "n_confident": 3, "listed": rows})
+    text = capsys.readouterr()
+    text = text.out + text.err
+    assert "12 of 100 examples were called another class (3 of them confidently)" in text
+    assert "... and 7 more" in text
+    # 12% of the examples: on clean flowers5 at 60 per class the list held 29%, no label wrong
+    assert "mostly examples of classes that look alike" in text
+    print_label_check(Output(False), {"n_checked": 100, "n_mistakes": 2, "n_confident": 0, "listed": rows[:2]})
+    text = capsys.readouterr()
+    text = text.out + text.err
+    assert "look alike" not in text, "2 of 100 is what a few wrong labels look like"
+    assert "(none confidently)" in text
