@@ -7,6 +7,7 @@ import numpy as np
 
 from conftest import COLORS, make_color_image, make_color_tree, run_json
 from handful.classifier import Classifier
+from handful.data import load_examples
 from handful.evaluate.label_check import doubtful_examples, label_check, out_of_fold_mean
 
 
@@ -110,3 +111,18 @@ def test_a_long_list_is_said_to_be_mostly_hard_cases(capsys):
     text = text.out + text.err
     assert "look alike" not in text, "2 of 100 is what a few wrong labels look like"
     assert "(none confidently)" in text
+
+
+def test_the_servers_worth_a_second_look_lists_the_mislabeled_image_first(tmp_path):
+    from handful.server.training import cross_validated_report
+
+    root, wrong = _tree_with_one_wrong_label(tmp_path / "colors")
+    clf = Classifier(backbone="test_tiny_image", cache=False)
+    X, examples = clf.embed_examples(load_examples(root))
+    clf.fit_embeddings(X, examples)
+    mistakes = cross_validated_report(clf, X, examples)["mistakes"]
+    # as `handful train` lists them: least likely under their own label first, marked confident
+    first = mistakes[0]
+    assert first["example"] == str(wrong) and (first["label"], first["predicted"]) == ("blue", "red")
+    assert first["confident"] and first["p_label"] < 0.5 < first["confidence"]
+    assert [m["p_label"] for m in mistakes] == sorted(m["p_label"] for m in mistakes)

@@ -24,6 +24,7 @@ from ..data import Examples
 from ..data.duplicates import duplicate_groups
 from ..errors import DataError
 from ..evaluate import classification_report
+from ..evaluate.label_check import doubtful_examples
 from ..heads.threads import fits_at_once, one_thread
 from ..jsontext import json_text
 from ..select.search import cv_splits, first_repeat
@@ -243,19 +244,18 @@ def cross_validated_report(clf: Classifier, X: np.ndarray, examples: Examples) -
     folds = first_repeat(splits, len(y))  # the first repeat partitions the data once
     n_folds = len(folds)
     classes = [str(c) for c in clf.classes_]
-    predicted = np.empty(len(y), dtype=object)
-    confidence = np.zeros(len(y))
+    proba = np.zeros((len(y), len(classes)))  # each example's out-of-fold probabilities
     for train_idx, test_idx in folds:
         head = clone(clf.head_).fit(X[train_idx], y[train_idx]).calibrate(clf.head_.calibration_)
-        proba = head.predict_proba(X[test_idx])  # as sure as the saved model would say
-        predicted[test_idx] = head.classes_[proba.argmax(axis=1)]
-        confidence[test_idx] = proba.max(axis=1)
-    report = classification_report(list(y), list(predicted), classes)
-    wrong = np.flatnonzero(predicted != y)
-    wrong = wrong[np.argsort(-confidence[wrong])][:24]
-    report["mistakes"] = [{"example": examples.ids[i], "label": str(y[i]),
-                           "predicted": str(predicted[i]), "confidence": float(confidence[i])}
-                          for i in wrong]
+        # as sure as the saved model would say; a class a fold lacks keeps 0
+        proba[np.ix_(test_idx, np.searchsorted(clf.classes_, head.classes_))] = head.predict_proba(X[test_idx])
+    report = classification_report(list(y), [str(c) for c in clf.classes_[proba.argmax(axis=1)]], classes)
+    # the held-out mistakes, least likely under their own label first, as `handful train` lists them
+    wrong, called, confident = doubtful_examples(proba, np.searchsorted(clf.classes_, y))
+    report["mistakes"] = [{"example": examples.ids[i], "label": str(y[i]), "predicted": classes[j],
+                           "confidence": float(proba[i, j]), "p_label": float(proba[i, classes.index(str(y[i]))]),
+                           "confident": bool(sure)}
+                          for i, j, sure in zip(wrong[:24], called[:24], confident[:24])]
     copies = scheme.partition(", ")[2]  # "N copies kept together", when there are copies
     report["scheme"] = f"{n_folds}-fold stratified CV, out-of-fold predictions" + (
         f", {copies}" if copies else "")

@@ -67,7 +67,7 @@ function mistakes(ev, ctx, renamed) {
   if (!ev) return h("p.muted", {}, "–");
   if (!ev.mistakes.length) return h("p.muted", {}, "Every example was predicted correctly when it was held out.");
   const names = new Map(Object.entries(renamed || {}));  // a class may be named 'constructor'
-  return h("div.mistakes", {}, h("p.muted.small", {}, "Held-out examples the model got wrong, most confident first: a wrong label, or a class that needs more examples."),
+  return h("div.mistakes", {}, h("p.muted.small", {}, "Held-out examples the model got wrong, least likely under their own label first: a wrong label, or a class that needs more examples."),
     ev.mistakes.slice(0, 8).map((m) => mistakeCard(m, ctx, names)));
 }
 
