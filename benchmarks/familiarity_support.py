@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import handful
-from common import datasets_dir
+from common import datasets_dir, write_result
 from handful.classifier import Classifier
 from handful.data import scan_folder
 from handful.evaluate.familiarity import fit_familiarity
@@ -42,12 +42,20 @@ def flagged(support: np.ndarray, labels: np.ndarray, same: np.ndarray, other: np
     return float(np.mean(~known.familiar(same))), float(np.mean(~known.familiar(other)))
 
 
+ROWS: list[dict] = []  # every summary line, for results/familiarity_support.json
+
+
 def summary(name: str, k: int, n: int, shares: list) -> None:
     shares = [s for s in shares if s is not None]
     if not shares:
         print(f"{name} {k}/class (n={n}): not judged (fewer than 3)")
+        ROWS.append({"set": name, "per_class": k, "n": n, "judged": False})
         return
     a = np.array(shares)
+    ROWS.append({"set": name, "per_class": k, "n": n, "judged": True, "draws": len(a),
+                 **{f"{kind}_flagged": {"mean": float(a[:, col].mean()), "p10": float(np.quantile(a[:, col], .1)),
+                                        "p90": float(np.quantile(a[:, col], .9))}
+                    for col, kind in enumerate(("same_kind", "other_kind"))}})
 
     def q(col: int) -> str:
         return f"{a[:, col].mean():.3f} [{np.quantile(a[:, col], .1):.2f}-{np.quantile(a[:, col], .9):.2f}]"
@@ -93,3 +101,5 @@ if __name__ == "__main__":
     lite0(datasets_dir())
     if len(sys.argv) > 1:
         protonet(datasets_dir(), Path(sys.argv[1]))
+    write_result("familiarity_support", {"draws": DRAWS, "protonet_model": sys.argv[1] if len(sys.argv) > 1 else None,
+                                         "rows": ROWS})
