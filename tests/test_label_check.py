@@ -126,3 +126,20 @@ def test_the_servers_worth_a_second_look_lists_the_mislabeled_image_first(tmp_pa
     assert first["example"] == str(wrong) and (first["label"], first["predicted"]) == ("blue", "red")
     assert first["confident"] and first["p_label"] < 0.5 < first["confidence"]
     assert [m["p_label"] for m in mistakes] == sorted(m["p_label"] for m in mistakes)
+
+
+def test_evaluate_lists_the_test_image_filed_under_the_wrong_class(tmp_path, capsys):
+    model = tmp_path / "m"
+    run_json(capsys, ["train", str(make_color_tree(tmp_path / "train", 8, seed=3)), "--out", str(model),
+                      "--backbone", "test_tiny_image", "--no-advise"])
+    test, wrong = _tree_with_one_wrong_label(tmp_path / "test")
+    result = run_json(capsys, ["evaluate", str(model), str(test)])
+    check = result["label_check"]
+    # the model is right on every other test image: the one filed under blue is the only mistake
+    assert (check["n_checked"], check["n_mistakes"]) == (25, 1)
+    assert check["listed"][0]["example"] == str(wrong) and check["listed"][0]["called"] == "red"
+    from handful.cli import main
+
+    assert main(["evaluate", str(model), str(test), "--out", str(tmp_path / "ev")]) == 0
+    text = capsys.readouterr()
+    assert "Test labels worth a second look: the model called 1 of 25 examples another class" in text.out + text.err

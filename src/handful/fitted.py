@@ -27,6 +27,7 @@ from .errors import DataError, NotFittedError
 from .evaluate import classification_report
 from .evaluate.calibration import confidence_report, selective_report
 from .evaluate.familiarity import QUANTILE, familiarity_meta, save_familiarity
+from .evaluate.label_check import label_check
 from .inputs import item_list
 
 Progress = Callable[[int], None]
@@ -97,8 +98,9 @@ class FittedClassifierMixin:
     def familiarity(self, items: Sequence[str]) -> np.ndarray:
         """How like the training examples each item is (``evaluate.familiarity``): the mean cosine
         similarity of its nearest training examples, (n,); NaN for an unusable item, and for every
-        item when the model keeps no training examples (saved before handful did, or trained on
-        fewer than 3). ``familiarity_.threshold`` is what 95% of the training examples reach.
+        item when the model keeps no training examples (saved before handful did, trained on
+        fewer than 3, or fitted to a support set of fewer than 20). ``familiarity_.threshold`` is
+        what 95% of the training examples reach.
 
         Example:
             >>> clf.familiarity(["car.jpg", "ant.jpg"]) >= clf.familiarity_.threshold   # [False, True]
@@ -154,6 +156,12 @@ class FittedClassifierMixin:
         report["confidence"]["selective"] = selective_report(proba, examples.labels, self.head_.classes_)
         report["familiarity"] = _familiarity_report(getattr(self, "familiarity_", None), X,
                                                     np.array([str(p) for p in y_pred]) == np.array(examples.labels))
+        # test examples the model calls another class, least likely under their label first
+        classes = [str(c) for c in self.head_.classes_]
+        report["label_check"] = label_check(
+            proba, np.array([classes.index(label) for label in examples.labels], dtype=np.int64),
+            np.arange(len(examples)), examples.ids, classes,
+            examples.items if examples.modality == "text" else None)
         report["skipped"] = [{"path": p, "reason": r} for p, r in examples.skipped]
         return report
 

@@ -352,10 +352,11 @@ def evaluate(
         verb = "is" if len(absent) == 1 else "are"
         out.print(f"{len(absent)} of the model's {len(report['classes'])} classes {verb} not in this test set "
                   f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}): their recall is undefined (-).")
+    print_label_check(out, report["label_check"], held_out=False)
     if report["skipped"]:
         out.print(f"Skipped {len(report['skipped'])} bad input(s): see {report_dir / 'report.json'}")
     out.print(f"Report: {report_dir / 'report.json'}; confusion matrix: {png}")
     out.result({k: report[k] for k in ("accuracy", "accuracy_ci95", "balanced_accuracy", "n",
                                         "per_class", "confusion_matrix", "classes", "skipped",
-                                        "confidence", "familiarity")}
+                                        "confidence", "familiarity", "label_check")}
                | {"report": str(report_dir / "report.json")})
