@@ -65,6 +65,7 @@ def suggest(
     They can also be a new kind of example worth labeling (2 of the 14 it marked there were
     unusual bee photos): --mix-unfamiliar ranks them with the rest."""
     from ..classifier import load
+    from ..select.active import rank_unlabeled
     out = Output(as_json)
     check_columns_apply([unlabeled], text_column)
     out_dir = out_dir or Path("suggestions")
@@ -89,8 +90,8 @@ def suggest(
     texts = clf.modality_ == "text"
     known = getattr(clf, "familiarity_", None)  # None: a model saved before handful kept its examples
     scores = None if known is None else known.scores(X)
-    ranked = _ranked([items[i] for i in ok], X, proba, n, texts,
-                     None if scores is None or mix_unfamiliar else scores >= known.threshold)
+    ranked = rank_unlabeled(X, proba, n, None if texts else [items[i] for i in ok],
+                            None if scores is None or mix_unfamiliar else scores >= known.threshold)
     rows = _rows(clf.classes_, proba, ranked, [ids[i] for i in ok], [items[i] for i in ok] if texts else None,
                  None if scores is None else (scores, known.threshold))
     images = clf.modality_ == "image"
@@ -115,20 +116,6 @@ def suggest(
     out.result({"suggestions": rows, "n_unlabeled": len(ok), **familiarity,
                 "files": {k: str(v) for k, v in files.items()},
                 "skipped": [{"path": p, "reason": r} for p, r in skipped]})
-
-
-def _ranked(items: list[str], X: np.ndarray, proba: np.ndarray, n: int, texts: bool,
-            familiar: np.ndarray | None) -> list[int]:
-    """Rows of ``X`` to label next, best first; with ``familiar`` (n_items,) the unfamiliar ones
-    only fill the places the familiar ones leave (``rank_familiar_first``)."""
-    from ..select.active import rank_familiar_first, rank_for_labeling, rank_images_for_labeling
-
-    def rank(rows: np.ndarray, k: int) -> list[int]:
-        if texts:
-            return rank_for_labeling(X[rows], proba[rows], k)
-        return rank_images_for_labeling([items[i] for i in rows], X[rows], proba[rows], k)
-
-    return rank(np.arange(len(X)), n) if familiar is None else rank_familiar_first(rank, familiar, n)
 
 
 def _rows(classes, proba: np.ndarray, ranked: list[int], ids: list[str], texts: list[str] | None,

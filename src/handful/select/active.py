@@ -15,7 +15,8 @@ and three versions of one ant picture made the 20 suggestions.
 
 Inputs unlike the training examples (``evaluate.familiarity``) look maximally uncertain to the
 model because they belong to none of its classes: ``rank_familiar_first`` lets them fill only the
-places the familiar inputs leave (hymenoptera + 20 flowers5 photos: 12 of the 20 picks were flowers).
+places the familiar inputs leave (hymenoptera + 20 flowers5 photos: 12 of the 20 picks were flowers,
+0 after). ``rank_unlabeled`` is the ranking the CLI and the server both use.
 """
 
 from __future__ import annotations
@@ -99,6 +100,25 @@ def rank_familiar_first(rank: Callable[[np.ndarray, int], list[int]], familiar: 
         if len(picked) < n and len(group):
             picked += [int(group[i]) for i in rank(group, n - len(picked))]
     return picked
+
+
+def rank_unlabeled(embeddings: np.ndarray, proba: np.ndarray, n: int, paths: Sequence[str] | None = None,
+                   familiar: np.ndarray | None = None) -> list[int]:
+    """Rows of ``embeddings`` to label next, best first, as ``handful suggest`` and the server's
+    ``/suggest`` rank them: images (``paths`` given) with copies of a pick left out, texts by their
+    embeddings; with ``familiar`` (m,) bool the unfamiliar ones only fill the places the familiar
+    ones leave (``rank_familiar_first``), None ranks all together.
+
+    Example:
+        >>> rank_unlabeled(X, proba, 20, paths, clf.familiarity_.scores(X) >= clf.familiarity_.threshold)
+    """
+    def rank(rows: np.ndarray, k: int) -> list[int]:
+        if paths is None:
+            return rank_for_labeling(embeddings[rows], proba[rows], k)
+        return rank_images_for_labeling([paths[i] for i in rows], embeddings[rows], proba[rows], k)
+
+    everything = np.arange(len(embeddings))
+    return rank(everything, n) if familiar is None else rank_familiar_first(rank, familiar, n)
 
 
 def rank_images_for_labeling(paths: Sequence[str], embeddings: np.ndarray, proba: np.ndarray,

@@ -90,12 +90,15 @@ def advice(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
             "ceiling": result.get("ceiling"), "source": "handful advise (fitted learning curve)"}
 
 
-def suggest(X: np.ndarray, proba: np.ndarray, n: int, paths: list[str]) -> tuple[list[int], np.ndarray]:
+def suggest(X: np.ndarray, proba: np.ndarray, n: int, paths: list[str],
+            familiar: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
     """Indices of up to ``n`` images (``paths``, rows of ``X``) to label next, best first, with
-    copies of a pick left out, and every image's uncertainty."""
-    from ..select.active import margin_uncertainty, rank_images_for_labeling
+    copies of a pick left out, and every image's uncertainty; with ``familiar`` (n_images,) bool
+    the ones unlike the training examples only fill the places the others leave, as ``handful
+    suggest`` ranks them (``select.active.rank_unlabeled``)."""
+    from ..select.active import margin_uncertainty, rank_unlabeled
 
-    return rank_images_for_labeling(paths, X, proba, n), margin_uncertainty(proba)
+    return rank_unlabeled(X, proba, n, paths, familiar), margin_uncertainty(proba)
 
 
 def export_onnx(model_dir: Path, out: Path) -> dict:

@@ -174,11 +174,23 @@ class Suggestion(BaseModel):
     probability: float
     runner_up: str | None
     uncertainty: float
+    familiar: bool | None = Field(None, description=(
+        "false: the image looks unlike the model's training examples (it may belong to no class, or be "
+        "a new kind worth labeling), so check it before labeling it; null when the model keeps no "
+        "training examples"))
+    familiarity: float | None = Field(None, description=(
+        "mean cosine similarity of the image's 5 nearest training examples (null as familiar)"))
 
 
 class SuggestResult(BaseModel):
     version: int
     suggestions: list[Suggestion]
+    n_unfamiliar: int | None = Field(None, description=(
+        "how many of the readable images look unlike the training examples (listed or not); null when "
+        "the model keeps no training examples"))
+    unfamiliar_ranked: Literal["last", "mixed"] | None = Field(None, description=(
+        "last: those images only fill the places the familiar ones leave (the default); mixed: ranked "
+        "with the rest (mix_unfamiliar); null as n_unfamiliar"))
     skipped: list[Skipped] = Field(description="files that could not be read, with why; not ranked")
 
 

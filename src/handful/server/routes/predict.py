@@ -35,10 +35,14 @@ def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int,
     for i, (name, row, idx) in enumerate(zip(names, proba, order, strict=True)):
         unsure = min_confidence is not None and float(row[idx[0]]) < min_confidence
         rows.append({"input": name, "label": None if unsure else model.classes[idx[0]], "unsure": unsure,
-                     **({} if scores is None else {"familiar": bool(scores[i] >= model.familiarity.threshold),
-                                                   "familiarity": round(float(scores[i]), 4)}),
+                     **({} if scores is None else _familiar(scores[i], model.familiarity.threshold)),
                      "top": [{"label": model.classes[j], "probability": float(row[j])} for j in idx]})
     return rows
+
+
+def _familiar(score: float, threshold: float) -> dict:
+    """An input's ``familiar`` (like the training examples?) and ``familiarity`` fields."""
+    return {"familiar": bool(score >= threshold), "familiarity": round(float(score), 4)}
 
 
 def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int,
@@ -111,9 +115,18 @@ def _stage_files(files: list[UploadFile], tmp: Path, limits: Limits) -> tuple[li
 @router.post("/suggest", response_model=SuggestResult)
 def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsDep,
             files: Annotated[list[UploadFile], File(description="unlabeled images")],
-            n: Annotated[int, Query(ge=1, le=256)] = 20) -> dict:
+            n: Annotated[int, Query(ge=1, le=256)] = 20,
+            mix_unfamiliar: Annotated[bool, Query(description=(
+                "rank images unlike the training examples together with the rest (by default they "
+                "only fill the places the familiar ones leave)"))] = False) -> dict:
     """Rank unlabeled images by how much labeling them would help the current model: the
-    most uncertain first, spread out so near-duplicates are not suggested twice."""
+    most uncertain first, spread out so near-duplicates are not suggested twice.
+
+    An image unlike the training examples (a daisy sent to an ants/bees model) looks most
+    uncertain because it belongs to no class, so, as ``handful suggest`` does, such images are
+    marked ``familiar`` false and ranked after the familiar ones (``n_unfamiliar`` says how many
+    there were) unless ``mix_unfamiliar`` is set; a model that keeps no training examples
+    answers ``familiar`` null and ranks all together."""
     if not extras.has_suggest():
         raise DataError("Suggestions need handful.select.active, which is not installed here.")
     model = pool.get(project_id)
@@ -123,13 +136,18 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
     if len(files) > limits.max_batch_files:
         raise DataError(f"{len(files)} files in one request; at most {limits.max_batch_files}.")
     names = [sanitize_filename(f.filename or "file") for f in files]
+    # the embeddings come from torch under either runtime, so they can be compared with the examples
+    known = getattr(model.clf, "familiarity_", None)  # None: saved before handful kept its examples
     tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
     try:
         paths, early = _stage_files(files, tmp, limits)
         ready = [i for i in range(len(files)) if i not in early]
         X, proba, ok, failures = model.embed_and_predict([paths[i] for i in ready])
+        scores = None if known is None else known.scores(X)
+        familiar = None if scores is None else scores >= known.threshold
         # ranked while the files exist: resized or re-encoded copies of a pick are told by their pixels
-        ranked, uncertainty = (extras.suggest(X, proba, n, [paths[ready[i]] for i in ok]) if len(X)
+        ranked, uncertainty = (extras.suggest(X, proba, n, [paths[ready[i]] for i in ok],
+                                              None if mix_unfamiliar else familiar) if len(X)
                                else ([], np.zeros(0)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -140,8 +158,11 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
         rows.append({"rank": rank, "index": ready[ok[j]], "input": names[ready[ok[j]]],
                      "predicted": model.classes[top[0]], "probability": float(proba[j, top[0]]),
                      "runner_up": model.classes[top[1]] if len(top) > 1 else None,
-                     "uncertainty": float(uncertainty[j])})
-    return {"version": model.number, "suggestions": rows,
+                     "uncertainty": float(uncertainty[j]),
+                     **({} if scores is None else _familiar(scores[j], known.threshold))})
+    unfamiliar = {} if familiar is None else {"n_unfamiliar": int(np.sum(~familiar)),
+                                              "unfamiliar_ranked": "mixed" if mix_unfamiliar else "last"}
+    return {"version": model.number, "suggestions": rows, **unfamiliar,
             "skipped": [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]}
 
 

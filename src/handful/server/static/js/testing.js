@@ -159,8 +159,11 @@ function suggestCard(ctx) {
       list.replaceChildren(...res.suggestions.map((r) => h("div.suggestion", {},
         h("img", { src: URL.createObjectURL(files[r.index]), alt: r.input }),
         h("div.small", {}, h("b", {}, `#${r.rank} `), `${r.predicted} ${Math.round(100 * r.probability)}% or ${r.runner_up}`),
+        ...[unfamiliarNote(r, "image")].filter(Boolean),  // as on a result card; replaceChildren would write null
         addAsExample(files[r.index], r.predicted, ctx))));
       if (!res.suggestions.length) list.replaceChildren(h("p.muted", {}, "No usable images."));
+      const held = heldBackNote(res);
+      if (held) list.append(held);
       if (res.skipped?.length) {
         list.append(skippedNote(res.skipped));
         toast(`${plural(res.skipped.length, "file")} skipped: not ranked`, "warn", 8000);
@@ -168,6 +171,19 @@ function suggestCard(ctx) {
     } catch (err) { list.replaceChildren(); toast(err.message, "error"); }
   });
   return h("div.card.suggest-card", {}, zone, list);
+}
+
+/** How many images unlike the training examples the API ranked after the familiar ones and so
+ * left out of the list (``n_unfamiliar`` less those listed); null when none, or when ranked mixed. */
+function heldBackNote(res) {
+  if (res.unfamiliar_ranked !== "last") return null;
+  const listed = res.suggestions.filter((r) => r.familiar === false).length;
+  const held = res.n_unfamiliar - listed;
+  if (!(held > 0)) return null;
+  const look = held === 1 ? "image looks" : "images look";
+  return h("div.held-back.small", { "data-testid": "suggest-held-back", role: "status" },
+    `${held}${listed ? " more" : ""} ${look} unlike the training examples and ${held === 1 ? "was" : "were"} held back: ` +
+    "they come after the familiar ones. They may belong to no class, or be a new kind worth labeling.");
 }
 
 /** The files a request skipped, each with its reason (the first 8; then how many more). */
