@@ -115,9 +115,9 @@ class ServerProcess:
 
 @contextmanager
 def trained_project(tmp_path: Path, name: str, colors: dict[str, str], job: dict,
-                    timeout: float = 60.0) -> Iterator[tuple[ServerProcess, int]]:
-    """(server, project id): a server on a fresh home, one project with 3 images per class
-    (label -> color), trained with the ``job`` options."""
+                    timeout: float = 60.0, n_per_class: int = 3) -> Iterator[tuple[ServerProcess, int]]:
+    """(server, project id): a server on a fresh home, one project with ``n_per_class`` images per
+    class (label -> color), trained with the ``job`` options."""
     import httpx
 
     home = tmp_path / "home"
@@ -125,7 +125,7 @@ def trained_project(tmp_path: Path, name: str, colors: dict[str, str], job: dict
     with ServerProcess(home) as server, httpx.Client(base_url=server.url, timeout=30) as api:
         pid = api.post("/api/projects", json={"name": name}).json()["id"]
         for label, color in colors.items():
-            files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(3)]
+            files = [("files", (f"{i}.png", color_png(color, i), "image/png")) for i in range(n_per_class)]
             api.post(f"/api/projects/{pid}/examples", files=files, data={"label": label})
         job_id = api.post(f"/api/projects/{pid}/jobs", json=job).json()["id"]
         assert wait_job(api, job_id, timeout=timeout)["status"] == "succeeded"

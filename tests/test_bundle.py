@@ -31,9 +31,9 @@ def test_model_json_records_what_is_needed_and_no_pickle(color_tree, tmp_path):
     assert doc["format_version"] == 1 and doc["classes"] == ["blue", "green", "red"]
     assert doc["backbone"]["name"] == "test_tiny_image" and doc["head"]["type"] == "prototype"
     assert doc["training"]["counts"] == {"blue": 6, "green": 6, "red": 6}
-    # JSON and safetensors only: the head, and the embeddings that tell a new input from the familiar
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["familiarity.safetensors", "head.safetensors",
-                                                              "model.json"]
+    # JSON and safetensors only: the head (no familiarity.safetensors: 18 examples are too few to judge
+    # familiarity by, tests/test_s19_familiar_small_model.py)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["head.safetensors", "model.json"]
 
 
 def test_existing_output_needs_force_and_a_non_model_dir_is_never_replaced(color_tree, tmp_path):

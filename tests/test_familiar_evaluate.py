@@ -12,8 +12,9 @@ from test_familiar_predict import ODD, odd_image, without_familiarity
 
 @pytest.fixture
 def model_and_test_set(tmp_path):
-    """A colour model, and a test set of colours with the 3 patterns labeled red among them."""
-    Classifier("test_tiny_image", head="logistic").fit(make_color_tree(tmp_path / "train")).save(tmp_path / "m")
+    """A colour model (21 training images: 20+ to judge familiarity by), and a test set of colours
+    with the 3 patterns labeled red among them."""
+    Classifier("test_tiny_image", head="logistic").fit(make_color_tree(tmp_path / "train", 7)).save(tmp_path / "m")
     test = make_color_tree(tmp_path / "test", 4, seed=7)
     for kind in ODD:
         odd_image(test / "red" / f"{kind}.png", kind)

@@ -28,9 +28,10 @@ def odd_image(path, kind: str):
 
 @pytest.fixture(scope="module")
 def model_and_inputs(tmp_path_factory):
-    """A colour model (18 training images) and a folder of its training images plus 3 patterns."""
+    """A colour model (21 training images: 20+ to judge familiarity by) and a folder of its training
+    images plus 3 patterns."""
     root = tmp_path_factory.mktemp("familiar")
-    tree = make_color_tree(root / "inputs")
+    tree = make_color_tree(root / "inputs", 7)
     Classifier("test_tiny_image", head="logistic", cache=False).fit(tree).save(root / "m")
     for kind in ODD:
         odd_image(root / "inputs" / "odd" / f"{kind}.png", kind)
@@ -49,7 +50,7 @@ def test_json_rows_say_which_inputs_look_unlike_the_training_examples(capsys, mo
     assert all(isinstance(p["familiar"], bool) and isinstance(p["familiarity"], float) for p in rows.values())
     assert [rows[f"{k}.png"]["familiar"] for k in ODD] == [False] * 3
     # its own training images are their own nearest neighbours: (nearly) all familiar
-    assert sum(p["familiar"] for name, p in rows.items() if name.split(".")[0] not in ODD) >= 16
+    assert sum(p["familiar"] for name, p in rows.items() if name.split(".")[0] not in ODD) >= 19
     assert out["n_unfamiliar"] == sum(not p["familiar"] for p in rows.values())
     assert out["familiarity_threshold"] == pytest.approx(load(model).familiarity_.threshold, abs=1e-4)
     # the mark says "check it"; the answer is the model's all the same
@@ -65,7 +66,7 @@ def test_the_table_notes_each_unfamiliar_row_and_the_summary_says_to_check_them(
     assert main(["predict", str(model), str(inputs)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("unlike training data") == n_unfamiliar + 1  # each row, and the summary names it
-    assert f"{n_unfamiliar} of 21 inputs look unlike the training examples" in printed and "check them" in printed
+    assert f"{n_unfamiliar} of 24 inputs look unlike the training examples" in printed and "check them" in printed
 
 
 def test_out_and_csv_end_with_a_familiar_column_that_a_resumed_run_fills_the_same(capsys, model_and_inputs,
@@ -97,7 +98,7 @@ def test_an_out_file_begun_without_the_familiar_column_is_resumed_in_its_own_col
     with open(preds, "w", newline="") as f:
         csv.writer(f).writerows(legacy)
     out = run_json(capsys, argv)
-    assert out["n_resumed"] == 3 and out["n"] == 18  # resumed, not refused as "another file"
+    assert out["n_resumed"] == 3 and out["n"] == 21  # resumed, not refused as "another file"
     rows = read_rows(preds)
     assert rows[0] == ["input", "label_1", "probability_1"] and all(len(r) == 3 for r in rows)
     assert "n_unfamiliar" in out  # this run's rows are still counted

@@ -6,14 +6,14 @@ import pytest
 
 pytest.importorskip("ray", reason="the ray extra (handful[ray]) is not installed")
 
-from conftest import run_json  # noqa: E402
+from conftest import make_color_tree, run_json  # noqa: E402
 from handful import Classifier  # noqa: E402
 from test_familiar_predict import odd_image  # noqa: E402
 from test_ray_scale import local_ray  # noqa: E402, F401 (the module's one local Ray)
 
 
-def test_ray_workers_mark_the_same_inputs_unfamiliar_as_a_local_run(local_ray, capsys, color_tree,  # noqa: F811
-                                                                    tmp_path):
+def test_ray_workers_mark_the_same_inputs_unfamiliar_as_a_local_run(local_ray, capsys, tmp_path):  # noqa: F811
+    color_tree = make_color_tree(tmp_path / "colors", 7)  # 21: 20+ to judge familiarity by (MIN_JUDGED)
     Classifier("test_tiny_image", head="logistic").fit(color_tree).save(tmp_path / "m")
     odd_image(color_tree / "odd" / "checker.png", "checker")
     argv = ["predict", str(tmp_path / "m"), str(color_tree), "--no-cache"]

@@ -11,10 +11,15 @@ from PIL import Image
 from handful.server import Catalog, ServerSettings, create_app
 from server_utils import color_png, upload_colors, wait_job
 
+# 20 texts: a model trained on fewer keeps no familiarity (evaluate.familiarity.MIN_JUDGED)
 SPORTS = ["the team scored a goal in the match", "the team won the match", "a goal in the final match",
-          "the player scored a goal", "the team lost the final", "the match ended with a late goal"]
+          "the player scored a goal", "the team lost the final", "the match ended with a late goal",
+          "the team played the match at home", "a late goal won the final", "the player missed a goal",
+          "the team scored twice in the match"]
 COOKING = ["stir the soup in the pot", "add salt to the soup", "the soup needs fresh basil",
-           "bake the bread in the oven", "the bread needs salt", "simmer the soup in a pot"]
+           "bake the bread in the oven", "the bread needs salt", "simmer the soup in a pot",
+           "add basil to the sauce", "bake the bread with salt", "stir the sauce in the pot",
+           "the soup needs more salt"]
 
 
 def checker_png() -> bytes:
@@ -29,7 +34,7 @@ def checker_png() -> bytes:
 def trained(client, modality: str) -> int:
     pid = client.post("/api/projects", json={"name": modality, "modality": modality}).json()["id"]
     if modality == "image":
-        upload_colors(client, pid, n=5)
+        upload_colors(client, pid, n=7)  # 21 images: 20+ to judge familiarity by
         options = {"backbone": "test_tiny_image", "head": "logistic"}
     else:
         items = [{"text": t, "label": "sports"} for t in SPORTS] + [{"text": t, "label": "cooking"} for t in COOKING]

@@ -21,6 +21,12 @@ def clusters(n_per_class, centers, seed=0, spread=0.1):
 EYE = np.eye(16)
 
 
+@pytest.fixture
+def color_tree(tmp_path):
+    """21 colour images (7 per class): a model trained on fewer than 20 keeps no familiarity (MIN_JUDGED)."""
+    return make_color_tree(tmp_path / "colors", 7)
+
+
 def test_inputs_from_elsewhere_are_flagged_and_inputs_like_the_examples_are_not():
     X, y = clusters(40, [EYE[0], EYE[1], EYE[2]])
     known = fit_familiarity(X, y)

@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from conftest import run_json
+from conftest import make_color_tree, run_json
 from handful.cli import main
 from handful.cli.predict_table import SHOWN_WIDTH
 
@@ -14,8 +14,17 @@ LONG = ("the coach praised the whole team after the final whistle of a long and 
 SHORT = "chop the onions for the soup"
 
 
+# with conftest's 12: 20 texts, enough to judge familiarity by (MIN_JUDGED), so rows keep their familiar column
+MORE = [("the team lost the final game", "sports"), ("the player scored a late goal", "sports"),
+        ("fans cheered the coach", "sports"), ("a draw in the final match", "sports"),
+        ("chop the basil for the sauce", "cooking"), ("bake the cake in the oven", "cooking"),
+        ("add flour to the bread", "cooking"), ("stir the soup slowly", "cooking")]
+
+
 @pytest.fixture
 def text_model(capsys, text_csv, tmp_path):
+    with open(text_csv, "a") as f:
+        f.writelines(f'"{text}",{label}\n' for text, label in MORE)
     run_json(capsys, ["train", str(text_csv), "--out", str(tmp_path / "t"), "--backbone", "test_tiny_text",
                       "--head", "prototype"])
     return tmp_path / "t"
@@ -88,7 +97,8 @@ def test_an_out_file_begun_without_the_text_column_is_resumed_in_its_own_columns
     assert resumed[2][0] == "new.csv:3"
 
 
-def test_image_rows_have_no_text_column_anywhere(capsys, color_tree, tmp_path):
+def test_image_rows_have_no_text_column_anywhere(capsys, tmp_path):
+    color_tree = make_color_tree(tmp_path / "colors", 7)  # 21 images: 20+ to judge familiarity by
     run_json(capsys, ["train", str(color_tree), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image",
                       "--head", "prototype"])
     out = run_json(capsys, ["predict", str(tmp_path / "m"), str(color_tree / "red")])

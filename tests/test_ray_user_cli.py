@@ -28,7 +28,9 @@ def test_ray_predict_keeps_stdout_for_the_result_and_stderr_free_of_ray_notes(
     if as_json:  # the one line on stdout is the result
         assert len(out.splitlines()) == 1 and json.loads(out)["n"] == 18 and json.loads(out)["ray"]
     else:
-        assert out == "" and "Wrote 18 predictions" in err
+        # only the one line on familiarity: 18 training images are too few to judge it by (MIN_JUDGED)
+        assert out.startswith("Familiarity not judged") and len(out.splitlines()) == 1, out
+        assert "Wrote 18 predictions" in err
     assert not [line for line in err.splitlines() if any(note in line for note in RAY_NOTES)], err
 
 

@@ -30,7 +30,7 @@ def inbox() -> list[tuple]:
 
 def train(client) -> int:
     pid = client.post("/api/projects", json={"name": "colors"}).json()["id"]
-    upload_colors(client, pid, n=5)
+    upload_colors(client, pid, n=7)  # 21 images: 20+ to judge familiarity by (MIN_JUDGED)
     job = client.post(f"/api/projects/{pid}/jobs", json=JOB).json()
     assert wait_job(client, job["id"])["status"] == "succeeded"
     return pid

@@ -15,7 +15,7 @@ import pytest
 from handful.server import extras
 from server_utils import HAS_CHROMIUM, NO_CHROMIUM, color_png, trained_project
 from test_familiar_server import checker_png
-from test_ui_familiar_note import JOB, NOTE
+from test_ui_familiar_note import JOB, N_PER_CLASS, NOTE
 
 pytestmark = [pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM),
               pytest.mark.skipif(not extras.has_suggest(), reason="handful.select.active not installed")]
@@ -39,7 +39,8 @@ def drop_for_suggestions(page, url: str, pid: int, paths: list[str]) -> None:
 
 def test_the_unfamiliar_images_tile_has_the_note_and_comes_last(tmp_path, page):
     paths = write_inbox(tmp_path)
-    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB) as (server, pid):
+    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB,
+                         n_per_class=N_PER_CLASS) as (server, pid):
         drop_for_suggestions(page, server.url, pid, paths)
         tiles = page.locator(".suggestion")
         names = [tiles.nth(i).locator("img").get_attribute("alt") for i in range(tiles.count())]
@@ -56,7 +57,8 @@ def test_the_unfamiliar_images_tile_has_the_note_and_comes_last(tmp_path, page):
 
 def test_the_card_says_how_many_unfamiliar_images_were_held_back(tmp_path, page):
     paths = write_inbox(tmp_path)
-    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB) as (server, pid):
+    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB,
+                         n_per_class=N_PER_CLASS) as (server, pid):
         # the card asks for 12; asking the real server for 2 leaves the checkerboard out of the list
         page.route(re.compile(r"/suggest\?n=12$"),
                    lambda route: route.continue_(url=route.request.url.replace("n=12", "n=2")))

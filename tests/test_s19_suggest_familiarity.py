@@ -8,18 +8,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import COLORS, make_color_image, run_json
+from conftest import COLORS, make_color_image, make_color_tree, run_json
 from handful import Classifier
 from handful.cli import main
 from handful.select import contact_sheet as sheet_module
 from handful.select.active import rank_familiar_first
+from test_familiar_server import COOKING, SPORTS
 
 
 @pytest.fixture
-def model(color_tree, tmp_path):
-    """A red/green/blue model that keeps its training examples (familiarity data)."""
+def model(tmp_path):
+    """A red/green/blue model that keeps its training examples (familiarity data: 21 images, 20+)."""
     path = tmp_path / "m"
-    clf = Classifier("test_tiny_image", head="prototype").fit(color_tree)
+    clf = Classifier("test_tiny_image", head="prototype").fit(make_color_tree(tmp_path / "colors", 7))
     assert clf.familiarity_ is not None
     clf.save(path)
     return path
@@ -107,8 +108,10 @@ def test_a_model_saved_without_familiarity_data_still_suggests_without_a_flag(ca
     assert (tmp_path / "s" / "contact_sheet.png").is_file()
 
 
-def test_a_text_far_from_the_training_texts_is_flagged(capsys, text_csv, tmp_path):
-    Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "m")
+def test_a_text_far_from_the_training_texts_is_flagged(capsys, tmp_path):
+    # 20 texts: 20+ to judge familiarity by (MIN_JUDGED)
+    Classifier("test_tiny_text", head="prototype").fit(
+        SPORTS + COOKING, labels=["sports"] * len(SPORTS) + ["cooking"] * len(COOKING)).save(tmp_path / "m")
     inbox = tmp_path / "inbox.txt"  # words of neither topic share nothing with the training texts
     inbox.write_text("the team won the match\nquantum lattice gauge symmetry breaking\n")
     out = run_json(capsys, ["suggest", str(tmp_path / "m"), str(inbox), "--n", "2", "--mix-unfamiliar",

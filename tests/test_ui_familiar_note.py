@@ -17,6 +17,7 @@ pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
 
 NOTE = "Unlike the training examples — check this one"
 JOB = {"backbone": "test_tiny_image", "head": "logistic"}
+N_PER_CLASS = 10  # 20 images: a model trained on fewer keeps no familiarity (MIN_JUDGED)
 
 
 def write_queries(tmp_path) -> dict[str, str]:
@@ -45,7 +46,8 @@ def result_cards(page, url: str, pid: int, paths: dict[str, str]) -> dict[str, o
 
 def test_the_note_is_on_the_image_unlike_the_training_examples_and_only_there(tmp_path, page):
     paths = write_queries(tmp_path)
-    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB) as (server, pid):
+    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB,
+                         n_per_class=N_PER_CLASS) as (server, pid):
         # what the API says, which the cards should repeat
         assert api_familiar(server.url, pid, paths) == {"red.png": True, "checker.png": False}
         cards = result_cards(page, server.url, pid, paths)
@@ -62,7 +64,8 @@ def test_the_note_is_on_the_image_unlike_the_training_examples_and_only_there(tm
 def test_no_note_when_the_model_keeps_nothing_to_compare_with(tmp_path, page):
     pytest.importorskip("onnxruntime")
     paths = write_queries(tmp_path)
-    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB) as (_, pid):
+    with trained_project(tmp_path, "Colors", {"red": "red", "green": "green"}, JOB,
+                         n_per_class=N_PER_CLASS) as (_, pid):
         pass
     # served by ONNX Runtime, the same model answers familiar null: unknown is not "unlike"
     with ServerProcess(tmp_path / "home", args=("--runtime", "onnx")) as server:

@@ -213,10 +213,13 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         self._fit_head(X, y, groups, extra)
         self.calibration_ = self._calibrate_head()
         self.label_check_ = self._label_check(examples)
-        self.familiarity_ = fit_familiarity(X, y, self.random_state)  # the examples, not their views
+        # the examples, not their views; fewer than 20 cannot set the 5% threshold: not judged, and said
+        self.familiarity_ = fit_familiarity(X, y, self.random_state, min_examples=MIN_JUDGED)
         self.classes_ = self.head_.classes_
         self.modality_ = examples.modality
         self.training_ = examples.summary()
+        if self.familiarity_ is None:
+            self.training_["familiarity_not_judged"] = not_judged(len(X), "training set")
         copies = copies_summary(examples, groups)
         if copies:
             self.training_["duplicates"] = copies

@@ -98,8 +98,8 @@ class FittedClassifierMixin:
     def familiarity(self, items: Sequence[str]) -> np.ndarray:
         """How like the training examples each item is (``evaluate.familiarity``): the mean cosine
         similarity of its nearest training examples, (n,); NaN for an unusable item, and for every
-        item when the model keeps no training examples (saved before handful did, trained on
-        fewer than 3, or fitted to a support set of fewer than 20). ``familiarity_.threshold`` is
+        item when the model keeps no training examples (saved before handful did, or trained or
+        fitted to a support set on fewer than 20). ``familiarity_.threshold`` is
         what 95% of the training examples reach.
 
         Example:

@@ -16,7 +16,7 @@ from ..jsontext import json_text
 from .abstain import print_selective, selective_phrase
 from .advise import AdviseOpt, advice_for, print_advice
 from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
-from .familiar import familiarity_phrase
+from .familiar import familiarity_phrase, not_judged_reason
 from .label_check import print_label_check
 from .main import app
 from .options import (
@@ -273,6 +273,8 @@ def train(
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
     print_confidence(out, clf.calibration_, evaluation)
     print_label_check(out, clf.label_check_)
+    if not_judged_reason(clf):  # said now, not only at the first predict
+        out.print(not_judged_reason(clf))
     print_advice(out, report.get("advice"))
     advice_seconds = report.get("advice_seconds")
     took = f"{seconds:.1f} s" + (f"; data-need estimate {advice_seconds:.1f} s" if advice_seconds else "")
@@ -344,8 +346,9 @@ def evaluate(
     out.print(f"Confidence: mean {pct(sure['mean_confidence'])} for {pct(report['accuracy'])} right, calibration "
               f"error {pct(sure['ece'])} ({calibrated})")
     print_selective(out, sure.get("selective"))
-    if report.get("familiarity"):  # a model saved before handful kept its training examples: nothing
-        out.print(familiarity_phrase(report["familiarity"]))
+    unjudged = None if report.get("familiarity") else not_judged_reason(clf)  # trained on too few: why
+    if report.get("familiarity") or unjudged:  # a model saved before handful kept its examples: nothing
+        out.print(unjudged or familiarity_phrase(report["familiarity"]))
     out.table("Per class", ["class", "precision", "recall", "F1", "support"], _per_class_rows(report))
     absent = [c for c, m in report["per_class"].items() if not m["support"]]
     if absent:
@@ -359,4 +362,5 @@ def evaluate(
     out.result({k: report[k] for k in ("accuracy", "accuracy_ci95", "balanced_accuracy", "n",
                                         "per_class", "confusion_matrix", "classes", "skipped",
                                         "confidence", "familiarity", "label_check")}
+               | ({"familiarity_not_judged": unjudged} if unjudged else {})
                | {"report": str(report_dir / "report.json")})

@@ -4,9 +4,10 @@ A model that keeps its training embeddings (``evaluate.familiarity``) says of ea
 anything like it was among them: ``familiar`` (and its ``familiarity`` score) in ``--json`` rows,
 a ``familiar`` column in CSV, "unlike training data" in the table, and a count in the summary. The
 prediction stays what it is; the mark says "check this one". A model without that data (saved
-before handful kept it, or an ONNX export) says nothing: no key, no column, no line. A support set
-too small to judge by (``evaluate.familiarity.MIN_JUDGED``) says so once: ``familiar`` null in
---json rows, ``familiarity_judged`` false and the reason in the payload, a line after the table.
+before handful kept it, or an ONNX export) says nothing: no key, no column, no line. A model whose
+training or support set was too small to judge by (``evaluate.familiarity.MIN_JUDGED``) says so
+once: ``familiar`` null in --json rows, ``familiarity_judged`` false and the reason in the payload,
+a line after the table (and ``evaluate`` that line instead of its own).
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ class FamiliarityMarks:
 
         self.known = familiarity_of(predictor)
         self.on = self.known is not None
-        # a support set too small to set the threshold (``Classifier.fit_support``): why, else None
-        self.not_judged = None if self.on else (getattr(predictor, "training_", None) or {}).get(
-            "familiarity_not_judged")
+        # a training or support set too small to set the threshold (``Classifier``): why, else None
+        self.not_judged = None if self.on else not_judged_reason(predictor)
         self.n_unfamiliar = 0
 
     def split(self, values: np.ndarray) -> tuple[np.ndarray, list[bool] | None, np.ndarray | None]:
@@ -49,14 +49,14 @@ class FamiliarityMarks:
 
     def fields(self, flags: list[bool] | None, scores: np.ndarray | None, row: int) -> dict:
         """A row's ``familiar`` and ``familiarity`` (none without familiarity data; null, not false,
-        when the support set was too small to judge by)."""
+        when the examples were too few to judge by)."""
         if flags is None:
             return {"familiar": None, "familiarity": None} if self.not_judged else {}
         return {"familiar": flags[row], "familiarity": round(float(scores[row]), 4)}
 
     def print_summary(self, out: Output, n: int) -> None:
         """"3 of 40 inputs look unlike the training examples ...": nothing when none do; why no
-        input was judged, when the support set was too small."""
+        input was judged, when the examples were too few."""
         if self.not_judged:
             out.print(self.not_judged)
         if self.on and self.n_unfamiliar:
@@ -66,7 +66,7 @@ class FamiliarityMarks:
 
     def payload(self) -> dict:
         """The ``--json`` counts: ``n_unfamiliar`` and the threshold; ``familiarity_judged`` false and
-        ``familiarity_not_judged`` (why) for a support set too small; empty without familiarity data."""
+        ``familiarity_not_judged`` (why) for examples too few; empty without familiarity data."""
         if self.not_judged:
             return {"familiarity_judged": False, "familiarity_not_judged": self.not_judged,
                     "n_unfamiliar": None, "familiarity_threshold": None}
@@ -83,3 +83,9 @@ def familiarity_phrase(report: dict | None) -> str:
     return (f"Unlike the training examples: {report['n_flagged']} of {n} ({pct(report['share_flagged'])}; "
             f"about {pct(report['quantile'])} of inputs like them are, by construction), "
             f"{pct(report['accuracy_flagged'])} right on those against {pct(report['accuracy_familiar'])} on the rest.")
+
+
+def not_judged_reason(predictor) -> str | None:
+    """Why a model marks no input (its training or support set had fewer than
+    ``evaluate.familiarity.MIN_JUDGED`` examples), None when it judges them or was saved before the rule."""
+    return (getattr(predictor, "training_", None) or {}).get("familiarity_not_judged")

@@ -14,8 +14,9 @@ sentences and an SST-2 model 91% of TREC questions (``benchmarks/familiarity.py`
 The flag never changes a prediction; it says "check this one". A model keeps at most
 ``MAX_STORED`` of its training embeddings for it (drawn per class), as float16.
 
-A support set (``Classifier.fit_support``) is judged only with ``MIN_JUDGED`` (20) examples or
-more: "1 in 20" cannot be read off fewer than 20 numbers (it falls below their lowest). Measured on
+A model, trained or fitted to a support set (``Classifier.fit_support``), is judged only with
+``MIN_JUDGED`` (20) examples or more: "1 in 20" cannot be read off fewer than 20 numbers (it falls
+below their lowest). Measured on
 40 random draws per size (``benchmarks/familiarity_support.py``), sets of 4-16 Lite0 embeddings
 flagged 13-17% of held-out hymenoptera photos (some draws 30%+) and 7-12% of flowers5's, a
 ProtoNet's Omniglot sets of 5-15 about 1%: not the rate the mark promises, nor a predictable one.
@@ -25,6 +26,7 @@ From 20 on it settles: 6-12% of photos at 20-60, 4-5% from 100.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -34,7 +36,7 @@ K = 5
 QUANTILE = 0.05  # of the training examples flagged by construction
 MAX_STORED = 2000
 MIN_EXAMPLES = 3  # below this, no neighbours to compare with: no familiarity
-MIN_JUDGED = round(1 / QUANTILE)  # 20: fewer cannot set a 5% quantile (a support set's minimum)
+MIN_JUDGED = round(1 / QUANTILE)  # 20: fewer cannot set a 5% quantile (the minimum of a model)
 
 __all__ = ["FAMILIARITY_FILE", "K", "MAX_STORED", "MIN_JUDGED", "QUANTILE", "Familiarity", "familiarity_meta",
            "fit_familiarity", "load_familiarity", "not_judged", "save_familiarity"]
@@ -89,7 +91,7 @@ def fit_familiarity(X: np.ndarray, y: np.ndarray, seed: int = 0,
                     min_examples: int = MIN_EXAMPLES) -> Familiarity | None:
     """Keep up to ``MAX_STORED`` of the training embeddings ``X`` (n, dim) (all of them, or a
     per-class share of each class) and set the threshold by leave-one-out among them; None with
-    fewer than ``min_examples`` usable examples (``MIN_JUDGED`` for a support set)."""
+    fewer than ``min_examples`` usable examples (``Classifier`` asks for ``MIN_JUDGED``)."""
     X = np.asarray(X)
     y = np.asarray(y, dtype=object)
     keep = np.isfinite(X).all(axis=1)
@@ -111,11 +113,13 @@ def fit_familiarity(X: np.ndarray, y: np.ndarray, seed: int = 0,
     return Familiarity(stored, k, float(np.quantile(leave_one_out, QUANTILE)))
 
 
-def not_judged(n: int) -> str:
-    """Why the inputs of a support set of ``n`` (< ``MIN_JUDGED``) examples are not marked: one line."""
-    return (f"Familiarity not judged: the support set has only {n} example{'s' * (n != 1)}; it needs "
+def not_judged(n: int, what: Literal["support set", "training set"] = "support set") -> str:
+    """Why no input is marked after fitting ``n`` (< ``MIN_JUDGED``) examples, ``what`` they were: one
+    line (a training set's fix is to re-train)."""
+    redo = " and re-train" if what == "training set" else ""
+    return (f"Familiarity not judged: the {what} has only {n} example{'s' * (n != 1)}; it needs "
             f"{MIN_JUDGED} (fewer cannot set the threshold that 95% of them reach), so no input is marked "
-            f"unlike it. Add examples to the support set ({MIN_JUDGED}+ in all) to have them marked.")
+            f"unlike it. Add examples to the {what} ({MIN_JUDGED}+ in all){redo} to have them marked.")
 
 
 FAMILIARITY_FILE = "familiarity.safetensors"

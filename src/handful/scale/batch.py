@@ -156,7 +156,7 @@ def iter_predictions(predictor, items: Sequence[str], batch_size: int = 32,
 
 def familiarity_of(predictor):
     """The ``Familiarity`` of a predictor's training examples, or None: an OnnxClassifier keeps none,
-    nor does a model saved before handful kept them or trained on fewer than 3 examples."""
+    nor does a model saved before handful kept them or trained on fewer than 20 examples."""
     return None if hasattr(predictor, "iter_proba") else getattr(predictor, "familiarity_", None)
 
 

@@ -154,7 +154,8 @@ class Prediction(BaseModel):
     familiar: bool | None = Field(None, description=(
         "false: the input looks unlike the model's training examples (its nearest ones are less alike "
         "than 95% of the training examples are to theirs), so check the answer; null when the model keeps "
-        "no training examples (trained before handful did, or on fewer than 3) or runs on ONNX"))
+        "no training examples (trained before handful did, or on fewer than 20: too few to judge by) or "
+        "runs on ONNX"))
     familiarity: float | None = Field(None, description=(
         "mean cosine similarity of the input's 5 nearest training examples (null as familiar)"))
     top: list[Probability]
