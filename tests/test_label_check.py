@@ -143,3 +143,43 @@ def test_evaluate_lists_the_test_image_filed_under_the_wrong_class(tmp_path, cap
     assert main(["evaluate", str(model), str(test), "--out", str(tmp_path / "ev")]) == 0
     text = capsys.readouterr()
     assert "Test labels worth a second look: the model called 1 of 25 examples another class" in text.out + text.err
+
+
+def test_train_writes_every_doubtful_label_to_a_csv_beside_the_model(tmp_path, capsys):
+    import csv
+
+    root = make_color_tree(tmp_path / "colors", 15, seed=3)
+    # 7 wrong labels, at most 3 in any one folder: each is outnumbered by its own colour's images
+    moves = [("red", "blue"), ("red", "blue"), ("green", "red"), ("green", "red"), ("blue", "green"),
+             ("blue", "green"), ("red", "green")]
+    wrong = {str(make_color_image(root / filed / f"really_{true}_{i}.png", COLORS[true], seed=900 + i))
+             for i, (true, filed) in enumerate(moves)}
+    from handful.cli import main
+
+    assert main(["train", str(root), "--out", str(tmp_path / "m"), "--backbone", "test_tiny_image",
+                 "--no-advise"]) == 0
+    text = capsys.readouterr()
+    csv_path = tmp_path / "m" / "label_check.csv"
+    # 7 listed, 5 shown: the rest are in the CSV, which the line names
+    assert f"... and 2 more ({csv_path})" in text.out + text.err
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["example"] for r in rows} == wrong
+    # no text column for images
+    assert list(rows[0]) == ["example", "label", "called", "p_label", "p_called", "confident"]
+    assert {r["confident"] for r in rows} <= {"true", "false"}
+
+
+def test_report_json_keeps_the_first_50_and_the_csv_all(tmp_path):
+    from handful.evaluate.label_check import MAX_LISTED, first_listed, write_label_check_csv
+
+    rows = [{"example": f"t{i}", "label": "a", "called": "b", "p_label": 0.1, "p_called": 0.9, "confident": True,
+             "text": f"text, with a comma {i}"} for i in range(60)]
+    check = {"n_checked": 100, "n_mistakes": 60, "n_confident": 60, "listed": rows}
+    assert len(first_listed(check)["listed"]) == MAX_LISTED == 50 and len(check["listed"]) == 60
+    assert first_listed(None) is None
+    import csv
+
+    with open(write_label_check_csv(check, tmp_path / "l.csv"), newline="") as handle:
+        back = list(csv.DictReader(handle))
+    assert len(back) == 60 and back[59]["text"] == "text, with a comma 59"

@@ -252,7 +252,8 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def _label_check(self, examples: Examples) -> dict | None:
         """Examples whose label the winning row's out-of-fold answers dispute
-        (``evaluate.label_check``); ``None`` without them (no CV, or a head given unscored)."""
+        (``evaluate.label_check``), all of them; ``None`` without them (no CV, or a head given
+        unscored)."""
         best = self.leaderboard_.best if self.leaderboard_ is not None else {}
         index = best.get("_oof_index")
         if index is None or not len(index) or int(index.max()) >= len(examples):
@@ -261,7 +262,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         temperature = (self.calibration_ or {}).get("temperature", 1.0)  # as sure as the model says
         proba = temperature_scaled(proba, temperature) if temperature != 1.0 else proba
         texts = examples.items if examples.modality == "text" else None
-        return label_check(proba, y_idx, index, examples.ids, examples.classes, texts)
+        return label_check(proba, y_idx, index, examples.ids, examples.classes, texts, limit=None)
 
     def zero_shot_map(self, labels: Sequence[str]):
         """The class-name scorer for ``labels`` on this backbone's embeddings (built once)."""

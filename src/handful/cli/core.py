@@ -206,6 +206,7 @@ def train(
     from ..bundle.store import check_out_free
     from ..classifier import Classifier
     from ..evaluate import plot_confusion_matrix
+    from ..evaluate.label_check import LABEL_CHECK_CSV, first_listed, write_label_check_csv
     from ..heads import head_name
     from ..text.prepare import prepare_for_training
     out = Output(as_json)
@@ -241,7 +242,7 @@ def train(
                        heldout_ece=evaluation["confidence"]["ece"])
     seconds = time.perf_counter() - started
     report = {"training": clf.training_, "metrics": metrics, "evaluation": evaluation,
-              "calibration": clf.calibration_, "label_check": clf.label_check_,
+              "calibration": clf.calibration_, "label_check": first_listed(clf.label_check_),
               "leaderboard": clf.leaderboard_.to_json() if clf.leaderboard_ else None,
               "seconds": round(seconds, 2), "cache": vars(clf._feature_cache().stats),
               **text_report, **selection}
@@ -251,7 +252,12 @@ def train(
                   "learning curve on them would flatter it (see --finetune in docs/text.md).")
         advise = False
 
+    if clf.label_check_ and clf.label_check_["listed"]:  # all of them, where report.json keeps 50
+        report["label_check"]["csv"] = str(out_dir / LABEL_CHECK_CSV)
+
     def write_report(tmp: Path) -> None:
+        if report["label_check"] and report["label_check"].get("csv"):
+            write_label_check_csv(clf.label_check_, tmp / LABEL_CHECK_CSV)
         if advise:
             advice_started = time.perf_counter()
             report["advice"] = advice_for(out, clf, X, train_ex, tmp / "learning_curve.png")
@@ -272,7 +278,7 @@ def train(
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
     print_confidence(out, clf.calibration_, evaluation)
-    print_label_check(out, clf.label_check_)
+    print_label_check(out, report["label_check"])
     if not_judged_reason(clf):  # said now, not only at the first predict
         out.print(not_judged_reason(clf))
     print_advice(out, report.get("advice"))
@@ -286,7 +292,7 @@ def train(
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
                 "leaderboard": report["leaderboard"], "calibration": clf.calibration_,
-                "label_check": clf.label_check_, "seconds": round(seconds, 2),
+                "label_check": report["label_check"], "seconds": round(seconds, 2),
                 "advice_seconds": advice_seconds, **text_report})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .output import Output
 
-SHOWN = 5  # on the console; report.json and --json keep up to label_check.MAX_LISTED
+SHOWN = 5  # on the console; report.json and --json keep up to label_check.MAX_LISTED, train's CSV all
 MANY = 0.1  # a share of the examples beyond which the list is mostly hard cases, not wrong labels
 
 
@@ -31,7 +31,8 @@ def print_label_check(out: Output, check: dict | None, held_out: bool = True) ->
         out.print(f"  {what}: labeled {row['label']} (p {row['p_label']:.2f}), called "
                   f"{row['called']} (p {row['p_called']:.2f})")
     if n > SHOWN:
-        out.print(f"  ... and {n - SHOWN} more (report.json \"label_check\" lists {len(check['listed'])})")
+        where = check.get("csv") or f"report.json \"label_check\" lists {len(check['listed'])}"
+        out.print(f"  ... and {n - SHOWN} more ({where})")
     if n > max(SHOWN * 2, MANY * checked):  # flowers5 at 60 per class, no label wrong: 86 of 300 (BENCHMARKS.md)
         out.print("  A list this long is mostly examples of classes that look alike; the first ones "
                   "are the likeliest wrong labels.")

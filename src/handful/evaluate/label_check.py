@@ -21,13 +21,16 @@ or unusual; nothing is removed or relabeled.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 METHOD = ("held-out mistakes of the out-of-fold answers, ranked by the probability of the given label; "
           "confident by per-class thresholds (Confident Learning, Northcutt et al. 2021)")
-MAX_LISTED = 50  # in report.json / --json; the console shows fewer
+MAX_LISTED = 50  # in report.json / --json (train's label_check.csv has all); the console shows fewer
+LABEL_CHECK_CSV = "label_check.csv"
 
 
 def out_of_fold_mean(proba: np.ndarray, index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,10 +66,11 @@ def doubtful_examples(P: np.ndarray, labels: np.ndarray, seen: np.ndarray | None
 
 
 def label_check(proba: np.ndarray, y_idx: np.ndarray, index: np.ndarray, ids: Sequence[str],
-                classes: Sequence[str], texts: Sequence[str] | None = None) -> dict:
+                classes: Sequence[str], texts: Sequence[str] | None = None,
+                limit: int | None = MAX_LISTED) -> dict:
     """The report: how many examples were checked, how many were called another class when held
     out (``n_mistakes``) and how many of those confidently (``n_confident``), and up to
-    ``MAX_LISTED`` of them (``example``, ``label``, ``called``, ``p_label``, ``p_called``,
+    ``limit`` of them (all with None; ``example``, ``label``, ``called``, ``p_label``, ``p_called``,
     ``confident``, and ``text`` for texts), least likely under their own label first.
     ``proba``/``y_idx``/``index``: the out-of-fold rows, their labels and example indices
     (repeated CV holds an example out more than once: its answers are averaged); ``ids``: the
@@ -79,6 +83,24 @@ def label_check(proba: np.ndarray, y_idx: np.ndarray, index: np.ndarray, ids: Se
     listed = [{"example": ids[i], "label": str(classes[labels[i]]), "called": str(classes[j]),
                "p_label": round(float(P[i, labels[i]]), 4), "p_called": round(float(P[i, j]), 4),
                "confident": bool(sure), **({"text": texts[i]} if texts is not None else {})}
-              for i, j, sure in zip(rows[:MAX_LISTED], called[:MAX_LISTED], confident[:MAX_LISTED])]
+              for i, j, sure in zip(rows[:limit], called[:limit], confident[:limit])]
     return {"method": METHOD, "n_checked": int(seen.sum()), "n_mistakes": int(len(rows)),
             "n_confident": int(confident.sum()), "listed": listed}
+
+
+def first_listed(check: dict | None, limit: int = MAX_LISTED) -> dict | None:
+    """``check`` with only its first ``limit`` listed examples (for report.json and --json)."""
+    return None if check is None else {**check, "listed": check["listed"][:limit]}
+
+
+CSV_COLUMNS = ("example", "label", "called", "p_label", "p_called", "confident", "text")
+
+
+def write_label_check_csv(check: dict, path: Path) -> Path:
+    """Every listed example, one row each, in the list's order (``text`` only for texts)."""
+    columns = [c for c in CSV_COLUMNS if c != "text" or any("text" in row for row in check["listed"])]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({**row, "confident": str(row["confident"]).lower()} for row in check["listed"])
+    return path
