@@ -102,6 +102,7 @@ def test_train_finetune_saves_the_tuned_encoder_and_load_restores_it(tmp_path, t
     assert code == 0
     assert result["finetune"]["n_pairs"] == 32 and result["head"]["type"] == "logistic"
     assert "cv_accuracy" not in result["metrics"]  # the encoder saw every example: no CV claim
+    assert result["label_check"] is None  # nor a list of doubtful labels: their answers side with the labels
     # nor a learning curve: measured on the tuned-on texts it forecast ~90% for a 64% model
     assert result["advice"] is None and "Data-need estimate skipped" in captured.err
     doc = json.loads((tmp_path / "m" / "model.json").read_text())
