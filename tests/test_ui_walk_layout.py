@@ -99,6 +99,7 @@ def test_renaming_deleting_a_class_and_deleting_the_project_each_say_what_happen
     page.click("[data-class=navy] button[title='Delete class']")
     page.click(".modal .danger")
     page.wait_for_selector("text=Deleted class navy and its 4 examples.")
+    # the toast comes once the page shows the change (it came before the refresh, and CI saw 2 cards)
     assert page.locator(".class-card[data-class]").count() == 1
     page.click("text=Delete project")
     page.click(".modal .danger")

@@ -145,8 +145,8 @@ function moveButton(e, ctx, root) {
       modal(`Move “${what.length > 60 ? `${what.slice(0, 57)}…` : what}” to`, select, [["Cancel", "ghost"], ["Move", "primary", async () => {
         try { await patch(`/projects/${ctx.id}/examples/${e.id}`, { label: select.value }); }
         catch (err) { toast(err.message, "error"); return false; }
-        toast(`Moved to ${select.value}`, "good");
         await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
+        toast(`Moved to ${select.value}`, "good");
       }]]);
     } }, "⇄");
 }
@@ -266,8 +266,9 @@ function renameClass(name, ctx, root) {
     if (problem) { toast(problem, "error"); return false; }
     if (set?.has(name)) { set.delete(name); set.add(next); redraw(root, ctx); return; }
     try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); } catch (err) { toast(err.message, "error"); return false; }
-    toast(`Renamed ${name} to ${next}.${ctx.project.current_version ? " Retrain for the model to use the new name." : ""}`, "good");
+    const retrain = ctx.project.current_version ? " Retrain for the model to use the new name." : "";
     await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
+    toast(`Renamed ${name} to ${next}.${retrain}`, "good");
   }]]);
 }
 
@@ -279,7 +280,7 @@ function deleteClass(name, ctx, root) {
       let res;
       try { res = await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); } catch (err) { toast(err.message, "error"); return false; }
       const n = res?.deleted ?? ctx.project.classes[name] ?? 0;
-      toast(`Deleted class ${name} and its ${plural(n, "example")}.`, "good");
       await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
+      toast(`Deleted class ${name} and its ${plural(n, "example")}.`, "good");
     }]]);
 }

@@ -26,8 +26,8 @@ export async function renderVersions(root, ctx) {
       h("td.muted", {}, ago(v.created)),
       h("td", {}, v.current ? null : h("button.secondary.small", { "data-testid": `activate-${v.number}`, onclick: async () => {
         try { await post(`/projects/${ctx.id}/versions/${v.number}/activate`); } catch (err) { toast(err.message, "error"); return; }
-        toast(`v${v.number} is now live`, "good");
         await ctx.refresh().then(() => renderVersions(root, ctx)).catch((err) => toast(err.message, "error"));
+        toast(`v${v.number} is now live`, "good");
       } }, "Make live")),
       h("td", {}, h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=bundle`) }, "download"),
         onnx ? [" · ", h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=onnx`) }, "ONNX")] : null)))));
