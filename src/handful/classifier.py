@@ -80,6 +80,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         self.class_names = class_names if class_names is not None else {}
         self.zero_shot_template = zero_shot_template
         self._backbone: Backbone | None = None
+        self._backbone_made: tuple[Backbone, str] | None = None  # (instance, name) by backbone_for
         self._cache: FeatureCache | None = None
         self._preselected = None  # leaderboard of the backbone search, used by fit_embeddings
         self._zero_shot = None  # (key, ZeroShotMap) reused across fits (k-shot draws)
@@ -96,12 +97,24 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
                 and self._backbone.modality == modality:  # chosen by the backbone search
             return self._backbone
         name = DEFAULT_BACKBONES[check_modality(modality)] if self.backbone == "auto" else self.backbone
-        if self._backbone is None or self._backbone.name != name.replace("-", "_"):
+        # by the name it was made from: an alias's backbone has another .name, and a new one
+        # would lose what was set on this one (fine-tuned weights, options)
+        if self._backbone_name() not in (name, name.replace("-", "_")):
             if backbone_modality(name) != modality:
                 raise DataError(f"Backbone '{name}' embeds {backbone_modality(name)}s but the "
                                 f"data holds {modality}s. Choose {ARTICLE[modality]} {modality} backbone.")
             self._backbone = create_backbone(name)
+            self._backbone_made = (self._backbone, name)
         return self._backbone
+
+    def _backbone_name(self) -> str | None:
+        """The name the backbone instance was created from (saved as ``created_as``): as given to
+        ``backbone_for``, or its own ``.name`` when it was set elsewhere (the backbone search,
+        fine-tuning); None before there is one."""
+        if self._backbone is None:
+            return None
+        made = self._backbone_made
+        return made[1] if made is not None and made[0] is self._backbone else self._backbone.name
 
     def embed(self, items: Sequence[str], modality: str,
               progress: Progress | None = None) -> tuple[np.ndarray, dict[int, str]]:

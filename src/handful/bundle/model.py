@@ -6,9 +6,12 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..backbones import list_backbones
+from ..backbones.base import Backbone
+from ..backbones.record import identity_differences, recorded_name
 from ..cache import FeatureCache
 from ..data import as_path
-from ..errors import BundleError, HandfulError
+from ..errors import BundleError, HandfulError, UnknownNameError, did_you_mean
 from ..evaluate.familiarity import load_familiarity
 from .store import load_bundle
 
@@ -33,7 +36,10 @@ def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
     from ..classifier import Classifier
 
     head, doc = load_bundle(path)
-    clf = Classifier(backbone=doc["backbone"]["name"], head=doc["head"]["type"],
+    record = doc["backbone"]
+    # the name the model was trained with: an alias's backbone has another .name, whose
+    # registered factory may build another backbone
+    clf = Classifier(backbone=recorded_name(record), head=doc["head"]["type"],
                      head_params=doc["head"].get("params", {}), cache=cache)
     clf.head_, clf.classes_ = head, head.classes_
     clf.modality_ = doc.get("modality", "image")
@@ -42,13 +48,13 @@ def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
     clf.calibration_ = doc.get("calibration")
     clf.familiarity_ = load_familiarity(Path(path), doc.get("familiarity"), f"Model {path}")
     clf.model_json_ = doc
-    backbone = clf.backbone_for(clf.modality_)
-    weights_file = doc["backbone"].get("weights_file")
+    backbone = _create_backbone(clf, record, path)
+    weights_file = record.get("weights_file")
     if weights_file:
         from ..backbones.tuned import load_tuned_weights
 
-        load_tuned_weights(backbone, Path(path) / weights_file, doc["backbone"]["info"]["weights"])
-    options = doc["backbone"].get("options")
+        load_tuned_weights(backbone, Path(path) / weights_file, record["info"]["weights"])
+    options = record.get("options")
     if options:
         if not hasattr(backbone, "set_embed_options"):
             raise BundleError(f"Model {path} sets backbone options {options} that backbone "
@@ -58,9 +64,41 @@ def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
         raise BundleError(f"Model {path} is damaged: its head takes {head.n_features_in_}-d embeddings "
                           f"but its backbone '{backbone.name}' gives {backbone.dim}-d ones (model.json "
                           "and head.safetensors are from different models). Re-train the model.")
-    if backbone.fingerprint != doc["backbone"].get("fingerprint"):
+    _check_same_backbone(backbone, record, path)
+    if backbone.fingerprint != record.get("fingerprint"):  # the same weights in another precision
         warnings.warn(f"Model {path} was trained with backbone fingerprint "
-                      f"{doc['backbone'].get('fingerprint')}; this machine gives "
-                      f"{backbone.fingerprint} (different precision or weights). Predictions "
-                      "may differ slightly.", stacklevel=2)
+                      f"{record.get('fingerprint')}; this machine gives "
+                      f"{backbone.fingerprint} (a different precision, another release of the weights' "
+                      "package, or a change the model's record cannot show). Predictions may differ "
+                      "slightly; re-train the model if they do.", stacklevel=2)
     return clf
+
+
+def _create_backbone(clf: Classifier, record: dict, path: str | Path) -> Backbone:
+    """The backbone the model records, by the name it was trained with; a BundleError naming
+    the fix when that name is not registered here."""
+    try:
+        return clf.backbone_for(clf.modality_)
+    except UnknownNameError as err:
+        name = recorded_name(record)
+        own = f" (a backbone named '{record['name']}')" if name != record["name"] else ""
+        hint = did_you_mean(name, list_backbones(include_hidden=True))
+        raise BundleError(f"Model {path} was trained with backbone '{name}'{own}, which is not "
+                          f"registered here.{hint} Install or import the plugin that registers "
+                          f"'{name}', or re-train the model.") from err
+
+
+def _check_same_backbone(backbone: Backbone, record: dict, path: str | Path) -> None:
+    """Raise when the backbone created is not the one the model was trained with (other weights,
+    input size, dim or preprocessing): the head would score embeddings it never saw. Precision
+    alone may differ (bfloat16 on some CPUs): that is a warning, later."""
+    if backbone.fingerprint == record.get("fingerprint"):
+        return
+    differences = identity_differences(record, backbone)  # why the fingerprints differ
+    if differences:
+        name = recorded_name(record)
+        raise BundleError(f"Model {path} was trained with backbone '{name}' of fingerprint "
+                          f"{record.get('fingerprint')}, but '{name}' here gives {backbone.fingerprint} "
+                          f"({'; '.join(differences[:3])}). Register the backbone the model was "
+                          f"trained with under '{name}' (or install the weights it records), or "
+                          "re-train the model.")
