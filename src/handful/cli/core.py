@@ -160,8 +160,8 @@ def print_confidence(out: Output, calibration: dict | None, evaluation: dict | N
         return
     if calibration.get("note"):
         line = f"Confidence: {calibration['note']}"
-    elif calibration["temperature"] == 1.0:  # softening would not fit the answers better
-        line = (f"Confidence: not softened: on the cross-validation answers the head was "
+    elif calibration["temperature"] == 1.0:  # no other temperature fits the answers better
+        line = (f"Confidence: left as it was: on the cross-validation answers the head was "
                 f"{pct(calibration['cv_confidence_before'])} sure and {pct(calibration['cv_accuracy'])} right")
     else:
         line = (f"Confidence: calibrated on the cross-validation answers (temperature "
@@ -348,7 +348,7 @@ def evaluate(
     sure, fitted = report["confidence"], getattr(clf, "calibration_", None)
     calibrated = ("not calibrated: the model was saved without cross-validated answers to fit it on"
                   if fitted is None else fitted.get("note") or f"calibrated at training, temperature "
-                  f"{sure['temperature']:.2g}{' (the head needed no softening)' if sure['temperature'] == 1 else ''}")
+                  f"{sure['temperature']:.2g}{' (as the head gives it)' if sure['temperature'] == 1 else ''}")
     out.print(f"Confidence: mean {pct(sure['mean_confidence'])} for {pct(report['accuracy'])} right, calibration "
               f"error {pct(sure['ece'])} ({calibrated})")
     print_selective(out, sure.get("selective"))

@@ -104,7 +104,9 @@ class Leaderboard:
             return None
         from ..evaluate.calibration import calibration_summary
 
-        return calibration_summary(*oof)
+        # repeated CV answers an example more than once: the evidence is that of the examples
+        index = self.best.get("_oof_index")
+        return calibration_summary(*oof, n_examples=None if index is None else len(np.unique(index)))
 
     def to_json(self) -> dict:
         rows = [{k: v for k, v in row.items() if k != "fold_scores" and not k.startswith("_")}
