@@ -91,14 +91,14 @@ def advice(clf: Classifier, X: np.ndarray, examples: Examples) -> dict | None:
 
 
 def suggest(X: np.ndarray, proba: np.ndarray, n: int, paths: list[str],
-            familiar: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
+            familiar: np.ndarray | None = None, labeled: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
     """Indices of up to ``n`` images (``paths``, rows of ``X``) to label next, best first, with
     copies of a pick left out, and every image's uncertainty; with ``familiar`` (n_images,) bool
     the ones unlike the training examples only fill the places the others leave, as ``handful
-    suggest`` ranks them (``select.active.rank_unlabeled``)."""
+    suggest`` ranks them (``select.active.rank_unlabeled``, ``labeled`` the embeddings the model keeps)."""
     from ..select.active import margin_uncertainty, rank_unlabeled
 
-    return rank_unlabeled(X, proba, n, paths, familiar), margin_uncertainty(proba)
+    return rank_unlabeled(X, proba, n, paths, familiar, labeled), margin_uncertainty(proba)
 
 
 def export_onnx(model_dir: Path, out: Path) -> dict:

@@ -147,7 +147,8 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
         familiar = None if scores is None else scores >= known.threshold
         # ranked while the files exist: resized or re-encoded copies of a pick are told by their pixels
         ranked, uncertainty = (extras.suggest(X, proba, n, [paths[ready[i]] for i in ok],
-                                              None if mix_unfamiliar else familiar) if len(X)
+                                              None if mix_unfamiliar else familiar,
+                                              None if known is None else known.embeddings) if len(X)
                                else ([], np.zeros(0)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
