@@ -14,19 +14,14 @@ from handful.evaluate.calibration import (
     fit_temperature,
 )
 from handful.heads.base import temperature_scaled
+from test_calibration import overconfident
 
 FREE = (np.inf, np.inf)  # no prior: the maximum-likelihood temperature
 
 
 def answers(n, accuracy, confidence, seed=0):
     """Binary answers right ``accuracy`` of the time, each claiming ``confidence``."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    right = rng.random(n) < accuracy
-    predicted = np.where(right, y, 1 - y)
-    proba = np.full((n, 2), 1 - confidence)
-    proba[np.arange(n), predicted] = confidence
-    return proba, y
+    return overconfident(n, accuracy, confidence, seed)
 
 
 def test_an_under_confident_head_with_many_answers_is_sharpened_and_its_held_out_ece_drops():
