@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handful.server import Catalog, ServerSettings, create_app, extras
-from server_utils import color_png, upload_colors, wait_job
+from server_utils import color_png, train_colors
 from test_familiar_server import checker_png
 
 pytestmark = pytest.mark.skipif(not extras.has_suggest(), reason="handful.select.active not installed")
@@ -29,11 +29,7 @@ def inbox() -> list[tuple]:
 
 
 def train(client) -> int:
-    pid = client.post("/api/projects", json={"name": "colors"}).json()["id"]
-    upload_colors(client, pid, n=7)  # 21 images: 20+ to judge familiarity by (MIN_JUDGED)
-    job = client.post(f"/api/projects/{pid}/jobs", json=JOB).json()
-    assert wait_job(client, job["id"])["status"] == "succeeded"
-    return pid
+    return train_colors(client, 7, JOB)  # 21 images: 20+ to judge familiarity by (MIN_JUDGED)
 
 
 @pytest.fixture(scope="module")

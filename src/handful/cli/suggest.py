@@ -70,7 +70,7 @@ def suggest(
     from (hymenoptera, flowers5, TREC: 1.5-7 points more accuracy at 2-5 labels per class than random
     picks, 0.7-4.6 more than uncertain ones; BENCHMARKS.md "Which examples to label next")."""
     from ..classifier import load
-    from ..select.active import TYPICAL_BELOW, rank_unlabeled
+    from ..select.active import TYPICAL_BELOW, rank_unlabeled, ranked_by
     out = Output(as_json)
     check_columns_apply([unlabeled], text_column)
     out_dir = out_dir or Path("suggestions")
@@ -118,7 +118,7 @@ def suggest(
         _print_unfamiliar(out, rows, n_unfamiliar, len(ok), mix_unfamiliar)
         familiarity = {"n_unfamiliar": n_unfamiliar, "familiarity_threshold": round(known.threshold, 4),
                        "unfamiliar_ranked": "mixed" if mix_unfamiliar else "last"}
-    typical = labeled is not None and len(labeled) < TYPICAL_BELOW * len(clf.classes_)
+    typical = ranked_by(labeled, len(clf.classes_)) == "typical"
     if typical and rows:
         out.print(f"With fewer than {TYPICAL_BELOW} labeled examples per class the model's doubts are guesses: "
                   "these are typical examples of the groups no label covers yet.")

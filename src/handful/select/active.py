@@ -110,6 +110,13 @@ def rank_familiar_first(rank: Callable[[np.ndarray, int], list[int]], familiar: 
     return picked
 
 
+def ranked_by(labeled: np.ndarray | None, n_classes: int) -> str:
+    """How ``rank_unlabeled`` ranks for a model of ``n_classes`` whose labeled examples' embeddings
+    are ``labeled``: ``"typical"`` while they are under ``TYPICAL_BELOW`` per class, else
+    ``"uncertain"`` (also when they are not known)."""
+    return "typical" if labeled is not None and len(labeled) < TYPICAL_BELOW * n_classes else "uncertain"
+
+
 def rank_unlabeled(embeddings: np.ndarray, proba: np.ndarray, n: int, paths: Sequence[str] | None = None,
                    familiar: np.ndarray | None = None, labeled: np.ndarray | None = None) -> list[int]:
     """Rows of ``embeddings`` to label next, best first, as ``handful suggest`` and the server's
@@ -122,7 +129,7 @@ def rank_unlabeled(embeddings: np.ndarray, proba: np.ndarray, n: int, paths: Seq
     Example:
         >>> rank_unlabeled(X, proba, 20, paths, clf.familiarity_.scores(X) >= clf.familiarity_.threshold)
     """
-    typical = labeled is not None and len(labeled) < TYPICAL_BELOW * proba.shape[1]
+    typical = ranked_by(labeled, proba.shape[1]) == "typical"
 
     def rank(rows: np.ndarray, k: int) -> list[int]:
         if typical:

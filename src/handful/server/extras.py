@@ -11,11 +11,16 @@ import importlib.util
 import inspect
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from ..classifier import Classifier
 from ..data import Examples
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .predictor import LoadedModel
 
 
 def _has(module: str) -> bool:
@@ -95,10 +100,49 @@ def suggest(X: np.ndarray, proba: np.ndarray, n: int, paths: list[str],
     """Indices of up to ``n`` images (``paths``, rows of ``X``) to label next, best first, with
     copies of a pick left out, and every image's uncertainty; with ``familiar`` (n_images,) bool
     the ones unlike the training examples only fill the places the others leave, as ``handful
-    suggest`` ranks them (``select.active.rank_unlabeled``, ``labeled`` the embeddings the model keeps)."""
+    suggest`` ranks them (``select.active.rank_unlabeled``; ``labeled``: ``labeled_embeddings``)."""
     from ..select.active import margin_uncertainty, rank_unlabeled
 
     return rank_unlabeled(X, proba, n, paths, familiar, labeled), margin_uncertainty(proba)
+
+
+def labeled_embeddings(catalog: Catalog, project_id: int, model: LoadedModel) -> np.ndarray | None:
+    """(k, dim) embeddings of the labeled examples behind ``model``, the project's version that
+    ``suggest`` ranks for: the ones it keeps (from 20 examples), else, while under ``TYPICAL_BELOW``
+    per class (the only time they change the ranking), those of the examples its training job started
+    with that are still stored, read from the feature cache the job filled; None when neither is at
+    hand (the ranking is then by uncertainty, as before)."""
+    from ..cache import FeatureCache
+    from ..select.active import TYPICAL_BELOW
+    from .errors import NotFoundError
+    from .predictor import on_torch_thread
+
+    known = getattr(model.clf, "familiarity_", None)
+    if known is not None:
+        return known.embeddings
+    try:
+        version = catalog.get_version(project_id, model.number)
+        if version["n_examples"] >= TYPICAL_BELOW * len(model.classes) or version["job_id"] is None:
+            return None
+        started = catalog.get_job(version["job_id"])["started"]
+    except NotFoundError:  # deleted meanwhile
+        return None
+    # examples added after the job started were not trained on: they do not cover a group yet
+    rows = [r for r in catalog.training_examples(project_id) if started and r["created"] <= started]
+    if not rows:
+        return None
+    paths = [str(catalog.blobs.path(r["digest"], r["ext"])) for r in rows]
+    X, failures = on_torch_thread(FeatureCache(catalog.cache_dir).get_or_compute, model.backbone, paths)
+    kept = [i for i in range(len(paths)) if i not in failures]  # a blob deleted since: left out
+    return X[kept] if kept else None
+
+
+def ranked_by(labeled: np.ndarray | None, n_classes: int) -> Literal["typical", "uncertain"]:
+    """How ``suggest`` ranks with these labeled embeddings: typical examples of the groups no label
+    covers while they are under ``TYPICAL_BELOW`` per class, else by uncertainty."""
+    from ..select.active import ranked_by as rule
+
+    return rule(labeled, n_classes)  # type: ignore[return-value]
 
 
 def export_onnx(model_dir: Path, out: Path) -> dict:

@@ -192,6 +192,9 @@ class SuggestResult(BaseModel):
     unfamiliar_ranked: Literal["last", "mixed"] | None = Field(None, description=(
         "last: those images only fill the places the familiar ones leave (the default); mixed: ranked "
         "with the rest (mix_unfamiliar); null as n_unfamiliar"))
+    ranked_by: Literal["typical", "uncertain"] = Field("uncertain", description=(
+        "typical: with under 2 labeled examples per class the model's doubts are guesses, so these are "
+        "typical images of the groups no label covers yet; uncertain: the images the model is least sure of"))
     skipped: list[Skipped] = Field(description="files that could not be read, with why; not ranked")
 
 

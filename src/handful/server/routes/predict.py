@@ -126,7 +126,11 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
     uncertain because it belongs to no class, so, as ``handful suggest`` does, such images are
     marked ``familiar`` false and ranked after the familiar ones (``n_unfamiliar`` says how many
     there were) unless ``mix_unfamiliar`` is set; a model that keeps no training examples
-    answers ``familiar`` null and ranks all together."""
+    answers ``familiar`` null and ranks all together.
+
+    With under 2 labeled examples per class the model's doubts are guesses, so, as ``handful
+    suggest`` does, typical images of the groups no label covers yet come first instead
+    (``ranked_by`` typical; TypiClust, BENCHMARKS.md "Which examples to label next")."""
     if not extras.has_suggest():
         raise DataError("Suggestions need handful.select.active, which is not installed here.")
     model = pool.get(project_id)
@@ -138,6 +142,7 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
     names = [sanitize_filename(f.filename or "file") for f in files]
     # the embeddings come from torch under either runtime, so they can be compared with the examples
     known = getattr(model.clf, "familiarity_", None)  # None: saved before handful kept its examples
+    labeled = extras.labeled_embeddings(catalog, project_id, model)
     tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
     try:
         paths, early = _stage_files(files, tmp, limits)
@@ -147,8 +152,7 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
         familiar = None if scores is None else scores >= known.threshold
         # ranked while the files exist: resized or re-encoded copies of a pick are told by their pixels
         ranked, uncertainty = (extras.suggest(X, proba, n, [paths[ready[i]] for i in ok],
-                                              None if mix_unfamiliar else familiar,
-                                              None if known is None else known.embeddings) if len(X)
+                                              None if mix_unfamiliar else familiar, labeled) if len(X)
                                else ([], np.zeros(0)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -164,6 +168,7 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
     unfamiliar = {} if familiar is None else {"n_unfamiliar": int(np.sum(~familiar)),
                                               "unfamiliar_ranked": "mixed" if mix_unfamiliar else "last"}
     return {"version": model.number, "suggestions": rows, **unfamiliar,
+            "ranked_by": extras.ranked_by(labeled, len(model.classes)),
             "skipped": [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]}
 
 

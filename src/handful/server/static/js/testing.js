@@ -162,6 +162,7 @@ function suggestCard(ctx) {
         ...[unfamiliarNote(r, "image")].filter(Boolean),  // as on a result card; replaceChildren would write null
         addAsExample(files[r.index], r.predicted, ctx))));
       if (!res.suggestions.length) list.replaceChildren(h("p.muted", {}, "No usable images."));
+      else if (res.ranked_by === "typical") list.prepend(typicalNote());
       const held = heldBackNote(res);
       if (held) list.append(held);
       if (res.skipped?.length) {
@@ -171,6 +172,14 @@ function suggestCard(ctx) {
     } catch (err) { list.replaceChildren(); toast(err.message, "error"); }
   });
   return h("div.card.suggest-card", {}, zone, list);
+}
+
+/** Why the tiles are not the model's doubts: with under 2 examples per class the API lists typical
+ * images of the groups no label covers yet (``ranked_by`` typical), as ``handful suggest`` does. */
+function typicalNote() {
+  return h("div.typical-note.small.muted", { "data-testid": "suggest-typical", role: "status",
+    style: { gridColumn: "1 / -1" } },  // a row of its own above the tiles
+    "With under 2 examples per class, these are typical examples of groups no label covers yet.");
 }
 
 /** How many images unlike the training examples the API ranked after the familiar ones and so
