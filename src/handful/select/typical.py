@@ -16,6 +16,7 @@ import numpy as np
 
 K_NEIGHBOURS = 20  # the authors' choice
 MIN_CLUSTER = 5  # smaller clusters are outliers: their "typical" member is not typical of much
+CHUNK = 1024  # rows of the distance matrix computed at a time
 MAX_CLUSTERED = 10_000  # items clustered at most (a seeded draw), to keep k-means to seconds
 
 
@@ -29,9 +30,13 @@ def typicality(Z: np.ndarray, k: int = K_NEIGHBOURS) -> np.ndarray:
     a lone row gets 0."""
     if len(Z) < 2:
         return np.zeros(len(Z))
-    d = np.sqrt(np.maximum(2.0 - 2.0 * Z @ Z.T, 0.0))  # euclidean between unit rows
     k = min(k, len(Z) - 1)
-    return 1.0 / (np.sort(d, axis=1)[:, 1:k + 1].mean(axis=1) + 1e-8)
+    out = np.empty(len(Z))
+    for start in range(0, len(Z), CHUNK):  # a cluster of 10,000 would be a 400 MB matrix at once
+        d = np.sqrt(np.maximum(2.0 - 2.0 * Z[start:start + CHUNK] @ Z.T, 0.0))  # euclidean, unit rows
+        nearest = np.partition(d, k, axis=1)[:, :k + 1]  # itself (0) and its k nearest
+        out[start:start + CHUNK] = 1.0 / ((nearest.sum(axis=1) - nearest.min(axis=1)) / k + 1e-8)
+    return out
 
 
 def rank_typical(embeddings: np.ndarray, n: int, n_labeled: int = 0, labeled: np.ndarray | None = None,
