@@ -37,7 +37,8 @@ def test_cli_train_with_an_alias_saves_a_model_that_predicts_with_the_aliass_bac
     model = tmp_path / "m"
     assert main(["train", str(color_tree), "--out", str(model), "--backbone", ALIAS, "--head",
                  "logistic", "--no-advise", "--json"]) == 0
-    capsys.readouterr()
+    # the name the user gave, as model.json's created_as (it said the base backbone's own name)
+    assert last_json(capsys)["backbone"] == ALIAS
     record = json.loads((model / "model.json").read_text())["backbone"]
     assert record["created_as"] == ALIAS and record["info"]["weights"] == "negated"
     with warnings.catch_warnings():
