@@ -67,7 +67,7 @@ def suggest(
 
     With under 2 labeled examples per class its doubts are guesses: it then lists typical examples of the
     groups no label covers yet (TypiClust), if its training data is still where it was trained
-    from (hymenoptera, flowers5, TREC: 1.5-7 points more accuracy at 2-5 labels per class than random
+    from (hymenoptera, flowers5, TREC: 1.5-7 points more accuracy, averaged over 1-5 labels per class, than random
     picks, 0.7-4.6 more than uncertain ones; BENCHMARKS.md "Which examples to label next")."""
     from ..classifier import load
     from ..select.active import TYPICAL_BELOW, rank_unlabeled, ranked_by
