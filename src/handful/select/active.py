@@ -29,6 +29,7 @@ against 75.4% by uncertainty x diversity and 76.9% at random; mean over 1-5 labe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def rank_familiar_first(rank: Callable[[np.ndarray, int], list[int]], familiar: 
     return picked
 
 
-def ranked_by(labeled: np.ndarray | None, n_classes: int) -> str:
+def ranked_by(labeled: np.ndarray | None, n_classes: int) -> Literal["typical", "uncertain"]:
     """How ``rank_unlabeled`` ranks for a model of ``n_classes`` whose labeled examples' embeddings
     are ``labeled``: ``"typical"`` while they are under ``TYPICAL_BELOW`` per class, else
     ``"uncertain"`` (also when they are not known)."""

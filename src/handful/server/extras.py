@@ -142,7 +142,7 @@ def ranked_by(labeled: np.ndarray | None, n_classes: int) -> Literal["typical", 
     covers while they are under ``TYPICAL_BELOW`` per class, else by uncertainty."""
     from ..select.active import ranked_by as rule
 
-    return rule(labeled, n_classes)  # type: ignore[return-value]
+    return rule(labeled, n_classes)
 
 
 def export_onnx(model_dir: Path, out: Path) -> dict:
