@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .catalog_db import CatalogDB, next_id
 from .errors import ConflictError, NotFoundError
@@ -98,11 +99,13 @@ class CatalogJobs(CatalogDB):
 
     # -- versions ---------------------------------------------------------------------------
     def commit_version(self, job_id: int, path: Path, backbone: str, head: str,
-                       classes: list[str], n_examples: int, metrics: dict[str, float]) -> int | None:
+                       classes: list[str], n_examples: int, metrics: dict[str, float],
+                       trained: Sequence[TrainedExample] = ()) -> int | None:
         """Register a finished model as the project's next (and current) version.
 
-        In one transaction with marking the job succeeded; returns None, registering nothing,
-        when the job was cancelled or marked failed meanwhile.
+        ``trained``: the examples it was trained on, recorded with it (``version_examples``). In
+        one transaction with marking the job succeeded; returns None, registering nothing, when
+        the job was cancelled or marked failed meanwhile.
         """
         with self.transaction() as conn:
             job = conn.execute("SELECT project_id, status FROM jobs WHERE id = ?",
@@ -120,6 +123,9 @@ class CatalogJobs(CatalogDB):
             conn.executemany("INSERT INTO metrics (version_id, name, value) VALUES (?, ?, ?)",
                              [(cur.lastrowid, k, float(v)) for k, v in metrics.items()
                               if isinstance(v, int | float) and v == v])
+            conn.executemany("INSERT INTO version_examples (version_id, example_id, digest, ext, label) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             [(cur.lastrowid, e.example_id, e.digest, e.ext, e.label) for e in trained])
             conn.execute("UPDATE jobs SET status = 'succeeded', version = ?, progress = 1, stage = 'done', "
                          "message = ?, finished = ? WHERE id = ?",
                          (number, f"saved as version {number}", time.time(), job_id))
@@ -166,6 +172,17 @@ class CatalogJobs(CatalogDB):
             conn.execute("UPDATE projects SET current_version = ? WHERE id = ?", (number, project_id))
         return self.get_version(project_id, number)
 
+    def version_examples(self, project_id: int, number: int) -> list[dict] | None:
+        """The examples version ``number`` was trained on, in id order: ``example_id``, ``digest``,
+        ``ext`` and ``label`` as trained, whatever was relabeled or deleted since. None for a
+        version registered before the catalog recorded them (schema 4 and earlier), or without
+        them (``commit_version`` given none): what it was trained on is not known."""
+        with self.snapshot():
+            version = self.get_version(project_id, number)
+            rows = self._all("SELECT example_id, digest, ext, label FROM version_examples "
+                             "WHERE version_id = ? ORDER BY example_id", (version["id"],))
+        return [dict(r) for r in rows] or None  # a trained version has at least 2 examples
+
     def version_paths(self) -> set[Path]:
         return {self.home / r["path"] for r in self._all("SELECT path FROM versions")}
 
@@ -176,6 +193,15 @@ class CatalogJobs(CatalogDB):
         version["metrics"] = {r["name"]: r["value"] for r in self._all(
             "SELECT name, value FROM metrics WHERE version_id = ? ORDER BY name", (row["id"],))}
         return version
+
+
+class TrainedExample(NamedTuple):
+    """One example as a version was trained on it (a row of ``version_examples``)."""
+
+    example_id: int
+    digest: str
+    ext: str
+    label: str
 
 
 def _job_dict(row: sqlite3.Row) -> dict:

@@ -109,9 +109,9 @@ def suggest(X: np.ndarray, proba: np.ndarray, n: int, paths: list[str],
 def labeled_embeddings(catalog: Catalog, project_id: int, model: LoadedModel) -> np.ndarray | None:
     """(k, dim) embeddings of the labeled examples behind ``model``, the project's version that
     ``suggest`` ranks for: the ones it keeps (from 20 examples), else, while under ``TYPICAL_BELOW``
-    per class (the only time they change the ranking), those of the examples its training job started
-    with that are still stored, read from the feature cache the job filled; None when neither is at
-    hand (the ranking is then by uncertainty, as before)."""
+    per class (the only time they change the ranking), those of the examples it was trained on whose
+    files are still stored, read from the feature cache the job filled; None when neither is at hand
+    (the ranking is then by uncertainty, as before)."""
     from ..cache import FeatureCache
     from ..select.active import TYPICAL_BELOW
     from .errors import NotFoundError
@@ -122,19 +122,34 @@ def labeled_embeddings(catalog: Catalog, project_id: int, model: LoadedModel) ->
         return known.embeddings
     try:
         version = catalog.get_version(project_id, model.number)
-        if version["n_examples"] >= TYPICAL_BELOW * len(model.classes) or version["job_id"] is None:
+        if version["n_examples"] >= TYPICAL_BELOW * len(model.classes):
             return None
-        started = catalog.get_job(version["job_id"])["started"]
+        rows = trained_examples(catalog, project_id, version)
     except NotFoundError:  # deleted meanwhile
         return None
-    # examples added after the job started were not trained on: they do not cover a group yet
-    rows = [r for r in catalog.training_examples(project_id) if started and r["created"] <= started]
-    if not rows:
+    # a deleted example's file goes when no example refers to it: only those still stored count
+    paths = [str(path) for r in rows if (path := catalog.blobs.path(r["digest"], r["ext"])).is_file()]
+    if not paths:
         return None
-    paths = [str(catalog.blobs.path(r["digest"], r["ext"])) for r in rows]
     X, failures = on_torch_thread(FeatureCache(catalog.cache_dir).get_or_compute, model.backbone, paths)
     kept = [i for i in range(len(paths)) if i not in failures]  # a blob deleted since: left out
     return X[kept] if kept else None
+
+
+def trained_examples(catalog: Catalog, project_id: int, version: dict) -> list[dict]:
+    """The examples (``digest``, ``ext``, ``label``) ``version`` was trained on: as its commit recorded
+    them, or, for a version from before the catalog recorded them (schema 4 and earlier), the
+    project's examples now that were added before its job started. That fallback is a guess: an
+    example relabeled since has its new label, one deleted since is missing, and one added between
+    the job's start and its reading of the examples is left out."""
+    recorded = catalog.version_examples(project_id, version["number"])
+    if recorded is not None:
+        return recorded
+    if version["job_id"] is None:
+        return []
+    started = catalog.get_job(version["job_id"])["started"]
+    # examples added after the job started were not trained on: they do not cover a group yet
+    return [r for r in catalog.training_examples(project_id) if started and r["created"] <= started]
 
 
 def ranked_by(labeled: np.ndarray | None, n_classes: int) -> Literal["typical", "uncertain"]:

@@ -90,6 +90,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX class_renames_by_project ON class_renames (project_id, at);
     """,
+    # 5: the examples each version was trained on, with their label as trained, written with the
+    # version. Guessed from timestamps before, an example relabeled since counted under its new
+    # label, and one deleted since was gone from the version. No foreign key to examples: the
+    # record outlives them (it does not keep their blobs: a deleted example's file may be gone).
+    # Versions from before this migration have no rows (see CatalogJobs.version_examples).
+    """
+    CREATE TABLE version_examples (
+        version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+        example_id INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        ext TEXT NOT NULL DEFAULT '',
+        label TEXT NOT NULL,
+        PRIMARY KEY (version_id, example_id)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

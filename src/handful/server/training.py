@@ -30,6 +30,7 @@ from ..jsontext import json_text
 from ..select.search import cv_splits, first_repeat
 from . import extras
 from .catalog import Catalog
+from .catalog_jobs import TrainedExample
 from .curve import learning_curve
 from .errors import NotFoundError
 from .schemas import TrainOptions
@@ -51,6 +52,11 @@ def project_examples(catalog: Catalog, project: dict, folder: Path) -> Examples:
     trains removes the store's file but not the job's link, and the run trains on what it
     started with. A file missing from the store is skipped and listed, not a failed job.
     """
+    return _pinned_examples(catalog, project, folder)[0]
+
+
+def _pinned_examples(catalog: Catalog, project: dict, folder: Path) -> tuple[Examples, dict[str, dict]]:
+    """``project_examples``, and the catalog row of each (by its id in ``Examples.ids``)."""
     rows, links, missing = _pin_files(catalog, project, folder)
     keep = [i for i in range(len(rows)) if i not in missing]
     if project["modality"] == "image":
@@ -66,7 +72,7 @@ def project_examples(catalog: Catalog, project: dict, folder: Path) -> Examples:
         raise DataError(f"Project '{project['name']}' has {len(examples.classes)} class(es) "
                         f"{list(examples.classes)}; training needs examples of at least 2 classes. "
                         "Add examples of another class.")
-    return examples
+    return examples, dict(zip(ids, rows, strict=True))
 
 
 def _pin_files(catalog: Catalog, project: dict, folder: Path
@@ -114,7 +120,7 @@ def train_job(catalog: Catalog, job: dict, report: Report) -> int | None:
 def _train(catalog: Catalog, job: dict, project: dict, path: Path, pins: Path,
            report: Report) -> int | None:
     options = TrainOptions(**job["options"])
-    examples = project_examples(catalog, project, pins)
+    examples, rows = _pinned_examples(catalog, project, pins)
     started = time.perf_counter()
     fit = _fit_finetuned if options.finetune else _fit_on_embeddings
     clf, examples, doc, metrics = fit(catalog, options, examples, report)
@@ -126,7 +132,14 @@ def _train(catalog: Catalog, job: dict, project: dict, path: Path, pins: Path,
     # None when cancelled (or the project deleted) while saving: the folder never becomes a version
     return catalog.commit_version(job["id"], path, clf._backbone_name(),  # an alias: as the user gave it
                                   _head_label(clf), [str(c) for c in clf.classes_],
-                                  len(examples), metrics)
+                                  len(examples), metrics, _trained(examples, rows))
+
+
+def _trained(examples: Examples, rows: dict[str, dict]) -> list[TrainedExample]:
+    """The examples the model was fit on (those that could not be read left out), with the labels
+    read when the job pinned them: the version's record (``Catalog.version_examples``)."""
+    return [TrainedExample(rows[key]["id"], rows[key]["digest"], rows[key]["ext"], str(label))
+            for key, label in zip(examples.ids, examples.labels, strict=True)]
 
 
 def _remove_unregistered(catalog: Catalog, project_id: int, path: Path) -> None:
