@@ -99,7 +99,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         name = DEFAULT_BACKBONES[check_modality(modality)] if self.backbone == "auto" else self.backbone
         # by the name it was made from: an alias's backbone has another .name, and a new one
         # would lose what was set on this one (fine-tuned weights, options)
-        if self._backbone_name() not in (name, name.replace("-", "_")):
+        if self.backbone_name not in (name, name.replace("-", "_")):
             if backbone_modality(name) != modality:
                 raise DataError(f"Backbone '{name}' embeds {backbone_modality(name)}s but the "
                                 f"data holds {modality}s. Choose {ARTICLE[modality]} {modality} backbone.")
@@ -107,7 +107,8 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
             self._backbone_made = (self._backbone, name)
         return self._backbone
 
-    def _backbone_name(self) -> str | None:
+    @property
+    def backbone_name(self) -> str | None:
         """The name the backbone instance was created from (saved as ``created_as``): as given to
         ``backbone_for``, or its own ``.name`` when it was set elsewhere (the backbone search,
         fine-tuning); None before there is one."""

@@ -182,7 +182,7 @@ class FittedClassifierMixin:
             check_out_free(path, force, source)
         meta = {
             "modality": self.modality_,
-            "backbone": backbone_record(self._backbone, self._backbone_name()),  # an alias: its name
+            "backbone": backbone_record(self._backbone, self.backbone_name),  # an alias: its name
             "training": self.training_,
             "leaderboard": self.leaderboard_.to_json() if self.leaderboard_ else None,
             "calibration": getattr(self, "calibration_", None),

@@ -288,7 +288,7 @@ def train(
     out.result({**selection, "advice": report.get("advice"),
                 "model": str(path), "classes": list(map(str, clf.classes_)),
                 # the head's registry name, as model.json, kshot and --head spell it (not "LogisticHead")
-                "backbone": clf._backbone_name(), "head": {"type": head_name(clf.head_),
+                "backbone": clf.backbone_name, "head": {"type": head_name(clf.head_),
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
                 "leaderboard": report["leaderboard"], "calibration": clf.calibration_,

@@ -130,7 +130,7 @@ def _train(catalog: Catalog, job: dict, project: dict, path: Path, pins: Path,
     clf.save(path, metrics=metrics, extra_meta={"project": project["name"]},
              extra_files=lambda tmp: (tmp / "report.json").write_text(json_text(doc, indent=2)))
     # None when cancelled (or the project deleted) while saving: the folder never becomes a version
-    return catalog.commit_version(job["id"], path, clf._backbone_name(),  # an alias: as the user gave it
+    return catalog.commit_version(job["id"], path, clf.backbone_name,  # an alias: as the user gave it
                                   _head_label(clf), [str(c) for c in clf.classes_],
                                   len(examples), metrics, _trained(examples, rows))
 
