@@ -125,7 +125,7 @@ def read_table(
         raise DataError(f"Text table '{path}' cannot be read as CSV/TSV ({err}); is it a text file? "
                         "Save it as CSV (UTF-8).") from None
     if not rows:
-        raise DataError(f"Text table '{path}' is empty. Add rows of text and label.")
+        raise DataError(f"Text table '{path}' is empty. Add rows of text{' and label' if labeled else ''}.")
     header = _has_header(rows) or bool(text_column or label_column)
     if len(rows) == 1 and _has_header(rows):  # before asking for columns it has no rows of
         raise _nothing_under(path, rows[0], labeled)
