@@ -53,6 +53,18 @@ def test_too_few_answers_leave_the_head_as_it_is():
     assert summary["temperature"] == 1.0 and "at least 20" in summary["note"]
 
 
+def test_answers_repeated_over_too_few_examples_leave_the_head_as_it_is():
+    # repeated CV answers 10 examples 3 times: 30 answers, but the evidence of 10 (the audit's
+    # 10-image model was softened to T = 5.8, and its calibration error rose 21.8% -> 30.4%)
+    proba, y = overconfident(n=10, accuracy=0.7)
+    proba, y = np.tile(proba, (3, 1)), np.tile(y, 3)
+    assert fit_temperature(proba, y, n_examples=10) > 1.5  # the fit alone would soften it
+    summary = calibration_summary(proba, y, n_examples=10)
+    assert summary["temperature"] == 1.0, summary
+    assert "10 examples answered out of fold, at least 20" in summary["note"], summary["note"]
+    assert calibration_summary(proba, y, n_examples=MIN_EXAMPLES)["temperature"] > 1.5  # enough examples
+
+
 def test_calibration_keeps_every_heads_predictions():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 8))

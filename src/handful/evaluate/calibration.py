@@ -38,7 +38,8 @@ from scipy.optimize import minimize_scalar
 from ..heads.base import temperature_scaled
 
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)  # confidence levels a selective report is given at
-MIN_EXAMPLES = 20  # fewer out-of-fold answers than this say too little to fit a temperature
+MIN_EXAMPLES = 20  # fewer examples answered out of fold say too little to fit a temperature (repeated
+# CV answers each one several times: 10 images answered 3 times fitted T = 5.8, ECE 21.8% -> 30.4%)
 T_RANGE = (0.05, 100.0)  # where the temperature is searched
 PRIOR_SD = 0.5  # sd of the Gaussian prior on log T, on the sharpening side (T < 1) only: see above
 METHOD = ("temperature scaling of out-of-fold probabilities (Guo et al. 2017), "
@@ -86,17 +87,19 @@ def fit_temperature(proba: np.ndarray, y_idx: np.ndarray,
 def calibration_summary(proba: np.ndarray, y_idx: np.ndarray, n_examples: int | None = None) -> dict:
     """The fitted temperature and what it does to the out-of-fold answers: ECE and NLL before
     and after, their mean confidence and accuracy; ``temperature`` 1 below ``MIN_EXAMPLES``
-    answers. ``n_examples``: how many distinct examples the answers are of (repeated CV answers
-    each example more than once), the weight of their evidence against the prior."""
+    distinct examples. ``n_examples``: how many distinct examples the answers are of (repeated CV
+    answers each example more than once; default: one per answer), the weight of their evidence
+    against the prior and what ``MIN_EXAMPLES`` counts."""
     n = len(y_idx)
+    distinct = n if n_examples is None else int(n_examples)
     accuracy = float((proba.argmax(axis=1) == y_idx).mean())
     out = {"method": METHOD, "n": int(n), "cv_accuracy": accuracy,
            "cv_confidence_before": float(proba.max(axis=1).mean()),
            "cv_ece_before": expected_calibration_error(proba, y_idx),
            "cv_nll_before": negative_log_likelihood(proba, y_idx)}
-    if n < MIN_EXAMPLES:
-        return out | {"temperature": 1.0, "note": f"not calibrated: {n} out-of-fold answers, "
-                                                  f"at least {MIN_EXAMPLES} are needed"}
+    if distinct < MIN_EXAMPLES:
+        what = f"{distinct} examples answered out of fold" if distinct != n else f"{n} out-of-fold answers"
+        return out | {"temperature": 1.0, "note": f"not calibrated: {what}, at least {MIN_EXAMPLES} are needed"}
     temperature = fit_temperature(proba, y_idx, n_examples=n_examples)
     scaled = temperature_scaled(proba, temperature)
     return out | {"temperature": temperature, "cv_confidence_after": float(scaled.max(axis=1).mean()),
