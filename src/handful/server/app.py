@@ -30,7 +30,8 @@ from .errors import AuthError, ConflictError, NotFoundError, TooLargeError
 from .predictor import ModelPool
 from .routes import examples, jobs, meta, predict, projects, versions
 from .runner import JobRunner, recover
-from .uploads import Limits
+from .schemas import error_responses
+from .uploads import Limits, format_size
 
 log = logging.getLogger("handful.server")
 STATIC = Path(__file__).parent / "static"
@@ -80,12 +81,13 @@ def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> Fast
     app = FastAPI(title="handful", version=__version__, lifespan=lifespan,
                   docs_url=None if docs_files else "/docs", redoc_url=None if docs_files else "/redoc",
                   description="Train image and text classifiers from a handful of examples: "
-                              "upload, train, test, predict. Errors are JSON `{\"detail\": msg}`.")
+                              "upload, train, test, predict. Every error is JSON `{\"detail\": msg}` (ErrorBody), "
+                              "a 422 too: one sentence saying what is wrong and how to fix it.")
     app.state.catalog, app.state.settings = catalog, settings
     _add_error_handlers(app)
     for router in (meta.router, projects.router, examples.router, jobs.router, versions.router,
                    predict.router):
-        app.include_router(router, prefix="/api")
+        app.include_router(router, prefix="/api", responses=error_responses(401))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if docs_files:
         add_offline_docs(app, docs_files)
@@ -196,6 +198,6 @@ class BodyLimitMiddleware:
 
     def _message(self, n: int | None) -> str:
         """``n``: the declared length (None when streamed: reading stopped at the limit)."""
-        limit = f"{self.max_bytes / 2**20:.0f} MiB"
-        size = f"over the {limit} limit" if n is None else f"{n / 2**20:.1f} MiB; the limit is {limit}"
+        limit = format_size(self.max_bytes)
+        size = f"over the {limit} limit" if n is None else f"{format_size(n)}; the limit is {limit}"
         return f"The request body is {size}. Upload in smaller parts."

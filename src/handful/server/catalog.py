@@ -142,7 +142,7 @@ class Catalog(CatalogJobs):
         """A page of examples (newest first) and the total count."""
         where, args = "project_id = ?", [project_id]
         if label is not None:
-            where, args = where + " AND label = ?", args + [label]
+            where, args = where + " AND label = ?", args + [stored_name(label)]
         with self.snapshot():  # the total counts the rows the page is taken from
             total = self._one(f"SELECT COUNT(*) FROM examples WHERE {where}", tuple(args))[0]
             rows = self._all(f"SELECT * FROM examples WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -173,12 +173,12 @@ class Catalog(CatalogJobs):
         The checks run in the write transaction: a class renamed or deleted by another request
         between check and write would otherwise come back, holding just this example.
         """
+        label = clean_name(label, "Class name")  # checked as it is stored: ' red ' is class 'red'
         with self.transaction() as conn:
             if existing_only:
                 self._require_class(project_id, label)
             self.get_example(project_id, example_id)
-            conn.execute("UPDATE examples SET label = ? WHERE id = ?",
-                         (clean_name(label, "Class name"), example_id))
+            conn.execute("UPDATE examples SET label = ? WHERE id = ?", (label, example_id))
         return self.get_example(project_id, example_id)
 
     def _require_class(self, project_id: int, label: str) -> None:
@@ -202,6 +202,7 @@ class Catalog(CatalogJobs):
         """Delete a class's examples; returns the blobs no example references any more, and how
         many examples were deleted. Listing the class and deleting it are one transaction: an
         example moved to another class meanwhile is not deleted with this one."""
+        label = stored_name(label)
         with self.transaction() as conn:
             self._require_project(project_id)
             ids = self.example_ids(project_id, label)
@@ -215,7 +216,7 @@ class Catalog(CatalogJobs):
             "SELECT id FROM examples WHERE project_id = ? AND label = ?", (project_id, label))]
 
     def rename_class(self, project_id: int, old: str, new: str) -> int:
-        new = clean_name(new, "Class name")
+        old, new = stored_name(old), clean_name(new, "Class name")
         with self.transaction() as conn:
             taken = conn.execute("SELECT 1 FROM examples WHERE project_id = ? AND label = ? LIMIT 1",
                                  (project_id, new)).fetchone()
@@ -244,9 +245,15 @@ class Catalog(CatalogJobs):
         return {r[0] for r in self._all("SELECT DISTINCT digest FROM examples")}
 
 
+def stored_name(value: str) -> str:
+    """A class name as ``clean_name`` stores it (whitespace trimmed and collapsed), to look one up:
+    a name the upload would clean finds the class it created."""
+    return " ".join(str(value).split())
+
+
 def clean_name(value: str, what: str, max_len: int = 100) -> str:
     """A project or class name: trimmed, 1..100 printable characters, no slashes."""
-    text = " ".join(str(value).split())
+    text = stored_name(value)
     if not text or len(text) > max_len or any(ch in text for ch in "/\\") or not text.isprintable():
         raise DataError(f"{what} must be 1 to {max_len} printable characters without slashes. "
                         f"Got '{str(value)[:120]}'.")

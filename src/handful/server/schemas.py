@@ -7,6 +7,28 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class ErrorBody(BaseModel):
+    """Every error answer (4xx and 500): one sentence naming the thing, what was expected, what was
+    got and the fix; a 422 names the field and what is wrong with it."""
+
+    detail: str = Field(examples=["Project 7 does not exist. List projects with GET /api/projects."])
+
+
+ERRORS = {
+    400: "Unusable input (an unreadable file, an unknown name, nothing to train on); detail says how to fix it",
+    401: "Missing or wrong API token (only when the server was started with one)",
+    404: "No such project, example, class, training job or model version",
+    409: "The request clashes with the project as it is now (a second training job, a class taken or gone)",
+    413: "The request body or an uploaded file is over the server's size limit",
+    422: "The request does not match its schema (a missing field, a wrong type); detail names the field",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` for these error codes, each an ``ErrorBody``: what the server sends."""
+    return {code: {"model": ErrorBody, "description": ERRORS[code]} for code in codes}
+
+
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100, examples=["pets"])
@@ -95,6 +117,10 @@ class IngestResult(BaseModel):
     n_duplicates: int
     n_skipped: int
     n_truncated: int = 0
+    warnings: list[str] = Field(default_factory=list, description=(
+        "what `handful train` would warn about this upload, naming it as uploaded: a first row that may "
+        "be a header, a table read as latin-1, labels differing only in case, columns named twice, "
+        "examples already in another class than the one uploaded"))
 
 
 class TrainOptions(BaseModel):

@@ -49,10 +49,34 @@ def sanitize_filename(name: str, max_len: int = 120) -> str:
     return base or "file"
 
 
+def format_size(n_bytes: float) -> str:
+    """A byte count in the largest unit it fills: '20 MiB', '512 KiB', '300 bytes' (a limit under
+    1 MiB read '0 MiB' when every size was shown in MiB)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.2f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{int(n_bytes)} byte{'' if n_bytes == 1 else 's'}"
+
+
 def image_extension(name: str) -> str | None:
     """The lower-case image extension of ``name`` ('.jpg'), or None for other files."""
     ext = PurePosixPath(sanitize_filename(name)).suffix.lower()
     return ext if ext in IMAGE_EXTENSIONS else None
+
+
+# the formats handful stores, by the name PIL gives them (an MPO is a camera's JPEG with a preview)
+_FORMAT_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "BMP": ".bmp", "GIF": ".gif",
+                      "WEBP": ".webp", "TIFF": ".tif"}
+
+
+def sniffed_extension(data: bytes) -> str | None:
+    """The extension of the image format ``data`` holds ('.png'), read from its header as /predict
+    reads a file whatever its name; None when it holds none that handful stores."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return _FORMAT_EXTENSIONS.get(img.format or "")
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return None
 
 
 def check_image_bytes(data: bytes, limits: Limits) -> str | None:
@@ -60,7 +84,7 @@ def check_image_bytes(data: bytes, limits: Limits) -> str | None:
     if not data:
         return "empty file (0 bytes)"
     if len(data) > limits.max_file_bytes:
-        return f"file too large ({len(data) / 2**20:.1f} MiB > {limits.max_file_bytes / 2**20:.0f} MiB)"
+        return f"file too large (over the {format_size(limits.max_file_bytes)} limit)"  # read up to it
     try:  # no warnings.catch_warnings() here: it is not thread-safe, and uploads are checked on threads
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
@@ -116,8 +140,8 @@ def _check_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
                         "are accepted. Split it into several uploads.")
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_zip_bytes:
-        raise DataError(f"The zip would expand to {declared / 2**30:.1f} GiB, more than the "
-                        f"{limits.max_zip_bytes / 2**30:.1f} GiB allowed; refusing it.")
+        raise DataError(f"The zip would expand to {format_size(declared)}, more than the "
+                        f"{format_size(limits.max_zip_bytes)} allowed; refusing it.")
     for info in infos:
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
@@ -173,7 +197,8 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, parts: tuple[st
         return ZipEntry(label, display, None, f"not an image file (extension "
                                               f"'{PurePosixPath(name).suffix}')")
     if info.file_size > limits.max_file_bytes:
-        return ZipEntry(label, display, None, f"file too large ({info.file_size / 2**20:.1f} MiB)")
+        return ZipEntry(label, display, None, f"file too large ({format_size(info.file_size)} > "
+                                              f"{format_size(limits.max_file_bytes)})")
     try:
         with archive.open(info) as member:
             data = member.read(limits.max_file_bytes + 1)
@@ -187,7 +212,7 @@ def check_image_header(data: bytes, limits: Limits) -> str | None:
     if not data:
         return "empty file (0 bytes)"
     if len(data) > limits.max_file_bytes:
-        return f"file too large (> {limits.max_file_bytes / 2**20:.0f} MiB)"
+        return f"file too large (over the {format_size(limits.max_file_bytes)} limit)"
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size

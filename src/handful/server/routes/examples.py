@@ -10,11 +10,21 @@ from fastapi.responses import FileResponse, Response
 from ...errors import DataError
 from ..catalog import Catalog
 from ..ingest import add_images, add_table, add_texts, add_zip
-from ..schemas import ClassRename, Example, ExampleIds, ExamplePage, ExampleUpdate, IngestResult, TextsIn
+from ..schemas import (
+    ClassRename,
+    Example,
+    ExampleIds,
+    ExamplePage,
+    ExampleUpdate,
+    IngestResult,
+    TextsIn,
+    error_responses,
+)
 from ..thumbnails import thumbnail
 from .deps import CatalogDep, LimitsDep
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["examples"])
+router = APIRouter(prefix="/projects/{project_id}", tags=["examples"],
+                   responses=error_responses(400, 404, 409, 413, 422))
 
 
 def example_json(example: dict) -> dict:
@@ -67,10 +77,11 @@ def upload_texts(project_id: int, body: TextsIn, catalog: CatalogDep, limits: Li
 
 @router.post("/examples/table", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
 def upload_table(project_id: int, catalog: CatalogDep, limits: LimitsDep,
-                 file: Annotated[UploadFile, File(description="CSV/TSV of texts and labels")],
+                 file: Annotated[UploadFile, File(description="CSV/TSV of texts and labels (or .csv.gz)")],
                  text_column: Annotated[str | None, Form()] = None,
                  label_column: Annotated[str | None, Form()] = None) -> dict:
-    """Add the rows of a CSV/TSV (text and label columns guessed or named)."""
+    """Add the rows of a CSV/TSV (text and label columns guessed or named); ``warnings`` says what
+    ``handful train`` would warn about it (a header read as a row, latin-1, labels differing in case)."""
     project = catalog.get_project(project_id)
     data = read_upload(file, limits.max_file_bytes)
     return add_table(catalog, project, file.filename or "table.csv", data, limits, text_column,

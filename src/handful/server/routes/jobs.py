@@ -8,10 +8,10 @@ from ...backbones import backbone_modality
 from ...errors import DataError
 from ...heads import HEADS
 from .. import extras
-from ..schemas import Job, TrainOptions
+from ..schemas import Job, TrainOptions, error_responses
 from .deps import CatalogDep, RunnerDep
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=error_responses(400, 404, 409, 413, 422))
 AUGMENT_PRESETS = ("none", "light", "default", "strong")
 TUNABLE = ("auto", "efficientnet_lite0", "efficientnet_lite2")
 

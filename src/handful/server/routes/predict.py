@@ -17,12 +17,13 @@ from ...errors import DataError
 from .. import extras
 from ..ingest import read_uploaded_table
 from ..predictor import LoadedModel, on_torch_thread
-from ..schemas import PredictResult, SuggestResult, TextPredictIn
+from ..schemas import PredictResult, SuggestResult, TextPredictIn, error_responses
 from ..uploads import Limits, check_image_header, image_extension, read_class_zip, sanitize_filename
 from .deps import CatalogDep, LimitsDep, PoolDep
 from .examples import read_upload
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["predict"])
+router = APIRouter(prefix="/projects/{project_id}", tags=["predict"],
+                   responses=error_responses(400, 404, 413, 422))
 
 
 def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int,
@@ -49,14 +50,19 @@ def _result(model: LoadedModel, names: list[str], proba, ok, failures, k: int,
             min_confidence: float | None = None, scores: np.ndarray | None = None) -> dict:
     skipped = [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]
     if not ok:
-        detail = skipped[0]["reason"] if len(skipped) == 1 else \
-            f"{len(skipped)} inputs skipped, e.g. {skipped[0]['name']}: {skipped[0]['reason']}"
-        fix = ("Send texts that are not empty." if model.clf.modality_ == "text"
-               else "Send image files in a format PIL reads (JPEG, PNG, ...).")
-        raise DataError(f"No usable input to predict ({names[0] if len(names) == 1 else 'all'}: "
-                        f"{detail}). {fix}")
+        raise nothing_usable("predict", model, names, skipped)
     return {"version": model.number, "skipped": skipped,
             "predictions": top_k(model, proba, [names[i] for i in ok], k, min_confidence, scores)}
+
+
+def nothing_usable(task: str, model: LoadedModel, names: list[str], skipped: list[dict]) -> DataError:
+    """The 400 for a request none of whose inputs could be read (README: never an empty success)."""
+    detail = "; ".join(f"{x['name']}: {x['reason']}" for x in skipped[:3])
+    more = f"; {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    fix = ("Send texts that are not empty." if model.clf.modality_ == "text"
+           else "Send image files in a format PIL reads (JPEG, PNG, ...).")
+    return DataError(f"No usable input to {task} (all {len(names)} skipped: {detail}{more}). {fix}"
+                     if len(names) > 1 else f"No usable input to {task} ({detail}). {fix}")
 
 
 @router.post("/predict", response_model=PredictResult)
@@ -147,16 +153,22 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
     try:
         paths, early = _stage_files(files, tmp, limits)
         ready = [i for i in range(len(files)) if i not in early]
+        if not ready:
+            raise nothing_usable("rank", model, names, [{"name": names[i], "reason": r}
+                                                        for i, r in sorted(early.items())])
         X, proba, ok, failures = model.embed_and_predict([paths[i] for i in ready])
         scores = None if known is None else known.scores(X)
         familiar = None if scores is None else scores >= known.threshold
         # ranked while the files exist: resized or re-encoded copies of a pick are told by their pixels
         ranked, uncertainty = (extras.suggest(X, proba, n, [paths[ready[i]] for i in ok],
                                               None if mix_unfamiliar else familiar, labeled) if len(X)
-                               else ([], np.zeros(0)))
+                               else ([], np.zeros(0)))  # none readable: the 400 below
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failures = {ready[i]: r for i, r in failures.items()} | early
+    skipped = [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]
+    if not len(X):  # as /predict and `handful suggest` say: nothing to rank is an error
+        raise nothing_usable("rank", model, names, skipped)
     rows = []
     for rank, j in enumerate(ranked, 1):
         top = np.argsort(-proba[j])[:2]
@@ -169,7 +181,7 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
                                               "unfamiliar_ranked": "mixed" if mix_unfamiliar else "last"}
     return {"version": model.number, "suggestions": rows, **unfamiliar,
             "ranked_by": extras.ranked_by(labeled, len(model.classes)),
-            "skipped": [{"name": names[i], "reason": r} for i, r in sorted(failures.items())]}
+            "skipped": skipped}
 
 
 @router.post("/predict/texts", response_model=PredictResult)
@@ -196,17 +208,18 @@ def evaluate(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: Limits
     """Accuracy (95% CI), per-class precision/recall/F1 and confusion matrix on labeled data."""
     model = pool.get(project_id, version)
     tmp = Path(tempfile.mkdtemp(dir=catalog.tmp_dir))
+    said: list[str] = []  # what `handful evaluate` would warn about the table, naming the upload
     try:
         if model.clf.modality_ == "image":
             examples = _zip_examples(file, tmp, limits)
         else:
-            examples = read_uploaded_table(catalog, file.filename or "table.csv",
-                                           read_upload(file, limits.max_file_bytes), limits,
-                                           text_column, label_column)
+            examples, said = read_uploaded_table(catalog, file.filename or "table.csv",
+                                                 read_upload(file, limits.max_file_bytes), limits,
+                                                 text_column, label_column)
         report = on_torch_thread(model.clf.evaluate, examples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"version": model.number, **report}
+    return {"version": model.number, **report, "warnings": said}
 
 
 def _zip_examples(file: UploadFile, tmp: Path, limits: Limits) -> Examples:
@@ -226,5 +239,6 @@ def _zip_examples(file: UploadFile, tmp: Path, limits: Limits) -> Examples:
     if not items:
         raise DataError(f"The zip has no usable images in class folders ({len(skipped)} skipped). "
                         "Zip one folder per class, named like the project's classes.")
-    return Examples(tuple(items), tuple(labels), "image", tuple(skipped), "the uploaded zip",
-                    tuple(ids))
+    # the source names the data in messages ("Evaluation data eval.zip has classes ..."), as a path would
+    return Examples(tuple(items), tuple(labels), "image", tuple(skipped),
+                    sanitize_filename(file.filename or "upload.zip"), tuple(ids))

@@ -6,7 +6,7 @@ import shutil
 
 from fastapi import APIRouter, status
 
-from ..schemas import Project, ProjectCreate, ProjectUpdate
+from ..schemas import Project, ProjectCreate, ProjectUpdate, error_responses
 from .deps import CatalogDep, PoolDep, RunnerDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -18,23 +18,25 @@ def list_projects(catalog: CatalogDep) -> list[dict]:
     return catalog.list_projects()
 
 
-@router.post("", response_model=Project, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=Project, status_code=status.HTTP_201_CREATED,
+             responses=error_responses(400, 413, 422))
 def create_project(body: ProjectCreate, catalog: CatalogDep) -> dict:
     """Create an empty project for images or texts."""
     return catalog.create_project(body.name, body.modality)
 
 
-@router.get("/{project_id}", response_model=Project)
+@router.get("/{project_id}", response_model=Project, responses=error_responses(404, 422))
 def get_project(project_id: int, catalog: CatalogDep) -> dict:
     return catalog.get_project(project_id)
 
 
-@router.patch("/{project_id}", response_model=Project)
+@router.patch("/{project_id}", response_model=Project, responses=error_responses(400, 404, 413, 422))
 def rename_project(project_id: int, body: ProjectUpdate, catalog: CatalogDep) -> dict:
     return catalog.rename_project(project_id, body.name)
 
 
-@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=error_responses(404, 422))
 def delete_project(project_id: int, catalog: CatalogDep, pool: PoolDep, runner: RunnerDep) -> None:
     """Delete the project, its examples (files no other project uses) and its models."""
     project = catalog.get_project(project_id)

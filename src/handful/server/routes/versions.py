@@ -17,10 +17,11 @@ from .. import extras
 from ..catalog import Catalog
 from ..errors import NotFoundError
 from ..predictor import model_digest, on_torch_thread
-from ..schemas import Version, VersionDetail
+from ..schemas import Version, VersionDetail, error_responses
 from .deps import CatalogDep, PoolDep
 
-router = APIRouter(prefix="/projects/{project_id}/versions", tags=["versions"])
+router = APIRouter(prefix="/projects/{project_id}/versions", tags=["versions"],
+                   responses=error_responses(400, 404, 422))
 
 
 def read_report(catalog: Catalog, version: dict) -> dict:

@@ -205,7 +205,10 @@ function reportUpload(r, label) {
     parts.push(`${r.n_skipped} skipped (${reasons}${r.n_skipped > 3 ? "; …" : ""})`);
   }
   if (r.n_truncated) parts.push(`${plural(r.n_truncated, "text")} cut to ${r.truncated[0].kept} characters`);
-  const warn = r.n_skipped || r.n_truncated;
+  const warnings = r.warnings || [];  // what `handful train` would warn: a header read as a row, latin-1, ...
+  parts.push(...warnings.slice(0, 2));
+  if (warnings.length > 2) parts.push(`${warnings.length - 2} more warnings`);
+  const warn = r.n_skipped || r.n_truncated || warnings.length;
   toast(parts.join(" · "), warn ? "warn" : "good", warn ? 8000 : 4200);
 }
 
@@ -222,7 +225,7 @@ function zipButton(ctx, root) {
 }
 
 function tableButton(ctx, root) {
-  const input = h("input", { type: "file", accept: ".csv,.tsv,.txt", hidden: true });
+  const input = h("input", { type: "file", accept: ".csv,.tsv,.txt,.gz", hidden: true });
   input.addEventListener("change", async () => {
     const file = input.files[0];
     input.value = "";
