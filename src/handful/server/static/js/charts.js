@@ -184,7 +184,7 @@ export function metricBars(ev) {
   const table = h("table.table.compact", { "data-testid": "per-class" },
     h("thead", {}, h("tr", {}, ["class", "precision", "recall", "F1", "n"].map((c) => h("th", {}, c)))),
     h("tbody", {}, Object.entries(scores).map(([c, m]) => h("tr", { "data-class": c },
-      h("td", {}, h("span.dot", { style: { background: classColor(c, ev.classes) } }), c),
+      h("td.wrap", {}, h("span.dot", { style: { background: classColor(c, ev.classes) } }), c),
       ...["precision", "recall", "f1"].map((k) => cell(m, k)),
       h("td.num", {}, m.support)))));
   const reasons = [...new Set(Object.values(scores).map((m) => m.why).filter(Boolean))];

@@ -5,12 +5,13 @@ import { h, modal, toast, dropZone, classColor, plural, icon, mount } from "./ui
 
 const pending = new Map(); // project id -> Set of class names created here but still empty
 const SHOWN = 23;
+const MAX_NAME = 100;  // the server's limit on a class name, in characters
 
 export async function renderData(root, ctx) {
   const extra = pending.get(ctx.id) || new Set();
   pending.set(ctx.id, extra);
   const names = [...new Set([...ctx.classes(), ...extra])];
-  const nameInput = h("input.input", { placeholder: ctx.project.modality === "image" ? "New class, e.g. bees" : "New class, e.g. positive", "data-testid": "class-name", maxlength: 100, "aria-label": "New class name" });
+  const nameInput = h("input.input", { placeholder: ctx.project.modality === "image" ? "New class, e.g. bees" : "New class, e.g. positive", "data-testid": "class-name", "aria-label": "New class name" });
   const addClass = () => {
     const name = nameInput.value.trim();
     if (!name) return nameInput.focus();
@@ -21,7 +22,7 @@ export async function renderData(root, ctx) {
   };
   nameInput.addEventListener("keydown", (e) => { if (e.key === "Enter") addClass(); });
   const toolbar = h("div.toolbar", {},
-    h("div.add-class", {}, nameInput, h("button.primary", { onclick: addClass, "data-testid": "add-class" }, "Add class")),
+    h("div.add-class", {}, nameInput, h("button.primary", { onclick: addClass, "data-testid": "add-class", "data-refocus": "class-name" }, "Add class")),
     h("div.spacer"),
     ctx.project.modality === "image" ? zipButton(ctx, root) : tableButton(ctx, root));
   const render = (ctx.dataRender = (ctx.dataRender || 0) + 1);
@@ -29,7 +30,19 @@ export async function renderData(root, ctx) {
   if (render !== ctx.dataRender) return; // a newer render started meanwhile
   const grid = h("div.class-grid", {}, cards, names.length === 1
     ? h("div.class-card.ghost-card", {}, h("p.muted", {}, "Add a second class: a classifier needs at least two.")) : null);
+  const focused = refocusTarget(root);
   mount(root, toolbar, names.length ? grid : hint(ctx));
+  if (focused) [...root.querySelectorAll("[data-testid]")].find((el) => el.dataset.testid === focused)?.focus();
+  else if (!names.length && [null, document.body].includes(document.activeElement)) nameInput.focus();  // a new project: name its first class
+}
+
+/** The test id of the control to focus once the tab is drawn again, where the focus is in it now:
+ * the same control (the class-name box after Enter), or the one a button names (``data-refocus``:
+ * the texts box after "Add texts"). The redraw replaces them all, and the focus went to <body>. */
+function refocusTarget(root) {
+  const el = document.activeElement;
+  if (!el || !root.contains(el)) return null;
+  return el.dataset.refocus || el.dataset.testid || null;
 }
 
 /** Draw the tab again from an event handler, where nothing awaits it: a failure is shown. */
@@ -48,6 +61,8 @@ function classNameProblem(name, existing) {
   if (!name) return "A class name cannot be empty.";
   if (/[\/\\]/.test(name)) return "Class names cannot contain '/' or '\\'.";
   if (name === "." || name === "..") return `A class cannot be named '${name}'.`;
+  const length = [...name].length;  // characters, as the server counts them: not UTF-16 units
+  if (length > MAX_NAME) return `A class name can have at most ${MAX_NAME} characters; this one has ${length}. Shorten it.`;
   if (existing.includes(name)) return `Class '${name}' already exists.`;
   return "";
 }
@@ -67,8 +82,8 @@ async function classCard(name, ctx, root, names) {
   const head = h("div.class-head", {},
     h("span.dot", { style: { background: color } }), h("b", { title: name }, name), h("span.count", {}, count),
     h("div.spacer"),
-    h("button.icon", { title: "Rename class", onclick: () => renameClass(name, ctx, root) }, icon("pencil", 16)),
-    h("button.icon", { title: "Delete class", onclick: () => deleteClass(name, ctx, root) }, icon("trash", 16)));
+    h("button.icon", { title: "Rename class", "aria-label": `Rename class ${name}`, onclick: () => renameClass(name, ctx, root) }, icon("pencil", 16)),
+    h("button.icon", { title: "Delete class", "aria-label": `Delete class ${name}`, onclick: () => deleteClass(name, ctx, root) }, icon("trash", 16)));
   card.append(head);
   if (ctx.project.modality === "image") await imageBody(card, name, count, ctx, root);
   else await textBody(card, name, count, ctx, root);
@@ -179,7 +194,7 @@ async function textBody(card, name, count, ctx, root) {
       (text) => h("button.ghost.small", { type: "button" }, text.replace("+", "show ") + " more"))));
   }
   const area = h("textarea.input", { rows: 3, placeholder: "Paste texts, one per line", "data-testid": `texts-${name}`, "aria-label": `Texts of ${name}, one per line` });
-  const add = h("button.secondary.small", { onclick: async () => {
+  const add = h("button.secondary.small", { "data-refocus": `texts-${name}`, onclick: async () => {
     const texts = area.value.split("\n").map((t) => t.trim()).filter(Boolean);
     if (!texts.length) return area.focus();
     try {

@@ -52,7 +52,7 @@ function emptyState() {
 }
 
 export function newProject() {
-  const name = h("input.input", { placeholder: "e.g. ants vs bees", name: "project-name", maxlength: 100 });
+  const name = h("input.input", { placeholder: "e.g. ants vs bees", name: "project-name" });
   let modality = "image";
   const seg = h("div.segmented", {}, ["image", "text"].map((m) =>
     h(`button${m === modality ? ".on" : ""}`, {
@@ -62,6 +62,8 @@ export function newProject() {
   modal("New project", h("div.form", {}, h("label", {}, "Name", name), h("label", {}, "What will it classify?", seg)),
     [["Cancel", "ghost"], ["Create project", "primary", async () => {
       if (!name.value.trim()) { toast("Give the project a name.", "error"); name.focus(); return false; }
+      const length = [...name.value].length;  // a maxlength cut a pasted name without a word
+      if (length > 100) { toast(`A project name can have at most 100 characters; this one has ${length}. Shorten it.`, "error"); name.focus(); return false; }
       try {
         const p = await post("/projects", { name: name.value, modality });
         location.hash = `#/p/${p.id}/data`;

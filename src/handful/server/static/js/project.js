@@ -2,12 +2,14 @@
 import { get, patch, del } from "./api.js";
 import { h, modal, toast } from "./ui.js";
 import { renderData } from "./data.js";
-import { renderTrain, watchJob } from "./train.js";
+import { renderTrain, watchJob, STAGES } from "./train.js";
 import { renderResults } from "./results.js";
 import { renderTest } from "./testing.js";
 import { renderVersions } from "./versions.js";
 
 const TABS = [["data", "Data"], ["train", "Train"], ["results", "Results"], ["test", "Test"], ["versions", "Versions"]];
+/** The tabs that show the current version, drawn again when a job watched from them ends. */
+const REDRAWN = new Set(["results", "test", "versions"]);
 const VIEWS = { data: renderData, train: renderTrain, results: renderResults, test: renderTest, versions: renderVersions };
 
 /** Project `id` on `tab`; `version` (the Results tab only) shows that model version. */
@@ -74,6 +76,13 @@ export async function renderProject(root, id, tab, state, version) {
   }
 
   ctx.showJob = (job) => showBanner(banner, job, ctx);
+  // a job watched from here trained a new current version: the tabs that show it catch up
+  ctx.jobDone = () => {
+    if (!content.isConnected || !REDRAWN.has(tab)) return;  // the page was left, or shows no version
+    if (tab === "test" && content.querySelector(".result-card")) return;  // keep the answers already there
+    const shown = tab === "results" ? Number(location.hash.match(/\/results\/(\d+)/)?.[1]) || undefined : undefined;
+    VIEWS[tab](content, ctx, shown).catch((err) => toast(err.message, "error"));
+  };
   renderHeader();
   root.replaceChildren(header, banner, content);
   if (project.active_job && tab !== "train") watchJob(ctx, project.active_job); // the Train tab watches itself
@@ -89,7 +98,7 @@ function showBanner(banner, job, ctx) {
   if (lost) return banner.replaceChildren(h("span", { "data-testid": "job-lost" }, job.message), h("div.spacer"), job.action);
   if (!active) return;
   banner.replaceChildren(
-    h("span.spinner"), h("span", {}, `Training · ${job.stage || job.status}`),
+    h("span.spinner"), h("span", {}, `Training · ${STAGES[job.stage] || job.stage || STAGES[job.status] || job.status}`),
     h("div.bar.slim", {}, h("i", { style: { width: `${Math.round(100 * job.progress)}%` } })),
     h("a", { href: `#/p/${ctx.id}/train` }, "details"));
 }

@@ -9,16 +9,21 @@ export async function renderVersions(root, ctx) {
     root.replaceChildren(h("div.empty.small", {}, h("div.empty-art", {}, icon("layers", 44)), h("h2", {}, "No versions yet"), h("p.muted", {}, "Each training run adds an immutable version here.")));
     return;
   }
-  const chosen = new Set(versions.slice(0, 2).map((v) => v.number));
+  // the ticked versions, in the order they were ticked (the newest counts as ticked last): at most two
+  const chosen = versions.slice(0, 2).map((v) => v.number).reverse();
   const compare = h("div.compare");
+  const boxes = new Map();  // version number -> its checkbox
+  const tick = (number, on) => {
+    chosen.splice(0, chosen.length, ...chosen.filter((n) => n !== number), ...(on ? [number] : []));
+    // a third tick compares it with the one ticked last before it, and unticks the other
+    for (const n of chosen.splice(0, Math.max(0, chosen.length - 2))) boxes.get(n).checked = false;
+    showCompare(compare, ctx, [...chosen].sort((a, b) => a - b));
+  };
   const onnx = ctx.state.info.features.export_onnx && ctx.project.modality === "image";
   const table = h("table.table.versions", {},
     h("thead", {}, h("tr", {}, ["compare", "version", "accuracy", "examples", "model", "trained", "", ""].map((c) => h("th", {}, c)))),
     h("tbody", {}, versions.map((v) => h(`tr${v.current ? ".current" : ""}`, {},
-      h("td", {}, h("input", { type: "checkbox", checked: chosen.has(v.number), onchange: (e) => {
-        if (e.target.checked) chosen.add(v.number); else chosen.delete(v.number);
-        if (versions.length > 1) showCompare(compare, ctx, [...chosen].sort((a, b) => a - b).slice(-2));
-      } })),
+      h("td", {}, box(v.number)),
       h("td", {}, h("b", {}, `v${v.number}`), v.current ? h("span.chip.good", {}, "live") : null),
       accuracyCell(v.metrics),
       h("td", {}, v.n_examples),
@@ -31,6 +36,12 @@ export async function renderVersions(root, ctx) {
       } }, "Make live")),
       h("td", {}, h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=bundle`) }, "download"),
         onnx ? [" · ", h("a.small", { href: authUrl(`/api/projects/${ctx.id}/versions/${v.number}/export?format=onnx`) }, "ONNX")] : null)))));
+  function box(number) {
+    const input = h("input", { type: "checkbox", checked: chosen.includes(number), "aria-label": `Compare v${number}`,
+      onchange: () => { if (versions.length > 1) tick(number, input.checked); } });
+    boxes.set(number, input);
+    return input;
+  }
   root.replaceChildren(h("div.card", {}, h("h3", {}, "Versions"), h("p.muted.small", {}, "Versions never change. Predictions use the live one; make an older one live to roll back."), table), compare);
   if (versions.length === 1) {  // "tick two" with one to tick: say how a second one comes
     compare.replaceChildren(h("p.muted", { "data-testid": "compare-hint" }, "Train again after adding or fixing examples: each run adds a version, and you can compare two here."));
@@ -62,13 +73,17 @@ const CHOSEN_BY = { accuracy: "Accuracy", balanced_accuracy: "Balanced accuracy"
  * server's training and `handful train` write them); null where nothing was chosen. */
 const chosenBy = (metrics) => Object.keys(CHOSEN_BY).find((key) => metrics[`cv_${key}`] != null) ?? null;
 
-/** The selection-adjusted CV score (as the Results note gives it) where choosing among
- * candidates on the folds flattered it, as {key, value} in the metric the choice was made by;
- * null where nothing was chosen or it cost nothing. */
+/** The selection-adjusted score (as the Results note gives it) where choosing among candidates
+ * on the folds flattered it, as {key, value} in the metric the choice was made by; null where
+ * nothing was chosen or it cost nothing. The bias of the choice (the leaderboard's repeated-CV
+ * score less its adjusted one) is taken off the out-of-fold score shown beside it: taken off the
+ * leaderboard's 75.0%, it read "66.7% CV / ≈ 70.8% allowing for the choice". */
 function choiceAdjusted(metrics) {
   const key = chosenBy(metrics);
   const [cv, adjusted] = key ? [metrics[`cv_${key}`], metrics[`cv_${key}_adjusted`]] : [];
-  return adjusted != null && cv - adjusted >= 0.0005 ? { key, value: adjusted } : null;
+  if (adjusted == null || !(cv - adjusted >= 0.0005)) return null;
+  const shown = metrics[key] ?? cv;  // no out-of-fold score: the leaderboard's is the one adjusted
+  return { key, value: Math.max(0, shown - (cv - adjusted)) };
 }
 
 /** A version's best estimate of its `key` score on new data: adjusted for the choice of head where
@@ -82,16 +97,19 @@ function honestScore(metrics, key) {
 }
 
 async function showCompare(box, ctx, numbers) {
+  const asked = (box.dataset.asked = numbers.join());  // a later tick's answer is the one shown
   if (numbers.length < 2) { box.replaceChildren(h("p.muted", {}, "Tick two versions to compare them.")); return; }
   let a, b;
   try { [a, b] = await Promise.all(numbers.map((n) => get(`/projects/${ctx.id}/versions/${n}`))); } catch (err) {
+    if (box.dataset.asked !== asked) return;
     box.replaceChildren(h("p.muted", {}, `v${numbers[0]} and v${numbers[1]} could not be compared.`));  // not a stale comparison
     return toast(err.message, "error");
   }
+  if (box.dataset.asked !== asked) return;
   const ea = a.report.evaluation, eb = b.report.evaluation;
   const row = (label, va, vb, fmt = (x) => x, better = null) => {
     const delta = better && va != null && vb != null ? vb - va : null;
-    return h("tr", {}, h("td", {}, label), h("td", {}, fmt(va)), h("td", {}, fmt(vb)),
+    return h("tr", {}, h("td.wrap", {}, label), h("td", {}, fmt(va)), h("td", {}, fmt(vb)),
       h("td", {}, delta == null ? "" : h(`span.delta.${delta > 0.0005 ? "up" : delta < -0.0005 ? "down" : "same"}`, {}, delta > 0 ? `+${(100 * delta).toFixed(1)}` : (100 * delta).toFixed(1))));
   };
   const [fa, fb] = [ea, eb].map((ev) => (ev ? definedScores(ev) : {}));  // "–" where F1 is undefined
