@@ -341,7 +341,10 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
 def _warn_small(examples: Examples, groups: np.ndarray, single: bool = True) -> None:
     counts = examples.counts()
     if single and min(counts.values()) == 1:
-        warn_caller("Some classes have a single example; accuracy estimates will be rough.")
+        ones = [c for c, n in counts.items() if n == 1]  # named: "some" sent users counting folders
+        named = ", ".join(map(repr, ones[:5])) + (f" and {len(ones) - 5} more" if len(ones) > 5 else "")
+        warn_caller(f"Some classes have a single example ({named}); accuracy estimates will be rough. "
+                    "Add examples to them for a cross-validated estimate.")
     message = copies_warning(examples, groups)
     if message:  # copies cannot be told apart: CV keeps them together, labels may clash
         warn_caller(message)

@@ -42,14 +42,15 @@ def augment_folder(data: str | Path, out: str | Path, augment: Augment, factor: 
     """Write the augmented copy of ``data`` to ``out`` (atomically); returns the manifest.
 
     Raises:
-        DataError: ``out`` exists or lies inside ``data``, or ``factor`` < 1.
+        DataError: ``out`` exists (other than as an empty folder) or lies inside ``data``, or
+            ``factor`` < 1.
     """
     data, out = Path(data), Path(out)
     if factor < 1:
         raise DataError(f"--factor must be at least 1 (augmented images per original). Got {factor}.")
-    if out.exists():
-        raise DataError(f"Output '{out}' already exists; handful augment never overwrites. "
-                        "Choose a new --out folder.")
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):  # an empty folder: nothing to lose
+        raise DataError(f"Output '{out}' already exists and is not an empty folder; handful augment "
+                        "never overwrites. Choose a new (or empty) --out folder.")
     if out.resolve().is_relative_to(data.resolve()):
         raise DataError(f"Output '{out}' is inside the data folder '{data}'; it would be read "
                         "as a class. Choose an --out folder outside it.")

@@ -296,6 +296,15 @@ def train(
                 "advice_seconds": advice_seconds, **text_report})
 
 
+def report_name(data: Path) -> str:
+    """The folder under MODEL/evaluations/ of an evaluation of ``data``: the name of the folder or
+    table it resolves to (``..``, ``.`` and ``x/..`` name a real folder; as written, ``..`` named
+    the model itself), never a name that leads out of evaluations/."""
+    resolved = data.resolve()
+    name = resolved.name if resolved.is_dir() else resolved.stem
+    return name if name not in ("", ".", "..") else "data"
+
+
 _LABELED = {"image": "a folder of images with a sub-folder per class",
             "text": "a CSV/TSV with a text and a label column"}
 
@@ -319,7 +328,7 @@ def evaluate(
     out = Output(as_json)
     check_columns_apply([data], text_column, label_column, nested)
     clf = load(model, cache=False if no_cache else None)
-    report_dir = report_dir or (model / "evaluations" / (data.stem or "data"))
+    report_dir = report_dir or (model / "evaluations" / report_name(data))
     check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),
                              {"confusion_matrix.png": "png"}, inputs=(data,))
     if data.is_dir():  # a test set of one class is fine: its accuracy is that class's recall

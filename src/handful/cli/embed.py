@@ -130,7 +130,7 @@ def embed(
     if not n_done and len(items) == len(todo):  # every input was bad: a script must not read it as a success
         raise DataError(nothing_usable(skipped, skipped_file, net.modality))
     out.print(f"Wrote {n_done} embeddings ({net.dim}-d, {net.name}) to {out_file} in {seconds:.1f} s; "
-              f"index {store.index_path}; {len(items) - len(todo)} rows were already done.")
+              f"index {store.index_path}{_resumed_phrase(len(items) - len(todo), store.failed, todo)}.")
     out.result({"out": str(out_file), "index": str(store.index_path), "meta": str(store.meta_path),
                 "backbone": net.name, "dim": net.dim, "n_rows": len(items), "n": n_done,
                 "n_resumed": len(items) - len(todo), "complete": store.meta["complete"],
@@ -138,3 +138,16 @@ def embed(
                 "skipped": [{"path": p, "reason": r} for p, r in skipped],
                 "skipped_summary": summarize_skipped(skipped),
                 "skipped_file": str(skipped_file) if skipped_file else None})
+
+
+def _resumed_phrase(n_resumed: int, failed: dict[int, str], todo: list[int]) -> str:
+    """"; 11 rows already done (8 embeddings, 3 skipped files)": the rows an earlier run wrote,
+    its NaN rows for unusable files told apart (as "11 rows were already done" after "Wrote 8
+    embeddings" they did not add up)."""
+    if not n_resumed:
+        return ""
+    pending = set(todo)
+    n_bad = sum(1 for row in failed if row not in pending)
+    files = f", {n_bad} skipped file{'s' * (n_bad != 1)}" if n_bad else ""
+    return (f"; {n_resumed} row{'s' * (n_resumed != 1)} already done ({n_resumed - n_bad} "
+            f"embedding{'s' * (n_resumed - n_bad != 1)}{files})")

@@ -15,6 +15,7 @@ from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct
 
 if TYPE_CHECKING:
+    from ..data import Examples
     from ..fewshot.encoder import FewShotEncoder
 
 SplitByParentOpt = Annotated[bool, typer.Option(
@@ -115,12 +116,31 @@ def held_out_seen(overlap: list[str], n_held: int, n_unseen: int, trained: dict)
             f"or {unseen}.")
 
 
-def check_drawable(labels, ways: int, shots: int, queries: int, rotations: bool, fix: str) -> None:
-    """Fail before the embedding (minutes on a large set) when these labels cannot fill the episodes."""
-    from ..fewshot.episodes import EpisodeSampler
+def check_drawable(out: Output, examples: Examples, ways: int, shots: int, queries: int, rotations: bool,
+                   fix: str) -> None:
+    """Fail before the embedding (minutes on a large set) when these examples cannot fill the episodes."""
+    labels = examples.labels
     if rotations:  # each class and its 3 turned copies: 4 classes of the same size
         labels = [f"{label}@{k}" for k in range(4) for label in labels]
-    EpisodeSampler(labels, ways, shots, queries, fix=fix)
+    sampler_of(out, examples, labels, ways, shots, queries, fix)
+
+
+def sampler_of(out: Output, examples: Examples, labels, ways: int, shots: int, queries: int, fix: str):
+    """The episode sampler of ``labels``; when they cannot fill the episodes, the skipped files
+    (which may be why) are listed before the error, which counts them."""
+    from ..fewshot.episodes import EpisodeSampler
+    try:
+        return EpisodeSampler(labels, ways, shots, queries, fix=fix, skipped=examples.skipped)
+    except DataError:
+        _print_skipped(out, examples)
+        raise
+
+
+def _print_skipped(out: Output, examples: Examples, most: int = 10) -> None:
+    for path, reason in examples.skipped[:most]:
+        out.print(f"  skipped {path}: {reason}")
+    if len(examples.skipped) > most:
+        out.print(f"  ... and {len(examples.skipped) - most} more")
 
 
 @app.command()
@@ -145,7 +165,7 @@ def episodes(
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy over N-way K-shot episodes drawn from DATA (mean and 95% CI)."""
-    from ..fewshot.episodes import EpisodeSampler, check_episode_shape, evaluate_episodes, evaluate_episodes_with
+    from ..fewshot.episodes import check_episode_shape, evaluate_episodes, evaluate_episodes_with
     out = Output(as_json)
     started = time.perf_counter()
     if n_episodes < 1:
@@ -157,7 +177,7 @@ def episodes(
                                       encoder.seen_classes, encoder.meta)
     examples = restrict(examples, classes)
     metric_name, scorer = encoder.scorer(metric, transductive)  # its options fail first
-    check_drawable(examples.labels, ways, shots, queries, rotations, fix)
+    check_drawable(out, examples, ways, shots, queries, rotations, fix)
     shift = encoder.tta_shift
     out.print(f"Episodes from {note} of {examples.source}; encoder {encoder.source}, metric {metric_name}"
               + (f", test-time shifts up to {shift} px" if shift else "")
@@ -176,7 +196,7 @@ def episodes(
         if failures:
             keep = [i for i in range(len(examples)) if i not in failures]
             embeddings, examples = embeddings[keep], examples.without(failures)
-    sampler = EpisodeSampler(examples.labels, ways, shots, queries, fix=fix)  # unreadable files may leave fewer
+    sampler = sampler_of(out, examples, examples.labels, ways, shots, queries, fix)  # unreadable files may leave fewer
     with out.progress(f"{ways}-way {shots}-shot episodes", n_episodes) as advance:
         if finetune_steps:
             def embed_episode(ep):
@@ -195,8 +215,7 @@ def episodes(
     if sampler.too_small:
         out.print(f"{len(sampler.too_small)} classes have fewer than {shots + queries} examples "
                   "and were left out.", style="yellow")
-    for path, reason in examples.skipped[:10]:
-        out.print(f"  skipped {path}: {reason}")
+    _print_skipped(out, examples)
     out.result({**result, "metric": metric_name, "encoder": encoder.source, "classes_note": note,
                 "finetune_steps": finetune_steps, "tta_shift": shift, "transductive": transductive,
                 "rotations": rotations, "data": [str(d) for d in data],

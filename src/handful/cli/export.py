@@ -57,6 +57,8 @@ def export(
               f"classes" + (f" of the support set {support}." if support else "."))
     out.print(f"Preprocessing before the graph: short side to {prep['resize_size']} px "
               f"({prep['interpolation']}), center crop {prep['input_size']}; mean/std inside.")
+    for item in report.skipped:  # left out of the parity check; said, as every command says it
+        out.print(f"  sample skipped {item['path']}: {item['reason']}")
     out.print(f"Parity on {report.samples}: max abs difference of probabilities vs PyTorch "
               f"(float32) {report.max_abs_diff:.2e}, of embeddings {report.max_abs_diff_embeddings:.2e}.")
     if report.max_abs_diff_vs_default is not None:  # what `predict --runtime torch` gives differs more

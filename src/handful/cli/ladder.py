@@ -61,7 +61,7 @@ def ladder(
 ) -> None:
     """Train every rung of the transfer-learning ladder on DATA and score each on TEST."""
     from ..finetune.curves import plot_history, plot_ladder
-    from ..finetune.ladder import LadderConfig, cap_per_class, parse_rungs, run_ladder
+    from ..finetune.ladder import LadderConfig, cap_per_class, parse_rungs, run_ladder, usable_images
     from ..finetune.loop import History
     out = Output(as_json)
     out_dir = out_dir or Path(f"ladder-{data.resolve().name}")
@@ -81,9 +81,14 @@ def ladder(
         raise DataError(f"--scratch-size must be between 16 and 512 (px). Got {scratch_size}.")
     check_weight_decay(finetune_weight_decay, "--finetune-weight-decay")
     _check_pretrained_rungs(chosen, backbone, head, unfreeze)
-    train_ex, test_ex = _train_and_test(data, test, nested)
     if max_per_class is not None and max_per_class < 1:
         raise DataError(f"--max-per-class must be at least 1. Got {max_per_class}.")
+    train_ex, test_ex = _train_and_test(data, test, nested)
+    # images that do not decode are listed and left out before anything counts them; the cap
+    # draws from the usable ones
+    with out.progress("Checking images", len(train_ex) + len(test_ex)) as advance:
+        train_ex = usable_images(train_ex, progress=advance)
+        test_ex = usable_images(test_ex, every_class=False, progress=advance)
     train_ex = cap_per_class(train_ex, max_per_class, seed)
     print_skipped(out, train_ex)
     print_skipped(out, test_ex)

@@ -126,8 +126,9 @@ def check_replaceable(path: Path, ours) -> Path:
     before the work, so a refusal costs nothing; nothing the user made is overwritten."""
     path = check_file_path(path)
     if path.exists() and path.stat().st_size and not ours(path):
-        raise DataError(f"'{path}' exists and was not written by handful; it is left as it is. "
-                        "Choose another --out (or delete the file).")
+        from ..scale.writers import foreign_file_refusal  # on refusal only: scale loads torch
+
+        raise DataError(foreign_file_refusal(path))
     return path
 
 

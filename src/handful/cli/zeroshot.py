@@ -192,7 +192,7 @@ def zeroshot(
     if out_file:
         _write_predictions(out_file, examples, predicted, scores[ok], labels)
         out.print(f"Predictions: {out_file}")
-    out.result(result)
+    out.result(result | {"out": str(out_file) if out_file else None})  # as predict names its --out
 
 
 def _write_predictions(path: Path, examples: Examples, predicted: list[str], scores: np.ndarray,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .augment_record import AugmentFamilies, augment_families, merge_families
 from .examples import Examples
 from .remote import is_uri
 
@@ -30,7 +31,16 @@ def normalized_text(text: str) -> str:
 
 def duplicate_groups(examples: Examples) -> np.ndarray:
     """Group index (n,) of each example, numbered by first occurrence: images by a hash of
-    their bytes (the embedding cache's content key), texts by ``normalized_text``."""
+    their bytes (the embedding cache's content key), texts by ``normalized_text``. In the output
+    of ``handful augment``, each original and its augmented copies (named in its augment.json)
+    are one group too: a copy is not byte-identical, yet it gives its original's label away."""
+    groups = _content_groups(examples)
+    families = augment_families(examples)
+    return groups if families is None else merge_families(groups, families)
+
+
+def _content_groups(examples: Examples) -> np.ndarray:
+    """Group index (n,) by content alone (``duplicate_groups`` without the augment record)."""
     if examples.modality == "text":
         keys: list = [normalized_text(t) for t in examples.items]
     else:
@@ -94,16 +104,45 @@ def copies_summary(examples: Examples, groups: np.ndarray) -> dict | None:
     """
     if not has_copies(groups):
         return None
-    members = [m for m in group_members(groups) if len(m) > 1]
-    return {"n_copies": int(len(groups) - len(np.unique(groups))), "n_groups": len(members),
-            "n_conflicting": len(_conflicts(examples, members))}
+    families = augment_families(examples)
+    content = groups if families is None else _content_groups(examples)
+    members = [m for m in group_members(content) if len(m) > 1]
+    summary = {"n_copies": int(len(content) - len(np.unique(content))), "n_groups": len(members),
+               "n_conflicting": len(_conflicts(examples, members))}
+    if families is not None:  # kept with their originals (augment.json), not byte-identical
+        summary["n_augmented_copies"] = families.n_copies
+    return summary
 
 
 def copies_warning(examples: Examples, groups: np.ndarray) -> str | None:
     """One message on the copies (None without copies): how many, an example, and one
-    filed under two labels if any."""
+    filed under two labels if any; and how many augmented copies are kept with their originals."""
     if not has_copies(groups):
         return None
+    families = augment_families(examples)
+    if families is None:
+        return _content_copies_warning(examples, groups)
+    content = _content_groups(examples)
+    messages = [_content_copies_warning(examples, content) if has_copies(content) else None,
+                _augmented_copies_note(examples, families)]
+    return " ".join(m for m in messages if m) or None
+
+
+def _augmented_copies_note(examples: Examples, families: AugmentFamilies) -> str | None:
+    """"24 augmented copies in DIR are kept with their originals in cross-validation (...)"."""
+    n = families.n_copies
+    if not n:
+        return None
+    with_original = set(families.ids[~families.is_copy & (families.ids >= 0)].tolist())
+    lone = set(families.ids[families.is_copy].tolist()) - with_original  # --no-originals
+    kept = ("with their originals" if not lone else "with their originals (or, where the original "
+            "is not in the data, with the other copies of it)")
+    return (f"{n} augmented cop{'y' if n == 1 else 'ies'} in {examples.source or 'the data'} "
+            f"{'is' if n == 1 else 'are'} kept {kept} in cross-validation (augment.json names the "
+            "original of each).")
+
+
+def _content_copies_warning(examples: Examples, groups: np.ndarray) -> str:
     members = [m for m in group_members(groups) if len(m) > 1]
     conflicts = _conflicts(examples, members)
     n_copies, source = len(groups) - len(np.unique(groups)), examples.source or "the data"

@@ -63,6 +63,7 @@ class ExportReport:
     max_abs_diff_vs_default: float | None  # vs handful's default precision (bf16 on some CPUs)
     samples: str
     metadata: dict = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)  # --sample files left out: {"path", "reason"}
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -85,20 +86,29 @@ def _float32(backbone: Backbone):
         backbone.info = info
 
 
-def sample_inputs(backbone: Backbone, samples: Sequence[str] = ()) -> tuple[list[np.ndarray], str]:
-    """Preprocessed uint8 images for the parity check: the given files, else synthetic ones."""
+def sample_inputs(backbone: Backbone, samples: Sequence[str] = ()
+                  ) -> tuple[list[np.ndarray], str, list[tuple[str, str]]]:
+    """Preprocessed uint8 images for the parity check: the given files (the first 32 usable), else
+    synthetic ones; with the ``(path, reason)`` of each given file left out."""
     if samples:
         from ..data import list_images
 
-        paths, _ = list_images(samples)
+        paths, skipped = list_images(samples)
         batch = []
-        for path in paths[:32]:
-            with contextlib.suppress(ImageDecodeError, OSError):
+        for path in paths:
+            if len(batch) == 32:
+                break
+            try:
                 batch.append(backbone.preprocess(path))
+            except ImageDecodeError as err:
+                skipped.append((path, err.reason))
+            except OSError as err:
+                skipped.append((path, f"cannot be read ({err})"))
         if not batch:
-            raise DataError(f"No readable sample image in {list(samples)[:3]}. Give image files "
+            first = f" ({len(skipped)} skipped, e.g. '{skipped[0][0]}': {skipped[0][1]})" if skipped else ""
+            raise DataError(f"No readable sample image in {list(samples)[:3]}{first}. Give image files "
                             "or a folder for --sample, or leave it out for synthetic samples.")
-        return batch, f"{len(batch)} images from {', '.join(map(str, samples))[:200]}"
+        return batch, f"{len(batch)} images from {', '.join(map(str, samples))[:200]}", skipped
     size = backbone.info.input_size
     rng = np.random.default_rng(0)
     ramp = np.linspace(0, 255, size)
@@ -111,7 +121,7 @@ def sample_inputs(backbone: Backbone, samples: Sequence[str] = ()) -> tuple[list
                                               np.full((size, size), 40.0 * i)], axis=2)
         img = img.mean(axis=2) if getattr(backbone, "channels", 3) == 1 else img
         batch.append(np.clip(img, 0, 255).astype(np.uint8))
-    return batch, f"{N_SYNTHETIC} synthetic images (noise and gradients)"
+    return batch, f"{N_SYNTHETIC} synthetic images (noise and gradients)", []
 
 
 def _export_graph(graph: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
@@ -242,7 +252,7 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
         out = model_dir / "model.onnx"
     out = Path(out)
     graph = ClassifierGraph(clf._backbone, clf.head_).eval()
-    batch, samples_text = sample_inputs(clf._backbone, samples)
+    batch, samples_text, skipped = sample_inputs(clf._backbone, samples)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name[:40]}.tmp-", suffix=".onnx")
     os.close(fd)
@@ -263,4 +273,5 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
         tmp.unlink(missing_ok=True)
     return ExportReport(path=str(out), opset=opset, samples=samples_text,
                         metadata={k: json.loads(v) for k, v in meta.items()
-                                  if k != "handful.version"}, **parity)
+                                  if k != "handful.version"},
+                        skipped=[{"path": p, "reason": r} for p, r in skipped], **parity)

@@ -87,11 +87,14 @@ class EpisodeSampler:
         n_way, n_shot, n_query: episode shape.
         classes: the classes episodes may use (default: all in ``labels``).
         fix: the advice that ends the error when too few classes have enough examples.
+        skipped: ``(path, reason)`` of the files left out of ``labels``, named in that error (they
+            may be why a class is short).
     """
 
     def __init__(self, labels: Sequence[str], n_way: int, n_shot: int, n_query: int,
                  classes: Sequence[str] | None = None,
-                 fix: str = "Lower --ways, --shots or --queries, or add classes."):
+                 fix: str = "Lower --ways, --shots or --queries, or add classes.",
+                 skipped: Sequence[tuple[str, str]] = ()):
         check_episode_shape(n_way, n_shot, n_query)
         labels = np.asarray(labels, dtype=object)
         wanted = sorted(set(classes) if classes is not None else set(labels))
@@ -102,7 +105,7 @@ class EpisodeSampler:
         if len(self.classes) < n_way:
             raise DataError(f"{n_way}-way episodes need {n_way} classes with at least {need} examples "
                             f"({n_shot} shot{'s' * (n_shot != 1)} + {n_query} quer{'ies' if n_query != 1 else 'y'}); "
-                            f"found {len(self.classes)}{self._smaller()}. {fix}")
+                            f"found {len(self.classes)}{self._smaller()}{_skipped_note(skipped)}. {fix}")
         self.n_way, self.n_shot, self.n_query = n_way, n_shot, n_query
 
     def _smaller(self) -> str:
@@ -128,6 +131,16 @@ class EpisodeSampler:
         """``n_episodes`` episodes; episode i uses ``default_rng([seed, i])``."""
         for i in range(n_episodes):
             yield self.sample(np.random.default_rng([seed, i]))
+
+
+def _skipped_note(skipped: Sequence[tuple[str, str]]) -> str:
+    """", counting usable files only: 2 were skipped (e.g. 'a/x.jpg': truncated image)"."""
+    if not skipped:
+        return ""
+    path, reason = skipped[0]
+    n = len(skipped)
+    return (f", counting usable files only: {n} {'was' if n == 1 else 'were'} skipped "
+            f"({'' if n == 1 else 'e.g. '}'{path}': {reason})")
 
 
 # scorer(support_emb (n_s, d), support_y (n_s,), query_emb (n_q, d), n_way) -> predicted (n_q,)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ..cache import FeatureCache
 from ..classifier import Classifier
-from ..data import Examples
+from ..data import Examples, ImageDecodeError, load_image
 from ..errors import DataError, UnknownNameError, did_you_mean
 from .data import load_image_set, split_validation
 from .scratch import ScratchConfig, train_scratch
@@ -74,6 +75,45 @@ def cap_per_class(examples: Examples, max_per_class: int | None, seed: int = 0) 
         members = np.flatnonzero(labels == cls)
         keep.extend(rng.choice(members, size=min(max_per_class, len(members)), replace=False))
     return examples.subset(sorted(int(i) for i in keep))
+
+
+def usable_images(examples: Examples, every_class: bool = True,
+                  progress: Callable[[int], None] | None = None) -> Examples:
+    """``examples`` less the images that do not decode, each moved to ``skipped`` with its reason
+    ("truncated image ..."), as train and finetune list them: the folder scan reads headers only,
+    so a truncated JPEG passed it, was dropped by each rung on its own and counted as a training
+    image. Decoded at draft size on 2 threads (a truncated stream fails at any scale).
+
+    Raises:
+        DataError: ``every_class`` and a class is left with no readable image.
+    """
+    def failure(path: str) -> str | None:
+        try:
+            load_image(path, draft_size=32)
+        except ImageDecodeError as err:
+            return err.reason
+        except OSError as err:
+            return f"cannot be read ({err})"
+        return None
+
+    if examples.modality != "image":  # texts: the image rungs refuse them with their own message
+        return examples
+    bad = {}
+    with ThreadPoolExecutor(2) as pool:
+        for i, reason in enumerate(pool.map(failure, examples.items)):
+            if reason is not None:
+                bad[i] = reason
+            if progress:
+                progress(1)
+    if not bad:
+        return examples
+    kept = examples.without(bad)
+    lost = sorted(set(examples.labels) - set(kept.labels))
+    if lost and every_class:
+        files = "1 file" if len(bad) == 1 else f"{len(bad)} files"
+        raise DataError(f"Class '{lost[0]}' in {examples.source} has no readable images left "
+                        f"({files} skipped). Add at least 1 readable image per class.")
+    return kept
 
 
 def run_ladder(train: Examples, test: Examples, config: LadderConfig | None = None,
@@ -201,4 +241,4 @@ def _finetune_rung(train, test, config, epoch_hook):
                details), result.history
 
 
-__all__ = ["RUNGS", "LadderConfig", "cap_per_class", "parse_rungs", "run_ladder"]
+__all__ = ["RUNGS", "LadderConfig", "cap_per_class", "parse_rungs", "run_ladder", "usable_images"]

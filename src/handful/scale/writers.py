@@ -91,8 +91,33 @@ def refuse_foreign(path: Path, ours: bool) -> None:
                         "or its record, list of skipped inputs or index beside it). Move or rename the "
                         "folder, or choose another --out.")
     if path.is_file() and path.stat().st_size and not ours:
-        raise DataError(f"'{path}' exists and was not written by handful; it is left as it is. "
-                        "Choose another --out (or delete the file).")
+        raise DataError(foreign_file_refusal(path))
+
+
+def foreign_file_refusal(path: Path) -> str:
+    """The refusal to replace ``path``, a non-empty file that is not this output: a file of a
+    handful model, or a picture another handful command wrote, is named as what it is (handful
+    wrote it, as something else); any other file was not written by handful."""
+    from ..evaluate.png import written_by_handful
+
+    path = Path(path)
+    if _is_model_folder(path.parent):
+        return (f"'{path}' belongs to the handful model '{path.parent}' and is left as it is. "
+                "Choose an --out outside the model folder.")
+    if written_by_handful(path):
+        return (f"'{path}' is a picture another handful command wrote, and is left as it is. "
+                "Choose another --out (or delete the picture).")
+    return (f"'{path}' exists and was not written by handful; it is left as it is. "
+            "Choose another --out (or delete the file).")
+
+
+def _is_model_folder(folder: Path) -> bool:
+    """True when ``folder`` holds a handful model.json (a JSON object with a format_version)."""
+    try:
+        doc = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "format_version" in doc
 
 
 def drop_partial_last_line(path: Path) -> None:
