@@ -136,6 +136,17 @@ def browser():
 
 
 @pytest.fixture
+def ui_server(tmp_path):
+    """A `handful serve` process on an empty home, for a test's pages (server_utils.ServerProcess)."""
+    from server_utils import ServerProcess
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with ServerProcess(home) as server:
+        yield server
+
+
+@pytest.fixture
 def page(browser):
     """A fresh page; the test fails if the page raised a JavaScript error."""
     page = browser.new_page(viewport={"width": 1280, "height": 860})

@@ -150,11 +150,8 @@ def test_the_choice_adjusted_accuracy_is_not_above_the_accuracy_it_adjusts(three
 
 
 @pytest.fixture
-def server(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    with ServerProcess(home) as server:
-        yield server
+def server(ui_server):
+    return ui_server
 
 
 def colors_project(server: ServerProcess) -> int:

@@ -36,11 +36,8 @@ def test_the_optimism_note_takes_the_choice_off_the_accuracy_it_is_shown_under()
 
 
 @pytest.fixture
-def server(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    with ServerProcess(home) as server:
-        yield server
+def server(ui_server):
+    return ui_server
 
 
 def colors_project(server: ServerProcess, name: str = "colors") -> int:

@@ -20,11 +20,8 @@ TINY = {"backbone": "test_tiny_image", "head": "logistic"}
 
 
 @pytest.fixture
-def server(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    with ServerProcess(home) as server:
-        yield server
+def server(ui_server):
+    return ui_server
 
 
 def new_project(server: ServerProcess) -> tuple[httpx.Client, int]:
