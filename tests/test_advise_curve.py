@@ -107,6 +107,17 @@ def test_a_flat_curve_says_more_data_will_not_help():
     main_fit, draws = posterior_fits(curve, n_draws=20)
     result = advise(curve, main_fit, draws)
     assert result["target"] is None and "unlikely to help" in result["sentence"]
+    assert "try another backbone or fine-tuning" in result["sentence"]  # 90%: there is room to grow
+
+
+def test_a_flat_curve_near_100_percent_does_not_send_the_user_to_another_backbone():
+    # at ~100% "try another backbone or fine-tuning" sent users after a gain that is not there
+    curve = _curve_from(lambda n: 0.999 + 0 * n, noise=0.0005)
+    main_fit, draws = posterior_fits(curve, n_draws=20)
+    for head in (None, "logistic head"):
+        sentence = advise(curve, main_fit, draws, head=head)["sentence"]
+        assert "unlikely to help" in sentence and "another backbone" not in sentence, sentence
+        assert "little left to gain" in sentence, sentence
 
 
 def test_learning_curve_holds_out_each_class_and_rises_with_size():

@@ -129,7 +129,7 @@ def advise(curve: dict, main: AveragedFit, draws: list[CurveFit], current: float
     if result["forecast"][-1]["accuracy"] - now < 0.01:  # under a point from 10x the data
         result["target"] = None
         result["sentence"] = (f"The curve is flat at ~{100 * now:.1f}%: more examples of the same "
-                              "kind are unlikely to help; try another backbone or fine-tuning.")
+                              f"kind are unlikely to help; {_instead(now)}.")
         if head is not None:
             result["sentence"] = named_sentence(result, head)
         return result
@@ -154,6 +154,15 @@ def advise(curve: dict, main: AveragedFit, draws: list[CurveFit], current: float
 
 
 FAR = 10  # the forecasts stop at 10x the data; a count of examples further out is not stated
+NEAR_PERFECT = 0.99  # a flat curve at this level has nothing left for another backbone to add
+
+
+def _instead(now: float) -> str:
+    """What to try when more data will not help: another backbone or fine-tuning, unless the curve
+    is already near 100% (the advice said "try another backbone" at 100%)."""
+    if now >= NEAR_PERFECT:
+        return "at this level there is little left to gain, so no change is needed"
+    return "try another backbone or fine-tuning"
 
 
 def _far_sentence(now: float, target: float, current: float, forecast: dict) -> str:
@@ -212,7 +221,7 @@ def named_sentence(result: dict, head: str, far: bool = False,
     target = result["target"]
     if target is None:
         return (f"More examples of the same kind are unlikely to help: on {curve}, {FAR} times "
-                "the data adds under 1 point; try another backbone or fine-tuning.")
+                f"the data adds under 1 point; {_instead(now)}.")
     gain, more = target["gain"], target["more_per_class"]
     if more is None:
         return (f"On {curve}, at {level}, +{_points(gain)} looks out of reach with more data of "
