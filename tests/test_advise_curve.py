@@ -117,7 +117,7 @@ def test_a_flat_curve_near_100_percent_does_not_send_the_user_to_another_backbon
     for head in (None, "logistic head"):
         sentence = advise(curve, main_fit, draws, head=head)["sentence"]
         assert "unlikely to help" in sentence and "another backbone" not in sentence, sentence
-        assert "little left to gain" in sentence, sentence
+        assert "little is left to gain" in sentence, sentence
 
 
 def test_learning_curve_holds_out_each_class_and_rises_with_size():
