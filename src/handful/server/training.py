@@ -173,7 +173,9 @@ def _fit_on_embeddings(catalog: Catalog, options: TrainOptions, examples: Exampl
     selection = board["selection"] if board else None  # Leaderboard.selection(), computed once
     if evaluation:
         evaluation["note"] = _optimism_note(selection, evaluation)
-    doc = {"evaluation": evaluation, "learning_curve": curve, "leaderboard": board}
+    # how the confidence was calibrated on the CV answers, as `handful train` writes it (Results tab)
+    doc = {"evaluation": evaluation, "learning_curve": curve, "leaderboard": board,
+           "calibration": clf.calibration_}
     return clf, examples, doc, _metrics(clf, evaluation, selection)
 
 

@@ -82,7 +82,7 @@ async function classCard(name, ctx, root, names) {
   const head = h("div.class-head", {},
     h("span.dot", { style: { background: color } }), h("b", { title: name }, name), h("span.count", {}, count),
     h("div.spacer"),
-    h("button.icon", { title: "Rename class", "aria-label": `Rename class ${name}`, onclick: () => renameClass(name, ctx, root) }, icon("pencil", 16)),
+    h("button.icon.rename-class", { title: "Rename class", "aria-label": `Rename class ${name}`, onclick: () => renameClass(name, ctx, root) }, icon("pencil", 16)),
     h("button.icon", { title: "Delete class", "aria-label": `Delete class ${name}`, onclick: () => deleteClass(name, ctx, root) }, icon("trash", 16)));
   card.append(head);
   if (ctx.project.modality === "image") await imageBody(card, name, count, ctx, root);
@@ -282,23 +282,42 @@ function renameClass(name, ctx, root) {
     if (next === name) return;
     const problem = classNameProblem(next, [...ctx.classes(), ...(set || [])]);
     if (problem) { toast(problem, "error"); return false; }
-    if (set?.has(name)) { set.delete(name); set.add(next); redraw(root, ctx); return; }
+    if (set?.has(name)) { set.delete(name); set.add(next); await redraw(root, ctx); return focusClass(root, next); }
     try { await patch(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`, { name: input.value }); } catch (err) { toast(err.message, "error"); return false; }
     const retrain = ctx.project.current_version ? " Retrain for the model to use the new name." : "";
     await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
+    focusClass(root, next);
     toast(`Renamed ${name} to ${next}.${retrain}`, "good");
   }]]);
 }
 
 function deleteClass(name, ctx, root) {
   const set = pending.get(ctx.id);
-  if (set?.has(name) && !ctx.project.classes[name]) { set.delete(name); redraw(root, ctx); return; }
+  const next = neighbour(root, name);
+  if (set?.has(name) && !ctx.project.classes[name]) { set.delete(name); redraw(root, ctx).then(() => focusClass(root, next)); return; }
   modal(`Delete class “${name}”?`, h("p", {}, `Its ${plural(ctx.project.classes[name] || 0, "example")} will be deleted.`),
     [["Cancel", "ghost"], ["Delete", "danger", async () => {
       let res;
       try { res = await del(`/projects/${ctx.id}/classes/${encodeURIComponent(name)}`); } catch (err) { toast(err.message, "error"); return false; }
       const n = res?.deleted ?? ctx.project.classes[name] ?? 0;
       await ctx.refresh().then(() => renderData(root, ctx)).catch((err) => toast(err.message, "error"));
+      focusClass(root, next);
       toast(`Deleted class ${name} and its ${plural(n, "example")}.`, "good");
     }]]);
+}
+
+/** The class whose card follows `name`'s (the one before it for the last): where the focus goes
+ * once `name` is deleted; undefined when it is the only one. */
+function neighbour(root, name) {
+  const shown = [...root.querySelectorAll(".class-card[data-class]")].map((card) => card.dataset.class);
+  const i = shown.indexOf(name);
+  return shown[i + 1] ?? shown[i - 1];
+}
+
+/** Focus class `name`'s rename button, or the new-class box when there is no such class: the
+ * redraw after a rename or delete replaced the button that opened the dialog, and the focus
+ * went to <body>, where Tab starts again at the top of the page. */
+function focusClass(root, name) {
+  const card = [...root.querySelectorAll(".class-card[data-class]")].find((c) => c.dataset.class === name);
+  (card?.querySelector(".rename-class") || root.querySelector("[data-testid=class-name]"))?.focus();
 }

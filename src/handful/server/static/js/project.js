@@ -4,7 +4,7 @@ import { h, modal, toast } from "./ui.js";
 import { renderData } from "./data.js";
 import { renderTrain, watchJob, STAGES } from "./train.js";
 import { renderResults } from "./results.js";
-import { renderTest } from "./testing.js";
+import { renderTest, showNewVersion } from "./testing.js";
 import { renderVersions } from "./versions.js";
 
 const TABS = [["data", "Data"], ["train", "Train"], ["results", "Results"], ["test", "Test"], ["versions", "Versions"]];
@@ -79,7 +79,7 @@ export async function renderProject(root, id, tab, state, version) {
   // a job watched from here trained a new current version: the tabs that show it catch up
   ctx.jobDone = () => {
     if (!content.isConnected || !REDRAWN.has(tab)) return;  // the page was left, or shows no version
-    if (tab === "test" && content.querySelector(".result-card")) return;  // keep the answers already there
+    if (tab === "test" && content.querySelector(".result-card")) return showNewVersion(content, ctx);  // keep the answers there
     const shown = tab === "results" ? Number(location.hash.match(/\/results\/(\d+)/)?.[1]) || undefined : undefined;
     VIEWS[tab](content, ctx, shown).catch((err) => toast(err.message, "error"));
   };

@@ -43,6 +43,7 @@ export async function renderResults(root, ctx, number) {
   mount(root,
     h("div.results-head", {}, h("h2", {}, "Model ", picker), h("span.muted.small", {}, ev ? ev.scheme : "")),
     tiles,
+    confidenceLine(v.report.calibration, ev),
     h("div.two-col", {},
       h("div.card", {}, h("h3", {}, "Confusion matrix"),
         ev ? confusionMatrix(ev.confusion_matrix, ev.classes) : h("p.muted", {}, tuned
@@ -60,6 +61,33 @@ export async function renderResults(root, ctx, number) {
 
 function tile(label, value, sub, testid) {
   return h("div.tile", { "data-testid": testid }, h("div.tile-label", {}, label), h("div.tile-value", {}, value), h("div.tile-sub", {}, sub));
+}
+
+const ECE = "Calibration error: how far the model's confidence is from how often it is right, " +
+  "averaged over its answers in 10 bins of confidence (0% when it is exactly as sure as it is right).";
+
+/** How the model's confidence was calibrated (the report's ``calibration``), in the words and
+ * numbers of `handful train`'s "Confidence:" line; with a held-out evaluation (a CLI report),
+ * how sure it was there against how often right. Nothing for a version saved without one. */
+function confidenceLine(calibration, ev) {
+  if (!calibration) return null;
+  const error = () => h("span.term", { title: ECE }, "calibration error");
+  let said;
+  if (calibration.note) said = [calibration.note];  // "not calibrated: ... at least 20 are needed"
+  else if (calibration.temperature === 1) {  // no other temperature fits the answers better
+    said = [`left as it was: on the cross-validation answers the head was ${pct(calibration.cv_confidence_before, 1)} `
+      + `sure and ${pct(calibration.cv_accuracy, 1)} right`];
+  } else {
+    const temperature = Number(calibration.temperature.toPrecision(2));  // as the CLI's {:.2g}
+    said = [`calibrated on the cross-validation answers (temperature ${temperature}): `, error(),
+      ` ${pct(calibration.cv_ece_before, 1)} → ${pct(calibration.cv_ece_after, 1)}`];
+  }
+  const held = ev?.confidence;
+  if (held) {
+    said.push(`; held-out: mean confidence ${pct(held.mean_confidence, 1)} for ${pct(ev.accuracy, 1)} right (`, error(),
+      ` ${pct(held.ece, 1)})`);
+  }
+  return h("p.confidence-line", { "data-testid": "confidence", title: ECE }, h("b", {}, "Confidence: "), said);
 }
 
 /** ``renamed``: the version's classes renamed since it was trained, {old: name now} (``renamed_since``). */

@@ -11,10 +11,11 @@ export async function renderTest(root, ctx) {
     return;
   }
   const results = h("div.test-results");
+  const model = h("span", { "data-testid": "test-model" }, `Model v${ctx.project.current_version}`);
   if (ctx.project.modality === "image") {
     const zone = h("div.test-drop", { "data-testid": "test-drop" },
       h("div.big-icon", {}, icon("search", 40)), h("h3", {}, "Drop images to test"),
-      h("p.muted", {}, `One or several, up to ${MAX_TESTED} at a time · Model v${ctx.project.current_version} · or click to pick files`));
+      h("p.muted", {}, `One or several, up to ${MAX_TESTED} at a time · `, model, " · or click to pick files"));
     const sure = sureControl(ctx);
     dropZone(zone, (files) => { const at = minConfidence(sure); if (at !== undefined) testImages(files, ctx, results, at); });
     root.replaceChildren(zone, h("div.sure-row", {}, sure), results);
@@ -27,8 +28,33 @@ export async function renderTest(root, ctx) {
       try { if (at !== undefined) await testTexts(area.value, ctx, results, at); } finally { go.disabled = false; }
     } }, "Classify");
     const sure = sureControl(ctx);
-    root.replaceChildren(h("div.card", {}, area, h("div.actions", {}, go, sure)), results);
+    root.replaceChildren(h("div.card", {}, area, h("div.actions", {}, go, sure, h("span.muted.small", {}, model))), results);
   }
+}
+
+/** A job watched from the page made version `current_version` live while the tab shows answers
+ * (kept, not redrawn): the model label names it, and a note above the answers says which of them
+ * an older version gave, to test again. */
+export function showNewVersion(root, ctx) {
+  const live = ctx.project.current_version;
+  const label = root.querySelector("[data-testid=test-model]");
+  if (label) label.textContent = `Model v${live}`;
+  const results = root.querySelector(".test-results");
+  if (results) markOlderAnswers(results, live);
+}
+
+/** The note above ``results`` naming the versions of its answers (``data-version``) other than
+ * ``live``; removed when all are by it. */
+function markOlderAnswers(results, live) {
+  const cards = [...results.querySelectorAll(".result-card[data-version]")];
+  const older = [...new Set(cards.map((c) => Number(c.dataset.version)).filter((n) => n !== live))].sort((a, b) => a - b);
+  cards.forEach((c) => c.classList.toggle("older", Number(c.dataset.version) !== live));
+  results.querySelector("[data-testid=older-answers]")?.remove();
+  if (!older.length) return;
+  const by = older.map((n) => `v${n}`).join(", ");
+  const some = cards.some((c) => Number(c.dataset.version) === live) ? "Some answers below are" : "Answers below are";
+  results.prepend(h("div.older-answers.small", { "data-testid": "older-answers", role: "status" },
+    `${some} by ${by}; v${live} is live now — test again to see its answers.`));
 }
 
 const MAX_TESTED = 24;
@@ -60,6 +86,13 @@ function minConfidence(label) {
 }
 
 async function testImages(files, ctx, results, minConfidence) {
+  try { await testEach(files, ctx, results, minConfidence); } finally {
+    // new answers under a note about older ones: the note counts them in
+    if (results.querySelector("[data-testid=older-answers]")) markOlderAnswers(results, ctx.project.current_version);
+  }
+}
+
+async function testEach(files, ctx, results, minConfidence) {
   if (files.length > MAX_TESTED) toast(`Testing the first ${MAX_TESTED} of ${files.length} images; drop the rest in another batch.`, "warn", 8000);
   for (const file of files.slice(0, MAX_TESTED)) {
     const form = new FormData();
@@ -73,6 +106,7 @@ async function testImages(files, ctx, results, minConfidence) {
       const ms = performance.now() - started;
       const pred = res.predictions[0];
       card.classList.remove("loading");
+      card.dataset.version = res.version;
       card.querySelector(".result-body").replaceChildren(
         h("div.result-title", {}, h("span.muted.small", {}, file.name), answer(pred)),
         ...[unsureNote(pred, minConfidence), unfamiliarNote(pred, "image")].filter(Boolean),  // replaceChildren would write null as "null"
@@ -139,7 +173,7 @@ async function testTexts(value, ctx, results, minConfidence) {
     h("span.muted.small", {}, `Classifying ${plural(texts.length, "text")}…`))));
   try {
     const res = await post(`/projects/${ctx.id}/predict/texts`, { texts, top_k: 5, min_confidence: minConfidence });
-    results.replaceChildren(...res.predictions.map((p) => h("div.result-card.text", {},
+    results.replaceChildren(...res.predictions.map((p) => h("div.result-card.text", { "data-version": res.version },
       h("div.result-body", {}, h("div.result-title", {}, h("span.muted.small", {}, p.input), answer(p)),
         unsureNote(p, minConfidence), unfamiliarNote(p, "text"), probabilityBars(p.top, ctx.classes())))));
   } catch (err) { results.replaceChildren(); toast(err.message, "error"); }
