@@ -50,6 +50,20 @@ def test_a_server_training_job_keeps_the_calibration_summary_in_its_report(tmp_p
     assert f"at least {MIN_EXAMPLES} are needed" in calibration["note"], calibration
 
 
+
+def test_a_server_job_with_a_named_head_is_calibrated_as_the_cli_calibrates_it(tmp_path):
+    with TestClient(create_app(Catalog(tmp_path / "home"), ServerSettings(preload=False))) as client:
+        # 8 per class x 3 = 24 examples: enough to calibrate; the head named, not "auto"
+        pid = train_colors(client, 8, {"backbone": "test_tiny_image", "head": "logistic"})
+        report = client.get(f"/api/projects/{pid}/versions/1").json()["report"]
+    calibration = report.get("calibration")
+    # the CLI cross-validates a named head (score_head) and fits its temperature on those answers;
+    # the server scored no head, so a named head's confidence was never calibrated
+    assert calibration is not None and "note" not in calibration, calibration
+    assert calibration["n"] >= MIN_EXAMPLES and "cv_ece_before" in calibration, calibration
+    assert [row["head"] for row in report["leaderboard"]["rows"]] == ["logistic"], report["leaderboard"]
+
+
 CALIBRATED = {"method": "temperature", "n": 40, "temperature": 0.4973, "cv_accuracy": 0.925,
               "cv_confidence_before": 0.71, "cv_ece_before": 0.0891, "cv_confidence_after": 0.93,
               "cv_ece_after": 0.0254}

@@ -57,7 +57,10 @@ def test_training_job_produces_current_version_with_report(trained):
     assert detail["report"]["learning_curve"]["sizes"][0] == 1
     assert detail["backbone"] == "test_tiny_image" and detail["head"].startswith("LogisticHead")
     # A head given by the user: nothing was chosen on these folds, so nothing flatters the score.
-    assert "no choice among candidates" in evaluation["note"] and "cv_accuracy" not in detail["metrics"]
+    assert "no choice among candidates" in evaluation["note"]
+    # a named head is cross-validated as `handful train` does it (s21): its CV score and calibration
+    assert detail["metrics"]["cv_accuracy"] == detail["metrics"]["cv_accuracy_adjusted"]  # no choice made
+    assert "calibration" in detail["report"]
 
 
 def test_a_head_chosen_on_the_folds_gets_a_note_with_the_adjusted_accuracy():

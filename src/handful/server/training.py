@@ -164,7 +164,9 @@ def _fit_on_embeddings(catalog: Catalog, options: TrainOptions, examples: Exampl
                                                          f"{done}/{total} fits ({label})")
 
     with one_thread():  # heads train on small matrices: one thread is several times faster
-        clf.fit_embeddings(X, examples, extra, on_fit=fitted)
+        # a head named in the options is cross-validated too, as `handful train` does: its
+        # out-of-fold answers calibrate it (without them a named head kept its raw confidence)
+        clf.fit_embeddings(X, examples, extra, score_head=True, on_fit=fitted)
         report("evaluating", 0.8, "cross-validated predictions")
         evaluation = cross_validated_report(clf, X, examples)
         report("advice", 0.88, "learning curve")
