@@ -345,6 +345,5 @@ def _warn_small(examples: Examples, groups: np.ndarray, single: bool = True) -> 
         named = ", ".join(map(repr, ones[:5])) + (f" and {len(ones) - 5} more" if len(ones) > 5 else "")
         warn_caller(f"Some classes have a single example ({named}); accuracy estimates will be rough. "
                     "Add examples to them for a cross-validated estimate.")
-    message = copies_warning(examples, groups)
-    if message:  # copies cannot be told apart: CV keeps them together, labels may clash
+    if message := copies_warning(examples, groups):  # CV keeps copies together; labels may clash
         warn_caller(message)
