@@ -74,7 +74,9 @@ def test_a_slow_head_swapped_for_logistic_is_named_with_what_it_stood_in_for():
     X = rng.normal(0, 1, (60, 10)) + np.repeat(rng.normal(0, 1.2, (3, 10)), 20, axis=0)
     advice = estimate_data_need(X, y, "mlp", {}, repeats=3)
     assert advice["head"] == {"type": "logistic", "params": {"C": 1.0}, "replaces": "mlp"}
-    assert "logistic head (standing in for mlp" in advice["sentence"], advice["sentence"]
+    # said after the advice, not as a second bracket beside the range's "(range ...)"
+    assert advice["sentence"].endswith("The logistic head stands in for mlp, too slow to refit this often.")
+    assert ") (" not in advice["sentence"], advice["sentence"]
 
 
 def test_train_prints_the_gains_and_names_the_curve_head_beside_the_models_accuracy(

@@ -123,7 +123,7 @@ def test_train_with_the_prior_says_its_data_need_curve_leaves_the_prior_out(caps
                             "--classes", "orange,broccoli,strawberry"])
     advice = out["advice"]
     assert (advice["head"]["type"], advice["head"]["replaces"]) == ("prototype", "zeroshot_prior")
-    assert "prototype head (without the zero-shot prior" in advice["sentence"], advice["sentence"]
+    assert "The prototype head is without the zero-shot prior" in advice["sentence"], advice["sentence"]
 
 
 def test_the_prior_weight_is_printed_to_three_figures(capsys):

@@ -35,13 +35,15 @@ def curve_head(name: str | None, params: dict | None) -> tuple[str, dict]:
     return DEFAULT_HEAD[0], dict(DEFAULT_HEAD[1])
 
 
-def curve_head_label(requested: str | None, name: str) -> str:
-    """The head the sentence names: "logistic head", and what it stood in for."""
+def curve_head_label(requested: str | None, name: str) -> tuple[str, str]:
+    """The head the sentence names ("logistic head"), and a sentence on what it stood in for
+    (empty when it is the requested head): said after the advice, whose own brackets hold the
+    range (two brackets in a row read as one aside)."""
     if requested is None or requested == name:
-        return f"{name} head"
+        return f"{name} head", ""
     if requested == "zeroshot_prior":
-        return f"{name} head (without the zero-shot prior, which counts most at 1-5 per class)"
-    return f"{name} head (standing in for {requested}, too slow to refit this often)"
+        return f"{name} head", f"The {name} head is without the zero-shot prior, which counts most at 1-5 per class."
+    return f"{name} head", f"The {name} head stands in for {requested}, too slow to refit this often."
 
 
 @single_threaded
@@ -65,7 +67,9 @@ def estimate_data_need(
     curve = measure_learning_curve(X, np.asarray(y, dtype=object), fit_predict, repeats=repeats,
                                    seed=seed, on_fit=on_fit, groups=groups)
     main, draws = posterior_fits(curve, seed=seed)
-    result = advise(curve, main, draws, head=curve_head_label(head, name))
+    label, stand_in = curve_head_label(head, name)
+    result = advise(curve, main, draws, head=label)
+    result["sentence"] = " ".join(filter(None, [result["sentence"], stand_in]))
     result["head"] = {"type": name, "params": params}
     if head is not None and head != name:
         result["head"]["replaces"] = head
