@@ -216,4 +216,12 @@ def _default(value) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
+    """"93.3%"; a share strictly between 0 and 1 gets the decimals it needs not to read as 0%
+    or 100% (1,999 right of 2,000 is "99.95%", not "100.0%")."""
+    if value is None:
+        return "-"
+    for decimals in range(1, 6):
+        shown = f"{100 * value:.{decimals}f}"
+        if not 0 < value < 1 or 0 < float(shown) < 100:
+            return f"{shown}%"
+    return "<0.00001%" if value < 0.5 else ">99.99999%"

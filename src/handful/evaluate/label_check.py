@@ -81,7 +81,7 @@ def label_check(proba: np.ndarray, y_idx: np.ndarray, index: np.ndarray, ids: Se
     labels[index] = y_idx
     rows, called, confident = doubtful_examples(P, labels, seen)
     listed = [{"example": ids[i], "label": str(classes[labels[i]]), "called": str(classes[j]),
-               "p_label": round(float(P[i, labels[i]]), 4), "p_called": round(float(P[i, j]), 4),
+               "p_label": round(float(P[i, labels[i]]), 6), "p_called": round(float(P[i, j]), 6),
                "confident": bool(sure), **({"text": texts[i]} if texts is not None else {})}
               for i, j, sure in zip(rows[:limit], called[:limit], confident[:limit])]
     return {"method": METHOD, "n_checked": int(seen.sum()), "n_mistakes": int(len(rows)),

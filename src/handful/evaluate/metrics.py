@@ -44,6 +44,8 @@ def classification_report(y_true, y_pred, classes: list[str]) -> dict:
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=classes, zero_division=0)
     present = [c for c in classes if c in set(y_true)]
+    matrix = confusion_matrix(y_true, y_pred, labels=classes)
+    predicted = matrix.sum(axis=0)
     return {
         "accuracy": n_correct / len(y_true) if len(y_true) else 0.0,
         "accuracy_ci95": list(wilson_interval(n_correct, len(y_true))),
@@ -51,14 +53,23 @@ def classification_report(y_true, y_pred, classes: list[str]) -> dict:
         # warning when a test set holds one class)
         "balanced_accuracy": float(np.mean([recall[classes.index(c)] for c in present])) if present else 0.0,
         "n": int(len(y_true)),
-        "per_class": {
-            c: {"precision": float(precision[i]), "recall": float(recall[i]),
-                "f1": float(f1[i]), "support": int(support[i])}
-            for i, c in enumerate(classes)
-        },
+        "per_class": _per_class(classes, precision, recall, f1, support, predicted),
         "classes": list(classes),
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
+        "confusion_matrix": matrix.tolist(),
     }
+
+
+def _per_class(classes, precision, recall, f1, support, predicted) -> dict:
+    """Precision, recall, F1 and support per class; None where undefined, as the console's "-":
+    no precision for a class never predicted, no recall for one absent from the test set (0.0
+    read as "every one missed"), and no F1 without both."""
+    rows = {}
+    for i, c in enumerate(classes):
+        p = float(precision[i]) if predicted[i] else None
+        r = float(recall[i]) if support[i] else None
+        rows[c] = {"precision": p, "recall": r, "f1": float(f1[i]) if p is not None and r is not None else None,
+                   "support": int(support[i])}
+    return rows
 
 
 def plot_confusion_matrix(matrix: list[list[int]], classes: list[str], path: str | Path,
