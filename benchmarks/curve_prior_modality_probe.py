@@ -1,10 +1,10 @@
 """Probe: should the prior lean on curves of the user's own modality (image or text)?
 
-48 of the prior's 64 curves are text curves, 36 of them sentiment tasks that level off early; an
+40 of the prior's 56 curves are text curves, 36 of them sentiment tasks that level off early; an
 image user's curve is predicted mostly from text curves. Here each prior curve of the same
 modality as the curve being predicted shares ``s`` of the kernel weight and the other modality
 ``1 - s`` (``s = None``: every curve weighs the same, the shipped prior). Scored as
-`curve_prior.py` scores the shipped estimator, leave-one-task-out on the 64 curves, and then on
+`curve_prior.py` scores the shipped estimator, leave-one-task-out on the 56 curves, and then on
 the back-test's saved draws (`advise_backtest.json`, 5 draws each).
 Run: `.venv/bin/python benchmarks/curve_prior_modality_probe.py` (seconds) ->
 `benchmarks/results/curve_prior_modality_probe.json`.

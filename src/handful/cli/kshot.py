@@ -11,7 +11,7 @@ import typer
 
 from ..augment.views import ViewLookup
 from ..data import Examples, load_examples, scan_splits
-from ..errors import DataError
+from ..errors import DataError, DataNotFoundError
 from ..jsontext import json_text
 from .augment import AugmentViewsOpt, PresetOpt, check_views
 from .main import app
@@ -57,6 +57,9 @@ def warn_shared(pool: Examples, test: Examples) -> None:
 def pool_and_test(pool: Path, test: Path | None, text_col, label_col,
                   nested: bool = False) -> tuple[Examples, Examples]:
     if test is None:
+        if not pool.exists():  # not "needs --test": the pool itself is missing
+            raise DataNotFoundError(f"Data '{pool}' does not exist. Give a folder with one sub-folder per "
+                                    "class (and --test TEST, unless it has train/ and val/ or test/).")
         if not pool.is_dir():
             raise DataError(f"kshot needs --test TEST unless {pool} has train/ and val/ or test/.")
         splits = scan_splits(pool, nested=nested)

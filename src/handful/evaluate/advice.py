@@ -10,7 +10,7 @@ times how often curves of other tasks had that shape (``curve_prior``). The answ
 weighted mean curve; its range comes from curves drawn by that weight. The likelihood is
 tempered (chi2 / ``TEMPER``): the means of one curve share their held-out parts and a power law
 is only near the true shape, so untempered the 10-90% range held the truth in 64% of the
-prior's 64 curves left out in turn, tempered in 71% (``benchmarks/curve_prior.py``).
+prior's 56 curves left out in turn, tempered in 71% (``benchmarks/curve_prior.py``).
 """
 
 from __future__ import annotations
