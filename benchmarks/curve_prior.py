@@ -189,7 +189,7 @@ def whole_fit(points: list[dict]):
 # (kernel widths, uniform share, temper) tried; shipped (curve_prior.BANDWIDTH, UNIFORM_SHARE,
 # advice.TEMPER): the lowest error from <= 10 per class among those whose range holds the truth
 # most often
-SETTINGS = tuple((b, u, t) for t in (1.0, 4.0, 16.0) for u in (0.2, 0.5) for b in ((0.35, 0.6), (0.7, 1.5)))
+SETTINGS = tuple((b, u, t) for t in (4.0, 16.0, 32.0, 64.0) for u in (0.2, 0.5) for b in ((0.35, 0.6), (0.7, 1.5)))
 
 
 def leave_one_task_out(curves: list[dict], fits: list, up_to: int, bandwidth=BANDWIDTH,

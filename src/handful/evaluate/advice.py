@@ -4,13 +4,20 @@ Error ``e(n) = 1 - accuracy`` at ``n`` examples per class is modelled as a power
 floor, ``e = f + b * n**-c``. Points measured up to a few examples per class fit a steep
 climb to 100% and a curve about to level off about equally well, and a single best fit picks
 between them by the noise of its points. ``posterior_fits`` averages instead: every exponent
-``c`` and floor share ``f / e(n_ref)`` on a grid (``n_ref``: the largest measured size), with
-``b`` fitted for each, weighed by how well it fits the measured means (their standard errors)
-times how often curves of other tasks had that shape (``curve_prior``). The answer is the
-weighted mean curve; its range comes from curves drawn by that weight. The likelihood is
-tempered (chi2 / ``TEMPER``): the means of one curve share their held-out parts and a power law
-is only near the true shape, so untempered the 10-90% range held the truth in 64% of the
-prior's 56 curves left out in turn, tempered in 71% (``benchmarks/curve_prior.py``).
+``c`` and floor share ``f / e(n_ref)`` on a grid (``n_ref``: the largest measured size), each
+through the error measured at ``n_ref`` (the forecast starts from where the data is), weighed by
+how well it fits the smaller sizes' means (their standard errors) times how often curves of
+other tasks had that shape (``curve_prior``). The answer is the weighted mean curve; its range
+comes from curves drawn by that weight, each through the error at ``n_ref`` give or take its
+standard error. The likelihood is tempered (chi2 / ``TEMPER``): the means of one curve share
+their held-out parts, and the early sizes say little of how far a curve goes on.
+
+Session 22 (``benchmarks/curve_anchor_probe.py``): a least-squares scale, as before, sat under
+the largest sizes (the many draws averaged at 1-3 per class weigh most), by 1.3 points at 10 per
+class on flowers5 and 2.8 on TREC. Anchored at ``n_ref``, with temper 32 (chosen as the shipped
+settings were: the lowest error from <= 10 per class among settings whose 10-90% range holds the
+truth 2 times in 3), the prior's 56 curves, each left out in turn, are predicted from <= 10 per
+class with a mean error of 3.07 points (3.42 before) and from <= 30 with 2.27 (2.59).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from .curve_fit import CurveFit, error_and_weights, size_for
 from .curve_prior import EXPONENTS, FLOOR_SHARES, prior_density
 
 N_DRAWS = 100
-TEMPER = 4.0
+TEMPER = 32.0
 
 
 @dataclass(frozen=True)
@@ -65,17 +72,22 @@ class AveragedFit:
         return size_for(self, accuracy, upper)
 
 
-def _grid(n: np.ndarray, err: np.ndarray, w: np.ndarray, n_ref: float):
-    """Floor, scale, exponent and chi2 of the best power law for every grid shape.
+def _grid(n: np.ndarray, err: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Floor share, exponent and chi2 of every grid shape through the last point.
 
-    With floor share ``s`` and exponent ``c``, ``e(n) = e_ref * (s + (1 - s) * (n / n_ref)**-c)``:
-    linear in the error at ``n_ref``, which weighted least squares gives in closed form.
+    With floor share ``s`` and exponent ``c``, ``e(n) = e_ref * (s + (1 - s) * (n / n_ref)**-c)``,
+    ``n_ref = n[-1]`` and ``e_ref = err[-1]``: the error measured at the largest size.
     """
     c, share = np.meshgrid(EXPONENTS, FLOOR_SHARES, indexing="ij")
-    basis = share[..., None] + (1 - share[..., None]) * (n / n_ref)[None, None, :] ** -c[..., None]
-    e_ref = np.maximum(np.sum(w ** 2 * basis * err, -1) / np.sum(w ** 2 * basis ** 2, -1), 0.0)
-    chi2 = np.sum((w * (e_ref[..., None] * basis - err)) ** 2, -1)
-    return share * e_ref, (1 - share) * e_ref * n_ref ** c, c, chi2
+    basis = share[..., None] + (1 - share[..., None]) * (n / n[-1])[None, None, :] ** -c[..., None]
+    chi2 = np.sum((w * (err[-1] * basis - err)) ** 2, -1)
+    return share, c, chi2
+
+
+def _laws(share: np.ndarray, c: np.ndarray, e_ref, n_ref: float) -> tuple[np.ndarray, np.ndarray]:
+    """Floors and scales ``(f, b)`` of the shapes ``(share, c)`` through ``e_ref`` at ``n_ref``."""
+    e_ref = np.asarray(e_ref, dtype=float)
+    return share * e_ref, (1 - share) * e_ref * n_ref ** c
 
 
 def posterior_fits(curve: dict, max_size: float | None = None, seed: int = 0,
@@ -89,18 +101,24 @@ def posterior_fits(curve: dict, max_size: float | None = None, seed: int = 0,
     """
     points = [p for p in curve["points"] if max_size is None or p["size"] <= max_size]
     runs = np.array([p["runs"] for p in points])  # (n_points, repeats)
-    n, err, w = error_and_weights([p["n"] for p in points], runs.mean(axis=1),
-                         runs.std(axis=1) / math.sqrt(runs.shape[1]))
-    floors, scales, exponents, chi2 = _grid(n, err, w, float(n[-1]))
-    prior = prior_density(float(n[-1])) if prior is None else prior
+    sem = runs.std(axis=1) / math.sqrt(runs.shape[1])
+    n, err, w = error_and_weights([p["n"] for p in points], runs.mean(axis=1), sem)
+    n_ref = float(n[-1])
+    shares, exponents, chi2 = _grid(n, err, w)
+    prior = prior_density(n_ref) if prior is None else prior
     log_w = np.log(np.maximum(prior, 1e-300)) - 0.5 * (chi2 - chi2.min()) / temper
     weights = np.exp(log_w - log_w.max()).ravel()
     keep = weights > 1e-9 * weights.max()
     weights = weights[keep] / weights[keep].sum()
-    main = AveragedFit(floors.ravel()[keep], scales.ravel()[keep], exponents.ravel()[keep], weights)
-    picks = np.random.default_rng(seed).choice(len(weights), size=n_draws, p=weights)
-    draws = [CurveFit("power", (float(main.floors[i]), float(main.scales[i]),
-                                float(main.exponents[i])), 0.0) for i in picks]
+    shares, exponents = shares.ravel()[keep], exponents.ravel()[keep]
+    main = AveragedFit(*_laws(shares, exponents, err[-1], n_ref), exponents, weights)
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(weights), size=n_draws, p=weights)
+    # each drawn curve passes through the last point give or take its standard error
+    anchors = np.maximum(err[-1] + sem[-1] * rng.normal(size=n_draws), 0.0)
+    floors, scales = _laws(shares[picks], exponents[picks], anchors, n_ref)
+    draws = [CurveFit("power", (float(f), float(b), float(c)), 0.0)
+             for f, b, c in zip(floors, scales, exponents[picks])]
     return main, draws
 
 
