@@ -31,7 +31,8 @@ def plot_learning_curve(curve: dict, main: AveragedFit, draws: list[CurveFit], a
     lo, hi = np.percentile(band, [10, 90], axis=0)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.fill_between(grid, 100 * lo, 100 * hi, color="tab:blue", alpha=0.15, label="10-90% range")
-    ax.plot(grid, 100 * main.accuracy(grid), color="tab:blue", label="fit (power laws averaged)")
+    ax.plot(grid, 100 * main.accuracy(grid), color="tab:blue",
+            label="fit: from the largest size, shaped by other tasks' curves")
     points = curve["points"]
     ax.errorbar([p["n"] for p in points], [100 * p["mean"] for p in points],
                 yerr=[100 * p["std"] for p in points], fmt="o", color="black", ms=4, capsize=2,
