@@ -49,6 +49,10 @@ class BackboneUnavailableError(HandfulError, RuntimeError):
     """A backbone that needs a package or network access that is not available here."""
 
 
+class CatalogError(HandfulError, OSError):
+    """The server's ``catalog.sqlite`` cannot be opened: damaged, locked or unreadable."""
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -62,16 +66,12 @@ def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
 
 
 def __getattr__(name: str):
-    """``NotFittedError`` subclasses scikit-learn's, made on first use: importing this module
-    (every command does) must not load scikit-learn (about 1 s)."""
+    """``NotFittedError`` subclasses scikit-learn's, so it lives in ``handful.not_fitted``, imported
+    on first use: importing this module (every command does) must not load scikit-learn (about 1 s)."""
     if name != "NotFittedError":
         raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
-    from sklearn.exceptions import NotFittedError as sklearn_not_fitted
+    from .not_fitted import NotFittedError
 
-    class NotFittedError(HandfulError, sklearn_not_fitted):
-        """A model used before it was fitted."""
-
-    NotFittedError.__module__ = __name__
     globals()["NotFittedError"] = NotFittedError
     return NotFittedError
 

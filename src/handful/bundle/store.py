@@ -2,7 +2,8 @@
 
 ``model.json`` holds the format version, the handful version, classes, the backbone
 reference (name, fingerprint, preprocessing), the head type and its ``get_params()``, a
-training-set summary and metrics. ``head.safetensors`` holds the head's learned arrays.
+training-set summary, metrics and the SHA-256 of each array file (integrity.py, checked at load).
+``head.safetensors`` holds the head's learned arrays.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .._version import __version__
 from ..errors import BundleError, DataNotFoundError
 from ..heads import HEADS, create_head, head_name
 from ..jsontext import json_text
+from .integrity import DIGESTS_KEY, check_file_digests, file_digests
 
 FORMAT_VERSION = 1
 MODEL_JSON = "model.json"
@@ -135,9 +137,10 @@ def save_bundle(out: str | Path, head, meta: dict, force: bool = False,
             "head": {"type": head_name(head), "params": head.get_params(),
                      **({"calibration": head.calibration_} if head.calibration_ != 1.0 else {})},
         }
-        (tmp / MODEL_JSON).write_text(json_text(doc, indent=2, default=_json_default))
         if extra:
             extra(tmp)
+        doc[DIGESTS_KEY] = file_digests(tmp)  # of every array file, the extras' included: checked at load
+        (tmp / MODEL_JSON).write_text(json_text(doc, indent=2, default=_json_default))
 
     return write_dir_atomically(out, write, force=force)
 
@@ -184,6 +187,7 @@ def load_bundle(path: str | Path) -> tuple[object, dict]:
         arrays = load_file(str(path / HEAD_FILE))
     except (OSError, ValueError, Exception) as err:  # safetensors raises its own error type
         raise BundleError(f"{path / HEAD_FILE} is missing or damaged ({err}). Re-train.") from err
+    check_file_digests(path, doc)  # a head (or backbone) file swapped in from another model
     head = create_head(head_type, **doc["head"].get("params", {}))
     missing = [a for a in head._state_attrs if a not in arrays]
     if missing:

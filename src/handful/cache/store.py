@@ -15,8 +15,10 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from ..backbones.base import Backbone
 from ..backbones.stream import embed_items
@@ -47,6 +49,21 @@ def content_key(item: str, modality: str) -> str:
     return digest.hexdigest()
 
 
+def _read_vector(f: BinaryIO, dim: int) -> np.ndarray | None:
+    """A float32 ``(dim,)`` vector from an open ``.npy`` entry, or None. The header is checked
+    before any data is read: a damaged one may claim any shape, and an object dtype (a pickle)
+    is never loaded."""
+    version = npy_format.read_magic(f)
+    if version not in ((1, 0), (2, 0)):
+        return None
+    read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+    shape, _, dtype = read_header(f)
+    if shape != (dim,) or dtype != np.float32:
+        return None
+    vector = np.fromfile(f, dtype=np.float32, count=dim)
+    return vector if vector.shape == (dim,) else None  # (dim,) float32
+
+
 @dataclass
 class CacheStats:
     hits: int = 0
@@ -72,11 +89,15 @@ class FeatureCache:
         return self.root / "embeddings" / fingerprint / key[:2] / f"{key}.npy"
 
     def _read(self, path: Path, dim: int) -> np.ndarray | None:
+        """The entry at ``path``, or None for a miss: absent, or unusable (empty, truncated or
+        garbage after a power loss or a disk error), so it is computed and written again."""
         try:
-            vector = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
+            with open(path, "rb") as f:
+                return _read_vector(f, dim)
+        # numpy's header parser raises EOFError, ValueError, SyntaxError or tokenize.TokenError on
+        # garbage: none may escape (click read an EOFError as Ctrl-D: "aborted", every command)
+        except Exception:  # noqa: BLE001
             return None
-        return vector if vector.shape == (dim,) and vector.dtype == np.float32 else None
 
     def _write(self, path: Path, vector: np.ndarray) -> None:
         """Store one entry atomically; a cache that cannot be written (read-only, full, not a

@@ -173,7 +173,9 @@ def _run_command(command, argv: list[str] | None) -> int:
         code = command.main(args=argv, prog_name="handful", standalone_mode=False)
     except HandfulError as err:
         return fail(str(err), 2)
-    except (click.exceptions.Abort, typer.Abort):
+    except (click.exceptions.Abort, typer.Abort) as err:
+        if isinstance(err.__cause__, EOFError):  # click's reading of any EOFError, as if Ctrl-D
+            return fail(_ended_early(err.__cause__), 2)
         return fail("aborted", 130)
     except HELP_REQUESTS as err:  # `handful` alone, or a group without its command: the help
         err.show()
@@ -190,6 +192,13 @@ def _run_command(command, argv: list[str] | None) -> int:
     if code == 130:  # typer turns Ctrl-C into an exit code of 130 and returns it
         return fail("interrupted", 130)
     return code if isinstance(code, int) else 0
+
+
+def _ended_early(err: EOFError) -> str:
+    """The one line for an EOFError from the command's own work (a file cut short), which click
+    passes on as Abort: it said "aborted", exit 130, as for a Ctrl-C."""
+    return (f"a file ended before its data did ({err or 'EOFError'}): it is empty or cut short (a full "
+            "disk, a power loss, a bad copy). Check or replace the files this command reads.")
 
 
 def _wants_json(args: list[str]) -> bool:

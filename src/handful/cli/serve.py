@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -90,4 +91,8 @@ def serve(
                 "auth": bool(token)})
     config = uvicorn.Config(create_app(catalog, settings), log_level="info",
                             access_log=access_log, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn raises the Ctrl-C (or SIGTERM) again once it has shut down
+        # the normal way to stop a server: not an "error: interrupted", exit 130
+        print(f"handful server at {url} stopped.", file=sys.stderr)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import CatalogError, DataError
 from .errors import NotFoundError
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -86,7 +86,14 @@ class CatalogDB:
         return int(self._one("PRAGMA user_version")[0])
 
     def migrate(self) -> int:
-        """Apply the migrations this file lacks, each in its own transaction; returns the version."""
+        """Apply the migrations this file lacks, each in its own transaction; returns the version.
+        Also the first read of the file: one that cannot be read is a ``CatalogError``."""
+        try:
+            return self._migrate()
+        except sqlite3.DatabaseError as err:  # OperationalError (locked, unopenable) included
+            raise catalog_error(self.db_path, err) from err
+
+    def _migrate(self) -> int:
         current = self.schema_version()
         if current > SCHEMA_VERSION:
             raise DataError(f"Catalog {self.db_path} has schema version {current}, newer than this "
@@ -103,6 +110,21 @@ class CatalogDB:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def catalog_error(db_path: Path, err: sqlite3.DatabaseError) -> CatalogError:
+    """The one-line error for a catalog that cannot be opened: locked, unopenable or damaged."""
+    if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+        return CatalogError(f"Catalog {db_path} is locked by another process (sqlite: {err}, after "
+                            "30 s). Stop the other handful server using this --home, then start again.")
+    if isinstance(err, sqlite3.OperationalError):
+        return CatalogError(f"Cannot open catalog {db_path} (sqlite: {err}). Check the permissions "
+                            "and free space of its folder, or choose another --home.")
+    # not "move it aside": a new catalog on the same home would delete the files the old one lists
+    # (recover() removes example and model files no catalog row refers to)
+    return CatalogError(f"Catalog {db_path} is damaged (sqlite: {err}). Restore it from a backup, or "
+                        "pass a new --home (a new catalog on this home would delete the example and "
+                        "model files this one lists).")
 
 
 def in_range(args: tuple) -> tuple:

@@ -132,8 +132,8 @@ def remove_job_leftovers(catalog: Catalog, job: dict) -> None:
 def recover(catalog: Catalog) -> dict:
     """Bring the home folder back to a consistent state after a crash or kill -9.
 
-    Jobs left running are marked failed; model folders no version refers to, temp files and
-    blobs no example refers to are removed. Registered versions are never touched.
+    Jobs left running are marked failed; model folders no version refers to, temp files (half-written
+    ONNX exports too) and blobs no example refers to are removed. Registered versions are never touched.
     """
     failed = catalog.recover_interrupted_jobs()
     registered = catalog.version_paths()
@@ -146,6 +146,7 @@ def recover(catalog: Catalog) -> dict:
                 folder.unlink(missing_ok=True)
             removed.append(str(folder.relative_to(catalog.home)))
     missing = [str(p.relative_to(catalog.home)) for p in registered if not p.is_dir()]
+    removed += _remove_partial_exports(catalog)
     n_blobs = _remove_orphan_blobs(catalog)
     shutil.rmtree(catalog.tmp_dir, ignore_errors=True)
     catalog.tmp_dir.mkdir(exist_ok=True)
@@ -154,6 +155,19 @@ def recover(catalog: Catalog) -> dict:
     if failed or removed or missing or n_blobs:
         log.warning("recovered after an unclean stop: %s", summary)
     return summary
+
+
+def _remove_partial_exports(catalog: Catalog) -> list[str]:
+    """Delete the temp files of ONNX exports a killed server left (``export_onnx`` writes
+    ``.NAME.tmp-XXXX.onnx`` beside its output, then renames it): those of ``--runtime onnx`` in
+    home/onnx/ and of the ONNX download in home/exports/<project>/. Finished exports stay."""
+    home = catalog.home
+    removed = []
+    for file in [*home.glob("onnx/.*.tmp-*"), *home.glob("exports/*/.*.tmp-*")]:
+        if file.is_file():
+            file.unlink(missing_ok=True)
+            removed.append(str(file.relative_to(home)))
+    return removed
 
 
 def _remove_orphan_blobs(catalog: Catalog) -> int:
