@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from .augment.pipeline import AugmentConfig
 from .backbones import backbone_modality, create_backbone
 from .backbones.base import Backbone
 from .bundle.model import load
 from .cache import FeatureCache
+from .classifier_params import CacheSetting, without_empty_labels
 from .data import Examples, check_modality
 from .data.duplicates import copies_summary, copies_warning, duplicate_groups, has_copies
 from .data.examples import ARTICLE
@@ -32,7 +34,7 @@ from .fitted import FittedClassifierMixin
 from .heads import create_head
 from .heads.base import temperature_scaled
 from .heads.threads import single_threaded
-from .inputs import check_load_options, check_progress, check_settings, feature_cache_from, item_list, read_test_set
+from .inputs import check_load_options, check_progress, check_settings, item_list, read_test_set
 from .select import FitProgress, head_candidates, search_heads
 
 __all__ = ["DEFAULT_BACKBONES", "Classifier", "check_settings", "load"]
@@ -65,31 +67,29 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, backbone: str = "auto", head: str = "auto", head_params: dict | None = None,
                  cache: FeatureCache | str | os.PathLike | bool | None = None, batch_size: int = 32,
-                 random_state: int = 0, augment_views: int = 0, augment="default",
+                 random_state: int = 0, augment_views: int = 0, augment: str | AugmentConfig = "default",
                  zero_shot_prior: bool = False, class_names: dict[str, str] | None = None,
                  zero_shot_template: str | None = None):
         self.backbone = backbone
         self.head = head
-        self.head_params = head_params if head_params is not None else {}  # as given: clone checks
+        self.head_params = head_params
         self.cache = cache
         self.batch_size = batch_size
         self.random_state = random_state
         self.augment_views = augment_views
         self.augment = augment
         self.zero_shot_prior = zero_shot_prior
-        self.class_names = class_names if class_names is not None else {}
+        self.class_names = class_names
         self.zero_shot_template = zero_shot_template
         self._backbone: Backbone | None = None
         self._backbone_made: tuple[Backbone, str] | None = None  # (instance, name) by backbone_for
-        self._cache: FeatureCache | None = None
+        self._cache = CacheSetting()  # the FeatureCache of the current cache=
         self._preselected = None  # leaderboard of the backbone search, used by fit_embeddings
         self._zero_shot = None  # (key, ZeroShotMap) reused across fits (k-shot draws)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _feature_cache(self) -> FeatureCache:
-        if self._cache is None:
-            self._cache = feature_cache_from(self.cache)
-        return self._cache
+        return self._cache.resolve(self.cache)
 
     def backbone_for(self, modality: str) -> Backbone:
         """The backbone instance (created once), checked against the data's modality."""
@@ -219,7 +219,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
             best = self.leaderboard_.best
             self.head_ = create_head(best["head"], **best["params"])
         else:
-            self.head_ = create_head(self.head, **self.head_params)
+            self.head_ = create_head(self.head, **(self.head_params or {}))
         if self.zero_shot_prior:
             from .zeroshot.prior import with_prior
 
@@ -283,7 +283,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         from .zeroshot.prior import zero_shot_map_for
 
         key = (self._backbone.fingerprint, tuple(labels), self.zero_shot_template,
-               tuple(sorted(self.class_names.items())))
+               tuple(sorted((self.class_names or {}).items())))
         if self._zero_shot is None or self._zero_shot[0] != key:
             self._zero_shot = (key, zero_shot_map_for(
                 self._backbone, labels, self.class_names, self.zero_shot_template,
@@ -313,9 +313,8 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
                             f"{examples.modality}s. Give a support set of {known}s (a sub-folder per "
                             "class for images, a CSV of text and label for texts).")
         X, examples = self.embed_examples(examples, progress)
-        params = self.head_params if self.head == "prototype" else {}
-        self.head, self.head_params, self.leaderboard_ = "prototype", params, None
-        self.calibration_ = None
+        params = (self.head_params or {}) if self.head == "prototype" else {}
+        self.leaderboard_, self.calibration_ = None, None  # head_ is the head used: head= stays as given
         self.head_ = create_head("prototype", **params).fit(X, np.asarray(examples.labels, dtype=object))
         # a support set of fewer than 20 cannot set the 5% threshold: not judged, and said (cli.familiar)
         self.familiarity_ = fit_familiarity(X, examples.labels, self.random_state, min_examples=MIN_JUDGED)
@@ -335,7 +334,8 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         if held_out and labels is None and isinstance(data, (str, os.PathLike)):
             data, load_kwargs = read_test_set(data, **load_kwargs), {}
         known = backbone_modality(self.backbone) if self.backbone != "auto" else None
-        return examples_from(data, labels, load_kwargs, modality or known)
+        examples = examples_from(data, labels, load_kwargs, modality or known)
+        return examples if labels is None else without_empty_labels(examples)  # a table skips them too
 
 
 def _warn_small(examples: Examples, groups: np.ndarray, single: bool = True) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from .cache import FeatureCache
 from .data import Examples, as_items, as_path, has_splits, load_examples, scan_splits
 from .errors import ArgumentError, DataError, did_you_mean
-from .heads import create_head
+from .heads import check_head
 
 if TYPE_CHECKING:
     from .classifier import Classifier
@@ -36,14 +36,18 @@ def check_settings(clf: Classifier) -> None:
         value = getattr(clf, name)
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
             raise DataError(f"Classifier({name}=...) must be a whole number >= {least}. Got {value!r}.")
-    if not isinstance(clf.class_names, Mapping):
+    if clf.class_names is not None and not isinstance(clf.class_names, Mapping):
         raise DataError("Classifier(class_names=...) maps each label to the class name the zero-shot prior "
                         f"reads, e.g. {{'0': 'negative'}}. Got a {type(clf.class_names).__name__}.")
     if clf.head == "zeroshot_prior" and not clf.zero_shot_prior:
         raise DataError("Classifier(head='zeroshot_prior') has no class-name scores without "
                         "zero_shot_prior=True. Use e.g. Classifier(head='prototype', zero_shot_prior=True).")
+    if clf.head == "auto" and clf.head_params:  # the search tries its own candidates' parameters
+        raise DataError(f"Classifier(head='auto') does not use head_params={clf.head_params!r}: they are "
+                        "parameters of a named head. Name it, e.g. Classifier(head='logistic', "
+                        "head_params={'C': 5.0}), or drop head_params.")
     if clf.head != "auto":
-        create_head(clf.head, **clf.head_params)  # unknown names and parameters fail here
+        check_head(clf.head, clf.head_params)  # unknown names, parameters and bad values fail here
     if isinstance(clf.augment, str):  # a misspelled preset fails even while augment_views is 0
         from .augment.pipeline import preset_config
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import inspect
+import re
 import textwrap
 import typing
 from collections.abc import Callable
@@ -44,6 +45,12 @@ def _canonical(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
+def _canonical_pattern(pattern: str) -> str:
+    """``_canonical`` for a glob: lower case, and a dash as an underscore except inside ``[...]``
+    (a range such as ``[0-2]``)."""
+    return re.sub(r"\[[^\]]*\]|-", lambda m: "_" if m.group() == "-" else m.group(), pattern.strip().lower())
+
+
 def list_backbones(
     pattern: str = "*", modality: str | None = None, include_hidden: bool = False
 ) -> list[str]:
@@ -59,9 +66,10 @@ def list_backbones(
                                     f"Got {_value(pattern)}. Pass a string, or nothing for every backbone.")
     if modality not in (None, "image", "text"):
         raise DataError(f"Unknown modality '{modality}'. Use 'image', 'text' or None (both).")
+    pattern = _canonical_pattern(pattern)  # spelled as create_backbone takes names: EfficientNet-Lite*
     return sorted(
         name for name, entry in _REGISTRY.items()
-        if fnmatch.fnmatch(name, pattern)
+        if fnmatch.fnmatchcase(name, pattern)
         and (modality is None or entry.modality == modality)
         and (include_hidden or not entry.hidden)
     )

@@ -19,12 +19,12 @@ HEADS: dict[str, type[BaseEstimator]] = {
     "mlp": MLPHead,
 }
 
-from ..zeroshot.prior import ZeroShotPriorHead  # noqa: E402  (imports heads.base: register last)
+# ZeroShotPriorHead registers itself as "zeroshot_prior" when its module is done: it imports
+# heads.base, so either module may be imported first (``import handful.zeroshot.prior`` alone)
+from ..zeroshot import prior as _prior  # noqa: E402, F401
 
-HEADS["zeroshot_prior"] = ZeroShotPriorHead
-
-__all__ = ["HEADS", "KNNHead", "LogisticHead", "MLPHead", "PrototypeHead", "create_head",
-           "head_name"]
+__all__ = ["HEADS", "KNNHead", "LogisticHead", "MLPHead", "PrototypeHead", "check_head",
+           "create_head", "head_name"]
 
 
 def create_head(name: str, **params) -> BaseEstimator:
@@ -38,6 +38,14 @@ def create_head(name: str, **params) -> BaseEstimator:
     except TypeError as err:  # an unknown keyword
         raise DataError(f"Head '{name}' does not take those parameters ({err}). Its parameters: "
                         f"{', '.join(inspect.signature(HEADS[name]).parameters)}.") from None
+    return head
+
+
+def check_head(name: str, params: dict | None) -> BaseEstimator:
+    """``create_head(name, **params)`` with its parameter values checked now, as ``fit`` would,
+    so that ``Classifier.fit`` refuses a bad one before any embedding (``inputs.check_settings``)."""
+    head = create_head(name, **(params or {}))
+    head._check_params()
     return head
 
 

@@ -8,6 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import DataError
+from .params import Rule, check_params
 
 SCALE_FLOOR = 0.1  # of the median feature's standard deviation (heads/logistic.py's docstring says why)
 
@@ -56,6 +57,7 @@ class HeadMixin(ClassifierMixin):
     """
 
     _state_attrs: tuple[str, ...] = ()
+    _param_rules: dict[str, Rule] = {}  # checked at fit, before any work (heads/params.py)
     calibration_: float = 1.0  # the temperature on the probabilities; 1 = as the head computes them
 
     def calibrate(self, temperature: float):
@@ -69,7 +71,12 @@ class HeadMixin(ClassifierMixin):
     def _calibrated(self, proba: np.ndarray) -> np.ndarray:
         return proba if self.calibration_ == 1.0 else temperature_scaled(proba, self.calibration_)
 
+    def _check_params(self) -> None:
+        """Raise a DataError naming the first parameter that breaks ``_param_rules``."""
+        check_params(self, self._param_rules)
+
     def _validate_fit(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        self._check_params()
         self.calibration_ = 1.0  # a new fit is not calibrated until told
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)

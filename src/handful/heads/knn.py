@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..errors import DataError
 from .base import HeadMixin, l2_normalize
+from .params import positive, whole_at_least
 
 
 class KNNHead(HeadMixin, BaseEstimator):
@@ -16,6 +16,7 @@ class KNNHead(HeadMixin, BaseEstimator):
     """
 
     _state_attrs = ("mean_", "X_", "y_")
+    _param_rules = {"n_neighbors": whole_at_least(1), "temperature": positive()}
 
     def __init__(self, n_neighbors: int = 5, temperature: float = 0.05):
         self.n_neighbors = n_neighbors
@@ -23,9 +24,6 @@ class KNNHead(HeadMixin, BaseEstimator):
 
     def fit(self, X, y) -> KNNHead:
         X, y_idx = self._validate_fit(X, y)
-        if not (isinstance(self.n_neighbors, (int, np.integer)) and self.n_neighbors >= 1):
-            raise DataError(f"The 'n_neighbors' parameter of KNNHead must be an int >= 1. "
-                             f"Got {self.n_neighbors!r} instead.")
         self.mean_ = X.mean(axis=0)
         self.X_ = l2_normalize(X - self.mean_)
         self.y_ = y_idx.astype(np.int64)

@@ -17,8 +17,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from ..errors import DataError
 from .base import SCALE_FLOOR, HeadMixin, feature_scale, l2_normalize, softmax
+from .params import one_of, positive, whole_at_least
 
 __all__ = ["SCALE_FLOOR", "LogisticHead", "feature_scale"]
 
@@ -33,6 +33,7 @@ class LogisticHead(HeadMixin, BaseEstimator):
     """
 
     _state_attrs = ("mean_", "scale_", "coef_", "intercept_")
+    _param_rules = {"C": positive(), "normalize": one_of("standard", "l2"), "max_iter": whole_at_least(1)}
 
     def __init__(self, C: float = 1.0, normalize: str = "standard", max_iter: int = 2000):
         self.C = C
@@ -46,9 +47,6 @@ class LogisticHead(HeadMixin, BaseEstimator):
 
     def fit(self, X, y) -> LogisticHead:
         X, y_idx = self._validate_fit(X, y)
-        if self.normalize not in ("standard", "l2"):
-            raise DataError(f"The 'normalize' parameter of LogisticHead must be 'standard' or "
-                             f"'l2'. Got {self.normalize!r} instead.")
         Xn = l2_normalize(X) if self.normalize == "l2" else X
         self.mean_ = Xn.mean(axis=0)
         self.scale_ = feature_scale(Xn)

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
 from .base import HeadMixin, feature_scale, softmax
+from .params import at_least, fraction, positive, whole_at_least
 
 
 class MLPHead(HeadMixin, BaseEstimator):
@@ -18,6 +19,10 @@ class MLPHead(HeadMixin, BaseEstimator):
     """
 
     _state_attrs = ("mean_", "scale_", "W1_", "b1_", "W2_", "b2_")
+    # validation_fraction 0 is allowed: no held-out split, no early stopping (the docstring)
+    _param_rules = {"hidden": whole_at_least(1), "dropout": fraction(low_closed=True),
+                    "weight_decay": at_least(0), "lr": positive(), "max_epochs": whole_at_least(1),
+                    "patience": whole_at_least(1), "validation_fraction": fraction(low_closed=True)}
 
     def __init__(self, hidden: int = 256, dropout: float = 0.5, weight_decay: float = 1e-2,
                  lr: float = 1e-3, max_epochs: int = 300, patience: int = 20,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..errors import DataError
 from .base import HeadMixin, l2_normalize, softmax, squared_distances
+from .params import one_of, positive
 
 
 class PrototypeHead(HeadMixin, BaseEstimator):
@@ -27,6 +27,7 @@ class PrototypeHead(HeadMixin, BaseEstimator):
     """
 
     _state_attrs = ("mean_", "prototypes_")
+    _param_rules = {"temperature": positive(), "metric": one_of("cosine", "euclidean")}
 
     def __init__(self, temperature: float = 0.05, center: bool = False, metric: str = "cosine"):
         self.temperature = temperature
@@ -39,12 +40,6 @@ class PrototypeHead(HeadMixin, BaseEstimator):
     def fit(self, X, y) -> PrototypeHead:
         X, y_idx = self._validate_fit(X, y)
         self.counts_ = np.bincount(y_idx, minlength=len(self.classes_))  # not saved; transduction reads it
-        if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
-            raise DataError(f"The 'temperature' parameter of PrototypeHead must be a float > 0. "
-                             f"Got {self.temperature!r} instead.")
-        if self.metric not in ("cosine", "euclidean"):
-            raise DataError(f"The 'metric' parameter of PrototypeHead must be 'cosine' or 'euclidean'. "
-                             f"Got {self.metric!r} instead.")
         if self.metric == "euclidean":
             self.mean_ = np.zeros(X.shape[1])
             self.prototypes_ = np.stack([X[y_idx == k].mean(axis=0) for k in range(len(self.classes_))])

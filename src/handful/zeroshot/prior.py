@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 
 from ..errors import DataError
 from ..heads.base import HeadMixin, softmax
+from ..heads.params import at_least, check_params, either, one_of, whole_at_least
 from .semantic import ZeroShotMap
 
 TEMPERATURE = 0.05  # cosine scores -> zero-shot logits
@@ -38,10 +39,17 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         kind: ``"conse"`` (ImageNet classifier + label embeddings) or ``"cosine"``.
         top_t: ConSE's number of ImageNet labels per image.
 
+    The class-name scorer (``with_zero_shot``) is not a parameter, since ``get_params()`` is
+    written as JSON (model.json, ``--json``) and the map is saved as arrays; ``clone`` (so
+    ``cross_val_score``, ``GridSearchCV``) keeps it all the same.
+
     Example:
         >>> zs = build_zero_shot_map(backbone, ["ant", "bee"])
         >>> head = ZeroShotPriorHead("prototype", kind=zs.kind).with_zero_shot(zs).fit(X, y)
     """
+
+    _param_rules = {"weight": either(one_of("auto"), at_least(0)), "kind": one_of("conse", "cosine"),
+                    "top_t": whole_at_least(1)}
 
     def __init__(self, base: str = "prototype", base_params: dict | None = None,
                  weight: float | str = "auto", kind: str = "conse", top_t: int = 10,
@@ -65,6 +73,22 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         """Attach the class-name scorer (it must cover every class ``fit`` will see)."""
         self.zero_shot_map = zero_shot
         return self
+
+    def __sklearn_clone__(self) -> ZeroShotPriorHead:
+        """An unfitted copy with the same parameters and the same class-name scorer: without it
+        the copy would fit a flat prior, and cross-validation would score another model."""
+        copy = super().__sklearn_clone__()
+        zero_shot = getattr(self, "zero_shot_map", None)
+        return copy if zero_shot is None else copy.with_zero_shot(zero_shot)
+
+    def _check_params(self) -> None:
+        """This head's parameters, then its base head's (a registered head other than this one)."""
+        from ..heads import HEADS, create_head
+
+        check_params(self, self._param_rules)
+        bases = [name for name in HEADS if name != "zeroshot_prior"]
+        check_params(self, {"base": one_of(*bases)})
+        create_head(self.base, **(self.base_params or {}))._check_params()
 
     def fit(self, X, y, groups=None) -> ZeroShotPriorHead:
         """Fit the base head; ``groups`` (n,): copies share a group and a side of the folds
@@ -204,3 +228,8 @@ def zero_shot_map_for(backbone, labels, class_names: dict | None = None,
     names = [(class_names or {}).get(str(label), str(label)) for label in labels]
     zs = build_zero_shot_map(backbone, names, template, cache=cache)
     return replace(zs, class_names=tuple(str(label) for label in labels))
+
+
+from ..heads import HEADS  # noqa: E402  (done here: heads imports this module last, or this one came first)
+
+HEADS["zeroshot_prior"] = ZeroShotPriorHead
