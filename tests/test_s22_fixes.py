@@ -33,3 +33,22 @@ def test_the_forecast_starts_from_the_accuracy_measured_at_the_largest_size():
     at_last = np.array([d.accuracy(10.0) for d in draws])
     sem = np.std(points[-1]["runs"]) / np.sqrt(10)
     assert 0.3 * sem < at_last.std() < 3 * sem, (at_last.std(), sem)
+
+
+def test_a_resource_warning_raised_during_a_command_is_not_shown(capsys, tmp_path, monkeypatch):
+    # an object left unclosed elsewhere in the process (a test's socket, a library's file) was
+    # collected while a command ran, and "warning: unclosed <socket ...>" stood above its one line
+    import warnings
+
+    from handful.cli import kshot
+    from handful.errors import DataError
+
+    def pool_and_test(*args, **kwargs):
+        warnings.warn("unclosed <socket.socket fd=528>", ResourceWarning, stacklevel=1)  # as the collector does
+        warnings.warn("pool and test checked", UserWarning, stacklevel=1)  # a warning of handful's own still shows
+        raise DataError("no pool here")
+
+    monkeypatch.setattr(kshot, "pool_and_test", pool_and_test)
+    assert main(["kshot", str(tmp_path), "--shots", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "unclosed" not in err and "pool and test checked" in err and "no pool here" in err, err

@@ -160,6 +160,9 @@ def _set_warning_filters() -> None:
     # PIL's notes on odd but usable files (corrupt EXIF, palette transparency) are noise here:
     # such files decode. Set once for the process, as decoding threads cannot set it safely.
     warnings.filterwarnings("ignore", module=r"PIL\.")
+    # a file or socket the garbage collector closes is a note for developers (Python hides it by
+    # default); shown, "warning: unclosed <socket ...>" stood above a command's one error line
+    warnings.filterwarnings("ignore", category=ResourceWarning)
     for action, message, category, module, lineno in reversed(targeted):  # back in front, same order
         warnings.filterwarnings(action, getattr(message, "pattern", message or ""), category,
                                 getattr(module, "pattern", module or ""), lineno)
