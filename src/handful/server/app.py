@@ -17,16 +17,18 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._version import __version__
 from ..errors import DataNotFoundError, HandfulError
 from .catalog import Catalog
 from .docs import add_offline_docs, offline_docs_files
-from .errors import AuthError, ConflictError, NotFoundError, TooLargeError
+from .errors import AuthError, ConflictError, NotFoundError, TooLargeError, UnavailableError
 from .predictor import ModelPool
 from .routes import examples, jobs, meta, predict, projects, versions
 from .runner import JobRunner, recover
@@ -35,8 +37,11 @@ from .uploads import Limits, format_size
 
 log = logging.getLogger("handful.server")
 STATIC = Path(__file__).parent / "static"
+# files one multipart request may carry: Starlette's default, or one over a higher predict limit
+# (Limits.max_batch_files) so that the route's own message, with the count, is the one that answers
+MAX_FORM_FILES = 1000
 _STATUS = ((NotFoundError, 404), (DataNotFoundError, 404), (ConflictError, 409),
-           (TooLargeError, 413), (AuthError, 401))
+           (TooLargeError, 413), (AuthError, 401), (UnavailableError, 503))
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,15 @@ def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> Fast
             pool.close()
 
     docs_files = offline_docs_files()  # FastAPI's default pages need a CDN
+    max_files = max(MAX_FORM_FILES, settings.limits.max_batch_files + 1)
     app = FastAPI(title="handful", version=__version__, lifespan=lifespan,
+                  form_limits={"max_files": max_files},
                   docs_url=None if docs_files else "/docs", redoc_url=None if docs_files else "/redoc",
                   description="Train image and text classifiers from a handful of examples: "
                               "upload, train, test, predict. Every error is JSON `{\"detail\": msg}` (ErrorBody), "
                               "a 422 too: one sentence saying what is wrong and how to fix it.")
     app.state.catalog, app.state.settings = catalog, settings
-    _add_error_handlers(app)
+    _add_error_handlers(app, settings.limits, max_files)
     for router in (meta.router, projects.router, examples.router, jobs.router, versions.router,
                    predict.router):
         app.include_router(router, prefix="/api", responses=error_responses(401))
@@ -102,7 +109,14 @@ def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> Fast
     return app
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, limits: Limits, max_files: int) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException):
+        if err.status_code == 400 and str(err.detail).startswith("Too many files."):
+            return JSONResponse({"detail": _too_many_files(request.url.path, limits, max_files)},
+                                status_code=400)
+        return await http_exception_handler(request, err)
+
     @app.exception_handler(HandfulError)
     async def handful_error(request: Request, err: HandfulError) -> JSONResponse:
         status = next((code for cls, code in _STATUS if isinstance(err, cls)), 400)
@@ -119,6 +133,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=err)
         return JSONResponse({"detail": f"Internal error ({type(err).__name__}); the server log has "
                                        "the details."}, status_code=500)
+
+
+def _too_many_files(path: str, limits: Limits, max_files: int) -> str:
+    """Starlette's "Too many files" (it stops parsing at ``max_files``) in handful's words."""
+    if path.endswith(("/predict", "/suggest")):
+        return (f"More than {max_files} files in one request; at most {limits.max_batch_files} to "
+                "predict or rank. Split the request.")
+    return (f"More than {max_files} files in one request, the most one request may carry. Split "
+            "the request (to add many examples, send a zip of class folders to /examples/zip).")
 
 
 def _validation_part(error: dict) -> str:

@@ -22,3 +22,7 @@ class TooLargeError(HandfulError, ValueError):
 
 class AuthError(HandfulError, PermissionError):
     """A missing or wrong API token (HTTP 401)."""
+
+
+class UnavailableError(HandfulError, TimeoutError):
+    """The server cannot answer now, e.g. a model that stopped answering; retrying may work (HTTP 503)."""

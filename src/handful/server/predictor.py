@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from ..classifier import Classifier, load
 from ..data.images import ImageDecodeError
 from ..scale.batch import split_familiarity, with_familiarity
 from .catalog import Catalog
+from .errors import UnavailableError
 
 log = logging.getLogger("handful.server")
 
@@ -51,7 +53,14 @@ class _Request:
 
 
 class MicroBatcher:
-    """Runs ``forward(inputs) -> (len(inputs), k) array`` over whatever requests are queued."""
+    """Runs ``forward(inputs) -> (len(inputs), k) array`` over whatever requests are queued.
+
+    ``close`` stops the thread once everything queued before it has run. A request may still hold
+    the model after the pool dropped it (evicted, or its project deleted): ``submit`` then runs the
+    forward pass itself, unbatched, so no request ever waits on a thread that has gone.
+    """
+
+    stall_s = 120.0  # a request waits this long with no forward pass starting, then gets a 503
 
     def __init__(self, forward: Callable[[list], np.ndarray], max_batch: int = 32):
         self.forward = forward
@@ -59,26 +68,62 @@ class MicroBatcher:
         self.n_items = 0  # items and forward passes so far: n_items / n_batches = mean batch
         self.n_batches = 0
         self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._closed = False
+        self._submit_lock = threading.Lock()  # no request is queued behind the close marker
         self._thread = threading.Thread(target=self._loop, name="micro-batcher", daemon=True)
         self._thread.start()
 
     def submit(self, inputs: Sequence) -> np.ndarray:
         """Rows of ``forward`` for ``inputs``, computed together with concurrent requests."""
-        futures = []
-        for start in range(0, len(inputs), self.max_batch):
-            future: Future = Future()
-            self._queue.put(_Request(list(inputs[start:start + self.max_batch]), future))
-            futures.append(future)
-        return np.concatenate([f.result() for f in futures]) if futures else np.zeros((0, 0))
+        chunks = [list(inputs[start:start + self.max_batch])
+                  for start in range(0, len(inputs), self.max_batch)]
+        if not chunks:
+            return np.zeros((0, 0))
+        futures: list[Future] = []
+        with self._submit_lock:
+            if not self._closed:
+                futures = [Future() for _ in chunks]
+                for chunk, future in zip(chunks, futures, strict=True):
+                    self._queue.put(_Request(chunk, future))
+        if not futures:  # closed: the model is still in memory, only its batching thread is gone
+            return np.concatenate([on_torch_thread(self.forward, chunk) for chunk in chunks])
+        return np.concatenate([self._wait(f) for f in futures])
+
+    def _wait(self, future: Future) -> np.ndarray:
+        """The future's rows; an UnavailableError once no forward pass has started for ``stall_s``
+        or the thread has died (a request never waits forever, holding a server thread)."""
+        seen, since = self.n_batches, time.monotonic()
+        while True:
+            try:
+                return future.result(timeout=min(1.0, self.stall_s))
+            except FutureTimeout:
+                pass
+            if future.done():
+                continue
+            if self.n_batches != seen:
+                seen, since = self.n_batches, time.monotonic()
+            elif not self._thread.is_alive() or time.monotonic() - since > self.stall_s:
+                raise UnavailableError(
+                    f"The model did not answer: no forward pass started for {self.stall_s:g} s "
+                    "(the server is overloaded or its model thread stopped). Retry the request; "
+                    "if it fails again, restart the server.")
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._submit_lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(None)
 
     def _loop(self) -> None:
+        closing = False
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get_nowait() if closing else self._queue.get()
+            except queue.Empty:
+                return  # closed, and everything queued before the close has run
             if first is None:
-                return
+                closing = True
+                continue
             batch, n = [first], len(first.inputs)
             while n < self.max_batch:
                 try:
@@ -86,8 +131,8 @@ class MicroBatcher:
                 except queue.Empty:
                     break
                 if nxt is None:
-                    self._queue.put(None)
-                    break
+                    closing = True  # the requests queued before it still run
+                    continue
                 if n + len(nxt.inputs) > self.max_batch:
                     self._queue.put(nxt)  # next round; order among waiters barely matters
                     break
@@ -193,9 +238,15 @@ class ModelPool:
         self._models: OrderedDict[tuple[int, int], LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple[int, int], threading.Lock] = {}
+        # {project id: times forgotten}: a load begun before a delete is not pooled (ids come back)
+        self._generation: dict[int, int] = {}
 
     def get(self, project_id: int, number: int | None = None) -> LoadedModel:
-        """Version ``number`` of the project (its current version when None), loaded."""
+        """Version ``number`` of the project (its current version when None), loaded.
+
+        The model stays usable by the caller after the pool drops it (``MicroBatcher.close``)."""
+        with self._lock:
+            generation = self._generation.get(project_id, 0)
         if number is None:
             number = self.catalog.current_version(project_id)
         key = (project_id, number)
@@ -213,8 +264,11 @@ class ModelPool:
                     return self._models[key]
             model = self._load(version)
             with self._lock:
-                self._models[key] = model
                 self._loading.pop(key, None)
+                if self._generation.get(project_id, 0) != generation:
+                    model.close()  # its project was deleted while it loaded: answer this caller only
+                    return model
+                self._models[key] = model
                 while len(self._models) > self.max_models:
                     self._models.popitem(last=False)[1].close()
         return model
@@ -268,7 +322,9 @@ class ModelPool:
                 for (pid, number), m in models]
 
     def forget_project(self, project_id: int) -> None:
+        """Drop the project's models (it is being deleted), and any load of one under way."""
         with self._lock:
+            self._generation[project_id] = self._generation.get(project_id, 0) + 1
             for key in [k for k in self._models if k[0] == project_id]:
                 self._models.pop(key).close()
 

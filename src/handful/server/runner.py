@@ -88,9 +88,18 @@ class JobRunner:
     def _spawn(self, job: dict) -> None:
         cmd = [sys.executable, "-m", "handful.server.worker", "--home", str(self.catalog.home),
                "--job", str(job["id"]), "--parent-pid", str(os.getpid())]
-        with open(self.catalog.logs_dir / "worker.log", "ab") as err:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                    env=self.env)
+        try:
+            with open(self.catalog.logs_dir / "worker.log", "ab") as err:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                        env=self.env)
+        except OSError as err:  # EMFILE, ENOMEM, EAGAIN: the job must not stay 'running' forever
+            log.error("job %s: could not start its worker: %s", job["id"], err)
+            self.catalog.finish_job(job["id"], "failed", "The training worker could not be started "
+                                    f"({err.strerror or err}). Free memory or open files on the "
+                                    "server (or restart it), then start training again.")
+            if self.on_finished:
+                self.on_finished(self.catalog.get_job(job["id"]))
+            return
         with self._lock:
             self._procs[job["id"]] = proc
         self.catalog.set_worker_pid(job["id"], proc.pid)

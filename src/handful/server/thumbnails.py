@@ -26,6 +26,8 @@ def thumbnail(source: Path, folder: Path, digest: str, size: int) -> Path:
     with os.fdopen(fd, "wb") as f:
         img.save(f, "JPEG", quality=85)
     os.replace(tmp, target)
+    if not source.is_file():  # deleted meanwhile, maybe after its previews: leave no copy behind
+        target.unlink(missing_ok=True)
     return target
 
 

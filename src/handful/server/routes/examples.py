@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import mimetypes
+import os
+from email.utils import formatdate
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
@@ -9,6 +12,7 @@ from fastapi.responses import FileResponse, Response
 
 from ...errors import DataError
 from ..catalog import Catalog
+from ..errors import NotFoundError
 from ..ingest import add_images, add_table, add_texts, add_zip
 from ..schemas import (
     ClassRename,
@@ -115,9 +119,18 @@ def example_file(project_id: int, example_id: int, catalog: CatalogDep,
     path = catalog.blobs.path(example["digest"], example["ext"])
     if size:
         path = thumbnail(path, catalog.home / "thumbs", example["digest"], size)
-    # revalidated on each use (ETag, 304): example ids can come back after a delete, so a URL
-    # cached as immutable showed the old image for a new example
-    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
+    try:  # read here, not streamed later: a delete committing meanwhile is then a 404, not a 500
+        with open(path, "rb") as f:
+            data, stat = f.read(), os.fstat(f.fileno())
+    except FileNotFoundError as err:
+        raise NotFoundError(f"Example {example_id} does not exist in project {project_id} (it was "
+                            "deleted while its file was read); reload the examples.") from err
+    # revalidated on each use: example ids can come back after a delete, so a URL cached as
+    # immutable showed the old image for a new example
+    return Response(data, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                    headers={"Cache-Control": "private, no-cache",
+                             "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
+                             "ETag": f'"{example["digest"][:32]}-{size or 0}"'})
 
 
 @router.patch("/examples/{example_id}", response_model=Example)
