@@ -21,6 +21,7 @@ ERRORS = {
     409: "The request clashes with the project as it is now (a second training job, a class taken or gone)",
     413: "The request body or an uploaded file is over the server's size limit",
     422: "The request does not match its schema (a missing field, a wrong type); detail names the field",
+    503: "The model could not answer in time (a stuck or stopped model); retry, and restart the server if it repeats",
 }
 
 

@@ -23,7 +23,7 @@ from .deps import CatalogDep, LimitsDep, PoolDep
 from .examples import read_upload
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["predict"],
-                   responses=error_responses(400, 404, 413, 422))
+                   responses=error_responses(400, 404, 413, 422, 503))
 
 
 def top_k(model: LoadedModel, proba: np.ndarray, names: list[str], k: int,
