@@ -6,6 +6,8 @@ message that names the offline backbones instead.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -37,6 +39,33 @@ def _import(prefix: str):
             f"Backbone prefix '{prefix}:' needs the package '{_PACKAGES[prefix]}', which is not "
             f"installed. Run `pip install 'handful[hub]'`, or use an offline backbone: {_OFFLINE}."
         ) from err
+    except Exception as err:  # installed but broken: a mismatched torchvision raises RuntimeError
+        raise BackboneUnavailableError(_broken_import_message(prefix, err)) from err
+
+
+def _broken_import_message(prefix: str, err: Exception) -> str:
+    """One line for a hub package that is installed but fails to import (``err``), with its fix."""
+    module = "sentence_transformers" if prefix == "st" else prefix
+    fix = f"reinstall it (`pip install --force-reinstall {_PACKAGES[prefix]}`)"
+    if "torchvision" in str(err):  # PyPI's torchvision beside a CPU (or other-release) torch
+        fix = _torchvision_fix(optional=prefix == "st")
+    return (f"Backbone prefix '{prefix}:' needs the package '{_PACKAGES[prefix]}', which is installed but "
+            f"fails to import ({module}: {type(err).__name__}: {err}). To fix it, {fix}; or use an "
+            f"offline backbone: {_OFFLINE}.")
+
+
+def _torchvision_fix(optional: bool) -> str:
+    """Install the torchvision built for the installed torch: torch 2.N pairs with torchvision
+    0.(N+15), from the same index (a ``+cpu`` torch comes from PyTorch's CPU index)."""
+    from importlib.metadata import version
+
+    torch_version = version("torch")
+    release, _, local = torch_version.partition("+")
+    minor = int(release.split(".")[1])
+    index = f" --index-url https://download.pytorch.org/whl/{local}" if local else ""
+    fix = (f"install the torchvision built for torch {torch_version} "
+           f"(`pip install torchvision==0.{minor + 15}.*{index}`)")
+    return fix + (", or `pip uninstall torchvision`" if optional else "")
 
 
 def _offline_error(name: str, err: Exception) -> BackboneUnavailableError:
@@ -135,11 +164,7 @@ class SentenceTransformerBackbone(TokenWindow, BackboneBase):
 
     def __init__(self, model_name: str, model=None):
         if model is None:
-            st = _import("st")
-            try:
-                model = st.SentenceTransformer(model_name, device="cpu")
-            except (OSError, ValueError, RuntimeError) as err:
-                raise _offline_error(f"st:{model_name}", err) from err
+            model = _load_sentence_transformer(_import("st"), model_name)
         self.model = model
         # renamed in sentence-transformers 6 (the old name warns)
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -172,6 +197,49 @@ class SentenceTransformerBackbone(TokenWindow, BackboneBase):
     def tunable_module(self):
         """The SentenceTransformer, for contrastive fine-tuning (``--finetune``)."""
         return self.model
+
+
+def _load_sentence_transformer(st, model_name: str):
+    """``st.SentenceTransformer(model_name)``, failing in seconds when it must download and the hub
+    cannot be reached: huggingface_hub retries a first download 5 times with back-off (about 75 s),
+    logging a "Retrying in 8s" line each time."""
+    if not os.path.isdir(model_name):
+        _require_hub(model_name)
+    http_log = logging.getLogger("huggingface_hub.utils._http")
+    level = http_log.level
+    http_log.setLevel(logging.ERROR)  # the retry lines of a flaky download; the error says what failed
+    try:
+        return st.SentenceTransformer(model_name, device="cpu")
+    except (OSError, ValueError, RuntimeError) as err:
+        raise _offline_error(f"st:{model_name}", err) from err
+    finally:
+        http_log.setLevel(level)
+
+
+def _require_hub(model_name: str) -> None:
+    """Refuse in one line when ``model_name`` is not in the local cache and the hub does not answer
+    one request within 5 s (through huggingface_hub's own session: its proxies, HF_ENDPOINT, token)."""
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:  # no request is made: a model not in the cache fails at once
+        return
+    try:
+        cached = any(isinstance(huggingface_hub.try_to_load_from_cache(model_name, name), str)
+                     for name in ("modules.json", "config.json"))
+    except ValueError:  # not a valid repo id: sentence-transformers says so itself
+        return
+    if cached:  # huggingface_hub falls back to the cache without retrying when the hub is away
+        return
+    try:
+        huggingface_hub.get_session().head(constants.ENDPOINT, timeout=5)
+    except Exception as err:  # httpx's or requests' errors, by huggingface_hub version
+        raise BackboneUnavailableError(
+            f"Backbone 'st:{model_name}' is not in the local Hugging Face cache and the model hub "
+            f"({constants.ENDPOINT}) cannot be reached ({type(err).__name__}): its weights download on "
+            f"first use. Check the network connection (or HF_ENDPOINT and proxy settings), or use an "
+            f"offline backbone: {_OFFLINE}."
+        ) from err
 
 
 def sentence_window(model) -> tuple[int | None, int, Callable[[list[str]], list[int]]]:

