@@ -94,6 +94,10 @@ def embed(
     from ..scale.writers import remove_skipped_list
     out = Output(as_json)
     started = time.perf_counter()
+    if ray:  # the extra is checked before the backbone loads and any --out file is written
+        from ..scale.ray_data import require_ray
+
+        require_ray()
     net, name, model_dir = _backbone(backbone, model, list(inputs))
     reader = f"Backbone '{net.name}' embeds"  # the errors' subject: no model is involved here
     if net.modality == "text":

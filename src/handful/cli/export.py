@@ -51,18 +51,24 @@ def export(
     report = export_onnx(model, out_file, samples=[str(s) for s in sample or []], opset=opset,
                          tolerance=tolerance, support=support, nested=nested)
     prep = report.metadata["handful.preprocessing"]
-    shape = ", ".join(map(str, ["batch", *prep["shape"][1:]]))
-    out.print(f"Wrote {report.path} (opset {report.opset}): input 'image' uint8 ({shape}) "
-              f"{prep['channels']}, output 'probabilities' over {len(report.metadata['handful.classes'])} "
-              f"classes" + (f" of the support set {support}." if support else "."))
-    out.print(f"Preprocessing before the graph: short side to {prep['resize_size']} px "
-              f"({prep['interpolation']}), center crop {prep['input_size']}; mean/std inside.")
+    inputs = prep.get("inputs") or [{"name": "image", **prep}]  # a concatenation: one per part
+    shapes = ", ".join(f"'{p['name']}' uint8 ({', '.join(map(str, ['batch', *p['shape'][1:]]))}) {p['channels']}"
+                       for p in inputs)
+    out.print(f"Wrote {report.path} (opset {report.opset}): input{'s' * (len(inputs) > 1)} {shapes}, output "
+              f"'probabilities' over {len(report.metadata['handful.classes'])} classes"
+              + (f" of the support set {support}." if support else "."))
+    steps = "; ".join(f"{p['name'] + ': ' if len(inputs) > 1 else ''}short side to {p['resize_size']} px "
+                      f"({p['interpolation']}), center crop {p['input_size']}" for p in inputs)
+    out.print(f"Preprocessing before the graph: {steps}; mean/std inside (all steps: metadata "
+              "'handful.preprocessing').")
     for item in report.skipped:  # left out of the parity check; said, as every command says it
         out.print(f"  sample skipped {item['path']}: {item['reason']}")
     out.print(f"Parity on {report.samples}: max abs difference of probabilities vs PyTorch "
               f"(float32) {report.max_abs_diff:.2e}, of embeddings {report.max_abs_diff_embeddings:.2e}.")
     if report.max_abs_diff_vs_default is not None:  # what `predict --runtime torch` gives differs more
-        precision = report.metadata["handful.backbone"]["info"].get("precision")
+        backbone = report.metadata["handful.backbone"]
+        precision = "+".join(dict.fromkeys(  # a concatenation's parts run at their own precision
+            p["info"].get("precision") for p in backbone.get("parts", [backbone])))
         out.print(f"Against `predict --runtime torch` ({precision} on this CPU): max abs difference of "
                   f"probabilities {report.max_abs_diff_vs_default:.2e}; the two runtimes agree to about "
                   "that (a label can differ near a tie).")

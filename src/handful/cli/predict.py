@@ -230,6 +230,10 @@ def check_output_options(as_csv: bool, out_file: Path | None, overwrite: bool, r
     if overwrite and out_file is None:
         raise DataError("--overwrite starts an --out file over, and no --out is given, so it would be "
                         "ignored. Add --out FILE, or drop --overwrite.")
+    if ray:  # the extra is checked before the model loads and any --out file is written
+        from ..scale.ray_data import require_ray
+
+        require_ray()
 
 
 def check_no_files_as_texts(inputs: list[str], who: str) -> None:

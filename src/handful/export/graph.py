@@ -109,6 +109,11 @@ HEAD_MODULES: dict[type, Callable[..., nn.Module]] = {
 def head_module(head) -> nn.Module:
     """The torch twin of a fitted handful head (same probabilities, float32)."""
     factory = HEAD_MODULES.get(type(head))
+    if factory is None and hasattr(head, "base") and hasattr(head, "kind"):  # ZeroShotPriorHead
+        raise BundleError(f"Head {type(head).__name__} (a {head.base} head with a zero-shot prior) cannot be "
+                          "exported to ONNX yet: the prior's class-name scores are not in the graph. "
+                          f"Re-train without --zero-shot-prior (--head {head.base} alone), or predict "
+                          "with --runtime torch.")
     if factory is None:
         raise BundleError(f"Head {type(head).__name__} cannot be exported to ONNX yet (supported: "
                           f"{', '.join(c.__name__ for c in HEAD_MODULES)}). Re-train with one of them.")
@@ -169,33 +174,55 @@ def feature_module(backbone: Backbone) -> nn.Module:
                       "`torch_module()` method, or use an EfficientNet-Lite or timm backbone.")
 
 
+def backbone_parts(backbone: Backbone) -> tuple:
+    """The backbones whose embeddings the model's are: a concatenation's parts, else itself."""
+    return tuple(getattr(backbone, "parts", (backbone,)))
+
+
+def input_names(backbone: Backbone) -> list[str]:
+    """The graph's inputs: ``image``, or ``image_<part>`` for each part of a concatenation."""
+    parts = backbone_parts(backbone)
+    return ["image"] if len(parts) == 1 else [f"image_{p.name}" for p in parts]
+
+
 class ClassifierGraph(nn.Module):
     """Backbone + head: uint8 pixels (n, H, W, 3), or (n, H, W) for a grayscale backbone ->
-    (probabilities (n, C), embeddings (n, dim))."""
+    (probabilities (n, C), embeddings (n, dim)). A concatenated backbone (``a+b``) takes one
+    input per part, each preprocessed for that part; their features are concatenated in the
+    parts' order, as the head was trained."""
 
     def __init__(self, backbone: Backbone, head):
         super().__init__()
-        self.backbone = feature_module(backbone)
+        self.parts = nn.ModuleList(feature_module(p) for p in backbone_parts(backbone))
         self.head = head_module(head)
 
-    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        embeddings = self.backbone(pixels).float()
+    def forward(self, *pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = [part(x).float() for part, x in zip(self.parts, pixels)]
+        embeddings = features[0] if len(features) == 1 else torch.cat(features, dim=1)
         return self.head(embeddings), embeddings
 
 
-def preprocessing(info: BackboneInfo, channels: int = 3) -> dict:
+def preprocessing(info: BackboneInfo, channels: int = 3, draft_size: int | None = None) -> dict:
     """What a caller does before the graph, and what the graph does itself (for metadata).
 
     ``channels`` 1: a grayscale backbone (Conv-4), whose input is (n, H, W) luminance; its
-    test-time shifts, if any, are inside the graph."""
+    test-time shifts, if any, are inside the graph. ``draft_size``: the short side a JPEG is
+    decoded at least at (default ``info.resize_size``; a concatenation decodes once for all parts,
+    at the largest)."""
     gray = channels == 1
+    draft = draft_size or info.resize_size
+    decode = ("decode (a JPEG in PIL draft mode: img.draft('RGB', (int(w * s) + 1, int(h * s) + 1)) "
+              f"with s = {draft} / min(w, h) of the stored size, before loading: PIL decodes at the largest "
+              "DCT reduction, 1/2, 1/4 or 1/8, that keeps at least that size, else at full size)"
+              if not gray or draft_size else "decode")
     return {
         "input": "image", "dtype": "uint8", "layout": "NHW" if gray else "NHWC",
         "channels": "L" if gray else "RGB",
         "shape": [None, info.input_size, info.input_size] + ([] if gray else [3]),
         "before_graph": [
-            "decode, apply EXIF orientation, convert to RGB (transparency over white)"
-            + (", then to grayscale (PIL 'L')" if gray else ""),
+            f"{decode}, apply EXIF orientation; a 16-bit image (PIL mode I;16 or I) is scaled v / 256 "
+            "to 8-bit ('L', as img.point(lambda v: v / 256).convert('L')); convert to RGB (transparency "
+            "over white)" + (", then to grayscale (PIL 'L')" if gray else ""),
             f"resize so the short side is {info.resize_size} px ({info.interpolation})",
             f"center-crop {info.input_size}x{info.input_size}",
         ],
@@ -203,3 +230,17 @@ def preprocessing(info: BackboneInfo, channels: int = 3) -> dict:
         "resize_size": info.resize_size, "input_size": info.input_size,
         "interpolation": info.interpolation,
     }
+
+
+def model_preprocessing(backbone: Backbone) -> dict:
+    """``preprocessing`` of the model's backbone; for a concatenation, ``{"inputs": [...]}`` with one
+    entry per graph input (its ``name`` added), each image decoded once for all of them."""
+    parts = backbone_parts(backbone)
+    if len(parts) == 1:
+        return preprocessing(backbone.info, getattr(backbone, "channels", 3))
+    draft = max(p.info.resize_size for p in parts)
+    return {"input": "images", "inputs": [
+        {"name": name, **preprocessing(p.info, getattr(p, "channels", 3), draft)}
+        for name, p in zip(input_names(backbone), parts)],
+        "note": "decode each image once (as each entry's first step says), then resize and crop it "
+                "for each input"}

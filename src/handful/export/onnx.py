@@ -35,7 +35,7 @@ from ..bundle.store import HEAD_FILE, chmod_like_new, is_inside
 from ..data.images import ImageDecodeError
 from ..errors import BundleError, DataError
 from ..jsontext import json_text
-from .graph import ClassifierGraph, preprocessing
+from .graph import ClassifierGraph, backbone_parts, input_names, model_preprocessing
 
 MIN_OPSET, MAX_OPSET = 13, 20  # the TorchScript exporter's upper end; 13 for the ops used here
 OPSET = 17  # onnxruntime >= 1.14 runs all of opset 17; the TorchScript exporter emits it well
@@ -76,14 +76,29 @@ def head_digest(model_dir: str | Path) -> str:
 
 @contextlib.contextmanager
 def _float32(backbone: Backbone):
-    """Run ``backbone.embed`` in float32 for the reference (bf16 autocast is a CPU speed-up)."""
-    info = backbone.info
-    if getattr(info, "precision", "float32") != "float32":
-        backbone.info = replace(info, precision="float32")
+    """Run ``backbone.embed`` in float32 for the reference (bf16 autocast is a CPU speed-up);
+    each part of a concatenation."""
+    infos = [(part, part.info) for part in backbone_parts(backbone)]
+    for part, info in infos:
+        if getattr(info, "precision", "float32") != "float32":
+            part.info = replace(info, precision="float32")
     try:
         yield backbone
     finally:
-        backbone.info = info
+        for part, info in infos:
+            part.info = info
+
+
+def _reduced_precision(backbone: Backbone) -> bool:
+    return any(getattr(p.info, "precision", "float32") != "float32" for p in backbone_parts(backbone))
+
+
+def input_feeds(names: Sequence[str], batch: Sequence) -> dict[str, np.ndarray]:
+    """The graph's inputs for ``batch``: arrays, or a tuple per item (one per input) for a
+    concatenated backbone's."""
+    if len(names) == 1:
+        return {names[0]: np.stack(batch)}
+    return {name: np.stack([x[i] for x in batch]) for i, name in enumerate(names)}
 
 
 def sample_inputs(backbone: Backbone, samples: Sequence[str] = ()
@@ -109,7 +124,13 @@ def sample_inputs(backbone: Backbone, samples: Sequence[str] = ()
             raise DataError(f"No readable sample image in {list(samples)[:3]}{first}. Give image files "
                             "or a folder for --sample, or leave it out for synthetic samples.")
         return batch, f"{len(batch)} images from {', '.join(map(str, samples))[:200]}", skipped
-    size = backbone.info.input_size
+    parts = backbone_parts(backbone)
+    per_part = [_synthetic(p.info.input_size, getattr(p, "channels", 3)) for p in parts]
+    batch = per_part[0] if len(parts) == 1 else list(zip(*per_part))
+    return batch, f"{N_SYNTHETIC} synthetic images (noise and gradients)", []
+
+
+def _synthetic(size: int, channels: int) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     ramp = np.linspace(0, 255, size)
     batch = []
@@ -119,20 +140,22 @@ def sample_inputs(backbone: Backbone, samples: Sequence[str] = ()
             img = 0.3 * img + 0.7 * np.stack([ramp[None, :].repeat(size, 0),
                                               ramp[:, None].repeat(size, 1),
                                               np.full((size, size), 40.0 * i)], axis=2)
-        img = img.mean(axis=2) if getattr(backbone, "channels", 3) == 1 else img
+        img = img.mean(axis=2) if channels == 1 else img
         batch.append(np.clip(img, 0, 255).astype(np.uint8))
-    return batch, f"{N_SYNTHETIC} synthetic images (noise and gradients)", []
+    return batch
 
 
-def _export_graph(graph: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
-    kwargs = dict(input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES), opset_version=opset,
-                  dynamic_axes={INPUT_NAME: {0: "batch"}, **{o: {0: "batch"} for o in OUTPUT_NAMES}})
+def _export_graph(graph: torch.nn.Module, example: torch.Tensor | tuple[torch.Tensor, ...], path: Path,
+                  opset: int, input_names: Sequence[str] = (INPUT_NAME,)) -> None:
+    """Write ``graph`` traced on ``example`` (one tensor per input: a concatenation has several)."""
+    kwargs = dict(input_names=list(input_names), output_names=list(OUTPUT_NAMES), opset_version=opset,
+                  dynamic_axes={**{i: {0: "batch"} for i in input_names}, **{o: {0: "batch"} for o in OUTPUT_NAMES}})
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False  # TorchScript exporter: ~1 s instead of ~15 s, same graph quality
     if threading.current_thread() is threading.main_thread():
         ignore_exporter_notes()  # again: a command's start (cli.main) put its own filters in front
     with torch.no_grad():
-        torch.onnx.export(graph, (example,), str(path), **kwargs)
+        torch.onnx.export(graph, example if isinstance(example, tuple) else (example,), str(path), **kwargs)
 
 
 def ignore_exporter_notes() -> None:
@@ -156,9 +179,9 @@ def _metadata(clf, model_dir: Path | None, report_fields: dict, support: str | N
     meta = {
         "handful.version": __version__,
         "handful.classes": json.dumps([str(c) for c in clf.classes_]),
-        "handful.preprocessing": json.dumps(preprocessing(info, getattr(clf._backbone, "channels", 3))),
+        "handful.preprocessing": json.dumps(model_preprocessing(clf._backbone)),
         "handful.backbone": json.dumps({"name": info.name, "fingerprint": clf._backbone.fingerprint,
-                                        "info": info.to_json()}),
+                                        "info": info.to_json(), **_parts_json(clf._backbone)}),
         "handful.head": json.dumps({"type": type(clf.head_).__name__,
                                     "params": clf.head_.get_params()}, default=str),
         "handful.outputs": json.dumps({"probabilities": "(batch, n_classes) float32, classes order",
@@ -174,6 +197,14 @@ def _metadata(clf, model_dir: Path | None, report_fields: dict, support: str | N
     return meta
 
 
+def _parts_json(backbone: Backbone) -> dict:
+    """A concatenation's parts, each as the backbone entry of its own export would be."""
+    parts = backbone_parts(backbone)
+    if len(parts) == 1:
+        return {}
+    return {"parts": [{"name": p.name, "fingerprint": p.fingerprint, "info": p.info.to_json()} for p in parts]}
+
+
 def _write_metadata(path: Path, meta: dict[str, str]) -> None:
     import onnx
 
@@ -181,7 +212,8 @@ def _write_metadata(path: Path, meta: dict[str, str]) -> None:
     model.producer_name, model.producer_version = "handful", __version__
     model.doc_string = ("handful classifier: input 'image' uint8 (batch, H, W, 3) RGB, or (batch, H, W) "
                         "grayscale where metadata 'handful.preprocessing' says channels 'L', resized and "
-                        "center-cropped as in that metadata; output "
+                        "center-cropped as in that metadata (a concatenated backbone: one input per part, "
+                        "'image_<part>', each as its entry in that metadata's 'inputs'); output "
                         "'probabilities' in the order of 'handful.classes'.")
     del model.metadata_props[:]
     for key, value in meta.items():
@@ -193,13 +225,13 @@ def _parity(path: Path, graph: ClassifierGraph, clf, batch: list[np.ndarray]) ->
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    proba_ort, emb_ort = session.run(list(OUTPUT_NAMES), {INPUT_NAME: np.stack(batch)})
     backbone = clf._backbone
+    proba_ort, emb_ort = session.run(list(OUTPUT_NAMES), input_feeds(input_names(backbone), batch))
     with _float32(backbone):
         emb_ref = np.asarray(backbone.embed(batch), dtype=np.float32)
     proba_ref = clf.head_.predict_proba(emb_ref)  # handful's own numpy head, float64
     vs_default = None
-    if getattr(backbone.info, "precision", "float32") != "float32":
+    if _reduced_precision(backbone):
         default = clf.head_.predict_proba(np.asarray(backbone.embed(batch), dtype=np.float32))
         vs_default = float(np.abs(proba_ort - default).max())
     return {"n_samples": len(batch), "max_abs_diff": float(np.abs(proba_ort - proba_ref).max()),
@@ -239,6 +271,10 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     if support is not None and out is None:
         raise DataError(f"--support needs --out FILE.onnx: the support set's graph is a file of its own "
                         f"({model_dir or 'the model'}/model.onnx stays the model's own export).")
+    if support is not None and model_dir is not None and Path(out).resolve() == (model_dir / "model.onnx").resolve():
+        raise DataError(f"--out '{out}' is the model's own export ({model_dir / 'model.onnx'}, which `predict "
+                        "--runtime onnx` runs), and the support set's graph would replace it. Choose another "
+                        f"--out, e.g. '{model_dir / 'support.onnx'}'.")
     if support is not None and Path(support).is_dir() and is_inside(out, support):
         raise DataError(f"Output '{out}' is inside the support folder '{support}'; the next read of the "
                         "support set would take it for one of its files. Choose an --out outside it.")
@@ -258,7 +294,8 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _export_graph(graph, torch.from_numpy(np.stack(batch[:2])), tmp, opset)
+        example = input_feeds(input_names(clf._backbone), batch[:2])
+        _export_graph(graph, tuple(torch.from_numpy(x) for x in example.values()), tmp, opset, list(example))
         parity = _parity(tmp, graph, clf, batch)
         if not parity["max_abs_diff"] <= tolerance:
             raise BundleError(f"ONNX export of {model_dir or 'the model'} failed its parity check: "

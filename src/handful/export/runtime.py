@@ -25,7 +25,7 @@ from ..backbones.stream import iter_embeddings
 from ..bundle.store import HEAD_FILE, MODEL_JSON, read_model_json
 from ..data.examples import as_items
 from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, UnknownNameError
-from .onnx import INPUT_NAME, head_digest
+from .onnx import INPUT_NAME, head_digest, input_feeds
 
 RUNTIMES = ("torch", "onnx")
 # What embeds for a model directory, by backbone, where it is not torch: word2vec averages word
@@ -92,20 +92,28 @@ class OnnxClassifier:
         self.classes_ = np.array(json.loads(self.metadata["handful.classes"]), dtype=object)
         self.preprocessing = json.loads(self.metadata["handful.preprocessing"])
         self.batch_size = batch_size
-        self.info = _input_info(self.preprocessing, len(self.classes_))
+        # (input name, its preprocessing): one, or one per part of a concatenated backbone
+        self.inputs = [(p["name"], p) for p in self.preprocessing["inputs"]] if (
+            "inputs" in self.preprocessing) else [(INPUT_NAME, self.preprocessing)]
+        self.infos = [_input_info(prep, len(self.classes_)) for _, prep in self.inputs]
+        self.info = self.infos[0]
 
-    def preprocess(self, item: str) -> np.ndarray:
+    def preprocess(self, item: str) -> np.ndarray | tuple[np.ndarray, ...]:
         """Decode, resize and center-crop one image file: uint8 (H, W, 3), or (H, W) for a
-        grayscale model."""
-        if self.preprocessing.get("channels") == "L":
-            return preprocess_gray(item, self.info)
-        return preprocess_image(item, self.info)
+        grayscale model; a tuple of one per input for a concatenated backbone's (decoded once, as
+        ``ConcatBackbone.preprocess`` does)."""
+        if len(self.inputs) == 1:
+            return _preprocess_one(item, self.preprocessing, self.info)
+        from ..data.images import load_image
 
-    def predict_proba_batch(self, batch: Sequence[np.ndarray]) -> np.ndarray:
-        """Probabilities (n, n_classes) for preprocessed uint8 images; (0, n_classes) for none."""
+        image = load_image(item, draft_size=max(info.resize_size for info in self.infos))
+        return tuple(_preprocess_one(image, prep, info) for (_, prep), info in zip(self.inputs, self.infos))
+
+    def predict_proba_batch(self, batch: Sequence) -> np.ndarray:
+        """Probabilities (n, n_classes) for what ``preprocess`` returns; (0, n_classes) for none."""
         if not len(batch):  # np.stack refuses an empty batch
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
-        return self.session.run(["probabilities"], {INPUT_NAME: np.stack(batch)})[0]
+        return self.session.run(["probabilities"], input_feeds([n for n, _ in self.inputs], batch))[0]
 
     def iter_proba(self, items: Sequence[str], batch_size: int | None = None
                    ) -> Iterator[tuple[list[int], np.ndarray, dict[int, str]]]:
@@ -138,6 +146,12 @@ class OnnxClassifier:
         proba = self.predict_proba(items)
         return [None if np.isnan(row).any() else str(self.classes_[int(np.argmax(row))])
                 for row in proba]
+
+
+def _preprocess_one(item, prep: dict, info: BackboneInfo) -> np.ndarray:
+    if prep.get("channels") == "L":
+        return preprocess_gray(item, info)
+    return preprocess_image(item, info)
 
 
 def _input_info(prep: dict, n_classes: int) -> BackboneInfo:

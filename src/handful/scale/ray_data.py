@@ -52,6 +52,12 @@ def _ray():
     return ray
 
 
+def require_ray() -> None:
+    """Raise ``BackboneUnavailableError`` unless the ray extra is installed: a ``--ray`` command
+    calls it first, before it loads a model or writes an output file."""
+    _ray()
+
+
 class RayWorkerError(HandfulError, RuntimeError):
     """A Ray worker failed with an error that is not a handful one (a crash, a lost node)."""
 
@@ -229,9 +235,14 @@ def iter_ray_results(items: Sequence[str], task: str, *, backbone: str | None = 
     records = [{"row": i, "item": item} for i, item in enumerate(items)]
     dataset = ray.data.from_items(records, override_num_blocks=n_blocks)
     del records
-    # one call in flight per actor: a ready actor must not queue the blocks of those still starting
+    # one call in flight per actor: a ready actor must not queue the blocks of those still starting.
+    # max_restarts 0: a dead actor fails the run (its --out resumes on a re-run) rather than being
+    # restarted. Ray Data's default (restart forever) made Ray's core log an error line on every
+    # successful run whose model files (an ONNX file, fine-tuned weights) are too big to go inline:
+    # "has constructor arguments in the object store and max_restarts > 0". Passing them by
+    # reference does not help: Ray checks references nested in the arguments too.
     dataset = dataset.map_batches(
-        _Worker, batch_size=call_rows, batch_format="numpy", num_cpus=cpus_per_actor,
+        _Worker, batch_size=call_rows, batch_format="numpy", num_cpus=cpus_per_actor, max_restarts=0,
         compute=ray.data.ActorPoolStrategy(size=n_actors, max_tasks_in_flight_per_actor=1),
         fn_constructor_kwargs={"task": task, "backbone": backbone, "files": files,
                                "runtime": runtime, "threads": math.ceil(cpus_per_actor),
