@@ -34,7 +34,6 @@ def tiny_model(tmp_path) -> Path:
     return tmp_path / "m"
 
 
-@pytest.mark.xfail(strict=True, reason="s22 audit: export --format onnx without the onnx extra is a traceback")
 def test_export_without_the_onnx_extra_is_one_line_naming_the_extra(capsys, tiny_model, tmp_path, monkeypatch):
     for module in ("onnx", "onnxruntime", "onnxscript"):
         monkeypatch.setitem(sys.modules, module, None)  # as if `handful[onnx]` were not installed

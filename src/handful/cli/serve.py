@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import BackboneUnavailableError, DataError
+from ..errors import DataError
+from ..optional import require_extra
 from .main import app
 from .options import JsonOpt
 from .output import Output
@@ -24,18 +25,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def require_extra(extra: str, modules: tuple[str, ...], purpose: str) -> None:
-    """Import ``modules`` now, at start, or fail in one line naming the ``handful[extra]`` to install:
-    a server that started without them failed later (a traceback, or every predict request)."""
-    for module in modules:
-        try:
-            __import__(module)
-        except ImportError as err:
-            raise BackboneUnavailableError(
-                f"{purpose} needs the package '{module}', which cannot be imported ({err}). Run "
-                f"`pip install 'handful[{extra}]'`.") from err
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -259,7 +259,10 @@ def export_onnx(model, out: str | Path | None = None, samples: Sequence[str] = (
         BundleError: text model, unsupported head, or parity worse than ``tolerance``.
     """
     from ..classifier import Classifier, load
+    from ..optional import require_extra
 
+    # torch.onnx needs onnx and onnxscript, the parity check onnxruntime: say so before any work
+    require_extra("onnx", ("onnx", "onnxscript", "onnxruntime"), "ONNX export")
     model_dir = None if isinstance(model, Classifier) else Path(model)
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise DataError(f"--opset must be from {MIN_OPSET} to {MAX_OPSET} (what the exporter writes and "
