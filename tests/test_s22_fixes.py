@@ -38,6 +38,7 @@ def test_the_forecast_starts_from_the_accuracy_measured_at_the_largest_size():
 def test_a_resource_warning_raised_during_a_command_is_not_shown(capsys, tmp_path, monkeypatch):
     # an object left unclosed elsewhere in the process (a test's socket, a library's file) was
     # collected while a command ran, and "warning: unclosed <socket ...>" stood above its one line
+    import sys
     import warnings
 
     from handful.cli import kshot
@@ -49,6 +50,9 @@ def test_a_resource_warning_raised_during_a_command_is_not_shown(capsys, tmp_pat
         raise DataError("no pool here")
 
     monkeypatch.setattr(kshot, "pool_and_test", pool_and_test)
+    # pytest records warnings instead of printing them: print them, as a command run from a shell does
+    monkeypatch.setattr(warnings, "showwarning", lambda message, category, filename, lineno, file=None,
+                        line=None: sys.stderr.write(warnings.formatwarning(message, category, filename, lineno)))
     assert main(["kshot", str(tmp_path), "--shots", "1"]) == 2
     err = capsys.readouterr().err
     assert "unclosed" not in err and "pool and test checked" in err and "no pool here" in err, err
