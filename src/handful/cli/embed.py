@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from tokenize import TokenError
 from typing import Annotated
 
 import typer
@@ -18,7 +17,7 @@ import typer
 from ..backbones import create_backbone
 from ..cache import FeatureCache
 from ..data.table import is_table_path
-from ..errors import DataError, HandfulError
+from ..errors import DataError
 from .main import app
 from .options import JsonOpt, NoCacheOpt, TextColOpt
 from .output import Output
@@ -91,6 +90,7 @@ def embed(
 ) -> None:
     """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
     from ..scale.batch import list_inputs, summarize_skipped
+    from ..scale.embedding_store import EmbeddingStore
     from ..scale.writers import remove_skipped_list
     out = Output(as_json)
     started = time.perf_counter()
@@ -108,7 +108,8 @@ def embed(
             report_skipped(out, skipped, None)
             raise DataError(nothing_usable(skipped, None, net.modality))
         raise DataError(nothing_found("embed", list(inputs), net.modality))
-    store = _open_store(out_file, ids, net, overwrite)
+    store = EmbeddingStore(out_file, ids, net.dim, {"name": net.name, "fingerprint": net.fingerprint,
+                                                    "info": net.info.to_json()}, overwrite)
     todo = store.pending()
     if not store.done:  # a fresh start: the skipped list of the run it replaces no longer applies
         remove_skipped_list(out_file)
@@ -141,39 +142,6 @@ def embed(
                 "skipped": [{"path": p, "reason": r} for p, r in skipped],
                 "skipped_summary": summarize_skipped(skipped),
                 "skipped_file": str(skipped_file) if skipped_file else None})
-
-
-def _open_store(out_file: Path, ids: list[str], net, overwrite: bool):
-    """The EmbeddingStore for ``--out``; an OUT.npy to resume that is not a readable .npy (empty,
-    cut short, garbage: a disk error, a bad copy) is refused in one line, not a numpy traceback."""
-    from ..scale.embedding_store import EmbeddingStore
-
-    try:
-        return EmbeddingStore(out_file, ids, net.dim, {"name": net.name, "fingerprint": net.fingerprint,
-                                                       "info": net.info.to_json()}, overwrite)
-    except HandfulError:
-        raise
-    except (EOFError, ValueError, SyntaxError, TokenError, IndexError) as err:
-        if overwrite or _has_npy_header(out_file):  # not a damaged OUT.npy: another fault
-            raise
-        raise DataError(f"Cannot resume {out_file}: it is not a readable .npy file of embeddings "
-                        f"(empty, cut short or damaged: {type(err).__name__}). Pass --overwrite to "
-                        "start over, or choose another --out.") from err
-
-
-def _has_npy_header(path: Path) -> bool:
-    """True when ``path`` starts with a readable .npy header of a 2-d array."""
-    import numpy as np
-
-    try:
-        with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            return len(read_header(f)[0]) == 2
-    # numpy's header reader raises EOFError, ValueError, SyntaxError or tokenize.TokenError on garbage
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _resumed_phrase(n_resumed: int, failed: dict[int, str], todo: list[int]) -> str:

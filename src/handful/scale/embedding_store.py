@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -29,12 +30,22 @@ from .writers import (
 
 
 def _npy_layout(path: Path) -> tuple[tuple[int, ...], int]:
-    """(shape, data offset) of a float32 C-order .npy file."""
+    """(shape, data offset) of a float32 C-order 2-d .npy file; a file whose header cannot be read
+    (empty, cut short, garbage: a disk error, a bad copy) is refused in one line."""
     with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read_header(f)
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(f)
+        # numpy's header reader raises EOFError, ValueError, SyntaxError or tokenize.TokenError on garbage
+        except (EOFError, ValueError, SyntaxError, TokenError) as err:
+            raise DataError(f"Cannot resume {path}: it is not a readable .npy file of embeddings (empty, "
+                            f"cut short or damaged: {type(err).__name__}). Pass --overwrite to start "
+                            "over, or choose another --out.") from err
+        if len(shape) != 2:
+            raise DataError(f"Cannot resume {path}: it holds a {len(shape)}-d array, not rows of "
+                            "embeddings. Pass --overwrite to start over, or choose another --out.")
         if fortran or dtype != np.float32:
             raise DataError(f"{path} is not a float32 C-order array. Pass --overwrite.")
         return shape, f.tell()
