@@ -27,6 +27,8 @@ def test_python_dash_m_handful_exits_2_with_one_error_line_on_a_user_error(tmp_p
 
 @pytest.mark.parametrize("missing, argv, extra", [
     (("uvicorn", "fastapi"), [], "server"),
+    # FastAPI needs python-multipart for upload routes: without it create_app fails in a traceback
+    (("python_multipart", "multipart"), [], "server"),
     (("onnx", "onnxruntime", "onnxscript"), ["--runtime", "onnx"], "onnx"),
 ])
 def test_serve_refused_for_a_missing_extra_leaves_no_home_folder(capsys, tmp_path, monkeypatch, missing,

@@ -65,7 +65,7 @@ def serve(
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web UI and HTTP API (OpenAPI docs at /docs) until interrupted."""
-    require_extra("server", ("fastapi", "uvicorn"), "`handful serve`")
+    require_extra("server", ("fastapi", "uvicorn", "python_multipart"), "`handful serve`")
     import uvicorn
 
     from ..server import Catalog, Limits, ServerSettings, create_app
