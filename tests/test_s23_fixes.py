@@ -20,3 +20,35 @@ def test_the_version_is_written_once_and_the_package_metadata_reads_it():
     module, name = attr.rsplit(".", 1)
     assert module == "handful._version" and getattr(handful, name) == handful.__version__
     assert version("handful") == handful.__version__
+
+
+def test_augment_on_a_full_disk_names_the_out_folder_not_its_temp_and_leaves_nothing(capsys, tmp_path,
+                                                                                     monkeypatch):
+    import errno
+
+    from PIL import Image
+
+    from conftest import make_color_tree, one_error_line
+
+    data = make_color_tree(tmp_path / "data", 2, classes=("red", "green"))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    line = one_error_line(capsys, ["augment", str(data), "--out", str(tmp_path / "aug")])
+    # the user gave 'aug'; the '.aug.tmp-…' folder it is written in is ours and is gone
+    assert "'" + str(tmp_path / "aug") + "'" in line and "tmp-" not in line, line
+    assert "No space left" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_augmented_names_of_a_long_non_ascii_stem_fit_and_stay_valid_utf8():
+    from pathlib import Path
+
+    from handful.augment.offline import MAX_NAME_BYTES, augmented_name
+
+    stem = "é" * 126  # 252 bytes: ".aug12.png" (10 bytes) must cut it, at a character boundary
+    name = augmented_name(Path(stem + ".png"), 12)
+    assert len(name.encode()) <= MAX_NAME_BYTES and name.endswith(".aug12.png")
+    assert set(name[:-len(".aug12.png")]) == {"é"}  # no half character left over

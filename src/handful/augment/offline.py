@@ -28,12 +28,20 @@ from .views import view_rng
 
 KEEP_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
 PREVIEW_FILE, MANIFEST_FILE = "preview.png", "augment.json"
+MAX_NAME_BYTES = 255  # the longest file name ext4, APFS, NTFS and most others take
 
 
 def augmented_name(source: Path, index: int) -> str:
-    """``cat_001.jpg`` -> ``cat_001.aug3.jpg`` (formats PIL cannot write well become .png)."""
+    """``cat_001.jpg`` -> ``cat_001.aug3.jpg`` (formats PIL cannot write well become .png); a stem
+    too long for the added ``.aug3`` is cut so the name still fits in ``MAX_NAME_BYTES``."""
     suffix = source.suffix.lower() if source.suffix.lower() in KEEP_FORMATS else ".png"
-    return f"{source.stem}.aug{index}{suffix}"
+    return _fitting(source.stem, f".aug{index}{suffix}")
+
+
+def _fitting(stem: str, ending: str) -> str:
+    """``stem + ending``, the stem cut (at a character boundary) to fit in ``MAX_NAME_BYTES``."""
+    room = MAX_NAME_BYTES - len(ending.encode())
+    return stem.encode()[:room].decode(errors="ignore") + ending
 
 
 def augment_folder(data: str | Path, out: str | Path, augment: Augment, factor: int, seed: int = 0,
@@ -71,7 +79,11 @@ def augment_folder(data: str | Path, out: str | Path, augment: Augment, factor: 
         preview(manifest, data, tmp, tmp / PREVIEW_FILE)
         (tmp / MANIFEST_FILE).write_text(json_text(manifest, indent=2))
 
-    write_dir_atomically(out, write)
+    try:
+        write_dir_atomically(out, write)
+    except OSError as err:  # a full disk, a read-only folder: name what the user gave, not the temp
+        raise DataError(f"Could not write the augmented copy '{out}': {err.strerror or err}. Free "
+                        "space or choose another --out folder; nothing was written.") from err
     return manifest
 
 
@@ -100,6 +112,19 @@ def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, 
         manifest["files"].append({"source": str(rel), "label": label, "augmented": written})
         if progress:
             progress(1)
+    _check_every_class_kept(examples, manifest)
+
+
+def _check_every_class_kept(examples: Examples, manifest: dict) -> None:
+    """A class none of whose images could be read would vanish from the copy (and training on it
+    would then fail, or quietly learn one class fewer): refuse, naming the class."""
+    kept = {entry["label"] for entry in manifest["files"]}
+    lost = sorted(set(examples.labels) - kept)
+    if lost:
+        n_bad = sum(1 for label in examples.labels if label == lost[0])
+        raise DataError(f"Class '{lost[0]}' has no image that could be read ({n_bad} skipped"
+                        + (f"; also {', '.join(repr(c) for c in lost[1:])}" if lost[1:] else "")
+                        + "). Replace its files or remove its folder, then run handful augment again.")
 
 
 def _free_name(source: Path, index: int, taken: set[Path]) -> Path:
@@ -110,7 +135,7 @@ def _free_name(source: Path, index: int, taken: set[Path]) -> Path:
     n = 1
     while name in taken:
         suffix = name.suffix
-        name = source.parent / f"{source.name}.aug{index}{'' if n == 1 else f'-{n}'}{suffix}"
+        name = source.parent / _fitting(source.name, f".aug{index}{'' if n == 1 else f'-{n}'}{suffix}")
         n += 1
     taken.add(name)
     return name

@@ -93,7 +93,7 @@ def check_config(config: AugmentConfig) -> AugmentConfig:
     T.border_mode(config.fill)
     for name, limit in _LIMITS.items():
         value = getattr(config, name)
-        if not isinstance(value, (int, float)) or not 0 <= value <= limit:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= limit:
             raise DataError(f"The '{name}' augmentation setting must be a number in [0, {limit}]. "
                             f"Got {value!r} instead.")
     values = config.fill_value if isinstance(config.fill_value, (list, tuple)) else [config.fill_value]
