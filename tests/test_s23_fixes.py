@@ -52,3 +52,12 @@ def test_augmented_names_of_a_long_non_ascii_stem_fit_and_stay_valid_utf8():
     name = augmented_name(Path(stem + ".png"), 12)
     assert len(name.encode()) <= MAX_NAME_BYTES and name.endswith(".aug12.png")
     assert set(name[:-len(".aug12.png")]) == {"é"}  # no half character left over
+
+
+def test_augment_of_a_table_says_it_augments_images(capsys, tmp_path):
+    from conftest import one_error_line
+
+    table = tmp_path / "texts.csv"
+    table.write_text("text,label\ngood,pos\nbad,neg\n")
+    line = one_error_line(capsys, ["augment", str(table), "--out", str(tmp_path / "aug")])
+    assert "texts.csv" in line and "images" in line and "texts are not augmented" in line, line

@@ -97,6 +97,8 @@ def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, 
             content = content_key(item, "image")
         except (ImageDecodeError, OSError) as err:
             manifest["skipped"].append({"path": item, "reason": getattr(err, "reason", str(err))})
+            if progress:  # done with, too: the bar reaches its end
+                progress(1)
             continue
         (tmp / rel.parent).mkdir(parents=True, exist_ok=True)
         if originals:

@@ -107,6 +107,9 @@ def augment(
     from ..augment.offline import MANIFEST_FILE, PREVIEW_FILE, augment_folder
     out = Output(as_json)
     check_factor(factor)
+    if data.is_file():
+        raise DataError(f"handful augment writes augmented copies of images, but '{data}' is a file. Give a "
+                        "folder with one sub-folder of images per class (texts are not augmented).")
     pipeline = create_augment(augment_config(preset, fill, config_file))
     splits = scan_splits(data, nested=nested)
     check_free_space(splits, out_dir, factor, originals)
