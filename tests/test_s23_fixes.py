@@ -61,3 +61,24 @@ def test_augment_of_a_table_says_it_augments_images(capsys, tmp_path):
     table.write_text("text,label\ngood,pos\nbad,neg\n")
     line = one_error_line(capsys, ["augment", str(table), "--out", str(tmp_path / "aug")])
     assert "texts.csv" in line and "images" in line and "texts are not augmented" in line, line
+
+
+def test_a_loaded_zero_shot_prior_model_fits_again_as_it_was_fitted(color_tree, tmp_path, tiny_text_names):
+    import numpy as np
+
+    import zeroshot_support  # noqa: F401  (registers test_imagenet_colors)
+    from handful import Classifier, load
+
+    # before: load() rebuilt Classifier(head='zeroshot_prior') without zero_shot_prior=True, and
+    # fitting it again was refused ("has no class-name scores without zero_shot_prior=True")
+    names = {"red": "red things", "green": "green things", "blue": "blue things"}
+    clf = Classifier("test_imagenet_colors", head="prototype", zero_shot_prior=True, class_names=names,
+                     zero_shot_template="a photo of {}").fit(color_tree)
+    clf.save(tmp_path / "m")
+    again = load(tmp_path / "m")
+    assert (again.head, again.zero_shot_prior, again.class_names, again.zero_shot_template) == (
+        "prototype", True, names, "a photo of {}")
+    again.fit(color_tree)
+    items = sorted(str(p) for p in color_tree.rglob("*.*"))
+    np.testing.assert_allclose(again.predict_proba(items), clf.predict_proba(items), atol=1e-6)
+    assert float(again.head_.weight_[0]) == float(clf.head_.weight_[0])

@@ -190,6 +190,8 @@ class FittedClassifierMixin:
             "metrics": metrics or {},
             **(extra_meta or {}),
         }
+        if getattr(self, "zero_shot_prior", False):  # what a refit of the loaded model needs again
+            meta["zero_shot_prior"] = {"class_names": self.class_names, "template": self.zero_shot_template}
         tuned = "weights_file" in meta["backbone"]
 
         def write_extra(tmp: Path) -> None:

@@ -39,8 +39,7 @@ def _load(path: str | Path, cache: FeatureCache | bool | None) -> Classifier:
     record = doc["backbone"]
     # the name the model was trained with: an alias's backbone has another .name, whose
     # registered factory may build another backbone
-    clf = Classifier(backbone=recorded_name(record), head=doc["head"]["type"],
-                     head_params=doc["head"].get("params", {}), cache=cache)
+    clf = Classifier(backbone=recorded_name(record), cache=cache, **_head_settings(doc))
     clf.head_, clf.classes_ = head, head.classes_
     clf.modality_ = doc.get("modality", "image")
     clf.training_ = doc.get("training", {})
@@ -102,3 +101,17 @@ def _check_same_backbone(backbone: Backbone, record: dict, path: str | Path) -> 
                           f"({'; '.join(differences[:3])}). Register the backbone the model was "
                           f"trained with under '{name}' (or install the weights it records), or "
                           "re-train the model.")
+
+
+def _head_settings(doc: dict) -> dict:
+    """The Classifier settings that fit this model's head again: a zero-shot prior's base head with
+    ``zero_shot_prior=True`` (its class names and template as recorded; models saved before they
+    were recorded refit with the labels as names), else the head as saved."""
+    head = doc["head"]
+    params = head.get("params", {})
+    if head["type"] != "zeroshot_prior":
+        return {"head": head["type"], "head_params": params}
+    prior = doc.get("zero_shot_prior") or {}
+    return {"head": params.get("base", "prototype"), "head_params": params.get("base_params") or {},
+            "zero_shot_prior": True, "class_names": prior.get("class_names"),
+            "zero_shot_template": prior.get("template")}
