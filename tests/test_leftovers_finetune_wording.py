@@ -12,8 +12,9 @@ from handful.errors import DataError
 from handful.finetune.data import load_image_set
 
 
-@pytest.mark.parametrize("n, expected", [(0, "head only (backbone frozen)"), (1, "last block"),
-                                         (3, "last 3 blocks")])
+@pytest.mark.parametrize("n, expected", [(0, "head only (backbone frozen)"),
+                                         (1, "last block and the final 1x1 conv"),
+                                         (3, "last 3 blocks and the final 1x1 conv")])
 def test_tuned_part_is_singular_at_one_block_and_says_head_only_at_zero(n, expected):
     # "the last 1 blocks" and "the last 0 blocks" were printed as they came
     assert tuned_part(n) == expected
@@ -26,7 +27,8 @@ def test_finetune_cli_says_the_last_block_for_unfreeze_1(capsys, color_splits, t
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["finetune"]["unfreeze"] == 1
-    assert "Fine-tuned the last block on" in captured.err, captured.err  # was "the last 1 blocks"
+    # was "the last 1 blocks"
+    assert "Fine-tuned the last block and the final 1x1 conv on" in captured.err, captured.err
     assert "1 blocks" not in captured.err
 
 

@@ -17,7 +17,7 @@ from .augment import ConfigOpt, FillOpt, PresetOpt, augment_config
 from .core import print_skipped, split_train_and_eval
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
-from .output import Output, pct
+from .output import Output, pct, plural
 
 HISTORY_FILE, CURVES_FILE = "history.json", "curves.png"
 RefitOpt = Annotated[bool, typer.Option(
@@ -50,10 +50,13 @@ def finetune_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
     backbone: Annotated[str, typer.Option(help="efficientnet_lite0 or efficientnet_lite2.")]
     = "efficientnet_lite0",
-    unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto (by data size).")] = "auto",
+    unfreeze: Annotated[str, typer.Option(help="Last blocks to fine-tune, with the final 1x1 conv (0: the "
+                                               "new head only, backbone frozen), or auto (by data size).")]
+    = "auto",
     epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 12,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better "
-                                               "validation accuracy (0: never).", min=0)] = 4,
+                                               "validation score: a higher accuracy, or the same "
+                                               "accuracy with a lower loss (0: never).", min=0)] = 4,
     lr: Annotated[float, typer.Option(help="Learning rate of the backbone blocks (head: 10x).")] = 1e-4,
     validation_fraction: Annotated[float, typer.Option(
         "--validation-fraction", "--val-fraction", help="Share of each class held out for early "
@@ -115,11 +118,15 @@ def finetune_command(
         smallest = min(counts, key=counts.get)
         warnings.warn(f"No validation split: the smallest class, '{smallest}', has {counts[smallest]} image(s) "
                       "(3 distinct ones are needed to hold one out), so early stopping (--patience) was off and the "
-                      f"model is the last of {epochs} epochs. Add images to that class.", stacklevel=2)
-    metrics = {"val_accuracy": history.best.get("val_accuracy"), "best_epoch": history.best_epoch}
+                      f"model is the last of {plural(epochs, 'epoch')}. Add images to that class.", stacklevel=2)
+    # after a refit the saved model is not the one validation scored (it trained on those images too)
+    val_key = "val_accuracy_before_refit" if summary["refit"] else "val_accuracy"
+    metrics = {val_key: history.best.get("val_accuracy"), "best_epoch": history.best_epoch}
     evaluation = None
     if eval_ex is not None:
         evaluation = clf.evaluate(eval_ex)
+        # held-out files that do not decode: listed, not only in report.json
+        print_skipped(out, replace(eval_ex, skipped=tuple((s["path"], s["reason"]) for s in evaluation["skipped"])))
         metrics.update(heldout_accuracy=evaluation["accuracy"], heldout_n=evaluation["n"],
                        heldout_balanced_accuracy=evaluation["balanced_accuracy"],
                        heldout_source=eval_ex.source)
@@ -149,14 +156,17 @@ def finetune_command(
     out.result({"model": str(path), "classes": list(map(str, clf.classes_)), "backbone": backbone,
                 "backbone_tuned": summary["backbone_tuned"],
                 "finetune": summary, "metrics": metrics, "history": history.to_json(),
-                "skipped": clf.training_["skipped"]})
+                "skipped": clf.training_["skipped"],
+                "heldout_skipped": evaluation["skipped"] if evaluation else []})
 
 
 def tuned_part(n_unfreeze: int) -> str:
-    """What was trained, for a sentence: 'last block', 'last 3 blocks', or 'head only' at 0."""
+    """What of the backbone trained (besides the new head), for a sentence: 'last block and the
+    final 1x1 conv', 'last 3 blocks and ...', or 'head only (backbone frozen)' at 0."""
     if n_unfreeze == 0:
         return "head only (backbone frozen)"
-    return "last block" if n_unfreeze == 1 else f"last {n_unfreeze} blocks"
+    blocks = "last block" if n_unfreeze == 1 else f"last {n_unfreeze} blocks"
+    return f"{blocks} and the final 1x1 conv"
 
 
 def _refit_note(summary: dict) -> str:
@@ -167,4 +177,4 @@ def _refit_note(summary: dict) -> str:
         return kept
     if probe:
         return f"{kept}, so the model is that probe fitted again on all {refit['n_train']} images"
-    return f", then again on all {refit['n_train']} images for {refit['epochs']} epochs"
+    return f", then again on all {refit['n_train']} images for {plural(refit['epochs'], 'epoch')}"

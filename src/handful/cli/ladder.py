@@ -13,10 +13,10 @@ from ..errors import DataError
 from ..jsontext import json_text
 from .augment import PresetOpt
 from .core import print_skipped
-from .finetune import MAX_WEIGHT_DECAY, RefitOpt, check_weight_decay
+from .finetune import MAX_WEIGHT_DECAY, RefitOpt, check_weight_decay, tuned_part
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt, check_names
-from .output import Output, check_folder_replaceable, json_with, pct, write_folder_files
+from .output import Output, check_folder_replaceable, json_with, pct, plural, write_folder_files
 
 # finetune.ladder.RUNGS, spelled out so that `handful --help` does not load torch (a test checks
 # they agree).
@@ -51,7 +51,8 @@ def ladder(
     scratch_epochs: Annotated[int, typer.Option(help="Most epochs of the scratch CNN.")] = 30,
     scratch_size: Annotated[int, typer.Option(help="Input size of the scratch CNN (px).")] = 128,
     finetune_epochs: Annotated[int, typer.Option(help="Most epochs of fine-tuning.")] = 12,
-    unfreeze: Annotated[str, typer.Option(help="Blocks to fine-tune, or auto.")] = "auto",
+    unfreeze: Annotated[str, typer.Option(help="Last blocks to fine-tune, with the final 1x1 conv "
+                                               "(0: the new head only), or auto.")] = "auto",
     finetune_weight_decay: Annotated[float, typer.Option(
         help=f"AdamW weight decay of fine-tuning (0 to {MAX_WEIGHT_DECAY:g}; 0: off).")] = 1e-2,
     refit: RefitOpt = True,
@@ -124,8 +125,10 @@ def ladder(
               [[r["rung"], pct(r["accuracy"]), f"{r['train_seconds']:.0f}", f"{r['eval_seconds']:.0f}",
                 _notes(r)] for r in result["rows"]])
     out.print(f"Saved {out_dir / LADDER_JSON} and {out_dir / LADDER_PNG}")
-    out.result({"rows": result["rows"], "out": str(out_dir), "n_train": len(train_ex),
-                "n_test": len(test_ex), "max_per_class": max_per_class})
+    out.result({"rows": result["rows"], "out": str(out_dir), "backbone": result["backbone"],
+                "n_train": len(train_ex), "n_test": len(test_ex), "max_per_class": max_per_class,
+                # as ladder.json lists them (its train and test summaries), in one list
+                "skipped": result["train"]["skipped"] + result["test"]["skipped"]})
 
 
 def _check_pretrained_rungs(chosen: tuple[str, ...], backbone: str, head: str, unfreeze: str) -> None:
@@ -164,10 +167,13 @@ def _notes(row: dict) -> str:
     if row["rung"].startswith("scratch"):
         return (f"{d['size']}px, best epoch {d['best_epoch']}/{d['epochs']}, "
                 f"{d['seconds_per_epoch']:.1f} s/epoch{refit}")
+    picked = f"{d['backbone']} (auto), " if d.get("backbone_requested") == "auto" else ""
     if row["rung"] == "features+aug":
-        return f"{d['head']}, {d['views_per_image']} views/image ({d['augment']})"
+        return f"{picked}{d['head']}, {plural(d['views_per_image'], 'view')}/image ({d['augment']})"
     if row["rung"] == "finetune":
-        kept = "" if d.get("backbone_tuned", True) else " (linear probe kept, backbone frozen)"
-        return (f"last {d['unfreeze']} blocks, best epoch {d['best_epoch']}/{d['epochs']}{kept}, "
+        kept = ""
+        if d["best_epoch"] == 0:  # validation kept the starting probe: the backbone is the pretrained one
+            kept = " (linear probe kept)" if d["unfreeze"] == 0 else " (linear probe kept, backbone frozen)"
+        return (f"{tuned_part(d['unfreeze'])}, best epoch {d['best_epoch']}/{d['epochs']}{kept}, "
                 f"{d['seconds_per_epoch']:.1f} s/epoch{refit}")
-    return d.get("head", "")
+    return f"{picked}{d.get('head', '')}"

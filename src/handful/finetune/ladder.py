@@ -122,9 +122,12 @@ def run_ladder(train: Examples, test: Examples, config: LadderConfig | None = No
     """Run the configured rungs; returns ``{"rows": [...], "histories": {...}, ...}``.
 
     Each row has ``rung``, ``accuracy``, ``n_test``, ``train_seconds``, ``eval_seconds`` and
-    ``details``; ``on_rung(row)`` is called as each rung finishes.
+    ``details`` (the pretrained rungs' ``backbone``: the one ``"auto"`` picked); ``backbone`` is
+    that name for the whole ladder. ``on_rung(row)`` is called as each rung finishes.
     """
     config = config or LadderConfig()
+    config.scratch.check()  # before the first rung trains, not when its own rung comes up
+    config.finetune.check()
     unknown = sorted(set(test.classes) - set(train.classes))
     if unknown:
         raise DataError(f"Test classes {unknown} do not occur in the training data {train.source}. "
@@ -147,7 +150,9 @@ def run_ladder(train: Examples, test: Examples, config: LadderConfig | None = No
                 histories[row["rung"]] = history.to_json()
             if on_rung:
                 on_rung(row)
-    return {"rows": rows, "histories": histories, "config": config.to_json(),
+    # the backbone the pretrained rungs used: the one "auto" picked, not "auto" (None: no such rung)
+    used = next((r["details"]["backbone"] for r in rows if "backbone" in r["details"]), None)
+    return {"rows": rows, "histories": histories, "config": config.to_json(), "backbone": used,
             "train": train.summary(), "test": test.summary()}
 
 
@@ -208,7 +213,9 @@ def _feature_rungs(train, test, config, epoch_hook):
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
         correct = clf.head_.predict(X_test) == truth
-        details = {"backbone": config.backbone, "head": type(clf.head_).__name__}
+        details = {"backbone": clf.backbone_name, "head": type(clf.head_).__name__}
+        if config.backbone == "auto":  # the backbone auto stands for, so the record says which
+            details["backbone_requested"] = "auto"
         yield _row("features", correct, embed_s + fit_s,
                    test_embed_s + time.perf_counter() - start, details), None
     if "features+aug" in config.rungs and config.augment_views > 0:
@@ -218,8 +225,10 @@ def _feature_rungs(train, test, config, epoch_hook):
         views_s = time.perf_counter() - start
         start = time.perf_counter()
         correct = clf.head_.predict(X_test) == truth
-        details = {"backbone": config.backbone, "head": type(clf.head_).__name__,
+        details = {"backbone": clf.backbone_name, "head": type(clf.head_).__name__,
                    "views_per_image": config.augment_views, "augment": config.augment}
+        if config.backbone == "auto":
+            details["backbone_requested"] = "auto"
         yield _row("features+aug", correct, embed_s + views_s,
                    test_embed_s + time.perf_counter() - start, details), None
 
@@ -233,8 +242,9 @@ def _finetune_rung(train, test, config, epoch_hook):
     X_test, test_ok = result.classifier.embed_examples(test)
     correct = result.classifier.head_.predict(X_test) == np.asarray(test_ok.labels, dtype=object)
     summary = result.summary
-    details = {k: summary[k] for k in ("unfreeze", "n_train", "n_val", "best_epoch",
-                                       "seconds_per_epoch", "prepare_seconds", "backbone_tuned")}
+    details = {"backbone": result.classifier.backbone_name,
+               **{k: summary[k] for k in ("unfreeze", "n_train", "n_val", "best_epoch",
+                                          "seconds_per_epoch", "prepare_seconds", "backbone_tuned")}}
     details["epochs"] = len([e for e in result.history.epochs if e["epoch"] > 0])
     details.update(_refit_details(result.history))
     yield _row("finetune", correct, summary["seconds"], time.perf_counter() - start,

@@ -9,9 +9,10 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +35,7 @@ class TrainConfig:
     """
 
     epochs: int = 12
-    patience: int = 4  # epochs without a better validation score before stopping; 0: never
+    patience: int = 4  # epochs without a better validation score (see _better) before stopping; 0: never
     lr: float = 1e-3
     weight_decay: float = 1e-2
     dropout: float = 0.5
@@ -49,6 +50,43 @@ class TrainConfig:
         if isinstance(self.augment, AugmentConfig):
             doc["augment"] = self.augment.to_json()
         return doc
+
+    def check(self) -> None:
+        """Refuse a setting out of its range before any image is decoded (``batch_size=0``
+        failed after the linear probe with range()'s message, ``epochs=-1`` kept the probe silently).
+
+        Raises:
+            DataError: naming the setting, its range and the value got.
+        """
+        for name, (kind, accepts, expected) in self._ranges().items():
+            value = getattr(self, name)
+            if not (is_number(value, kind) and accepts(value)):
+                default = next(f.default for f in fields(self) if f.name == name)
+                raise DataError(f"The '{name}' setting of {type(self).__name__} must be {expected}. "
+                                f"Got {value!r}. Pass a value in that range (default {default!r}).")
+
+    def _ranges(self) -> dict[str, tuple[type, Callable[[object], bool], str]]:
+        """Setting -> (int or float, accepts(value), the range in words); subclasses add theirs."""
+        return {
+            "epochs": (int, lambda v: v >= 1, "an integer >= 1"),
+            "patience": (int, lambda v: v >= 0, "an integer >= 0 (0: never stop early)"),
+            "lr": (float, lambda v: v > 0, "a finite number > 0"),
+            "weight_decay": (float, lambda v: 0 <= v <= 1, "a number in [0, 1] (AdamW's decay; 0: off)"),
+            "dropout": (float, lambda v: 0 <= v < 1, "a number in [0, 1) (0: off)"),
+            "batch_size": (int, lambda v: v >= 1, "an integer >= 1"),
+            "validation_fraction": (float, lambda v: 0 <= v < 0.9,
+                                    "a number in [0, 0.9) (share of each class; 0: no validation)"),
+            "seed": (int, lambda v: True, "an integer"),
+        }
+
+
+def is_number(value: object, kind: type) -> bool:
+    """``value`` is an integer (kind int) or a finite real number (kind float); never a bool."""
+    if isinstance(value, bool):
+        return False
+    if kind is int:
+        return isinstance(value, numbers.Integral)
+    return isinstance(value, numbers.Real) and math.isfinite(value)
 
 
 @dataclass

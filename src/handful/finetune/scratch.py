@@ -55,6 +55,10 @@ class ScratchConfig(TrainConfig):
     epochs: int = 30
     patience: int = 6
 
+    def _ranges(self) -> dict:
+        # the dense layer grows with the square of the size (100000 px: 2.5 TB)
+        return {**super()._ranges(), "size": (int, lambda v: 16 <= v <= 512, "an integer in [16, 512] (px)")}
+
 
 def to_input(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
     """Square-crop uint8 images to ``size`` and stack them as (n, 3, size, size) in [-1, 1]."""
@@ -89,6 +93,7 @@ def train_scratch(images: ImageSet, config: ScratchConfig | None = None,
     with ``config.refit``, then trained again on all of ``images`` for the best epoch count
     (``history.refit`` says how)."""
     config = config or ScratchConfig()
+    config.check()
     train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed,
                                           images.groups)
     train, val = images.subset(train_idx), images.subset(val_idx)

@@ -3,7 +3,9 @@
 The recipe, chosen to be safe at a few hundred images on 2 CPU cores:
 
 - the frozen front of the network runs once per batch without gradients (bfloat16 where the
-  CPU has it); only the last N blocks, the 1x1 head conv and the new linear head train (fp32);
+  CPU has it); only the last N blocks, the final 1x1 conv (with its batch norm) and the new
+  linear head train (fp32); with N = 0 only the linear head trains and the backbone keeps its
+  pretrained weights (saved as a plain model, as a kept probe is: see below);
 - the linear head starts as a logistic regression fitted on the frozen features ("linear
   probe, then fine-tune", Kumar et al. 2022), and that starting point is scored as epoch 0,
   so fine-tuning keeps it unless training beats it on the validation split;
@@ -51,7 +53,7 @@ from ..data import Examples, load_examples
 from ..errors import DataError
 from ..heads import LogisticHead
 from .data import ImageSet, batch_indices, load_image_set, split_validation
-from .loop import History, TrainConfig, train_loop
+from .loop import History, TrainConfig, is_number, train_loop
 
 TUNABLE = ("efficientnet_lite0", "efficientnet_lite2")
 
@@ -66,6 +68,19 @@ class FinetuneConfig(TrainConfig):
     dropout: float = 0.0  # before the linear head; off: see the module docstring
     label_smoothing: float = 0.0
     augment: str | AugmentConfig = "default"
+
+    def check(self) -> None:
+        """TrainConfig.check, plus ``unfreeze``: a number of blocks >= 0 or ``"auto"`` (its upper
+        bound, the backbone's block count, is checked by resolve_unfreeze)."""
+        super().check()
+        if self.unfreeze != "auto" and not (is_number(self.unfreeze, int) and self.unfreeze >= 0):
+            raise DataError(f"The 'unfreeze' setting of {type(self).__name__} must be a number of blocks "
+                            f">= 0 or 'auto'. Got {self.unfreeze!r}. Pass 'auto' (by data size) or e.g. 1.")
+
+    def _ranges(self) -> dict:
+        return {**super()._ranges(),
+                "head_lr": (float, lambda v: v > 0, "a finite number > 0"),
+                "label_smoothing": (float, lambda v: 0 <= v < 1, "a number in [0, 1) (0: off)")}
 
 
 def resolve_unfreeze(unfreeze: int | str, n_train: int, n_blocks: int) -> int:
@@ -99,7 +114,8 @@ class TunedNet(nn.Module):
     """The trainable tail: last N blocks -> head conv -> pool -> standardize -> dropout -> linear.
 
     ``forward`` takes the frozen front's activations. Batch norm stays in eval mode even in
-    ``train()``: statistics of batches of 32 would be noisier than the pretrained ones.
+    ``train()``: statistics of batches of 32 would be noisier than the pretrained ones. With
+    N = 0 the 1x1 head conv and its batch norm stay frozen too: only the linear layer trains.
     """
 
     def __init__(self, model: nn.Module, n_unfreeze: int, head: LogisticHead, dropout: float):
@@ -129,6 +145,10 @@ class TunedNet(nn.Module):
         return self.linear(self.dropout(self.standardize(self.features(x))))
 
     def backbone_parameters(self) -> list[nn.Parameter]:
+        """The backbone weights that train: the last N blocks and the 1x1 head conv with its
+        batch norm; none at N = 0 ("head only (backbone frozen)")."""
+        if not len(self.blocks):
+            return []
         return [p for m in (*self.blocks, self.conv_head, self.bn) for p in m.parameters()]
 
 
@@ -196,6 +216,7 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
         >>> result.classifier.save("models/photos-tuned")
     """
     config = config or FinetuneConfig()
+    config.check()
     examples = _examples(examples)
     if backbone.replace("-", "_") not in TUNABLE:
         raise DataError(f"Backbone '{backbone}' cannot be fine-tuned here; choose one of "
@@ -203,6 +224,8 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     net_backbone = create_backbone(backbone)
+    if config.unfreeze != "auto":  # its upper bound, before decoding (auto depends on the data size)
+        resolve_unfreeze(config.unfreeze, 0, len(net_backbone.model._blocks))
     images, examples = load_image_set(examples, net_backbone.info.resize_size, progress=progress)
     train_idx, val_idx = split_validation(images.labels, config.validation_fraction, config.seed,
                                           images.groups)
@@ -224,9 +247,10 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
                          "history": refit_history.epochs}
         refit = {k: v for k, v in history.refit.items() if k != "history"}
     probe_kept = history.best_epoch == 0  # only with a validation split: see train_loop
-    clf = _classifier(net, net_backbone, images.classes, tuned=not probe_kept)
+    tuned = n_unfreeze > 0 and not probe_kept  # at 0 only the linear layer trained
+    clf = _classifier(net, net_backbone, images.classes, tuned=tuned)
     summary = {"unfreeze": n_unfreeze, "n_train": len(train), "n_val": len(val),
-               "backbone_tuned": not probe_kept,
+               "backbone_tuned": tuned,
                "config": config.to_json(), "prepare_seconds": round(prepared, 2),
                "seconds_per_epoch": round(history.seconds_per_epoch, 2),
                "seconds": round(time.perf_counter() - started, 2),
@@ -249,8 +273,8 @@ def _classifier(net: TunedNet, backbone, classes: tuple[str, ...], tuned: bool) 
     """The model to save: the net's linear layer as a LogisticHead on ``backbone``.
 
     ``tuned``: the backbone gets a new weights tag and is saved with the model. Otherwise
-    (validation kept the linear probe, so the backbone still has its pretrained weights, the
-    epoch-0 snapshot or untouched) a plain frozen-backbone model, as ``handful train`` makes:
+    (validation kept the linear probe, or ``unfreeze`` was 0, so the backbone still has its
+    pretrained weights) a plain frozen-backbone model, as ``handful train`` makes:
     no backbone weights to save, and embeddings shared with the embedding cache.
     """
     for p in backbone.model.parameters():
@@ -284,7 +308,7 @@ def _init_net(backbone, front: _Front, train: ImageSet, n_unfreeze: int,
         feats = torch.cat([probe.features(acts[s:s + 64]).float() for s in range(0, len(acts), 64)])
     head = LogisticHead(C=1.0).fit(feats.numpy().astype(np.float64), train.labels)
     net = TunedNet(backbone.model, n_unfreeze, head, config.dropout)
-    for p in net.parameters():
+    for p in (*net.backbone_parameters(), *net.linear.parameters()):
         p.requires_grad_(True)
     return net
 
