@@ -54,8 +54,9 @@ def test_suggest_on_texts_ranks_the_ambiguous_sentence_first_and_writes_no_sheet
                                                                                  tmp_path):
     Classifier("test_tiny_text", head="prototype").fit(text_csv).save(tmp_path / "m")
     inbox = tmp_path / "inbox.txt"  # one text per line; the mixed one shares both vocabularies
-    inbox.write_text("the team won the match\nthe team ate soup in the oven before the match\n"
-                     "bake the bread in the oven\n")
+    # (texts not in the training CSV: a copy of a training text is not ranked, its label is known)
+    inbox.write_text("the team won the match again\nthe team ate soup in the oven before the match\n"
+                     "bake the bread in the oven today\n")
     assert main(["suggest", str(tmp_path / "m"), str(inbox), "--n", "1",
                  "--out", str(tmp_path / "s"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -70,7 +70,7 @@ def suggest(
     from (hymenoptera, flowers5, TREC: 1.5-7 points more accuracy, averaged over 1-5 labels per class, than random
     picks, 0.7-4.6 more than uncertain ones; BENCHMARKS.md "Which examples to label next")."""
     from ..classifier import load
-    from ..select.active import TYPICAL_BELOW, rank_unlabeled, ranked_by
+    from ..select.active import TYPICAL_BELOW, left_out, rank_unlabeled, ranked_by
     out = Output(as_json)
     check_columns_apply([unlabeled], text_column)
     out_dir = out_dir or Path("suggestions")
@@ -90,14 +90,25 @@ def suggest(
         X, failures = clf.embed(items, clf.modality_, advance)
     skipped += [(ids[i], reason) for i, reason in failures.items()]
     ok = [i for i in range(len(items)) if i not in failures]
+    # a copy of a training example: its label is known, labeling it again teaches nothing
+    copies = _training_copies(clf, [items[i] for i in ok])
+    labeled_already = [(ids[ok[j]], reason) for j, reason in copies.items()]
+    ok = [i for j, i in enumerate(ok) if j not in copies]
+    if not ok:
+        first = (skipped + labeled_already)[0]
+        raise DataError(f"Nothing to suggest from '{unlabeled}': none of its {len(items)} inputs could be "
+                        f"used (e.g. {first[0]}: {first[1]}). Give {clf.modality_}s the model has "
+                        "not been trained on.")
     X = X[ok]
     proba = clf.head_.predict_proba(X)
     texts = clf.modality_ == "text"
     known = getattr(clf, "familiarity_", None)  # None: a model saved before handful kept its examples
     scores = None if known is None else known.scores(X)
     labeled = _labeled(clf)
-    ranked = rank_unlabeled(X, proba, n, None if texts else [items[i] for i in ok],
-                            None if scores is None or mix_unfamiliar else scores >= known.threshold, labeled)
+    paths = None if texts else [items[i] for i in ok]
+    ranked_familiar = None if scores is None or mix_unfamiliar else scores >= known.threshold
+    ranked = rank_unlabeled(X, proba, n, paths, ranked_familiar, labeled)
+    gone = left_out(X, ranked, n, paths, ranked_familiar)  # {row: the pick it copies, or None: held back}
     rows = _rows(clf.classes_, proba, ranked, [ids[i] for i in ok], [items[i] for i in ok] if texts else None,
                  None if scores is None else (scores, known.threshold))
     images = clf.modality_ == "image"
@@ -112,10 +123,15 @@ def suggest(
               [[r["rank"], _shown(r), f"{r['predicted']} {pct(r['probability'])}", f"{r['uncertainty']:.2f}",
                 *([NOTE if r["familiar"] is False else ""] if noted else [])] for r in rows])
     report_skipped(out, skipped, None)  # the first 10 and a count per reason, as predict
+    _print_labeled_already(out, labeled_already)
+    ok_ids = [ids[i] for i in ok]
+    left = [{"input": ok_ids[j], "reason": "unfamiliar, ranked after the familiar ones" if pick is None
+             else f"a copy of {ok_ids[pick]}, which is listed"} for j, pick in sorted(gone.items())]
+    _print_copies(out, [r for r in left if r["reason"].startswith("a copy")], len(ok))
     familiarity = {}
     if scores is not None:
         n_unfamiliar = int(np.sum(scores < known.threshold))
-        _print_unfamiliar(out, rows, n_unfamiliar, len(ok), mix_unfamiliar)
+        _print_unfamiliar(out, rows, sum(pick is None for pick in gone.values()), len(ok))
         familiarity = {"n_unfamiliar": n_unfamiliar, "familiarity_threshold": round(known.threshold, 4),
                        "unfamiliar_ranked": "mixed" if mix_unfamiliar else "last"}
     typical = ranked_by(labeled, len(clf.classes_)) == "typical"
@@ -124,9 +140,9 @@ def suggest(
                   "these are typical examples of the groups no label covers yet.")
     out.print("Wrote " + ", ".join(str(f) for f in files.values()))
     out.result({"suggestions": rows, "n_unlabeled": len(ok), **familiarity,
-                "ranked_by": "typical" if typical else "uncertain",
+                "ranked_by": "typical" if typical else "uncertain", "left_out": left,
                 "files": {k: str(v) for k, v in files.items()},
-                "skipped": [{"path": p, "reason": r} for p, r in skipped]})
+                "skipped": [{"path": p, "reason": r} for p, r in skipped + labeled_already]})
 
 
 def _labeled(clf) -> np.ndarray | None:
@@ -174,19 +190,67 @@ def _rows(classes, proba: np.ndarray, ranked: list[int], ids: list[str], texts: 
     return rows
 
 
-def _print_unfamiliar(out: Output, rows: list[dict], n_unfamiliar: int, n_inputs: int, mixed: bool) -> None:
-    """How many picks look unlike the training examples, and how many such inputs were held back."""
+def _print_unfamiliar(out: Output, rows: list[dict], n_held: int, n_inputs: int) -> None:
+    """How many picks look unlike the training examples, and how many such inputs the full list
+    held back (``select.active.left_out``: a dropped copy is not one of them)."""
     listed = sum(r["familiar"] is False for r in rows)
     if listed:
         are, they, belong, them = ("is", "it", "belongs", "it") if listed == 1 else ("are", "they", "belong", "them")
         out.print(f"{listed} of the {len(rows)} {are} unlike the training examples (marked \"{NOTE}\"): "
                   f"check {they} {belong} to one of the classes before labeling {them}.")
-    held = n_unfamiliar - listed
-    if held and not mixed:
-        verb = "looks" if held == 1 else "look"
-        out.print(f"{held}{' more' if listed else ''} of the {n_inputs} inputs {verb} unlike the training "
-                  "examples and were left out of this list (they come after the familiar ones): they may "
-                  "belong to no class, or be a new kind worth labeling; --mix-unfamiliar ranks them with the rest.")
+    if n_held:
+        one = n_held == 1
+        looks, was, they, come, them = (("looks", "was", "it", "comes", "it") if one
+                                        else ("look", "were", "they", "come", "them"))
+        out.print(f"{n_held}{' more' if listed else ''} of the {n_inputs} inputs {looks} unlike the training "
+                  f"examples and {was} left out of this full list ({they} {come} after the familiar ones): "
+                  f"{they} may belong to no class, or be a new kind worth labeling; --mix-unfamiliar ranks "
+                  f"{them} with the rest.")
+
+
+def _print_copies(out: Output, copies: list[dict], n_inputs: int) -> None:
+    """The inputs left out as near-copies of a listed one (the first 5): one label covers them."""
+    if not copies:
+        return
+    is_, a_copy = ("is", "it is a near-copy of a listed one") if len(copies) == 1 else (
+        "are", "they are near-copies of listed ones")
+    named = "; ".join(f"{r['input']} ({r['reason']})" for r in copies[:5])
+    more = f"; and {len(copies) - 5} more" if len(copies) > 5 else ""
+    out.print(f"{len(copies)} of the {n_inputs} inputs {is_} not listed, as {a_copy} (one label covers "
+              f"both): {named}{more}.")
+
+
+def _print_labeled_already(out: Output, copies: list[tuple[str, str]]) -> None:
+    """The inputs left out as copies of training examples (the first 10), apart from the
+    unreadable ones: they are not bad inputs, only known ones."""
+    if not copies:
+        return
+    are = ("input is a copy of a training example, so it is" if len(copies) == 1
+           else "inputs are copies of training examples, so they are")
+    out.print(f"{len(copies)} {are} not ranked:")
+    for path, reason in copies[:10]:
+        out.print(f"  {path}: {reason}")
+    if len(copies) > 10:
+        out.print(f"  and {len(copies) - 10} more (see the JSON's skipped list)")
+
+
+def _training_copies(clf, items: list[str]) -> dict[int, str]:
+    """``{index: "already labeled as <class> (copy of <file>)"}`` for the inputs whose content is a
+    training example's, read from the training data where it still is (else none are found)."""
+    from ..data import load_examples
+    from ..errors import HandfulError
+    from ..select.labeled_copies import example_keys, input_sizes, labeled_copies
+
+    source = (getattr(clf, "training_", None) or {}).get("source")
+    if not source or not Path(source).exists():
+        return {}
+    try:
+        examples = load_examples(source, min_classes=1)
+        sizes = input_sizes(items, clf.modality_)
+        known = example_keys(examples.items, examples.labels, clf.modality_, examples.ids, sizes)
+    except (HandfulError, OSError, ValueError):
+        return {}  # moved, changed or unreadable: no copy is known
+    return labeled_copies(items, clf.modality_, known)
 
 
 def _shown(row: dict) -> str:

@@ -25,8 +25,9 @@ ZeroShotPriorOpt = Annotated[bool, typer.Option(
     "--zero-shot-prior", help="Combine the head with zero-shot scores from the class names "
     "(weight chosen by cross-validation).")]
 ClassesOpt = Annotated[str | None, typer.Option(
-    help="Class names, comma-separated (default: the labels). Matched to the labels by name, "
-    "else in the labels' sorted order (numbers by value): --classes \"negative,positive\" for labels 0,1.")]
+    help="Class names, comma-separated (default: the labels). Matched to the labels by name; "
+    "a name that matches a label goes to it, the others in the other labels' sorted order "
+    "(numbers by value): --classes \"negative,positive\" for labels 0,1.")]
 TemplateOpt = Annotated[str | None, typer.Option(
     help="Phrase around each class name, with {} for the name, e.g. \"this review is {}\".")]
 

@@ -73,6 +73,9 @@ def rank_for_labeling(embeddings: np.ndarray, proba: np.ndarray, n: int,
     pool = candidate_pool(proba, n)
     Z = embeddings[pool] - embeddings[pool].mean(axis=0)
     Z = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+    # copies by the embeddings themselves too: centred on a pool of one picture and its copy, both
+    # rows are 0 and "distance 1" apart, so a flat picture's copy (no thumbnail signature) was listed
+    R = embeddings[pool] / np.maximum(np.linalg.norm(embeddings[pool], axis=1, keepdims=True), 1e-12)
     S = None if signatures is None else np.asarray(signatures, dtype=np.float32)[pool]
     u = uncertainty[pool] + 1e-6  # a certain item can still be picked for coverage
     nearest = np.full(len(pool), 2.0)  # cosine distance to the nearest pick (max 2)
@@ -86,6 +89,7 @@ def rank_for_labeling(embeddings: np.ndarray, proba: np.ndarray, n: int,
             break
         picked.append(best)
         nearest = np.minimum(nearest, 1.0 - Z @ Z[best])
+        copy |= R @ R[best] > 1 - DUPLICATE_DISTANCE
         if S is not None:
             copy |= S @ S[best] > SAME_PICTURE
     return [int(pool[i]) for i in picked]
@@ -142,6 +146,40 @@ def rank_unlabeled(embeddings: np.ndarray, proba: np.ndarray, n: int, paths: Seq
 
     everything = np.arange(len(embeddings))
     return rank(everything, n) if familiar is None else rank_familiar_first(rank, familiar, n)
+
+
+def left_out(embeddings: np.ndarray, ranked: Sequence[int], n: int, paths: Sequence[str] | None = None,
+             familiar: np.ndarray | None = None) -> dict[int, int | None]:
+    """Why inputs ``rank_unlabeled`` did not list were left out: ``{row: pick}`` for a near-copy of
+    the pick ``ranked`` holds (left out wherever it would rank), ``{row: None}`` for an unfamiliar
+    one ranked after the familiar ones when the list was full (``familiar`` as ranked: None when
+    mixed). Other rows are not listed for want of room, or (with room) are absent.
+
+    Saying "held back for being unfamiliar" of a dropped copy was false: the list had room, and
+    --mix-unfamiliar leaves it out all the same.
+    """
+    listed = set(int(i) for i in ranked)
+    full = len(listed) >= n
+    held = (lambda i: familiar is not None and not familiar[i]) if full else (lambda i: False)
+    rows = [i for i in range(len(embeddings)) if i not in listed and (not full or held(i))]
+    copies = copies_of_picks(embeddings, list(ranked), rows, paths) if rows and listed else {}
+    return {i: copies.get(i) for i in rows if i in copies or held(i)}
+
+
+def copies_of_picks(embeddings: np.ndarray, picks: Sequence[int], rows: Sequence[int],
+                    paths: Sequence[str] | None = None) -> dict[int, int]:
+    """``{row: pick}`` for each of ``rows`` within ``DUPLICATE_DISTANCE`` of a pick in the embedding
+    space or, given ``paths``, the same picture as one (``SAME_PICTURE``): the rankers' copy rules."""
+    Z = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    sims = Z[list(rows)] @ Z[list(picks)].T  # (n_rows, n_picks)
+    nearest, close = sims.argmax(axis=1), sims.max(axis=1) > 1 - DUPLICATE_DISTANCE
+    if paths is not None:
+        S = picture_signatures([paths[i] for i in [*rows, *picks]])
+        corr = S[:len(rows)] @ S[len(rows):].T
+        same = corr.max(axis=1) > SAME_PICTURE
+        nearest = np.where(same & ~close, corr.argmax(axis=1), nearest)
+        close |= same
+    return {int(row): int(picks[nearest[k]]) for k, row in enumerate(rows) if close[k]}
 
 
 def rank_typical_distinct(embeddings: np.ndarray, n: int, labeled: np.ndarray,

@@ -12,6 +12,8 @@ bigger ones are left. When the labeled examples' embeddings are not known (a mod
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 K_NEIGHBOURS = 20  # the authors' choice
@@ -63,10 +65,16 @@ def rank_typical(embeddings: np.ndarray, n: int, n_labeled: int = 0, labeled: np
         rows = np.sort(rng.choice(rows, MAX_CLUSTERED, replace=False))
     Z = _unit(embeddings[rows])
     known = np.zeros((0, Z.shape[1]), np.float32) if labeled is None else _unit(labeled)
-    n_clusters = min(n_clusters or n_labeled + n, len(Z) + len(known))
+    points = np.concatenate([Z, known])
+    # no more clusters than distinct points: copies among the inputs made k-means warn "Number of
+    # distinct clusters (15) found smaller than n_clusters (18)" on the terminal of `suggest --n 18`
+    n_distinct = len(np.unique(points, axis=0)) if len(points) else 0
+    n_clusters = min(n_clusters or n_labeled + n, n_distinct)
     if n_clusters < 1 or not len(Z):
         return []
-    model = KMeans(n_clusters, n_init=1, random_state=seed).fit(np.concatenate([Z, known]))
+    with warnings.catch_warnings():  # points a float apart can still share a cluster: no news to the user
+        warnings.filterwarnings("ignore", message="Number of distinct clusters")
+        model = KMeans(n_clusters, n_init=1, random_state=seed).fit(points)
     assign = model.labels_[:len(Z)]
     sizes = np.bincount(model.labels_, minlength=n_clusters)
     covered = np.bincount(model.labels_[len(Z):], minlength=n_clusters)

@@ -106,6 +106,33 @@ def suggest(X: np.ndarray, proba: np.ndarray, n: int, paths: list[str],
     return rank_unlabeled(X, proba, n, paths, familiar, labeled), margin_uncertainty(proba)
 
 
+def left_out(X: np.ndarray, ranked: list[int], n: int, paths: list[str],
+             familiar: np.ndarray | None) -> dict[int, int | None]:
+    """Why rows ``suggest`` did not list were left out (``select.active.left_out``): ``{row: pick}``
+    for a copy of a pick, ``{row: None}`` for an unfamiliar image the full list held back."""
+    from ..select.active import left_out as why
+
+    return why(X, ranked, n, paths, familiar)
+
+
+def trained_copies(catalog: Catalog, project_id: int, model: LoadedModel, paths: list[str]) -> dict[int, str]:
+    """``{index: "already labeled as <class> (copy of <example>)"}`` for the images (``paths``) whose
+    bytes are those of an example ``model`` was trained on: labeling one again teaches nothing."""
+    from ..select.labeled_copies import labeled_copies
+    from .errors import NotFoundError
+
+    try:
+        rows = trained_examples(catalog, project_id, catalog.get_version(project_id, model.number))
+        names = {r["id"]: r["name"] for r in catalog.training_examples(project_id)}
+    except NotFoundError:  # deleted meanwhile
+        return {}
+    known: dict[str, tuple[str, str]] = {}
+    for r in rows:  # the blob digest is the content key of the file's bytes
+        example = r.get("example_id", r.get("id"))
+        known.setdefault(r["digest"], (r["label"], names.get(example) or f"example {example}"))
+    return labeled_copies(paths, "image", known)
+
+
 def labeled_embeddings(catalog: Catalog, project_id: int, model: LoadedModel) -> np.ndarray | None:
     """(k, dim) embeddings of the labeled examples behind ``model``, the project's version that
     ``suggest`` ranks for: the ones it keeps (from 20 examples), else, while under ``TYPICAL_BELOW``

@@ -222,7 +222,14 @@ class SuggestResult(BaseModel):
     ranked_by: Literal["typical", "uncertain"] = Field("uncertain", description=(
         "typical: with under 2 labeled examples per class the model's doubts are guesses, so these are "
         "typical images of the groups no label covers yet; uncertain: the images the model is least sure of"))
-    skipped: list[Skipped] = Field(description="files that could not be read, with why; not ranked")
+    skipped: list[Skipped] = Field(description=(
+        "files that could not be read, or copies of a training example (\"already labeled as ...\"), "
+        "with why; not ranked"))
+    n_held_back: int | None = Field(None, description=(
+        "how many unfamiliar images the full list held back (ranked after the familiar ones); a copy of "
+        "a listed image is not counted; null as n_unfamiliar"))
+    left_out: list[Skipped] = Field(default_factory=list, description=(
+        "ranked images not listed, with why: a copy of a listed one, or unfamiliar and held back"))
 
 
 class TextPredictIn(BaseModel):

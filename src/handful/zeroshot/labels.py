@@ -60,16 +60,21 @@ def parse_class_list(text: str) -> list[str]:
     parts = [n.strip() for n in str(text).split(",")]
     names = [n for n in parts if n]
     keys = [class_phrase(n).lower() for n in names]
-    twice = [n for i, n in enumerate(names) if keys[i] in keys[:i]]
-    if len(set(keys)) < 2:
-        raise DataError(f"--classes must name at least 2 distinct classes, comma-separated, "
-                        f"like \"cat,dog\". Got '{text}'.")
-    if "" in parts:
+    if names and "" in parts:  # before the count: ",bee" is a name left out, not a one-class list
         raise DataError(f"--classes has an empty name {_empty_place(parts)}; expected a name between "
                         f"each two commas. Got '{text}'. Remove the extra comma or add the "
                         "missing name.")
-    if twice:  # "Ant" and "ant" are one class to the matching and the text encoder alike
-        raise DataError(f"--classes names the class '{twice[0]}' more than once; give each class "
+    if len(set(keys)) < 2:
+        raise DataError(f"--classes must name at least 2 distinct classes, comma-separated, "
+                        f"like \"cat,dog\". Got '{text}'.")
+    # "Ant" and "ant", or "ant" and "ants", are one class to the matching (and the first pair to
+    # the text encoder): "ant,ants" on folders ants/bees went by sorted order, bees as "ants"
+    twice = [(names[j], n) for i, n in enumerate(names) for j in range(i) if _same_class(names[j], n)]
+    if twice:
+        first, again = twice[0]
+        same = "" if class_phrase(first).lower() == class_phrase(again).lower() else (
+            f" ('{first}' and '{again}' are one class: singular and plural match the same label)")
+        raise DataError(f"--classes names the class '{again}' more than once{same}; give each class "
                         f"once, like \"cat,dog\". Got '{text}'.")
     return names
 
@@ -126,15 +131,18 @@ def _label_order(label: str) -> tuple:
 
 def match_class_names(names: Sequence[str], labels: Sequence[str]) -> dict[str, str]:
     """Map each data label to a class name: by name (case, plural, ``_`` tolerant), else by a
-    shared word, else in order.
+    shared word, else in order; a name that matches one label always goes to it, and only the
+    rest go in order.
 
     ``names=["ant", "bee"]`` and labels ``["ants", "bees"]`` match by name, ``["honey bee",
     "army ant"]`` by a word; ``["positive", "negative"]`` against labels ``["0", "1"]`` maps in
     order (sorted labels: 0 -> positive; numbers sort by value, so labels 1, 2, 10 take the names
-    in that order).
+    in that order). ``["strawberry", "lettuce"]`` for labels ``["broccoli", "strawberry"]`` gives
+    strawberry its own name and broccoli "lettuce".
 
     Raises:
-        DataError: the counts differ and the names do not all match.
+        DataError: the counts differ and the names do not all match, or a name left to the
+            order rule still matches a label it was not given.
     """
     labels = sorted(set(labels), key=_label_order)
     # whole names first, then a shared word: "honey bee,army ant" for folders ants/bees went by
@@ -143,8 +151,37 @@ def match_class_names(names: Sequence[str], labels: Sequence[str]) -> dict[str, 
         mapping = _one_to_one(names, labels, same)
         if mapping is not None:
             return mapping
+    # some names match: they stay with their labels. The whole list in sorted order gave
+    # "strawberry" to broccoli/ and "lettuce" to strawberry/ for --classes strawberry,lettuce
+    pinned = _pinned(names, labels)
+    rest_labels = [lab for lab in labels if lab not in pinned]
+    rest_names = [n for n in names if n not in pinned.values()]
+    if not rest_labels:
+        return pinned
     if len(names) != len(labels):
         raise DataError(f"--classes names {len(names)} classes {list(names)} but the data has "
                         f"{len(labels)} labels {labels}. Give one name per label, in the "
                         "labels' sorted order or matching their names.")
-    return dict(zip(labels, names, strict=True))
+    for name in rest_names:
+        mine = [lab for lab in rest_labels if _same_class(name, lab)]
+        if mine:  # it matches several labels, so no one of them can be chosen for it
+            raise DataError(f"--classes name '{name}' matches {len(mine)} labels {mine}, so it is unclear "
+                            f"which it names. Give names that each match one label (labels {labels}).")
+    return pinned | dict(zip(rest_labels, rest_names, strict=True))
+
+
+def _pinned(names: Sequence[str], labels: Sequence[str]) -> dict[str, str]:
+    """``{label: name}`` for each label and name that match only each other, by the same phrase,
+    then by name (plurals), then by a shared word, among those not paired yet."""
+    def equal(a: str, b: str) -> bool:
+        return class_phrase(a).lower() == class_phrase(b).lower()
+
+    pinned: dict[str, str] = {}
+    for same in (equal, _same_class, _shares_word):
+        free_names = [n for n in names if n not in pinned.values()]
+        free_labels = [lab for lab in labels if lab not in pinned]
+        for lab in free_labels:
+            mine = [n for n in free_names if same(n, lab)]
+            if len(mine) == 1 and [x for x in free_labels if same(mine[0], x)] == [lab]:
+                pinned[lab] = str(mine[0])
+    return dict(sorted(pinned.items(), key=lambda kv: _label_order(kv[0])))

@@ -157,12 +157,19 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
             raise nothing_usable("rank", model, names, [{"name": names[i], "reason": r}
                                                         for i, r in sorted(early.items())])
         X, proba, ok, failures = model.embed_and_predict([paths[i] for i in ready])
+        # a copy of a training example is left out, as `handful suggest` does: its label is known
+        copies = extras.trained_copies(catalog, project_id, model, [paths[ready[i]] for i in ok]) if len(X) else {}
+        failures = failures | {ok[j]: reason for j, reason in copies.items()}
+        keep = [j for j in range(len(ok)) if j not in copies]
+        X, proba, ok = X[keep], proba[keep], [ok[j] for j in keep]
         scores = None if known is None else known.scores(X)
         familiar = None if scores is None else scores >= known.threshold
+        ranked_familiar = None if mix_unfamiliar else familiar
         # ranked while the files exist: resized or re-encoded copies of a pick are told by their pixels
-        ranked, uncertainty = (extras.suggest(X, proba, n, [paths[ready[i]] for i in ok],
-                                              None if mix_unfamiliar else familiar, labeled) if len(X)
+        ok_paths = [paths[ready[i]] for i in ok]
+        ranked, uncertainty = (extras.suggest(X, proba, n, ok_paths, ranked_familiar, labeled) if len(X)
                                else ([], np.zeros(0)))  # none readable: the 400 below
+        gone = extras.left_out(X, ranked, n, ok_paths, ranked_familiar) if len(X) else {}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failures = {ready[i]: r for i, r in failures.items()} | early
@@ -177,11 +184,15 @@ def suggest(project_id: int, catalog: CatalogDep, pool: PoolDep, limits: LimitsD
                      "runner_up": model.classes[top[1]] if len(top) > 1 else None,
                      "uncertainty": float(uncertainty[j]),
                      **({} if scores is None else _familiar(scores[j], known.threshold))})
+    # the unfamiliar images the full list held back: a dropped copy of a pick is not one of them
     unfamiliar = {} if familiar is None else {"n_unfamiliar": int(np.sum(~familiar)),
+                                              "n_held_back": sum(pick is None for pick in gone.values()),
                                               "unfamiliar_ranked": "mixed" if mix_unfamiliar else "last"}
+    left = [{"name": names[ready[ok[j]]], "reason": "unfamiliar, ranked after the familiar ones" if pick is None
+             else f"a copy of {names[ready[ok[pick]]]}, which is listed"} for j, pick in sorted(gone.items())]
     return {"version": model.number, "suggestions": rows, **unfamiliar,
             "ranked_by": extras.ranked_by(labeled, len(model.classes)),
-            "skipped": skipped}
+            "skipped": skipped, "left_out": left}
 
 
 @router.post("/predict/texts", response_model=PredictResult)

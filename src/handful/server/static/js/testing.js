@@ -221,7 +221,8 @@ function typicalNote() {
 function heldBackNote(res) {
   if (res.unfamiliar_ranked !== "last") return null;
   const listed = res.suggestions.filter((r) => r.familiar === false).length;
-  const held = res.n_unfamiliar - listed;
+  // the API's count: a copy of a listed image left out is not held back for being unfamiliar
+  const held = typeof res.n_held_back === "number" ? res.n_held_back : res.n_unfamiliar - listed;
   if (!(held > 0)) return null;
   const look = held === 1 ? "image looks" : "images look";
   return h("div.held-back.small", { "data-testid": "suggest-held-back", role: "status" },
