@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_color_tree
 from handful import Classifier
 from handful.cli import main
 
@@ -80,11 +81,12 @@ def test_a_suggest_rerun_without_pictures_removes_the_old_contact_sheet_and_keep
     image_model, text_model, out = tmp_path / "img", tmp_path / "txt", tmp_path / "s"
     Classifier("test_tiny_image", head="prototype").fit(color_tree).save(image_model)
     Classifier("test_tiny_text", head="prototype").fit(text_csv).save(text_model)
-    assert main(["suggest", str(image_model), str(color_tree / "red"), "--n", "3", "--out", str(out)]) == 0
+    pool = make_color_tree(tmp_path / "pool", 3, seed=7)  # new pictures: copies of training ones are not ranked
+    assert main(["suggest", str(image_model), str(pool / "red"), "--n", "3", "--out", str(out)]) == 0
     assert (out / "contact_sheet.png").is_file()
     (out / "notes.txt").write_text("my notes")
     inbox = tmp_path / "inbox.txt"
-    inbox.write_text("the team won the match\nbake the bread in the oven\n")
+    inbox.write_text("the team won the cup final\nbake the sourdough bread\n")  # not training texts
     assert main(["suggest", str(text_model), str(inbox), "--n", "2", "--out", str(out)]) == 0
     capsys.readouterr()
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "suggestions.csv", "suggestions.json"]

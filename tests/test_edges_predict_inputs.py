@@ -129,7 +129,7 @@ def test_embed_of_only_broken_images_is_an_error_not_a_silent_success(capsys, tm
                  "--backbone", "test_tiny_image"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: None of the 2 inputs could be used")
-    assert "e.skipped.csv" in err[-1] and "image file that opens" in err[-1]  # where listed, the fix
+    assert "e.npy.skipped.csv" in err[-1] and "image file that opens" in err[-1]  # where listed, the fix
 
 
 def test_embed_resumed_after_a_run_of_only_broken_images_is_not_refused(capsys, tmp_path):

@@ -14,18 +14,18 @@ def run_json(capsys, argv):
 
 
 def test_embed_overwrite_removes_the_skipped_list_of_the_run_it_replaces(capsys, color_tree, tmp_path):
-    # emb.skipped.csv of the first run stayed after --overwrite, listing files this run never saw
+    # emb.npy.skipped.csv of the first run stayed after --overwrite, listing files this run never saw
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "junk.jpg").write_bytes(b"not a jpeg")
     (broken / "ok.png").write_bytes((color_tree / "red" / "red_1.png").read_bytes())
     out = tmp_path / "emb.npy"
     first = run_json(capsys, ["embed", str(broken), "--out", str(out), "--backbone", "test_tiny_image"])
-    assert first["skipped_file"] == str(tmp_path / "emb.skipped.csv")
+    assert first["skipped_file"] == str(tmp_path / "emb.npy.skipped.csv")
     again = run_json(capsys, ["embed", str(color_tree), "--out", str(out), "--backbone", "test_tiny_image",
                               "--overwrite"])
     assert again["skipped"] == [] and again["n"] == 18
-    assert not (tmp_path / "emb.skipped.csv").exists()
+    assert not (tmp_path / "emb.npy.skipped.csv").exists()
 
 
 def test_embed_resumed_keeps_the_skipped_list_of_its_rows(capsys, color_tree, tmp_path):
@@ -35,9 +35,9 @@ def test_embed_resumed_keeps_the_skipped_list_of_its_rows(capsys, color_tree, tm
     run_json(capsys, argv)
     resumed = run_json(capsys, argv)
     assert resumed["n_resumed"] == 19  # the junk row too: its NaN row and reason are in the index
-    assert "junk.jpg" in (tmp_path / "emb.skipped.csv").read_text()
+    assert "junk.jpg" in (tmp_path / "emb.npy.skipped.csv").read_text()
     # the JSON said skipped_file null (and skipped []) while the list beside --out named junk.jpg
-    assert resumed["skipped_file"] == str(tmp_path / "emb.skipped.csv")
+    assert resumed["skipped_file"] == str(tmp_path / "emb.npy.skipped.csv")
     assert [s["path"].rsplit("/", 1)[-1] for s in resumed["skipped"]] == ["junk.jpg"]
 
 
@@ -54,6 +54,6 @@ def test_embed_resumed_after_an_interruption_lists_the_bad_rows_of_both_runs(cap
     resumed = run_json(capsys, argv)
     assert resumed["n_resumed"] == 18 and resumed["n"] == 0
     listed = sorted(row.split(",")[0].rsplit("/", 1)[-1]
-                    for row in (tmp_path / "emb.skipped.csv").read_text().splitlines()[1:])
+                    for row in (tmp_path / "emb.npy.skipped.csv").read_text().splitlines()[1:])
     assert listed == ["blue_0.jpg", "junk.jpg"]
     assert sorted(s["path"].rsplit("/", 1)[-1] for s in resumed["skipped"]) == listed

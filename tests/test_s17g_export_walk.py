@@ -74,7 +74,7 @@ def test_export_to_a_file_not_ending_in_onnx_is_refused_before_writing(capsys, e
     assert not out.exists() and not list(tmp_path.glob(".pets.txt*"))
 
 
-@pytest.mark.parametrize("folder", ["preds.csv.json", "preds.skipped.csv"])
+@pytest.mark.parametrize("folder", ["preds.csv.json", "preds.csv.skipped.csv"])
 def test_a_folder_where_predict_writes_beside_out_is_named_in_the_error(capsys, exported, color_tree,
                                                                         tmp_path, folder):
     out_dir = tmp_path / "out"

@@ -82,17 +82,17 @@ def test_overwrite_starts_over_and_other_columns_need_it(capsys, model_and_image
 @pytest.mark.parametrize("rerun", [["--overwrite"], []])
 def test_a_rerun_with_no_bad_input_removes_the_skipped_list_of_the_run_before(capsys, model_and_images, tmp_path,
                                                                             rerun):
-    # preds.skipped.csv of the first run stayed after --overwrite (and after a resumed run that
+    # preds.csv.skipped.csv of the first run stayed after --overwrite (and after a resumed run that
     # retried the bad files once they were fixed), listing files this run never saw or could read
     model, images = model_and_images
     out = tmp_path / "preds.csv"
     first = run_json(capsys, ["predict", model, str(images), "--out", str(out)])
-    assert first["skipped_file"] == str(tmp_path / "preds.skipped.csv")
+    assert first["skipped_file"] == str(tmp_path / "preds.csv.skipped.csv")
     (images / "red" / "empty.png").unlink()
     (images / "blue" / "junk.jpg").write_bytes((images / "blue" / "blue_1.png").read_bytes())  # fixed
     again = run_json(capsys, ["predict", model, str(images), "--out", str(out), *rerun])
     assert again["skipped"] == [] and again["skipped_file"] is None
-    assert not (tmp_path / "preds.skipped.csv").exists()
+    assert not (tmp_path / "preds.csv.skipped.csv").exists()
 
 
 def test_an_out_file_handful_did_not_write_is_refused_and_left_byte_for_byte(capsys, model_and_images, tmp_path):
@@ -106,9 +106,9 @@ def test_an_out_file_handful_did_not_write_is_refused_and_left_byte_for_byte(cap
             err = capsys.readouterr().err
             assert "not written by handful" in err and "--overwrite" not in err  # no advice to destroy it
             assert (tmp_path / name).read_bytes() == content, name  # not even its last line is dropped
-    (tmp_path / "p.skipped.csv").write_text("my list\n")  # beside --out p.csv, where skipped files go
+    (tmp_path / "p.csv.skipped.csv").write_text("my list\n")  # beside --out p.csv, where skipped files go
     assert main(["predict", model, str(images), "--out", str(tmp_path / "p.csv")]) == 2
-    assert (tmp_path / "p.skipped.csv").read_text() == "my list\n" and not (tmp_path / "p.csv").exists()
+    assert (tmp_path / "p.csv.skipped.csv").read_text() == "my list\n" and not (tmp_path / "p.csv").exists()
     theirs = tmp_path / "theirs.npy"
     np.save(theirs, np.arange(12, dtype=np.float32).reshape(3, 4))
     for overwrite in ([], ["--overwrite"]):
@@ -260,9 +260,9 @@ def test_embed_auto_picks_the_text_backbone_for_a_table(capsys, text_csv, tmp_pa
 
 def test_embed_keeps_a_users_file_where_its_skipped_list_would_go(capsys, model_and_images, tmp_path):
     _, images = model_and_images
-    (tmp_path / "e.skipped.csv").write_text("my list\n")
+    (tmp_path / "e.npy.skipped.csv").write_text("my list\n")
     assert main(["embed", str(images), "--out", str(tmp_path / "e.npy"), "--backbone", "test_tiny_image"]) == 2
-    assert (tmp_path / "e.skipped.csv").read_text() == "my list\n" and not (tmp_path / "e.npy").exists()
+    assert (tmp_path / "e.npy.skipped.csv").read_text() == "my list\n" and not (tmp_path / "e.npy").exists()
 
 
 def one_line_error(capsys, argv):

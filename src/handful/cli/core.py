@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -305,6 +306,21 @@ def report_name(data: Path) -> str:
     return name if name not in ("", ".", "..") else "data"
 
 
+def evaluation_dir(model: Path, data: Path) -> Path:
+    """MODEL/evaluations/DATA-NAME, or DATA-NAME-2, -3, ... when that folder holds the report of other
+    data (A/val, then B/val; or unknown data): each data set keeps its report, a re-run replaces its own."""
+    base, data_id, n = model / "evaluations" / report_name(data), str(data.resolve()), 1
+    while True:
+        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            recorded = json.loads((folder / "report.json").read_text()).get("data")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if not folder.exists() or recorded == data_id:
+            return folder
+        n += 1
+
+
 _LABELED = {"image": "a folder of images with a sub-folder per class",
             "text": "a CSV/TSV with a text and a label column"}
 
@@ -315,7 +331,8 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Labeled folder or CSV/TSV to evaluate on (a folder with "
                                               "test/ or val/ inside: that split).")],
     report_dir: Annotated[Path | None, typer.Option("--out", help="Where to write report.json "
-                          "and confusion_matrix.png (default: MODEL/evaluations/DATA-NAME).")] = None,
+                          "and confusion_matrix.png (default: MODEL/evaluations/DATA-NAME, or DATA-NAME-2, "
+                          "... when that holds another data set's report).")] = None,
     nested: NestedOpt = False,
     text_column: TextColOpt = None,
     label_column: LabelColOpt = None,
@@ -328,7 +345,7 @@ def evaluate(
     out = Output(as_json)
     check_columns_apply([data], text_column, label_column, nested)
     clf = load(model, cache=False if no_cache else None)
-    report_dir = report_dir or (model / "evaluations" / report_name(data))
+    report_dir = report_dir or evaluation_dir(model, data)
     check_folder_replaceable(report_dir, "report.json", json_with("confusion_matrix"),
                              {"confusion_matrix.png": "png"}, inputs=(data,))
     if data.is_dir():  # a test set of one class is fine: its accuracy is that class's recall
@@ -343,6 +360,7 @@ def evaluate(
                         f"Evaluate on {_LABELED[clf.modality_]}.")
     with out.progress("Embedding", len(examples)) as advance:
         report = clf.evaluate(examples, advance)
+    report["data"] = str(data.resolve())  # which data: MODEL/evaluations/ keeps one folder per data set
 
     def write(tmp: Path) -> None:
         (tmp / "report.json").write_text(json_text(report, indent=2))

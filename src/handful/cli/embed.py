@@ -89,7 +89,7 @@ def embed(
     as_json: JsonOpt = False,
 ) -> None:
     """Embed every input into OUT.npy (+ OUT.index.csv, OUT.meta.json), streaming to disk."""
-    from ..scale.batch import list_inputs, summarize_skipped
+    from ..scale.batch import is_text_table, list_inputs, summarize_skipped
     from ..scale.embedding_store import EmbeddingStore
     from ..scale.writers import remove_skipped_list
     out = Output(as_json)
@@ -108,8 +108,12 @@ def embed(
             report_skipped(out, skipped, None)
             raise DataError(nothing_usable(skipped, None, net.modality))
         raise DataError(nothing_found("embed", list(inputs), net.modality))
-    store = EmbeddingStore(out_file, ids, net.dim, {"name": net.name, "fingerprint": net.fingerprint,
-                                                    "info": net.info.to_json()}, overwrite)
+    # typed texts are keyed by their text in the index (as predict --out keys them): "text 1" of
+    # another run is another text, and resuming it would keep that text's embedding
+    typed = net.modality == "text" and not is_text_table(list(inputs))
+    store = EmbeddingStore(out_file, items if typed else ids, net.dim,
+                           {"name": net.name, "fingerprint": net.fingerprint, "info": net.info.to_json()},
+                           overwrite)
     todo = store.pending()
     if not store.done:  # a fresh start: the skipped list of the run it replaces no longer applies
         remove_skipped_list(out_file)

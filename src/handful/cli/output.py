@@ -120,6 +120,23 @@ def check_file_path(path: Path) -> Path:
     return path
 
 
+def read_stdin_inputs(inputs: list[str]) -> list[str]:
+    """``inputs``, or when they are ``-`` alone the lines of stdin (one path or text each; blank lines
+    are no input), as ``ls *.jpg | handful predict MODEL -`` gives them."""
+    if "-" not in inputs:
+        return inputs
+    if len(inputs) > 1:
+        raise DataError(f"'-' reads the inputs from stdin, so it must be the only input; got it among {len(inputs)} "
+                        "inputs. Give '-' alone (and pipe the rest in), or drop it.")
+    if sys.stdin is None or sys.stdin.isatty():
+        raise DataError("'-' reads the inputs from stdin (one path or text per line), but stdin is a terminal. "
+                        "Pipe them in (e.g. `ls *.jpg | handful predict MODEL -`), or give them as arguments.")
+    lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
+    if not lines:
+        raise DataError("'-' read no inputs from stdin: it was empty. Pipe in one path or text per line.")
+    return lines
+
+
 def check_replaceable(path: Path, ours) -> Path:
     """``path``, if writing it loses nothing of the user's: it does not exist, or it is a file that
     handful wrote (``ours(path)``), and no part of it is a file where a folder must be. Called
@@ -225,3 +242,11 @@ def pct(value: float | None) -> str:
         if not 0 < value < 1 or 0 < float(shown) < 100:
             return f"{shown}%"
     return "<0.00001%" if value < 0.5 else ">99.99999%"
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """The count with its noun, singular only for 1: ``plural(1, "class")`` is "1 class",
+    ``plural(3, "class")`` "3 classes", ``plural(2, "query", "queries")`` "2 queries"."""
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {many or (noun + 'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else noun + 's')}"

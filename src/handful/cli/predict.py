@@ -25,7 +25,7 @@ from .abstain import MinConfidenceOpt, answers_of, check_min_confidence, print_a
 from .familiar import FamiliarityMarks
 from .main import app
 from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
-from .output import Output, check_file_path
+from .output import Output, check_file_path, read_stdin_inputs
 from .predict_table import StdoutCsv, prediction_json, print_predictions
 from .support import check_support, fit_support
 
@@ -74,13 +74,14 @@ def _results(predictor, work: list[str], ray: bool, address, model: Path, runtim
 @app.command()
 def predict(
     model: Annotated[Path, typer.Argument(help="Model directory (or an exported .onnx file).")],
-    inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or texts, or a CSV/TSV.")],
+    inputs: Annotated[list[str], typer.Argument(help="Image files/folders, or texts, or a CSV/TSV; "
+                                                     "'-' alone: read them from stdin, one per line.")],
     top: Annotated[int, typer.Option(help="How many classes to show per item (1 or more).")] = 1,
     min_confidence: MinConfidenceOpt = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows to stdout (not with --json or "
                                                         "--out).")] = False,
     out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write CSV predictions here; a re-run resumes it.")] = None,
+        "--out", help="Write CSV predictions to this .csv file; a re-run resumes it.")] = None,
     text_column: TextColOpt = None,
     runtime: RuntimeOpt = "torch",
     no_cache: NoCacheOpt = False,
@@ -104,7 +105,9 @@ def predict(
     from ..scale.writers import PredictionCsv, remove_skipped_list
     out = Output(as_json, stdout_taken=as_csv)
     if top < 1:
-        raise DataError(f"--top must be >= 1. Got {top}.")
+        raise DataError(f"--top must be an integer >= 1 (how many classes to show). Got {top}. Pass --top 1 "
+                        "for the best class, or more.")
+    inputs = read_stdin_inputs(inputs)
     check_min_confidence(min_confidence)
     sure = min_confidence is not None  # rows carry an answer (or none: unsure)
     check_output_options(as_csv, out_file, overwrite, ray, address, as_json)
@@ -140,6 +143,7 @@ def predict(
     sink = StdoutCsv(k, texts, sure, marks.on) if as_csv and not out_file else None
     if out_file:
         run = _run_record(model, runtime, k, transductive, support, nested, support_examples, support_keys)
+        run["runtime_option"], run["runtime"] = runtime, runtime_in_use(predictor)  # as --json says
         run["text_column"] = text_column  # another column of one table: other texts, the same ids
         run["min_confidence"] = min_confidence
         if transductive:  # every answer depends on the whole batch: rows of another batch cannot stay
@@ -227,6 +231,12 @@ def check_output_options(as_csv: bool, out_file: Path | None, overwrite: bool, r
                         "would be ignored and the work would run here. Add --ray, or drop --address.")
     if out_file is not None:  # a folder, or a path through a file: said before the model loads
         check_file_path(out_file)
+        if out_file.suffix.lower() != ".csv":  # CSV rows under a .json/.parquet name would mislead a reader
+            from ..scale.writers import is_predictions_file, refuse_foreign
+
+            refuse_foreign(out_file, is_predictions_file(out_file))  # a user's file: said as that first
+            raise DataError(f"--out '{out_file}' must be a .csv file (predictions are written as CSV only); "
+                            f"got a '{out_file.suffix}' name. Name it e.g. preds.csv.")
     if overwrite and out_file is None:
         raise DataError("--overwrite starts an --out file over, and no --out is given, so it would be "
                         "ignored. Add --out FILE, or drop --overwrite.")

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from tokenize import TokenError
@@ -116,13 +117,34 @@ class EmbeddingStore:
             for row, input_id, error in (r for r in rows if len(r) == 3):
                 if int(row) >= len(self.ids) or self.ids[int(row)] != input_id:
                     raise DataError(f"{self.index_path} row {row} is '{input_id}', but this run "
-                                    "lists the inputs differently (files added or removed). Pass "
-                                    "--overwrite to start over.")
+                                    "lists other inputs there (files added or removed, or other texts). "
+                                    "Pass --overwrite to start over, or choose another --out.")
                 self.done.add(int(row))
                 if error:
                     self.failed[int(row)] = error
+            self._forget_rows_not_held(rows)
         else:
             atomic_write_text(self.index_path, ",".join(INDEX_HEADER) + "\n")
+
+    def _forget_rows_not_held(self, rows: list[list[str]]) -> None:
+        """A .npy cut short (a bad copy, a full disk) no longer holds rows its index lists: they
+        are embedded again (the file is grown back to its size), never left as zeros marked done."""
+        n_bytes = self.dim * 4
+        n_held = max(0, (self.path.stat().st_size - self.offset) // n_bytes)
+        lost = sorted(r for r in self.done if r >= n_held)
+        if not lost and n_held >= len(self.ids):
+            return
+        os.truncate(self.path, self.offset + len(self.ids) * n_bytes)
+        if not lost:
+            return
+        warnings.warn(f"{self.path} is cut short: it holds {n_held} of {len(self.ids)} rows, so {len(lost)} "
+                      "rows its index lists as done are embedded again.", stacklevel=3)
+        self.done.difference_update(lost)
+        for r in lost:
+            self.failed.pop(r, None)
+        text = io.StringIO()
+        csv.writer(text).writerows([INDEX_HEADER, *[r for r in rows if len(r) == 3 and int(r[0]) < n_held]])
+        atomic_write_text(self.index_path, text.getvalue())
 
     def pending(self) -> list[int]:
         """Rows not written yet, in order."""

@@ -59,6 +59,11 @@ def _is_prediction_header(row: list[str] | None) -> bool:
     return k >= 1 and row == prediction_header(k, texts, answers, familiar)
 
 
+def is_predictions_file(path: Path) -> bool:
+    """True when ``path`` is a file whose header is that of a predictions file handful wrote."""
+    return path.is_file() and _is_prediction_header(first_row(path))
+
+
 def prediction_header(k: int, texts: bool = False, answers: bool = False, familiar: bool = False) -> list[str]:
     """``input,label_1,probability_1,...``; a text model's rows have ``text`` after ``input``, a
     ``--min-confidence`` run's an ``answer`` column next (the top label, empty when unsure), and a
@@ -121,18 +126,31 @@ def _is_model_folder(folder: Path) -> bool:
 
 
 def drop_partial_last_line(path: Path) -> None:
-    """Truncate after the last newline: a run killed mid-write leaves half a row."""
+    """Truncate after the last complete CSV record: a run killed mid-write leaves half a row, and a
+    row with a multi-line quoted text may be cut after a newline inside its quotes, so the cut is
+    found by parsing the records, not at the last newline."""
+    seen = {"end": 0, "newline": True, "eof": False}  # bytes read, whether they end a line
+
+    def lines(f):
+        for line in f:
+            seen["end"] += len(line)
+            seen["newline"] = line.endswith(b"\n")
+            yield line.decode("utf-8", errors="replace")  # a newline never splits a UTF-8 character
+        seen["eof"] = True
+
     with open(path, "rb+") as f:
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        if size == 0:
-            return
-        f.seek(max(0, size - 65536))
-        tail = f.read()
-        if tail.endswith(b"\n"):
-            return
-        cut = tail.rfind(b"\n")
-        f.truncate(size - len(tail) + cut + 1 if cut >= 0 else 0)
+        good = 0
+        try:
+            for _ in csv.reader(lines(f)):
+                # a record the reader ended at the end of the file (an open quote, no newline) is torn
+                if not seen["eof"] and seen["newline"]:
+                    good = seen["end"]
+        except csv.Error:  # not parsable as CSV (a field over csv's size limit): cut at the last newline
+            f.seek(0)
+            data = f.read()
+            good = data.rfind(b"\n") + 1
+        if good < f.seek(0, os.SEEK_END):
+            f.truncate(good)
 
 
 def _read_first_column(path: Path, header: list[str], what: str) -> set[str]:
@@ -172,7 +190,8 @@ def _run_parts(run: dict) -> dict[str, tuple[str, str | None]]:
                     f"--support '{support.get('path')}'" + (" --nested" if support.get("nested") else ""))
     return {"model": (f"model '{run.get('model')}'", run.get("model_id")),
             "support": (support_text, support.get("id") if support else None),
-            "runtime": (f"--runtime {run.get('runtime')}", None),
+            # the option given (a record since the true runtime is kept has it apart: "numpy" for word2vec)
+            "runtime": (f"--runtime {run.get('runtime_option', run.get('runtime'))}", None),
             "top": (f"--top {run.get('top')}", None),
             "transductive": ("--transductive" if run.get("transductive") else "no --transductive", None),
             "text_column": (f"--text-column {run['text_column']}" if run.get("text_column") else "no --text-column",
@@ -265,8 +284,9 @@ class PredictionCsv:
 
 
 def skipped_path(out: Path) -> Path:
-    """Where the skipped inputs of a run writing ``out`` are listed: ``preds.skipped.csv``."""
-    return out.with_name(out.stem + ".skipped.csv")
+    """Where the skipped inputs of a run writing ``out`` are listed: ``preds.csv.skipped.csv``,
+    after the whole file name, so that outputs of one stem (``a.csv``, ``a.npy``) keep their own."""
+    return out.with_name(out.name + ".skipped.csv")
 
 
 def _is_skipped_list(path: Path) -> bool:
