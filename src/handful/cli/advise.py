@@ -36,24 +36,29 @@ AdviseOpt = Annotated[bool, typer.Option(
 
 
 def advice_for(out: Output, clf: Classifier, X: np.ndarray, examples: Examples,
-               plot: Path | None, repeats: int = 10) -> dict | None:
+               plot: Path | None, repeats: int = 10, groups: np.ndarray | None = None) -> dict | None:
     """The data-need estimate on ``clf``'s embeddings with its head (its base head under a prior);
-    None, with a note, when some class has a single example."""
+    None, with a warning line, when a class has fewer than 2 different examples (copies of one
+    picture are one: none can be held out), so train still saves its model.
+    ``groups``: ``duplicate_groups(examples)``, when already computed."""
     from ..data.duplicates import duplicate_groups
     from ..evaluate.data_need import estimate_data_need, n_curve_fits
+    from ..evaluate.learning_curve import holdout_problem
     y = np.asarray(examples.labels, dtype=object)
-    if np.unique(y, return_counts=True)[1].min() < 2:
-        out.print("Data-need estimate skipped: a class has a single example.")
+    groups = duplicate_groups(examples) if groups is None else groups
+    problem = holdout_problem(y, groups)
+    if problem:
+        out.print(f"Data-need estimate skipped: {problem}", style="yellow")
         return None
     head = getattr(clf, "head_", None)
     name, params = _head_of(head)
     # no warnings.catch_warnings() around it: its fits say nothing routine, what they do say (a fit
     # that did not converge) bears on the estimate, and swapping the process-wide filters is not
     # thread-safe (a filter another thread set meanwhile was lost)
-    with out.progress("Learning curve", n_curve_fits(y, repeats)) as advance:
+    with out.progress("Learning curve", n_curve_fits(y, repeats, groups=groups)) as advance:
         return estimate_data_need(X, y, name, params, repeats=repeats, seed=clf.random_state,
                                   plot=plot, title=f"Learning curve ({clf._backbone.name})",
-                                  on_fit=lambda: advance(1), groups=duplicate_groups(examples))
+                                  on_fit=lambda: advance(1), groups=groups)
 
 
 def _head_of(head) -> tuple[str | None, dict | None]:
@@ -71,10 +76,12 @@ def print_advice(out: Output, advice: dict | None) -> None:
     if not advice:
         return
     out.print(f"Data need: {advice['sentence']}")
+    from ..evaluate.advice import gain_points, imbalanced
+    mean = " (mean)" if imbalanced(advice.get("class_sizes")) else ""  # no class has that count
     for f in advice["forecast"]:  # the gain first: the levels are the curve's, not the model's
         lo, hi = f["range"]
-        gain = f["accuracy"] - advice["accuracy_now"]
-        out.print(f"  at {f['n_per_class']:.0f} per class: +{100 * gain:.1f} pt (curve ~{pct(f['accuracy'])}, "
+        gain = f["accuracy"] - advice["accuracy_now"]  # as the flat-curve sentence measures it
+        out.print(f"  at {f['n_per_class']:.0f} per class{mean}: +{gain_points(gain)} pt (curve ~{pct(f['accuracy'])}, "
                   f"range {pct(lo)}-{pct(hi)})")
 
 
@@ -95,6 +102,9 @@ def advise(
     """Measure accuracy at sub-sample sizes per class, fit the learning curve, and say how many
     more examples per class should reach the next accuracy level (with a range)."""
     from ..classifier import Classifier
+    from ..data.duplicates import duplicate_groups
+    from ..evaluate.learning_curve import holdout_problem
+    from .predict import report_skipped
     out = Output(as_json)
     if repeats < 2:
         raise DataError(f"--repeats must be >= 2 (the range comes from repeats). Got {repeats}.")
@@ -108,13 +118,15 @@ def advise(
                      random_state=seed)
     with out.progress("Embedding", len(examples)) as advance:
         X, examples = clf.embed_examples(examples, advance)
-    if min(examples.counts().values()) < 2:
-        raise DataError(f"{data}: a class has a single example; a learning curve needs at least "
-                        "2 per class. Add examples.")
+    report_skipped(out, list(examples.skipped), None)  # named here, not only in advice.json
+    groups = duplicate_groups(examples)
+    problem = holdout_problem(np.asarray(examples.labels, dtype=object), groups)
+    if problem:
+        raise DataError(f"{data}: {problem}")
     advice: dict = {}
 
     def write(tmp: Path) -> None:  # measuring the curve draws its picture, so it runs in here
-        advice.update(advice_for(out, clf, X, examples, tmp / CURVE_PNG, repeats))  # 2+ per class
+        advice.update(advice_for(out, clf, X, examples, tmp / CURVE_PNG, repeats, groups))  # 2+ per class
         if advice.get("plot"):  # where it will be, not the temporary folder
             advice["plot"] = str(out_dir / CURVE_PNG)
         advice.update(backbone=clf._backbone.name, data=str(data), counts=examples.counts(),
@@ -123,9 +135,27 @@ def advise(
 
     # through a temporary folder beside it: Ctrl-C midway leaves the previous advice as it was
     write_folder_files(out_dir, write, main=ADVICE_JSON, stale=(CURVE_PNG,))
-    out.table("Learning curve", ["per class", "accuracy", "sd"],
-              [[f"{p['n']:.0f}", pct(p["mean"]), f"{100 * p['std']:.1f}"]
-               for p in advice["curve"]["points"]])
+    points = advice["curve"]["points"]
+    out.table("Learning curve", [per_class_column(advice), metric_column(advice), "sd"],
+              [[n, pct(p["mean"]), f"{100 * p['std']:.1f}"]
+               for n, p in zip(per_class_sizes([p["n"] for p in points]), points)])
     print_advice(out, advice)
     out.print(f"Plot: {advice['plot']}; details: {out_dir / ADVICE_JSON}")
     out.result(advice)
+
+
+def per_class_sizes(sizes: list[float]) -> list[str]:
+    """The table's "per class" column: whole numbers, or one decimal when two would read the same
+    (a class that runs out makes sizes 2.0 and 2.5, both "2")."""
+    whole = [f"{n:.0f}" for n in sizes]
+    return whole if len(set(whole)) == len(whole) else [f"{n:.1f}" for n in sizes]
+
+
+def per_class_column(advice: dict) -> str:
+    """"per class", or "per class (mean)" with imbalanced classes: a small class runs out first."""
+    from ..evaluate.advice import imbalanced
+    return "per class (mean)" if imbalanced(advice.get("class_sizes")) else "per class"
+
+
+def metric_column(advice: dict) -> str:
+    return "balanced accuracy" if advice.get("metric") == "balanced_accuracy" else "accuracy"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..select.search import IMBALANCE_RATIO
 from .curve_fit import CurveFit, error_and_weights, size_for
 from .curve_prior import EXPONENTS, FLOOR_SHARES, prior_density
 
@@ -134,17 +135,20 @@ def advise(curve: dict, main: AveragedFit, draws: list[CurveFit], current: float
     beside a model's own CV accuracy (98.9% next to 98.0%) as if it were the model's, while the
     gain is what the curve is for. ``gain`` (accuracy minus ``accuracy_now``) is in each
     forecast and in the target.
+    ``metric`` and ``class_sizes`` ([smallest, largest], originals) come from the curve: the
+    sentence says balanced accuracy, and "per class on average" on imbalanced classes.
     """
     current = float(current or curve["n_per_class"])
     now = float(main.accuracy(current))
     ceiling = main.ceiling
     result = {"n_per_class": current, "accuracy_now": now, "ceiling": ceiling,
+              "metric": curve.get("metric", "accuracy"), "class_sizes": curve.get("class_sizes"),
               "fit": {"kind": main.kind, **main.params},
               "forecast": [_forecast(main, draws, current * m) for m in (2, 5, 10)]}
     for f in result["forecast"]:
         f["gain"] = f["accuracy"] - now
     gap = ceiling - now
-    if result["forecast"][-1]["accuracy"] - now < 0.01:  # under a point from 10x the data
+    if result["forecast"][-1]["accuracy"] - now < FLAT_GAIN:  # under a point from 10x the data
         result["target"] = None
         result["sentence"] = (f"The curve is flat at ~{100 * now:.1f}%: more examples of the same "
                               f"kind are unlikely to help; {_instead(now)}.")
@@ -171,6 +175,7 @@ def advise(curve: dict, main: AveragedFit, draws: list[CurveFit], current: float
     return result
 
 
+FLAT_GAIN = 0.01  # under this from 10x the data, the curve is flat
 FAR = 10  # the forecasts stop at 10x the data; a count of examples further out is not stated
 NEAR_PERFECT = 0.98  # a flat curve at this level has little left for another backbone to add
 
@@ -223,8 +228,34 @@ def _sentence(now, target, more, lo, hi, current) -> str:
             f"({_span(lo, hi, current)}; now ~{100 * now:.1f}% with {current:.0f} per class).")
 
 
+def gain_points(gain: float) -> str:
+    """A gain in points as every line prints it: 1 decimal, or 2 where 1 would round a gain under
+    ``FLAT_GAIN`` up to it (the sentence said "adds under 1 point", the line below "+1.0 pt")."""
+    points, flat = 100 * gain, 100 * FLAT_GAIN
+    return f"{points:.2f}" if flat - 0.05 <= points < flat else f"{points:.1f}"
+
+
 def _points(gain: float) -> str:
-    return f"{100 * gain:.1f} point{'' if round(100 * gain, 1) == 1 else 's'}"
+    return f"{gain_points(gain)} point{'' if gain_points(gain) == '1.0' else 's'}"
+
+
+def metric_words(metric: str) -> str:
+    """What the curve's levels are, where they are not plain accuracy: " (balanced accuracy: ...)"."""
+    return " (balanced accuracy: the mean of the per-class rates)" if metric == "balanced_accuracy" else ""
+
+
+def imbalanced(class_sizes: list[int] | None) -> bool:
+    """Whether the smallest and largest class (``[smallest, largest]``) differ as much as the
+    model search's rule for balanced accuracy (``IMBALANCE_RATIO``)."""
+    return bool(class_sizes) and class_sizes[1] >= IMBALANCE_RATIO * class_sizes[0]
+
+
+def per_class_words(current: float, class_sizes: list[int] | None) -> str:
+    """"22 per class", or with imbalanced classes "22 per class on average (the smallest
+    class has 2)": a mean of 40 and 4 is no class's count."""
+    if not imbalanced(class_sizes):
+        return f"{current:.0f} per class"
+    return f"{current:.0f} per class on average (the smallest class has {class_sizes[0]})"
 
 
 def named_sentence(result: dict, head: str, far: bool = False,
@@ -235,8 +266,8 @@ def named_sentence(result: dict, head: str, far: bool = False,
     logistic head (range 20–95 more; the curve: ~93.5% at 120 per class, ~96.0% at 160)."
     """
     now, current, ten = result["accuracy_now"], result["n_per_class"], result["forecast"][-1]
-    curve = f"the learning curve of the {head}"
-    level = f"~{100 * now:.1f}% with {current:.0f} per class"
+    curve = f"the learning curve of the {head}{metric_words(result.get('metric', 'accuracy'))}"
+    level = f"~{100 * now:.1f}% with {per_class_words(current, result.get('class_sizes'))}"
     target = result["target"]
     if target is None:
         return (f"More examples of the same kind are unlikely to help: on {curve}, {FAR} times "

@@ -34,8 +34,11 @@ def plot_learning_curve(curve: dict, main: AveragedFit, draws: list[CurveFit], a
     ax.plot(grid, 100 * main.accuracy(grid), color="tab:blue",
             label="fit: from the largest size, shaped by other tasks' curves")
     points = curve["points"]
-    ax.errorbar([p["n"] for p in points], [100 * p["mean"] for p in points],
-                yerr=[100 * p["std"] for p in points], fmt="o", color="black", ms=4, capsize=2,
+    means, sds = np.array([p["mean"] for p in points]), np.array([p["std"] for p in points])
+    # mean ± sd, cut at 0 and 100%: a bar to 103% shows an accuracy no run can have
+    bars = 100 * np.array([np.minimum(sds, means), np.minimum(sds, 1 - means)])
+    ax.errorbar([p["n"] for p in points], 100 * means, yerr=np.maximum(bars, 0), fmt="o",
+                color="black", ms=4, capsize=2,
                 label=f"measured, {_head(advice)} (mean ± sd)")
     # in the legend: a label by the line sat under the legend (lower right, where the line
     # usually is) or on the measured points

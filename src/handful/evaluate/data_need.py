@@ -16,6 +16,7 @@ import numpy as np
 
 from ..heads import create_head
 from ..heads.threads import single_threaded
+from ..select.search import selection_metric
 from .advice import advise, posterior_fits
 from .advice_plot import plot_learning_curve
 from .learning_curve import measure_learning_curve
@@ -54,7 +55,9 @@ def estimate_data_need(
 ) -> dict:
     """Measure the curve by repeated hold-out on ``X, y``, fit it, and advise.
 
-    ``groups`` (n,): copies of one example (``duplicate_groups``) are held out together.
+    ``groups`` (n,): copies of one example (``duplicate_groups``) are held out, drawn and
+    counted together, so "per class" counts originals. The score is the model search's
+    (``selection_metric``: balanced accuracy on imbalanced classes, not the big class's share).
     Returns the ``advise`` dict plus ``curve`` (the measured points) and ``head`` (the curve's:
     ``type``, ``params``, and ``replaces`` when a slow head was swapped for the fast default).
     The sentence names that head: its curve's levels are its own, not a saved model's accuracy.
@@ -64,8 +67,9 @@ def estimate_data_need(
     def fit_predict(X_train, y_train, X_eval):
         return create_head(name, **params).fit(X_train, y_train).predict(X_eval)
 
-    curve = measure_learning_curve(X, np.asarray(y, dtype=object), fit_predict, repeats=repeats,
-                                   seed=seed, on_fit=on_fit, groups=groups)
+    y = np.asarray(y, dtype=object)
+    curve = measure_learning_curve(X, y, fit_predict, repeats=repeats, seed=seed, on_fit=on_fit,
+                                   groups=groups, metric=selection_metric(y))
     main, draws = posterior_fits(curve, seed=seed)
     label, stand_in = curve_head_label(head, name)
     result = advise(curve, main, draws, head=label)
@@ -80,10 +84,11 @@ def estimate_data_need(
     return result
 
 
-def n_curve_fits(y: np.ndarray, repeats: int = 10, test_fraction: float = 0.25) -> int:
+def n_curve_fits(y: np.ndarray, repeats: int = 10, test_fraction: float = 0.25,
+                 groups: np.ndarray | None = None) -> int:
     """How many fits ``estimate_data_need`` will run (for a progress bar)."""
-    from .learning_curve import default_sizes, draws_at
+    from .learning_curve import default_sizes, draws_at, example_units
 
-    counts = np.unique(np.asarray(y, dtype=object), return_counts=True)[1]
+    counts = np.unique(example_units(y, groups)[0], return_counts=True)[1]
     pool_max = int(max(c - max(1, round(test_fraction * c)) for c in counts))
     return repeats * sum(draws_at(s, pool_max) for s in default_sizes(pool_max))
