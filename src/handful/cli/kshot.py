@@ -29,7 +29,7 @@ from .options import (
     check_columns_apply,
     check_names,
 )
-from .output import Output, check_replaceable, json_with, pct, write_text_file
+from .output import Output, check_replaceable, json_with, pct, plural, write_text_file
 from .zeroshot import ClassesOpt, TemplateOpt, ZeroShotPriorOpt, names_used, prior_options
 
 
@@ -76,7 +76,7 @@ def table_title(result: dict, repeats: int, head: str) -> str:
     """The table's title: what was run, so a table copied from the terminal says which backbone
     and head its numbers are of (they were only in the JSON)."""
     how = "chosen by CV in each draw" if head == "auto" else head
-    return (f"K-shot accuracy ({repeats} draws per K, test n={result['n_test']}; backbone "
+    return (f"K-shot accuracy ({plural(repeats, 'draw')} per K, test n={result['n_test']}; backbone "
             f"{result['backbone']}, head {how})")
 
 
@@ -113,7 +113,7 @@ def kshot(
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """For each K and repeat: draw K per class from POOL, fit, score on TEST; mean, std, 95% CI."""
+    """For each K and repeat: draw K per class from POOL, fit, score on TEST; mean, std, 95% CI (t-interval)."""
     from ..classifier import Classifier
     from ..evaluate.kshot import run_kshot
     from ..text.prepare import finetune_kshot, prepare_for_kshot
@@ -172,7 +172,7 @@ def kshot(
     # clf.head: the head used (--finetune fixes "auto" to logistic: no search on tuned-on texts)
     result.update(backbone=clf._backbone.name, head=clf.head, pool=str(pool), test=test_ex.source,
                   skipped=[{"path": p, "reason": r} for p, r in pool_ex.skipped + test_ex.skipped])
-    out.table(table_title(result, repeats, clf.head), ["K", "mean", "std", "95% CI"]
+    out.table(table_title(result, repeats, clf.head), ["K", "mean", "std", "95% CI (t)"]
               + (["prior weight: median (range)"] if zero_shot_prior else []),
               [[k, pct(v["mean"]), "-" if v["std"] is None else f"{100 * v['std']:.1f}",
                 "-" if v["ci95"] is None else f"{pct(v['ci95'][0])}-{pct(v['ci95'][1])}"]

@@ -22,7 +22,7 @@ from .episodes import (
 )
 from .main import app
 from .options import JsonOpt, SeedOpt
-from .output import Output, pct
+from .output import Output, pct, plural
 
 
 @app.command("omniglot-runs")
@@ -65,6 +65,11 @@ def omniglot_runs(
         out.print(f"{n_off} run{'s were' if n_off != 1 else ' was'} skipped (listed below), so this error "
                   f"is over {n_runs} of {n_runs + n_off} runs; the published errors are over all 20.",
                   style="yellow")
+    n_unanswered = result["n_unanswered"]
+    if n_unanswered:  # a test drawing with no answer line cannot be scored; its run still is, N-way
+        out.print(f"{plural(n_unanswered, 'test drawing')} had no answer line in class_labels.txt and "
+                  f"{'was' if n_unanswered == 1 else 'were'} not scored (listed below); each run is still "
+                  "scored among all its training/ drawings.", style="yellow")
     out.print("Published error: " + "; ".join(format_reference(r) for r in result["references"]))
     for item in result["skipped"][:10]:
         out.print(f"  skipped {item['path']}: {item['reason']}")

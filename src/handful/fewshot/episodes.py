@@ -1,4 +1,4 @@
-"""Episodic N-way K-shot evaluation: class splits, episode sampling, accuracy with a 95% CI.
+"""Episodic N-way K-shot evaluation: class splits, episode sampling, accuracy with a 95% CI (t).
 
 An episode draws ``n_way`` classes, then ``n_shot`` support and ``n_query`` query examples of
 each, disjoint. Episodes depend only on the labels, the seed and the episode index, so two
@@ -33,8 +33,10 @@ class Episode:
 
 
 def parent_of(label: str) -> str:
-    """The group of a nested class name: ``Greek/character03`` -> ``Greek``."""
-    return label.rsplit("/", 1)[0] if "/" in label else ""
+    """The top-level folder of a nested class name, its group for ``--split-by-parent``:
+    ``Greek/character03`` and ``Greek/variants/character07`` -> ``Greek``, and ``Greek`` (images
+    lying in the alphabet folder itself) -> ``Greek``: an alphabet of uneven depth is one group."""
+    return label.split("/", 1)[0]
 
 
 def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent: bool = False,
@@ -42,8 +44,8 @@ def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent
     """Split class names into (train, eval), at random but reproducibly (``eval_fraction`` None:
     a quarter).
 
-    With ``by_parent`` whole parent folders (Omniglot alphabets) go to one side, and
-    ``eval_fraction`` counts parents, not classes. ``option`` is the command-line option that set
+    With ``by_parent`` whole top-level folders (Omniglot alphabets, at any depth: ``parent_of``) go
+    to one side, and ``eval_fraction`` counts them, not classes. ``option`` is the command-line option that set
     the fraction, named in errors (``--val-fraction`` for the validation split).
 
     Example:
@@ -55,7 +57,7 @@ def split_classes(classes: Sequence[str], eval_fraction: float | None, by_parent
     if not 0 < eval_fraction < 1:
         raise DataError(f"{option} must be between 0 and 1 (exclusive). Got {eval_fraction}.")
     groups = sorted({parent_of(c) for c in classes}) if by_parent else classes
-    if by_parent and groups == [""]:
+    if by_parent and not any("/" in c for c in classes):
         raise DataError("--split-by-parent needs nested classes (parent/class folders); these classes "
                         "have no parent folder. Pass --nested, with DATA the folder that holds the parents "
                         "(alphabet/character/*.png: images_background, not one alphabet).")
@@ -166,9 +168,15 @@ SCORERS: dict[str, Scorer] = {"euclidean": euclidean_scorer, "cosine": cosine_sc
 
 
 def summarize(accuracies: Sequence[float], **extra) -> dict:
-    """Mean accuracy over episodes with the 95% CI (t-interval; +-1.96 std/sqrt(n) at n >= 100),
-    its ends kept within [0, 1] (an accuracy cannot leave them; the half-width is the t-interval's)."""
+    """Mean accuracy over episodes with the 95% CI: Student's t-interval, mean +- t * std / sqrt(n),
+    t the 97.5% quantile with n - 1 degrees of freedom (1.984 at n = 100, 1.964 at n = 600; 1.960
+    only in the limit). Its ends are kept within [0, 1] (an accuracy cannot leave them; the
+    half-width is the t-interval's). One episode has no spread to estimate: std, ci95 and
+    ci95_halfwidth are None, as for a single draw of ``evaluate.kshot.run_kshot``."""
     mean, std, (lo, hi) = mean_ci(list(accuracies))
+    if len(accuracies) < 2:  # not a zero-width interval: that would claim certainty
+        return {"accuracy": mean, "ci95": None, "ci95_halfwidth": None, "std": None,
+                "n_episodes": len(accuracies), **extra}
     return {"accuracy": mean, "ci95": [max(0.0, lo), min(1.0, hi)], "ci95_halfwidth": (hi - lo) / 2, "std": std,
             "n_episodes": len(accuracies), **extra}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.images import is_image_path
 from ..errors import DataError, DataNotFoundError
 from .episodes import Scorer
 
@@ -28,16 +29,20 @@ REFERENCES = [
 
 @dataclass(frozen=True)
 class OneShotRun:
-    """One run: ``support`` paths (one per class), ``test`` paths, ``answer[i]`` = class of test i."""
+    """One run: ``support`` paths (one per class: every training/ drawing, answer or not), ``test``
+    paths, ``answer[i]`` = class of test i; ``unanswered``: test/ drawings class_labels.txt gives no
+    answer for (not scored, listed as skipped)."""
 
     name: str
     support: tuple[str, ...]
     test: tuple[str, ...]
     answer: tuple[int, ...]
+    unanswered: tuple[str, ...] = ()
 
 
 LINE = "'runNN/test/itemNN.png runNN/training/classNN.png'"
 LAYOUT = "training/classNN.png, test/itemNN.png and class_labels.txt"
+UNANSWERED = "not scored: class_labels.txt has no answer line for this test drawing"
 
 
 def read_run(folder: Path) -> OneShotRun:
@@ -57,7 +62,9 @@ def read_run(folder: Path) -> OneShotRun:
         raise DataError(f"{labels_file} must hold lines {LINE}{got}. Restore the run's class_labels.txt "
                         "from Lake's one-shot runs.")
     pairs = [line.split() for _, line in lines]
-    support = sorted({str(folder.joinpath(*Path(s).parts[-2:])) for _, s in pairs})
+    # every training/ drawing is a choice, named by an answer line or not: a run is N-way among all
+    # of them (Lake's protocol), not among the classes class_labels.txt happens to name
+    support = sorted({str(folder.joinpath(*Path(s).parts[-2:])) for _, s in pairs} | _drawings(folder / "training"))
     missing = [p for p in support if not Path(p).is_file()]
     if missing:  # an answer that names no drawing cannot be scored: not an "unreadable image"
         raise DataError(f"{labels_file} names {len(missing)} training drawing{'s' * (len(missing) > 1)} not in "
@@ -65,7 +72,15 @@ def read_run(folder: Path) -> OneShotRun:
                         "run's class_labels.txt.")
     test = [str(folder.joinpath(*Path(t).parts[-2:])) for t, _ in pairs]
     answer = [support.index(str(folder.joinpath(*Path(s).parts[-2:]))) for _, s in pairs]
-    return OneShotRun(folder.name, tuple(support), tuple(test), tuple(answer))
+    unanswered = sorted(_drawings(folder / "test") - set(test))
+    return OneShotRun(folder.name, tuple(support), tuple(test), tuple(answer), tuple(unanswered))
+
+
+def _drawings(folder: Path) -> set[str]:
+    """The image files directly in ``folder`` (none when it is missing)."""
+    if not folder.is_dir():
+        return set()
+    return {str(p) for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and is_image_path(p)}
 
 
 def read_runs(root: str | Path) -> tuple[list[OneShotRun], list[tuple[str, str]]]:
@@ -134,11 +149,13 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
     """Error rate per run and overall (mean over runs = errors / test items).
 
     A run whose support image is unreadable, or that has no readable test item, is skipped (it
-    cannot be scored fairly); an unreadable test item is left out of its run. ``skipped``: runs
-    already skipped while reading (``read_runs``), listed first in the report.
+    cannot be scored fairly); an unreadable test item, or one class_labels.txt gives no answer
+    for, is left out of its run and listed. ``skipped``: runs already skipped while reading
+    (``read_runs``), listed first in the report.
     """
     per_run, skipped, n_wrong, n_total = [], list(skipped or []), 0, 0
     for run in runs:
+        skipped += [(path, UNANSWERED) for path in run.unanswered]
         paths = list(run.support) + list(run.test)
         emb, failures = embed(paths)
         bad_support = [paths[i] for i in failures if i < len(run.support)]
@@ -158,7 +175,8 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
             s_emb, q_emb = emb[:len(run.support)], emb[[len(run.support) + j for j in ok]]
         pred = scorer(s_emb, support_y, q_emb, len(run.support))
         wrong = int(np.sum(pred != np.asarray(run.answer)[ok]))
-        per_run.append({"run": run.name, "errors": wrong, "n": len(ok), "error": wrong / max(1, len(ok))})
+        per_run.append({"run": run.name, "errors": wrong, "n": len(ok), "error": wrong / max(1, len(ok)),
+                        "n_ways": len(run.support), "n_unanswered": len(run.unanswered)})
         n_wrong, n_total = n_wrong + wrong, n_total + len(ok)
         if on_run:
             on_run(1)
@@ -171,7 +189,7 @@ def evaluate_runs(runs: list[OneShotRun], embed: Embed, scorer: Scorer,
     n_runs_skipped = sum(reason.startswith("run skipped") for _, reason in skipped)
     return {"error": n_wrong / n_total, "accuracy": 1 - n_wrong / n_total, "errors": n_wrong,
             "n": n_total, "n_runs": len(per_run), "n_runs_skipped": n_runs_skipped, "runs": per_run,
-            "references": REFERENCES,
+            "references": REFERENCES, "n_unanswered": sum(reason == UNANSWERED for _, reason in skipped),
             "skipped": [{"path": p, "reason": r} for p, r in skipped]}
 
 
