@@ -82,3 +82,32 @@ def test_a_loaded_zero_shot_prior_model_fits_again_as_it_was_fitted(color_tree, 
     items = sorted(str(p) for p in color_tree.rglob("*.*"))
     np.testing.assert_allclose(again.predict_proba(items), clf.predict_proba(items), atol=1e-6)
     assert float(again.head_.weight_[0]) == float(clf.head_.weight_[0])
+
+
+def test_suggest_reads_the_training_data_where_it_was_trained_not_a_same_named_folder_here(
+        capsys, tmp_path, monkeypatch):
+    import json
+
+    from conftest import make_color_tree
+    from handful import Classifier
+    from handful.cli import main
+
+    # trained from A with the relative path "data"; suggest run from B, which has its own "data":
+    # the copies of A's training photos are known, B's folder is not read as the training data
+    (tmp_path / "A").mkdir()
+    (tmp_path / "B").mkdir()
+    make_color_tree(tmp_path / "A" / "data", 3)
+    monkeypatch.chdir(tmp_path / "A")
+    Classifier("test_tiny_image", head="prototype").fit("data").save(tmp_path / "m")
+    make_color_tree(tmp_path / "B" / "data", 3, seed=9)  # other pictures under the same name
+    monkeypatch.chdir(tmp_path / "B")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "again.jpg").write_bytes((tmp_path / "A" / "data" / "red" / "red_0.jpg").read_bytes())
+    (inbox / "other.jpg").write_bytes((tmp_path / "B" / "data" / "red" / "red_0.jpg").read_bytes())
+    assert main(["suggest", str(tmp_path / "m"), str(inbox), "--n", "5", "--out", str(tmp_path / "s"),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in result["skipped"]}
+    assert "already labeled as red" in reasons.get("again.jpg", ""), result["skipped"]
+    assert "other.jpg" not in reasons, result["skipped"]  # a copy of B's picture, never trained on

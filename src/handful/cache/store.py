@@ -28,10 +28,11 @@ from .hashes import DIGEST_SIZE, file_hashes
 
 
 def default_cache_dir() -> Path:
-    """``$HANDFUL_CACHE`` or ``~/.cache/handful``."""
+    """``$HANDFUL_CACHE`` (a leading ``~`` is the home folder, as a shell would read it: a
+    Dockerfile ENV or a .env file does not expand it) or ``~/.cache/handful``."""
     env = os.environ.get("HANDFUL_CACHE")
     if env:
-        return Path(env)
+        return Path(env).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "handful"
 
 

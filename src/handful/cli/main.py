@@ -190,11 +190,27 @@ def _run_command(command, argv: list[str] | None) -> int:
                     "permissions, or choose another.", 2)
     except KeyboardInterrupt:
         code = 130
+    except RuntimeError as err:
+        if not _interrupted(err):
+            raise
+        code = 130
     except (click.exceptions.Exit, typer.Exit) as done:
         code = done.exit_code
     if code == 130:  # typer turns Ctrl-C into an exit code of 130 and returns it
         return fail("interrupted", 130)
     return code if isinstance(code, int) else 0
+
+
+def _interrupted(err: BaseException) -> bool:
+    """A Ctrl-C (or SIGTERM) that Python wrapped on its way out: one landing in a lazy import is
+    re-raised as "RuntimeError: Error calling __set_name__ ..." (Python 3.11) with it as the cause."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _ended_early(err: EOFError) -> str:

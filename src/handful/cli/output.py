@@ -33,6 +33,17 @@ class Output:
         """Console for human-readable text (stderr under --json, so stdout stays clean)."""
         return self.err if self.stdout_taken else self.out
 
+    @property
+    def live(self) -> bool:
+        """Whether a live progress bar may be drawn: not under --json, and stderr is a terminal
+        (the stream itself: FORCE_COLOR or TTY_COMPATIBLE make Rich call any stream a terminal,
+        and a bar's redraws would fill a piped log)."""
+        try:
+            tty = self.err.file.isatty()
+        except (AttributeError, ValueError, OSError):
+            tty = False
+        return not self.stdout_taken and tty and self.err.is_terminal
+
     def print(self, *args, **kwargs) -> None:
         self.human.print(*args, **kwargs)
 
@@ -56,7 +67,7 @@ class Output:
 
         Yields a callback ``advance(n)``.
         """
-        if self.stdout_taken or not self.err.is_terminal or total == 0:
+        if not self.live or total == 0:
             yield lambda n: None
             return
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

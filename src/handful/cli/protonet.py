@@ -26,7 +26,7 @@ STOPPED_BY = {"time": "the --minutes budget, before --episodes", "episodes": "--
 @contextmanager
 def training_progress(out: Output, total: int):
     """A Rich bar with the running episode accuracy; plain lines at each validation otherwise."""
-    live = not out.stdout_taken and out.err.is_terminal
+    live = out.live
     columns = (TextColumn("Meta-training"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                TextColumn("episode {task.fields[episode]}  loss {task.fields[loss]:.3f}  "
                           "episode acc {task.fields[acc]}  val {task.fields[val]}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -158,8 +159,8 @@ def _labeled(clf) -> np.ndarray | None:
     if known is not None:
         return known.embeddings.astype(np.float32)
     training = getattr(clf, "training_", None) or {}
-    source, counts = training.get("source"), training.get("counts") or {}
-    if not source or not counts or sum(counts.values()) >= TYPICAL_BELOW * len(counts) or not Path(source).exists():
+    source, counts = training_source(clf), training.get("counts") or {}
+    if not source or not counts or sum(counts.values()) >= TYPICAL_BELOW * len(counts):
         return None
     try:
         examples = load_examples(source)
@@ -234,6 +235,17 @@ def _print_labeled_already(out: Output, copies: list[tuple[str, str]]) -> None:
         out.print(f"  and {len(copies) - 10} more (see the JSON's skipped list)")
 
 
+def training_source(clf) -> str | None:
+    """Where the model's training data still is: its absolute path as recorded at training (models
+    from before it was recorded: the path as given, only when absolute, since a relative one would
+    be read from this working folder and could name other data); None when it is not there."""
+    training = getattr(clf, "training_", None) or {}
+    source = training.get("source_path") or training.get("source")
+    if not isinstance(source, str) or not os.path.isabs(source) or not os.path.exists(source):
+        return None
+    return source
+
+
 def _training_copies(clf, items: list[str]) -> dict[int, str]:
     """``{index: "already labeled as <class> (copy of <file>)"}`` for the inputs whose content is a
     training example's, read from the training data where it still is (else none are found)."""
@@ -241,8 +253,8 @@ def _training_copies(clf, items: list[str]) -> dict[int, str]:
     from ..errors import HandfulError
     from ..select.labeled_copies import example_keys, input_sizes, labeled_copies
 
-    source = (getattr(clf, "training_", None) or {}).get("source")
-    if not source or not Path(source).exists():
+    source = training_source(clf)
+    if not source:
         return {}
     try:
         examples = load_examples(source, min_classes=1)

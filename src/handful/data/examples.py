@@ -109,8 +109,10 @@ class Examples:
         return replace(kept, skipped=self.skipped + extra)
 
     def summary(self) -> dict:
-        """JSON-ready summary: counts per class and the skipped list."""
-        return {
+        """JSON-ready summary: counts per class and the skipped list; ``source_path``, the source's
+        absolute path when it is a local folder or file (``source`` is as given, maybe relative to
+        a working folder a later command does not share)."""
+        summary = {
             "source": self.source,
             "modality": self.modality,
             "n": len(self),
@@ -118,3 +120,6 @@ class Examples:
             "counts": self.counts(),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
         }
+        if self.source and os.path.exists(self.source):
+            summary["source_path"] = os.path.abspath(self.source)
+        return summary
