@@ -111,3 +111,19 @@ def test_suggest_reads_the_training_data_where_it_was_trained_not_a_same_named_f
     reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in result["skipped"]}
     assert "already labeled as red" in reasons.get("again.jpg", ""), result["skipped"]
     assert "other.jpg" not in reasons, result["skipped"]  # a copy of B's picture, never trained on
+
+
+def test_advise_of_the_working_folder_names_its_default_out_after_that_folder(capsys, tmp_path, monkeypatch):
+    from conftest import make_color_tree
+    from handful.cli import main
+
+    make_color_tree(tmp_path / "photos", 4)
+    monkeypatch.chdir(tmp_path / "photos")
+    # before: `advise .` made "advice-" from Path(".").stem == "" ("advice-data"), and inside the
+    # data folder it was refused, asking for an --out the user never gave
+    code = main(["advise", ".", "--backbone", "test_tiny_image", "--repeats", "2"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    # beside the data: inside it, the advice folder would be read as a class by the next command
+    assert (tmp_path / "advice-photos" / "advice.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["blue", "green", "red"]

@@ -89,7 +89,8 @@ def print_advice(out: Output, advice: dict | None) -> None:
 def advise(
     data: Annotated[Path, typer.Argument(help="Labeled folder (a sub-folder per class) or CSV/TSV.")],
     out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Folder for advice.json and learning_curve.png (default: ./advice-DATA).")] = None,
+        "--out", help="Folder for advice.json and learning_curve.png (default: ./advice-DATA; beside "
+        "DATA when run inside it).")] = None,
     backbone: BackboneOpt = "auto",
     repeats: Annotated[int, typer.Option(help="Hold-out splits per size (2 or more).")] = 10,
     seed: SeedOpt = 0,
@@ -111,7 +112,7 @@ def advise(
     check_columns_apply([data], text_column, label_column, nested)
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
-    out_dir = out_dir or Path(f"advice-{data.stem or 'data'}")
+    out_dir = out_dir or default_out(data)
     check_folder_replaceable(out_dir, ADVICE_JSON, json_with("sentence"), {CURVE_PNG: "png"}, inputs=(data,))
     examples = load_examples(data, **kwargs)
     clf = Classifier(backbone=backbone, head="logistic", cache=False if no_cache else None,
@@ -159,3 +160,12 @@ def per_class_column(advice: dict) -> str:
 
 def metric_column(advice: dict) -> str:
     return "balanced accuracy" if advice.get("metric") == "balanced_accuracy" else "accuracy"
+
+
+def default_out(data: Path) -> Path:
+    """``./advice-NAME``, NAME the data's own name ("advise ." in photos/ gives advice-photos); beside
+    the data instead when the working folder is inside it (the advice would be read as a class)."""
+    name = f"advice-{data.resolve().stem or 'data'}"
+    if data.is_dir() and Path.cwd().resolve().is_relative_to(data.resolve()):
+        return data.resolve().parent / name
+    return Path(name)
