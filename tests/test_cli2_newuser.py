@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_color_tree
 from handful.cli import main
 
 
@@ -152,7 +153,9 @@ def test_no_cache_is_taken_wherever_a_command_embeds_and_writes_no_entry(command
     import os
 
     argv = {"evaluate": ["evaluate", str(models[0]), str(color_tree), "--out", str(tmp_path / "ev")],
-            "suggest": ["suggest", str(models[0]), str(color_tree / "red"), "--out", str(tmp_path / "s")],
+            # new pictures: copies of the training ones are not ranked (nothing would be left to suggest)
+            "suggest": ["suggest", str(models[0]), str(make_color_tree(tmp_path / "pool", 3, seed=7) / "red"),
+                        "--out", str(tmp_path / "s")],
             "zeroshot": ["zeroshot", str(text_csv), "--backbone", "test_tiny_text"]}[command]
     assert main([*argv, "--no-cache", "--json"]) == 0, capsys.readouterr().err
     json.loads(capsys.readouterr().out.splitlines()[-1])
