@@ -46,6 +46,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def served_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
+    """The Host names a server bound to ``host`` answers to beyond the loopback ones: the bound
+    name and ``extra`` (--allowed-host); any name on a wildcard bind, which needs a token, since
+    clients reach it by names the server cannot know."""
+    if host in ("0.0.0.0", "::", ""):
+        return ("*",)
+    return tuple(dict.fromkeys([host.strip("[]"), *(name.strip() for name in extra if name.strip())]))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind. Anything but loopback needs "
@@ -62,6 +71,13 @@ def serve(
                                                 "requests (1 to 64; 1 turns batching off).")] = 32,
     runtime: Annotated[str, typer.Option(help="Inference runtime for image models: torch, or onnx "
                                               "(ONNX Runtime; each version is exported on first use).")] = "torch",
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="Another host name the server answers to (repeatable), such as the "
+        "machine's DNS name behind --host 192.168.1.5; '*' answers to any. Loopback names and the "
+        "--host name always work; others are refused, against DNS rebinding.")] = None,
+    allow_hub_backbones: Annotated[bool, typer.Option(
+        help="Let API clients train with hub backbones (st:, timm:, open_clip:), which download "
+             "models. Off: only the offline backbones listed at /api/info.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web UI and HTTP API (OpenAPI docs at /docs) until interrupted."""
@@ -69,6 +85,7 @@ def serve(
     import uvicorn
 
     from ..server import Catalog, Limits, ServerSettings, create_app
+    from ..server.guards import uvicorn_log_config
 
     out = Output(as_json)
     if not is_loopback(host) and not token:
@@ -85,7 +102,9 @@ def serve(
         require_extra("onnx", ("onnx", "onnxruntime"), "--runtime onnx")
     catalog = Catalog(home)
     settings = ServerSettings(token=token, limits=Limits(max_request_bytes=max_upload_mb << 20),
-                              max_batch=max_batch, runtime=runtime)
+                              max_batch=max_batch, runtime=runtime,
+                              allowed_hosts=served_hosts(host, allowed_host or []),
+                              allow_hub_backbones=allow_hub_backbones)
     sock = bind_socket(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -94,7 +113,8 @@ def serve(
     out.result({"url": url, "host": host, "port": bound, "home": str(catalog.home),
                 "auth": bool(token)})
     config = uvicorn.Config(create_app(catalog, settings), log_level="info",
-                            access_log=access_log, timeout_graceful_shutdown=5)
+                            log_config=uvicorn_log_config(), access_log=access_log,
+                            timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn raises the Ctrl-C (or SIGTERM) again once it has shut down

@@ -9,7 +9,6 @@ Example:
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ..errors import DataNotFoundError, HandfulError
 from .catalog import Catalog
 from .docs import add_offline_docs, offline_docs_files
 from .errors import AuthError, ConflictError, NotFoundError, TooLargeError, UnavailableError
+from .guards import GuardMiddleware, send_refusal
 from .predictor import ModelPool
 from .routes import examples, jobs, meta, predict, projects, versions
 from .runner import JobRunner, recover
@@ -56,6 +56,9 @@ class ServerSettings:
     max_parallel_jobs: int = 1  # training is CPU-bound: one at a time by default
     preload: bool = True  # load every project's current model at start (in the background)
     worker_env: dict | None = None  # environment of worker processes (None: inherit)
+    # Host names answered beyond the loopback ones ("*": any); `handful serve` adds the bound name
+    allowed_hosts: tuple[str, ...] = ()
+    allow_hub_backbones: bool = False  # may a job name a hub backbone (st:, timm:; downloads)?
 
 
 def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> FastAPI:
@@ -103,9 +106,11 @@ def create_app(catalog: Catalog, settings: ServerSettings | None = None) -> Fast
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_request_bytes,
+                       max_json_bytes=settings.limits.max_json_bytes)
     if settings.token:
         app.add_middleware(TokenMiddleware, token=settings.token)
+    app.add_middleware(GuardMiddleware, allowed_hosts=settings.allowed_hosts)  # outermost: first
     return app
 
 
@@ -115,6 +120,8 @@ def _add_error_handlers(app: FastAPI, limits: Limits, max_files: int) -> None:
         if err.status_code == 400 and str(err.detail).startswith("Too many files."):
             return JSONResponse({"detail": _too_many_files(request.url.path, limits, max_files)},
                                 status_code=400)
+        if err.status_code == 400 and err.detail == "There was an error parsing the body":
+            return JSONResponse({"detail": _unparsed_body(request)}, status_code=400)
         return await http_exception_handler(request, err)
 
     @app.exception_handler(HandfulError)
@@ -144,6 +151,24 @@ def _too_many_files(path: str, limits: Limits, max_files: int) -> str:
             "the request (to add many examples, send a zip of class folders to /examples/zip).")
 
 
+def _unparsed_body(request: Request) -> str:
+    """FastAPI's "There was an error parsing the body" (a JSON nested too deeply for the parser,
+    a broken multipart form) in handful's words."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip() or "no Content-Type"
+    if _is_json(kind.encode()) or kind == "no Content-Type":
+        return (f"The body of this {request.method} could not be parsed as JSON (nested too deeply, "
+                "or not UTF-8 JSON); send a JSON object of the shape the API docs at /docs show.")
+    return (f"The {kind} body of this {request.method} could not be parsed; send multipart/form-data "
+            "(curl -F) or a JSON object, as the API docs at /docs show.")
+
+
+def _is_json(content_type: bytes) -> bool:
+    """True for what FastAPI parses as JSON: application/json, application/*+json, or no type."""
+    kind = content_type.split(b";")[0].strip().lower()
+    return kind in (b"", b"application/json") or (kind.startswith(b"application/")
+                                                    and kind.endswith(b"+json"))
+
+
 def _validation_part(error: dict) -> str:
     """One of pydantic's validation errors in words: where, then what."""
     loc = tuple(error.get("loc", ()))
@@ -157,15 +182,6 @@ def _validation_part(error: dict) -> str:
     return f"{where}: {error.get('msg', 'invalid')}"
 
 
-async def _send_error(send: Send, status: int, detail: str) -> None:
-    """A JSON error response from ASGI middleware (before any route runs)."""
-    body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
 class TokenMiddleware:
     """Every ``/api`` request must carry the token: ``Authorization: Bearer T``,
     ``X-Handful-Token: T`` or ``?token=T`` (for image URLs in the UI)."""
@@ -176,7 +192,7 @@ class TokenMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             if not hmac.compare_digest(self._given(scope), self.token):
-                await _send_error(send, 401, "Missing or wrong API token. Send it as "
+                await send_refusal(send, 401, "Missing or wrong API token. Send it as "
                                              "'Authorization: Bearer TOKEN'.")
                 return
         await self.app(scope, receive, send)
@@ -194,18 +210,23 @@ class TokenMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` (by Content-Length, and while streaming)."""
+    """Refuse request bodies over ``max_bytes``, or JSON bodies over ``max_json_bytes`` (parsed
+    whole in memory, at ~25 times their size), by Content-Length and while streaming."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_bytes: int | None = None):
         self.app, self.max_bytes = app, max_bytes
+        self.max_json_bytes = min(max_bytes, max_json_bytes or max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers", ())).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(send, 413, self._message(int(length)))
+        headers = dict(scope.get("headers", ()))
+        is_json = _is_json(headers.get(b"content-type", b""))
+        limit = self.max_json_bytes if is_json else self.max_bytes
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await send_refusal(send, 413, self._message(int(length), limit, is_json))
             return
         seen = 0
 
@@ -213,14 +234,18 @@ class BodyLimitMiddleware:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:  # FastAPI re-raises an HTTPException met while parsing the
-                raise HTTPException(413, self._message(None))  # body; others become a 400
+            if seen > limit:  # FastAPI re-raises an HTTPException met while parsing the
+                raise HTTPException(413, self._message(None, limit, is_json))  # body; others: 400
             return message
 
         await self.app(scope, limited, send)
 
-    def _message(self, n: int | None) -> str:
+    @staticmethod
+    def _message(n: int | None, limit: int, is_json: bool) -> str:
         """``n``: the declared length (None when streamed: reading stopped at the limit)."""
-        limit = format_size(self.max_bytes)
-        size = f"over the {limit} limit" if n is None else f"{format_size(n)}; the limit is {limit}"
-        return f"The request body is {size}. Upload in smaller parts."
+        shown = format_size(limit)
+        what = "JSON body" if is_json else "request body"
+        size = f"over the {shown} limit" if n is None else f"{format_size(n)}; the limit is {shown}"
+        fix = ("Send it in smaller parts (several requests; files go as multipart uploads or a zip)."
+               if is_json else "Upload in smaller parts.")
+        return f"The {what} is {size}. {fix}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import stat
+import struct
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -28,11 +29,12 @@ class Limits:
     """Upload limits of a server (all configurable through ``ServerSettings``)."""
 
     max_request_bytes: int = 1 << 30  # whole HTTP body (a zip of a data set)
+    max_json_bytes: int = 16 << 20  # a JSON body (parsed whole in memory, ~25x its size)
     max_file_bytes: int = 20 << 20  # one image or table
     max_image_pixels: int = 40_000_000  # width * height, checked before decoding
     max_zip_entries: int = 50_000
     max_zip_bytes: int = 4 << 30  # total uncompressed size an archive may declare
-    max_zip_ratio: float = 200.0  # compression ratio beyond which a large entry is a bomb
+    max_zip_ratio: float = 200.0  # compression ratio beyond which a large entry, or the archive, is a bomb
     max_text_chars: int = 20_000
     max_batch_files: int = 256  # files in one predict request
 
@@ -118,6 +120,7 @@ def read_class_zip(file: io.IOBase, limits: Limits) -> Iterator[ZipEntry]:
         DataError: the archive is not a zip, or has absolute or ``..`` paths, links,
             too many entries, or declares more bytes than allowed (a zip bomb).
     """
+    n_bytes = _check_directory(file, limits)  # before zipfile builds an object per entry
     try:
         archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError, ValueError) as err:
@@ -125,7 +128,7 @@ def read_class_zip(file: io.IOBase, limits: Limits) -> Iterator[ZipEntry]:
                         "class folders.") from err
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
-        _check_archive(infos, limits)
+        _check_archive(infos, limits, n_bytes)
         paths = [_member_parts(i) for i in infos]
         strip = _common_top(paths)
         for info, parts in zip(infos, paths, strict=True):
@@ -134,7 +137,69 @@ def read_class_zip(file: io.IOBase, limits: Limits) -> Iterator[ZipEntry]:
             yield _read_entry(archive, info, parts[strip:], limits)
 
 
-def _check_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_RECORD = struct.Struct("<4s4B4HL2L5H2L")  # a central directory record, before its name
+_BOMB_FLOOR = 1 << 20  # archives and entries expanding to less are never bombs
+
+
+def _directory_span(file: io.IOBase) -> tuple[int, int, int, int] | None:
+    """(archive bytes, declared entries, directory start, directory bytes) from the end records
+    (zip64 ones too), or None when there are none (zipfile then says what is wrong)."""
+    end = file.seek(0, io.SEEK_END)
+    start = max(0, end - _EOCD.size - 0xFFFF)  # the record sits before a comment of <= 64 KiB
+    file.seek(start)
+    tail = file.read(end - start)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or len(tail) - pos < _EOCD.size:
+        return None
+    n_entries, cd_size, record_at = *_EOCD.unpack_from(tail, pos)[4:6], start + pos
+    if record_at >= _ZIP64_LOCATOR.size:
+        file.seek(record_at - _ZIP64_LOCATOR.size)
+        locator = file.read(_ZIP64_LOCATOR.size)
+        if locator[:4] == b"PK\x06\x07":
+            zip64_at = record_at - _ZIP64_LOCATOR.size - _ZIP64_EOCD.size
+            file.seek(max(0, zip64_at))
+            record = file.read(_ZIP64_EOCD.size)
+            if zip64_at >= 0 and len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06":
+                n_entries, cd_size, record_at = *_ZIP64_EOCD.unpack(record)[7:9], zip64_at
+    return end, n_entries, max(0, record_at - cd_size), min(cd_size, record_at)
+
+
+def _check_directory(file: io.IOBase, limits: Limits) -> int:
+    """Refuse an archive with too many entries before ``zipfile`` parses its directory (an
+    object per entry: 1M entries, 6 s and 500 MB); the archive's size in bytes.
+
+    The declared count comes from the end record; the records are then walked (46 bytes and a
+    name each, nothing kept) because zipfile reads the directory by its size, whatever the count.
+    """
+    span = _directory_span(file)
+    file.seek(0)
+    if span is None:
+        return 0
+    n_bytes, n_declared, position, size = span
+    most = limits.max_zip_entries
+    n_files = n_records = 0
+    file.seek(position)
+    while n_files <= most and n_records <= 2 * most and size >= _RECORD.size:
+        header = file.read(_RECORD.size)
+        if len(header) < _RECORD.size or header[:4] != b"PK\x01\x02":
+            break  # not a directory record: zipfile says what is wrong
+        n_name, n_extra, n_comment = _RECORD.unpack(header)[12:15]
+        n_files += not file.read(n_name).endswith(b"/")
+        n_records += 1
+        file.seek(n_extra + n_comment, io.SEEK_CUR)
+        size -= _RECORD.size + n_name + n_extra + n_comment
+    file.seek(0)
+    if n_files > most or n_records > 2 * most or n_declared > 2 * most:
+        raise DataError(f"The zip has more than {most:,} files (its directory lists "
+                        f"{max(n_declared, n_records):,}{'+' if n_declared < n_records else ''} "
+                        f"entries); at most {most:,} are accepted. Split it into several uploads.")
+    return n_bytes
+
+
+def _check_archive(infos: list[zipfile.ZipInfo], limits: Limits, n_bytes: int) -> None:
     if len(infos) > limits.max_zip_entries:
         raise DataError(f"The zip has {len(infos):,} files; at most {limits.max_zip_entries:,} "
                         "are accepted. Split it into several uploads.")
@@ -142,6 +207,12 @@ def _check_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     if declared > limits.max_zip_bytes:
         raise DataError(f"The zip would expand to {format_size(declared)}, more than the "
                         f"{format_size(limits.max_zip_bytes)} allowed; refusing it.")
+    # as a whole too: many small entries of zeros each stay under the per-entry floor below
+    compressed = max(1, min(sum(i.compress_size for i in infos), n_bytes or declared))
+    if declared > _BOMB_FLOOR and declared / compressed > limits.max_zip_ratio:
+        raise DataError(f"The zip expands {declared / compressed:.0f}-fold as a whole "
+                        f"({format_size(compressed)} to {format_size(declared)}), the mark of a zip "
+                        f"bomb (at most {limits.max_zip_ratio:.0f}-fold); refusing the archive.")
     for info in infos:
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
@@ -150,7 +221,7 @@ def _check_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         if info.flag_bits & 0x1:
             raise DataError("The zip is encrypted; upload an unencrypted archive.")
         ratio = info.file_size / max(1, info.compress_size)
-        if info.file_size > (1 << 20) and ratio > limits.max_zip_ratio:
+        if info.file_size > _BOMB_FLOOR and ratio > limits.max_zip_ratio:
             raise DataError(f"The zip entry '{sanitize_filename(info.filename)}' expands "
                             f"{ratio:.0f}-fold, the mark of a zip bomb; refusing the archive.")
 

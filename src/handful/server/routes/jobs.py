@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from ...backbones import backbone_modality
 from ...errors import DataError
@@ -16,8 +16,17 @@ AUGMENT_PRESETS = ("none", "light", "default", "strong")
 TUNABLE = ("auto", "efficientnet_lite0", "efficientnet_lite2")
 
 
-def check_options(options: TrainOptions, modality: str) -> None:
-    """Refuse options this project or installation cannot honour, before queueing."""
+def check_options(options: TrainOptions, modality: str, allow_hub: bool = False) -> None:
+    """Refuse options this project or installation cannot honour, before queueing.
+
+    ``allow_hub``: may the backbone be a hub name (``st:``, ``timm:``), which downloads a model
+    or reads a local path; off unless `handful serve --allow-hub-backbones`.
+    """
+    hub = [part for part in options.backbone.split("+") if ":" in part]
+    if hub and not allow_hub:
+        raise DataError(f"Backbone '{hub[0][:100]}' is a hub name, which this server does not train with "
+                        "(it would download a model); choose one of the offline backbones at /api/info, "
+                        "or restart the server with `handful serve --allow-hub-backbones`.")
     if options.backbone != "auto" and backbone_modality(options.backbone) != modality:
         raise DataError(f"Backbone '{options.backbone}' embeds "
                         f"{backbone_modality(options.backbone)}s but this project holds "
@@ -43,12 +52,12 @@ def check_options(options: TrainOptions, modality: str) -> None:
 
 @router.post("/projects/{project_id}/jobs", response_model=Job,
              status_code=status.HTTP_202_ACCEPTED)
-def start_training(project_id: int, catalog: CatalogDep, runner: RunnerDep,
+def start_training(project_id: int, catalog: CatalogDep, runner: RunnerDep, request: Request,
                    options: TrainOptions | None = None) -> dict:
     """Queue a training job; poll GET /api/jobs/{id} for its progress."""
     options = options or TrainOptions()
     project = catalog.get_project(project_id)
-    check_options(options, project["modality"])
+    check_options(options, project["modality"], request.app.state.settings.allow_hub_backbones)
     counts = project["classes"]
     if len(counts) < 2:
         raise DataError(f"Project '{project['name']}' has {len(counts)} class(es); training "
