@@ -14,17 +14,25 @@ from __future__ import annotations
 import logging
 import math
 import re
+import signal
+import socket
 import sys
 import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import BackboneUnavailableError, HandfulError
+from ..errors import BackboneUnavailableError, DataError, HandfulError
 from .batch import Results
+
+
+class RayAddressError(DataError):
+    """A --address whose Ray cluster does not answer."""
+
 
 MODEL_FILES = ("model.json", "head.safetensors", "backbone.safetensors", "familiarity.safetensors", "model.onnx")
 
@@ -35,6 +43,9 @@ def ignore_ray_notes() -> None:
     touches and a user cannot change. One targeted filter (set in front, as ``cli.main`` keeps it)."""
     warnings.filterwarnings("ignore", message=r"`\w+` is deprecated", category=DeprecationWarning,
                             module=r"ray\.data\.context\Z")
+    # map_batches takes max_restarts (see run_batches) only through **ray_remote_args, which Ray
+    # 2.60 calls deprecated without a named replacement: every --ray run printed that note
+    warnings.filterwarnings("ignore", message=r"`ray_remote_args` is deprecated")
 
 
 ignore_ray_notes()
@@ -104,14 +115,52 @@ def init_ray(address: str | None = None, quiet: bool = False) -> dict:
     for name, note in _QUIET if quiet else ():
         _drop(name, note)
     if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False, include_dashboard=False,
-                 configure_logging=not quiet)
+        check_reachable(address)
+        with _command_sigterm_kept():
+            ray.init(address=address, log_to_driver=False, include_dashboard=False,
+                     configure_logging=not quiet)
     if quiet:
         logging.getLogger("ray.data").setLevel(logging.WARNING)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False  # its bars and Rich's would write over each other on stderr
     ctx.execution_options.verbose_progress = False
     return ray.cluster_resources()
+
+
+@contextmanager
+def _command_sigterm_kept() -> Iterator[None]:
+    """``ray.init`` puts its own SIGTERM handler (exit 15; later a C++ stack dump) over the command's,
+    which ends a run as Ctrl-C does (exit 130, one line, Ray shut down at exit): keep the command's,
+    during the start-up too (Ray's setter is made a no-op meanwhile), and put it back after."""
+    on_term = signal.getsignal(signal.SIGTERM)
+    utils = sys.modules.get("ray._private.utils")
+    setter = getattr(utils, "set_sigterm_handler", None)
+    if setter is not None:
+        utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        if setter is not None:
+            utils.set_sigterm_handler = setter
+        if threading.current_thread() is threading.main_thread() and callable(on_term):
+            signal.signal(signal.SIGTERM, on_term)
+
+
+def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Refuse, in one line, a ``host:port`` (or ``ray://host:port``) Ray address that does not
+    answer: ``ray.init`` would retry it for minutes, printing C++ lines that name other addresses."""
+    if not address or address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # not host:port: Ray reads it (and says what is wrong with it)
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise RayAddressError(f"The Ray cluster at --address '{address}' cannot be reached "
+                              f"({getattr(err, 'strerror', None) or err}). Start the cluster, check the "
+                              "address (or RAY_ADDRESS), or leave out --address to run on a local Ray.") from None
 
 
 def model_files(model_dir: str | Path, runtime: str = "torch") -> dict[str, bytes]:
