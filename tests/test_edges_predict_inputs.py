@@ -132,13 +132,17 @@ def test_embed_of_only_broken_images_is_an_error_not_a_silent_success(capsys, tm
     assert "e.npy.skipped.csv" in err[-1] and "image file that opens" in err[-1]  # where listed, the fix
 
 
-def test_embed_resumed_after_a_run_of_only_broken_images_is_not_refused(capsys, tmp_path):
-    # the rows are all in the file (with their reasons): a re-run has nothing left to do
+def test_embed_rerun_after_a_run_of_only_broken_images_is_not_refused_as_a_resume(capsys, tmp_path):
+    # a run that found nothing usable leaves no OUT.npy behind (s23): the re-run says the same
+    # thing again, not "holds 1 rows ... Pass --overwrite"
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.png").write_bytes(b"not a png")
     argv = ["embed", str(tmp_path / "bad"), "--out", str(tmp_path / "e.npy"), "--backbone", "test_tiny_image"]
-    assert main(argv) == 2
-    assert run_json(capsys, argv)["n_resumed"] == 1
+    for _ in range(2):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("error: None of the 1 inputs could be used"), err
+        assert not (tmp_path / "e.npy").exists()
 
 
 def test_embed_of_empty_typed_texts_says_to_give_a_non_empty_text(capsys, tmp_path):

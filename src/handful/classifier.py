@@ -28,11 +28,11 @@ from .data.duplicates import copies_summary, copies_warning, duplicate_groups, h
 from .data.examples import ARTICLE
 from .data.items import check_every_class_left, check_item_types, examples_from
 from .errors import DataError, warn_caller
+from .evaluate.calibration import not_calibrated_after_tuning, temperature_scaled
 from .evaluate.familiarity import MIN_JUDGED, fit_familiarity, not_judged
 from .evaluate.label_check import label_check
 from .fitted import FittedClassifierMixin
 from .heads import create_head
-from .heads.base import temperature_scaled
 from .heads.threads import single_threaded
 from .inputs import check_load_options, check_progress, check_settings, item_list, read_test_set
 from .select import FitProgress, head_candidates, search_heads
@@ -225,7 +225,7 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
 
             self.head_ = with_prior(self.head_, self.zero_shot_map(sorted(set(y))), self.random_state)
         self._fit_head(X, y, groups, extra)
-        self.calibration_ = self._calibrate_head()
+        self.calibration_ = self._calibrate_head(len(X))
         self.label_check_ = self._label_check(examples)
         # the examples, not their views; fewer than 20 cannot set the 5% threshold: not judged, and said
         self.familiarity_ = fit_familiarity(X, y, self.random_state, min_examples=MIN_JUDGED)
@@ -254,12 +254,12 @@ class Classifier(FittedClassifierMixin, ClassifierMixin, BaseEstimator):
         else:
             self.head_.fit(X, y)
 
-    def _calibrate_head(self) -> dict | None:
-        """Temperature-scale ``head_`` by its out-of-fold answers in the leaderboard (the head
-        that won, or the one given and scored); ``None`` when there are none to fit it on."""
-        if self.leaderboard_ is None or self.zero_shot_prior:  # the prior's answers were not scored
-            return None
-        summary = self.leaderboard_.calibration()
+    def _calibrate_head(self, n_examples: int) -> dict | None:
+        """Temperature-scale ``head_`` by its out-of-fold answers: the leaderboard's (the head that
+        won, or the one given and scored), or a zero-shot prior's at its weight; ``None`` without."""
+        summary = (self.head_.oof_calibration(n_examples) if self.zero_shot_prior  # the folds that chose its weight
+                   else self.leaderboard_.calibration() if self.leaderboard_ is not None
+                   else not_calibrated_after_tuning(self._backbone))  # None, or why not (text --finetune)
         if summary is not None and summary["temperature"] != 1.0:
             self.head_.calibrate(summary["temperature"])
         return summary

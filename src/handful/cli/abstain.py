@@ -46,8 +46,13 @@ def print_answered(out: Output, n_answered: int, n_unsure: int, min_confidence: 
 
 
 def percent(threshold: float) -> str:
-    """0.9 -> "90%", 0.999 -> "99.9%" (a threshold as typed, not rounded to whole percents)."""
-    return f"{100 * threshold:g}%"
+    """0.9 -> "90%", 0.999 -> "99.9%", 0.9999999 -> "99.99999%": a threshold as typed, with the
+    digits it needs never to read as 100% (or 0%) when it is strictly between 0 and 1."""
+    for digits in range(6, 18):
+        shown = f"{100 * threshold:.{digits}g}"
+        if not 0 < threshold < 1 or 0 < float(shown) < 100:
+            return f"{shown}%"
+    return f"{100 * threshold!r}%"
 
 
 def _point(points: list[dict], threshold: float) -> dict | None:

@@ -94,6 +94,9 @@ def embed(
     from ..scale.writers import remove_skipped_list
     out = Output(as_json)
     started = time.perf_counter()
+    if address is not None and not ray:  # as predict refuses it
+        raise DataError(f"--address names the Ray cluster for --ray, which is not given, so '{address}' "
+                        "would be ignored and the work would run here. Add --ray, or drop --address.")
     if ray:  # the extra is checked before the backbone loads and any --out file is written
         from ..scale.ray_data import require_ray
 
@@ -136,6 +139,7 @@ def embed(
     seconds = time.perf_counter() - started
     skipped_file = report_skipped(out, skipped, out_file)
     if not n_done and len(items) == len(todo):  # every input was bad: a script must not read it as a success
+        store.discard()  # its NaN rows would refuse the corrected re-run; the skipped list stays, named below
         raise DataError(nothing_usable(skipped, skipped_file, net.modality))
     out.print(f"Wrote {n_done} embeddings ({net.dim}-d, {net.name}) to {out_file} in {seconds:.1f} s; "
               f"index {store.index_path}{_resumed_phrase(len(items) - len(todo), store.failed, todo)}.")

@@ -47,7 +47,7 @@ METHOD = ("temperature scaling of out-of-fold probabilities (Guo et al. 2017), "
 
 __all__ = ["METHOD", "MIN_EXAMPLES", "PRIOR_SD", "THRESHOLDS", "calibration_summary", "confidence_report",
            "expected_calibration_error", "fit_temperature", "negative_log_likelihood",
-           "risk_coverage", "selective_report", "temperature_scaled"]
+           "not_calibrated_after_tuning", "risk_coverage", "selective_report", "temperature_scaled"]
 
 
 def negative_log_likelihood(proba: np.ndarray, y_idx: np.ndarray) -> float:
@@ -105,6 +105,19 @@ def calibration_summary(proba: np.ndarray, y_idx: np.ndarray, n_examples: int | 
     return out | {"temperature": temperature, "cv_confidence_after": float(scaled.max(axis=1).mean()),
                   "cv_ece_after": expected_calibration_error(scaled, y_idx),
                   "cv_nll_after": negative_log_likelihood(scaled, y_idx)}
+
+
+def not_calibrated_after_tuning(backbone) -> dict | None:
+    """The calibration of a head fitted unscored on a sentence encoder fine-tuned on the training
+    texts (``train --finetune``): none, and why, for the "Confidence:" line and ``evaluate``; None
+    for any other backbone (one not tuned, or word2vec, which learns from unlabeled text)."""
+    weights = getattr(getattr(backbone, "info", None), "weights", None) or ""
+    if getattr(backbone, "modality", None) != "text" or not weights.startswith("tuned-") \
+            or hasattr(backbone, "fit_unlabeled"):
+        return None
+    return {"method": METHOD, "temperature": 1.0,
+            "note": "not calibrated: the encoder was fine-tuned on the training texts (--finetune), so no "
+                    "answer of the head is out of fold to fit a temperature on; confidence is as the head gives it"}
 
 
 def confidence_report(proba: np.ndarray, labels, classes, temperature: float = 1.0) -> dict:

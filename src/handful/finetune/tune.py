@@ -51,6 +51,7 @@ from ..backbones.tuned import mark_tuned
 from ..classifier import Classifier
 from ..data import Examples, load_examples
 from ..errors import DataError
+from ..evaluate.familiarity import MIN_JUDGED, fit_familiarity, not_judged
 from ..heads import LogisticHead
 from .data import ImageSet, batch_indices, load_image_set, split_validation
 from .loop import History, TrainConfig, is_number, train_loop
@@ -257,7 +258,18 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
                "best_epoch": history.best_epoch, "stopped_early": history.stopped_early,
                "refit": refit}
     clf.training_ = {**examples.summary(), "finetune": summary}
+    fit_familiarity_of(clf, examples, config.seed)
     return FinetuneResult(clf, history, summary)
+
+
+def fit_familiarity_of(clf: Classifier, examples: Examples, seed: int) -> None:
+    """Set ``clf.familiarity_`` from the embeddings of its training ``examples`` through its own
+    (fine-tuned) backbone, as ``handful train`` does, so predict marks inputs unlike them; with
+    fewer than ``MIN_JUDGED`` examples it is None and ``training_`` says why."""
+    X, used = clf.embed_examples(examples)  # (n, dim): what predict will compare inputs against
+    clf.familiarity_ = fit_familiarity(X, used.labels, seed, min_examples=MIN_JUDGED)
+    if clf.familiarity_ is None:
+        clf.training_["familiarity_not_judged"] = not_judged(len(X), "training set")
 
 
 def _examples(data: Examples | str | os.PathLike) -> Examples:

@@ -83,10 +83,11 @@ class EmbeddingStore:
         refuse_foreign(self.path, self.meta_path.is_file())  # a .npy without our meta is someone else's
         refuse_foreign(self.index_path, self.index_path.is_file() and first_row(self.index_path) == INDEX_HEADER)
         refuse_foreign_skipped_list(self.path)
-        if not overwrite and self.path.is_file():
-            self._resume()
-        else:
+        self.created = overwrite or not self.path.is_file()  # this run starts the files afresh
+        if self.created:
             self._create()
+        else:
+            self._resume()
         self._index = open(self.index_path, "a", newline="")  # noqa: SIM115
         self._index_writer = csv.writer(self._index)
         self._fd = os.open(self.path, os.O_WRONLY)
@@ -174,6 +175,14 @@ class EmbeddingStore:
             self.done.add(r)
         self.failed.update(failures)
         self._index.flush()
+
+    def discard(self) -> None:
+        """Remove the files this run created (call after ``close``): a run that embedded nothing
+        must not leave a .npy of NaN rows that refuses the corrected re-run as another run's
+        output. The files of a run it resumed stay as they were."""
+        if self.created:
+            for path in (self.path, self.index_path, self.meta_path):
+                path.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close files; when every row is done, sort the index and mark the store complete."""

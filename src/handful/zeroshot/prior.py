@@ -111,10 +111,11 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
         params = self.base_params or {}
         # {"metric": ..., "without_prior": ..., "with_prior": ...} when CV ran; the scores are in
         # "metric" ("accuracy", or "balanced_accuracy" on imbalanced classes)
-        self.cv_accuracy_ = None
+        self.cv_accuracy_, self._oof = None, None
         if self.weight == "auto":
             self.weight_, self.weight_source_, self.cv_accuracy_ = choose_weight(
                 X, y_idx, scores, self.base, params, self.random_state, groups)
+            self._oof = self.cv_accuracy_.pop("_oof") if self.cv_accuracy_ else None
         else:
             self.weight_, self.weight_source_ = float(self.weight), "given"
         self._base_head = create_head(self.base, **params).fit(X, self.classes_[y_idx])
@@ -141,6 +142,19 @@ class ZeroShotPriorHead(HeadMixin, BaseEstimator):
             self._zs = ZeroShotMap.from_arrays([str(c) for c in self.classes_], arrays, self.top_t)
         return self._base_head, self._zs
 
+    def oof_calibration(self, n_examples: int) -> dict | None:
+        """The temperature fitted on the answers of the folds that chose the weight, at that
+        weight (``evaluate.calibration_summary``: none below 20 distinct examples), the answers
+        of the first ``n_examples`` rows only (rows after them are augmented views, not examples);
+        None when the weight was not cross-validated (given, or one example in a class)."""
+        from ..evaluate.calibration import calibration_summary
+
+        if getattr(self, "_oof", None) is None:
+            return None
+        proba, y_idx, index = self._oof
+        keep = index < n_examples
+        return calibration_summary(proba[keep], y_idx[keep], n_examples=len(np.unique(index[keep])))
+
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities (n_samples, n_classes): head times zero-shot prior, renormalized."""
         X = self._validate_predict(X)
@@ -158,8 +172,10 @@ def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: st
     The score is the model search's (``selection_metric``): balanced accuracy when the largest
     class has ``IMBALANCE_RATIO`` times the smallest's examples, since plain accuracy would buy
     the big classes' hits with the small class's recall; else accuracy.
-    Returns the weight, how it was chosen, and ``{"metric", "without_prior", "with_prior"}``: the
-    CV score without and with it, in ``metric`` (or None without CV).
+    Returns the weight, how it was chosen, and ``{"metric", "without_prior", "with_prior", "_oof"}``:
+    the CV score without and with it, in ``metric``, and the out-of-fold answers at the chosen
+    weight, ``(proba (m, n_classes), y_idx (m,), row index (m,))``, to calibrate it on (or None
+    without CV).
     ``groups`` (n,): copies of one example stay on one side of every fold.
     """
     from ..heads import create_head
@@ -172,18 +188,24 @@ def choose_weight(X: np.ndarray, y_idx: np.ndarray, scores: np.ndarray, base: st
     n_classes = scores.shape[1]
     score = np.zeros(len(WEIGHT_GRID))
     loglik = np.zeros(len(WEIGHT_GRID))
+    log_heads = []  # (len(test), n_classes) per fold: the answers at the chosen weight, afterwards
     for train, test in splits:
         head = create_head(base, **params).fit(X[train], y_idx[train])
         proba = np.zeros((len(test), n_classes))
         proba[:, head.classes_.astype(int)] = head.predict_proba(X[test])
         log_head = np.log(np.clip(proba, 1e-12, None))
+        log_heads.append(log_head)
         for j, w in enumerate(WEIGHT_GRID):
             p = softmax(log_head + w * scores[test] / TEMPERATURE)
             score[j] += fold_score(y_idx[test], p.argmax(axis=1), metric)
             loglik[j] += float(np.log(p[np.arange(len(test)), y_idx[test]] + 1e-12).mean())
     best = int(np.argmax(score + 1e-3 * loglik / len(splits)))  # ties: the smaller weight
-    cv = {"metric": metric, "without_prior": score[0] / len(splits), "with_prior": score[best] / len(splits)}
-    return float(WEIGHT_GRID[best]), "cross-validation", cv
+    weight = float(WEIGHT_GRID[best])
+    index = np.concatenate([test for _, test in splits])
+    oof = softmax(np.vstack(log_heads) + weight * scores[index] / TEMPERATURE)
+    cv = {"metric": metric, "without_prior": score[0] / len(splits), "with_prior": score[best] / len(splits),
+          "_oof": (oof, y_idx[index], index)}
+    return weight, "cross-validation", cv
 
 
 def weight_without_cv(scores: np.ndarray, y_idx: np.ndarray) -> float:
