@@ -78,9 +78,14 @@ def test_train_with_a_named_backbone_counts_the_head_search(color_tree, tmp_path
 
 @pytest.fixture
 def terminal(monkeypatch):
-    """stderr taken for a terminal (Rich's TTY_COMPATIBLE), so the real bars draw."""
+    """stderr taken for a terminal (Rich's TTY_COMPATIBLE), so the real bars draw. Output.live also
+    asks the stream itself (s23: a forced-colour pipe draws no bar); pytest's capture is no TTY, so
+    that part is answered as a terminal's would be."""
+    from handful.cli.output import Output
+
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(Output, "live", property(lambda self: not self.stdout_taken and self.err.is_terminal))
 
 
 def test_the_bar_draws_on_a_terminal_and_json_output_stays_one_line(color_tree, tmp_path, tiny_auto,
