@@ -27,6 +27,9 @@ from .pipeline import Augment
 from .views import view_rng
 
 KEEP_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
+# PIL writes JPEG at quality 75 and WebP lossy at 80 unless told: a copy would lose detail on top of
+# its transform. WebP can be lossless; JPEG cannot (95 keeps the loss below what the eye sees).
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
 PREVIEW_FILE, MANIFEST_FILE = "preview.png", "augment.json"
 MAX_NAME_BYTES = 255  # the longest file name ext4, APFS, NTFS and most others take
 
@@ -108,8 +111,7 @@ def _augment_split(examples: Examples, data: Path, tmp: Path, augment: Augment, 
             name = _free_name(rel, index, taken)
             fmt = KEEP_FORMATS.get(name.suffix, "PNG")
             augmented = augment(image, view_rng(content, seed, index))
-            Image.fromarray(augmented).save(tmp / name, format=fmt,
-                                            **({"quality": 95} if fmt == "JPEG" else {}))
+            Image.fromarray(augmented).save(tmp / name, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
             written.append(str(name))
         manifest["files"].append({"source": str(rel), "label": label, "augmented": written})
         if progress:

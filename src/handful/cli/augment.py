@@ -10,9 +10,17 @@ from typing import Annotated
 
 import typer
 
-from ..augment import FILL_MODES, PRESETS, AugmentConfig, create_augment, preset_config, with_settings
+from ..augment import (
+    FILL_MODES,
+    PRESETS,
+    AugmentConfig,
+    check_config,
+    create_augment,
+    preset_config,
+    with_settings,
+)
 from ..data import Examples, scan_splits
-from ..errors import DataError
+from ..errors import DataError, UnknownNameError
 from .main import app
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output
@@ -35,23 +43,51 @@ ConfigOpt = Annotated[Path | None, typer.Option(
 
 
 def augment_config(preset: str, fill: str | None, config_file: Path | None) -> AugmentConfig:
-    """The preset, then the --config file's settings, then --fill."""
+    """The preset, then the --config file's settings, then --fill, every setting checked (the
+    config file's errors name it)."""
     config = preset_config(preset)
     if config_file is not None:
-        if not config_file.is_file():
-            what = "is a folder" if config_file.is_dir() else "does not exist"
-            raise DataError(f"Augmentation config '{config_file}' {what}. Give a JSON file holding an object "
-                            "like {\"rotate\": 20}.")
+        settings = _read_settings(config_file)
         try:
-            settings = json.loads(config_file.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise DataError(f"Augmentation config {config_file} cannot be read as JSON ({err}). "
-                            "Give a JSON object like {\"rotate\": 20}.") from err
-        if not isinstance(settings, dict):
-            raise DataError(f"Augmentation config {config_file} must hold a JSON object like "
-                            "{\"rotate\": 20}.")
-        config = with_settings(config, settings)
-    return with_settings(config, {"fill": fill}) if fill is not None else config
+            config = check_config(with_settings(config, settings))
+        except (DataError, UnknownNameError) as err:  # which file holds the bad setting
+            raise type(err)(f"Augmentation config {config_file}: {err}") from err
+    return check_config(with_settings(config, {"fill": fill})) if fill is not None else config
+
+
+def _read_settings(config_file: Path) -> dict:
+    if not config_file.is_file():
+        what = "is a folder" if config_file.is_dir() else "does not exist"
+        raise DataError(f"Augmentation config '{config_file}' {what}. Give a JSON file holding an object "
+                        "like {\"rotate\": 20}.")
+    try:
+        settings = json.loads(config_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"Augmentation config {config_file} cannot be read as JSON ({err}). "
+                        "Give a JSON object like {\"rotate\": 20}.") from err
+    if not isinstance(settings, dict):
+        raise DataError(f"Augmentation config {config_file} must hold a JSON object like "
+                        "{\"rotate\": 20}.")
+    return settings
+
+
+def views_augment(preset: str, fill: str | None, config_file: Path | None, n_views: int) -> str | AugmentConfig:
+    """What makes ``handful train``'s augmented views: the preset's name, or with --fill or --config
+    the config they make, as ``handful augment`` reads them (checked before any embedding)."""
+    if fill is None and config_file is None:
+        return preset
+    if not n_views:
+        raise DataError("--fill and --config set how augmented views are made, but --augment-views is 0, so "
+                        "they would change nothing. Add --augment-views N (e.g. 8), or drop them.")
+    return augment_config(preset, fill, config_file)
+
+
+def record_views_augment(training: dict, preset: str, fill: str | None, config_file: Path | None) -> None:
+    """Note in the model's training record (``model.json``, ``report.json``), beside the settings
+    its views were made with, the preset and --config file they came from."""
+    views = training.get("augmented_views")
+    if views is not None and (fill is not None or config_file is not None):
+        views.update(preset=preset, config_file=None if config_file is None else str(config_file))
 
 
 # Each original gets --factor new files of about its own size (same pixels, same format), so a
@@ -71,14 +107,32 @@ def check_free_space(splits: dict[str, Examples], out_dir: Path, factor: int, or
     def size(examples: Examples) -> int:
         return sum(os.path.getsize(item) for item in examples.items)
 
-    n_copies = factor + (1 if originals else 0)
-    need = n_copies * size(splits["train"]) + sum(size(ex) for name, ex in splits.items() if name != "train")
+    train = splits["train"]
+    need = (factor * sum(_copy_bytes(item) for item in train.items) + (size(train) if originals else 0)
+            + sum(size(ex) for name, ex in splits.items() if name != "train"))
     where = next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.exists())
     free = shutil.disk_usage(where).free
     if need > free:
+        webp = any(Path(item).suffix.lower() == ".webp" for item in train.items)
+        each = "each about its original's size" + ("; WebP ones lossless, up to 3 bytes a pixel" if webp else "")
         raise DataError(f"The augmented copy needs about {_bytes_text(need)} ({factor} augmented images per "
-                        f"original, each about its original's size) but {where} has {_bytes_text(free)} "
+                        f"original, {each}) but {where} has {_bytes_text(free)} "
                         "free. Lower --factor or choose an --out folder on a disk with more room.")
+
+
+def _copy_bytes(item: str) -> int:
+    """About the size of one augmented copy of ``item``: its original's, but a WebP copy is written
+    lossless (``augment.offline.SAVE_OPTIONS``), up to ~15x a lossy original: at most its raw pixels."""
+    size = os.path.getsize(item)
+    if Path(item).suffix.lower() != ".webp":
+        return size
+    from PIL import Image  # here: `handful --help` imports this module
+
+    try:
+        with Image.open(item) as img:  # reads the header only
+            return max(size, 3 * img.width * img.height)
+    except (OSError, Image.DecompressionBombError):  # skipped when read: it takes no room
+        return size
 
 
 def _bytes_text(n: int) -> str:

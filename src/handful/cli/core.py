@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +17,16 @@ from ..errors import DataError
 from ..jsontext import json_text
 from .abstain import print_selective, selective_phrase
 from .advise import AdviseOpt, advice_for, print_advice
-from .augment import AugmentViewsOpt, PresetOpt, check_views, embed_views_with_progress
+from .augment import (
+    AugmentViewsOpt,
+    ConfigOpt,
+    FillOpt,
+    PresetOpt,
+    check_views,
+    embed_views_with_progress,
+    record_views_augment,
+    views_augment,
+)
 from .familiar import familiarity_phrase, not_judged_reason
 from .label_check import print_label_check
 from .main import app
@@ -35,12 +45,12 @@ from .options import (
     check_names,
 )
 from .output import Output, check_folder_replaceable, json_with, pct, write_folder_files
+from .train_output import print_cv_accuracy, print_leaderboard, print_skipped
 from .zeroshot import (
     ClassesOpt,
     TemplateOpt,
     ZeroShotPriorOpt,
     print_selection,
-    prior_cv,
     prior_options,
     selection_notes,
 )
@@ -83,15 +93,6 @@ def embed_with_progress(out: Output, clf: Classifier, examples: Examples, what: 
         return clf.embed_examples(examples, advance)
 
 
-def print_skipped(out: Output, examples: Examples) -> None:
-    if examples.skipped:
-        out.print(f"Skipped {len(examples.skipped)} bad input(s):", style="yellow")
-        for path, reason in examples.skipped[:20]:
-            out.print(f"  {path}: {reason}")
-        if len(examples.skipped) > 20:
-            out.print(f"  ... and {len(examples.skipped) - 20} more (see report.json)")
-
-
 def select_with_progress(out: Output, clf: Classifier, examples: Examples):
     """Embed (with ``--backbone auto``: with every candidate backbone, then pick by CV, its fits
     counted on a second bar that replaces the first)."""
@@ -104,22 +105,6 @@ def select_with_progress(out: Output, clf: Classifier, examples: Examples):
             return clf.select_backbone(examples, advance, on_fit)
 
 
-def print_leaderboard(out: Output, leaderboard, top: int = 12) -> None:
-    if leaderboard is None:
-        return
-    # a concatenation breaks after its "+" when the column is narrow, not inside a name
-    rows = [[i + 1, r.get("backbone", "").replace("+", "+\n"), r["label"], pct(r["mean"]),
-             "-" if r["std"] is None else f"±{100 * r['std']:.1f}"]
-            for i, r in enumerate(leaderboard.rows[:top])]
-    if len(leaderboard.rows) > top:
-        rows.append(["", "", f"... {len(leaderboard.rows) - top} more in report.json", "", ""])
-    base = getattr(leaderboard, "baseline", None)
-    if base:
-        rows.append(["", "-", base["label"], pct(base["mean"]), f"±{100 * base['std']:.1f}"])
-    score = "CV bal. acc" if getattr(leaderboard, "metric", "accuracy") == "balanced_accuracy" else "CV acc"
-    out.table(f"Leaderboard ({leaderboard.scheme})", ["#", "backbone", "head", score, "spread"], rows)
-
-
 def cv_metrics(selection: dict | None) -> dict:
     """The winner's CV score and the same less the bias of picking the best of the candidates
     (``Leaderboard.selection``), keyed by the search's metric: ``cv_accuracy`` and
@@ -129,30 +114,6 @@ def cv_metrics(selection: dict | None) -> dict:
         return {}
     metric = selection.get("metric", "accuracy")
     return {f"cv_{metric}": selection[f"cv_{metric}"], f"cv_{metric}_adjusted": selection[f"adjusted_{metric}"]}
-
-
-def print_cv_accuracy(out: Output, selection: dict | None, prior: dict | None = None) -> None:
-    """The winner's CV accuracy (balanced accuracy, with the class sizes that made the search
-    use it, on imbalanced classes); with a zero-shot prior of weight > 0 (``prior``: its selection
-    note), also the saved model's own figure: the winner's is the head's without the prior."""
-    if selection is None:
-        return
-    metric = selection.get("metric", "accuracy")
-    line = f"Cross-validated accuracy: {pct(selection['cv_accuracy'])}" if metric == "accuracy" else (
-        f"Cross-validated balanced accuracy (classes range from {selection['class_sizes'][0]} to "
-        f"{selection['class_sizes'][1]} examples): {pct(selection[f'cv_{metric}'])}")
-    if selection["candidates"] > 1 and selection["selection_bias"] < 5e-4:
-        line += (f" (the best of {selection['candidates']} candidates; none beat it on any fold, so "
-                 "picking it flatters nothing)")
-    elif selection["candidates"] > 1:
-        line += (f" (the best of {selection['candidates']} candidates on these folds; allowing for that "
-                 f"choice, about {pct(selection[f'adjusted_{metric}'])} on new data)")
-    cv = prior_cv(prior)
-    if cv and prior["weight"] > 0:  # in the search's metric unless an older note says otherwise
-        named = "" if cv["metric"] == metric else f" {cv['metric'].replace('_', ' ')}"
-        line += (f"; that is the head alone: the saved model adds the zero-shot prior, {pct(cv['with_prior'])} "
-                 f"cross-validated{named} (its weight chosen on those folds)")
-    out.print(line)
 
 
 def print_confidence(out: Output, calibration: dict | None, evaluation: dict | None) -> None:
@@ -197,6 +158,8 @@ def train(
     unlabeled: UnlabeledOpt = None,
     augment_views: AugmentViewsOpt = 0,
     augment: PresetOpt = "default",
+    fill: FillOpt = None,
+    config_file: ConfigOpt = None,
     zero_shot_prior: ZeroShotPriorOpt = False,
     classes: ClassesOpt = None,
     template: TemplateOpt = None,
@@ -215,9 +178,10 @@ def train(
     check_names(backbone, head, zero_shot_prior)
     check_columns_apply([data], text_column, label_column, nested)
     check_out_free(out_dir, force, data)
+    views_from = views_augment(augment, fill, config_file, check_views(augment_views))
     train_ex, eval_ex = load_train_and_eval(data, nested, text_column, label_column)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
-                     random_state=seed, augment_views=check_views(augment_views), augment=augment,
+                     random_state=seed, augment_views=augment_views, augment=views_from,
                      **prior_options(zero_shot_prior, classes, template, train_ex.labels))
     text_report = prepare_for_training(clf, train_ex, finetune, max_pairs, unlabeled, seed, out.print)
     X, train_ex = select_with_progress(out, clf, train_ex)
@@ -226,6 +190,7 @@ def train(
     # example, so no CV claim)
     with out.fit_progress("Selecting model") as on_fit:  # the head search (a backbone given by name)
         clf.fit_embeddings(X, train_ex, extra, score_head="finetune" not in text_report, on_fit=on_fit)
+    record_views_augment(clf.training_, augment, fill, config_file)
     out.print(f"Classes: {', '.join(f'{c} ({n})' for c, n in train_ex.counts().items())}")
     print_skipped(out, train_ex)
     print_leaderboard(out, clf.leaderboard_)
@@ -278,6 +243,8 @@ def train(
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
+        held_out = tuple((s["path"], s["reason"]) for s in evaluation["skipped"])  # as report.json has them
+        print_skipped(out, replace(eval_ex, skipped=held_out), f"the held-out split {eval_ex.source}")
     print_confidence(out, clf.calibration_, evaluation)
     print_label_check(out, report["label_check"])
     if not_judged_reason(clf):  # said now, not only at the first predict
@@ -292,6 +259,7 @@ def train(
                 "backbone": clf.backbone_name, "head": {"type": head_name(clf.head_),
                 "params": clf.head_.get_params()}, "n_train": len(train_ex),
                 "skipped": report["training"]["skipped"], "metrics": metrics,
+                "heldout_skipped": evaluation["skipped"] if evaluation else None,
                 "leaderboard": report["leaderboard"], "calibration": clf.calibration_,
                 "label_check": report["label_check"], "seconds": round(seconds, 2),
                 "advice_seconds": advice_seconds, **text_report})
