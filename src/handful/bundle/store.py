@@ -29,6 +29,8 @@ from .integrity import DIGESTS_KEY, check_file_digests, file_digests
 FORMAT_VERSION = 1
 MODEL_JSON = "model.json"
 HEAD_FILE = "head.safetensors"
+# every command that writes a model folder (and Python's Classifier.save): the hint names them all
+MODEL_WRITERS = "`handful train`, `handful finetune` or `handful protonet train` (Classifier.save in Python)"
 
 
 def chmod_like_new(path: Path) -> None:
@@ -95,6 +97,42 @@ def is_inside(path: str | Path, folder: str | Path) -> bool:
     return any(p.is_relative_to(f) for p in paths for f in folders)
 
 
+def model_folder_holding(path: str | Path) -> Path | None:
+    """The handful model folder that ``path`` is or lies in, as written or with links resolved (its
+    ``model.json`` holds a format_version), else None. A model folder is written whole and replaced
+    whole by its trainer: another command's files there change the model, and go with the next
+    ``--force``."""
+    for form in dict.fromkeys((Path(os.path.abspath(path)), Path(path).resolve())):
+        for folder in (form, *form.parents):
+            try:
+                doc = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(doc, dict) and "format_version" in doc:  # not another tool's model.json
+                return folder
+    return None
+
+
+def check_not_in_model(out: str | Path) -> Path:
+    """``out`` as a Path, if it is not a model folder nor inside one (see ``model_folder_holding``)."""
+    model = model_folder_holding(out)
+    if model is None:
+        return Path(out)
+    where = ("is a handful model folder" if model in (Path(os.path.abspath(out)), Path(out).resolve())
+             else f"is inside the handful model folder '{model}'")
+    raise BundleError(f"Output '{out}' {where}; files written there would alter the model. Pick another "
+                      "--out, outside the model folder.")
+
+
+def beside_models(out: str | Path) -> Path:
+    """A default output folder ``out``, moved beside the model folder it would land in (a command run
+    inside a model folder): ``model/suggestions`` becomes ``suggestions`` beside ``model``."""
+    out = Path(out)
+    while (model := model_folder_holding(out)) is not None and model.parent != model:
+        out = model.parent / out.name
+    return out
+
+
 def write_dir_atomically(out: str | Path, write: Callable[[Path], None], force: bool = False) -> Path:
     """Call ``write(tmp_dir)``, then move the finished directory to ``out`` in one rename.
 
@@ -149,11 +187,11 @@ def read_model_json(path: str | Path) -> dict:
     """Parse and validate ``model.json`` of a model directory."""
     path = Path(path)
     if not path.exists():
-        raise DataNotFoundError(f"Model '{path}' does not exist. Train one with `handful train`.")
+        raise DataNotFoundError(f"Model '{path}' does not exist. Give a model folder written by {MODEL_WRITERS}.")
     file = path / MODEL_JSON
     if not file.is_file():
         raise BundleError(f"'{path}' is not a handful model: it has no {MODEL_JSON}. "
-                          "Give a directory written by `handful train`.")
+                          f"Give a folder written by {MODEL_WRITERS}.")
     try:
         doc = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

@@ -90,7 +90,7 @@ def advise(
     data: Annotated[Path, typer.Argument(help="Labeled folder (a sub-folder per class) or CSV/TSV.")],
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Folder for advice.json and learning_curve.png (default: ./advice-DATA; beside "
-        "DATA when run inside it).")] = None,
+        "DATA, or the model folder, when run inside it); never a model folder.")] = None,
     backbone: BackboneOpt = "auto",
     repeats: Annotated[int, typer.Option(help="Hold-out splits per size (2 or more).")] = 10,
     seed: SeedOpt = 0,
@@ -102,6 +102,7 @@ def advise(
 ) -> None:
     """Measure accuracy at sub-sample sizes per class, fit the learning curve, and say how many
     more examples per class should reach the next accuracy level (with a range)."""
+    from ..bundle.store import check_not_in_model
     from ..classifier import Classifier
     from ..data.duplicates import duplicate_groups
     from ..evaluate.learning_curve import holdout_problem
@@ -112,7 +113,7 @@ def advise(
     check_columns_apply([data], text_column, label_column, nested)
     kwargs = {"nested": nested} if data.is_dir() else {"text_column": text_column,
                                                         "label_column": label_column}
-    out_dir = out_dir or default_out(data)
+    out_dir = check_not_in_model(out_dir or default_out(data))  # a model folder is its trainer's
     check_folder_replaceable(out_dir, ADVICE_JSON, json_with("sentence"), {CURVE_PNG: "png"}, inputs=(data,))
     examples = load_examples(data, **kwargs)
     clf = Classifier(backbone=backbone, head="logistic", cache=False if no_cache else None,
@@ -164,8 +165,10 @@ def metric_column(advice: dict) -> str:
 
 def default_out(data: Path) -> Path:
     """``./advice-NAME``, NAME the data's own name ("advise ." in photos/ gives advice-photos); beside
-    the data instead when the working folder is inside it (the advice would be read as a class)."""
+    the data instead when the working folder is inside it (the advice would be read as a class), and
+    beside the model folder the working folder is in, if any (files there would alter the model)."""
+    from ..bundle.store import beside_models
     name = f"advice-{data.resolve().stem or 'data'}"
     if data.is_dir() and Path.cwd().resolve().is_relative_to(data.resolve()):
-        return data.resolve().parent / name
-    return Path(name)
+        return beside_models(data.resolve().parent / name)
+    return beside_models(Path(name))

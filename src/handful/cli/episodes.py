@@ -43,8 +43,9 @@ TransductiveOpt = Annotated[bool, typer.Option(
     "--transductive", help="Refine each class mean with the unlabeled queries scored with it (an episode, a run) "
                            "(EM; euclidean metric of a ProtoNet model). Off: each query on its own.")]
 RotationsOpt = Annotated[bool, typer.Option(
-    "--rotations", help="Count each 90° rotation of an evaluation class as a class of its own (4x the "
-                        "classes: the Omniglot test protocol of Vinyals et al. 2016 and Snell et al. 2017).")]
+    "--rotations", help="Count each 90° rotation of an evaluation class as a class of its own, in support "
+                        "and queries alike (4x the classes: the Omniglot test protocol of Vinyals et al. 2016 "
+                        "and Snell et al. 2017). `protonet train --rotations` turns training classes instead.")]
 
 
 def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int = 0,
@@ -57,7 +58,7 @@ def open_encoder(model: Path | None, backbone: str | None, finetune_steps: int =
         raise DataError(f"--finetune-steps must be >= 0. Got {finetune_steps}.")
     if not finetune_lr > 0:
         raise DataError(f"--finetune-lr must be more than 0. Got {finetune_lr}.")
-    if model is not None and not model.exists():  # the bundle's own message says `handful train`
+    if model is not None and not model.exists():  # the bundle's own message names every model writer
         raise DataNotFoundError(f"--model '{model}' does not exist; expected a model directory. Train one "
                                 "with `handful protonet train DATA --out DIR` and pass --model DIR, or give "
                                 "--backbone NAME to evaluate a backbone as it is.")

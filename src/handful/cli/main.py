@@ -33,21 +33,49 @@ app = typer.Typer(
 )
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        from .._version import __version__
+def _print_version(ctx: typer.Context, value: bool) -> bool:
+    _version_flag(ctx, "version", value)
+    return value  # a callback's answer is the option's value
 
+
+def _version_as_json(ctx: typer.Context, value: bool) -> bool:
+    _version_flag(ctx, "json", value)
+    return value
+
+
+def _version_flag(ctx: typer.Context, name: str, value: bool) -> None:
+    """Print the version and exit once both eager flags are read, in either order: click calls each
+    eager option's callback (given or not) before anything else, in the order they were typed, so
+    the second call sees both (``--version --json`` and ``--json --version`` alike)."""
+    flags = ctx.meta.setdefault("handful.version_flags", {})
+    flags[name] = value
+    if len(flags) < 2 or not flags["version"]:
+        return
+    from .._version import __version__
+
+    if flags["json"]:
+        import json
+
+        print(json.dumps({"version": __version__}))
+    else:
         print(f"handful {__version__}")
-        raise typer.Exit()
+    raise typer.Exit()
 
 
 VersionOpt = Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print handful's version and exit.")]
+VersionJsonOpt = Annotated[bool, typer.Option(
+    "--json", callback=_version_as_json, is_eager=True,
+    help='With --version: print {"version": ...} as one JSON line. Other commands take --json after '
+         "their name.")]
 
 
 @app.callback()
-def _options(version: VersionOpt = False) -> None:
+def _options(ctx: typer.Context, version: VersionOpt = False, as_json: VersionJsonOpt = False) -> None:
     """Train an image or text classifier from a handful of labeled examples, offline."""
+    if as_json:  # `handful --json train ...`: train's own --json was not given, and its output is not JSON
+        raise click.UsageError(f"--json goes after the command: `handful {ctx.invoked_subcommand or 'COMMAND'} "
+                               "... --json`.")
 
 
 def _register_commands() -> None:

@@ -72,10 +72,12 @@ def train(
                                                        "--minutes budget usually ends first).")] = 20000,
     minutes: Annotated[float, typer.Option(help="Wall-clock budget for meta-training.")] = 15.0,
     lr: Annotated[float, typer.Option(help="Adam learning rate (halved in steps over the budget).")] = 1e-3,
-    rotations: Annotated[bool, typer.Option(help="Each 90-degree rotation of a class is a new "
-                                            "class.")] = True,
-    flips: Annotated[bool, typer.Option(help="Each mirror image of a class is a new class too (x2 "
-                                        "classes with rotations).")] = False,
+    rotations: Annotated[bool, typer.Option(help="In training episodes, each 90° rotation of a training "
+                                            "class is a class of its own (4x the training classes); "
+                                            "validation and the held-out check use the classes as they are "
+                                            "(`episodes --rotations` turns them too).")] = True,
+    flips: Annotated[bool, typer.Option(help="In training episodes, each mirror image of a training class "
+                                        "is a class of its own too (x2 classes with rotations).")] = False,
     jitter: Annotated[float, typer.Option(help="Strength of the random affine per image (0: off; 1: "
                                           "10 deg, 10% scale, 4% shift).")] = 1.0,
     elastic: Annotated[float, typer.Option(help="Largest elastic displacement in pixels: a smooth "

@@ -46,8 +46,8 @@ def suggest(
                                                    "of unlabeled texts.")],
     n: Annotated[int, typer.Option("--n", help="How many to suggest (1 or more).")] = 20,
     out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Folder for suggestions.csv/.json and contact_sheet.png "
-        "(default: ./suggestions).")] = None,
+        "--out", help="Folder for suggestions.csv/.json and contact_sheet.png (default: ./suggestions, "
+        "beside the model folder when run inside it); never a model folder.")] = None,
     text_column: TextColOpt = None,
     mix_unfamiliar: Annotated[bool, typer.Option(
         "--mix-unfamiliar", help="Rank inputs unlike the training examples together with the rest "
@@ -70,11 +70,12 @@ def suggest(
     groups no label covers yet (TypiClust), if its training data is still where it was trained
     from (hymenoptera, flowers5, TREC: 1.5-7 points more accuracy, averaged over 1-5 labels per class, than random
     picks, 0.7-4.6 more than uncertain ones; BENCHMARKS.md "Which examples to label next")."""
+    from ..bundle.store import beside_models, check_not_in_model
     from ..classifier import load
     from ..select.active import TYPICAL_BELOW, left_out, rank_unlabeled, ranked_by
     out = Output(as_json)
     check_columns_apply([unlabeled], text_column)
-    out_dir = out_dir or Path("suggestions")
+    out_dir = check_not_in_model(out_dir or beside_models(Path("suggestions")))  # the model is its trainer's
     check_folder_replaceable(out_dir, SUGGESTIONS_CSV, starts_with(b"rank"),
                              {SUGGESTIONS_JSON: _our_json, CONTACT_SHEET: "png"}, inputs=(unlabeled,))
     if n < 1:
