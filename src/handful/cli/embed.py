@@ -19,13 +19,11 @@ from ..cache import FeatureCache
 from ..data.table import is_table_path
 from ..errors import DataError
 from .main import app
-from .options import JsonOpt, NoCacheOpt, TextColOpt
+from .options import AddressOpt, JsonOpt, NoCacheOpt, RayOpt, TextColOpt, check_ray_options
 from .output import Output
 from .predict import (
-    AddressOpt,
     BatchOpt,
     OverwriteOpt,
-    RayOpt,
     check_no_files_as_texts,
     nothing_found,
     nothing_usable,
@@ -59,16 +57,16 @@ def _results(backbone, name, model, work, cache, ray, address, batch_size, quiet
     from ..scale.batch import iter_embedding_results
     if not ray:
         return iter_embedding_results(backbone, work, cache, batch_size)
-    from ..scale.ray_data import init_ray, iter_ray_results, model_files
+    from ..scale.ray_data import model_files
+    from ..scale.ray_session import ray_results
 
-    init_ray(address, quiet=quiet)
     if model is not None:
-        return iter_ray_results(work, "embed", files=model_files(model), batch_size=batch_size)
+        return ray_results(work, "embed", address, quiet, files=model_files(model), batch_size=batch_size)
     # the name given, not ``backbone.name``: a registered name (an alias, a plugin's) need not be
     # the backbone's own, and a worker given that one would build another backbone; the fingerprint
     # lets each worker check it built this one
-    return iter_ray_results(work, "embed", backbone=name, fingerprint=backbone.fingerprint,
-                            batch_size=batch_size)
+    return ray_results(work, "embed", address, quiet, backbone=name, fingerprint=backbone.fingerprint,
+                       batch_size=batch_size)
 
 
 @app.command()
@@ -94,13 +92,7 @@ def embed(
     from ..scale.writers import remove_skipped_list
     out = Output(as_json)
     started = time.perf_counter()
-    if address is not None and not ray:  # as predict refuses it
-        raise DataError(f"--address names the Ray cluster for --ray, which is not given, so '{address}' "
-                        "would be ignored and the work would run here. Add --ray, or drop --address.")
-    if ray:  # the extra is checked before the backbone loads and any --out file is written
-        from ..scale.ray_data import require_ray
-
-        require_ray()
+    check_ray_options(ray, address)  # as predict: before the backbone loads and any --out file is written
     net, name, model_dir = _backbone(backbone, model, list(inputs))
     reader = f"Backbone '{net.name}' embeds"  # the errors' subject: no model is involved here
     if net.modality == "text":
@@ -122,11 +114,12 @@ def embed(
         remove_skipped_list(out_file)
     cache = None if (no_cache or ray) else FeatureCache()
     n_done = 0
+    results = None
     try:
         with out.progress("Embedding", len(todo)) as advance:
-            for indices, embeddings, failures in _results(
-                    net, name, model_dir, [items[i] for i in todo], cache, ray, address, batch_size,
-                    quiet=out.stdout_taken):
+            results = _results(net, name, model_dir, [items[i] for i in todo], cache, ray, address,
+                               batch_size, quiet=out.stdout_taken)
+            for indices, embeddings, failures in results:
                 rows = [todo[j] for j in indices]
                 bad = {todo[j]: reason for j, reason in failures.items()}
                 store.write(rows, embeddings, bad)
@@ -134,6 +127,8 @@ def embed(
                 advance(len(rows) + len(bad))
     finally:
         store.close()
+        if ray and results is not None:  # a local Ray it started is shut down now, also on Ctrl-C
+            results.close()
     # the output's bad rows, a resumed run's included: its list beside --out names them all
     skipped += [(ids[r], reason) for r, reason in sorted(store.failed.items())]
     seconds = time.perf_counter() - started

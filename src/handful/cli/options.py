@@ -22,6 +22,23 @@ NestedOpt = Annotated[bool, typer.Option("--nested", help="Every leaf folder is 
 SupportNestedOpt = Annotated[bool, typer.Option(
     "--nested", help="With --support: every leaf folder of the support tree is a class, named by its "
                      "path (alphabet/character/, as Omniglot).")]
+RayOpt = Annotated[bool, typer.Option("--ray", help="Spread the work over Ray (needs the ray extra: "
+                                                    "pip install 'handful\\[ray]').")]
+AddressOpt = Annotated[str | None, typer.Option(
+    help="Ray cluster address ('auto': the running cluster); default: a local Ray.")]
+
+
+def check_ray_options(ray: bool, address: str | None) -> None:
+    """Refuse --address without --ray (the cluster named would be ignored and the work run here),
+    and --ray without the ray extra: ``predict`` and ``embed`` call it before a model loads or an
+    output file is written."""
+    if address is not None and not ray:
+        raise DataError(f"--address names the Ray cluster for --ray, which is not given, so '{address}' "
+                        "would be ignored and the work would run here. Add --ray, or drop --address.")
+    if ray:
+        from ..scale.ray_data import require_ray
+
+        require_ray()
 
 
 def check_names(backbone: str, head: str, zero_shot_prior: bool = False) -> None:

@@ -24,7 +24,7 @@ from ..errors import DataError
 from .abstain import MinConfidenceOpt, answers_of, check_min_confidence, print_answered
 from .familiar import FamiliarityMarks
 from .main import app
-from .options import JsonOpt, NoCacheOpt, SupportNestedOpt, TextColOpt
+from .options import AddressOpt, JsonOpt, NoCacheOpt, RayOpt, SupportNestedOpt, TextColOpt, check_ray_options
 from .output import Output, check_file_path, read_stdin_inputs
 from .predict_table import StdoutCsv, prediction_json, print_predictions
 from .support import check_support, fit_support
@@ -32,12 +32,9 @@ from .support import check_support, fit_support
 # export.runtime.RUNTIMES, spelled out so that `handful --help` does not load torch (a test
 # checks they agree).
 RUNTIMES = ("torch", "onnx")
-RuntimeOpt = Annotated[str, typer.Option(help=f"Inference runtime: {', '.join(RUNTIMES)} (onnx needs "
-                                              "`handful export MODEL` first).")]
-RayOpt = Annotated[bool, typer.Option("--ray", help="Spread the work over Ray (needs the ray extra: "
-                                                    "pip install 'handful\\[ray]').")]
-AddressOpt = Annotated[str | None, typer.Option(
-    help="Ray cluster address ('auto': the running cluster); default: a local Ray.")]
+RuntimeOpt = Annotated[str | None, typer.Option(help=f"Inference runtime: {', '.join(RUNTIMES)} (onnx needs "
+                                                     "`handful export MODEL` first); default: onnx for an "
+                                                     ".onnx file, else torch.")]
 BatchOpt = Annotated[int, typer.Option(help="Images per forward pass.", min=1)]
 OverwriteOpt = Annotated[bool, typer.Option(help="Start --out over instead of resuming it.")]
 
@@ -64,11 +61,11 @@ def _results(predictor, work: list[str], ray: bool, address, model: Path, runtim
     from ..scale.batch import iter_predictions
     if not ray:
         return iter_predictions(predictor, work, batch_size, familiarity)
-    from ..scale.ray_data import init_ray, iter_ray_results, model_files
+    from ..scale.ray_data import model_files
+    from ..scale.ray_session import ray_results
 
-    init_ray(address, quiet=quiet)
-    return iter_ray_results(work, "predict", files=model_files(model, runtime), runtime=runtime,
-                            batch_size=batch_size, familiarity=familiarity)
+    return ray_results(work, "predict", address, quiet, files=model_files(model, runtime), runtime=runtime,
+                       batch_size=batch_size, familiarity=familiarity)
 
 
 @app.command()
@@ -83,7 +80,7 @@ def predict(
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="Write CSV predictions to this .csv file; a re-run resumes it.")] = None,
     text_column: TextColOpt = None,
-    runtime: RuntimeOpt = "torch",
+    runtime: RuntimeOpt = None,
     no_cache: NoCacheOpt = False,
     batch_size: BatchOpt = 32,
     overwrite: OverwriteOpt = False,
@@ -100,7 +97,7 @@ def predict(
     as_json: JsonOpt = False,
 ) -> None:
     """Predict the class of each input, with the top-k probabilities."""
-    from ..export.runtime import load_predictor, runtime_in_use
+    from ..export.runtime import load_predictor, resolve_runtime, runtime_in_use
     from ..scale.batch import is_text_table, list_inputs, summarize_skipped, top_k
     from ..scale.writers import PredictionCsv, remove_skipped_list
     out = Output(as_json, stdout_taken=as_csv)
@@ -116,6 +113,7 @@ def predict(
                         "or drop --nested.")
     check_support(support)
     started = time.perf_counter()
+    runtime = resolve_runtime(model, runtime)  # an .onnx file given means ONNX Runtime
     predictor = load_predictor(model, runtime, cache=False if no_cache else None,
                                batch_size=batch_size)
     support_examples, support_keys = None, {}
@@ -160,6 +158,7 @@ def predict(
         range(len(items)))
     keep_rows = sink is None
     rows, n_done, n_unsure = [], 0, 0
+    results = None
     try:
         with out.progress("Predicting", len(items) if transductive and todo else len(todo)) as advance:
             results = (_transductive_results(predictor, items, todo, advance, marks.on) if transductive else
@@ -186,6 +185,8 @@ def predict(
     finally:
         if sink:
             sink.close()
+        if ray and results is not None:  # a local Ray it started is shut down now, also on Ctrl-C
+            results.close()
     seconds = time.perf_counter() - started
     n_resumed = len(items) - len(todo)
     if keep_rows and not as_json and n_done:
@@ -226,9 +227,6 @@ def check_output_options(as_csv: bool, out_file: Path | None, overwrite: bool, r
         raise DataError("--csv and --json both print to stdout, and CSV rows before the JSON object "
                         "make the output neither CSV nor JSON. Drop --csv (the JSON object lists the "
                         "predictions), drop --json, or write the CSV with --out FILE and keep --json.")
-    if address is not None and not ray:
-        raise DataError(f"--address names the Ray cluster for --ray, which is not given, so '{address}' "
-                        "would be ignored and the work would run here. Add --ray, or drop --address.")
     if out_file is not None:  # a folder, or a path through a file: said before the model loads
         check_file_path(out_file)
         if out_file.suffix.lower() != ".csv":  # CSV rows under a .json/.parquet name would mislead a reader
@@ -240,10 +238,7 @@ def check_output_options(as_csv: bool, out_file: Path | None, overwrite: bool, r
     if overwrite and out_file is None:
         raise DataError("--overwrite starts an --out file over, and no --out is given, so it would be "
                         "ignored. Add --out FILE, or drop --overwrite.")
-    if ray:  # the extra is checked before the model loads and any --out file is written
-        from ..scale.ray_data import require_ray
-
-        require_ray()
+    check_ray_options(ray, address)  # before the model loads and any --out file is written
 
 
 def check_no_files_as_texts(inputs: list[str], who: str) -> None:

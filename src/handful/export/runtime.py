@@ -167,14 +167,35 @@ def onnx_path(model: str | Path) -> Path:
     model = Path(model)
     path = model if model.suffix == ".onnx" else model / ONNX_FILE
     if not path.is_file():
-        if not model.exists():
-            raise DataNotFoundError(f"Model '{model}' does not exist. Train one with `handful train`.")
+        check_model_exists(model)
         if model.is_dir() and read_model_json(model).get("modality") == "text":
             raise BundleError(f"Model '{model}' classifies texts; the ONNX runtime serves image models "
                               "only. Use --runtime torch.")
         raise BundleError(f"Model '{model}' has no ONNX export ({path} is missing). Run "
                           f"`handful export {model} --format onnx` first, or use --runtime torch.")
     return path
+
+
+def check_model_exists(model: str | Path) -> None:
+    """Raise ``DataNotFoundError`` naming what writes ``model`` when the path does not exist."""
+    model = Path(model)
+    if model.exists():
+        return
+    if model.suffix.lower() == ".onnx":
+        raise DataNotFoundError(f"ONNX file '{model}' does not exist. Check the path, or write it with "
+                                "`handful export MODEL --format onnx`.")
+    raise DataNotFoundError(f"Model '{model}' does not exist. Check the path, or write a model with `handful "
+                            "train`, `handful finetune` or `handful protonet train`.")
+
+
+def resolve_runtime(model: str | Path, runtime: str | None) -> str:
+    """The runtime named, or for none the one ``model`` needs: ``"onnx"`` for an ``.onnx`` file (or
+    a folder holding only an ONNX export, no ``model.json``), else ``"torch"``."""
+    if runtime is not None:
+        return runtime
+    model = Path(model)
+    only_onnx = model.is_dir() and (model / ONNX_FILE).is_file() and not (model / MODEL_JSON).is_file()
+    return "onnx" if (model.suffix.lower() == ".onnx" and model.is_file()) or only_onnx else "torch"
 
 
 def runtime_in_use(predictor) -> str:
@@ -202,6 +223,7 @@ def load_predictor(model: str | Path, runtime: str = "torch", cache=None, batch_
     """
     if runtime not in RUNTIMES:
         raise UnknownNameError(f"Unknown runtime '{runtime}'. Use one of: {', '.join(RUNTIMES)}.")
+    check_model_exists(model)
     if runtime == "torch":
         from ..classifier import load
 
