@@ -344,7 +344,7 @@ def test_fine_tuning_job_makes_a_normal_version(tmp_path):
         job = wait_job(client, job["id"], timeout=600)
         assert job["status"] == "succeeded", job["message"]
         version = client.get(f"/api/projects/{pid}/versions/1").json()
-        assert "val_accuracy" in version["metrics"] and version["report"]["finetune"]["history"]["epochs"]
+        assert "val_accuracy_before_refit" in version["metrics"] and version["report"]["finetune"]["history"]["epochs"]
         res = predict(client, pid, [("q.png", color_png("red", 5))]).json()
     assert res["version"] == 1 and res["predictions"][0]["label"] in ("red", "blue")
 

@@ -28,7 +28,7 @@ from ..errors import DataNotFoundError, HandfulError
 from .catalog import Catalog
 from .docs import add_offline_docs, offline_docs_files
 from .errors import AuthError, ConflictError, NotFoundError, TooLargeError, UnavailableError
-from .guards import GuardMiddleware, send_refusal
+from .guards import TOKEN_PARAM, GuardMiddleware, send_refusal
 from .predictor import ModelPool
 from .routes import examples, jobs, meta, predict, projects, versions
 from .runner import JobRunner, recover
@@ -205,7 +205,7 @@ class TokenMiddleware:
             return auth[7:].strip()
         if b"x-handful-token" in headers:
             return headers[b"x-handful-token"].strip()
-        values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+        values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(TOKEN_PARAM)
         return values[0].encode() if values else b""
 
 

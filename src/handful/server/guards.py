@@ -12,7 +12,7 @@ import ipaddress
 import json
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,7 +25,10 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SECURITY_HEADERS = ((b"x-frame-options", b"DENY"),
                     (b"content-security-policy", b"frame-ancestors 'none'"),
                     (b"x-content-type-options", b"nosniff"))
-_TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])token=)[^&\s\"]*")
+TOKEN_PARAM = "token"  # the query parameter TokenMiddleware reads (parse_qs: keys percent-decoded)
+# a query field: its separator, key and value; parse_qs splits on '&' only, and a value runs to the
+# next '&' (quotes and '?' included), so the value redacted is the whole value the server reads
+_QUERY_FIELD = re.compile(r"(^|[?&])([^=&?\s]*)=([^&\s]*)")
 
 
 def split_host(value: str) -> tuple[str, int | None]:
@@ -101,10 +104,18 @@ class GuardMiddleware:
         if scope.get("method", "GET") not in UNSAFE_METHODS:
             return None
         origin = headers.get("origin")
-        if origin is not None and not is_same_origin(origin, headers.get("host", "")):
-            return 403, (f"Refused a cross-site {scope['method']} from origin '{origin[:100]}': "
-                         "requests that change data must come from this server's own pages "
-                         "(the web UI) or from a client that sends no Origin header (curl, scripts).")
+        # the server's own scheme is the request's: uvicorn sets it from X-Forwarded-Proto only
+        # for a proxy it trusts (FORWARDED_ALLOW_IPS, loopback by default), never read here from
+        # any client, so an https page cannot pass for this http server on the same host and port
+        scheme = scope.get("scheme", "http")
+        if origin is not None and not is_same_origin(origin, headers.get("host", ""), scheme):
+            proxy = ("; behind a TLS proxy, have it send X-Forwarded-Proto (from an address in "
+                     "FORWARDED_ALLOW_IPS)" if origin.lower().startswith(("https:", "http:")) and
+                     not origin.lower().startswith(f"{scheme}:") else "")
+            return 403, (f"Refused a cross-site {scope['method']} from origin '{origin[:100]}' to "
+                         f"this {scheme} server: requests that change data must come from this "
+                         "server's own pages (the web UI) or from a client that sends no Origin "
+                         f"header (curl, scripts){proxy}.")
         if headers.get("sec-fetch-site", "").lower() == "cross-site":
             return 403, (f"Refused a cross-site {scope['method']} (Sec-Fetch-Site: cross-site): "
                          "requests that change data must come from this server's own pages "
@@ -112,17 +123,21 @@ class GuardMiddleware:
         return None
 
 
-def is_same_origin(origin: str, host: str) -> bool:
+def is_same_origin(origin: str, host: str, scheme: str | None = None) -> bool:
     """True when ``origin`` (``'http://127.0.0.1:8000'``) names the server that ``host`` (the
-    Host header) names; a missing port is the origin scheme's default on both sides, so a
-    TLS-terminating proxy in front (origin https, Host without port) still matches."""
+    Host header) and ``scheme`` (the server's, ``'http'`` or ``'https'``) name; a missing port is
+    the scheme's default. ``scheme=None`` (not known) takes the origin's, as before the scheme
+    was compared: a TLS-terminating proxy whose Host has no port matches either way."""
     try:
         parts = urlsplit(origin)
     except ValueError:
         return False
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False  # 'null' (a sandboxed frame, a file:// page) is never this server
-    default = 443 if parts.scheme == "https" else 80
+    scheme = (scheme or parts.scheme).lower()
+    if parts.scheme != scheme:  # http and https are different origins even on one host and port
+        return False
+    default = 443 if scheme == "https" else 80
     origin_name, origin_port = split_host(parts.netloc)
     host_name, host_port = split_host(host)
     return (origin_name, origin_port or default) == (host_name, host_port or default)
@@ -138,8 +153,15 @@ async def send_refusal(send: Send, status: int, detail: str) -> None:
 
 
 def redact_token(text: str) -> str:
-    """``text`` with the value of every ``token=`` query parameter replaced by ``***``."""
-    return _TOKEN_IN_QUERY.sub(r"\1***", text)
+    """``text`` with the value of every query field the server reads as ``token`` replaced by
+    ``***``: ``?token=``, and spellings ``parse_qs`` decodes to it (``?tok%65n=``, ``?%74oken=``),
+    each time it occurs."""
+
+    def hide(field: re.Match) -> str:
+        sep, key = field.group(1), field.group(2)
+        return f"{sep}{key}=***" if unquote_plus(key) == TOKEN_PARAM else field.group(0)
+
+    return _QUERY_FIELD.sub(hide, text)
 
 
 class RedactTokenFilter(logging.Filter):

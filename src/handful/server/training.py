@@ -205,8 +205,12 @@ def _fit_finetuned(catalog: Catalog, options: TrainOptions, examples: Examples, 
 
     result = finetune(examples, backbone, config, epoch_end, decoded)
     history = result.history.to_json()
-    best = result.history.best
-    metrics = {k: float(best[k]) for k in ("val_accuracy",) if best.get(k) is not None}
+    val = result.history.best.get("val_accuracy")
+    # after a refit on all images (validation ones too) the saved model is not the one validation
+    # scored: named as `handful finetune` names it, so no one reads it as this model's accuracy
+    key = "val_accuracy_before_refit" if result.summary["refit"] else "val_accuracy"
+    metrics = {key: float(val)} if val is not None else {}
+    metrics["best_epoch"] = result.history.best_epoch
     doc = {"evaluation": None, "learning_curve": None, "leaderboard": None,
            "finetune": {**result.summary, "history": history}}
     return result.classifier, examples, doc, metrics

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import mimetypes
-import os
-from email.utils import formatdate
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
 from ...errors import DataError
 from ..catalog import Catalog
 from ..errors import NotFoundError
+from ..files import OpenFileResponse, not_modified
 from ..ingest import add_images, add_table, add_texts, add_zip
 from ..schemas import (
     ClassRename,
@@ -110,27 +109,28 @@ def get_example(project_id: int, example_id: int, catalog: CatalogDep) -> dict:
 
 
 @router.get("/examples/{example_id}/file", response_class=FileResponse)
-def example_file(project_id: int, example_id: int, catalog: CatalogDep,
+def example_file(project_id: int, example_id: int, catalog: CatalogDep, request: Request,
                  size: Annotated[int | None, Query(ge=16, le=1024)] = None) -> Response:
-    """The example's image (``size``: a JPEG thumbnail of that many pixels at most)."""
+    """The example's image (``size``: a JPEG thumbnail of that many pixels at most); ``Range``
+    requests get their bytes (206), a revalidation with its ``ETag`` gets 304."""
     example = catalog.get_example(project_id, example_id)
     if example["text"] is not None:
         raise DataError(f"Example {example_id} is a text, not a file; read it from the listing.")
+    # revalidated on each use: example ids can come back after a delete, so a URL cached as
+    # immutable showed the old image for a new example
+    headers = {"Cache-Control": "private, no-cache", "ETag": f'"{example["digest"][:32]}-{size or 0}"'}
+    if unchanged := not_modified(request.headers.get("if-none-match"), headers["ETag"], headers):
+        return unchanged  # before making a preview: the client holds it already
     path = catalog.blobs.path(example["digest"], example["ext"])
     if size:
         path = thumbnail(path, catalog.home / "thumbs", example["digest"], size)
-    try:  # read here, not streamed later: a delete committing meanwhile is then a 404, not a 500
-        with open(path, "rb") as f:
-            data, stat = f.read(), os.fstat(f.fileno())
+    try:  # opened here, sent from the open file: a delete committing meanwhile is a 404, not a 500
+        file = open(path, "rb")  # noqa: SIM115 (closed by the response once sent)
     except FileNotFoundError as err:
         raise NotFoundError(f"Example {example_id} does not exist in project {project_id} (it was "
                             "deleted while its file was read); reload the examples.") from err
-    # revalidated on each use: example ids can come back after a delete, so a URL cached as
-    # immutable showed the old image for a new example
-    return Response(data, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                    headers={"Cache-Control": "private, no-cache",
-                             "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
-                             "ETag": f'"{example["digest"][:32]}-{size or 0}"'})
+    return OpenFileResponse(file, path, headers=headers,
+                            media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
 
 @router.patch("/examples/{example_id}", response_model=Example)

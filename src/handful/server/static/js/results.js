@@ -1,7 +1,7 @@
 // The Results tab: accuracy with its interval, confusion matrix, per-class scores,
 // learning curve with advice, likely label mistakes, and the head leaderboard.
 import { get, patch, authUrl } from "./api.js";
-import { h, toast, pct, plural, icon, mount } from "./ui.js";
+import { h, toast, pct, plural, icon, mount, validationScore } from "./ui.js";
 import { confusionMatrix, learningCurve, metricBars } from "./charts.js";
 
 export async function renderResults(root, ctx, number) {
@@ -27,14 +27,17 @@ export async function renderResults(root, ctx, number) {
     versions.map((x) => h("option", { value: x.number, selected: x.number === number }, `v${x.number}${x.current ? " (current)" : ""}`)));
   const tuned = v.report.finetune;
   const unscored = tuned ? "fine-tuned without a validation split (needs ≥ 3 images per class)" : "needs ≥ 2 examples per class";
+  const val = validationScore(v.metrics);
   const tiles = h("div.tiles", {},
-    ev || v.metrics.val_accuracy == null
+    ev || val == null
       ? tile("Accuracy", ev ? pct(ev.accuracy, 1) : "–", ev ? `95% CI ${pct(ev.accuracy_ci95[0])}–${pct(ev.accuracy_ci95[1])}` : unscored, "accuracy")
-      : tile("Validation accuracy", pct(v.metrics.val_accuracy, 1), "fine-tuned; held-out validation split", "accuracy"),
+      : val.refit
+        ? tile("Validation accuracy (before refit)", pct(val.value, 1), "fine-tuned; scored on its validation split before the model was refit on all images, those included", "accuracy")
+        : tile("Validation accuracy", pct(val.value, 1), "fine-tuned; held-out validation split", "accuracy"),
     tile("Balanced accuracy", ev ? pct(ev.balanced_accuracy, 1) : "–", "mean recall over classes"),
     tile("Examples", v.n_examples, plural(v.classes.length, "class")),
     tile("Model", v.head.split("(")[0].replace("Head", ""), v.backbone));
-  const measured = v.report.learning_curve || (tuned && epochCurve(tuned.history));
+  const measured = v.report.learning_curve || (tuned && epochCurve(tuned));
   // the fitted forecast (and the fitted accuracy at the data's size, where its gains start) rides
   // on the server's curve; a report with a separate `advice` (the CLI's) carries them there
   const fitted = measured?.forecast ? measured : v.report.advice || {};
@@ -191,9 +194,15 @@ function leaderboard(board) {
         h("td", {}, ""), h("td", {}, board.baseline.label), h("td", {}, pct(board.baseline.mean, 1)), h("td", {}, "")) : null)));
 }
 
-function epochCurve(history) {
+/** The validation curve of a fine-tuning run (``tuned``: the report's finetune summary); after a
+ * refit the saved model is not epoch N's weights but N epochs again on all images. */
+function epochCurve(tuned) {
+  const history = tuned.history;
   const epochs = history.epochs.filter((e) => e.val_accuracy != null);
   if (epochs.length < 2) return null;
+  const kept = tuned.refit
+    ? `validation picked epoch ${history.best_epoch}, then the model was refit on all ${tuned.refit.n_train} images for that many epochs`
+    : `kept the weights of epoch ${history.best_epoch}`;
   return { sizes: epochs.map((e) => e.epoch), accuracy: epochs.map((e) => e.val_accuracy), xLabel: "epoch",
-    advice: `Fine-tuned; kept the weights of epoch ${history.best_epoch}${history.stopped_early ? " (stopped early)" : ""}, ${history.seconds_per_epoch.toFixed(1)} s per epoch.` };
+    advice: `Fine-tuned; ${kept}${history.stopped_early ? " (stopped early)" : ""}, ${history.seconds_per_epoch.toFixed(1)} s per epoch.` };
 }

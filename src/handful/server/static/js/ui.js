@@ -77,6 +77,12 @@ export function modal(title, body, actions, { onDismiss } = {}) {
 }
 
 export const pct = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? "–" : `${(100 * v).toFixed(digits)}%`);
+/** A fine-tuned version's validation accuracy, or null: `val_accuracy_before_refit` (refit: true)
+ * when the model was then refit on all images, validation ones too, so the score is of the model
+ * before that refit (as `handful finetune` records it), not of the saved one. */
+export const validationScore = (metrics) => (metrics.val_accuracy != null
+  ? { value: metrics.val_accuracy, refit: false }
+  : metrics.val_accuracy_before_refit != null ? { value: metrics.val_accuracy_before_refit, refit: true } : null);
 export const ago = (t) => {
   const sec = Math.max(1, Math.round(Date.now() / 1000 - t));
   if (sec < 60) return `${sec}s ago`;

@@ -1,6 +1,6 @@
 // The Versions tab: every trained model, which one is live, roll back, download, compare two.
 import { get, post, authUrl } from "./api.js";
-import { h, toast, pct, ago, icon } from "./ui.js";
+import { h, toast, pct, ago, icon, validationScore } from "./ui.js";
 import { definedScores } from "./charts.js";
 
 export async function renderVersions(root, ctx) {
@@ -53,11 +53,13 @@ export async function renderVersions(root, ctx) {
 /** Cross-validated accuracy, or a fine-tuned version's validation accuracy, saying which it is;
  * under it, when the head was chosen on the same folds, what is left allowing for that choice. */
 function accuracyCell(metrics) {
+  const val = validationScore(metrics);
   const [value, kind, title] = metrics.accuracy != null
     ? [metrics.accuracy, "CV", "cross-validated: out-of-fold predictions on the project's examples"]
-    : metrics.val_accuracy != null
-      ? [metrics.val_accuracy, "validation", "fine-tuned: scored on its held-out validation split (not cross-validated)"]
-      : [null, "", "not measured: too few examples per class to hold some out"];
+    : val == null ? [null, "", "not measured: too few examples per class to hold some out"]
+      : val.refit
+        ? [val.value, "validation, before refit", "fine-tuned: scored on its validation split before the model was refit on all images, those included (not cross-validated)"]
+        : [val.value, "validation", "fine-tuned: scored on its held-out validation split (not cross-validated)"];
   const adjusted = choiceAdjusted(metrics);
   const score = adjusted && `${pct(adjusted.value, 1)}${adjusted.key === "accuracy" ? "" : " balanced accuracy"}`;
   const why = adjusted == null ? "" : `. The model was the best of several candidates on these same folds, which flatters it: allowing for that choice, about ${score} on new data`;
@@ -113,7 +115,9 @@ async function showCompare(box, ctx, numbers) {
       h("td", {}, delta == null ? "" : h(`span.delta.${delta > 0.0005 ? "up" : delta < -0.0005 ? "down" : "same"}`, {}, delta > 0 ? `+${(100 * delta).toFixed(1)}` : (100 * delta).toFixed(1))));
   };
   const [fa, fb] = [ea, eb].map((ev) => (ev ? definedScores(ev) : {}));  // "–" where F1 is undefined
-  const tuned = a.metrics.val_accuracy != null || b.metrics.val_accuracy != null;
+  const [va, vb] = [a, b].map((v) => validationScore(v.metrics));
+  const tuned = va != null || vb != null;
+  const refit = va?.refit || vb?.refit;  // scored before a refit on all images: not the saved model
   const adjusted = new Set([a, b].map((v) => choiceAdjusted(v.metrics)?.key).filter(Boolean));
   const honestRow = (key) => (adjusted.has(key)
     ? row(`${CHOSEN_BY[key]}, allowing for the choice`, honestScore(a.metrics, key), honestScore(b.metrics, key), (x) => pct(x, 1), true) : null);
@@ -122,7 +126,7 @@ async function showCompare(box, ctx, numbers) {
       h("tbody", {},
         row("Accuracy (CV)", ea?.accuracy, eb?.accuracy, (x) => pct(x, 1), true),
         honestRow("accuracy"),
-        tuned ? row("Validation accuracy", a.metrics.val_accuracy, b.metrics.val_accuracy, (x) => pct(x, 1), true) : null,
+        tuned ? row(refit ? "Validation accuracy (before refit)" : "Validation accuracy", va?.value, vb?.value, (x) => pct(x, 1), true) : null,
         row("Balanced accuracy", ea?.balanced_accuracy, eb?.balanced_accuracy, (x) => pct(x, 1), true),
         honestRow("balanced_accuracy"),
         row("Examples", a.n_examples, b.n_examples),
