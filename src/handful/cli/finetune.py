@@ -111,6 +111,7 @@ def finetune_command(
     with out.progress("Decoding images", len(train_ex)) as advance:
         result = finetune(train_ex, backbone, config, show_epoch, advance)
     clf, history, summary = result.classifier, result.history, result.summary
+    calibration = getattr(clf, "calibration_", None)  # finetune() sets it: on the validation split, or why not
     skipped = tuple((s["path"], s["reason"]) for s in clf.training_["skipped"])  # decoding failures too
     print_skipped(out, replace(train_ex, skipped=skipped))
     if summary["n_val"] == 0 and validation_fraction > 0:
@@ -135,7 +136,8 @@ def finetune_command(
         (tmp / HISTORY_FILE).write_text(json_text(history.to_json(), indent=2))
         plot_history(history, tmp / CURVES_FILE,
                      title=f"Fine-tuning {backbone} ({tuned_part(summary['unfreeze'])})")
-        report = {"finetune": summary, "metrics": metrics, "evaluation": evaluation}
+        report = {"finetune": summary, "metrics": metrics, "calibration": calibration,
+                  "evaluation": evaluation}
         (tmp / "report.json").write_text(json_text(report, indent=2))
         if evaluation:
             plot_confusion_matrix(evaluation["confusion_matrix"], evaluation["classes"],
@@ -149,15 +151,40 @@ def finetune_command(
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
+    print_finetune_confidence(out, calibration, evaluation)
     if not summary["backbone_tuned"]:
         out.print(f"The backbone keeps its pretrained weights, so the model is saved as a plain {backbone} "
                   "model (no backbone weights; its embeddings come from the embedding cache).")
     out.print(f"Model saved to {path}; curves: {path / CURVES_FILE}")
     out.result({"model": str(path), "classes": list(map(str, clf.classes_)), "backbone": backbone,
                 "backbone_tuned": summary["backbone_tuned"],
-                "finetune": summary, "metrics": metrics, "history": history.to_json(),
+                "finetune": summary, "metrics": metrics, "calibration": calibration,
+                "history": history.to_json(),
                 "skipped": clf.training_["skipped"],
                 "heldout_skipped": evaluation["skipped"] if evaluation else []})
+
+
+def print_finetune_confidence(out: Output, calibration: dict | None, evaluation: dict | None) -> None:
+    """How the network's confidence was calibrated on the validation split (``finetune.calibration``),
+    as `handful train` prints its own, and how it held up on the held-out split."""
+    if calibration is None:
+        return
+    n = f"the validation split of {plural(calibration.get('n', 0), 'image')}"
+    if calibration.get("note"):
+        line = f"Confidence: {calibration['note']}"
+    elif calibration["temperature"] == 1.0:  # no other temperature fits the answers better
+        line = (f"Confidence: left as it was: on {n} the network was "
+                f"{pct(calibration['val_confidence_before'])} sure and {pct(calibration['val_accuracy'])} right")
+    else:
+        line = (f"Confidence: calibrated on {n} (temperature {calibration['temperature']:.2g}): calibration "
+                f"error {pct(calibration['val_ece_before'])} -> {pct(calibration['val_ece_after'])}")
+    if calibration.get("before_refit") and not calibration.get("note"):
+        line += "; the temperature is that of the network before the refit on all images"
+    if evaluation:
+        held = evaluation["confidence"]
+        line += (f"; held-out: mean confidence {pct(held['mean_confidence'])} for "
+                 f"{pct(evaluation['accuracy'])} right (calibration error {pct(held['ece'])})")
+    out.print(line)
 
 
 def tuned_part(n_unfreeze: int) -> str:

@@ -25,6 +25,9 @@ The recipe, chosen to be safe at a few hundred images on 2 CPU cores:
   saved as a plain frozen-backbone model: no ``backbone.safetensors``, embeddings shared
   with the cache, ``backbone_tuned`` false in the summary.
 
+The kept network's answers on the validation split (before any refit) fit its confidence
+temperature, as ``handful train`` fits one on out-of-fold answers (``finetune.calibration``).
+
 The trained linear layer is saved as a LogisticHead (``mean_``/``scale_`` standardization,
 ``coef_``, ``intercept_``) and the tuned weights as ``backbone.safetensors``, so ``handful
 predict``, ``evaluate`` and ``serve`` use the model unchanged. (Refitting a logistic head on
@@ -53,6 +56,7 @@ from ..data import Examples, load_examples
 from ..errors import DataError
 from ..evaluate.familiarity import MIN_JUDGED, fit_familiarity, not_judged
 from ..heads import LogisticHead
+from .calibration import calibrate_finetuned, no_validation_reason, not_calibrated, validation_calibration
 from .data import ImageSet, batch_indices, load_image_set, split_validation
 from .loop import History, TrainConfig, is_number, train_loop
 
@@ -234,7 +238,7 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
     n_unfreeze = resolve_unfreeze(config.unfreeze, len(train), len(net_backbone.model._blocks))
     prepared = time.perf_counter() - started
     net, history = _tune(net_backbone, train, val, n_unfreeze, config, config.epochs, on_epoch_end)
-    refit = None
+    refit, val_logits = None, _logits(net_backbone, net, val, n_unfreeze)  # of the kept net, before any refit
     if config.refit and len(val):
         start = time.perf_counter()
         torch.manual_seed(config.seed)
@@ -258,6 +262,9 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
                "best_epoch": history.best_epoch, "stopped_early": history.stopped_early,
                "refit": refit}
     clf.training_ = {**examples.summary(), "finetune": summary}
+    calibrate_finetuned(clf, validation_calibration(val_logits, val.labels, refit is not None) if len(val)
+                        else not_calibrated(no_validation_reason(images.labels, images.classes,
+                                                                 config.validation_fraction)))
     fit_familiarity_of(clf, examples, config.seed)
     return FinetuneResult(clf, history, summary)
 
@@ -307,6 +314,15 @@ def _tune(backbone, train: ImageSet, val: ImageSet, n_unfreeze: int, config: Fin
     net = _init_net(backbone, front, train, n_unfreeze, config)
     history = _train(net, front, train, val, config, epochs, on_epoch_end)
     return net.eval(), history
+
+
+def _logits(backbone, net: TunedNet, images: ImageSet, n_unfreeze: int) -> np.ndarray:
+    """(n, n_classes) logits of ``net`` on the center crops of ``images``, as validation scored them."""
+    if not len(images):
+        return np.zeros((0, len(images.classes)))
+    acts = _Front(backbone, n_unfreeze).run(images.images)
+    with torch.no_grad():
+        return torch.cat([net(acts[s:s + 64]).float() for s in range(0, len(acts), 64)]).double().numpy()
 
 
 def _init_net(backbone, front: _Front, train: ImageSet, n_unfreeze: int,
