@@ -2,12 +2,9 @@
 
 import shutil
 
-import pytest
-
 from conftest import COLORS, make_color_image, run_json
 
 
-@pytest.mark.xfail(strict=True, reason="s24 audit: suggest reads a --nested model's training data flat")
 def test_suggest_names_the_nested_class_of_a_training_copy(capsys, tmp_path):
     # a --nested model's classes are leaf paths ('cool/blue'); suggest re-reads the training folder
     # without --nested (model.json does not record it), so a copy is "already labeled as cool"
@@ -27,7 +24,6 @@ def test_suggest_names_the_nested_class_of_a_training_copy(capsys, tmp_path):
     assert any("already labeled as cool/blue" in r for r in reasons), reasons
 
 
-@pytest.mark.xfail(strict=True, reason="s24 audit: suggest ranks training texts of a --text-column model")
 def test_suggest_skips_training_texts_of_a_model_trained_with_named_columns(capsys, tmp_path):
     # README: copies of a training example (found in the training data, if still there) are skipped.
     # A model trained with --text-column/--label-column: suggest re-reads the CSV without them,

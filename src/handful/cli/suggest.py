@@ -11,7 +11,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..data import list_images, read_table
+from ..data import Examples, list_images, read_table
 from ..data.table import is_table_path
 from ..errors import DataError
 from ..jsontext import json_text
@@ -22,6 +22,7 @@ from .output import Output, check_folder_replaceable, pct, starts_with, write_fo
 from .predict import report_skipped
 
 SUGGESTIONS_CSV, SUGGESTIONS_JSON, CONTACT_SHEET = "suggestions.csv", "suggestions.json", "contact_sheet.png"
+READ_OPTIONS = ("nested", "text_column", "label_column")  # of load_examples, as model.json records them
 
 
 def _unlabeled(clf, source: Path, text_column) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -93,7 +94,8 @@ def suggest(
     skipped += [(ids[i], reason) for i, reason in failures.items()]
     ok = [i for i in range(len(items)) if i not in failures]
     # a copy of a training example: its label is known, labeling it again teaches nothing
-    copies = _training_copies(clf, [items[i] for i in ok])
+    training, note = training_examples(clf)
+    copies = _training_copies(clf, [items[i] for i in ok], training)
     labeled_already = [(ids[ok[j]], reason) for j, reason in copies.items()]
     ok = [i for j, i in enumerate(ok) if j not in copies]
     if not ok:
@@ -106,7 +108,7 @@ def suggest(
     texts = clf.modality_ == "text"
     known = getattr(clf, "familiarity_", None)  # None: a model saved before handful kept its examples
     scores = None if known is None else known.scores(X)
-    labeled = _labeled(clf)
+    labeled = _labeled(clf, training)
     paths = None if texts else [items[i] for i in ok]
     ranked_familiar = None if scores is None or mix_unfamiliar else scores >= known.threshold
     ranked = rank_unlabeled(X, proba, n, paths, ranked_familiar, labeled)
@@ -126,6 +128,8 @@ def suggest(
                 *([NOTE if r["familiar"] is False else ""] if noted else [])] for r in rows])
     report_skipped(out, skipped, None)  # the first 10 and a count per reason, as predict
     _print_labeled_already(out, labeled_already)
+    if note:
+        out.err.print(f"warning: {note}", style="yellow")
     ok_ids = [ids[i] for i in ok]
     left = [{"input": ok_ids[j], "reason": "unfamiliar, ranked after the familiar ones" if pick is None
              else f"a copy of {ok_ids[pick]}, which is listed"} for j, pick in sorted(gone.items())]
@@ -144,30 +148,28 @@ def suggest(
     out.result({"suggestions": rows, "n_unlabeled": len(ok), **familiarity,
                 "ranked_by": "typical" if typical else "uncertain", "left_out": left,
                 "files": {k: str(v) for k, v in files.items()},
-                "skipped": [{"path": p, "reason": r} for p, r in skipped + labeled_already]})
+                "skipped": [{"path": p, "reason": r} for p, r in skipped + labeled_already],
+                "notes": [note] if note else []})
 
 
-def _labeled(clf) -> np.ndarray | None:
+def _labeled(clf, examples: Examples | None) -> np.ndarray | None:
     """Embeddings of the model's labeled examples: the ones it keeps (from 20 examples), else, with
     fewer than ``TYPICAL_BELOW`` per class (the only time they change the ranking), those of its
-    training data if still where it was trained from (a few, cached); None when neither is at
+    training data (``examples``: ``training_examples``; a few, cached); None when neither is at
     hand (the ranking is then by uncertainty)."""
-    from ..data import load_examples
     from ..errors import HandfulError
     from ..select.active import TYPICAL_BELOW
 
     known = getattr(clf, "familiarity_", None)
     if known is not None:
         return known.embeddings.astype(np.float32)
-    training = getattr(clf, "training_", None) or {}
-    source, counts = training_source(clf), training.get("counts") or {}
-    if not source or not counts or sum(counts.values()) >= TYPICAL_BELOW * len(counts):
+    counts = (getattr(clf, "training_", None) or {}).get("counts") or {}
+    if examples is None or not counts or sum(counts.values()) >= TYPICAL_BELOW * len(counts):
         return None
     try:
-        examples = load_examples(source)
         X, failures = clf.embed(examples.items, examples.modality)
     except (HandfulError, OSError, ValueError):
-        return None  # moved, changed or unreadable: rank by uncertainty as before
+        return None  # changed or unreadable: rank by uncertainty as before
     kept = [i for i in range(len(X)) if i not in failures]
     return X[kept] if kept else None
 
@@ -247,22 +249,36 @@ def training_source(clf) -> str | None:
     return source
 
 
-def _training_copies(clf, items: list[str]) -> dict[int, str]:
-    """``{index: "already labeled as <class> (copy of <file>)"}`` for the inputs whose content is a
-    training example's, read from the training data where it still is (else none are found)."""
+def training_examples(clf) -> tuple[Examples | None, str | None]:
+    """The model's training examples, read again where they still are with the options they were
+    read with at training (``--nested``, ``--text-column``, ``--label-column``; none recorded, as
+    by models from before they were: the defaults), and a one-line note when they are there but
+    could not be read; ``(None, None)`` when they are no longer there."""
     from ..data import load_examples
     from ..errors import HandfulError
-    from ..select.labeled_copies import example_keys, input_sizes, labeled_copies
 
     source = training_source(clf)
     if not source:
-        return {}
+        return None, None  # moved or deleted: nothing to compare with
+    recorded = (getattr(clf, "training_", None) or {}).get("read_with") or {}
+    options = {k: v for k, v in recorded.items() if k in READ_OPTIONS}
     try:
-        examples = load_examples(source, min_classes=1)
-        sizes = input_sizes(items, clf.modality_)
-        known = example_keys(examples.items, examples.labels, clf.modality_, examples.ids, sizes)
-    except (HandfulError, OSError, ValueError):
-        return {}  # moved, changed or unreadable: no copy is known
+        return load_examples(source, min_classes=1, **options), None
+    except (HandfulError, OSError, ValueError) as err:  # changed since: say so, list the inputs anyway
+        return None, (f"copies of training examples were not looked for: the training data '{source}' "
+                      f"could not be read again ({str(err).rstrip('.')}); inputs that copy one may be "
+                      "listed.")
+
+
+def _training_copies(clf, items: list[str], examples: Examples | None) -> dict[int, str]:
+    """``{index: "already labeled as <class> (copy of <file>)"}`` for the inputs whose content is
+    one of the training ``examples`` (``training_examples``; None: none are found)."""
+    from ..select.labeled_copies import example_keys, input_sizes, labeled_copies
+
+    if examples is None:
+        return {}
+    sizes = input_sizes(items, clf.modality_)  # unreadable files are passed over, not raised
+    known = example_keys(examples.items, examples.labels, clf.modality_, examples.ids, sizes)
     return labeled_copies(items, clf.modality_, known)
 
 

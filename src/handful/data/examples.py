@@ -40,6 +40,14 @@ def check_modality(modality: str) -> str:
     return modality
 
 
+def read_options(nested: bool = False, text_column: str | None = None,
+                 label_column: str | None = None) -> tuple[tuple[str, str | bool], ...]:
+    """The given options of ``load_examples`` that change what it reads, for ``Examples.read_with``:
+    ``load_examples(source, **dict(read_with))`` reads the same examples again (defaults left out)."""
+    given = {"nested": nested or None, "text_column": text_column, "label_column": label_column}
+    return tuple((name, value) for name, value in given.items() if value is not None)
+
+
 @dataclass(frozen=True)
 class Examples:
     """Labeled items (image paths or texts) with the list of skipped inputs.
@@ -60,6 +68,9 @@ class Examples:
     # display names: image paths, a table's "file:line" (lines from 1, as editors number them), or
     # "items[i]" for texts from a Python list (indices from 0, as Python numbers them)
     ids: tuple[str, ...] = field(default=())
+    # the reading options that changed what the examples are (``read_options``), so that a later
+    # command re-reading ``source`` (``suggest`` looking for copies of training examples) reads the same
+    read_with: tuple[tuple[str, str | bool], ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.items) != len(self.labels):
@@ -111,7 +122,8 @@ class Examples:
     def summary(self) -> dict:
         """JSON-ready summary: counts per class and the skipped list; ``source_path``, the source's
         absolute path when it is a local folder or file (``source`` is as given, maybe relative to
-        a working folder a later command does not share)."""
+        a working folder a later command does not share); ``read_with``, the options it was read
+        with (``{"nested": true}``, ``{"text_column": "body"}``), when any was given."""
         summary = {
             "source": self.source,
             "modality": self.modality,
@@ -122,4 +134,6 @@ class Examples:
         }
         if self.source and os.path.exists(self.source):
             summary["source_path"] = os.path.abspath(self.source)
+        if self.read_with:
+            summary["read_with"] = dict(self.read_with)
         return summary

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import DataError, DataNotFoundError
-from .examples import Examples
+from .examples import Examples, read_options
 from .images import check_image_file, is_image_path
 from .remote import is_uri, list_uri_files
 
@@ -114,7 +114,8 @@ def scan_folder(root: str | Path, nested: bool = False, min_classes: int = 2) ->
         if len(items) == n_before:
             empty.append(label)
     _check_classes(root, groups, empty, skipped, min_classes)
-    return Examples(tuple(items), tuple(labels), "image", tuple(skipped), str(root))
+    return Examples(tuple(items), tuple(labels), "image", tuple(skipped), str(root),
+                    read_with=read_options(nested=nested))
 
 
 def _leaf_groups(root: Path) -> dict[str, list[Path]]:

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import DataError, DataNotFoundError
-from .examples import Examples
+from .examples import Examples, read_options
 from .table_rows import NOT_TABLES, SAVE_AS_CSV, TEXT_EXTENSIONS, is_table_path, read_text_file, table_rows
 
 __all__ = ["LABEL_NAMES", "MAX_TEXT_CHARS", "NOT_TABLES", "SAVE_AS_CSV", "TEXT_EXTENSIONS", "TEXT_NAMES",
@@ -171,7 +171,8 @@ def read_table(
     if not texts:
         raise DataError(f"Text table '{path}' has no usable rows (all {len(skipped)} were skipped, e.g. "
                         f"{skipped[0][0]}: {skipped[0][1]}). Add rows of text{' and label' if labeled else ''}.")
-    return Examples(tuple(texts), tuple(labels), "text", tuple(skipped), str(path), tuple(ids))
+    return Examples(tuple(texts), tuple(labels), "text", tuple(skipped), str(path), tuple(ids),
+                    read_with=read_options(text_column=text_column, label_column=label_column))
 
 
 def _nothing_under(path: Path, header: list[str], labeled: bool) -> DataError:
