@@ -4,8 +4,10 @@ The recipe, chosen to be safe at a few hundred images on 2 CPU cores:
 
 - the frozen front of the network runs once per batch without gradients (bfloat16 where the
   CPU has it); only the last N blocks, the final 1x1 conv (with its batch norm) and the new
-  linear head train (fp32); with N = 0 only the linear head trains and the backbone keeps its
-  pretrained weights (saved as a plain model, as a kept probe is: see below);
+  linear head train (fp32), and a tuned model's predict runs them the same way (the
+  backbone's ``float32_blocks``), so it gives the numbers validation and calibration saw;
+  with N = 0 only the linear head trains and the backbone keeps its pretrained weights
+  (saved as a plain model, as a kept probe is: see below);
 - the linear head starts as a logistic regression fitted on the frozen features ("linear
   probe, then fine-tune", Kumar et al. 2022), and that starting point is scored as epoch 0,
   so fine-tuning keeps it unless training beats it on the validation split;
@@ -185,12 +187,8 @@ class _Front:
         self.n_front = len(self.model._blocks) - n_unfreeze
 
     def __call__(self, crops: list[np.ndarray]) -> torch.Tensor:
-        model = self.model
-        with torch.no_grad(), self.backbone._autocast():
-            x = model._swish(model._bn0(model._conv_stem(to_tensor(crops, self.backbone.info))))
-            for block in list(model._blocks)[:self.n_front]:
-                x = block(x)
-        return x.float()
+        with torch.no_grad():  # the backbone's own front: a tuned model's predict runs the same
+            return self.backbone.front(to_tensor(crops, self.backbone.info), self.n_front)
 
     def crop(self, image: np.ndarray) -> np.ndarray:
         return resize_and_crop(Image.fromarray(image), self.backbone.info)
@@ -238,7 +236,9 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
     n_unfreeze = resolve_unfreeze(config.unfreeze, len(train), len(net_backbone.model._blocks))
     prepared = time.perf_counter() - started
     net, history = _tune(net_backbone, train, val, n_unfreeze, config, config.epochs, on_epoch_end)
-    refit, val_logits = None, _logits(net_backbone, net, val, n_unfreeze)  # of the kept net, before any refit
+    probe_kept = history.best_epoch == 0  # only with a validation split: see train_loop
+    tuned = n_unfreeze > 0 and not probe_kept  # at 0 only the linear layer trained
+    refit, val_logits = None, _logits(net_backbone, net, val, n_unfreeze if tuned else 0)  # before any refit
     if config.refit and len(val):
         start = time.perf_counter()
         torch.manual_seed(config.seed)
@@ -251,8 +251,6 @@ def finetune(examples: Examples | str | os.PathLike, backbone: str = "efficientn
                          "seconds_per_epoch": round(refit_history.seconds_per_epoch, 2),
                          "history": refit_history.epochs}
         refit = {k: v for k, v in history.refit.items() if k != "history"}
-    probe_kept = history.best_epoch == 0  # only with a validation split: see train_loop
-    tuned = n_unfreeze > 0 and not probe_kept  # at 0 only the linear layer trained
     clf = _classifier(net, net_backbone, images.classes, tuned=tuned)
     summary = {"unfreeze": n_unfreeze, "n_train": len(train), "n_val": len(val),
                "backbone_tuned": tuned,
@@ -298,6 +296,7 @@ def _classifier(net: TunedNet, backbone, classes: tuple[str, ...], tuned: bool) 
     """
     for p in backbone.model.parameters():
         p.requires_grad_(False)
+    backbone.set_embed_options({"float32_blocks": len(net.blocks) if tuned else 0})  # as it trained them
     if tuned:
         mark_tuned(backbone)
     clf = Classifier(backbone=backbone.name, head="logistic", cache=False if tuned else None)
@@ -316,13 +315,19 @@ def _tune(backbone, train: ImageSet, val: ImageSet, n_unfreeze: int, config: Fin
     return net.eval(), history
 
 
-def _logits(backbone, net: TunedNet, images: ImageSet, n_unfreeze: int) -> np.ndarray:
-    """(n, n_classes) logits of ``net`` on the center crops of ``images``, as validation scored them."""
+def _logits(backbone, net: TunedNet, images: ImageSet, float32_blocks: int) -> np.ndarray:
+    """(n, n_classes) float64 logits of ``net`` on the center crops of ``images``, computed as the
+    saved model's predict computes them (its backbone's ``embed``, with ``float32_blocks`` tuned
+    blocks in float32, then the LogisticHead's numpy scores), so the temperature fitted on them
+    applies to the numbers predict produces."""
     if not len(images):
         return np.zeros((0, len(images.classes)))
-    acts = _Front(backbone, n_unfreeze).run(images.images)
-    with torch.no_grad():
-        return torch.cat([net(acts[s:s + 64]).float() for s in range(0, len(acts), 64)]).double().numpy()
+    backbone.set_embed_options({"float32_blocks": float32_blocks})
+    feats = np.concatenate([backbone.embed([resize_and_crop(Image.fromarray(im), backbone.info)
+                                            for im in images.images[s:s + 64]])
+                            for s in range(0, len(images), 64)])  # (n, dim) float32, as predict's
+    head = logistic_from_net(net, images.classes)
+    return (feats - head.mean_) / head.scale_ @ head.coef_.T + head.intercept_
 
 
 def _init_net(backbone, front: _Front, train: ImageSet, n_unfreeze: int,
