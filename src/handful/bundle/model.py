@@ -1,4 +1,5 @@
-"""``load``: a model directory (``Classifier.save`` / ``handful train``) back into a Classifier."""
+"""``load``: a model directory (``Classifier.save``; ``handful train``, ``finetune`` or ``protonet train``)
+back into a Classifier."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 
 def load(path: str | Path, cache: FeatureCache | bool | None = None) -> Classifier:
-    """Load a model directory written by ``Classifier.save`` / ``handful train``."""
+    """Load a model directory written by ``Classifier.save`` or a command that writes models
+    (``handful train``, ``handful finetune``, ``handful protonet train``: ``store.MODEL_WRITERS``)."""
     as_path(path, "A model")
     try:
         return _load(path, cache)

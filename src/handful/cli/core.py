@@ -30,6 +30,7 @@ from .augment import (
 from .familiar import familiarity_phrase, not_judged_reason
 from .label_check import print_label_check
 from .main import app
+from .model_record import check_fewshot_classes
 from .options import (
     FinetuneOpt,
     HeadOpt,
@@ -326,6 +327,7 @@ def evaluate(
     if examples.modality != clf.modality_:  # else "classes ['0', '1'] the model does not know"
         raise DataError(f"Model '{model}' classifies {clf.modality_}s, but '{data}' holds {examples.modality}s. "
                         f"Evaluate on {_LABELED[clf.modality_]}.")
+    check_fewshot_classes(clf, model, data, examples, nested)  # else "re-train with examples of them"
     with out.progress("Embedding", len(examples)) as advance:
         report = clf.evaluate(examples, advance)
     report["data"] = str(data.resolve())  # which data: MODEL/evaluations/ keeps one folder per data set

@@ -16,6 +16,7 @@ from ..jsontext import json_text
 from .augment import ConfigOpt, FillOpt, PresetOpt, augment_config
 from .core import print_skipped, split_train_and_eval
 from .main import app
+from .model_record import model_keys
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct, plural
 
@@ -156,11 +157,11 @@ def finetune_command(
         out.print(f"The backbone keeps its pretrained weights, so the model is saved as a plain {backbone} "
                   "model (no backbone weights; its embeddings come from the embedding cache).")
     out.print(f"Model saved to {path}; curves: {path / CURVES_FILE}")
-    out.result({"model": str(path), "classes": list(map(str, clf.classes_)), "backbone": backbone,
-                "backbone_tuned": summary["backbone_tuned"],
+    # the keys every command that writes a model gives (model, backbone, head, classes, n_train,
+    # skipped), as saved: --backbone may be spelled efficientnet-lite0
+    out.result({**model_keys(path), "backbone_tuned": summary["backbone_tuned"],
                 "finetune": summary, "metrics": metrics, "calibration": calibration,
                 "history": history.to_json(),
-                "skipped": clf.training_["skipped"],
                 "heldout_skipped": evaluation["skipped"] if evaluation else []})
 
 

@@ -13,7 +13,7 @@ from ..augment.views import ViewLookup
 from ..data import Examples, load_examples, scan_splits
 from ..errors import DataError, DataNotFoundError
 from ..jsontext import json_text
-from .augment import AugmentViewsOpt, PresetOpt, check_views
+from .augment import AugmentViewsOpt, ConfigOpt, FillOpt, PresetOpt, check_views, views_augment
 from .main import app
 from .options import (
     BackboneOpt,
@@ -110,6 +110,8 @@ def kshot(
     unlabeled: UnlabeledOpt = None,
     augment_views: AugmentViewsOpt = 0,
     augment: PresetOpt = "default",
+    fill: FillOpt = None,
+    config_file: ConfigOpt = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -125,6 +127,8 @@ def kshot(
         raise DataError(f"--repeats must be >= 1. Got {repeats}.")
     check_names(backbone, head, zero_shot_prior)
     check_columns_apply([pool, test], text_column, label_column, nested)
+    # as `handful train` reads them: checked before any data is read, then what makes the views
+    views_from = views_augment(augment, fill, config_file, check_views(augment_views))
     pool_ex, test_ex = pool_and_test(pool, test, text_column, label_column, nested)
     if test_ex.modality != pool_ex.modality:  # else "test classes [...] do not occur in the pool"
         raise DataError(f"The pool {pool} holds {pool_ex.modality}s, but the test set {test_ex.source} holds "
@@ -135,7 +139,7 @@ def kshot(
                         f"{pool}. Add examples of them to the pool, or remove them from the test set.")
     warn_shared(pool_ex, test_ex)
     clf = Classifier(backbone=backbone, head=head, cache=False if no_cache else None,
-                     random_state=seed, augment_views=check_views(augment_views), augment=augment,
+                     random_state=seed, augment_views=augment_views, augment=views_from,
                      **prior_options(zero_shot_prior, classes, template, pool_ex.labels))
     setfit, text_report = prepare_for_kshot(clf, pool_ex, finetune, max_pairs, unlabeled, seed)
     if setfit is None:
@@ -169,6 +173,9 @@ def kshot(
         result["zero_shot_prior"] = {"classes": names_used(clf, pool_ex.classes), "template": template}
     if augment_views:
         result["augment"] = {"views_per_image": augment_views, "preset": augment}
+        if fill is not None or config_file is not None:  # the settings the views were made with
+            result["augment"].update(fill=fill, config_file=None if config_file is None else str(config_file),
+                                     settings=views_from.to_json())
     # clf.head: the head used (--finetune fixes "auto" to logistic: no search on tuned-on texts)
     result.update(backbone=clf._backbone.name, head=clf.head, pool=str(pool), test=test_ex.source,
                   skipped=[{"path": p, "reason": r} for p, r in pool_ex.skipped + test_ex.skipped])

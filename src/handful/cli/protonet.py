@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from .episodes import DataArg, EvalFractionOpt, SplitByParentOpt
 from .main import app
+from .model_record import model_keys
 from .options import JsonOpt, NestedOpt, SeedOpt
 from .output import Output, pct
 
@@ -128,6 +129,7 @@ def train(
     for key, value in result.get("heldout", {}).items():
         out.print(f"Held-out {key}: {pct(value['accuracy'])} ± {100 * value['ci95_halfwidth']:.2f}")
     out.print(f"Model saved to {result['model']} ({result['seconds']:.0f} s in all)")
-    out.result(json.loads(json.dumps(result, default=str)))
+    # the keys every command that writes a model gives (backbone, head, classes, n_train), then its own
+    out.result({**model_keys(Path(result["model"])), **json.loads(json.dumps(result, default=str))})
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..backbones.base import BackboneInfo
 from ..backbones.image_input import preprocess_gray, preprocess_image
 from ..backbones.stream import iter_embeddings
-from ..bundle.store import HEAD_FILE, MODEL_JSON, read_model_json
+from ..bundle.store import HEAD_FILE, MODEL_JSON, MODEL_WRITERS, read_model_json
 from ..data.examples import as_items
 from ..errors import BackboneUnavailableError, BundleError, DataNotFoundError, UnknownNameError
 from .onnx import INPUT_NAME, head_digest, input_feeds
@@ -184,8 +184,8 @@ def check_model_exists(model: str | Path) -> None:
     if model.suffix.lower() == ".onnx":
         raise DataNotFoundError(f"ONNX file '{model}' does not exist. Check the path, or write it with "
                                 "`handful export MODEL --format onnx`.")
-    raise DataNotFoundError(f"Model '{model}' does not exist. Check the path, or write a model with `handful "
-                            "train`, `handful finetune` or `handful protonet train`.")
+    raise DataNotFoundError(f"Model '{model}' does not exist. Check the path, or write a model with "
+                            f"{MODEL_WRITERS}.")
 
 
 def resolve_runtime(model: str | Path, runtime: str | None) -> str:
