@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import datasets_dir, require, write_result
 
+from common import datasets_dir, require, write_result
 from handful.data import load_examples
 from handful.evaluate.calibration import expected_calibration_error, negative_log_likelihood
 from handful.finetune.tune import FinetuneConfig, finetune
