@@ -61,6 +61,18 @@ def make_color_tree(root: Path, n_per_class: int = 6, classes=("red", "green", "
     return root
 
 
+def make_noisy_color_tree(root: Path, every: int) -> Path:
+    """3 colour classes of 12 images (red, green, blue), one in ``every`` coloured like the next
+    class: a network that fits them is sure of answers some of which cannot be right (a
+    temperature then has something to correct)."""
+    names = ("red", "green", "blue")
+    for c, name in enumerate(names):
+        for i in range(12):
+            color = COLORS[names[(c + 1) % 3]] if i % every == 0 else COLORS[name]
+            make_color_image(root / name / f"{name}_{i}.png", color, c * 100 + i)
+    return root
+
+
 def one_error_line(capsys, argv: list[str]) -> str:
     """The one error line of a refused CLI command (exit 2, no traceback)."""
     from handful.cli import main

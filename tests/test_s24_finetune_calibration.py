@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import handful
-from conftest import COLORS, make_color_image, make_color_tree
+from conftest import make_color_tree, make_noisy_color_tree
 from handful.cli import main
 from handful.data import scan_folder
 from handful.evaluate.calibration import MIN_EXAMPLES, temperature_scaled
@@ -24,12 +24,7 @@ def make_noisy_tree(root: Path) -> Path:
     """3 colour classes of 12 images, 3 of each looking like the next class: a network that
     fits its 15 training images says it is sure of every answer, and about a quarter of the
     validation answers cannot be right, so its validation answers are over-confident."""
-    names = ("red", "green", "blue")
-    for c, name in enumerate(names):
-        for i in range(12):
-            color = COLORS[names[(c + 1) % 3]] if i % 4 == 0 else COLORS[name]
-            make_color_image(root / name / f"{name}_{i}.png", color, c * 100 + i)
-    return root
+    return make_noisy_color_tree(root, every=4)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 import handful
-from conftest import COLORS, make_color_image
+from conftest import make_noisy_color_tree
 from handful.backbones import efficientnet_lite
 from handful.backbones.image_input import resize_and_crop
 from handful.data import scan_folder
@@ -42,12 +42,7 @@ def bf16():
 def make_noisy_tree(root: Path) -> Path:
     """3 colour classes of 12, one in 6 looking like the next class: answers are not all ~100%
     sure, so precision shows in the probabilities, and a temperature is fitted (21 held out)."""
-    names = ("red", "green", "blue")
-    for c, name in enumerate(names):
-        for i in range(12):
-            color = COLORS[names[(c + 1) % 3]] if i % 6 == 0 else COLORS[name]
-            make_color_image(root / name / f"{name}_{i}.png", color, c * 100 + i)
-    return root
+    return make_noisy_color_tree(root, every=6)
 
 
 @pytest.fixture(scope="module")

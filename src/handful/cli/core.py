@@ -117,19 +117,23 @@ def cv_metrics(selection: dict | None) -> dict:
     return {f"cv_{metric}": selection[f"cv_{metric}"], f"cv_{metric}_adjusted": selection[f"adjusted_{metric}"]}
 
 
-def print_confidence(out: Output, calibration: dict | None, evaluation: dict | None) -> None:
-    """How the model's confidence was calibrated, and how it held up on the held-out split."""
+def print_confidence(out: Output, calibration: dict | None, evaluation: dict | None,
+                     on: str = "the cross-validation answers", key: str = "cv", who: str = "head") -> None:
+    """How the model's confidence was calibrated, and how it held up on the held-out split: on
+    ``train``'s out-of-fold answers (``cv_*`` keys), or as ``finetune`` says, on its validation split
+    (``on``, ``key="val"``, ``who="network"``; after a refit, the temperature predates it)."""
     if calibration is None:
         return
     if calibration.get("note"):
         line = f"Confidence: {calibration['note']}"
     elif calibration["temperature"] == 1.0:  # no other temperature fits the answers better
-        line = (f"Confidence: left as it was: on the cross-validation answers the head was "
-                f"{pct(calibration['cv_confidence_before'])} sure and {pct(calibration['cv_accuracy'])} right")
+        line = (f"Confidence: left as it was: on {on} the {who} was "
+                f"{pct(calibration[f'{key}_confidence_before'])} sure and {pct(calibration[f'{key}_accuracy'])} right")
     else:
-        line = (f"Confidence: calibrated on the cross-validation answers (temperature "
-                f"{calibration['temperature']:.2g}): calibration error {pct(calibration['cv_ece_before'])} "
-                f"-> {pct(calibration['cv_ece_after'])}")
+        line = (f"Confidence: calibrated on {on} (temperature {calibration['temperature']:.2g}): calibration "
+                f"error {pct(calibration[f'{key}_ece_before'])} -> {pct(calibration[f'{key}_ece_after'])}")
+    if calibration.get("before_refit") and not calibration.get("note"):
+        line += "; the temperature is that of the network before the refit on all images"
     if evaluation:
         held = evaluation["confidence"]
         line += (f"; held-out: mean confidence {pct(held['mean_confidence'])} for "

@@ -14,7 +14,7 @@ from ..augment.pipeline import check_config
 from ..errors import DataError
 from ..jsontext import json_text
 from .augment import ConfigOpt, FillOpt, PresetOpt, augment_config
-from .core import print_skipped, split_train_and_eval
+from .core import print_confidence, print_skipped, split_train_and_eval
 from .main import app
 from .model_record import model_keys
 from .options import JsonOpt, NestedOpt, SeedOpt
@@ -152,7 +152,9 @@ def finetune_command(
         lo, hi = evaluation["accuracy_ci95"]
         out.print(f"Held-out accuracy on {eval_ex.source}: {pct(evaluation['accuracy'])} "
                   f"(95% CI {pct(lo)}-{pct(hi)}, n={evaluation['n']})")
-    print_finetune_confidence(out, calibration, evaluation)
+    if calibration is not None:  # on the validation split, as train's is said on its CV answers
+        print_confidence(out, calibration, evaluation, key="val", who="network",
+                         on=f"the validation split of {plural(calibration.get('n', 0), 'image')}")
     if not summary["backbone_tuned"]:
         out.print(f"The backbone keeps its pretrained weights, so the model is saved as a plain {backbone} "
                   "model (no backbone weights; its embeddings come from the embedding cache).")
@@ -163,29 +165,6 @@ def finetune_command(
                 "finetune": summary, "metrics": metrics, "calibration": calibration,
                 "history": history.to_json(),
                 "heldout_skipped": evaluation["skipped"] if evaluation else []})
-
-
-def print_finetune_confidence(out: Output, calibration: dict | None, evaluation: dict | None) -> None:
-    """How the network's confidence was calibrated on the validation split (``finetune.calibration``),
-    as `handful train` prints its own, and how it held up on the held-out split."""
-    if calibration is None:
-        return
-    n = f"the validation split of {plural(calibration.get('n', 0), 'image')}"
-    if calibration.get("note"):
-        line = f"Confidence: {calibration['note']}"
-    elif calibration["temperature"] == 1.0:  # no other temperature fits the answers better
-        line = (f"Confidence: left as it was: on {n} the network was "
-                f"{pct(calibration['val_confidence_before'])} sure and {pct(calibration['val_accuracy'])} right")
-    else:
-        line = (f"Confidence: calibrated on {n} (temperature {calibration['temperature']:.2g}): calibration "
-                f"error {pct(calibration['val_ece_before'])} -> {pct(calibration['val_ece_after'])}")
-    if calibration.get("before_refit") and not calibration.get("note"):
-        line += "; the temperature is that of the network before the refit on all images"
-    if evaluation:
-        held = evaluation["confidence"]
-        line += (f"; held-out: mean confidence {pct(held['mean_confidence'])} for "
-                 f"{pct(evaluation['accuracy'])} right (calibration error {pct(held['ece'])})")
-    out.print(line)
 
 
 def tuned_part(n_unfreeze: int) -> str:
